@@ -1,0 +1,110 @@
+/**
+ * Neighbourhood kernels (for `window` and `sweep`) and reducers (for `reduce`): the value-level
+ * descriptions of per-slice work that every interpreter runs the same way.
+ *
+ * A kernel never sees a voxel at a time from the interpreter: it gets a whole output slice to fill
+ * and a window of input slices, and runs its own typed loops. Work per voxel stays inside those
+ * loops, with scratch buffers made once in `prepare`.
+ *
+ * @example
+ * ```ts
+ * // A 3-slice mean along z (a toy; see src/ops for real kernels)
+ * const zMean3: WindowKernel<"float32", "float32"> = {
+ *   name: "zmean3", params: {}, halo: haloZ(1, 1), mode: "reflect", cval: 0,
+ *   output: "float32", opsPerVoxel: 3, scratchBytes: () => 0,
+ *   prepare: () => ({
+ *     compute: (w, out) => {
+ *       const a = w.at(-1), b = w.at(0), c = w.at(1)
+ *       for (let i = 0; i < out.length; i++) out[i] = (a[i]! + b[i]! + c[i]!) / 3
+ *     }
+ *   })
+ * }
+ * ```
+ */
+import type { BoundaryMode } from "./boundary.js"
+import type { ArrayOf, DType } from "./dtype.js"
+import type { VolumeInfo } from "./volume.js"
+
+/** How far a neighbourhood reaches along one axis: `before` lower indices, `after` higher. */
+export interface Reach {
+  readonly before: number
+  readonly after: number
+}
+
+/** The reach of a neighbourhood on each axis. */
+export interface Halo {
+  readonly z: Reach
+  readonly y: Reach
+  readonly x: Reach
+}
+
+export const reach = (before: number, after: number = before): Reach => ({ before, after })
+
+/** A halo that reaches r (or r = [rz, ry, rx]) each way. */
+export const haloOf = (r: number | readonly [number, number, number]): Halo => {
+  const [rz, ry, rx] = typeof r === "number" ? [r, r, r] : r
+  return { z: reach(rz), y: reach(ry), x: reach(rx) }
+}
+
+/** A halo along z only (in-plane work needs none from the interpreter). */
+export const haloZ = (before: number, after: number = before): Halo => ({
+  z: reach(before, after),
+  y: reach(0),
+  x: reach(0)
+})
+
+/** Parameters shown in plans: plain values only. */
+export type Params = Readonly<Record<string, number | string | boolean | ReadonlyArray<number>>>
+
+/** The input slices a kernel may read for one output slice. */
+export interface SliceWindow<D extends DType> {
+  /** The output slice's index. */
+  readonly z: number
+  /**
+   * Input slice z + dz for -halo.z.before ≤ dz ≤ halo.z.after, with the boundary mode already
+   * applied along z (a constant slice of cval where the mode is `constant`). Read only.
+   */
+  readonly at: (dz: number) => ArrayOf<D>
+}
+
+/** A kernel prepared for one input: owns its scratch buffers (and, for sweeps, its state). */
+export interface PreparedKernel<In extends DType, Out extends DType> {
+  /** Fills `out` (one slice) from the window. Sweeps are called in pass order, once per z. */
+  readonly compute: (window: SliceWindow<In>, out: ArrayOf<Out>) => void
+}
+
+export interface WindowKernel<In extends DType, Out extends DType> {
+  /** Short name for plans: "median", "gaussian-z" … */
+  readonly name: string
+  readonly params: Params
+  readonly halo: Halo
+  /** Boundary mode on every axis; the interpreter applies it along z, the kernel in-plane. */
+  readonly mode: BoundaryMode
+  /** The value outside the volume for mode `constant`. */
+  readonly cval: number
+  readonly output: Out
+  /** Operations per output voxel, for the cost model. */
+  readonly opsPerVoxel: number
+  /** Bytes of scratch and state `prepare` allocates for `input`, for plans and metrics. */
+  readonly scratchBytes: (input: VolumeInfo<In>) => number
+  /** Makes a kernel ready to process slices of `input` (allocate scratch here, never in compute). */
+  readonly prepare: (input: VolumeInfo<In>) => PreparedKernel<In, Out>
+}
+
+/** The direction a sweep visits slices in. */
+export type Direction = "forward" | "backward"
+
+/** A running fold over the slices of a volume. */
+export interface Accumulator<In extends DType, A> {
+  /** Adds one slice; slices come in pass order (ascending z, or descending in a backward pass). */
+  readonly add: (slice: ArrayOf<In>, z: number) => void
+  /** The result; must not depend on the order slices came in. */
+  readonly result: () => A
+}
+
+export interface Reducer<In extends DType, A> {
+  readonly name: string
+  readonly params: Params
+  readonly opsPerVoxel: number
+  readonly start: (input: VolumeInfo<In>) => Accumulator<In, A>
+}

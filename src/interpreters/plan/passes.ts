@@ -1,0 +1,225 @@
+/**
+ * From a stage graph to a plan: passes, latencies, delay lines, ring sizes and buffer bytes.
+ *
+ * Passes. A scalar (a reduction) is known only after a whole pass over its input, so a stage that
+ * uses one runs in a later pass; stages needed by several passes are recomputed from the sources
+ * (spilling is the planner's job in a later version). A backward sweep needs a pass that visits z
+ * downwards; every other stage runs in either direction.
+ *
+ * @example
+ * ```ts
+ * const plan = planPasses(buildGraph(program))
+ * plan.passes.length          // 2 for "otsu": histogram, then threshold
+ * plan.peakBufferBytes        // the most slice buffer bytes any pass holds
+ * ```
+ */
+import type { Direction } from "../../algebra/kernel.js"
+import { sliceBytes } from "../../algebra/volume.js"
+import { PlanError } from "./errors.js"
+import { type Graph, type Node, type ScalarNode, type VolumeNode, type WindowNode, type WriteNode, type ReduceNode } from "./graph.js"
+import { ringCapacity, windowSteps, type Hold, type WindowSteps } from "./schedule.js"
+
+/** A stage as it runs in one pass. */
+export interface StagePlan {
+  readonly node: VolumeNode
+  /** Tick at which step 0 comes out (a source has 0). */
+  readonly latency: number
+  /** Slices in this stage's output ring, and their bytes. */
+  readonly ringSlices: number
+  readonly ringBytes: number
+  /** Scratch and state bytes of the kernel, and constant slices for `constant` borders. */
+  readonly scratchBytes: number
+  /** For windows: the input steps each output step reads. */
+  readonly steps: WindowSteps | undefined
+  /** For zips: slices each input waits for the slowest (its delay line), by input. */
+  readonly delays: ReadonlyArray<number>
+  /** Total z reach back to the sources (before, after), through every window on the way. */
+  readonly haloZ: readonly [number, number]
+}
+
+export type PassRoot = ReduceNode | WriteNode
+
+export interface PassPlan {
+  readonly index: number
+  /** Passes at the same level need the same scalars; a level needs every earlier level's scalars. */
+  readonly level: number
+  readonly direction: Direction
+  readonly roots: ReadonlyArray<PassRoot>
+  /** The volume stages this pass computes, in topological order. */
+  readonly stages: ReadonlyArray<StagePlan>
+  /** Latency of each root (= that of its input). */
+  readonly rootLatency: ReadonlyMap<PassRoot, number>
+  /** Ticks the pass takes: the deepest stage's depth plus its latency. */
+  readonly ticks: number
+  /** Bytes of every ring and scratch buffer of the pass. */
+  readonly bufferBytes: number
+}
+
+export interface Plan {
+  readonly graph: Graph
+  readonly passes: ReadonlyArray<PassPlan>
+  /** The largest `bufferBytes` of any pass (passes run one after another). */
+  readonly peakBufferBytes: number
+}
+
+/** The pass level at which each node's value becomes available. */
+const levels = (graph: Graph): Map<Node, number> => {
+  const level = new Map<Node, number>()
+  for (const n of graph.nodes) {
+    switch (n.kind) {
+      case "source":
+        level.set(n, 0)
+        break
+      case "pointwise": {
+        let l = 0
+        for (const i of n.inputs) l = Math.max(l, level.get(i)!)
+        for (const s of n.scalars) l = Math.max(l, level.get(s)!)
+        level.set(n, l)
+        break
+      }
+      case "window":
+      case "write":
+      case "derive":
+        level.set(n, level.get(n.input)!)
+        break
+      case "reduce":
+        // The scalar exists once the pass over its input has ended.
+        level.set(n, level.get(n.input)! + 1)
+        break
+    }
+  }
+  return level
+}
+
+/** Volume ancestors of `root` (including itself when a volume), reached without crossing a scalar. */
+const volumeAncestors = (root: VolumeNode, into: Set<VolumeNode>): void => {
+  if (into.has(root)) return
+  into.add(root)
+  if (root.kind === "pointwise") for (const i of root.inputs) volumeAncestors(i, into)
+  else if (root.kind === "window") volumeAncestors(root.input, into)
+}
+
+const sweepDirections = (nodes: Iterable<VolumeNode>): Set<Direction> => {
+  const ds = new Set<Direction>()
+  for (const n of nodes) if (n.kind === "window" && n.direction !== undefined) ds.add(n.direction)
+  return ds
+}
+
+const scratchOf = (n: VolumeNode): number => {
+  if (n.kind !== "window") return 0
+  return n.kernel.scratchBytes(n.input.info) + (n.kernel.mode === "constant" ? sliceBytes(n.input.info) : 0)
+}
+
+/** Plans one pass: latencies, then ring capacities from every consumer's hold. */
+const planPass = (index: number, level: number, direction: Direction, roots: ReadonlyArray<PassRoot>): PassPlan => {
+  const members = new Set<VolumeNode>()
+  for (const r of roots) volumeAncestors(r.input, members)
+  const order = [...members].sort((a, b) => a.id - b.id)
+
+  const latency = new Map<VolumeNode, number>()
+  const steps = new Map<WindowNode, WindowSteps>()
+  const holds = new Map<VolumeNode, Array<Hold>>()
+  for (const n of order) holds.set(n, [])
+  for (const n of order) {
+    let l = 0
+    switch (n.kind) {
+      case "source":
+        break
+      case "pointwise":
+        for (const i of n.inputs) l = Math.max(l, latency.get(i)!)
+        for (const i of n.inputs) holds.get(i)!.push({ latency: l, suffixMin: undefined })
+        break
+      case "window": {
+        if (n.direction !== undefined && n.direction !== direction) {
+          throw new PlanError({ detail: `sweep #${n.id} ${n.label} runs ${n.direction} inside a ${direction} pass` })
+        }
+        const w = windowSteps(n.kernel.halo.z, n.kernel.mode, n.info.shape[0], direction)
+        steps.set(n, w)
+        l = latency.get(n.input)! + w.lookahead
+        holds.get(n.input)!.push({ latency: l, suffixMin: w.suffixMin })
+        break
+      }
+    }
+    latency.set(n, l)
+  }
+  const rootLatency = new Map<PassRoot, number>()
+  for (const r of roots) {
+    const l = latency.get(r.input)!
+    rootLatency.set(r, l)
+    holds.get(r.input)!.push({ latency: l, suffixMin: undefined })
+  }
+
+  const haloZ = new Map<VolumeNode, readonly [number, number]>()
+  let ticks = 0
+  let bufferBytes = 0
+  const stages: Array<StagePlan> = order.map((n) => {
+    const depth = n.info.shape[0]
+    const l = latency.get(n)!
+    const ringSlices = Math.min(depth, ringCapacity(holds.get(n)!, depth, l))
+    const ringBytes = ringSlices * sliceBytes(n.info)
+    const scratchBytes = scratchOf(n)
+    let halo: readonly [number, number] = [0, 0]
+    if (n.kind === "pointwise") {
+      for (const i of n.inputs) {
+        const h = haloZ.get(i)!
+        halo = [Math.max(halo[0], h[0]), Math.max(halo[1], h[1])]
+      }
+    } else if (n.kind === "window") {
+      const h = haloZ.get(n.input)!
+      halo = [h[0] + n.kernel.halo.z.before, h[1] + n.kernel.halo.z.after]
+    }
+    haloZ.set(n, halo)
+    ticks = Math.max(ticks, depth + l)
+    bufferBytes += ringBytes + scratchBytes
+    return {
+      node: n,
+      latency: l,
+      ringSlices,
+      ringBytes,
+      scratchBytes,
+      steps: n.kind === "window" ? steps.get(n) : undefined,
+      delays: n.kind === "pointwise" ? n.inputs.map((i) => l - latency.get(i)!) : [],
+      haloZ: halo
+    }
+  })
+  return { index, level, direction, roots, stages, rootLatency, ticks, bufferBytes }
+}
+
+/**
+ * Splits a graph into passes and plans each. Fails with a PlanError where a stage would need a
+ * forward and a backward sweep in the same pass (that needs a spill).
+ */
+export const planPasses = (graph: Graph): Plan => {
+  const level = levels(graph)
+  const roots = graph.nodes.filter((n): n is PassRoot => n.kind === "reduce" || n.kind === "write")
+  const groups = new Map<string, { level: number; direction: Direction; roots: Array<PassRoot> }>()
+  for (const r of roots) {
+    const ancestors = new Set<VolumeNode>()
+    volumeAncestors(r.input, ancestors)
+    const ds = sweepDirections(ancestors)
+    if (ds.size > 1) {
+      throw new PlanError({
+        detail: `${r.kind} #${r.id} ${r.label} depends on both a forward and a backward sweep`,
+        hint: "that needs an intermediate spill, which this planner does not make yet"
+      })
+    }
+    const direction: Direction = ds.has("backward") ? "backward" : "forward"
+    const l = level.get(r.input)!
+    const key = `${l}:${direction}`
+    const g = groups.get(key) ?? { level: l, direction, roots: [] }
+    g.roots.push(r)
+    groups.set(key, g)
+  }
+  const ordered = [...groups.values()].sort(
+    (a, b) => a.level - b.level || (a.direction === b.direction ? 0 : a.direction === "forward" ? -1 : 1)
+  )
+  const passes = ordered.map((g, i) => planPass(i, g.level, g.direction, g.roots))
+  return { graph, passes, peakBufferBytes: Math.max(0, ...passes.map((p) => p.bufferBytes)) }
+}
+
+/** Scalars (reduce and derive nodes) a pass's roots need before it can start. */
+export const scalarsNeeded = (pass: PassPlan): ReadonlyArray<ScalarNode> => {
+  const out = new Set<ScalarNode>()
+  for (const s of pass.stages) if (s.node.kind === "pointwise") for (const sc of s.node.scalars) out.add(sc)
+  return [...out]
+}

@@ -1,0 +1,400 @@
+/**
+ * The run interpreter: plans a program, then executes each pass as an Effect Stream of ticks. At
+ * every tick the sources read one slice each, every stage computes at most one output slice into
+ * its ring (windows read their input's ring, zips read their inputs' rings after the delay the plan
+ * gave them), reductions fold and sinks write. A tick starts only when the previous one has
+ * written, which is the backpressure; memory is the plan's rings and scratch, fixed in advance.
+ *
+ * Readers and writers live in one Scope: on success, failure or interruption every file handle is
+ * closed, and outputs are committed (renamed to their final names) only after the last pass.
+ *
+ * @example
+ * ```ts
+ * const result = yield* Run.run(program)
+ * for (const s of result.stages) console.log(s.label, s.wallMs, s.peakBufferBytes)
+ * ```
+ */
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
+import type { Program } from "../../algebra/algebra.js"
+import { boundaryIndex } from "../../algebra/boundary.js"
+import { allocSlice, castValue, type DType, type VoxelArray } from "../../algebra/dtype.js"
+import type { Accumulator, PreparedKernel, SliceWindow } from "../../algebra/kernel.js"
+import { sliceLength, type VolumeInfo } from "../../algebra/volume.js"
+import type { IoError } from "../../io/errors.js"
+import { arraySink, type ArraySink } from "../../io/memory.js"
+import type { SliceReader, SliceSource, SliceWriter } from "../../io/slices.js"
+import { PlanError } from "../plan/errors.js"
+import { buildGraph, isVolumeNode, type Graph, type Node, type ScalarNode, type WriteNode } from "../plan/graph.js"
+import { planPasses, type PassPlan, type Plan, type StagePlan } from "../plan/passes.js"
+import { zOfStep } from "../plan/schedule.js"
+import { compilePointwise } from "./compile.js"
+import { RingBuffer } from "./ring.js"
+
+/** Measured figures of one stage in one pass. */
+export interface StageMetrics {
+  readonly pass: number
+  readonly id: number
+  readonly kind: Node["kind"]
+  readonly label: string
+  /** CPU time of this stage's own work (compute, or issuing reads and writes), ms. */
+  readonly cpuMs: number
+  /** Wall time spent in this stage, ms. */
+  readonly wallMs: number
+  readonly slices: number
+  readonly bytesRead: number
+  readonly bytesWritten: number
+  /** Bytes of ring buffers and scratch this stage allocated. */
+  readonly peakBufferBytes: number
+}
+
+export interface PassMetrics {
+  readonly index: number
+  readonly direction: PassPlan["direction"]
+  readonly ticks: number
+  readonly wallMs: number
+  /** Buffer bytes of the pass, measured (allocated rings and scratch). */
+  readonly peakBufferBytes: number
+}
+
+export interface RunResult {
+  readonly plan: Plan
+  readonly passes: ReadonlyArray<PassMetrics>
+  readonly stages: ReadonlyArray<StageMetrics>
+  /** Program outputs that are scalars, by name. */
+  readonly scalars: Readonly<Record<string, unknown>>
+  /** Program outputs that are volumes but were not written: collected in memory (small data). */
+  readonly volumes: Readonly<Record<string, { readonly info: VolumeInfo; readonly data: VoxelArray }>>
+  readonly bytesRead: number
+  readonly bytesWritten: number
+  readonly peakBufferBytes: number
+  readonly wallMs: number
+}
+
+export interface Progress {
+  readonly pass: number
+  readonly passes: number
+  readonly tick: number
+  readonly ticks: number
+}
+
+export interface RunOptions {
+  /** Called after every tick (cheap; the CLI draws its progress bar from it). */
+  readonly onProgress?: (p: Progress) => void
+}
+
+export type RunError = IoError | PlanError
+
+/** A mutable metrics record, frozen into StageMetrics at the end. */
+interface Meter {
+  cpuUs: number
+  wallMs: number
+  slices: number
+  bytesRead: number
+  bytesWritten: number
+  peakBufferBytes: number
+}
+
+const newMeter = (): Meter => ({ cpuUs: 0, wallMs: 0, slices: 0, bytesRead: 0, bytesWritten: 0, peakBufferBytes: 0 })
+
+/** Times `f` into `m` (CPU from process.cpuUsage, wall from performance.now). */
+const timed = (m: Meter, f: () => void): void => {
+  const c0 = process.cpuUsage()
+  const w0 = performance.now()
+  f()
+  m.wallMs += performance.now() - w0
+  const c1 = process.cpuUsage(c0)
+  m.cpuUs += c1.user + c1.system
+}
+
+/** Adds a write to an array sink for every program output that is an unwritten volume. */
+const collectOutputs = (graph: Graph): { graph: Graph; collected: Map<string, { node: WriteNode; sink: ArraySink }> } => {
+  const nodes = [...graph.nodes]
+  const collected = new Map<string, { node: WriteNode; sink: ArraySink }>()
+  for (const [name, node] of Object.entries(graph.outputs)) {
+    if (!isVolumeNode(node)) continue
+    const sink = arraySink(name)
+    const write: WriteNode = { kind: "write", id: nodes.length, label: `memory:${name}`, input: node, sink }
+    nodes.push(write)
+    collected.set(name, { node: write, sink })
+  }
+  return { graph: { nodes, outputs: graph.outputs }, collected }
+}
+
+/** Builds the graph of a program, turning a thrown PlanError into a typed failure. */
+export const graphOf = (program: Program): Effect.Effect<Graph, PlanError> =>
+  Effect.try({
+    try: () => buildGraph(program),
+    catch: (e) => (e instanceof PlanError ? e : new PlanError({ detail: e instanceof Error ? e.message : String(e) }))
+  })
+
+/** The plan of a program (what `slicewise plan` prints). */
+export const plan = (program: Program): Effect.Effect<Plan, PlanError> =>
+  Effect.flatMap(graphOf(program), (graph) =>
+    Effect.try({
+      try: () => planPasses(graph),
+      catch: (e) => (e instanceof PlanError ? e : new PlanError({ detail: e instanceof Error ? e.message : String(e) }))
+    })
+  )
+
+/** The state of one stage while a pass runs. */
+interface StageRuntime {
+  readonly plan: StagePlan
+  readonly ring: RingBuffer
+  readonly meter: Meter
+  /** Computes output step s (not for sources). */
+  readonly compute: (s: number) => void
+}
+
+/**
+ * Executes one pass. `scalarValue` gives the values of scalars from earlier passes; returns the
+ * accumulators of the pass's reductions.
+ */
+const runPass = (
+  pass: PassPlan,
+  readers: ReadonlyMap<SliceSource, SliceReader>,
+  writers: ReadonlyMap<WriteNode, SliceWriter>,
+  scalarValue: (n: ScalarNode) => unknown,
+  meters: Map<string, Meter>,
+  options: RunOptions,
+  passCount: number
+): Effect.Effect<{ metrics: PassMetrics; reduced: Map<ScalarNode, unknown> }, RunError> =>
+  Effect.gen(function* () {
+    const started = performance.now()
+    const runtimes = new Map<Node, StageRuntime>()
+    const meterOf = (n: Node): Meter => {
+      const key = `${pass.index}:${n.id}`
+      let m = meters.get(key)
+      if (m === undefined) {
+        m = newMeter()
+        meters.set(key, m)
+      }
+      return m
+    }
+    const stepToZ = (depth: number, s: number) => zOfStep(pass.direction, depth, s)
+
+    for (const sp of pass.stages) {
+      const node = sp.node
+      const ring = new RingBuffer(node.info.dtype, sliceLength(node.info), sp.ringSlices)
+      const meter = meterOf(node)
+      let compute: (s: number) => void = () => {}
+      if (node.kind === "pointwise") {
+        const loop = compilePointwise(node.expr, node.inputs.length, node.info.dtype)
+        const inputs = node.inputs.map((i) => runtimes.get(i)!.ring)
+        const buffers: Array<VoxelArray> = inputs.map(() => new Uint8Array(0))
+        const scalars = new Float64Array(node.scalars.map((sc) => Number(scalarValue(sc))))
+        const length = sliceLength(node.info)
+        compute = (s) => {
+          for (let k = 0; k < inputs.length; k++) buffers[k] = inputs[k]!.get(s)
+          loop(ring.slot(s), buffers, length, scalars)
+        }
+      } else if (node.kind === "window") {
+        const input = runtimes.get(node.input)!.ring
+        const depth = node.input.info.shape[0]
+        const kernel = node.kernel
+        const prepared: PreparedKernel<DType, DType> = kernel.prepare(node.input.info)
+        const constantSlice = allocSlice(node.input.info.dtype, kernel.mode === "constant" ? sliceLength(node.input.info) : 0)
+        constantSlice.fill(castValue(node.input.info.dtype, kernel.cval))
+        let z = 0
+        const window: SliceWindow<DType> = {
+          get z() {
+            return z
+          },
+          at: (dz) => {
+            if (dz < -kernel.halo.z.before || dz > kernel.halo.z.after) {
+              throw new Error(`internal: kernel ${kernel.name} read slice offset ${dz} outside its halo`)
+            }
+            const zi = boundaryIndex(kernel.mode, z + dz, depth)
+            return zi < 0 ? constantSlice : input.get(stepToZ(depth, zi))
+          }
+        }
+        meter.peakBufferBytes += sp.scratchBytes
+        compute = (s) => {
+          z = stepToZ(depth, s)
+          prepared.compute(window, ring.slot(s))
+        }
+      }
+      runtimes.set(node, { plan: sp, ring, meter, compute })
+    }
+
+    const reductions = pass.roots.filter((r) => r.kind === "reduce")
+    const accumulators = new Map<ScalarNode, Accumulator<DType, unknown>>()
+    for (const r of reductions) accumulators.set(r, r.reducer.start(r.input.info))
+    const sources = pass.stages.filter((s) => s.node.kind === "source")
+    const computing = pass.stages.filter((s) => s.node.kind !== "source").map((s) => runtimes.get(s.node)!)
+    const writes = pass.roots.filter((r): r is WriteNode => r.kind === "write")
+
+    const readTick = (t: number) =>
+      Effect.forEach(
+        sources,
+        (sp) => {
+          const depth = sp.node.info.shape[0]
+          if (t >= depth) return Effect.void
+          const rt = runtimes.get(sp.node)!
+          const reader = readers.get((sp.node as { source: SliceSource }).source)!
+          const before = reader.bytesRead()
+          const c0 = process.cpuUsage()
+          const w0 = performance.now()
+          return Effect.map(reader.read(stepToZ(depth, t), rt.ring.slot(t)), () => {
+            rt.meter.wallMs += performance.now() - w0
+            const c1 = process.cpuUsage(c0)
+            rt.meter.cpuUs += c1.user + c1.system
+            rt.meter.bytesRead += reader.bytesRead() - before
+            rt.meter.slices++
+          })
+        },
+        { discard: true }
+      )
+
+    const computeTick = (t: number) =>
+      Effect.sync(() => {
+        for (const rt of computing) {
+          const s = t - rt.plan.latency
+          if (s < 0 || s >= rt.plan.node.info.shape[0]) continue
+          timed(rt.meter, () => rt.compute(s))
+          rt.meter.slices++
+        }
+        for (const r of reductions) {
+          const depth = r.input.info.shape[0]
+          const s = t - pass.rootLatency.get(r)!
+          if (s < 0 || s >= depth) continue
+          const m = meterOf(r)
+          const slice = runtimes.get(r.input)!.ring.get(s)
+          timed(m, () => accumulators.get(r)!.add(slice, stepToZ(depth, s)))
+          m.slices++
+        }
+      })
+
+    const writeTick = (t: number) =>
+      Effect.forEach(
+        writes,
+        (w) => {
+          const depth = w.input.info.shape[0]
+          const s = t - pass.rootLatency.get(w)!
+          if (s < 0 || s >= depth) return Effect.void
+          const writer = writers.get(w)!
+          const m = meterOf(w)
+          const before = writer.bytesWritten()
+          const c0 = process.cpuUsage()
+          const w0 = performance.now()
+          return Effect.map(writer.write(stepToZ(depth, s), runtimes.get(w.input)!.ring.get(s)), () => {
+            m.wallMs += performance.now() - w0
+            const c1 = process.cpuUsage(c0)
+            m.cpuUs += c1.user + c1.system
+            m.bytesWritten += writer.bytesWritten() - before
+            m.slices++
+          })
+        },
+        { discard: true }
+      )
+
+    yield* Stream.range(0, pass.ticks - 1).pipe(
+      Stream.mapEffect((t) => Effect.as(readTick(t), t)),
+      Stream.runForEach((t) =>
+        Effect.zipRight(
+          Effect.zipRight(computeTick(t), writeTick(t)),
+          Effect.sync(() => options.onProgress?.({ pass: pass.index, passes: passCount, tick: t + 1, ticks: pass.ticks }))
+        )
+      )
+    )
+
+    let peak = 0
+    for (const rt of runtimes.values()) {
+      rt.meter.peakBufferBytes += rt.ring.allocatedBytes
+      peak += rt.meter.peakBufferBytes
+    }
+    const reduced = new Map<ScalarNode, unknown>()
+    for (const [n, acc] of accumulators) reduced.set(n, acc.result())
+    return {
+      metrics: {
+        index: pass.index,
+        direction: pass.direction,
+        ticks: pass.ticks,
+        wallMs: performance.now() - started,
+        peakBufferBytes: peak
+      },
+      reduced
+    }
+  })
+
+/**
+ * Plans and runs a program. Every source is opened once for the whole run and every sink created
+ * up front; sinks are committed after the last pass, so a failed or interrupted run leaves no
+ * output under its final name.
+ */
+export const run = (program: Program, options: RunOptions = {}): Effect.Effect<RunResult, RunError> =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const started = performance.now()
+      const { graph, collected } = collectOutputs(yield* graphOf(program))
+      const thePlan = yield* Effect.try({
+        try: () => planPasses(graph),
+        catch: (e) => (e instanceof PlanError ? e : new PlanError({ detail: e instanceof Error ? e.message : String(e) }))
+      })
+
+      const readers = new Map<SliceSource, SliceReader>()
+      for (const n of graph.nodes) {
+        if (n.kind === "source" && !readers.has(n.source)) readers.set(n.source, yield* n.source.open)
+      }
+      const writers = new Map<WriteNode, SliceWriter>()
+      for (const n of graph.nodes) {
+        if (n.kind === "write") writers.set(n, yield* n.sink.create(n.input.info))
+      }
+
+      const known = new Map<ScalarNode, unknown>()
+      const scalarValue = (n: ScalarNode): unknown => {
+        if (known.has(n)) return known.get(n)
+        if (n.kind === "reduce") throw new Error(`internal: scalar #${n.id} ${n.label} used before its pass`)
+        const v = n.f(scalarValue(n.input))
+        known.set(n, v)
+        return v
+      }
+
+      const meters = new Map<string, Meter>()
+      const passMetrics: Array<PassMetrics> = []
+      for (const pass of thePlan.passes) {
+        const { metrics, reduced } = yield* runPass(pass, readers, writers, scalarValue, meters, options, thePlan.passes.length)
+        for (const [n, v] of reduced) known.set(n, v)
+        passMetrics.push(metrics)
+      }
+      for (const w of writers.values()) yield* w.commit
+
+      const stages: Array<StageMetrics> = []
+      for (const [key, m] of meters) {
+        const [pass, id] = key.split(":").map(Number) as [number, number]
+        const node = graph.nodes[id]!
+        stages.push({
+          pass,
+          id,
+          kind: node.kind,
+          label: node.label,
+          cpuMs: m.cpuUs / 1000,
+          wallMs: m.wallMs,
+          slices: m.slices,
+          bytesRead: m.bytesRead,
+          bytesWritten: m.bytesWritten,
+          peakBufferBytes: m.peakBufferBytes
+        })
+      }
+      stages.sort((a, b) => a.pass - b.pass || a.id - b.id)
+
+      const scalars: Record<string, unknown> = {}
+      for (const [name, node] of Object.entries(graph.outputs)) {
+        if (node.kind === "reduce" || node.kind === "derive") scalars[name] = scalarValue(node)
+      }
+      const volumes: Record<string, { info: VolumeInfo; data: VoxelArray }> = {}
+      for (const [name, { node, sink }] of collected) volumes[name] = { info: node.input.info, data: sink.result()! }
+
+      return {
+        plan: thePlan,
+        passes: passMetrics,
+        stages,
+        scalars,
+        volumes,
+        bytesRead: stages.reduce((a, s) => a + s.bytesRead, 0),
+        bytesWritten: stages.reduce((a, s) => a + s.bytesWritten, 0),
+        peakBufferBytes: Math.max(0, ...passMetrics.map((p) => p.peakBufferBytes)),
+        wallMs: performance.now() - started
+      }
+    })
+  )

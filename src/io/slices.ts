@@ -1,0 +1,68 @@
+/**
+ * The one interface between formats and interpreters: a source opens a reader of z slices, a sink
+ * creates a writer of z slices. Every reader and writer counts the bytes it moves, exactly, so the
+ * cost model's predictions can be checked against them.
+ *
+ * Readers and writers are acquired in a Scope: the file handles they hold are released when the
+ * scope closes, on success, failure or interruption. A writer's output is complete only after
+ * `commit`; until then it lives under a temporary name that is removed if the scope closes first.
+ *
+ * @example
+ * ```ts
+ * const copy = (src: SliceSource, sink: SliceSink) =>
+ *   Effect.scoped(Effect.gen(function* () {
+ *     const reader = yield* src.open
+ *     const writer = yield* sink.create(src.info)
+ *     const slice = allocSlice(src.info.dtype, sliceLength(src.info))
+ *     for (let z = 0; z < src.info.shape[0]; z++) {
+ *       yield* reader.read(z, slice)
+ *       yield* writer.write(z, slice)
+ *     }
+ *     yield* writer.commit
+ *   }))
+ * ```
+ */
+import type * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import type { ArrayOf, DType } from "../algebra/dtype.js"
+import type { VolumeInfo } from "../algebra/volume.js"
+import type { IoError } from "./errors.js"
+
+/** Where a volume lives, for plans, errors and `slicewise info`. */
+export interface Location {
+  /** "tiff-stack" | "tiff" | "nrrd" | "memory" | … */
+  readonly format: string
+  /** The path (or a label for in-memory volumes). */
+  readonly path: string
+}
+
+export interface SliceReader<D extends DType = DType> {
+  /** Reads slice `z` (0 ≤ z < depth) into `into`, which holds exactly one slice. Any order. */
+  readonly read: (z: number, into: ArrayOf<D>) => Effect.Effect<void, IoError>
+  /** Bytes read from storage so far (file bytes, headers included). */
+  readonly bytesRead: () => number
+}
+
+export interface SliceSource<D extends DType = DType> extends Location {
+  readonly info: VolumeInfo<D>
+  /** Format-specific facts for `slicewise info` (compression, endianness, pages …). */
+  readonly details: Readonly<Record<string, string | number | boolean>>
+  /** Bytes a reader reads for slice `z`, exactly (for the cost model). */
+  readonly sliceReadBytes: (z: number) => number
+  readonly open: Effect.Effect<SliceReader<D>, IoError, Scope.Scope>
+}
+
+export interface SliceWriter<D extends DType = DType> {
+  /** Writes slice `z`; slices may come in any order, each exactly once. */
+  readonly write: (z: number, data: ArrayOf<D>) => Effect.Effect<void, IoError>
+  /** Makes the output complete and visible under its final name. Call once, after every slice. */
+  readonly commit: Effect.Effect<void, IoError>
+  /** Bytes written to storage so far (headers included). */
+  readonly bytesWritten: () => number
+}
+
+export interface SliceSink extends Location {
+  /** Bytes the whole output of a volume `info` takes on storage, exactly (for the cost model). */
+  readonly outputBytes: (info: VolumeInfo) => number
+  readonly create: <D extends DType>(info: VolumeInfo<D>) => Effect.Effect<SliceWriter<D>, IoError, Scope.Scope>
+}
