@@ -19,7 +19,7 @@ import { sameShape, shapeText, sliceLength, volumeInfo, voxelCount, type VolumeI
 import type { IoError } from "../../io/errors.js"
 import type { SliceSink, SliceSource } from "../../io/slices.js"
 import { PlanError } from "../plan/errors.js"
-import { buildGraph } from "../plan/graph.js"
+import { graphOf } from "../plan/index.js"
 
 /** A whole volume in memory, z-major (slice z is `data.subarray(z * y * x, (z + 1) * y * x)`). */
 export interface MemVolume<D extends DType = DType> {
@@ -186,10 +186,7 @@ export interface MemoryResult {
  */
 export const evaluate = (program: Program): Effect.Effect<MemoryResult, IoError | PlanError> =>
   Effect.gen(function* () {
-    const graph = yield* Effect.try({
-      try: () => buildGraph(program),
-      catch: (e) => (e instanceof PlanError ? e : new PlanError({ detail: String(e) }))
-    })
+    const graph = yield* graphOf(program)
     const loaded = new Map<SliceSource, MemVolume>()
     for (const n of graph.nodes) {
       if (n.kind === "source" && !loaded.has(n.source)) loaded.set(n.source, yield* loadSource(n.source))

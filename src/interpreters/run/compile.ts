@@ -9,7 +9,7 @@
  * f(out, [slice], slice.length, new Float64Array(0))
  * ```
  */
-import { castSource, type DType, type VoxelArray } from "../../algebra/dtype.js"
+import { castSource, castValue, DTYPES, type DType, type VoxelArray } from "../../algebra/dtype.js"
 import type { Expr } from "../../algebra/expr.js"
 import * as E from "../../algebra/expr.js"
 
@@ -26,12 +26,8 @@ const helpers = {
   min: (a: number, b: number) => E.applyBinary("min", a, b),
   max: (a: number, b: number) => E.applyBinary("max", a, b),
   round: (a: number) => E.applyUnary("round", a),
-  cast: Object.fromEntries(
-    (["uint8", "int8", "uint16", "int16", "uint32", "int32", "float32", "float64"] as const).map((d) => [
-      d,
-      new Function("v", `return ${d === "float32" ? "Math.fround(v)" : castSource(d, "v")}`) as (v: number) => number
-    ])
-  )
+  // Mid-expression casts must truncate themselves (a final store into a typed array truncates).
+  cast: Object.fromEntries(DTYPES.map((d) => [d, (v: number) => castValue(d, v)]))
 }
 
 const literal = (v: number): string =>

@@ -24,9 +24,10 @@ import { sliceLength, type VolumeInfo } from "../../algebra/volume.js"
 import type { IoError } from "../../io/errors.js"
 import { arraySink, type ArraySink } from "../../io/memory.js"
 import type { SliceReader, SliceSource, SliceWriter } from "../../io/slices.js"
-import { PlanError } from "../plan/errors.js"
-import { buildGraph, isVolumeNode, type Graph, type Node, type ScalarNode, type WriteNode } from "../plan/graph.js"
-import { planPasses, type PassPlan, type Plan, type StagePlan } from "../plan/passes.js"
+import type { PlanError } from "../plan/errors.js"
+import { isVolumeNode, type Graph, type Node, type ScalarNode, type WriteNode } from "../plan/graph.js"
+import { graphOf, planGraph } from "../plan/index.js"
+import type { PassPlan, Plan, StagePlan } from "../plan/passes.js"
 import { zOfStep } from "../plan/schedule.js"
 import { compilePointwise } from "./compile.js"
 import { RingBuffer } from "./ring.js"
@@ -120,22 +121,6 @@ const collectOutputs = (graph: Graph): { graph: Graph; collected: Map<string, { 
   }
   return { graph: { nodes, outputs: graph.outputs }, collected }
 }
-
-/** Builds the graph of a program, turning a thrown PlanError into a typed failure. */
-export const graphOf = (program: Program): Effect.Effect<Graph, PlanError> =>
-  Effect.try({
-    try: () => buildGraph(program),
-    catch: (e) => (e instanceof PlanError ? e : new PlanError({ detail: e instanceof Error ? e.message : String(e) }))
-  })
-
-/** The plan of a program (what `slicewise plan` prints). */
-export const plan = (program: Program): Effect.Effect<Plan, PlanError> =>
-  Effect.flatMap(graphOf(program), (graph) =>
-    Effect.try({
-      try: () => planPasses(graph),
-      catch: (e) => (e instanceof PlanError ? e : new PlanError({ detail: e instanceof Error ? e.message : String(e) }))
-    })
-  )
 
 /** The state of one stage while a pass runs. */
 interface StageRuntime {
@@ -327,10 +312,7 @@ export const run = (program: Program, options: RunOptions = {}): Effect.Effect<R
     Effect.gen(function* () {
       const started = performance.now()
       const { graph, collected } = collectOutputs(yield* graphOf(program))
-      const thePlan = yield* Effect.try({
-        try: () => planPasses(graph),
-        catch: (e) => (e instanceof PlanError ? e : new PlanError({ detail: e instanceof Error ? e.message : String(e) }))
-      })
+      const thePlan = yield* planGraph(graph)
 
       const readers = new Map<SliceSource, SliceReader>()
       for (const n of graph.nodes) {

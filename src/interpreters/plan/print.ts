@@ -1,0 +1,132 @@
+/**
+ * A plan as an indented text tree (what `slicewise plan` prints) and as plain JSON.
+ *
+ * Each pass is printed from its outputs down to its sources; a stage used by several consumers is
+ * printed once and referred to by its number afterwards.
+ *
+ * @example
+ * ```ts
+ * console.log(planText(plan))
+ * JSON.stringify(planJson(plan), null, 2)
+ * ```
+ */
+import * as E from "../../algebra/expr.js"
+import { shapeText } from "../../algebra/volume.js"
+import { formatBytes } from "../../util/units.js"
+import type { Node, VolumeNode } from "./graph.js"
+import type { PassPlan, PassRoot, Plan, StagePlan } from "./passes.js"
+
+const paramsText = (params: Readonly<Record<string, unknown>>): string =>
+  Object.entries(params)
+    .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(",") : String(v)}`)
+    .join(" ")
+
+const what = (n: VolumeNode): string => {
+  switch (n.kind) {
+    case "source":
+      return `source ${n.source.format} ${n.source.path}`
+    case "pointwise":
+      return `${n.label} ${E.show(n.expr, n.inputs.map((i) => `#${i.id}`))}`
+    case "window": {
+      const p = paramsText(n.kernel.params)
+      const sweep = n.direction === undefined ? "" : ` (sweep ${n.direction})`
+      return `${n.kernel.name}${p ? ` ${p}` : ""}${sweep}`
+    }
+  }
+}
+
+const stageLine = (sp: StagePlan): string => {
+  const n = sp.node
+  const parts = [`#${n.id} ${what(n)}`, `${n.info.dtype} ${shapeText(n.info.shape)}`]
+  if (n.kind === "window") {
+    const h = n.kernel.halo
+    parts.push(`halo z-${h.z.before}/+${h.z.after} y±${Math.max(h.y.before, h.y.after)} x±${Math.max(h.x.before, h.x.after)}`)
+  }
+  if (sp.haloZ[0] + sp.haloZ[1] > 0) parts.push(`reach z-${sp.haloZ[0]}/+${sp.haloZ[1]}`)
+  parts.push(`latency ${sp.latency}`)
+  parts.push(`ring ${sp.ringSlices} slice${sp.ringSlices === 1 ? "" : "s"} (${formatBytes(sp.ringBytes)})`)
+  if (sp.scratchBytes > 0) parts.push(`scratch ${formatBytes(sp.scratchBytes)}`)
+  const delays = sp.delays.map((d, i) => ({ d, i })).filter(({ d }) => d > 0)
+  if (delays.length > 0) parts.push(`delay line ${delays.map(({ d, i }) => `input ${i}: ${d}`).join(", ")}`)
+  return parts.join("  ")
+}
+
+const rootLine = (pass: PassPlan, r: PassRoot): string =>
+  r.kind === "write"
+    ? `write ${r.sink.format} ${r.sink.path}  latency ${pass.rootLatency.get(r)}`
+    : `reduce ${r.label}${Object.keys(r.reducer.params).length ? ` ${paramsText(r.reducer.params)}` : ""}`
+
+/** One pass as a tree. */
+export const passText = (pass: PassPlan, passes: number): string => {
+  const byNode = new Map<Node, StagePlan>(pass.stages.map((s) => [s.node, s]))
+  const printed = new Set<Node>()
+  const lines = [
+    `pass ${pass.index + 1}/${passes}  ${pass.direction}  ${pass.ticks} ticks  buffers ${formatBytes(pass.bufferBytes)}`
+  ]
+  const visit = (n: VolumeNode, indent: string): void => {
+    if (printed.has(n)) {
+      lines.push(`${indent}#${n.id} (shared, above)`)
+      return
+    }
+    printed.add(n)
+    lines.push(`${indent}${stageLine(byNode.get(n)!)}`)
+    const inputs = n.kind === "pointwise" ? n.inputs : n.kind === "window" ? [n.input] : []
+    for (const i of inputs) visit(i, `${indent}  `)
+    if (n.kind === "pointwise") for (const s of n.scalars) lines.push(`${indent}  $${s.label} (scalar #${s.id}, from an earlier pass)`)
+  }
+  for (const r of pass.roots) {
+    lines.push(`  ${rootLine(pass, r)}`)
+    visit(r.input, "    ")
+  }
+  return lines.join("\n")
+}
+
+/** The whole plan as text. */
+export const planText = (plan: Plan): string =>
+  [
+    `plan: ${plan.passes.length} pass${plan.passes.length === 1 ? "" : "es"}, peak buffers ${formatBytes(plan.peakBufferBytes)}`,
+    ...plan.passes.map((p) => passText(p, plan.passes.length))
+  ].join("\n")
+
+/** The plan as JSON-ready data. */
+export const planJson = (plan: Plan) => ({
+  peakBufferBytes: plan.peakBufferBytes,
+  passes: plan.passes.map((pass) => ({
+    index: pass.index,
+    level: pass.level,
+    direction: pass.direction,
+    ticks: pass.ticks,
+    bufferBytes: pass.bufferBytes,
+    roots: pass.roots.map((r) => ({
+      id: r.id,
+      kind: r.kind,
+      label: r.label,
+      input: r.input.id,
+      latency: pass.rootLatency.get(r)!,
+      ...(r.kind === "write" ? { format: r.sink.format, path: r.sink.path } : { params: r.reducer.params })
+    })),
+    stages: pass.stages.map((sp) => {
+      const n = sp.node
+      return {
+        id: n.id,
+        kind: n.kind,
+        label: n.label,
+        dtype: n.info.dtype,
+        shape: n.info.shape,
+        inputs: n.kind === "pointwise" ? n.inputs.map((i) => i.id) : n.kind === "window" ? [n.input.id] : [],
+        latency: sp.latency,
+        ringSlices: sp.ringSlices,
+        ringBytes: sp.ringBytes,
+        scratchBytes: sp.scratchBytes,
+        reachZ: sp.haloZ,
+        ...(n.kind === "source" ? { format: n.source.format, path: n.source.path } : {}),
+        ...(n.kind === "pointwise"
+          ? { expr: E.show(n.expr, n.inputs.map((i) => `#${i.id}`)), delays: sp.delays, scalars: n.scalars.map((s) => s.id) }
+          : {}),
+        ...(n.kind === "window"
+          ? { kernel: n.kernel.name, params: n.kernel.params, halo: n.kernel.halo, mode: n.kernel.mode, direction: n.direction ?? null }
+          : {})
+      }
+    })
+  }))
+})

@@ -1,0 +1,631 @@
+/**
+ * NRRD headers: finding the end of a header in the first bytes of a file, parsing its lines into
+ * fields, key/value pairs and comments, interpreting the fields as a slicewise volume, and writing
+ * a header for a volume. Pure functions over bytes and strings; the reader and writer do the I/O.
+ *
+ * The format is Teem's (NRRD0001 … NRRD0005): a magic line, then one `field: description`,
+ * `key:=value` or `# comment` per line, ended by a blank line (attached data follows it) or by the
+ * end of a detached header file.
+ *
+ * @example
+ * ```ts
+ * const text = formatNrrdHeader(volumeInfo("int16", [2, 3, 5], [2, 0.25, 0.5]), { endian: "big" })
+ * // "NRRD0004\n# …\ntype: int16\ndimension: 3\n…\nsizes: 5 3 2\n…\nendian: big\nencoding: raw\n\n"
+ * ```
+ */
+import * as Either from "effect/Either"
+import { bytesPerVoxel, type DType } from "../../algebra/dtype.js"
+import type { Spacing, VolumeInfo } from "../../algebra/volume.js"
+import { FormatError, UnsupportedError } from "../errors.js"
+
+export type NrrdEndian = "little" | "big"
+
+/** What a reader may report about a file in `SliceSource.details`. */
+export type Details = Record<string, string | number | boolean>
+
+// ---------------------------------------------------------------------------------------------
+// Types
+
+/** NRRD type spellings (Teem's list), each mapped to a slicewise dtype or to a type we refuse. */
+const TYPE_SPELLINGS: ReadonlyArray<readonly [DType | "int64" | "uint64" | "block", ReadonlyArray<string>]> = [
+  ["int8", ["signed char", "int8", "int8_t"]],
+  ["uint8", ["uchar", "unsigned char", "uint8", "uint8_t"]],
+  ["int16", ["short", "short int", "signed short", "signed short int", "int16", "int16_t"]],
+  ["uint16", ["ushort", "unsigned short", "unsigned short int", "uint16", "uint16_t"]],
+  ["int32", ["int", "signed int", "int32", "int32_t"]],
+  ["uint32", ["uint", "unsigned int", "uint32", "uint32_t"]],
+  ["int64", ["longlong", "long long", "long long int", "signed long long", "signed long long int", "int64", "int64_t"]],
+  ["uint64", ["ulonglong", "unsigned long long", "unsigned long long int", "uint64", "uint64_t"]],
+  ["float32", ["float"]],
+  ["float64", ["double"]],
+  ["block", ["block"]]
+]
+
+const TYPE_BY_SPELLING: ReadonlyMap<string, DType | "int64" | "uint64" | "block"> = new Map(
+  TYPE_SPELLINGS.flatMap(([t, names]) => names.map((n) => [n, t] as const))
+)
+
+/** The name the writer uses for each dtype: the unambiguous fixed-width spelling. */
+const WRITE_TYPE: Record<DType, string> = {
+  uint8: "uint8",
+  int8: "int8",
+  uint16: "uint16",
+  int16: "int16",
+  uint32: "uint32",
+  int32: "int32",
+  float32: "float",
+  float64: "double"
+}
+
+/** Resolves an NRRD type spelling (case and spacing insensitive) to what it denotes, if anything. */
+export const nrrdType = (spelling: string): DType | "int64" | "uint64" | "block" | undefined =>
+  TYPE_BY_SPELLING.get(spelling.trim().toLowerCase().replace(/\s+/g, " "))
+
+// ---------------------------------------------------------------------------------------------
+// Fields
+
+/**
+ * Field identifiers by every accepted spelling (Teem accepts the run-together older forms too),
+ * mapped to one canonical name.
+ */
+const FIELD_ALIASES: ReadonlyMap<string, string> = new Map(
+  (
+    [
+      ["type"],
+      ["dimension"],
+      ["sizes"],
+      ["encoding"],
+      ["endian"],
+      ["data file", "datafile"],
+      ["byte skip", "byteskip"],
+      ["line skip", "lineskip"],
+      ["spacings"],
+      ["space"],
+      ["space dimension"],
+      ["space directions"],
+      ["space origin"],
+      ["space units"],
+      ["measurement frame"],
+      ["content"],
+      ["kinds"],
+      ["labels"],
+      ["units"],
+      ["centers", "centerings"],
+      ["thicknesses"],
+      ["axis mins", "axismins"],
+      ["axis maxs", "axismaxs"],
+      ["old min", "oldmin"],
+      ["old max", "oldmax"],
+      ["min"],
+      ["max"],
+      ["number"],
+      ["block size", "blocksize"],
+      ["sample units", "sampleunits"]
+    ] as ReadonlyArray<ReadonlyArray<string>>
+  ).flatMap((names) => names.map((n) => [n, names[0]!] as const))
+)
+
+/** Dimension of each named `space:` (Teem's table, with its abbreviations). */
+const SPACE_DIMENSIONS: ReadonlyMap<string, number> = new Map([
+  ["right-anterior-superior", 3],
+  ["ras", 3],
+  ["left-anterior-superior", 3],
+  ["las", 3],
+  ["left-posterior-superior", 3],
+  ["lps", 3],
+  ["right-anterior-superior-time", 4],
+  ["rast", 4],
+  ["left-anterior-superior-time", 4],
+  ["last", 4],
+  ["left-posterior-superior-time", 4],
+  ["lpst", 4],
+  ["scanner-xyz", 3],
+  ["scanner-xyz-time", 4],
+  ["3d-right-handed", 3],
+  ["3d-left-handed", 3],
+  ["3d-right-handed-time", 4],
+  ["3d-left-handed-time", 4]
+])
+
+/**
+ * Axis kinds that are positions on a grid, or a single sample ("stub", "scalar": Teem's kinds for
+ * size-1 axes); any other kind (RGB-color, 3-vector, list …) holds components.
+ */
+const DOMAIN_KINDS: ReadonlySet<string> = new Set(["domain", "space", "time", "none", "???", "", "stub", "scalar"])
+
+// ---------------------------------------------------------------------------------------------
+// Finding the header in the first bytes of a file
+
+/** The NRRD versions this reader knows: NRRD0001 … NRRD0005. */
+const MAGIC = /^NRRD000([1-5])\r?$/
+
+/**
+ * Checks the magic line at the start of `bytes` (the first few KiB of a file). Fails with a
+ * FormatError when the file is not NRRD, an UnsupportedError for an unknown NRRD version.
+ */
+export const checkMagic = (
+  bytes: Uint8Array,
+  path: string
+): Either.Either<number, FormatError | UnsupportedError> => {
+  const nl = bytes.indexOf(0x0a)
+  const first = Buffer.from(bytes.buffer, bytes.byteOffset, nl < 0 ? Math.min(bytes.length, 16) : Math.min(nl, 64)).toString("latin1")
+  const m = MAGIC.exec(first)
+  if (m) return Either.right(Number(m[1]))
+  if (/^NRRD\d{4}\r?$/.test(first))
+    return Either.left(
+      new UnsupportedError({
+        path,
+        detail: `NRRD version "${first.trim()}" (this reader knows NRRD0001 to NRRD0005)`,
+        hint: "rewrite it with `unu save -f nrrd -e raw`"
+      })
+    )
+  return Either.left(
+    new FormatError({
+      path,
+      position: "byte 0",
+      detail: `not a NRRD file: it starts with ${JSON.stringify(first.slice(0, 16))} where "NRRD0004" (or NRRD0001…5) was expected`,
+      hint: "NRRD files start with the magic line NRRDxxxx"
+    })
+  )
+}
+
+export interface HeaderText {
+  /** Header lines, the magic line first, without their line ends. */
+  readonly lines: ReadonlyArray<string>
+  /** Byte offset just past the blank line that ends the header (or the file size at end of file). */
+  readonly dataStart: number
+  /** True when a blank line ended the header; false when the file ended first. */
+  readonly blankLine: boolean
+}
+
+/**
+ * Splits the header off the first `bytes` of a file. Returns undefined when the header continues
+ * past `bytes` and the file does not end there (`atEof` false): the caller then reads more.
+ */
+export const scanHeader = (bytes: Uint8Array, atEof: boolean): HeaderText | undefined => {
+  const lines: Array<string> = []
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  let start = 0
+  for (;;) {
+    const nl = buf.indexOf(0x0a, start)
+    if (nl < 0) {
+      if (!atEof) return undefined
+      // A detached header may end without a final newline.
+      const last = buf.toString("utf8", start, buf.length).replace(/\r$/, "")
+      if (last.length > 0) lines.push(last)
+      return { lines, dataStart: buf.length, blankLine: false }
+    }
+    const line = buf.toString("utf8", start, nl).replace(/\r$/, "")
+    start = nl + 1
+    if (line.length === 0) return { lines, dataStart: start, blankLine: true }
+    lines.push(line)
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parsing lines
+
+export interface FieldLine {
+  readonly value: string
+  /** 1-based line number in the header file. */
+  readonly line: number
+}
+
+export interface NrrdHeader {
+  readonly version: number
+  /** Fields by canonical name (unknown fields too, under their own name). */
+  readonly fields: ReadonlyMap<string, FieldLine>
+  readonly keyValues: ReadonlyArray<readonly [key: string, value: string]>
+  readonly comments: ReadonlyArray<string>
+  /** The line where the header ends: the blank line, or the last line when the file ends first. */
+  readonly endLine: number
+}
+
+/** Key/value pairs escape newlines and backslashes; undo that. */
+const unescapeKeyValue = (s: string): string => s.replace(/\\(\\|n)/g, (_, c: string) => (c === "n" ? "\n" : "\\"))
+
+/** Parses header lines (magic line first) into fields, key/value pairs and comments. */
+export const parseHeader = (
+  text: HeaderText,
+  version: number,
+  path: string
+): Either.Either<NrrdHeader, FormatError> => {
+  const fields = new Map<string, FieldLine>()
+  const keyValues: Array<readonly [string, string]> = []
+  const comments: Array<string> = []
+  for (let i = 1; i < text.lines.length; i++) {
+    const raw = text.lines[i]!
+    const lineNo = i + 1
+    if (raw.startsWith("#")) {
+      comments.push(raw.slice(1).trim())
+      continue
+    }
+    const colon = raw.indexOf(":")
+    if (colon < 0)
+      return Either.left(
+        new FormatError({
+          path,
+          position: `header line ${lineNo}`,
+          detail: `${JSON.stringify(raw)} is not a "field: value" line, a "key:=value" pair or a "#" comment`,
+          hint: "a blank line ends a NRRD header; data must not start before it"
+        })
+      )
+    if (raw[colon + 1] === "=") {
+      keyValues.push([unescapeKeyValue(raw.slice(0, colon)), unescapeKeyValue(raw.slice(colon + 2))])
+      continue
+    }
+    const id = raw.slice(0, colon).trim().toLowerCase().replace(/\s+/g, " ")
+    const name = FIELD_ALIASES.get(id) ?? id
+    const previous = fields.get(name)
+    if (previous)
+      return Either.left(
+        new FormatError({
+          path,
+          position: `header line ${lineNo}`,
+          detail: `field "${name}" given a second time (first on line ${previous.line})`
+        })
+      )
+    const value = raw.slice(colon + 1).trim()
+    fields.set(name, { value, line: lineNo })
+    // "data file: LIST" makes every remaining header line a data file name, not a field.
+    if (name === "data file" && /^LIST(\s|$)/.test(value)) {
+      fields.set(name, { value: [value, ...text.lines.slice(i + 1)].join(" "), line: lineNo })
+      break
+    }
+  }
+  return Either.right({ version, fields, keyValues, comments, endLine: text.blankLine ? text.lines.length + 1 : text.lines.length })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Interpreting fields as a volume
+
+/** How to find and decode the voxels that a header describes. */
+export interface NrrdLayout {
+  readonly info: VolumeInfo
+  /** The type as the header spells it. */
+  readonly typeName: string
+  /** Byte order of the data; "little" for 1-byte types, where it does not matter. */
+  readonly endian: NrrdEndian
+  /** The `data file:` description as written, or undefined for attached data. */
+  readonly dataFile: string | undefined
+  /** Bytes to skip after the line skip; -1 means the data are the last bytes of the file. */
+  readonly byteSkip: number
+  /** Lines to skip at the start of the data. */
+  readonly lineSkip: number
+  /** Facts for `slicewise info`. */
+  readonly details: Details
+}
+
+const INTEGER = /^[+-]?\d+$/
+const REAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/
+
+const parseReal = (token: string): number | undefined => {
+  const t = token.trim()
+  if (REAL.test(t)) return Number(t)
+  const lower = t.toLowerCase()
+  if (lower === "nan" || lower === "-nan" || lower === "+nan") return NaN
+  if (lower === "inf" || lower === "+inf" || lower === "infinity") return Infinity
+  if (lower === "-inf" || lower === "-infinity") return -Infinity
+  return undefined
+}
+
+const words = (s: string): Array<string> => s.split(/\s+/).filter((w) => w.length > 0)
+
+/**
+ * Splits a per-axis field that may quote its entries ("labels" and "units" do: `"x" "y" "z"`)
+ * into one entry per axis.
+ */
+const axisWords = (s: string): Array<string> => {
+  const out: Array<string> = []
+  const re = /"((?:[^"\\]|\\.)*)"|(\S+)/g
+  for (let m = re.exec(s); m !== null; m = re.exec(s)) out.push(m[1] !== undefined ? m[1].replace(/\\"/g, '"') : m[2]!)
+  return out
+}
+
+/** Parses `space directions:`: one `(a,b,c)` vector or `none` per axis. */
+const parseDirections = (s: string): Array<Array<number> | null> | string => {
+  const out: Array<Array<number> | null> = []
+  let rest = s.trim()
+  while (rest.length > 0) {
+    if (/^none\b/i.test(rest)) {
+      out.push(null)
+      rest = rest.slice(4).trimStart()
+      continue
+    }
+    if (!rest.startsWith("(")) return `expected "(" or "none" at ${JSON.stringify(rest.slice(0, 20))}`
+    const close = rest.indexOf(")")
+    if (close < 0) return `missing ")" in ${JSON.stringify(rest.slice(0, 40))}`
+    const parts = rest.slice(1, close).split(",")
+    const vec: Array<number> = []
+    for (const p of parts) {
+      const v = parseReal(p)
+      if (v === undefined) return `${JSON.stringify(p.trim())} is not a number`
+      vec.push(v)
+    }
+    out.push(vec)
+    rest = rest.slice(close + 1).trimStart()
+  }
+  return out
+}
+
+/** Encodings we recognise but do not decode, with the name to report. */
+const OTHER_ENCODINGS: ReadonlyMap<string, string> = new Map([
+  ["txt", "ascii"],
+  ["text", "ascii"],
+  ["ascii", "ascii"],
+  ["hex", "hex"],
+  ["gz", "gzip"],
+  ["gzip", "gzip"],
+  ["bz2", "bzip2"],
+  ["bzip2", "bzip2"],
+  ["zrl", "zrl"]
+])
+
+/**
+ * Interprets a parsed header as a slicewise volume: dtype, shape (z, y, x), spacing, and where and
+ * how the data are stored.
+ *
+ * Axis rules: `sizes` lists the fastest axis first, so sizes `x y z` give shape [z, y, x], and a
+ * 2-D header gives depth 1. A leading axis of size 1 (a single component) and trailing axes of
+ * size 1 beyond the third (a single time point) are dropped; any other axis with more than one
+ * sample, or a component axis (kind RGB-color, vector …), is unsupported. Spacing comes from the
+ * norms of `space directions`, else from `spacings`, else 1.
+ */
+export const interpretHeader = (
+  header: NrrdHeader,
+  path: string
+): Either.Either<NrrdLayout, FormatError | UnsupportedError> =>
+  Either.gen(function* () {
+    const f = header.fields
+    const at = (line: number) => `header line ${line}`
+    const bad = (line: number, detail: string, hint?: string) =>
+      Either.left(new FormatError({ path, position: at(line), detail, ...(hint ? { hint } : {}) }))
+    const required = (name: string): Either.Either<FieldLine, FormatError> => {
+      const v = f.get(name)
+      return v
+        ? Either.right(v)
+        : Either.left(
+            new FormatError({
+              path,
+              position: at(header.endLine),
+              detail: `required field "${name}:" is missing (the header ends here)`,
+              hint: "a NRRD header needs type, dimension, sizes and encoding, and endian for multi-byte types"
+            })
+          )
+    }
+
+    // type
+    const typeField = yield* required("type")
+    const typed = nrrdType(typeField.value)
+    if (typed === undefined)
+      return yield* bad(
+        typeField.line,
+        `unknown type ${JSON.stringify(typeField.value)}`,
+        "use one of uchar, signed char, short, ushort, int, uint, float, double (or int8 … uint32)"
+      )
+    if (typed === "int64" || typed === "uint64" || typed === "block")
+      return yield* Either.left(
+        new UnsupportedError({
+          path,
+          detail: `type "${typeField.value}" (${typed}): slicewise handles 8-, 16- and 32-bit integers, float and double`,
+          hint: typed === "block" ? "block data have no voxel type" : "convert with `unu convert -t double` (or -t int32 if the values fit)"
+        })
+      )
+    const dtype: DType = typed
+
+    // dimension and sizes
+    const dimField = yield* required("dimension")
+    if (!INTEGER.test(dimField.value) || Number(dimField.value) < 1)
+      return yield* bad(dimField.line, `dimension ${JSON.stringify(dimField.value)} is not a positive integer`)
+    const dimension = Number(dimField.value)
+    const sizesField = yield* required("sizes")
+    const sizeWords = words(sizesField.value)
+    if (sizeWords.length !== dimension)
+      return yield* bad(sizesField.line, `sizes has ${sizeWords.length} entries but dimension is ${dimension}`)
+    const sizes: Array<number> = []
+    for (const w of sizeWords) {
+      if (!INTEGER.test(w) || Number(w) < 1 || !Number.isSafeInteger(Number(w)))
+        return yield* bad(sizesField.line, `size ${JSON.stringify(w)} is not a positive integer`)
+      sizes.push(Number(w))
+    }
+
+    // encoding and endian
+    const encField = yield* required("encoding")
+    const encoding = encField.value.toLowerCase()
+    if (encoding !== "raw") {
+      const known = OTHER_ENCODINGS.get(encoding)
+      if (known === undefined)
+        return yield* bad(encField.line, `unknown encoding ${JSON.stringify(encField.value)}`, "NRRD encodings are raw, ascii, hex, gzip, bzip2")
+      return yield* Either.left(
+        new UnsupportedError({
+          path,
+          detail: `encoding "${encField.value}": slicewise reads raw NRRD data only (it reads slices at computed offsets)`,
+          hint: "convert with `unu save -f nrrd -e raw -i IN -o OUT`"
+        })
+      )
+    }
+    let endian: NrrdEndian = "little"
+    const endianField = f.get("endian")
+    if (endianField) {
+      const e = endianField.value.toLowerCase()
+      if (e !== "little" && e !== "big")
+        return yield* bad(endianField.line, `endian ${JSON.stringify(endianField.value)} is neither "little" nor "big"`)
+      endian = e
+    } else if (bytesPerVoxel(dtype) > 1) {
+      yield* required("endian")
+    }
+
+    // skips
+    let byteSkip = 0
+    const bs = f.get("byte skip")
+    if (bs) {
+      if (!INTEGER.test(bs.value) || Number(bs.value) < -1)
+        return yield* bad(bs.line, `byte skip ${JSON.stringify(bs.value)} is not an integer ≥ -1`)
+      byteSkip = Number(bs.value)
+    }
+    let lineSkip = 0
+    const ls = f.get("line skip")
+    if (ls) {
+      if (!INTEGER.test(ls.value) || Number(ls.value) < 0)
+        return yield* bad(ls.line, `line skip ${JSON.stringify(ls.value)} is not an integer ≥ 0`)
+      lineSkip = Number(ls.value)
+    }
+
+    // data file: one file only; lists and numbered series are unsupported
+    let dataFile: string | undefined
+    const df = f.get("data file")
+    if (df) {
+      const v = df.value
+      const w = words(v)
+      if (w[0] === "LIST" || (w.length >= 4 && w[0]!.includes("%") && w.slice(1).every((t) => INTEGER.test(t))))
+        return yield* Either.left(
+          new UnsupportedError({
+            path,
+            detail: `data split over several files (data file: ${v})`,
+            hint: "join them into one raw file with `unu save -f nrrd -e raw -i IN.nhdr -o OUT.nrrd`"
+          })
+        )
+      if (v.length === 0) return yield* bad(df.line, "data file is empty")
+      dataFile = v
+    }
+
+    // per-axis geometry
+    let spaceDimension: number | undefined
+    const sd = f.get("space dimension")
+    const sp = f.get("space")
+    if (sd) {
+      if (!INTEGER.test(sd.value) || Number(sd.value) < 1)
+        return yield* bad(sd.line, `space dimension ${JSON.stringify(sd.value)} is not a positive integer`)
+      spaceDimension = Number(sd.value)
+    } else if (sp) {
+      spaceDimension = SPACE_DIMENSIONS.get(sp.value.toLowerCase())
+      if (spaceDimension === undefined) return yield* bad(sp.line, `unknown space ${JSON.stringify(sp.value)}`, 'give "space dimension: N" instead')
+    }
+    let directions: Array<Array<number> | null> | undefined
+    const dirs = f.get("space directions")
+    if (dirs) {
+      const parsed = parseDirections(dirs.value)
+      if (typeof parsed === "string") return yield* bad(dirs.line, `space directions: ${parsed}`)
+      if (parsed.length !== dimension)
+        return yield* bad(dirs.line, `space directions has ${parsed.length} entries but dimension is ${dimension}`)
+      for (const v of parsed)
+        if (v && spaceDimension !== undefined && v.length !== spaceDimension)
+          return yield* bad(dirs.line, `a space direction has ${v.length} components but the space dimension is ${spaceDimension}`)
+      directions = parsed
+    }
+    let spacings: Array<number> | undefined
+    const sps = f.get("spacings")
+    if (sps) {
+      const w = words(sps.value)
+      if (w.length !== dimension) return yield* bad(sps.line, `spacings has ${w.length} entries but dimension is ${dimension}`)
+      spacings = []
+      for (const t of w) {
+        const v = parseReal(t)
+        if (v === undefined) return yield* bad(sps.line, `spacing ${JSON.stringify(t)} is not a number`)
+        spacings.push(v)
+      }
+    }
+    let kinds: Array<string> | undefined
+    const kf = f.get("kinds")
+    if (kf) {
+      kinds = axisWords(kf.value).map((k) => k.toLowerCase())
+      if (kinds.length !== dimension) return yield* bad(kf.line, `kinds has ${kinds.length} entries but dimension is ${dimension}`)
+    }
+
+    // which axes are x, y (and z)
+    let axes = sizes.map((_, i) => i)
+    const dropped: Array<number> = []
+    if (axes.length > 3 && sizes[0] === 1) dropped.push(axes.shift()!)
+    while (axes.length > 3 && sizes[axes[axes.length - 1]!] === 1) dropped.unshift(axes.pop()!)
+    const component = axes.find((a) => kinds !== undefined && !DOMAIN_KINDS.has(kinds[a]!))
+    if (axes.length < 2 || axes.length > 3 || component !== undefined)
+      return yield* Either.left(
+        new UnsupportedError({
+          path,
+          detail:
+            component !== undefined
+              ? `axis ${component} has kind "${kinds![component]}" (${sizes[component]} components): slicewise handles scalar images`
+              : `dimension ${dimension} with sizes ${sizes.join(" ")}: slicewise handles 2-D and 3-D scalar images`,
+          hint:
+            axes.length < 2
+              ? "a 1-D array is not an image"
+              : "take one component or time point with `unu slice -a AXIS -p INDEX`"
+        })
+      )
+    const spacingOf = (a: number): number => {
+      const d = directions?.[a]
+      if (d) {
+        const n = Math.hypot(...d)
+        if (Number.isFinite(n) && n > 0) return n
+      }
+      const s = spacings?.[a]
+      if (s !== undefined && Number.isFinite(s) && s !== 0) return Math.abs(s)
+      return 1
+    }
+    const [ax, ay, az] = axes as [number, number, number | undefined]
+    const shape = [az === undefined ? 1 : sizes[az]!, sizes[ay]!, sizes[ax]!] as const
+    const spacing: Spacing = [az === undefined ? 1 : spacingOf(az), spacingOf(ay), spacingOf(ax)]
+    if (!Number.isSafeInteger(shape[0] * shape[1] * shape[2] * bytesPerVoxel(dtype)))
+      return yield* bad(sizesField.line, `sizes ${sizes.join(" ")} describe more bytes than this reader can address`)
+
+    // details for `slicewise info`
+    const details: Details = {
+      version: `NRRD000${header.version}`,
+      type: typeField.value,
+      encoding: "raw",
+      endian: bytesPerVoxel(dtype) === 1 ? "n/a (1 byte)" : endian,
+      sizes: sizes.join(" ")
+    }
+    if (dropped.length > 0) details["dropped axes"] = dropped.map((a) => `${a} (size 1)`).join(", ")
+    if (byteSkip !== 0) details["byte skip"] = byteSkip
+    if (lineSkip !== 0) details["line skip"] = lineSkip
+    for (const name of ["space", "space dimension", "space directions", "space origin", "space units", "spacings", "kinds", "labels", "units", "content", "measurement frame", "centers", "thicknesses", "old min", "old max", "sample units"]) {
+      const v = f.get(name)
+      if (v) details[name] = v.value
+    }
+    for (const [name, v] of f) if (!FIELD_ALIASES.has(name)) details[`field ${name}`] = v.value
+    if (header.comments.length > 0) details.comments = header.comments.join(" | ")
+    for (const [k, v] of header.keyValues) details[`kv:${k}`] = v
+
+    return { info: { dtype, shape, spacing }, typeName: typeField.value, endian, dataFile, byteSkip, lineSkip, details }
+  })
+
+// ---------------------------------------------------------------------------------------------
+// Writing
+
+export interface FormatOptions {
+  readonly endian: NrrdEndian
+  /** For a detached header: the data file name as it should appear in the header. */
+  readonly dataFile?: string
+}
+
+/** Shortest decimal that reads back as the same double (and that Teem's `%lg` parses). */
+const num = (v: number): string => String(v)
+
+/**
+ * The NRRD0004 header for a raw volume `info`, ending with the blank line that separates it from
+ * attached data (a detached header ends after its last field instead). ASCII except perhaps the
+ * data file name, so measure it with `Buffer.byteLength`. Geometry is written as `space dimension: 3` and axis-aligned
+ * `space directions` whose norms are the spacing, which ITK and 3D Slicer read as voxel size.
+ */
+export const formatNrrdHeader = (info: VolumeInfo, options: FormatOptions): string => {
+  const [nz, ny, nx] = info.shape
+  const [sz, sy, sx] = info.spacing
+  const lines = [
+    "NRRD0004",
+    "# Complete NRRD file format specification at:",
+    "# http://teem.sourceforge.net/nrrd/format.html",
+    "# written by slicewise",
+    `type: ${WRITE_TYPE[info.dtype]}`,
+    "dimension: 3",
+    "space dimension: 3",
+    `sizes: ${nx} ${ny} ${nz}`,
+    `space directions: (${num(sx)},0,0) (0,${num(sy)},0) (0,0,${num(sz)})`,
+    "kinds: domain domain domain",
+    // Byte order means nothing for 1-byte voxels; Teem omits the field there too.
+    ...(bytesPerVoxel(info.dtype) > 1 ? [`endian: ${options.endian}`] : []),
+    "encoding: raw",
+    ...(options.dataFile !== undefined ? [`data file: ${options.dataFile}`] : [])
+  ]
+  return lines.join("\n") + (options.dataFile !== undefined ? "\n" : "\n\n")
+}
