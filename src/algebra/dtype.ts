@@ -115,7 +115,8 @@ export const castValue = (d: DType, v: number): number => {
   const [lo, hi] = dtypeRange(d)
   if (v <= lo) return lo
   if (v >= hi) return hi
-  return Math.trunc(v)
+  // `|| 0`: an integer has no negative zero (Math.trunc(-0.5) is -0).
+  return Math.trunc(v) || 0
 }
 
 /**

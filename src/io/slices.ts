@@ -36,9 +36,11 @@ export interface Location {
   readonly path: string
 }
 
+// `read` and `write` are methods so that a reader of one dtype is usable where any reader is
+// expected (method parameters are bivariant); the dtype is checked when a source is planned.
 export interface SliceReader<D extends DType = DType> {
   /** Reads slice `z` (0 ≤ z < depth) into `into`, which holds exactly one slice. Any order. */
-  readonly read: (z: number, into: ArrayOf<D>) => Effect.Effect<void, IoError>
+  read(z: number, into: ArrayOf<D>): Effect.Effect<void, IoError>
   /** Bytes read from storage so far (file bytes, headers included). */
   readonly bytesRead: () => number
 }
@@ -54,7 +56,7 @@ export interface SliceSource<D extends DType = DType> extends Location {
 
 export interface SliceWriter<D extends DType = DType> {
   /** Writes slice `z`; slices may come in any order, each exactly once. */
-  readonly write: (z: number, data: ArrayOf<D>) => Effect.Effect<void, IoError>
+  write(z: number, data: ArrayOf<D>): Effect.Effect<void, IoError>
   /** Makes the output complete and visible under its final name. Call once, after every slice. */
   readonly commit: Effect.Effect<void, IoError>
   /** Bytes written to storage so far (headers included). */

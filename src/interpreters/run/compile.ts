@@ -31,7 +31,7 @@ const helpers = {
 }
 
 const literal = (v: number): string =>
-  Number.isNaN(v) ? "NaN" : v === Infinity ? "Infinity" : v === -Infinity ? "-Infinity" : `(${v})`
+  Number.isNaN(v) ? "NaN" : Object.is(v, -0) ? "(-0)" : `(${v})`
 
 const BINARY: Partial<Record<E.BinaryOp, string>> = { add: "+", sub: "-", mul: "*", div: "/" }
 const COMPARE: Partial<Record<E.BinaryOp, string>> = { lt: "<", le: "<=", gt: ">", ge: ">=", eq: "===", ne: "!==" }

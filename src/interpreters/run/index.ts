@@ -339,7 +339,13 @@ export const run = (program: Program, options: RunOptions = {}): Effect.Effect<R
         for (const [n, v] of reduced) known.set(n, v)
         passMetrics.push(metrics)
       }
-      for (const w of writers.values()) yield* w.commit
+      for (const [node, w] of writers) {
+        yield* w.commit
+        // Headers and trailers written at creation or commit belong to the write stage too.
+        const pass = thePlan.passes.find((p) => p.roots.includes(node))!
+        const m = meters.get(`${pass.index}:${node.id}`)
+        if (m !== undefined) m.bytesWritten = w.bytesWritten()
+      }
 
       const stages: Array<StageMetrics> = []
       for (const [key, m] of meters) {

@@ -1,0 +1,251 @@
+/**
+ * TIFF slice sources: a multi-page file (page i = slice z = i) or a directory of 2D files (one per
+ * z, in natural name order). Metadata is parsed when the source is opened; a reader then reads
+ * only pixel data, so `bytesRead` grows by exactly `sliceReadBytes(z)` per slice.
+ *
+ * @example
+ * ```ts
+ * const program = Effect.gen(function* () {
+ *   const src = yield* openTiffFile("/data/brain.tif")
+ *   const slice = allocSlice(src.info.dtype, sliceLength(src.info))
+ *   yield* Effect.scoped(Effect.flatMap(src.open, (r) => r.read(0, slice)))
+ * })
+ * ```
+ */
+import * as fs from "node:fs/promises"
+import * as nodePath from "node:path"
+import * as Effect from "effect/Effect"
+import type { ArrayOf, DType } from "../../algebra/dtype.js"
+import { sliceBytes, sliceLength, volumeInfo } from "../../algebra/volume.js"
+import { FileError, FormatError, type IoError, UnsupportedError } from "../errors.js"
+import type { SliceReader, SliceSource } from "../slices.js"
+import { attempt } from "./attempt.js"
+import { BlockScratch, readPageInto, type ReadStrategy } from "./blocks.js"
+import { HOST_LITTLE_ENDIAN } from "./bytes.js"
+import { inspectTiff, pageDetails, type InspectedTiff } from "./inspect.js"
+import { naturalCompare } from "./natural.js"
+import type { TiffPage } from "./page.js"
+
+export interface TiffReadOptions {
+  /** How uncompressed strips reach the slice buffer (default "auto"); see ReadStrategy. */
+  readonly strategy?: ReadStrategy
+  /** Files of a stack inspected at once when the source is opened (default 8). */
+  readonly concurrency?: number
+}
+
+const hostCheck: Effect.Effect<void, IoError> = HOST_LITTLE_ENDIAN
+  ? Effect.void
+  : Effect.fail(new UnsupportedError({ path: "(host)", detail: "TIFF I/O needs a little-endian machine" }))
+
+const openHandle = (path: string) => attempt(path, "open", () => fs.open(path, "r"))
+
+const closeHandle = (handle: fs.FileHandle) => Effect.promise(() => handle.close().catch(() => undefined))
+
+/** Opens `path`, checks it is a regular file, and runs `use` on the handle and its size; always closes. */
+const withFile = <A>(path: string, use: (handle: fs.FileHandle, size: number) => Promise<A>): Effect.Effect<A, IoError> =>
+  Effect.acquireUseRelease(
+    openHandle(path),
+    (handle) =>
+      attempt(path, "read", async () => {
+        const stat = await handle.stat()
+        if (!stat.isFile()) throw new FileError({ path, operation: "open", detail: "not a regular file" })
+        return use(handle, stat.size)
+      }),
+    closeHandle
+  )
+
+const checkSlice = (path: string, depth: number, length: number, bytes: number, z: number, into: ArrayOf<DType>): IoError | undefined => {
+  if (!(Number.isInteger(z) && z >= 0 && z < depth)) {
+    return new FormatError({ path, position: `slice ${z}`, detail: `no such slice: the volume has ${depth} slices (0…${depth - 1})` })
+  }
+  if (into.length !== length || into.byteLength !== bytes) {
+    return new FormatError({
+      path,
+      position: `slice ${z}`,
+      detail: `buffer holds ${into.length} voxels (${into.byteLength} bytes), a slice has ${length} (${bytes} bytes)`
+    })
+  }
+  return undefined
+}
+
+const bytesOf = (a: ArrayOf<DType>): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength)
+
+/**
+ * Opens a multi-page TIFF (classic or BigTIFF, either byte order) as a slice source: page i is
+ * slice z = i; reduced-resolution pages are skipped. Every page must have the same size and dtype.
+ *
+ * @example
+ * ```ts
+ * const src = yield* openTiffFile("/data/em.tif")
+ * src.info          // { dtype: "uint8", shape: [z, y, x], spacing: [zs, ys, xs] }
+ * src.details       // { pages, compression, byteOrder, bigtiff, stripsPerPage, … }
+ * ```
+ */
+export const openTiffFile = (path: string, options: TiffReadOptions = {}): Effect.Effect<SliceSource, IoError> =>
+  Effect.gen(function* () {
+    yield* hostCheck
+    const tiff = yield* withFile(path, (handle, size) => inspectTiff(handle, path, size))
+    const pages = tiff.pages
+    const first = pages[0]!
+    const info = volumeInfo(first.dtype, [pages.length, first.height, first.width], tiff.spacing)
+    const length = sliceLength(info)
+    const strategy = options.strategy ?? "auto"
+    const details = { pages: pages.length, ifds: tiff.ifdCount, ...pageDetails(tiff) }
+    const open = Effect.map(
+      Effect.acquireRelease(openHandle(path), closeHandle),
+      (handle): SliceReader => {
+        let bytesRead = 0
+        // One scratch per concurrent read; reused afterwards.
+        const pool: BlockScratch[] = []
+        return {
+          read: (z, into) => {
+            const bad = checkSlice(path, pages.length, length, sliceBytes(info), z, into)
+            if (bad) return Effect.fail(bad)
+            return attempt(path, "read", async () => {
+              const scratch = pool.pop() ?? new BlockScratch()
+              try {
+                bytesRead += await readPageInto(handle, path, pages[z]!, bytesOf(into), scratch, strategy)
+              } finally {
+                pool.push(scratch)
+              }
+            })
+          },
+          bytesRead: () => bytesRead
+        }
+      }
+    )
+    const source: SliceSource = {
+      format: "tiff",
+      path,
+      info,
+      details,
+      sliceReadBytes: (z) => pages[z]?.readBytes ?? 0,
+      open
+    }
+    return source
+  })
+
+const TIFF_NAME = /\.tiff?$/i
+
+/**
+ * The .tif/.tiff files of `dir` (any case), in natural order (img2 before img10).
+ *
+ * @example
+ * ```ts
+ * yield* listTiffFiles("/data/scan")   // ["img1.tif", "img2.tif", "img10.TIF"]
+ * ```
+ */
+export const listTiffFiles = (dir: string): Effect.Effect<ReadonlyArray<string>, IoError> =>
+  Effect.map(
+    attempt(dir, "list", () => fs.readdir(dir, { withFileTypes: true })),
+    (entries) => entries.filter((e) => !e.isDirectory() && TIFF_NAME.test(e.name)).map((e) => e.name).sort(naturalCompare)
+  )
+
+/**
+ * Opens a directory of 2D TIFF files (*.tif, *.tiff, any case) as a slice source, one file per z
+ * in natural order (img2 before img10). Each file must hold one full-resolution page, all of the
+ * same size and dtype.
+ *
+ * @example
+ * ```ts
+ * const src = yield* openTiffStack("/data/scan/")   // scan/img1.tif, scan/img2.tif, …
+ * src.info.shape                                     // [files, height, width]
+ * ```
+ */
+export const openTiffStack = (dir: string, options: TiffReadOptions = {}): Effect.Effect<SliceSource, IoError> =>
+  Effect.gen(function* () {
+    yield* hostCheck
+    const names = yield* listTiffFiles(dir)
+    if (names.length === 0) {
+      return yield* Effect.fail(
+        new FormatError({
+          path: dir,
+          position: "directory",
+          detail: "holds no .tif or .tiff files",
+          hint: "a TIFF stack is a directory of 2D TIFF files, one per slice; for a multi-page file use its path"
+        })
+      )
+    }
+    const files = names.map((n) => nodePath.join(dir, n))
+    const inspected = yield* Effect.forEach(
+      files,
+      (file) => withFile(file, (handle, size) => inspectTiff(handle, file, size, 16 * 1024)),
+      { concurrency: options.concurrency ?? 8 }
+    )
+    const pages: TiffPage[] = []
+    const head = inspected[0]!
+    const first = head.pages[0]!
+    for (let z = 0; z < inspected.length; z++) {
+      const t: InspectedTiff = inspected[z]!
+      const page = t.pages[0]!
+      if (t.pages.length !== 1) {
+        return yield* Effect.fail(
+          new FormatError({
+            path: t.path,
+            position: `file ${z} of the stack`,
+            detail: `holds ${t.pages.length} full-resolution pages, a stack needs one 2D image per file`,
+            hint: "open a multi-page file with openTiffFile"
+          })
+        )
+      }
+      if (page.width !== first.width || page.height !== first.height || page.dtype !== first.dtype) {
+        return yield* Effect.fail(
+          new FormatError({
+            path: t.path,
+            position: `file ${z} of the stack`,
+            detail: `is ${page.height}×${page.width} ${page.dtype}, but ${names[0]} is ${first.height}×${first.width} ${first.dtype}`,
+            hint: "every file of a stack must have the same size and dtype"
+          })
+        )
+      }
+      pages.push(page)
+    }
+    const info = volumeInfo(first.dtype, [pages.length, first.height, first.width], head.spacing)
+    const length = sliceLength(info)
+    const strategy = options.strategy ?? "auto"
+    const compressions = new Set(inspected.map((t) => String(pageDetails(t).compression)))
+    const details = {
+      files: files.length,
+      firstFile: names[0]!,
+      lastFile: names[names.length - 1]!,
+      ...pageDetails(head),
+      compression: [...compressions].join("+"),
+      bigtiff: inspected.some((t) => t.header.bigTiff),
+      byteOrder: new Set(inspected.map((t) => t.header.littleEndian)).size === 1 ? String(pageDetails(head).byteOrder) : "mixed"
+    }
+    const open = Effect.sync((): SliceReader => {
+      let bytesRead = 0
+      const pool: BlockScratch[] = []
+      return {
+        read: (z, into) => {
+          const bad = checkSlice(dir, pages.length, length, sliceBytes(info), z, into)
+          if (bad) return Effect.fail(bad)
+          const file = files[z]!
+          // Files are opened per read: a stack may hold more files than a process may keep open.
+          return Effect.acquireUseRelease(
+            openHandle(file),
+            (handle) =>
+              attempt(file, "read", async () => {
+                const scratch = pool.pop() ?? new BlockScratch()
+                try {
+                  bytesRead += await readPageInto(handle, file, pages[z]!, bytesOf(into), scratch, strategy)
+                } finally {
+                  pool.push(scratch)
+                }
+              }),
+            closeHandle
+          )
+        },
+        bytesRead: () => bytesRead
+      }
+    })
+    const source: SliceSource = {
+      format: "tiff-stack",
+      path: dir,
+      info,
+      details,
+      sliceReadBytes: (z) => pages[z]?.readBytes ?? 0,
+      open
+    }
+    return source
+  })

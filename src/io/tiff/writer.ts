@@ -1,0 +1,295 @@
+/**
+ * TIFF slice sinks: one multi-page file, or a directory with one 2D file per slice. Output is
+ * baseline TIFF (uncompressed strips, MinIsBlack, SampleFormat for signed and float dtypes,
+ * little-endian), classic or BigTIFF. The whole layout is planned from the volume info, so slices
+ * may be written in any order; output appears under its final name only on `commit`.
+ *
+ * @example
+ * ```ts
+ * const program = Effect.scoped(Effect.gen(function* () {
+ *   const writer = yield* tiffFileSink("/out/vol.tif").create(info)
+ *   for (let z = info.shape[0] - 1; z >= 0; z--) yield* writer.write(z, slices[z]!)
+ *   yield* writer.commit
+ * }))
+ * ```
+ */
+import * as fs from "node:fs/promises"
+import * as nodePath from "node:path"
+import * as Effect from "effect/Effect"
+import type { ArrayOf, DType } from "../../algebra/dtype.js"
+import { sliceBytes, sliceLength, type VolumeInfo } from "../../algebra/volume.js"
+import { FormatError, type IoError, UnsupportedError } from "../errors.js"
+import type { SliceSink, SliceWriter } from "../slices.js"
+import { attempt } from "./attempt.js"
+import { checkReplaceableFile, checkReplaceableStack, commitDirectory, commitFile, removeQuietly, temporaryName } from "./atomic.js"
+import { HOST_LITTLE_ENDIAN } from "./bytes.js"
+import { encodeMetadata, planTiffLayout, type LayoutOptions, type TiffLayout } from "./layout.js"
+
+/** Options of the TIFF sinks; `bigtiff` defaults to "auto" (BigTIFF only past 4 GiB). */
+export interface TiffWriteOptions extends LayoutOptions {}
+
+const METADATA_BATCH = 1024 * 1024
+
+const plan = (path: string, info: VolumeInfo, options: TiffWriteOptions): Effect.Effect<TiffLayout, IoError> =>
+  Effect.try({
+    try: () => planTiffLayout(info, options),
+    catch: (e) => new UnsupportedError({ path, detail: e instanceof Error ? e.message : String(e) })
+  })
+
+const hostCheck = (path: string): Effect.Effect<void, IoError> =>
+  HOST_LITTLE_ENDIAN ? Effect.void : Effect.fail(new UnsupportedError({ path, detail: "TIFF output needs a little-endian machine" }))
+
+const bytesOf = (a: ArrayOf<DType>): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength)
+
+const writeFully = async (handle: fs.FileHandle, bytes: Uint8Array, position: number): Promise<void> => {
+  let done = 0
+  while (done < bytes.length) {
+    const { bytesWritten } = await handle.write(bytes, done, bytes.length - done, position + done)
+    done += bytesWritten
+  }
+}
+
+/** Writes `parts` back to back at `position` with one writev when the system takes it whole. */
+const writeAllv = async (handle: fs.FileHandle, parts: ReadonlyArray<Uint8Array>, position: number): Promise<void> => {
+  const total = parts.reduce((n, p) => n + p.length, 0)
+  const { bytesWritten } = await handle.writev(parts as Uint8Array[], position)
+  if (bytesWritten === total) return
+  let skip = bytesWritten
+  let at = position + bytesWritten
+  for (const p of parts) {
+    if (skip >= p.length) {
+      skip -= p.length
+      continue
+    }
+    await writeFully(handle, p.subarray(skip), at)
+    at += p.length - skip
+    skip = 0
+  }
+}
+
+/** Tracks which slices were written, for `commit`'s completeness check. */
+const sliceTracker = (path: string, info: VolumeInfo) => {
+  const depth = info.shape[0]
+  const length = sliceLength(info)
+  const bytes = sliceBytes(info)
+  const written = new Uint8Array(depth)
+  let count = 0
+  return {
+    check: (z: number, data: ArrayOf<DType>): IoError | undefined => {
+      if (!(Number.isInteger(z) && z >= 0 && z < depth)) {
+        return new FormatError({ path, position: `slice ${z}`, detail: `no such slice: the volume has ${depth} slices (0…${depth - 1})` })
+      }
+      if (data.length !== length || data.byteLength !== bytes) {
+        return new FormatError({
+          path,
+          position: `slice ${z}`,
+          detail: `buffer holds ${data.length} voxels (${data.byteLength} bytes), a slice has ${length} (${bytes} bytes)`
+        })
+      }
+      return undefined
+    },
+    mark: (z: number) => {
+      if (written[z] === 0) count++
+      written[z] = 1
+    },
+    missing: (): IoError | undefined => {
+      if (count === depth) return undefined
+      const first = written.indexOf(0)
+      return new FormatError({
+        path,
+        position: `slice ${first}`,
+        detail: `commit before every slice was written (${count} of ${depth} written, slice ${first} missing)`,
+        hint: "write each slice once, then commit"
+      })
+    }
+  }
+}
+
+const alreadyCommitted = (path: string) =>
+  new FormatError({ path, position: "commit", detail: "the output was already committed", hint: "call commit once" })
+
+/**
+ * A sink writing one multi-page TIFF at `path` (page z = slice z). BigTIFF is chosen when the file
+ * would pass 4 GiB (or forced with `bigtiff: true`). The file is written as
+ * `<path>.partial-<pid>-<random>` and renamed over `path` on commit; if the scope closes before,
+ * the temporary is removed and an existing `path` stays as it was.
+ *
+ * @example
+ * ```ts
+ * const sink = tiffFileSink("/out/vol.tif", { bigtiff: "auto" })
+ * sink.outputBytes(info)    // exact file size
+ * ```
+ */
+export const tiffFileSink = (path: string, options: TiffWriteOptions = {}): SliceSink => ({
+  format: "tiff",
+  path,
+  // 0 for volumes TIFF cannot hold (create fails for them).
+  outputBytes: (info) => {
+    try {
+      return planTiffLayout(info, options).totalBytes
+    } catch {
+      return 0
+    }
+  },
+  create: <D extends DType>(info: VolumeInfo<D>) =>
+    Effect.gen(function* () {
+      yield* hostCheck(path)
+      const layout = yield* plan(path, info, options)
+      yield* attempt(path, "create", () => checkReplaceableFile(path))
+      const temporary = temporaryName(path)
+      let committed = false
+      let closed = false
+      const handle = yield* Effect.acquireRelease(
+        attempt(path, "create", () => fs.open(temporary, "wx")),
+        (h) =>
+          Effect.promise(async () => {
+            if (!closed) await h.close().catch(() => undefined)
+            if (!committed) await removeQuietly(temporary)
+          })
+      )
+      let bytesWritten = 0
+      // Header and IFDs first, in batches of about 1 MiB so huge page counts need no huge buffer.
+      yield* attempt(path, "write", async () => {
+        const batch = Math.max(1, Math.floor(METADATA_BATCH / Math.max(layout.ifdBytes(1), 1)))
+        // The largest chunk: header, first IFD, a batch of IFDs and the padding before the data.
+        const buffer = new Uint8Array(Math.min(layout.metadataBytes, 16 + layout.ifdBytes(0) + batch * layout.ifdBytes(1) + 4096))
+        for (let from = 0; from < layout.depth; from += batch) {
+          const to = Math.min(layout.depth, from + batch)
+          const start = from === 0 ? 0 : layout.ifdOffset(from)
+          const end = to === layout.depth ? layout.metadataBytes : layout.ifdOffset(to)
+          const chunk = buffer.subarray(0, end - start)
+          chunk.fill(0)
+          encodeMetadata(layout, chunk, from, to)
+          await writeFully(handle, chunk, start)
+          bytesWritten += chunk.length
+        }
+      })
+      const slices = sliceTracker(path, info)
+      const writer: SliceWriter<D> = {
+        write: (z, data) => {
+          const bad = slices.check(z, data)
+          if (bad) return Effect.fail(bad)
+          if (committed) return Effect.fail(alreadyCommitted(path))
+          return attempt(path, "write", async () => {
+            await writeFully(handle, bytesOf(data), layout.dataOffset(z))
+            bytesWritten += layout.sliceBytes
+            slices.mark(z)
+          })
+        },
+        commit: Effect.suspend(() => {
+          if (committed) return Effect.fail(alreadyCommitted(path))
+          const missing = slices.missing()
+          if (missing) return Effect.fail(missing)
+          // Uninterruptible: the rename happens entirely or not at all.
+          return Effect.uninterruptible(
+            attempt(path, "rename", async () => {
+              closed = true
+              await handle.close()
+              await commitFile(temporary, path)
+              committed = true
+            })
+          )
+        }),
+        bytesWritten: () => bytesWritten
+      }
+      return writer
+    })
+})
+
+/**
+ * The name of slice z's file in a stack: zero-padded to at least 5 digits, more for deeper volumes,
+ * so that names sort in z order.
+ *
+ * @example
+ * ```ts
+ * stackFileName(7, 64)        // "slice_00007.tif"
+ * stackFileName(7, 200000)    // "slice_000007.tif"
+ * ```
+ */
+export const stackFileName = (z: number, depth: number): string =>
+  `slice_${String(z).padStart(Math.max(5, String(depth - 1).length), "0")}.tif`
+
+/**
+ * A sink writing a directory `dir` of 2D TIFFs, one per slice (`slice_00000.tif`, …). The files are
+ * written into `<dir>.partial-<pid>-<random>/`, which replaces `dir` on commit. An existing `dir` is
+ * replaced only if it holds nothing but .tif/.tiff files; otherwise `create` fails with a FileError.
+ *
+ * @example
+ * ```ts
+ * const sink = tiffStackSink("/out/slices")
+ * sink.outputBytes(info)    // exact total of all files
+ * ```
+ */
+export const tiffStackSink = (dir: string, options: TiffWriteOptions = {}): SliceSink => {
+  const planOne = (info: VolumeInfo) => planTiffLayout({ ...info, shape: [1, info.shape[1], info.shape[2]] }, options)
+  return {
+    format: "tiff-stack",
+    path: dir,
+    outputBytes: (info) => {
+      try {
+        return info.shape[0] >= 1 ? info.shape[0] * planOne(info).totalBytes : 0
+      } catch {
+        return 0
+      }
+    },
+    create: <D extends DType>(info: VolumeInfo<D>) =>
+      Effect.gen(function* () {
+        yield* hostCheck(dir)
+        if (!(Number.isInteger(info.shape[0]) && info.shape[0] >= 1)) {
+          return yield* Effect.fail(new UnsupportedError({ path: dir, detail: `depth is ${info.shape[0]}; a stack needs at least 1 slice` }))
+        }
+        const layout = yield* plan(dir, { ...info, shape: [1, info.shape[1], info.shape[2]] }, options)
+        yield* attempt(dir, "create", () => checkReplaceableStack(dir))
+        const target = dir.replace(/[/\\]+$/, "") || dir
+        const temporary = temporaryName(target)
+        let committed = false
+        yield* Effect.acquireRelease(
+          attempt(dir, "create", () => fs.mkdir(temporary)),
+          () =>
+            Effect.promise(async () => {
+              if (!committed) await removeQuietly(temporary)
+            })
+        )
+        // Every file has the same header and IFD: encode them once.
+        const metadata = new Uint8Array(layout.metadataBytes)
+        encodeMetadata(layout, metadata, 0, 1)
+        const depth = info.shape[0]
+        let bytesWritten = 0
+        const slices = sliceTracker(dir, info)
+        const writer: SliceWriter<D> = {
+          write: (z, data) => {
+            const bad = slices.check(z, data)
+            if (bad) return Effect.fail(bad)
+            if (committed) return Effect.fail(alreadyCommitted(dir))
+            const name = stackFileName(z, depth)
+            const file = nodePath.join(temporary, name)
+            // Errors name the file as it will be after commit.
+            const shown = nodePath.join(target, name)
+            return Effect.acquireUseRelease(
+              attempt(shown, "create", () => fs.open(file, "w")),
+              (handle) =>
+                attempt(shown, "write", async () => {
+                  await writeAllv(handle, [metadata, bytesOf(data)], 0)
+                  bytesWritten += layout.totalBytes
+                  slices.mark(z)
+                }),
+              (handle) => Effect.promise(() => handle.close().catch(() => undefined))
+            )
+          },
+          commit: Effect.suspend(() => {
+            if (committed) return Effect.fail(alreadyCommitted(dir))
+            const missing = slices.missing()
+            if (missing) return Effect.fail(missing)
+            return Effect.uninterruptible(
+              attempt(dir, "rename", async () => {
+                await commitDirectory(temporary, target)
+                committed = true
+              })
+            )
+          }),
+          bytesWritten: () => bytesWritten
+        }
+        return writer
+      })
+  }
+}

@@ -1,0 +1,74 @@
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { afterEach, beforeEach, describe, expect, it } from "vitest"
+import * as E from "../../src/algebra/expr.js"
+import { volumeInfo } from "../../src/algebra/volume.js"
+import * as Run from "../../src/interpreters/run/index.js"
+import { FormatError } from "../../src/io/errors.js"
+import { arraySource } from "../../src/io/memory.js"
+import { nrrdSink } from "../../src/io/nrrd.js"
+import type { SliceSource } from "../../src/io/slices.js"
+
+const openFds = () => fs.readdirSync("/proc/self/fd").length
+
+/** A source that behaves like `inner` but, at slice `at`, runs `onRead` instead of reading. */
+const trap = (inner: SliceSource, at: number, onRead: Effect.Effect<void, FormatError>): SliceSource => ({
+  ...inner,
+  open: Effect.map(inner.open, (reader) => ({
+    ...reader,
+    read: (z, into) => (z === at ? onRead : reader.read(z, into))
+  }))
+})
+
+describe("a run that does not finish", () => {
+  let dir: string
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "slicewise-run-"))
+  })
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }))
+
+  const info = volumeInfo("uint16", [12, 16, 16])
+  const data = Uint16Array.from({ length: 12 * 256 }, (_, i) => i % 1000)
+
+  it("fails with the reader's error and leaves no output and no open file", async () => {
+    const before = openFds()
+    const failing = trap(arraySource(info, data, "input"), 5, Effect.fail(new FormatError({ path: "input", position: "slice 5", detail: "truncated" })))
+    const out = path.join(dir, "out.nrrd")
+    const exit = await Effect.runPromiseExit(
+      Run.run((alg) => ({ o: alg.write(alg.map(alg.source(failing), (x) => E.add(x, 1)), nrrdSink(out)) }))
+    )
+    expect(Exit.isFailure(exit)).toBe(true)
+    expect(String(Exit.isFailure(exit) ? exit.cause : "")).toContain("slice 5")
+    expect(fs.readdirSync(dir)).toEqual([])
+    expect(openFds()).toBe(before)
+  })
+
+  it("interrupted midway leaves no output and no open file", async () => {
+    const before = openFds()
+    const reached = Effect.runSync(Deferred.make<void>())
+    const stuck = trap(arraySource(info, data, "input"), 6, Effect.zipRight(Deferred.succeed(reached, undefined), Effect.never))
+    const out = path.join(dir, "out.nhdr")
+    const fiber = Effect.runFork(
+      Run.run((alg) => ({ o: alg.write(alg.map(alg.source(stuck), (x) => E.mul(x, 2)), nrrdSink(out)) }))
+    )
+    await Effect.runPromise(Deferred.await(reached))
+    // Half the slices have been written to temporary files by now.
+    expect(fs.readdirSync(dir).length).toBeGreaterThan(0)
+    const exit = await Effect.runPromise(Fiber.interrupt(fiber))
+    expect(Exit.isInterrupted(exit)).toBe(true)
+    expect(fs.readdirSync(dir)).toEqual([])
+    expect(openFds()).toBe(before)
+  })
+
+  it("a finished run commits its output under the final name", async () => {
+    const out = path.join(dir, "out.nrrd")
+    const r = await Effect.runPromise(Run.run((alg) => ({ o: alg.write(alg.source(arraySource(info, data)), nrrdSink(out)) })))
+    expect(fs.readdirSync(dir)).toEqual(["out.nrrd"])
+    expect(r.bytesWritten).toBe(fs.statSync(out).size)
+  })
+})
