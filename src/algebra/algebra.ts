@@ -23,6 +23,7 @@
 import type { DType } from "./dtype.js"
 import type { Expr } from "./expr.js"
 import type { Direction, Reducer, WindowKernel } from "./kernel.js"
+import type { VolumeInfo } from "./volume.js"
 import type { SliceSink, SliceSource } from "../io/slices.js"
 
 /** An interpreter's representations, as a type-level function of `D` (dtype) and `A` (scalar type). */
@@ -60,6 +61,12 @@ export interface PointwiseOptions<E extends DType> {
 export interface Algebra<F extends Repr> {
   /** Which interpreter this is ("memory", "plan" …), for messages. */
   readonly interpreter: string
+
+  /**
+   * The dtype, shape and spacing of a volume, known while the program is built (before any voxel
+   * is read): ops use it to type their kernels' outputs.
+   */
+  info<D extends DType>(volume: Volume<F, D>): VolumeInfo<D>
 
   /** A volume read from a source (a file, a stack, an array). */
   source<D extends DType>(source: SliceSource<D>): Volume<F, D>

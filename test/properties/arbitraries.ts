@@ -13,6 +13,7 @@ import type { Direction, Reducer, WindowKernel } from "../../src/algebra/kernel.
 import { volumeInfo, voxelCount, type Shape, type VolumeInfo } from "../../src/algebra/volume.js"
 import { arraySource } from "../../src/io/memory.js"
 import type { SliceSource } from "../../src/io/slices.js"
+import { applyStep, parseStep } from "../../src/ops/steps.js"
 
 export const shapeArb: fc.Arbitrary<Shape> = fc.tuple(
   fc.integer({ min: 1, max: 6 }),
@@ -152,6 +153,7 @@ export type Instruction =
   | { readonly op: "window"; readonly a: number; readonly before: number; readonly after: number; readonly mode: BoundaryMode }
   | { readonly op: "sweep"; readonly a: number; readonly ahead: number }
   | { readonly op: "scalar"; readonly a: number; readonly b: number; readonly expr: E.Expr; readonly dtype: DType }
+  | { readonly op: "step"; readonly a: number; readonly step: string }
 
 export interface ProgramSpec {
   readonly shape: Shape
@@ -163,7 +165,22 @@ export interface ProgramSpec {
   readonly outputs: ReadonlyArray<number>
 }
 
+/** A CLI step of the op library, with random parameters. */
+export const stepArb: fc.Arbitrary<string> = fc.oneof(
+  fc.tuple(fc.integer({ min: 1, max: 4 }), fc.constantFrom(...BOUNDARY_MODES)).map(([k, m]) => `uniform:size=${k},mode=${m}`),
+  fc.tuple(fc.constantFrom(0.5, 0.8, 1, 1.5), fc.constantFrom(...BOUNDARY_MODES)).map(([s, m]) => `gaussian:sigma=${s},mode=${m}`),
+  fc.tuple(fc.integer({ min: 1, max: 2 }), fc.constantFrom(...BOUNDARY_MODES)).map(([r, m]) => `median:radius=${r},mode=${m}`),
+  fc.tuple(fc.constantFrom("dilate", "erode"), fc.integer({ min: 1, max: 2 }), fc.constantFrom("ball", "cube")).map(
+    ([op, r, f]) => `${op}:radius=${r},footprint=${f}`
+  ),
+  fc.tuple(fc.constantFrom("grey-dilate", "grey-erode"), fc.integer({ min: 1, max: 2 })).map(([op, r]) => `${op}:radius=${r}`),
+  fc.integer({ min: -20, max: 200 }).map((t) => `threshold:min=${t}`),
+  dtypeArb.map((d) => `cast:dtype=${d}`)
+)
+
 const instructionArb: fc.Arbitrary<Instruction> = fc.oneof(
+  fc.record({ op: fc.constant("step" as const), a: fc.nat(), step: stepArb }),
+  fc.record({ op: fc.constant("step" as const), a: fc.nat(), step: stepArb }),
   fc.record({ op: fc.constant("map" as const), a: fc.nat(), expr: exprArb(1, false), dtype: dtypeArb }),
   fc.record({ op: fc.constant("zip" as const), a: fc.nat(), b: fc.nat(), expr: exprArb(2, false), dtype: dtypeArb }),
   fc.record({
@@ -222,6 +239,12 @@ export const toProgram = (spec: ProgramSpec): BuiltProgram => {
         case "sweep": {
           const a = pick(ins.a)
           values.push({ v: alg.sweep(a.v, runningSum(ins.ahead, a.dtype), spec.direction) as V, dtype: a.dtype })
+          break
+        }
+        case "step": {
+          const a = pick(ins.a)
+          const v = applyStep(alg, a.v, parseStep(ins.step)) as V
+          values.push({ v, dtype: alg.info(v).dtype })
           break
         }
         case "scalar": {

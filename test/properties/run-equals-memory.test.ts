@@ -31,7 +31,7 @@ describe("run interpreter = memory interpreter", () => {
         expect(run.bytesRead).toBe(expected)
         expect(sources.length).toBe(2)
       }),
-      { numRuns: Number(process.env.PROPERTY_RUNS ?? 400) }
+      { numRuns: Number(process.env.PROPERTY_RUNS ?? 1000) }
     )
   })
 })

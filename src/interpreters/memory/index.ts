@@ -131,6 +131,7 @@ export const makeMemoryAlgebra = (
   writes: Array<MemWritten>
 ): Algebra<MemoryRepr> => ({
   interpreter: "memory",
+  info: (volume) => volume.info as never,
   source: (source) => {
     const v = loaded.get(source as unknown as SliceSource)
     if (v === undefined) throw new PlanError({ detail: `source ${source.path} was not loaded` })

@@ -13,6 +13,7 @@ import type { DType } from "../../algebra/dtype.js"
 import * as E from "../../algebra/expr.js"
 import type { Direction, Reducer, WindowKernel } from "../../algebra/kernel.js"
 import { sameShape, shapeText, volumeInfo, type VolumeInfo } from "../../algebra/volume.js"
+import { arraySink, type ArraySink } from "../../io/memory.js"
 import type { SliceSink, SliceSource } from "../../io/slices.js"
 import { PlanError } from "./errors.js"
 
@@ -85,6 +86,11 @@ export interface Graph {
   readonly nodes: ReadonlyArray<Node>
   /** The program's outputs by name. */
   readonly outputs: Readonly<Record<string, Node>>
+  /**
+   * Outputs that are volumes the program did not write: each gets a write to an in-memory sink,
+   * so that a run can return it (for tests and small data).
+   */
+  readonly collected: ReadonlyMap<string, { readonly node: WriteNode; readonly sink: ArraySink }>
 }
 
 export const isVolumeNode = (n: Node): n is VolumeNode =>
@@ -167,6 +173,7 @@ export const makePlanAlgebra = (nodes: Array<Node>): Algebra<PlanRepr> => {
   const sources = new Map<SliceSource, SourceNode>()
   return {
     interpreter: "plan",
+    info: (volume) => volume.info as never,
     source: (source) => {
       const key = source as unknown as SliceSource
       let node = sources.get(key)
@@ -194,6 +201,14 @@ const describe = (n: VolumeNode): string => `#${n.id} ${n.label}`
 /** Runs `program` with the plan algebra: the stage graph, before any optimisation. */
 export const buildGraph = (program: Program): Graph => {
   const nodes: Array<Node> = []
-  const outputs = program(makePlanAlgebra(nodes)) as Outputs<PlanRepr>
-  return { nodes, outputs: outputs as Readonly<Record<string, Node>> }
+  const outputs = program(makePlanAlgebra(nodes)) as Outputs<PlanRepr> as Readonly<Record<string, Node>>
+  const collected = new Map<string, { node: WriteNode; sink: ArraySink }>()
+  for (const [name, node] of Object.entries(outputs)) {
+    if (!isVolumeNode(node)) continue
+    const sink = arraySink(name)
+    const write: WriteNode = { kind: "write", id: nodes.length, label: `memory:${name}`, input: node, sink }
+    nodes.push(write)
+    collected.set(name, { node: write, sink })
+  }
+  return { nodes, outputs, collected }
 }

@@ -22,10 +22,9 @@ import { allocSlice, castValue, type DType, type VoxelArray } from "../../algebr
 import type { Accumulator, PreparedKernel, SliceWindow } from "../../algebra/kernel.js"
 import { sliceLength, type VolumeInfo } from "../../algebra/volume.js"
 import type { IoError } from "../../io/errors.js"
-import { arraySink, type ArraySink } from "../../io/memory.js"
 import type { SliceReader, SliceSource, SliceWriter } from "../../io/slices.js"
 import type { PlanError } from "../plan/errors.js"
-import { isVolumeNode, type Graph, type Node, type ScalarNode, type WriteNode } from "../plan/graph.js"
+import type { Node, ScalarNode, WriteNode } from "../plan/graph.js"
 import { graphOf, planGraph } from "../plan/index.js"
 import type { PassPlan, Plan, StagePlan } from "../plan/passes.js"
 import { zOfStep } from "../plan/schedule.js"
@@ -106,20 +105,6 @@ const timed = (m: Meter, f: () => void): void => {
   m.wallMs += performance.now() - w0
   const c1 = process.cpuUsage(c0)
   m.cpuUs += c1.user + c1.system
-}
-
-/** Adds a write to an array sink for every program output that is an unwritten volume. */
-const collectOutputs = (graph: Graph): { graph: Graph; collected: Map<string, { node: WriteNode; sink: ArraySink }> } => {
-  const nodes = [...graph.nodes]
-  const collected = new Map<string, { node: WriteNode; sink: ArraySink }>()
-  for (const [name, node] of Object.entries(graph.outputs)) {
-    if (!isVolumeNode(node)) continue
-    const sink = arraySink(name)
-    const write: WriteNode = { kind: "write", id: nodes.length, label: `memory:${name}`, input: node, sink }
-    nodes.push(write)
-    collected.set(name, { node: write, sink })
-  }
-  return { graph: { nodes, outputs: graph.outputs }, collected }
 }
 
 /** The state of one stage while a pass runs. */
@@ -311,7 +296,7 @@ export const run = (program: Program, options: RunOptions = {}): Effect.Effect<R
   Effect.scoped(
     Effect.gen(function* () {
       const started = performance.now()
-      const { graph, collected } = collectOutputs(yield* graphOf(program))
+      const graph = yield* graphOf(program)
       const thePlan = yield* planGraph(graph)
 
       const readers = new Map<SliceSource, SliceReader>()
@@ -371,7 +356,7 @@ export const run = (program: Program, options: RunOptions = {}): Effect.Effect<R
         if (node.kind === "reduce" || node.kind === "derive") scalars[name] = scalarValue(node)
       }
       const volumes: Record<string, { info: VolumeInfo; data: VoxelArray }> = {}
-      for (const [name, { node, sink }] of collected) volumes[name] = { info: node.input.info, data: sink.result()! }
+      for (const [name, { node, sink }] of graph.collected) volumes[name] = { info: node.input.info, data: sink.result()! }
 
       return {
         plan: thePlan,

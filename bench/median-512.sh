@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The core's acceptance run: a 512×512×512 uint8 TIFF stack through median:radius=1, by slicewise
+# (streaming) and by scipy.ndimage.median_filter (in memory, tifffile for I/O), on the same files.
+# Prints wall time and peak RSS of each (GNU time -v) and whether the voxels agree.
+#
+#   npm run build && bash bench/median-512.sh [SIZE] [OP-STEP] [SCIPY-OP SCIPY-PARAM]
+#   e.g. bash bench/median-512.sh 512 median:radius=1 median 1
+# Needs: /usr/bin/time (Debian package time); for the peer, python3-scipy and python3-tifffile.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+size=${1:-512}
+step=${2:-median:radius=1}
+peer_op=${3:-median}
+peer_param=${4:-1}
+work=/tmp/slicewise-bench-$size
+mkdir -p "$work"
+if [ ! -d "$work/in" ]; then npx tsx bench/make-volume.ts "$work/in/" --shape "$size,$size,$size" --dtype uint8 --kind phantom; fi
+rm -rf "$work/sw" "$work/py"
+
+measure() { # label, command...
+  local label=$1; shift
+  /usr/bin/time -v "$@" > "$work/$label.out" 2> "$work/$label.time"
+  local wall rss
+  wall=$(grep "Elapsed (wall clock)" "$work/$label.time" | awk '{print $NF}')
+  rss=$(grep "Maximum resident set size" "$work/$label.time" | awk '{print $NF}')
+  printf '%-9s wall %8s  peak RSS %6.1f MiB\n' "$label" "$wall" "$(echo "$rss / 1024" | bc -l)"
+}
+
+echo "input: $work/in ($size³ uint8 phantom), step: $step"
+measure slicewise node bin/slicewise.js run "$work/in/" "$work/sw/" "$step"
+if /usr/bin/python3 -c "import scipy, tifffile" 2>/dev/null; then
+  measure scipy /usr/bin/python3 bench/peers/scipy_filter.py "$work/in" "$work/py" "$peer_op" "$peer_param"
+  /usr/bin/python3 bench/peers/compare_stacks.py "$work/sw" "$work/py"
+else
+  echo "scipy: not installed (apt-get install python3-scipy python3-tifffile), skipped"
+fi

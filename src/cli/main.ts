@@ -1,0 +1,152 @@
+/**
+ * The `slicewise` command: run, plan, info, demo. Every failure is one line on stderr and a
+ * non-zero exit; set SLICEWISE_DEBUG=1 for the full cause.
+ */
+import * as Args from "@effect/cli/Args"
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import * as ValidationError from "@effect/cli/ValidationError"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import { shapeText, volumeBytes } from "../algebra/volume.js"
+import * as Plan from "../interpreters/plan/index.js"
+import * as Run from "../interpreters/run/index.js"
+import { openSource, sinkFor } from "../io/index.js"
+import { describeSteps, parseSteps } from "../ops/steps.js"
+import { formatBytes, parseSize } from "../util/units.js"
+import { runDemo } from "./demo.js"
+import { pipeline } from "./pipeline.js"
+import { progressBar } from "./progress.js"
+import { metricsJson, metricsText } from "./report.js"
+import { UsageError } from "./errors.js"
+
+const VERSION = "0.1.0"
+
+const input = Args.text({ name: "input" }).pipe(
+  Args.withDescription("a directory of .tif files, a .tif/.tiff file, or a .nrrd/.nhdr file")
+)
+const output = Args.text({ name: "output" }).pipe(Args.withDescription("where to write; the format follows the path as for input"))
+const steps = Args.text({ name: "step" }).pipe(
+  Args.repeated,
+  Args.withDescription(`steps, each name or name:key=value,…\n${describeSteps()}`)
+)
+const json = Options.boolean("json").pipe(Options.withDescription("print a machine-readable result"))
+const memory = Options.text("memory").pipe(
+  Options.optional,
+  Options.withDescription("refuse to run if the plan's buffers exceed SIZE (e.g. 512MiB, 2GiB)")
+)
+
+const print = (text: string) => Effect.sync(() => process.stdout.write(text.endsWith("\n") ? text : `${text}\n`))
+
+/** Opens the input, parses the steps and builds the pipeline program. */
+const setUp = (inputPath: string, outputPath: string, stepTexts: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    const parsed = yield* parseSteps(stepTexts)
+    const source = yield* openSource(inputPath)
+    const sink = yield* sinkFor(outputPath)
+    return { source, sink, program: pipeline(source, parsed, sink) }
+  })
+
+const checkBudget = (plan: Plan.Plan, budget: Option.Option<string>) =>
+  Effect.gen(function* () {
+    if (Option.isNone(budget)) return
+    const bytes = parseSize(budget.value)
+    if (bytes === undefined) {
+      return yield* new UsageError({ detail: `--memory ${budget.value} is not a size (try 512MiB or 2GiB)` })
+    }
+    if (plan.peakBufferBytes > bytes) {
+      return yield* new UsageError({
+        detail: `the plan needs ${formatBytes(plan.peakBufferBytes)} of buffers, more than --memory ${budget.value}; the smallest budget that works is ${formatBytes(plan.peakBufferBytes)}`
+      })
+    }
+  })
+
+const runCommand = Command.make("run", { input, output, steps, json, memory }, (a) =>
+  Effect.gen(function* () {
+    const { program } = yield* setUp(a.input, a.output, a.steps)
+    const plan = yield* Plan.make(program)
+    yield* checkBudget(plan, a.memory)
+    const bar = progressBar("run")
+    const result = yield* Run.run(program, { onProgress: bar.update }).pipe(Effect.ensuring(Effect.sync(bar.done)))
+    if (a.json) {
+      yield* print(JSON.stringify({ output: a.output, plan: Plan.planJson(result.plan), metrics: metricsJson(result) }, null, 2))
+    } else {
+      yield* print(`${metricsText(result)}\nwrote ${a.output}`)
+    }
+  })
+).pipe(Command.withDescription("run the steps over the input and write the output"))
+
+const planCommand = Command.make("plan", { input, output, steps, json }, (a) =>
+  Effect.gen(function* () {
+    const { program } = yield* setUp(a.input, a.output, a.steps)
+    const plan = yield* Plan.make(program)
+    yield* print(a.json ? JSON.stringify(Plan.planJson(plan), null, 2) : Plan.planText(plan))
+  })
+).pipe(Command.withDescription("print the plan (passes, stages, latencies, rings) without reading any voxel"))
+
+const infoCommand = Command.make("info", { input, json }, (a) =>
+  Effect.gen(function* () {
+    const s = yield* openSource(a.input)
+    const facts = {
+      path: s.path,
+      format: s.format,
+      dtype: s.info.dtype,
+      shape: s.info.shape,
+      spacing: s.info.spacing,
+      bytes: volumeBytes(s.info),
+      ...s.details
+    }
+    if (a.json) return yield* print(JSON.stringify(facts, null, 2))
+    yield* print(
+      [
+        `${s.path}: ${s.format}`,
+        `  dtype    ${s.info.dtype}`,
+        `  shape    ${shapeText(s.info.shape)} (z×y×x)`,
+        `  spacing  ${s.info.spacing.join(" × ")}`,
+        `  size     ${formatBytes(volumeBytes(s.info))} of voxels`,
+        ...Object.entries(s.details).map(([k, v]) => `  ${k.padEnd(8)} ${v}`)
+      ].join("\n")
+    )
+  })
+).pipe(Command.withDescription("describe a volume: format, dtype, shape, spacing, layout"))
+
+const demoCommand = Command.make("demo", { json }, (a) => runDemo(a.json)).pipe(
+  Command.withDescription("make a phantom volume, run a short pipeline on it, print the plan and the metrics")
+)
+
+const cli = Command.make("slicewise").pipe(
+  Command.withDescription("stream 3D images slice by slice"),
+  Command.withSubcommands([runCommand, planCommand, infoCommand, demoCommand])
+)
+
+const main = Command.run(cli, { name: "slicewise", version: VERSION })
+
+/** One line for a failure: typed errors carry their own message. */
+const describeFailure = (cause: Cause.Cause<unknown>): string | undefined => {
+  const failure = Cause.failureOption(cause)
+  if (Option.isSome(failure)) {
+    const e = failure.value
+    if (ValidationError.isValidationError(e)) return undefined // @effect/cli has printed it
+    if (e instanceof Error) return e.message
+    return String(e)
+  }
+  if (Cause.isInterruptedOnly(cause)) return "interrupted"
+  const defect = Cause.squash(cause)
+  return `internal error: ${defect instanceof Error ? defect.message : String(defect)} (set SLICEWISE_DEBUG=1 for details)`
+}
+
+const fiber = Effect.runFork(main(process.argv).pipe(Effect.provide(NodeContext.layer)))
+const interrupt = () => Effect.runFork(Fiber.interrupt(fiber))
+process.once("SIGINT", interrupt)
+process.once("SIGTERM", interrupt)
+Effect.runPromise(Fiber.await(fiber)).then((exit) => {
+  if (Exit.isSuccess(exit)) return
+  const line = describeFailure(exit.cause)
+  if (line !== undefined) process.stderr.write(`slicewise: ${line}\n`)
+  if (process.env.SLICEWISE_DEBUG) process.stderr.write(`${Cause.pretty(exit.cause)}\n`)
+  process.exitCode = Cause.isInterruptedOnly(exit.cause) ? 130 : 1
+})

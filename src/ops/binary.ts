@@ -1,0 +1,210 @@
+/**
+ * Binary morphology: scipy.ndimage.binary_dilation / binary_erosion with border_value = 0 and a
+ * structuring element that is skimage.morphology.ball(R) (x² + y² + z² ≤ R²) or a (2R+1)³ cube.
+ * Input voxels that are non-zero are foreground; the output is uint8 0/1. Outside the volume is
+ * background, so dilation adds nothing from there and erosion eats in from the border.
+ *
+ * Ball: a ball is, for each (dz, dy) with dz² + dy² ≤ R², a run of x offsets |dx| ≤ w(dz, dy). So
+ * a first, in-plane node stores for every voxel its distance along x to the nearest foreground
+ * voxel of its row (dilation) or nearest background voxel, the row's ends counting as background
+ * (erosion), capped at R + 1. A second node (a z window of R) then needs one comparison per voxel
+ * and per (dz, dy) row of the ball: dilation sets a voxel when some row has distance ≤ w; erosion
+ * clears it when some row has distance ≤ w or lies outside the volume. That is about πR² work per
+ * voxel instead of the ball's 4/3·πR³.
+ *
+ * Cube: max (dilation) or min (erosion) of the binarised input over the cube, separable along
+ * z, y, x with cval 0 outside (`morphology.ts`).
+ *
+ * @example
+ * ```ts
+ * const grown = dilate(alg, mask, { radius: 2 })                       // ball
+ * const shrunk = erode(alg, mask, { radius: 1, footprint: "cube" })
+ * ```
+ */
+import type { Algebra, Repr, Volume } from "../algebra/algebra.js"
+import type { DType, VoxelArray } from "../algebra/dtype.js"
+import * as E from "../algebra/expr.js"
+import type { WindowKernel } from "../algebra/kernel.js"
+import type { VolumeInfo } from "../algebra/volume.js"
+import { boxExtreme } from "./morphology.js"
+
+export type Footprint = "ball" | "cube"
+
+export const FOOTPRINTS: ReadonlyArray<Footprint> = ["ball", "cube"]
+
+export interface BinaryOptions {
+  /** Radius R of the ball, or half-width of the cube; an integer ≥ 0. */
+  readonly radius: number
+  /** Structuring element (default "ball"). */
+  readonly footprint?: Footprint
+}
+
+type Operation = "dilate" | "erode"
+
+/** The smallest dtype that holds distances capped at R + 1. */
+const distanceType = (radius: number): "uint8" | "uint16" | "int32" =>
+  radius < 255 ? "uint8" : radius < 65535 ? "uint16" : "int32"
+
+/**
+ * In-plane: distance along x from each voxel to the nearest voxel of its row that is foreground
+ * (dilate) or background (erode; positions −1 and width count as background), capped at cap.
+ */
+const rowDistanceKernel = (op: Operation, radius: number, output: DType): WindowKernel<DType, DType> => ({
+  name: `${op}-row-distance`,
+  params: { radius, to: op === "dilate" ? "foreground" : "background" },
+  halo: { z: { before: 0, after: 0 }, y: { before: 0, after: 0 }, x: { before: radius, after: radius } },
+  mode: "constant",
+  cval: 0,
+  output,
+  opsPerVoxel: 4,
+  scratchBytes: () => 0,
+  prepare: (info: VolumeInfo) => {
+    const height = info.shape[1]
+    const width = info.shape[2]
+    const cap = radius + 1
+    const wantForeground = op === "dilate"
+    return {
+      compute: (w, out) => {
+        const slice = w.at(0)
+        for (let y = 0; y < height; y++) {
+          const base = y * width
+          // Forward: distance to the nearest target at or before x. For erosion position −1
+          // (outside, background) is a target: distance 0 there.
+          let d = wantForeground ? cap : 0
+          for (let x = 0; x < width; x++) {
+            const fg = slice[base + x] !== 0
+            d = fg === wantForeground ? 0 : d < cap ? d + 1 : cap
+            out[base + x] = d
+          }
+          // Backward: the nearest target at or after x (position width, for erosion).
+          d = wantForeground ? cap : 0
+          for (let x = width - 1; x >= 0; x--) {
+            const fg = slice[base + x] !== 0
+            d = fg === wantForeground ? 0 : d < cap ? d + 1 : cap
+            if (d < out[base + x]!) out[base + x] = d
+          }
+        }
+      }
+    }
+  }
+})
+
+/** The ball's rows: for each (dz, dy) with dz² + dy² ≤ R², the largest w with dz² + dy² + w² ≤ R². */
+export const ballRows = (radius: number): ReadonlyArray<{ readonly dz: number; readonly dy: number; readonly w: number }> => {
+  const rows: Array<{ dz: number; dy: number; w: number }> = []
+  const r2 = radius * radius
+  for (let dz = -radius; dz <= radius; dz++) {
+    for (let dy = -radius; dy <= radius; dy++) {
+      const m = r2 - dz * dz - dy * dy
+      if (m < 0) continue
+      // Integer square root, exact (no reliance on Math.sqrt rounding).
+      let w = Math.floor(Math.sqrt(m))
+      while (w * w > m) w--
+      while ((w + 1) * (w + 1) <= m) w++
+      rows.push({ dz, dy, w })
+    }
+  }
+  return rows
+}
+
+/** z window over the row distances: one comparison per voxel and ball row. */
+const ballKernel = (op: Operation, radius: number): WindowKernel<DType, "uint8"> => {
+  const rows = ballRows(radius)
+  return {
+    name: `${op}-ball`,
+    params: { radius, rows: rows.length },
+    halo: { z: { before: radius, after: radius }, y: { before: radius, after: radius }, x: { before: 0, after: 0 } },
+    // Outside the volume is background; the kernel never asks for slices outside it.
+    mode: "constant",
+    cval: 0,
+    output: "uint8",
+    opsPerVoxel: rows.length,
+    scratchBytes: () => 0,
+    prepare: (info: VolumeInfo) => {
+      const depth = info.shape[0]
+      const height = info.shape[1]
+      const width = info.shape[2]
+      const slices: Array<VoxelArray | undefined> = new Array(2 * radius + 1)
+      return {
+        compute: (win, out) => {
+          const z = win.z
+          for (let t = -radius; t <= radius; t++) {
+            slices[t + radius] = z + t >= 0 && z + t < depth ? win.at(t) : undefined
+          }
+          for (let y = 0; y < height; y++) {
+            const base = y * width
+            if (op === "dilate") {
+              out.fill(0, base, base + width)
+              for (const { dz, dy, w } of rows) {
+                const s = slices[dz + radius]
+                const yi = y + dy
+                if (s === undefined || yi < 0 || yi >= height) continue
+                const o = yi * width
+                // Set where distance ≤ w, i.e. where w − distance ≥ 0 (no data-dependent branch).
+                for (let x = 0; x < width; x++) out[base + x] |= 1 ^ ((w - s[o + x]!) >>> 31)
+              }
+            } else {
+              out.fill(1, base, base + width)
+              for (const { dz, dy, w } of rows) {
+                const s = slices[dz + radius]
+                const yi = y + dy
+                if (s === undefined || yi < 0 || yi >= height) {
+                  out.fill(0, base, base + width)
+                  break
+                }
+                const o = yi * width
+                // Clear where distance ≤ w.
+                for (let x = 0; x < width; x++) out[base + x] &= (w - s[o + x]!) >>> 31
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+const binary = <F extends Repr, D extends DType>(
+  alg: Algebra<F>,
+  input: Volume<F, D>,
+  op: Operation,
+  options: BinaryOptions
+): Volume<F, "uint8"> => {
+  const r = options.radius
+  if (!Number.isInteger(r) || r < 0) throw new RangeError(`${op}: radius must be an integer ≥ 0, got ${r}`)
+  const footprint = options.footprint ?? "ball"
+  if (footprint !== "ball" && footprint !== "cube") {
+    throw new RangeError(`${op}: footprint must be "ball" or "cube", got ${String(footprint)}`)
+  }
+  if (r === 0 || footprint === "cube") {
+    const mask = alg.map<D, "uint8">(input, (x) => E.ne(x, 0), { dtype: "uint8", name: "binarize" })
+    if (r === 0) return mask
+    return boxExtreme(alg, mask, op === "dilate" ? "max" : "min", [r, r, r], "constant", 0, `${op}-cube`)
+  }
+  const distance = alg.window(input as unknown as Volume<F, DType>, rowDistanceKernel(op, r, distanceType(r)))
+  return alg.window(distance, ballKernel(op, r)) as unknown as Volume<F, "uint8">
+}
+
+/**
+ * Binary dilation (non-zero = foreground; output uint8 0/1), as scipy.ndimage.binary_dilation(
+ * input, structure, border_value=0) with structure = skimage.morphology.ball(R) or a cube.
+ *
+ * @example
+ * ```ts
+ * const grown = dilate(alg, mask, { radius: 1 })
+ * ```
+ */
+export const dilate = <F extends Repr, D extends DType>(alg: Algebra<F>, input: Volume<F, D>, options: BinaryOptions): Volume<F, "uint8"> =>
+  binary(alg, input, "dilate", options)
+
+/**
+ * Binary erosion (non-zero = foreground; output uint8 0/1; outside the volume is background), as
+ * scipy.ndimage.binary_erosion(input, structure, border_value=0).
+ *
+ * @example
+ * ```ts
+ * const core = erode(alg, mask, { radius: 2, footprint: "cube" })
+ * ```
+ */
+export const erode = <F extends Repr, D extends DType>(alg: Algebra<F>, input: Volume<F, D>, options: BinaryOptions): Volume<F, "uint8"> =>
+  binary(alg, input, "erode", options)

@@ -1,0 +1,199 @@
+/**
+ * Box mean as scipy.ndimage.uniform_filter: per axis (z, then y, then x) the mean of K neighbours,
+ * each axis's result stored in the output dtype (truncated, for integers) before the next axis;
+ * axes with K = 1 are skipped. The window of i is [i − ⌊K/2⌋, i + K − ⌊K/2⌋ − 1] (scipy's origin 0,
+ * which puts the extra voxel of an even K before the centre).
+ *
+ * scipy 1.10's uniform_filter1d keeps a running float64 sum along the line (the first window summed
+ * in order, then `sum += x[in] − x[out]`) and stores sum / K. The y and x kernels do exactly that,
+ * so they are bit-identical for every dtype. The z kernel is a window (it must not depend on slices
+ * before its halo), so it sums its K slices afresh for every voxel, in order: for integer inputs
+ * every such sum is exact and equals the running one, so integer results are bit-identical; for
+ * float inputs the running sum can round differently in the last bit (a float64 ulp; float32
+ * outputs almost never notice).
+ *
+ * @example
+ * ```ts
+ * const mean3 = uniform(alg, image, { size: 3 })
+ * const flat = uniform(alg, image, { size: [1, 5, 5], mode: "nearest" })   // in-plane only
+ * ```
+ */
+import type { Algebra, Repr, Volume } from "../algebra/algebra.js"
+import { extensionTable, type BoundaryMode } from "../algebra/boundary.js"
+import type { DType, VoxelArray } from "../algebra/dtype.js"
+import type { WindowKernel } from "../algebra/kernel.js"
+import type { VolumeInfo } from "../algebra/volume.js"
+import type { PerAxis } from "./gaussian.js"
+import { perAxis } from "./gaussian.js"
+import { castOf, constantLine, extendRow, storeLine } from "./internal/lines.js"
+
+type AnyKernel = WindowKernel<DType, DType>
+
+/** Taps before and after the centre for a box of size k (scipy's origin 0). */
+const boxReach = (k: number) => ({ before: k >> 1, after: k - (k >> 1) - 1 })
+
+const zKernel = (output: DType, size: number, mode: BoundaryMode, cval: number): AnyKernel => {
+  const { before, after } = boxReach(size)
+  return {
+    name: "uniform-z",
+    params: { size, mode, ...(mode === "constant" ? { cval } : {}) },
+    halo: { z: { before, after }, y: { before: 0, after: 0 }, x: { before: 0, after: 0 } },
+    mode,
+    cval,
+    output,
+    opsPerVoxel: size + 1,
+    scratchBytes: (info) => 8 * info.shape[1] * info.shape[2] * (mode === "constant" ? 2 : 1),
+    prepare: (info: VolumeInfo) => {
+      const depth = info.shape[0]
+      const n = info.shape[1] * info.shape[2]
+      const acc = new Float64Array(n)
+      const outside = mode === "constant" ? constantLine(n, cval) : new Float64Array(0)
+      const cast = castOf(output)
+      return {
+        compute: (w, out) => {
+          acc.fill(0)
+          for (let t = -before; t <= after; t++) {
+            const zi = w.z + t
+            const s: VoxelArray = mode === "constant" && (zi < 0 || zi >= depth) ? outside : w.at(t)
+            for (let i = 0; i < n; i++) acc[i] += s[i]!
+          }
+          for (let i = 0; i < n; i++) acc[i] = acc[i]! / size
+          storeLine(out, 0, acc, n, cast)
+        }
+      }
+    }
+  }
+}
+
+const yKernel = (output: DType, size: number, mode: BoundaryMode, cval: number): AnyKernel => {
+  const { before, after } = boxReach(size)
+  return {
+    name: "uniform-y",
+    params: { size, mode, ...(mode === "constant" ? { cval } : {}) },
+    halo: { z: { before: 0, after: 0 }, y: { before, after }, x: { before: 0, after: 0 } },
+    mode,
+    cval,
+    output,
+    opsPerVoxel: 3,
+    scratchBytes: (info) => 8 * info.shape[2] * 3 + 4 * (info.shape[1] + size),
+    prepare: (info: VolumeInfo) => {
+      const height = info.shape[1]
+      const width = info.shape[2]
+      // Extended position p is input row table[p]; output row y's window is positions y … y + size − 1.
+      const table = extensionTable(mode, height, before, after)
+      const sum = new Float64Array(width)
+      const res = new Float64Array(width)
+      const outsideRow = constantLine(width, cval)
+      const cast = castOf(output)
+      return {
+        compute: (w, out) => {
+          const slice = w.at(0)
+          sum.fill(0)
+          for (let p = 0; p < size; p++) {
+            const yi = table[p]!
+            const a: VoxelArray = yi < 0 ? outsideRow : slice
+            const o = yi < 0 ? 0 : yi * width
+            for (let x = 0; x < width; x++) sum[x] += a[o + x]!
+          }
+          for (let y = 0; y < height; y++) {
+            if (y > 0) {
+              const yin = table[y + size - 1]!
+              const yout = table[y - 1]!
+              const a: VoxelArray = yin < 0 ? outsideRow : slice
+              const oa = yin < 0 ? 0 : yin * width
+              const b: VoxelArray = yout < 0 ? outsideRow : slice
+              const ob = yout < 0 ? 0 : yout * width
+              // scipy: tmp += (in − out), one subtraction then one addition per voxel.
+              for (let x = 0; x < width; x++) sum[x] += a[oa + x]! - b[ob + x]!
+            }
+            for (let x = 0; x < width; x++) res[x] = sum[x]! / size
+            storeLine(out, y * width, res, width, cast)
+          }
+        }
+      }
+    }
+  }
+}
+
+const xKernel = (output: DType, size: number, mode: BoundaryMode, cval: number): AnyKernel => {
+  const { before, after } = boxReach(size)
+  return {
+    name: "uniform-x",
+    params: { size, mode, ...(mode === "constant" ? { cval } : {}) },
+    halo: { z: { before: 0, after: 0 }, y: { before: 0, after: 0 }, x: { before, after } },
+    mode,
+    cval,
+    output,
+    opsPerVoxel: 3,
+    scratchBytes: (info) => 8 * (2 * info.shape[2] + size) + 4 * (info.shape[2] + size),
+    prepare: (info: VolumeInfo) => {
+      const height = info.shape[1]
+      const width = info.shape[2]
+      const table = extensionTable(mode, width, before, after)
+      const ext = new Float64Array(table.length)
+      const res = new Float64Array(width)
+      const cast = castOf(output)
+      return {
+        compute: (w, out) => {
+          const slice = w.at(0)
+          for (let y = 0; y < height; y++) {
+            extendRow(ext, slice, y, width, table, cval)
+            let sum = 0
+            for (let p = 0; p < size; p++) sum += ext[p]!
+            res[0] = sum / size
+            for (let x = 1; x < width; x++) {
+              sum += ext[x + size - 1]! - ext[x - 1]!
+              res[x] = sum / size
+            }
+            storeLine(out, y * width, res, width, cast)
+          }
+        }
+      }
+    }
+  }
+}
+
+export interface UniformOptions<E extends DType> {
+  /** Box size K per axis, or [kz, ky, kx]; integers ≥ 1. */
+  readonly size: PerAxis
+  /** Boundary mode (default "reflect", as scipy). */
+  readonly mode?: BoundaryMode
+  /** Value outside the volume for mode "constant" (default 0). */
+  readonly cval?: number
+  /** Output dtype, also used between axes (default: the input's, as scipy). */
+  readonly dtype?: E
+}
+
+/**
+ * Box mean, voxel for voxel as scipy.ndimage.uniform_filter(input, size, mode=…, cval=…) (see the
+ * module comment for the last-bit caveat on float inputs along z).
+ *
+ * @example
+ * ```ts
+ * const out = uniform(alg, alg.source(src), { size: 3 })
+ * ```
+ */
+export const uniform = <F extends Repr, D extends DType, E extends DType = D>(
+  alg: Algebra<F>,
+  input: Volume<F, D>,
+  options: UniformOptions<E>
+): Volume<F, E> => {
+  const sizes = perAxis(options.size)
+  for (const k of sizes) {
+    if (!Number.isInteger(k) || k < 1) throw new RangeError(`uniform: size must be an integer ≥ 1, got ${k}`)
+  }
+  const info = alg.info(input)
+  const outType = (options.dtype ?? info.dtype) as E
+  const mode = options.mode ?? "reflect"
+  const cval = options.cval ?? 0
+  const makers = [zKernel, yKernel, xKernel] as const
+  let current = input as unknown as Volume<F, DType>
+  for (let axis = 0; axis < 3; axis++) {
+    const k = sizes[axis]!
+    if (k > 1) current = alg.window(current, makers[axis]!(outType, k, mode, cval))
+  }
+  if ((current as unknown) === (input as unknown) && (outType as DType) !== info.dtype) {
+    return alg.map<D, E>(input, (x) => x, { dtype: outType, name: "cast" })
+  }
+  return current as unknown as Volume<F, E>
+}

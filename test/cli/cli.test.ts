@@ -1,0 +1,117 @@
+/**
+ * The `slicewise` command as a user runs it: a real process, real files, exit codes and stderr.
+ */
+import { spawn, spawnSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+
+const root = path.resolve(__dirname, "../..")
+const fixture = (p: string) => path.join(root, "test/fixtures/tiff", p)
+const cliArgs = ["--import", "tsx", path.join(root, "src/cli/main.ts")]
+
+const slicewise = (...args: Array<string>) => {
+  const r = spawnSync(process.execPath, [...cliArgs, ...args], { cwd: root, encoding: "utf8", env: { ...process.env, SLICEWISE_DEBUG: "" } })
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr }
+}
+
+let dir: string
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "slicewise-cli-"))
+})
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
+
+describe("slicewise info", () => {
+  it("describes a TIFF file", () => {
+    const r = slicewise("info", fixture("classic/uint16.tif"), "--json")
+    expect(r.code).toBe(0)
+    const facts = JSON.parse(r.stdout)
+    expect(facts).toMatchObject({ format: "tiff", dtype: "uint16", shape: [3, 5, 7] })
+  })
+
+  it("says in one line when the file does not exist", () => {
+    const r = slicewise("info", path.join(dir, "nope.tif"))
+    expect(r.code).toBe(1)
+    expect(r.stderr.trim().split("\n")).toHaveLength(1)
+    expect(r.stderr).toMatch(/^slicewise: .*nope\.tif.*no such file/)
+  })
+})
+
+describe("slicewise run", () => {
+  it("runs steps, writes the output and reports measured figures as JSON", () => {
+    const out = path.join(dir, "out.nrrd")
+    const r = slicewise("run", fixture("classic/uint8.tif"), out, "median:radius=1", "threshold:min=100", "--json")
+    expect(r.code).toBe(0)
+    const result = JSON.parse(r.stdout)
+    expect(result.metrics.bytesWritten).toBe(fs.statSync(out).size)
+    expect(result.metrics.peakBufferBytes).toBeLessThanOrEqual(result.metrics.plannedPeakBufferBytes)
+    expect(result.plan.passes).toHaveLength(1)
+    const info = JSON.parse(slicewise("info", out, "--json").stdout)
+    expect(info).toMatchObject({ format: "nrrd", dtype: "uint8", shape: [3, 5, 7] })
+  })
+
+  it("refuses a bad step in one line naming it, without a stack trace", () => {
+    const r = slicewise("run", fixture("classic/uint8.tif"), path.join(dir, "x.tif"), "median:radius=-2")
+    expect(r.code).toBe(1)
+    expect(r.stderr.trim().split("\n")).toHaveLength(1)
+    expect(r.stderr).toContain('step "median:radius=-2"')
+    expect(r.stderr).not.toMatch(/\bat .*\.ts:\d+/)
+    expect(fs.existsSync(path.join(dir, "x.tif"))).toBe(false)
+  })
+
+  it("refuses an unknown step", () => {
+    const r = slicewise("run", fixture("classic/uint8.tif"), path.join(dir, "x.tif"), "sharpen")
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/^slicewise: step "sharpen"/)
+  })
+
+  it("refuses a memory budget smaller than the plan's buffers, naming the minimum", () => {
+    const r = slicewise("run", fixture("classic/uint8.tif"), path.join(dir, "x.tif"), "median:radius=1", "--memory", "10B")
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/smallest budget that works is \d/)
+  })
+
+  it("refuses a corrupt input in one line naming the file", () => {
+    const bad = path.join(dir, "bad.tif")
+    fs.writeFileSync(bad, Buffer.from("II*\0garbage that is not an IFD"))
+    const r = slicewise("run", bad, path.join(dir, "y.tif"), "copy")
+    expect(r.code).toBe(1)
+    expect(r.stderr.trim().split("\n")).toHaveLength(1)
+    expect(r.stderr).toContain("bad.tif")
+  })
+
+  it("interrupted by Ctrl-C, leaves no output and no temporary file", async () => {
+    const input = path.join(dir, "big.nrrd")
+    // A volume big enough that the run is still going when the signal comes.
+    const header = "NRRD0004\ntype: uint8\ndimension: 3\nsizes: 512 512 200\nencoding: raw\n\n"
+    fs.writeFileSync(input, Buffer.concat([Buffer.from(header), Buffer.alloc(512 * 512 * 200, 7)]))
+    const outDir = path.join(dir, "interrupted")
+    fs.mkdirSync(outDir)
+    const output = path.join(outDir, "out.tif")
+    const child = spawn(process.execPath, [...cliArgs, "run", input, output, "median:radius=2"], { cwd: root })
+    let stderr = ""
+    child.stderr.on("data", (d) => (stderr += d))
+    // Wait until the temporary output exists, then interrupt.
+    const deadline = Date.now() + 30_000
+    while (fs.readdirSync(outDir).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+    expect(fs.readdirSync(outDir).length).toBe(1)
+    child.kill("SIGINT")
+    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve))
+    expect(code).toBe(130)
+    expect(stderr.trim()).toBe("slicewise: interrupted")
+    expect(fs.readdirSync(outDir)).toEqual([])
+  })
+})
+
+describe("slicewise plan", () => {
+  it("prints passes, stages, latencies and rings without reading voxels", () => {
+    const r = slicewise("plan", fixture("classic/uint8.tif"), path.join(dir, "p.tif"), "gaussian:sigma=1", "median:radius=1")
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(/pass 1\/1/)
+    expect(r.stdout).toMatch(/median/)
+    expect(r.stdout).toMatch(/latency \d+/)
+    expect(r.stdout).toMatch(/ring \d+ slices?/)
+    expect(fs.existsSync(path.join(dir, "p.tif"))).toBe(false)
+  })
+})

@@ -1,0 +1,88 @@
+/**
+ * median, grey and binary morphology against scipy.ndimage (median_filter, grey_dilation,
+ * grey_erosion, binary_dilation, binary_erosion with skimage.morphology.ball). All of these select
+ * or compare input values, so every dtype must match exactly: no tolerance. Larger median windows
+ * are checked against the selection method.
+ */
+import * as Effect from "effect/Effect"
+import { describe, expect, it } from "vitest"
+import type { BoundaryMode } from "../../src/algebra/boundary.js"
+import { allocSlice } from "../../src/algebra/dtype.js"
+import { volumeInfo } from "../../src/algebra/volume.js"
+import { evaluate } from "../../src/interpreters/memory/index.js"
+import { arraySource } from "../../src/io/memory.js"
+import { cast } from "../../src/ops/pointwise.js"
+import { dilate, erode, type Footprint } from "../../src/ops/binary.js"
+import { median, medianMethod } from "../../src/ops/median.js"
+import { greyDilate, greyErode } from "../../src/ops/morphology.js"
+import { erase } from "../../src/ops/internal/volume.js"
+import { casesOf, compare, expectedOf, runOp, type FixtureCase } from "./fixtures.js"
+
+const exact = async (c: FixtureCase, run: Parameters<typeof runOp>[1]) => {
+  const out = await runOp(c, run)
+  expect(out.dtype).toBe(c.output.dtype)
+  const r = compare(out.dtype, out.data, expectedOf(c))
+  expect(r.differing, r.first).toBe(0)
+}
+
+const grey = (p: Readonly<Record<string, unknown>>) => ({
+  radius: p.radius as number,
+  mode: p.mode as BoundaryMode,
+  cval: p.cval as number
+})
+
+describe("median = scipy.ndimage.median_filter(size=2R+1)", () => {
+  it.each(casesOf("median").map((c) => [c.id, c] as const))("%s", (_, c) => exact(c, (alg, v) => median(alg, v, grey(c.params))))
+})
+
+describe("greyDilate / greyErode = scipy.ndimage.grey_dilation / grey_erosion(size=2R+1)", () => {
+  it.each(casesOf("grey-dilate").map((c) => [c.id, c] as const))("%s", (_, c) =>
+    exact(c, (alg, v) => greyDilate(alg, v, grey(c.params)))
+  )
+  it.each(casesOf("grey-erode").map((c) => [c.id, c] as const))("%s", (_, c) =>
+    exact(c, (alg, v) => greyErode(alg, v, grey(c.params)))
+  )
+})
+
+describe("dilate / erode = scipy.ndimage.binary_dilation / binary_erosion(border_value=0)", () => {
+  const binary = (p: Readonly<Record<string, unknown>>) => ({ radius: p.radius as number, footprint: p.footprint as Footprint })
+  it.each(casesOf("dilate").map((c) => [c.id, c] as const))("%s", (_, c) => exact(c, (alg, v) => erase(dilate(alg, v, binary(c.params)))))
+  it.each(casesOf("erode").map((c) => [c.id, c] as const))("%s", (_, c) => exact(c, (alg, v) => erase(erode(alg, v, binary(c.params)))))
+})
+
+describe("median: the histogram method = the selection method", () => {
+  // The scipy fixtures cover radii 1 and 2; larger windows take other code paths (up to 7×7 rows
+  // per column unrolled, beyond that looped), checked here against selection on the same values.
+  const make = (dtype: "uint8" | "int8" | "uint16" | "int16", shape: readonly [number, number, number], seed: number) => {
+    const n = shape[0] * shape[1] * shape[2]
+    const [lo, hi] = dtype === "uint8" ? [0, 255] : dtype === "int8" ? [-128, 127] : dtype === "uint16" ? [0, 65535] : [-32768, 32767]
+    let s = seed
+    const values = Array.from({ length: n }, (_, i) => {
+      s = (s * 1103515245 + 12345) % 2147483648
+      // Half smooth, half noise: both the short and the long median walks.
+      const smooth = lo + ((hi - lo) * (0.5 + 0.4 * Math.sin(i / 5))) | 0
+      return i % 2 === 0 ? smooth : lo + (s % (hi - lo + 1))
+    })
+    return arraySource(volumeInfo(dtype, shape), allocSlice(dtype, n).map((_, i) => values[i]!) as never)
+  }
+  const cases = [
+    ["uint8", 3, "reflect"],
+    ["uint8", 4, "nearest"],
+    ["int8", 3, "wrap"],
+    ["uint16", 3, "mirror"],
+    ["uint16", 4, "reflect"],
+    ["int16", 3, "constant"]
+  ] as const
+  it.each(cases)("%s radius %d mode %s", async (dtype, radius, mode) => {
+    const src = make(dtype, [10, 9, 11], radius * 7919)
+    const r = await Effect.runPromise(
+      evaluate((alg) => {
+        const v = alg.source(src)
+        const viaSelection = cast(alg, median(alg, cast(alg, v, "float64"), { radius, mode, cval: 3 }), dtype)
+        return { histogram: median(alg, v, { radius, mode, cval: 3 }), selection: viaSelection }
+      })
+    )
+    expect(medianMethod(dtype, mode, 3)).toBe("histogram")
+    expect(Array.from(r.volumes.histogram!.data)).toEqual(Array.from(r.volumes.selection!.data))
+  })
+})
