@@ -16,7 +16,7 @@
 import type { Direction } from "../../algebra/kernel.js"
 import { sliceBytes } from "../../algebra/volume.js"
 import { PlanError } from "./errors.js"
-import { type Graph, type Node, type ScalarNode, type VolumeNode, type WindowNode, type WriteNode, type ReduceNode } from "./graph.js"
+import { type Graph, type Node, type VolumeNode, type WindowNode, type WriteNode, type ReduceNode } from "./graph.js"
 import { ringCapacity, windowSteps, type Hold, type WindowSteps } from "./schedule.js"
 
 /** A stage as it runs in one pass. */
@@ -215,11 +215,4 @@ export const planPasses = (graph: Graph): Plan => {
   )
   const passes = ordered.map((g, i) => planPass(i, g.level, g.direction, g.roots))
   return { graph, passes, peakBufferBytes: Math.max(0, ...passes.map((p) => p.bufferBytes)) }
-}
-
-/** Scalars (reduce and derive nodes) a pass's roots need before it can start. */
-export const scalarsNeeded = (pass: PassPlan): ReadonlyArray<ScalarNode> => {
-  const out = new Set<ScalarNode>()
-  for (const s of pass.stages) if (s.node.kind === "pointwise") for (const sc of s.node.scalars) out.add(sc)
-  return [...out]
 }

@@ -97,15 +97,29 @@ interface Meter {
 
 const newMeter = (): Meter => ({ cpuUs: 0, wallMs: 0, slices: 0, bytesRead: 0, bytesWritten: 0, peakBufferBytes: 0 })
 
-/** Times `f` into `m` (CPU from process.cpuUsage, wall from performance.now). */
+/** Adds the CPU and wall time since `c0`/`w0` to `m`. */
+const charge = (m: Meter, c0: NodeJS.CpuUsage, w0: number): void => {
+  m.wallMs += performance.now() - w0
+  const c = process.cpuUsage(c0)
+  m.cpuUs += c.user + c.system
+  m.slices++
+}
+
+/** Runs `f` (one slice of a stage's work), charging its time to `m`. */
 const timed = (m: Meter, f: () => void): void => {
   const c0 = process.cpuUsage()
   const w0 = performance.now()
   f()
-  m.wallMs += performance.now() - w0
-  const c1 = process.cpuUsage(c0)
-  m.cpuUs += c1.user + c1.system
+  charge(m, c0, w0)
 }
+
+/** Runs `effect` (a read or write of one slice), charging its time to `m`. */
+const timedEffect = <E>(m: Meter, effect: Effect.Effect<void, E>): Effect.Effect<void, E> =>
+  Effect.suspend(() => {
+    const c0 = process.cpuUsage()
+    const w0 = performance.now()
+    return Effect.map(effect, () => charge(m, c0, w0))
+  })
 
 /** The state of one stage while a pass runs. */
 interface StageRuntime {
@@ -203,14 +217,8 @@ const runPass = (
           const rt = runtimes.get(sp.node)!
           const reader = readers.get((sp.node as { source: SliceSource }).source)!
           const before = reader.bytesRead()
-          const c0 = process.cpuUsage()
-          const w0 = performance.now()
-          return Effect.map(reader.read(stepToZ(depth, t), rt.ring.slot(t)), () => {
-            rt.meter.wallMs += performance.now() - w0
-            const c1 = process.cpuUsage(c0)
-            rt.meter.cpuUs += c1.user + c1.system
+          return Effect.map(timedEffect(rt.meter, reader.read(stepToZ(depth, t), rt.ring.slot(t))), () => {
             rt.meter.bytesRead += reader.bytesRead() - before
-            rt.meter.slices++
           })
         },
         { discard: true }
@@ -222,7 +230,6 @@ const runPass = (
           const s = t - rt.plan.latency
           if (s < 0 || s >= rt.plan.node.info.shape[0]) continue
           timed(rt.meter, () => rt.compute(s))
-          rt.meter.slices++
         }
         for (const r of reductions) {
           const depth = r.input.info.shape[0]
@@ -231,7 +238,6 @@ const runPass = (
           const m = meterOf(r)
           const slice = runtimes.get(r.input)!.ring.get(s)
           timed(m, () => accumulators.get(r)!.add(slice, stepToZ(depth, s)))
-          m.slices++
         }
       })
 
@@ -245,14 +251,8 @@ const runPass = (
           const writer = writers.get(w)!
           const m = meterOf(w)
           const before = writer.bytesWritten()
-          const c0 = process.cpuUsage()
-          const w0 = performance.now()
-          return Effect.map(writer.write(stepToZ(depth, s), runtimes.get(w.input)!.ring.get(s)), () => {
-            m.wallMs += performance.now() - w0
-            const c1 = process.cpuUsage(c0)
-            m.cpuUs += c1.user + c1.system
+          return Effect.map(timedEffect(m, writer.write(stepToZ(depth, s), runtimes.get(w.input)!.ring.get(s))), () => {
             m.bytesWritten += writer.bytesWritten() - before
-            m.slices++
           })
         },
         { discard: true }
