@@ -3,7 +3,6 @@
  * both byte orders, strips and tiles, compressed and not; exact byte counts; typed errors.
  */
 import * as fs from "node:fs"
-import * as fsp from "node:fs/promises"
 import * as nodePath from "node:path"
 import * as Effect from "effect/Effect"
 import { afterAll, describe, expect, it } from "vitest"
@@ -324,10 +323,10 @@ describe("TIFF reader errors", () => {
     const path = copyToTemp(nodePath.join(FIXTURES, "compressed/zlib_uint16.tif"))
     const src = await run(openTiffFile(path))
     // Overwrite the start of page 0's first compressed strip with garbage.
-    const handle = await fsp.open(path, "r")
-    const t = await parseTiffStructure(handle, path, fs.statSync(path).size)
+    const fd = fs.openSync(path, "r")
+    const t = await parseTiffStructure(fd, path, fs.statSync(path).size)
     const at = (await ifdNumbers(t, t.ifds[0]!, Tag.StripOffsets))![0]!
-    await handle.close()
+    fs.closeSync(fd)
     patch(path, (b) => b.fill(0xff, at, at + 4))
     const e = await failure(Effect.scoped(Effect.flatMap(src.open, (r) => r.read(0, allocSlice("uint16", 35)))))
     expect(e).toBeInstanceOf(FormatError)

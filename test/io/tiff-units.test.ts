@@ -1,10 +1,10 @@
 /**
- * Unit properties of the TIFF building blocks: natural name order, byte swapping and the two TIFF
- * predictors (checked against straightforward reference encoders).
+ * Unit properties of the TIFF building blocks: natural name order and the two TIFF predictors
+ * (checked against straightforward reference encoders). Byte swapping is tested in files.test.ts.
  */
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { swapBytes, undoFloatPredictor, undoHorizontalPredictor } from "../../src/io/tiff/bytes.js"
+import { undoFloatPredictor, undoHorizontalPredictor } from "../../src/io/tiff/bytes.js"
 import { naturalCompare } from "../../src/io/tiff/natural.js"
 
 describe("naturalCompare", () => {
@@ -26,27 +26,6 @@ describe("naturalCompare", () => {
       })
     )
   })
-})
-
-describe("swapBytes", () => {
-  for (const width of [2, 4, 8]) {
-    it(`reverses every ${width}-byte word, aligned or not`, () => {
-      fc.assert(
-        fc.property(fc.uint8Array({ minLength: 0, maxLength: 64 }), fc.integer({ min: 0, max: 7 }), (raw, shift) => {
-          const n = raw.length - (raw.length % width)
-          const backing = new Uint8Array(n + 8)
-          const bytes = backing.subarray(shift, shift + n)
-          bytes.set(raw.subarray(0, n))
-          swapBytes(bytes, width)
-          for (let i = 0; i < n; i += width) {
-            for (let j = 0; j < width; j++) expect(bytes[i + j]).toBe(raw[i + width - 1 - j])
-          }
-          swapBytes(bytes, width)
-          expect(Array.from(bytes)).toEqual(Array.from(raw.subarray(0, n)))
-        })
-      )
-    })
-  }
 })
 
 /** Reference encoder for predictor 2: each sample minus its left neighbour, modulo 2^bits. */

@@ -24,18 +24,14 @@ import * as Either from "effect/Either"
 import { bytesPerVoxel, type ArrayOf, type DType } from "../../algebra/dtype.js"
 import { sliceBytes, volumeBytes, type VolumeInfo } from "../../algebra/volume.js"
 import { FormatError, type IoError } from "../errors.js"
+import { fdSize, HOST_LITTLE_ENDIAN, openScoped, readAt, swapBytes, withFd } from "../files.js"
 import type { SliceReader, SliceSource } from "../slices.js"
-import { closeFd, fdSize, hostIsLittleEndian, openFd, readAt, swapBytes } from "./fd.js"
 import { checkMagic, interpretHeader, parseHeader, scanHeader, type HeaderText, type NrrdLayout } from "./header.js"
 
 /** Read the header in pieces of this size; NRRD headers are usually a few hundred bytes. */
 const HEADER_CHUNK = 64 * 1024
 /** A header longer than this is taken for a file that is not NRRD, or whose blank line is missing. */
 const MAX_HEADER = 8 * 1024 * 1024
-
-/** Opens `path` for reading for the duration of `use`, closing it afterwards whatever happens. */
-const withFile = <A, E>(path: string, use: (fd: number) => Effect.Effect<A, E>): Effect.Effect<A, E | IoError> =>
-  Effect.acquireUseRelease(openFd(path, "r"), use, (fd) => Effect.ignore(closeFd(fd, path)))
 
 interface HeaderRead {
   readonly version: number
@@ -45,7 +41,7 @@ interface HeaderRead {
 
 /** Reads the start of `path` until the header's end (blank line or end of file) is in hand. */
 const readHeader = (path: string): Effect.Effect<HeaderRead, IoError> =>
-  withFile(path, (fd) =>
+  withFd(path, "r", (fd) =>
     Effect.gen(function* () {
       const fileSize = yield* fdSize(fd, path)
       let buf = new Uint8Array(Math.min(fileSize, HEADER_CHUNK))
@@ -82,7 +78,7 @@ const locateData = (
   layout: NrrdLayout,
   headerPath: string
 ): Effect.Effect<number, IoError> =>
-  withFile(dataPath, (fd) =>
+  withFd(dataPath, "r", (fd) =>
     Effect.gen(function* () {
       const size = yield* fdSize(fd, dataPath)
       const dataBytes = volumeBytes(layout.info)
@@ -176,10 +172,10 @@ const makeSource = (
 ): SliceSource => {
   const bytes = sliceBytes(info)
   const width = bytesPerVoxel(info.dtype)
-  const swap = width > 1 && (layout.endian === "little") !== hostIsLittleEndian
+  const swap = width > 1 && (layout.endian === "little") !== HOST_LITTLE_ENDIAN
   const depth = info.shape[0]
   const open = Effect.map(
-    Effect.acquireRelease(openFd(dataPath, "r"), (fd) => Effect.ignore(closeFd(fd, dataPath))),
+    openScoped(dataPath, "r"),
     (fd): SliceReader => {
       let bytesRead = 0
       const read = (z: number, into: ArrayOf<DType>): Effect.Effect<void, IoError> => {

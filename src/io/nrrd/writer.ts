@@ -18,15 +18,15 @@
  * }))
  * ```
  */
-import { randomBytes } from "node:crypto"
 import * as nodePath from "node:path"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import { bytesPerVoxel, type ArrayOf, type DType } from "../../algebra/dtype.js"
 import { sliceBytes, volumeBytes, type VolumeInfo } from "../../algebra/volume.js"
+import { removeTemporary, temporaryName, temporarySuffix } from "../atomic.js"
 import { FormatError, UnsupportedError, type IoError } from "../errors.js"
+import { closeFd, HOST_LITTLE_ENDIAN, openFd, renameFile, swapBytes, truncateFd, writeAt } from "../files.js"
 import type { SliceSink, SliceWriter } from "../slices.js"
-import { closeFd, hostIsLittleEndian, openFd, removeFile, renameFile, swapBytes, truncateFd, writeAt } from "./fd.js"
 import { formatNrrdHeader, type NrrdEndian } from "./header.js"
 
 export interface NrrdSinkOptions {
@@ -76,7 +76,7 @@ const cleanUp = (p: Pending): Effect.Effect<void> =>
     p.committed
       ? Effect.void
       : Effect.forEach([...p.temps, ...p.renamed], (f) =>
-          Effect.catchAll(removeFile(f), (e) => Effect.logWarning(`slicewise: could not remove ${f}: ${e.message}`)),
+          Effect.catchAll(removeTemporary(f), (e) => Effect.logWarning(`slicewise: could not remove ${f}: ${e.message}`)),
         { discard: true })
   )
 
@@ -117,14 +117,15 @@ const createWriter = <D extends DType>(
     const plan = planOutput(path, info, endian)
     const bytes = sliceBytes(info)
     const voxelWidth = bytesPerVoxel(info.dtype)
-    const swap = voxelWidth > 1 && (endian === "little") !== hostIsLittleEndian
+    const swap = voxelWidth > 1 && (endian === "little") !== HOST_LITTLE_ENDIAN
 
     const pending: Pending = { fds: new Map(), temps: [], renamed: [], committed: false }
     yield* Effect.addFinalizer(() => cleanUp(pending))
 
-    const suffix = `.partial-${process.pid}-${randomBytes(4).toString("hex")}`
-    const tempData = plan.dataPath + suffix
-    const tempHeader = plan.detached ? plan.headerPath + suffix : tempData
+    // One suffix for both files of a detached output: the temporaries are recognisably one set.
+    const suffix = temporarySuffix()
+    const tempData = temporaryName(plan.dataPath, suffix)
+    const tempHeader = plan.detached ? temporaryName(plan.headerPath, suffix) : tempData
     // Registering the fd must not be separable from opening it, or an interruption in between
     // would leak it; "wx" refuses to reuse a file that is somehow already there.
     const create = (p: string) =>
@@ -132,7 +133,7 @@ const createWriter = <D extends DType>(
         Effect.tap(
           Effect.suspend(() => {
             pending.temps.push(p)
-            return openFd(p, "wx", "create")
+            return openFd(p, "wx", { operation: "create" })
           }),
           (fd) => Effect.sync(() => pending.fds.set(p, fd))
         )

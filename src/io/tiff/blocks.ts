@@ -8,12 +8,12 @@
  * ```ts
  * const scratch = new BlockScratch()
  * const bytes = new Uint8Array(slice.buffer, slice.byteOffset, slice.byteLength)
- * const n = await readPageInto(handle, path, page, bytes, scratch, "auto")   // n === page.readBytes
+ * const n = await readPageInto(fd, path, page, bytes, scratch, "auto")   // n === page.readBytes
  * ```
  */
-import type { FileHandle } from "node:fs/promises"
 import { FormatError } from "../errors.js"
-import { swapBytes, undoFloatPredictor, undoHorizontalPredictor } from "./bytes.js"
+import { readFully, swapBytes } from "../files.js"
+import { undoFloatPredictor, undoHorizontalPredictor } from "./bytes.js"
 import { decompressBlock } from "./decode.js"
 import type { TiffPage } from "./page.js"
 import { Compression } from "./tags.js"
@@ -82,8 +82,9 @@ export class BlockScratch {
   }
 }
 
-const readFully = async (
-  handle: FileHandle,
+/** Reads exactly `length` bytes at `filePos` into `into[offset…]`; the file ending first is a FormatError. */
+const readExactly = async (
+  fd: number,
   path: string,
   position: string,
   into: Uint8Array,
@@ -91,18 +92,14 @@ const readFully = async (
   length: number,
   filePos: number
 ): Promise<void> => {
-  let got = 0
-  while (got < length) {
-    const { bytesRead } = await handle.read(into, offset + got, length - got, filePos + got)
-    if (bytesRead === 0) {
-      throw new FormatError({
-        path,
-        position: `${position} at byte ${filePos + got}`,
-        detail: `the file ended ${length - got} bytes early`,
-        hint: "was it truncated or replaced after it was opened?"
-      })
-    }
-    got += bytesRead
+  const got = await readFully(fd, into.subarray(offset, offset + length), filePos)
+  if (got < length) {
+    throw new FormatError({
+      path,
+      position: `${position} at byte ${filePos + got}`,
+      detail: `the file ended ${length - got} bytes early`,
+      hint: "was it truncated or replaced after it was opened?"
+    })
   }
 }
 
@@ -114,7 +111,7 @@ const badPhase = (dst: Uint8Array, dstOffset: number, filePos: number): boolean 
 
 /** Reads `length` file bytes at `filePos` into `dst[dstOffset…]`, staging if the strategy says so. */
 const readRun = async (
-  handle: FileHandle,
+  fd: number,
   path: string,
   position: string,
   dst: Uint8Array,
@@ -126,24 +123,25 @@ const readRun = async (
 ): Promise<void> => {
   if (strategy === "staged" || (strategy === "auto" && badPhase(dst, dstOffset, filePos))) {
     const view = scratch.stagingFor(length, filePos)
-    await readFully(handle, path, position, view, 0, length, filePos)
+    await readExactly(fd, path, position, view, 0, length, filePos)
     dst.set(view, dstOffset)
   } else {
-    await readFully(handle, path, position, dst, dstOffset, length, filePos)
+    await readExactly(fd, path, position, dst, dstOffset, length, filePos)
   }
 }
 
 /**
  * Reads page `page` of the open file into `dst` (exactly one slice of bytes), in host byte order.
  * Returns the bytes read from the file, which is `page.readBytes`.
+ * `fd` is a raw fd: run this inside `Effect.uninterruptible(attempt(…))` (see ../files.ts).
  *
  * @example
  * ```ts
- * const n = await readPageInto(handle, path, pages[z], bytesOf(slice), new BlockScratch())
+ * const n = await readPageInto(fd, path, pages[z], bytesOf(slice), new BlockScratch())
  * ```
  */
 export const readPageInto = async (
-  handle: FileHandle,
+  fd: number,
   path: string,
   page: TiffPage,
   dst: Uint8Array,
@@ -152,16 +150,16 @@ export const readPageInto = async (
 ): Promise<number> => {
   const swap = !page.littleEndian && page.bytesPerSample > 1
   if (page.contiguousAt >= 0) {
-    await readRun(handle, path, page.label, dst, 0, page.readBytes, page.contiguousAt, strategy, scratch)
+    await readRun(fd, path, page.label, dst, 0, page.readBytes, page.contiguousAt, strategy, scratch)
     if (swap) swapBytes(dst, page.bytesPerSample)
     return page.readBytes
   }
   if (page.compression === Compression.None && !page.tiled) {
-    await readStripRuns(handle, path, page, dst, scratch, strategy)
+    await readStripRuns(fd, path, page, dst, scratch, strategy)
     if (swap) swapBytes(dst, page.bytesPerSample)
     return page.readBytes
   }
-  await readBlocks(handle, path, page, dst, scratch)
+  await readBlocks(fd, path, page, dst, scratch)
   // Compressed blocks were swapped one by one (before their predictor); uncompressed tiles were not.
   if (swap && page.compression === Compression.None) swapBytes(dst, page.bytesPerSample)
   return page.readBytes
@@ -169,7 +167,7 @@ export const readPageInto = async (
 
 /** Uncompressed strips that are not all back to back: one read per run of adjacent strips. */
 const readStripRuns = async (
-  handle: FileHandle,
+  fd: number,
   path: string,
   page: TiffPage,
   dst: Uint8Array,
@@ -186,7 +184,7 @@ const readStripRuns = async (
       runLength += lengths[b]!
       continue
     }
-    await readRun(handle, path, `${page.label} strip ${runFirst}`, dst, runDst, runLength, runFile, strategy, scratch)
+    await readRun(fd, path, `${page.label} strip ${runFirst}`, dst, runDst, runLength, runFile, strategy, scratch)
     if (b === offsets.length) break
     runDst += runLength
     runFile = offsets[b]!
@@ -197,7 +195,7 @@ const readStripRuns = async (
 
 /** Tiles and compressed strips: grouped reads into scratch, then per block decode and copy. */
 const readBlocks = async (
-  handle: FileHandle,
+  fd: number,
   path: string,
   page: TiffPage,
   dst: Uint8Array,
@@ -218,7 +216,7 @@ const readBlocks = async (
     }
     const io = scratch.ioOf(groupBytes)
     const kind = page.tiled ? "tile" : "strip"
-    await readFully(handle, path, `${page.label} ${kind} ${b}`, io, 0, groupBytes, offsets[b]!)
+    await readExactly(fd, path, `${page.label} ${kind} ${b}`, io, 0, groupBytes, offsets[b]!)
     let at = 0
     for (let k = b; k < end; k++) {
       const length = lengths[k]!

@@ -1,81 +1,15 @@
 /**
- * In-place byte-level transforms on decoded TIFF blocks: byte swapping (big-endian files on a
- * little-endian host) and undoing the TIFF predictors (2: horizontal differencing, 3: floating
- * point byte-plane differencing). Each is one tight loop over typed arrays, no per-sample calls.
+ * In-place byte-level transforms on decoded TIFF blocks: undoing the TIFF predictors (2: horizontal
+ * differencing, 3: floating point byte-plane differencing). Each is one tight loop over typed
+ * arrays, no per-sample calls. Byte swapping (big-endian files) is `swapBytes` in ../files.ts,
+ * shared with the other formats; predictor 2 runs after it, on samples in host order.
  *
  * @example
  * ```ts
- * const block = new Uint8Array([0x01, 0x02, 0x03, 0x04])
- * swapBytes(block, 2)                 // block is now 02 01 04 03
+ * const block = new Uint8Array([0x01, 0x02, 0x03, 0x04])   // two uint16 samples, host order
  * undoHorizontalPredictor(block, 2, 1, 2)
  * ```
  */
-
-/**
- * True when this machine stores numbers little-endian (every platform Node supports in practice).
- *
- * @example
- * ```ts
- * if (!HOST_LITTLE_ENDIAN) throw new Error("unsupported host")
- * ```
- */
-export const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
-
-/**
- * Reverses the byte order of every `width`-byte word of `bytes` in place.
- *
- * @example
- * ```ts
- * swapBytes(new Uint8Array([1, 2, 3, 4]), 4)   // 4 3 2 1
- * ```
- */
-export const swapBytes = (bytes: Uint8Array, width: number): void => {
-  if (width === 1) return
-  const n = bytes.length
-  const aligned = bytes.byteOffset % width === 0 && n % width === 0
-  if (width === 2) {
-    if (aligned) {
-      const w = new Uint16Array(bytes.buffer, bytes.byteOffset, n >>> 1)
-      for (let i = 0; i < w.length; i++) {
-        const v = w[i]!
-        w[i] = (v >>> 8) | (v << 8)
-      }
-    } else {
-      for (let i = 0; i + 1 < n; i += 2) {
-        const t = bytes[i]!
-        bytes[i] = bytes[i + 1]!
-        bytes[i + 1] = t
-      }
-    }
-  } else if (width === 4 || width === 8) {
-    if (aligned && bytes.byteOffset % 4 === 0) {
-      const w = new Uint32Array(bytes.buffer, bytes.byteOffset, n >>> 2)
-      if (width === 4) {
-        for (let i = 0; i < w.length; i++) {
-          const v = w[i]!
-          w[i] = (v >>> 24) | ((v >>> 8) & 0xff00) | ((v & 0xff00) << 8) | (v << 24)
-        }
-      } else {
-        // A 64-bit word is two 32-bit words, each reversed, in swapped order.
-        for (let i = 0; i < w.length; i += 2) {
-          const a = w[i]!
-          const b = w[i + 1]!
-          w[i] = (b >>> 24) | ((b >>> 8) & 0xff00) | ((b & 0xff00) << 8) | (b << 24)
-          w[i + 1] = (a >>> 24) | ((a >>> 8) & 0xff00) | ((a & 0xff00) << 8) | (a << 24)
-        }
-      }
-    } else {
-      const half = width >>> 1
-      for (let i = 0; i + width <= n; i += width) {
-        for (let j = 0; j < half; j++) {
-          const t = bytes[i + j]!
-          bytes[i + j] = bytes[i + width - 1 - j]!
-          bytes[i + width - 1 - j] = t
-        }
-      }
-    }
-  }
-}
 
 /**
  * Undoes predictor 2 (horizontal differencing) on `rows` rows of `width` samples of `bytesPerSample`

@@ -5,12 +5,11 @@
  *
  * @example
  * ```ts
- * const tiff = await parseTiffStructure(handle, "/data/a.tif", size)
+ * const tiff = await parseTiffStructure(fd, "/data/a.tif", size)
  * tiff.ifds.length                                          // pages, reduced ones included
  * await ifdNumbers(tiff, tiff.ifds[0]!, Tag.ImageWidth)     // Float64Array [512]
  * ```
  */
-import type { FileHandle } from "node:fs/promises"
 import { FormatError } from "../errors.js"
 import { fieldTypeSize, FieldType, tagLabel } from "./tags.js"
 import { FileWindow } from "./window.js"
@@ -54,12 +53,12 @@ const hex = (b: number): string => `0x${b.toString(16).padStart(2, "0")}`
  *
  * @example
  * ```ts
- * const t = await parseTiffStructure(handle, "a.tif", (await handle.stat()).size)
+ * const t = await parseTiffStructure(fd, "a.tif", fs.fstatSync(fd).size)
  * t.header.bigTiff, t.ifds.length
  * ```
  */
 export const parseTiffStructure = async (
-  handle: FileHandle,
+  fd: number,
   path: string,
   size: number,
   maxChunk = 1024 * 1024
@@ -68,7 +67,7 @@ export const parseTiffStructure = async (
     throw new FormatError({ path, position, detail, ...(hint ? { hint } : {}) })
   }
   if (size < 8) fail("byte 0", `file is ${size} bytes, too short for a TIFF header`, "is it a TIFF file?")
-  const w = new FileWindow(handle, size, maxChunk, true)
+  const w = new FileWindow(fd, size, maxChunk, true)
   await w.ensure(0, Math.min(size, 16))
   const b0 = w.u8(0)
   const b1 = w.u8(1)

@@ -4,12 +4,11 @@
  *
  * @example
  * ```ts
- * const tiff = await inspectTiff(handle, "/data/stack.tif", size)
+ * const tiff = await inspectTiff(fd, "/data/stack.tif", size)
  * tiff.pages.length     // slices
  * tiff.spacing          // [z, y, x] from ImageJ "spacing=" and X/YResolution
  * ```
  */
-import type { FileHandle } from "node:fs/promises"
 import type { Spacing } from "../../algebra/volume.js"
 import { FormatError } from "../errors.js"
 import { ifdNumber, ifdNumbers, ifdText, parseTiffStructure, type TiffHeader } from "./ifd.js"
@@ -82,12 +81,12 @@ const imagejPages = (path: string, size: number, pages: TiffPage[], images: numb
  *
  * @example
  * ```ts
- * const tiff = await inspectTiff(handle, "a.tif", size)
+ * const tiff = await inspectTiff(fd, "a.tif", size)
  * tiff.pages.length, tiff.spacing
  * ```
  */
-export const inspectTiff = async (handle: FileHandle, path: string, size: number, maxChunk = 1024 * 1024): Promise<InspectedTiff> => {
-  const t = await parseTiffStructure(handle, path, size, maxChunk)
+export const inspectTiff = async (fd: number, path: string, size: number, maxChunk = 1024 * 1024): Promise<InspectedTiff> => {
+  const t = await parseTiffStructure(fd, path, size, maxChunk)
   let pages: TiffPage[] = []
   for (const ifd of t.ifds) {
     if (await isReducedPage(t, ifd)) continue

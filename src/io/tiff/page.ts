@@ -5,7 +5,7 @@
  *
  * @example
  * ```ts
- * const tiff = await parseTiffStructure(handle, path, size)
+ * const tiff = await parseTiffStructure(fd, path, size)
  * if (!(await isReducedPage(tiff, tiff.ifds[0]!))) {
  *   const page = await readPage(tiff, tiff.ifds[0]!, "page 0 (IFD 0)")
  *   page.width, page.height, page.dtype, page.readBytes

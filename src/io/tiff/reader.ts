@@ -18,10 +18,9 @@ import * as Effect from "effect/Effect"
 import type { ArrayOf, DType } from "../../algebra/dtype.js"
 import { sliceBytes, sliceLength, volumeInfo } from "../../algebra/volume.js"
 import { FileError, FormatError, type IoError, UnsupportedError } from "../errors.js"
+import { attempt, HOST_LITTLE_ENDIAN, openScoped, statFd, withFd } from "../files.js"
 import type { SliceReader, SliceSource } from "../slices.js"
-import { attempt } from "./attempt.js"
 import { BlockScratch, readPageInto, type ReadStrategy } from "./blocks.js"
-import { HOST_LITTLE_ENDIAN } from "./bytes.js"
 import { inspectTiff, pageDetails, type InspectedTiff } from "./inspect.js"
 import { naturalCompare } from "./natural.js"
 import type { TiffPage } from "./page.js"
@@ -37,22 +36,46 @@ const hostCheck: Effect.Effect<void, IoError> = HOST_LITTLE_ENDIAN
   ? Effect.void
   : Effect.fail(new UnsupportedError({ path: "(host)", detail: "TIFF I/O needs a little-endian machine" }))
 
-const openHandle = (path: string) => attempt(path, "open", () => fs.open(path, "r"))
+/**
+ * Runs async `use` on the open raw `fd` of `path` as an Effect ("read" failures). Uninterruptible:
+ * the fd must not be closed while a read of `use` is still in the kernel (see ../files.ts).
+ */
+const usingFd = <A>(path: string, use: () => Promise<A>): Effect.Effect<A, IoError> =>
+  Effect.uninterruptible(attempt(path, "read", use))
 
-const closeHandle = (handle: fs.FileHandle) => Effect.promise(() => handle.close().catch(() => undefined))
-
-/** Opens `path`, checks it is a regular file, and runs `use` on the handle and its size; always closes. */
-const withFile = <A>(path: string, use: (handle: fs.FileHandle, size: number) => Promise<A>): Effect.Effect<A, IoError> =>
-  Effect.acquireUseRelease(
-    openHandle(path),
-    (handle) =>
-      attempt(path, "read", async () => {
-        const stat = await handle.stat()
-        if (!stat.isFile()) throw new FileError({ path, operation: "open", detail: "not a regular file" })
-        return use(handle, stat.size)
-      }),
-    closeHandle
+/** Opens `path`, checks it is a regular file, and runs `use` on the fd and its size; always closes. */
+const withFile = <A>(path: string, use: (fd: number, size: number) => Promise<A>): Effect.Effect<A, IoError> =>
+  withFd(path, "r", (fd) =>
+    Effect.flatMap(statFd(fd, path), (stat) =>
+      stat.isFile()
+        ? usingFd(path, () => use(fd, stat.size))
+        : Effect.fail(new FileError({ path, operation: "open", detail: "not a regular file" }))
+    )
   )
+
+const bytesOf = (a: ArrayOf<DType>): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength)
+
+/**
+ * Reads `page` of the open `fd` into the slice `into`, through a scratch taken from `pool` (one per
+ * concurrent read, put back afterwards), and reports the bytes read from the file to `counted`.
+ */
+const readSlice = (
+  fd: number,
+  path: string,
+  page: TiffPage,
+  into: ArrayOf<DType>,
+  pool: BlockScratch[],
+  strategy: ReadStrategy,
+  counted: (bytes: number) => void
+): Effect.Effect<void, IoError> =>
+  usingFd(path, async () => {
+    const scratch = pool.pop() ?? new BlockScratch()
+    try {
+      counted(await readPageInto(fd, path, page, bytesOf(into), scratch, strategy))
+    } finally {
+      pool.push(scratch)
+    }
+  })
 
 const checkSlice = (path: string, depth: number, length: number, bytes: number, z: number, into: ArrayOf<DType>): IoError | undefined => {
   if (!(Number.isInteger(z) && z >= 0 && z < depth)) {
@@ -68,8 +91,6 @@ const checkSlice = (path: string, depth: number, length: number, bytes: number, 
   return undefined
 }
 
-const bytesOf = (a: ArrayOf<DType>): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength)
-
 /**
  * Opens a multi-page TIFF (classic or BigTIFF, either byte order) as a slice source: page i is
  * slice z = i; reduced-resolution pages are skipped. Every page must have the same size and dtype.
@@ -84,7 +105,7 @@ const bytesOf = (a: ArrayOf<DType>): Uint8Array => new Uint8Array(a.buffer, a.by
 export const openTiffFile = (path: string, options: TiffReadOptions = {}): Effect.Effect<SliceSource, IoError> =>
   Effect.gen(function* () {
     yield* hostCheck
-    const tiff = yield* withFile(path, (handle, size) => inspectTiff(handle, path, size))
+    const tiff = yield* withFile(path, (fd, size) => inspectTiff(fd, path, size))
     const pages = tiff.pages
     const first = pages[0]!
     const info = volumeInfo(first.dtype, [pages.length, first.height, first.width], tiff.spacing)
@@ -92,8 +113,8 @@ export const openTiffFile = (path: string, options: TiffReadOptions = {}): Effec
     const strategy = options.strategy ?? "auto"
     const details = { pages: pages.length, ifds: tiff.ifdCount, ...pageDetails(tiff) }
     const open = Effect.map(
-      Effect.acquireRelease(openHandle(path), closeHandle),
-      (handle): SliceReader => {
+      openScoped(path, "r"),
+      (fd): SliceReader => {
         let bytesRead = 0
         // One scratch per concurrent read; reused afterwards.
         const pool: BlockScratch[] = []
@@ -101,13 +122,8 @@ export const openTiffFile = (path: string, options: TiffReadOptions = {}): Effec
           read: (z, into) => {
             const bad = checkSlice(path, pages.length, length, sliceBytes(info), z, into)
             if (bad) return Effect.fail(bad)
-            return attempt(path, "read", async () => {
-              const scratch = pool.pop() ?? new BlockScratch()
-              try {
-                bytesRead += await readPageInto(handle, path, pages[z]!, bytesOf(into), scratch, strategy)
-              } finally {
-                pool.push(scratch)
-              }
+            return readSlice(fd, path, pages[z]!, into, pool, strategy, (n) => {
+              bytesRead += n
             })
           },
           bytesRead: () => bytesRead
@@ -169,7 +185,7 @@ export const openTiffStack = (dir: string, options: TiffReadOptions = {}): Effec
     const files = names.map((n) => nodePath.join(dir, n))
     const inspected = yield* Effect.forEach(
       files,
-      (file) => withFile(file, (handle, size) => inspectTiff(handle, file, size, 16 * 1024)),
+      (file) => withFile(file, (fd, size) => inspectTiff(fd, file, size, 16 * 1024)),
       { concurrency: options.concurrency ?? 8 }
     )
     const pages: TiffPage[] = []
@@ -222,18 +238,10 @@ export const openTiffStack = (dir: string, options: TiffReadOptions = {}): Effec
           if (bad) return Effect.fail(bad)
           const file = files[z]!
           // Files are opened per read: a stack may hold more files than a process may keep open.
-          return Effect.acquireUseRelease(
-            openHandle(file),
-            (handle) =>
-              attempt(file, "read", async () => {
-                const scratch = pool.pop() ?? new BlockScratch()
-                try {
-                  bytesRead += await readPageInto(handle, file, pages[z]!, bytesOf(into), scratch, strategy)
-                } finally {
-                  pool.push(scratch)
-                }
-              }),
-            closeHandle
+          return withFd(file, "r", (fd) =>
+            readSlice(fd, file, pages[z]!, into, pool, strategy, (n) => {
+              bytesRead += n
+            })
           )
         },
         bytesRead: () => bytesRead

@@ -6,12 +6,12 @@
  *
  * @example
  * ```ts
- * const w = new FileWindow(handle, size, 1024 * 1024, true)
+ * const w = new FileWindow(fd, size, 1024 * 1024, true)
  * await w.ensure(0, 8)
  * w.u16(2)   // 42 for a classic little-endian TIFF
  * ```
  */
-import type { FileHandle } from "node:fs/promises"
+import { readFully } from "../files.js"
 
 const MIN_CHUNK = 4096
 
@@ -25,7 +25,7 @@ export class FileWindow {
   bytesRead = 0
 
   constructor(
-    private readonly handle: FileHandle,
+    private readonly fd: number,
     readonly size: number,
     private readonly maxChunk: number,
     public littleEndian: boolean
@@ -47,12 +47,7 @@ export class FileWindow {
       this.buf = new Uint8Array(want)
       this.view = new DataView(this.buf.buffer)
     }
-    let got = 0
-    while (got < want) {
-      const { bytesRead } = await this.handle.read(this.buf, got, want - got, offset + got)
-      if (bytesRead === 0) break
-      got += bytesRead
-    }
+    const got = await readFully(this.fd, this.buf.subarray(0, want), offset)
     this.bytesRead += got
     this.start = offset
     this.end = offset + got

@@ -18,11 +18,10 @@ import * as nodePath from "node:path"
 import * as Effect from "effect/Effect"
 import type { ArrayOf, DType } from "../../algebra/dtype.js"
 import { sliceBytes, sliceLength, type VolumeInfo } from "../../algebra/volume.js"
+import { checkReplaceableFile, checkReplaceableStack, commitDirectory, commitFile, removeQuietly, temporaryName } from "../atomic.js"
 import { FormatError, type IoError, UnsupportedError } from "../errors.js"
+import { attempt, closeFd, HOST_LITTLE_ENDIAN, openFd, withFd, writeAt, writeFully, writevAt } from "../files.js"
 import type { SliceSink, SliceWriter } from "../slices.js"
-import { attempt } from "./attempt.js"
-import { checkReplaceableFile, checkReplaceableStack, commitDirectory, commitFile, removeQuietly, temporaryName } from "./atomic.js"
-import { HOST_LITTLE_ENDIAN } from "./bytes.js"
 import { encodeMetadata, planTiffLayout, type LayoutOptions, type TiffLayout } from "./layout.js"
 
 /** Options of the TIFF sinks; `bigtiff` defaults to "auto" (BigTIFF only past 4 GiB). */
@@ -40,32 +39,6 @@ const hostCheck = (path: string): Effect.Effect<void, IoError> =>
   HOST_LITTLE_ENDIAN ? Effect.void : Effect.fail(new UnsupportedError({ path, detail: "TIFF output needs a little-endian machine" }))
 
 const bytesOf = (a: ArrayOf<DType>): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength)
-
-const writeFully = async (handle: fs.FileHandle, bytes: Uint8Array, position: number): Promise<void> => {
-  let done = 0
-  while (done < bytes.length) {
-    const { bytesWritten } = await handle.write(bytes, done, bytes.length - done, position + done)
-    done += bytesWritten
-  }
-}
-
-/** Writes `parts` back to back at `position` with one writev when the system takes it whole. */
-const writeAllv = async (handle: fs.FileHandle, parts: ReadonlyArray<Uint8Array>, position: number): Promise<void> => {
-  const total = parts.reduce((n, p) => n + p.length, 0)
-  const { bytesWritten } = await handle.writev(parts as Uint8Array[], position)
-  if (bytesWritten === total) return
-  let skip = bytesWritten
-  let at = position + bytesWritten
-  for (const p of parts) {
-    if (skip >= p.length) {
-      skip -= p.length
-      continue
-    }
-    await writeFully(handle, p.subarray(skip), at)
-    at += p.length - skip
-    skip = 0
-  }
-}
 
 /** Tracks which slices were written, for `commit`'s completeness check. */
 const sliceTracker = (path: string, info: VolumeInfo) => {
@@ -135,21 +108,18 @@ export const tiffFileSink = (path: string, options: TiffWriteOptions = {}): Slic
     Effect.gen(function* () {
       yield* hostCheck(path)
       const layout = yield* plan(path, info, options)
-      yield* attempt(path, "create", () => checkReplaceableFile(path))
+      yield* checkReplaceableFile(path)
       const temporary = temporaryName(path)
       let committed = false
       let closed = false
-      const handle = yield* Effect.acquireRelease(
-        attempt(path, "create", () => fs.open(temporary, "wx")),
-        (h) =>
-          Effect.promise(async () => {
-            if (!closed) await h.close().catch(() => undefined)
-            if (!committed) await removeQuietly(temporary)
-          })
+      // Errors name the output, not its temporary.
+      const fd = yield* Effect.acquireRelease(openFd(temporary, "wx", { operation: "create", shown: path }), (fd) =>
+        Effect.zipRight(closed ? Effect.void : Effect.ignore(closeFd(fd, path)), committed ? Effect.void : removeQuietly(temporary))
       )
       let bytesWritten = 0
       // Header and IFDs first, in batches of about 1 MiB so huge page counts need no huge buffer.
-      yield* attempt(path, "write", async () => {
+      // Uninterruptible, as every use of a raw fd (../files.ts).
+      yield* Effect.uninterruptible(attempt(path, "write", async () => {
         const batch = Math.max(1, Math.floor(METADATA_BATCH / Math.max(layout.ifdBytes(1), 1)))
         // The largest chunk: header, first IFD, a batch of IFDs and the padding before the data.
         const buffer = new Uint8Array(Math.min(layout.metadataBytes, 16 + layout.ifdBytes(0) + batch * layout.ifdBytes(1) + 4096))
@@ -160,32 +130,35 @@ export const tiffFileSink = (path: string, options: TiffWriteOptions = {}): Slic
           const chunk = buffer.subarray(0, end - start)
           chunk.fill(0)
           encodeMetadata(layout, chunk, from, to)
-          await writeFully(handle, chunk, start)
+          await writeFully(fd, chunk, start)
           bytesWritten += chunk.length
         }
-      })
+      }))
       const slices = sliceTracker(path, info)
       const writer: SliceWriter<D> = {
         write: (z, data) => {
           const bad = slices.check(z, data)
           if (bad) return Effect.fail(bad)
           if (committed) return Effect.fail(alreadyCommitted(path))
-          return attempt(path, "write", async () => {
-            await writeFully(handle, bytesOf(data), layout.dataOffset(z))
-            bytesWritten += layout.sliceBytes
-            slices.mark(z)
-          })
+          return Effect.zipRight(
+            writeAt(fd, path, bytesOf(data), layout.dataOffset(z)),
+            Effect.sync(() => {
+              bytesWritten += layout.sliceBytes
+              slices.mark(z)
+            })
+          )
         },
         commit: Effect.suspend(() => {
           if (committed) return Effect.fail(alreadyCommitted(path))
           const missing = slices.missing()
           if (missing) return Effect.fail(missing)
           // Uninterruptible: the rename happens entirely or not at all.
+          // Close first, so that a late write error fails the commit instead of leaving a damaged file.
           return Effect.uninterruptible(
-            attempt(path, "rename", async () => {
+            Effect.gen(function* () {
               closed = true
-              await handle.close()
-              await commitFile(temporary, path)
+              yield* closeFd(fd, path)
+              yield* commitFile(temporary, path)
               committed = true
             })
           )
@@ -239,16 +212,13 @@ export const tiffStackSink = (dir: string, options: TiffWriteOptions = {}): Slic
           return yield* Effect.fail(new UnsupportedError({ path: dir, detail: `depth is ${info.shape[0]}; a stack needs at least 1 slice` }))
         }
         const layout = yield* plan(dir, { ...info, shape: [1, info.shape[1], info.shape[2]] }, options)
-        yield* attempt(dir, "create", () => checkReplaceableStack(dir))
+        yield* checkReplaceableStack(dir)
         const target = dir.replace(/[/\\]+$/, "") || dir
         const temporary = temporaryName(target)
         let committed = false
         yield* Effect.acquireRelease(
           attempt(dir, "create", () => fs.mkdir(temporary)),
-          () =>
-            Effect.promise(async () => {
-              if (!committed) await removeQuietly(temporary)
-            })
+          () => (committed ? Effect.void : removeQuietly(temporary))
         )
         // Every file has the same header and IFD: encode them once.
         const metadata = new Uint8Array(layout.metadataBytes)
@@ -265,15 +235,18 @@ export const tiffStackSink = (dir: string, options: TiffWriteOptions = {}): Slic
             const file = nodePath.join(temporary, name)
             // Errors name the file as it will be after commit.
             const shown = nodePath.join(target, name)
-            return Effect.acquireUseRelease(
-              attempt(shown, "create", () => fs.open(file, "w")),
-              (handle) =>
-                attempt(shown, "write", async () => {
-                  await writeAllv(handle, [metadata, bytesOf(data)], 0)
-                  bytesWritten += layout.totalBytes
-                  slices.mark(z)
-                }),
-              (handle) => Effect.promise(() => handle.close().catch(() => undefined))
+            return withFd(
+              file,
+              "w",
+              (fd) =>
+                Effect.zipRight(
+                  writevAt(fd, shown, [metadata, bytesOf(data)], 0),
+                  Effect.sync(() => {
+                    bytesWritten += layout.totalBytes
+                    slices.mark(z)
+                  })
+                ),
+              { operation: "create", shown }
             )
           },
           commit: Effect.suspend(() => {
@@ -281,10 +254,12 @@ export const tiffStackSink = (dir: string, options: TiffWriteOptions = {}): Slic
             const missing = slices.missing()
             if (missing) return Effect.fail(missing)
             return Effect.uninterruptible(
-              attempt(dir, "rename", async () => {
-                await commitDirectory(temporary, target)
-                committed = true
-              })
+              Effect.zipRight(
+                commitDirectory(temporary, target),
+                Effect.sync(() => {
+                  committed = true
+                })
+              )
             )
           }),
           bytesWritten: () => bytesWritten
