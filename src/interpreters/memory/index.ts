@@ -11,15 +11,15 @@
  */
 import * as Effect from "effect/Effect"
 import type { Algebra, Outputs, Program, Repr } from "../../algebra/algebra.js"
-import { boundaryIndex } from "../../algebra/boundary.js"
 import { allocSlice, castValue, type ArrayOf, type DType } from "../../algebra/dtype.js"
 import * as E from "../../algebra/expr.js"
-import type { Direction, Reducer, SliceWindow, WindowKernel } from "../../algebra/kernel.js"
+import type { Direction, Reducer, WindowKernel } from "../../algebra/kernel.js"
 import { sameShape, shapeText, sliceLength, volumeInfo, voxelCount, type VolumeInfo } from "../../algebra/volume.js"
 import type { IoError } from "../../io/errors.js"
 import type { SliceSink, SliceSource } from "../../io/slices.js"
 import { PlanError } from "../plan/errors.js"
 import { graphOf } from "../plan/index.js"
+import { kernelWindow } from "../window.js"
 
 /** A whole volume in memory, z-major (slice z is `data.subarray(z * y * x, (z + 1) * y * x)`). */
 export interface MemVolume<D extends DType = DType> {
@@ -69,25 +69,12 @@ const applyKernel = <In extends DType, Out extends DType>(
   const info = volumeInfo(kernel.output, input.info.shape, input.info.spacing)
   const out = memVolume(info, allocSlice(kernel.output, voxelCount(info)))
   const depth = input.info.shape[0]
-  const constantSlice = allocSlice(input.info.dtype, sliceLength(input.info))
-  constantSlice.fill(castValue(input.info.dtype, kernel.cval))
   const prepared = kernel.prepare(input.info)
-  let current = 0
-  const window: SliceWindow<In> = {
-    get z() {
-      return current
-    },
-    at: (dz) => {
-      if (dz < -kernel.halo.z.before || dz > kernel.halo.z.after) {
-        throw new RangeError(`kernel ${kernel.name} read slice offset ${dz} outside its halo`)
-      }
-      const zi = boundaryIndex(kernel.mode, current + dz, depth)
-      return zi < 0 ? constantSlice : sliceOf(input, zi)
-    }
-  }
+  const w = kernelWindow(kernel, input.info, (z) => sliceOf(input, z))
   for (let s = 0; s < depth; s++) {
-    current = direction === "forward" ? s : depth - 1 - s
-    prepared.compute(window, sliceOf(out, current))
+    const z = direction === "forward" ? s : depth - 1 - s
+    w.moveTo(z)
+    prepared.compute(w.window, sliceOf(out, z))
   }
   return out
 }

@@ -17,9 +17,8 @@
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import type { Program } from "../../algebra/algebra.js"
-import { boundaryIndex } from "../../algebra/boundary.js"
-import { allocSlice, castValue, type DType, type VoxelArray } from "../../algebra/dtype.js"
-import type { Accumulator, PreparedKernel, SliceWindow } from "../../algebra/kernel.js"
+import type { DType, VoxelArray } from "../../algebra/dtype.js"
+import type { Accumulator, PreparedKernel } from "../../algebra/kernel.js"
 import { sliceLength, type VolumeInfo } from "../../algebra/volume.js"
 import type { IoError } from "../../io/errors.js"
 import type { SliceReader, SliceSource, SliceWriter } from "../../io/slices.js"
@@ -30,6 +29,7 @@ import type { PassPlan, Plan, StagePlan } from "../plan/passes.js"
 import { zOfStep } from "../plan/schedule.js"
 import { compilePointwise } from "./compile.js"
 import { RingBuffer } from "./ring.js"
+import { kernelWindow } from "../window.js"
 
 /** Measured figures of one stage in one pass. */
 export interface StageMetrics {
@@ -177,25 +177,11 @@ const runPass = (
         const depth = node.input.info.shape[0]
         const kernel = node.kernel
         const prepared: PreparedKernel<DType, DType> = kernel.prepare(node.input.info)
-        const constantSlice = allocSlice(node.input.info.dtype, kernel.mode === "constant" ? sliceLength(node.input.info) : 0)
-        constantSlice.fill(castValue(node.input.info.dtype, kernel.cval))
-        let z = 0
-        const window: SliceWindow<DType> = {
-          get z() {
-            return z
-          },
-          at: (dz) => {
-            if (dz < -kernel.halo.z.before || dz > kernel.halo.z.after) {
-              throw new Error(`internal: kernel ${kernel.name} read slice offset ${dz} outside its halo`)
-            }
-            const zi = boundaryIndex(kernel.mode, z + dz, depth)
-            return zi < 0 ? constantSlice : input.get(stepToZ(depth, zi))
-          }
-        }
+        const w = kernelWindow(kernel, node.input.info, (zi) => input.get(stepToZ(depth, zi)))
         meter.peakBufferBytes += sp.scratchBytes
         compute = (s) => {
-          z = stepToZ(depth, s)
-          prepared.compute(window, ring.slot(s))
+          w.moveTo(stepToZ(depth, s))
+          prepared.compute(w.window, ring.slot(s))
         }
       }
       runtimes.set(node, { plan: sp, ring, meter, compute })
