@@ -107,6 +107,12 @@ export interface Algebra<F extends Repr> {
   /** A numeric scalar as a leaf of a pointwise expression. */
   scalar(scalar: Scalar<F, number>): Expr
 
+  /**
+   * `table[trunc(index)]` in a pointwise expression, for a table scalar (0 outside the table):
+   * relabelling, intensity maps.
+   */
+  lookup(table: Scalar<F, ArrayLike<number>>, index: Expr | number): Expr
+
   /** Writes a volume to a sink. */
   write<D extends DType>(input: Volume<F, D>, sink: SliceSink): Written<F>
 }

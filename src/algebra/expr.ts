@@ -41,6 +41,11 @@ export type Expr =
   | { readonly _tag: "Input"; readonly index: number }
   /** A scalar produced by a reduction; `ref` is the interpreter's representation of it. */
   | { readonly _tag: "ScalarRef"; readonly ref: unknown; readonly name: string }
+  /**
+   * `table[trunc(index)]` for a table (an array scalar, e.g. a relabelling) produced by a reduction;
+   * 0 where the index is outside the table or NaN.
+   */
+  | { readonly _tag: "Lookup"; readonly table: unknown; readonly name: string; readonly index: Expr }
   | { readonly _tag: "Unary"; readonly op: UnaryOp; readonly arg: Expr }
   | { readonly _tag: "Binary"; readonly op: BinaryOp; readonly left: Expr; readonly right: Expr }
   | { readonly _tag: "Select"; readonly cond: Expr; readonly then: Expr; readonly otherwise: Expr }
@@ -54,6 +59,13 @@ export const lift = (e: ExprLike): Expr => (typeof e === "number" ? constant(e) 
 export const constant = (value: number): Expr => ({ _tag: "Const", value })
 export const input = (index: number): Expr => ({ _tag: "Input", index })
 export const scalarRef = (ref: unknown, name: string): Expr => ({ _tag: "ScalarRef", ref, name })
+export const lookup = (table: unknown, name: string, index: ExprLike): Expr => ({ _tag: "Lookup", table, name, index: lift(index) })
+
+/** The entry of `table` at `index` by the rule of `lookup`. */
+export const tableAt = (table: ArrayLike<number>, index: number): number => {
+  const i = Math.trunc(index)
+  return i >= 0 && i < table.length ? table[i]! : 0
+}
 
 const unary =
   (op: UnaryOp) =>
@@ -157,12 +169,12 @@ export const applyBinary = (op: BinaryOp, a: number, b: number): number => {
 
 /**
  * Evaluates `e` at one voxel by walking the tree: the definitional semantics, used by the memory
- * interpreter. `scalar` resolves ScalarRef leaves.
+ * interpreter. `scalar` resolves ScalarRef leaves (to numbers) and Lookup tables (to arrays).
  */
 export const evaluate = (
   e: Expr,
   inputs: ArrayLike<number>,
-  scalar: (ref: unknown) => number
+  scalar: (ref: unknown) => unknown
 ): number => {
   switch (e._tag) {
     case "Const":
@@ -170,7 +182,9 @@ export const evaluate = (
     case "Input":
       return inputs[e.index]!
     case "ScalarRef":
-      return scalar(e.ref)
+      return Number(scalar(e.ref))
+    case "Lookup":
+      return tableAt(scalar(e.table) as ArrayLike<number>, evaluate(e.index, inputs, scalar))
     case "Unary":
       return applyUnary(e.op, evaluate(e.arg, inputs, scalar))
     case "Binary":
@@ -194,6 +208,8 @@ export const opCount = (e: Expr): number => {
     case "Unary":
     case "Cast":
       return 1 + opCount(e.arg)
+    case "Lookup":
+      return 1 + opCount(e.index)
     case "Binary":
       return 1 + opCount(e.left) + opCount(e.right)
     case "Select":
@@ -212,6 +228,8 @@ export const arity = (e: Expr): number => {
     case "Unary":
     case "Cast":
       return arity(e.arg)
+    case "Lookup":
+      return arity(e.index)
     case "Binary":
       return Math.max(arity(e.left), arity(e.right))
     case "Select":
@@ -219,11 +237,15 @@ export const arity = (e: Expr): number => {
   }
 }
 
-/** Every ScalarRef leaf's `ref`, in first-use order, without repeats. */
+/** Every scalar the expression uses (ScalarRef refs and Lookup tables), in first-use order, once. */
 export const scalarRefs = (e: Expr, acc: Array<unknown> = []): Array<unknown> => {
   switch (e._tag) {
     case "ScalarRef":
       if (!acc.includes(e.ref)) acc.push(e.ref)
+      break
+    case "Lookup":
+      if (!acc.includes(e.table)) acc.push(e.table)
+      scalarRefs(e.index, acc)
       break
     case "Unary":
     case "Cast":
@@ -269,6 +291,8 @@ export const show = (e: Expr, names: ReadonlyArray<string> = []): string => {
         return names[e.index] ?? `x${e.index}`
       case "ScalarRef":
         return `$${e.name}`
+      case "Lookup":
+        return `$${e.name}[${go(e.index, true)}]`
       case "Unary":
         return e.op === "neg" ? `-${go(e.arg, false)}` : `${e.op}(${go(e.arg, true)})`
       case "Binary": {

@@ -98,7 +98,7 @@ const pointwise = (
   const info = volumeInfo(outType, first.info.shape, first.info.spacing)
   const out = allocSlice(outType, voxelCount(info))
   const values = new Float64Array(inputs.length)
-  const scalar = (ref: unknown): number => (ref as MemScalar<number>).value
+  const scalar = (ref: unknown): unknown => (ref as MemScalar).value
   for (let i = 0; i < out.length; i++) {
     for (let k = 0; k < inputs.length; k++) values[k] = inputs[k]!.data[i]!
     out[i] = castValue(outType, E.evaluate(expr, values, scalar))
@@ -131,6 +131,7 @@ export const makeMemoryAlgebra = (
   reduce: (input, reducer) => reduce(input as MemVolume as never, reducer) as never,
   derive: (scalar, f, name) => ({ _tag: "MemScalar", name, value: f(scalar.value) }) as never,
   scalar: (scalar) => E.scalarRef(scalar, scalar.name),
+  lookup: (table, index) => E.lookup(table, table.name, index),
   write: (input, sink) => {
     const written: MemWritten = { _tag: "MemWritten", volume: input as MemVolume, sink }
     writes.push(written)

@@ -192,6 +192,7 @@ export const makePlanAlgebra = (nodes: Array<Node>): Algebra<PlanRepr> => {
     derive: (scalar, f, name) =>
       add((id): DeriveNode => ({ kind: "derive", id, label: name, input: scalar, f: f as (a: unknown) => unknown })) as never,
     scalar: (scalar) => E.scalarRef(scalar, scalar.label),
+    lookup: (table, index) => E.lookup(table, table.label, index),
     write: (input, sink) => add((id): WriteNode => ({ kind: "write", id, label: `${sink.format}:${sink.path}`, input, sink }))
   }
 }

@@ -6,19 +6,22 @@
  * @example
  * ```ts
  * const f = compilePointwise(E.gt(E.input(0), 100), 1, "uint8")
- * f(out, [slice], slice.length, new Float64Array(0))
+ * f(out, [slice], slice.length, [])
  * ```
  */
 import { castSource, castValue, DTYPES, type DType, type VoxelArray } from "../../algebra/dtype.js"
 import type { Expr } from "../../algebra/expr.js"
 import * as E from "../../algebra/expr.js"
 
-/** Fills `out[0 … length)` from `inputs`; `scalars[k]` is the value of the k-th ScalarRef. */
+/**
+ * Fills `out[0 … length)` from `inputs`; `scalars[k]` is the value of the k-th scalar the expression
+ * uses (in `scalarRefs` order): a number, or an array for a Lookup table.
+ */
 export type PointwiseLoop = (
   out: VoxelArray,
   inputs: ReadonlyArray<VoxelArray>,
   length: number,
-  scalars: Float64Array
+  scalars: ReadonlyArray<unknown>
 ) => void
 
 /** Helpers the generated code calls (V8 inlines them); each takes its arguments once. */
@@ -26,6 +29,7 @@ const helpers = {
   min: (a: number, b: number) => E.applyBinary("min", a, b),
   max: (a: number, b: number) => E.applyBinary("max", a, b),
   round: (a: number) => E.applyUnary("round", a),
+  lookup: E.tableAt,
   // Mid-expression casts must truncate themselves (a final store into a typed array truncates).
   cast: Object.fromEntries(DTYPES.map((d) => [d, (v: number) => castValue(d, v)]))
 }
@@ -46,6 +50,8 @@ export const exprSource = (e: Expr, scalarIndex: (ref: unknown) => number): stri
         return `x${e.index}`
       case "ScalarRef":
         return `s${scalarIndex(e.ref)}`
+      case "Lookup":
+        return `h.lookup(s${scalarIndex(e.table)}, ${go(e.index)})`
       case "Unary": {
         const a = go(e.arg)
         switch (e.op) {

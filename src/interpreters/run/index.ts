@@ -166,7 +166,7 @@ const runPass = (
         const loop = compilePointwise(node.expr, node.inputs.length, node.info.dtype)
         const inputs = node.inputs.map((i) => runtimes.get(i)!.ring)
         const buffers: Array<VoxelArray> = inputs.map(() => new Uint8Array(0))
-        const scalars = new Float64Array(node.scalars.map((sc) => Number(scalarValue(sc))))
+        const scalars = node.scalars.map(scalarValue)
         const length = sliceLength(node.info)
         compute = (s) => {
           for (let k = 0; k < inputs.length; k++) buffers[k] = inputs[k]!.get(s)
