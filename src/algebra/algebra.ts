@@ -111,7 +111,7 @@ export interface Algebra<F extends Repr> {
    * `table[trunc(index)]` in a pointwise expression, for a table scalar (0 outside the table):
    * relabelling, intensity maps.
    */
-  lookup(table: Scalar<F, ArrayLike<number>>, index: Expr | number): Expr
+  lookup<T extends ArrayLike<number>>(table: Scalar<F, T>, index: Expr | number): Expr
 
   /** Writes a volume to a sink. */
   write<D extends DType>(input: Volume<F, D>, sink: SliceSink): Written<F>

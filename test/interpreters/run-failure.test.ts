@@ -13,11 +13,34 @@ import { FormatError } from "../../src/io/errors.js"
 import { arraySource } from "../../src/io/memory.js"
 import { nrrdSink } from "../../src/io/nrrd.js"
 import type { SliceSource } from "../../src/io/slices.js"
+import type { Direction, WindowKernel } from "../../src/algebra/kernel.js"
+import type { DType } from "../../src/algebra/dtype.js"
+
+/** A sweep keeping a running sum per voxel column (stateful, so it must see slices in order). */
+const runningSumKernel = (direction: Direction): WindowKernel<"uint16", "uint16"> => ({
+  name: `sum-${direction}`,
+  params: {},
+  halo: { z: { before: 0, after: 0 }, y: { before: 0, after: 0 }, x: { before: 0, after: 0 } },
+  mode: "nearest",
+  cval: 0,
+  output: "uint16",
+  opsPerVoxel: 1,
+  scratchBytes: (i) => i.shape[1] * i.shape[2] * 8,
+  prepare: (i) => {
+    const acc = new Float64Array(i.shape[1] * i.shape[2])
+    return {
+      compute: (w, out) => {
+        const s = w.at(0)
+        for (let k = 0; k < out.length; k++) out[k] = (acc[k] = (acc[k]! + s[k]!) % 65536)
+      }
+    }
+  }
+})
 
 const openFds = () => fs.readdirSync("/proc/self/fd").length
 
 /** A source that behaves like `inner` but, at slice `at`, runs `onRead` instead of reading. */
-const trap = (inner: SliceSource, at: number, onRead: Effect.Effect<void, FormatError>): SliceSource => ({
+const trap = <D extends DType>(inner: SliceSource<D>, at: number, onRead: Effect.Effect<void, FormatError>): SliceSource<D> => ({
   ...inner,
   open: Effect.map(inner.open, (reader) => ({
     ...reader,
@@ -63,6 +86,49 @@ describe("a run that does not finish", () => {
     expect(Exit.isInterrupted(exit)).toBe(true)
     expect(fs.readdirSync(dir)).toEqual([])
     expect(openFds()).toBe(before)
+  })
+
+  describe("with a spill (a backward sweep over a forward sweep)", () => {
+    const forward = runningSumKernel("forward")
+    const backward = runningSumKernel("backward")
+    const withSpillDir = async <A>(f: (spillDir: string) => Promise<A>): Promise<A> => {
+      const spillDir = fs.mkdtempSync(path.join(os.tmpdir(), "slicewise-spill-"))
+      const saved = process.env.SLICEWISE_SPILL_DIR
+      process.env.SLICEWISE_SPILL_DIR = spillDir
+      try {
+        return await f(spillDir)
+      } finally {
+        if (saved === undefined) delete process.env.SLICEWISE_SPILL_DIR
+        else process.env.SLICEWISE_SPILL_DIR = saved
+        fs.rmSync(spillDir, { recursive: true, force: true })
+      }
+    }
+
+    it("plans two passes and removes the spill file when done", async () => {
+      await withSpillDir(async (spillDir) => {
+        const out = path.join(dir, "out.nrrd")
+        const r = await Effect.runPromise(
+          Run.run((alg) => ({ o: alg.write(alg.sweep(alg.sweep(alg.source(arraySource(info, data)), forward, "forward"), backward, "backward"), nrrdSink(out)) }))
+        )
+        expect(r.plan.passes.map((p) => p.direction)).toEqual(["forward", "backward"])
+        expect(fs.readdirSync(spillDir)).toEqual([])
+        expect(fs.readdirSync(dir)).toEqual(["out.nrrd"])
+      })
+    })
+
+    it("a failure in the first pass leaves no spill file, no output and no open file", async () => {
+      await withSpillDir(async (spillDir) => {
+        const before = openFds()
+        const failing = trap(arraySource(info, data, "input"), 7, Effect.fail(new FormatError({ path: "input", position: "slice 7", detail: "truncated" })))
+        const exit = await Effect.runPromiseExit(
+          Run.run((alg) => ({ o: alg.write(alg.sweep(alg.sweep(alg.source(failing), forward, "forward"), backward, "backward"), nrrdSink(path.join(dir, "o.nrrd"))) }))
+        )
+        expect(Exit.isFailure(exit)).toBe(true)
+        expect(fs.readdirSync(spillDir)).toEqual([])
+        expect(fs.readdirSync(dir)).toEqual([])
+        expect(openFds()).toBe(before)
+      })
+    })
   })
 
   it("a finished run commits its output under the final name", async () => {

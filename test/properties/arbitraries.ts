@@ -151,7 +151,7 @@ export type Instruction =
   | { readonly op: "map"; readonly a: number; readonly expr: E.Expr; readonly dtype: DType }
   | { readonly op: "zip"; readonly a: number; readonly b: number; readonly expr: E.Expr; readonly dtype: DType }
   | { readonly op: "window"; readonly a: number; readonly before: number; readonly after: number; readonly mode: BoundaryMode }
-  | { readonly op: "sweep"; readonly a: number; readonly ahead: number }
+  | { readonly op: "sweep"; readonly a: number; readonly ahead: number; readonly direction: Direction }
   | { readonly op: "scalar"; readonly a: number; readonly b: number; readonly expr: E.Expr; readonly dtype: DType }
   | { readonly op: "step"; readonly a: number; readonly step: string }
 
@@ -159,7 +159,6 @@ export interface ProgramSpec {
   readonly shape: Shape
   readonly dtype: DType
   readonly seeds: readonly [number, number]
-  readonly direction: Direction
   readonly instructions: ReadonlyArray<Instruction>
   /** Indices of values returned as outputs (besides the last). */
   readonly outputs: ReadonlyArray<number>
@@ -190,7 +189,12 @@ const instructionArb: fc.Arbitrary<Instruction> = fc.oneof(
     after: fc.integer({ min: 0, max: 3 }),
     mode: fc.constantFrom(...BOUNDARY_MODES)
   }),
-  fc.record({ op: fc.constant("sweep" as const), a: fc.nat(), ahead: fc.integer({ min: 0, max: 2 }) }),
+  fc.record({
+    op: fc.constant("sweep" as const),
+    a: fc.nat(),
+    ahead: fc.integer({ min: 0, max: 2 }),
+    direction: fc.constantFrom<Direction>("forward", "backward")
+  }),
   fc.record({ op: fc.constant("scalar" as const), a: fc.nat(), b: fc.nat(), expr: exprArb(1, true), dtype: dtypeArb })
 )
 
@@ -198,7 +202,6 @@ export const programSpecArb: fc.Arbitrary<ProgramSpec> = fc.record({
   shape: shapeArb,
   dtype: dtypeArb,
   seeds: fc.tuple(fc.nat(), fc.nat()),
-  direction: fc.constantFrom<Direction>("forward", "backward"),
   instructions: fc.array(instructionArb, { minLength: 1, maxLength: 7 }),
   outputs: fc.array(fc.nat(), { maxLength: 2 })
 })
@@ -238,7 +241,7 @@ export const toProgram = (spec: ProgramSpec): BuiltProgram => {
         }
         case "sweep": {
           const a = pick(ins.a)
-          values.push({ v: alg.sweep(a.v, runningSum(ins.ahead, a.dtype), spec.direction) as V, dtype: a.dtype })
+          values.push({ v: alg.sweep(a.v, runningSum(ins.ahead, a.dtype), ins.direction) as V, dtype: a.dtype })
           break
         }
         case "step": {

@@ -27,6 +27,8 @@ export interface SourceNode extends NodeBase {
   readonly kind: "source"
   readonly info: VolumeInfo
   readonly source: SliceSource
+  /** For a spill: the write (in an earlier pass) that fills the file this source reads. */
+  readonly spilledBy?: WriteNode
 }
 
 export interface PointwiseNode extends NodeBase {
@@ -100,7 +102,7 @@ export const isVolumeNode = (n: Node): n is VolumeNode =>
 export const nodeInputs = (n: Node): ReadonlyArray<Node> => {
   switch (n.kind) {
     case "source":
-      return []
+      return n.spilledBy === undefined ? [] : [n.spilledBy]
     case "pointwise":
       return [...n.inputs, ...n.scalars]
     case "window":

@@ -68,7 +68,8 @@ const levels = (graph: Graph): Map<Node, number> => {
   for (const n of graph.nodes) {
     switch (n.kind) {
       case "source":
-        level.set(n, 0)
+        // A spill can be read only after the pass that writes it.
+        level.set(n, n.spilledBy === undefined ? 0 : level.get(n.spilledBy.input)! + 1)
         break
       case "pointwise": {
         let l = 0

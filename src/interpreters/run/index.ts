@@ -24,7 +24,7 @@ import type { IoError } from "../../io/errors.js"
 import type { SliceReader, SliceSource, SliceWriter } from "../../io/slices.js"
 import type { PlanError } from "../plan/errors.js"
 import type { Node, ScalarNode, WriteNode } from "../plan/graph.js"
-import { graphOf, planGraph } from "../plan/index.js"
+import { graphOf, planGraph, type PlanOptions } from "../plan/index.js"
 import type { PassPlan, Plan, StagePlan } from "../plan/passes.js"
 import { zOfStep } from "../plan/schedule.js"
 import { compilePointwise } from "./compile.js"
@@ -78,7 +78,7 @@ export interface Progress {
   readonly ticks: number
 }
 
-export interface RunOptions {
+export interface RunOptions extends PlanOptions {
   /** Called after every tick (cheap; the CLI draws its progress bar from it). */
   readonly onProgress?: (p: Progress) => void
 }
@@ -282,13 +282,12 @@ export const run = (program: Program, options: RunOptions = {}): Effect.Effect<R
   Effect.scoped(
     Effect.gen(function* () {
       const started = performance.now()
-      const graph = yield* graphOf(program)
-      const thePlan = yield* planGraph(graph)
+      const thePlan = yield* planGraph(yield* graphOf(program), options)
+      // The planned graph: the program's, with spills and fused stages.
+      const graph = thePlan.graph
 
+      // Readers open when a pass first needs them: a spill exists only once an earlier pass wrote it.
       const readers = new Map<SliceSource, SliceReader>()
-      for (const n of graph.nodes) {
-        if (n.kind === "source" && !readers.has(n.source)) readers.set(n.source, yield* n.source.open)
-      }
       const writers = new Map<WriteNode, SliceWriter>()
       for (const n of graph.nodes) {
         if (n.kind === "write") writers.set(n, yield* n.sink.create(n.input.info))
@@ -306,6 +305,10 @@ export const run = (program: Program, options: RunOptions = {}): Effect.Effect<R
       const meters = new Map<string, Meter>()
       const passMetrics: Array<PassMetrics> = []
       for (const pass of thePlan.passes) {
+        for (const sp of pass.stages) {
+          const n = sp.node
+          if (n.kind === "source" && !readers.has(n.source)) readers.set(n.source, yield* n.source.open)
+        }
         const { metrics, reduced } = yield* runPass(pass, readers, writers, scalarValue, meters, options, thePlan.passes.length)
         for (const [n, v] of reduced) known.set(n, v)
         passMetrics.push(metrics)

@@ -1,0 +1,90 @@
+/**
+ * Spill files: an intermediate volume written by one pass and read back by a later one (when a
+ * backward sweep needs what a forward pass made, or when re-reading it is cheaper than recomputing
+ * it). Raw slices at z · sliceBytes in a temporary file, written in any order, read in any order.
+ *
+ * The file is created in the run's Scope by the sink and removed when that scope closes: on
+ * success, failure and interruption alike. The source reads the same file; it must be opened after
+ * the sink has been created (the planner puts the reading pass after the writing one).
+ *
+ * @example
+ * ```ts
+ * const spill = makeSpill(info, "edt-z")
+ * // pass 1 writes spill.sink, pass 2 reads spill.source; the file is gone when the run ends
+ * ```
+ */
+import * as Effect from "effect/Effect"
+import * as crypto from "node:crypto"
+import * as os from "node:os"
+import * as path from "node:path"
+import type { ArrayOf, DType } from "../algebra/dtype.js"
+import { sliceBytes, volumeBytes, type VolumeInfo } from "../algebra/volume.js"
+import { removeQuietly } from "./atomic.js"
+import { FormatError } from "./errors.js"
+import { openScoped, readAt, writeAt } from "./files.js"
+import type { SliceSink, SliceSource } from "./slices.js"
+
+/** Where spill files go: $SLICEWISE_SPILL_DIR, else the system's temporary directory. */
+export const spillDirectory = (): string => process.env.SLICEWISE_SPILL_DIR || os.tmpdir()
+
+export interface Spill<D extends DType> {
+  readonly sink: SliceSink
+  readonly source: SliceSource<D>
+}
+
+const bytesOf = (a: ArrayBufferView): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength)
+
+export const makeSpill = <D extends DType>(info: VolumeInfo<D>, label: string): Spill<D> => {
+  let file: string | undefined
+  const sliceSize = sliceBytes(info)
+  const name = `spill:${label}`
+  const sink: SliceSink = {
+    format: "spill",
+    path: name,
+    outputBytes: () => volumeBytes(info),
+    create: () =>
+      Effect.gen(function* () {
+        const target = path.join(spillDirectory(), `slicewise-spill-${process.pid}-${crypto.randomBytes(6).toString("hex")}.raw`)
+        yield* Effect.addFinalizer(() => removeQuietly(target))
+        const fd = yield* openScoped(target, "wx+")
+        file = target
+        let written = 0
+        return {
+          write: (z: number, data: ArrayOf<DType>) =>
+            Effect.map(writeAt(fd, target, bytesOf(data), z * sliceSize), () => {
+              written += sliceSize
+            }),
+          // A spill is never a result: it stays temporary until the run's scope removes it.
+          commit: Effect.void,
+          bytesWritten: () => written
+        }
+      })
+  }
+  const source: SliceSource<D> = {
+    format: "spill",
+    path: name,
+    info,
+    details: {},
+    sliceReadBytes: () => sliceSize,
+    open: Effect.gen(function* () {
+      if (file === undefined) {
+        return yield* new FormatError({ path: name, position: "open", detail: "spill read before it was written (a planning bug)" })
+      }
+      const target = file
+      const fd = yield* openScoped(target, "r")
+      let read = 0
+      return {
+        read: (z: number, into: ArrayOf<D>) =>
+          Effect.flatMap(readAt(fd, target, bytesOf(into), z * sliceSize), (n) => {
+            if (n < sliceSize) {
+              return Effect.fail(new FormatError({ path: target, position: `slice ${z}`, detail: `spill file ends after ${n} of ${sliceSize} bytes` }))
+            }
+            read += sliceSize
+            return Effect.void
+          }),
+        bytesRead: () => read
+      }
+    })
+  }
+  return { sink, source }
+}
