@@ -111,6 +111,32 @@ const scratchOf = (n: VolumeNode): number => {
   return n.kernel.scratchBytes(n.input.info) + (n.kernel.mode === "constant" ? sliceBytes(n.input.info) : 0)
 }
 
+/**
+ * The tick at which a stage emits step 0: a source at once, a pointwise stage when its slowest input
+ * has, a window when its input is `lookahead` steps further (`steps` of the window in the pass).
+ */
+export const stageLatency = (n: VolumeNode, latencyOf: (v: VolumeNode) => number, steps: WindowSteps | undefined): number => {
+  switch (n.kind) {
+    case "source":
+      return 0
+    case "pointwise":
+      return Math.max(0, ...n.inputs.map(latencyOf))
+    case "window":
+      return latencyOf(n.input) + steps!.lookahead
+  }
+}
+
+/** Every volume stage's latency, were the whole graph one pass in `direction` (for rewrites). */
+export const latenciesIn = (nodes: ReadonlyArray<Node>, direction: Direction): Map<VolumeNode, number> => {
+  const latency = new Map<VolumeNode, number>()
+  for (const n of nodes) {
+    if (n.kind !== "source" && n.kind !== "pointwise" && n.kind !== "window") continue
+    const w = n.kind === "window" ? windowSteps(n.kernel.halo.z, n.kernel.mode, n.info.shape[0], direction) : undefined
+    latency.set(n, stageLatency(n, (i) => latency.get(i)!, w))
+  }
+  return latency
+}
+
 /** Plans one pass: latencies, then ring capacities from every consumer's hold. */
 const planPass = (index: number, level: number, direction: Direction, roots: ReadonlyArray<PassRoot>): PassPlan => {
   const members = new Set<VolumeNode>()
@@ -122,24 +148,15 @@ const planPass = (index: number, level: number, direction: Direction, roots: Rea
   const holds = new Map<VolumeNode, Array<Hold>>()
   for (const n of order) holds.set(n, [])
   for (const n of order) {
-    let l = 0
-    switch (n.kind) {
-      case "source":
-        break
-      case "pointwise":
-        for (const i of n.inputs) l = Math.max(l, latency.get(i)!)
-        for (const i of n.inputs) holds.get(i)!.push({ latency: l, suffixMin: undefined })
-        break
-      case "window": {
-        if (n.direction !== undefined && n.direction !== direction) {
-          throw new PlanError({ detail: `sweep #${n.id} ${n.label} runs ${n.direction} inside a ${direction} pass` })
-        }
-        const w = windowSteps(n.kernel.halo.z, n.kernel.mode, n.info.shape[0], direction)
-        steps.set(n, w)
-        l = latency.get(n.input)! + w.lookahead
-        holds.get(n.input)!.push({ latency: l, suffixMin: w.suffixMin })
-        break
-      }
+    if (n.kind === "window" && n.direction !== undefined && n.direction !== direction) {
+      throw new PlanError({ detail: `sweep #${n.id} ${n.label} runs ${n.direction} inside a ${direction} pass` })
+    }
+    const w = n.kind === "window" ? windowSteps(n.kernel.halo.z, n.kernel.mode, n.info.shape[0], direction) : undefined
+    const l = stageLatency(n, (i) => latency.get(i)!, w)
+    if (n.kind === "pointwise") for (const i of n.inputs) holds.get(i)!.push({ latency: l, suffixMin: undefined })
+    if (n.kind === "window") {
+      steps.set(n, w!)
+      holds.get(n.input)!.push({ latency: l, suffixMin: w!.suffixMin })
     }
     latency.set(n, l)
   }

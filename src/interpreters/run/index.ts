@@ -18,6 +18,7 @@ import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import type { Program } from "../../algebra/algebra.js"
 import type { DType, VoxelArray } from "../../algebra/dtype.js"
+import * as E from "../../algebra/expr.js"
 import type { Accumulator, PreparedKernel } from "../../algebra/kernel.js"
 import { sliceLength, type VolumeInfo } from "../../algebra/volume.js"
 import type { IoError } from "../../io/errors.js"
@@ -166,7 +167,8 @@ const runPass = (
         const loop = compilePointwise(node.expr, node.inputs.length, node.info.dtype)
         const inputs = node.inputs.map((i) => runtimes.get(i)!.ring)
         const buffers: Array<VoxelArray> = inputs.map(() => new Uint8Array(0))
-        const scalars = node.scalars.map(scalarValue)
+        // In the order the compiled loop indexes them (a stage may depend on more than it reads).
+        const scalars = (E.scalarRefs(node.expr) as Array<ScalarNode>).map(scalarValue)
         const length = sliceLength(node.info)
         compute = (s) => {
           for (let k = 0; k < inputs.length; k++) buffers[k] = inputs[k]!.get(s)

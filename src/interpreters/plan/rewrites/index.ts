@@ -9,9 +9,12 @@
  * ```
  */
 import type { Graph } from "../graph.js"
+import { fusePointwise } from "./fuse-pointwise.js"
 import { spill } from "./spills.js"
 
-export const REWRITES = {} as const satisfies Record<string, (g: Graph) => Graph>
+export const REWRITES = {
+  "fuse-pointwise": fusePointwise
+} as const satisfies Record<string, (g: Graph) => Graph>
 
 export type RewriteName = keyof typeof REWRITES
 
@@ -21,6 +24,6 @@ export const ALL_REWRITES: ReadonlyArray<RewriteName> = Object.keys(REWRITES) as
 /** Applies the spill rewrite, then the named optimisations in their fixed order. */
 export const optimize = (graph: Graph, rewrites: ReadonlyArray<RewriteName> = ALL_REWRITES): Graph => {
   let g = spill(graph)
-  for (const name of ALL_REWRITES) if (rewrites.includes(name)) g = (REWRITES[name] as (g: Graph) => Graph)(g)
+  for (const name of ALL_REWRITES) if (rewrites.includes(name)) g = REWRITES[name](g)
   return g
 }

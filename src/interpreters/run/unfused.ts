@@ -1,0 +1,287 @@
+/**
+ * The unfused executor: one Effect Stream stage per algebra node, `Stream.broadcast` for tees.
+ * It takes the same programs and gives the same results as `Run.run` (the fused, tick-driven
+ * executor), and exists as a second, independent reading of the plan: the spec's `unfused` mode,
+ * a reference for the fused one, and a measure of what the fusion buys.
+ *
+ * The program is planned with no optimising rewrite (one stage per node; the `spill` rewrite, which
+ * some programs need, is always applied), and the plan's passes run one after another in its
+ * order and direction. Within a pass every volume node is a Stream of `{ z, data }` slices in pass
+ * order:
+ *
+ * - a source reads its slices with its reader, each into a new buffer;
+ * - a pointwise node zips its input streams and runs the compiled loop into a new buffer;
+ * - a window or sweep keeps the input slices its kernel still needs and emits outputs in order;
+ * - a node read by several consumers is broadcast, with a lag sized from the plan's latencies
+ *   (`broadcastLags`), so that branches of different latency zipped again cannot deadlock;
+ * - writes and reductions consume their input streams; all of them run concurrently, and they pull
+ *   the whole pass through the broadcasts.
+ *
+ * Readers open when a pass first needs them (a spill exists only after the pass that writes it),
+ * writers are created up front; all live in one Scope, so files close and unfinished outputs are
+ * removed on success, failure and interruption. Outputs are committed after the last pass.
+ *
+ * Buffers are measured, not taken from the plan: every slice is reference-counted from its birth to
+ * its last consumer (see `unfused/stages.ts`), so `peakBufferBytes` is the most slice bytes the
+ * streams really held at once, plus kernel scratch. Unlike the fused run's rings it is not bounded
+ * by the plan's `bufferBytes`: broadcasts let branches run ahead by up to their lag.
+ *
+ * @example
+ * ```ts
+ * const fused = yield* Run.run(program)
+ * const unfused = yield* runUnfused(program)   // same voxels, one stream stage per node
+ * ```
+ */
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
+import type { Program } from "../../algebra/algebra.js"
+import type { DType, VoxelArray } from "../../algebra/dtype.js"
+import type { Accumulator } from "../../algebra/kernel.js"
+import type { VolumeInfo } from "../../algebra/volume.js"
+import type { SliceReader, SliceSource, SliceWriter } from "../../io/slices.js"
+import type { Node, ScalarNode, VolumeNode, WriteNode } from "../plan/graph.js"
+import { graphOf, planGraph } from "../plan/index.js"
+import type { PassPlan } from "../plan/passes.js"
+import type { PassMetrics, RunError, RunOptions, RunResult, StageMetrics } from "./index.js"
+import {
+  broadcastLags,
+  newMeter,
+  pointwiseStage,
+  release,
+  sourceStage,
+  timed,
+  timedEffect,
+  windowStage,
+  type Meter,
+  type PassContext,
+  type Slice
+} from "./unfused/stages.js"
+
+export { BROADCAST_MARGIN, broadcastLags } from "./unfused/stages.js"
+
+export interface UnfusedOptions extends RunOptions {
+  /**
+   * Slices each broadcast may buffer beyond the plan's bound (default BROADCAST_MARGIN). For
+   * tests: below 0 a zip of branches of different latency can deadlock.
+   */
+  readonly broadcastMargin?: number
+}
+
+/** Consumer edges of every volume node of the pass (stages and roots). */
+const consumerCounts = (pass: PassPlan): Map<VolumeNode, number> => {
+  const counts = new Map<VolumeNode, number>()
+  const add = (n: VolumeNode) => counts.set(n, (counts.get(n) ?? 0) + 1)
+  for (const sp of pass.stages) {
+    const n = sp.node
+    if (n.kind === "pointwise") n.inputs.forEach(add)
+    else if (n.kind === "window") add(n.input)
+  }
+  for (const r of pass.roots) add(r.input)
+  return counts
+}
+
+/** Runs one pass; returns its metrics and the values of its reductions. */
+const runPass = (
+  pass: PassPlan,
+  readers: ReadonlyMap<SliceSource, SliceReader>,
+  writers: ReadonlyMap<WriteNode, SliceWriter>,
+  scalarValue: (n: ScalarNode) => unknown,
+  meters: Map<string, Meter>,
+  options: UnfusedOptions,
+  passCount: number
+): Effect.Effect<{ metrics: PassMetrics; reduced: Map<ScalarNode, unknown> }, RunError> =>
+  // The pass's own scope holds its broadcasts' fibers: they end with the pass, or with its failure.
+  Effect.scoped(
+    Effect.gen(function* () {
+      const started = performance.now()
+      const meterOf = (n: Node): Meter => {
+        const key = `${pass.index}:${n.id}`
+        let m = meters.get(key)
+        if (m === undefined) {
+          m = newMeter()
+          meters.set(key, m)
+        }
+        return m
+      }
+      const consumers = consumerCounts(pass)
+      const ctx: PassContext = { pass, consumers, meterOf, scalarValue, live: { bytes: 0, peak: 0 } }
+      const lags = broadcastLags(pass, options.broadcastMargin)
+
+      // The streams not yet handed to a consumer, by node: one per consumer edge.
+      const branches = new Map<VolumeNode, Array<Stream.Stream<Slice, RunError>>>()
+      const take = (n: VolumeNode): Stream.Stream<Slice, RunError> => {
+        const s = branches.get(n)?.pop()
+        if (s === undefined) throw new Error(`internal (unfused run): no stream left for #${n.id} ${n.label}`)
+        return s
+      }
+      for (const sp of pass.stages) {
+        const node = sp.node
+        meterOf(node)
+        let stream: Stream.Stream<Slice, RunError>
+        switch (node.kind) {
+          case "source":
+            stream = sourceStage(ctx, sp, readers.get(node.source)!)
+            break
+          case "pointwise":
+            stream = pointwiseStage(ctx, sp, node.inputs.map(take))
+            break
+          case "window":
+            stream = windowStage(ctx, sp, take(node.input))
+            break
+        }
+        const n = consumers.get(node) ?? 0
+        if (n <= 1) {
+          branches.set(node, [stream])
+        } else {
+          // Stream.broadcast, taking one slice at a time: one element per chunk in, so that the lag
+          // counts slices, and one per pull out (Stream.broadcast's own branches take everything
+          // queued at once, which lets a fast branch hold a whole lag of slices in a zip while the
+          // queue fills again). The upstream starts now, in the pass's scope, and waits whenever
+          // the slowest branch is `lag` slices behind.
+          const queues = yield* Stream.broadcastedQueues(Stream.rechunk(stream, 1), n, lags.get(node)!)
+          branches.set(
+            node,
+            queues.map((q) => Stream.flattenTake(Stream.fromQueue(q, { maxChunkSize: 1, shutdown: true })))
+          )
+        }
+      }
+
+      const totalSlices = pass.roots.reduce((a, r) => a + r.input.info.shape[0], 0)
+      let done = 0
+      const progressed = () => {
+        done++
+        options.onProgress?.({ pass: pass.index, passes: passCount, tick: done, ticks: totalSlices })
+      }
+      const accumulators = new Map<ScalarNode, Accumulator<DType, unknown>>()
+      const sinks = pass.roots.map((r) => {
+        const input = take(r.input)
+        const m = meterOf(r)
+        if (r.kind === "write") {
+          const writer = writers.get(r)!
+          return Stream.runForEach(input, (slice) =>
+            Effect.suspend(() => {
+              const before = writer.bytesWritten()
+              return Effect.map(timedEffect(m, writer.write(slice.z, slice.data)), () => {
+                m.bytesWritten += writer.bytesWritten() - before
+                release(ctx, slice)
+                progressed()
+              })
+            })
+          )
+        }
+        const acc = r.reducer.start(r.input.info)
+        accumulators.set(r, acc)
+        return Stream.runForEach(input, (slice) =>
+          Effect.sync(() => {
+            timed(m, () => acc.add(slice.data, slice.z))
+            release(ctx, slice)
+            progressed()
+          })
+        )
+      })
+      yield* Effect.all(sinks, { concurrency: "unbounded", discard: true })
+
+      let scratch = 0
+      for (const sp of pass.stages) scratch += meterOf(sp.node).scratchBytes
+      const reduced = new Map<ScalarNode, unknown>()
+      for (const [n, acc] of accumulators) reduced.set(n, acc.result())
+      return {
+        metrics: {
+          index: pass.index,
+          direction: pass.direction,
+          // No ticks here: the plan's, for comparison with the fused run.
+          ticks: pass.ticks,
+          wallMs: performance.now() - started,
+          peakBufferBytes: ctx.live.peak + scratch
+        },
+        reduced
+      }
+    })
+  )
+
+/**
+ * Plans `program` with one stage per node and runs it as one Effect Stream stage per node. Same
+ * inputs, outputs and resource guarantees as `Run.run`.
+ */
+export const runUnfused = (program: Program, options: UnfusedOptions = {}): Effect.Effect<RunResult, RunError> =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const started = performance.now()
+      // No optimising rewrite: the graph keeps one node per algebra call (spills are still made).
+      const thePlan = yield* planGraph(yield* graphOf(program), { ...options, rewrites: [] })
+      const graph = thePlan.graph
+
+      const readers = new Map<SliceSource, SliceReader>()
+      const writers = new Map<WriteNode, SliceWriter>()
+      for (const n of graph.nodes) {
+        if (n.kind === "write") writers.set(n, yield* n.sink.create(n.input.info))
+      }
+
+      const known = new Map<ScalarNode, unknown>()
+      const scalarValue = (n: ScalarNode): unknown => {
+        if (known.has(n)) return known.get(n)
+        if (n.kind === "reduce") throw new Error(`internal: scalar #${n.id} ${n.label} used before its pass`)
+        const v = n.f(scalarValue(n.input))
+        known.set(n, v)
+        return v
+      }
+
+      const meters = new Map<string, Meter>()
+      const passMetrics: Array<PassMetrics> = []
+      for (const pass of thePlan.passes) {
+        // Readers open when a pass first needs them: a spill exists only once an earlier pass wrote it.
+        for (const sp of pass.stages) {
+          const n = sp.node
+          if (n.kind === "source" && !readers.has(n.source)) readers.set(n.source, yield* n.source.open)
+        }
+        const { metrics, reduced } = yield* runPass(pass, readers, writers, scalarValue, meters, options, thePlan.passes.length)
+        for (const [n, v] of reduced) known.set(n, v)
+        passMetrics.push(metrics)
+      }
+      for (const [node, w] of writers) {
+        yield* w.commit
+        // Headers and trailers written at creation or commit belong to the write stage too.
+        const pass = thePlan.passes.find((p) => p.roots.includes(node))
+        const m = pass === undefined ? undefined : meters.get(`${pass.index}:${node.id}`)
+        if (m !== undefined) m.bytesWritten = w.bytesWritten()
+      }
+
+      const stages: Array<StageMetrics> = []
+      for (const [key, m] of meters) {
+        const [pass, id] = key.split(":").map(Number) as [number, number]
+        const node = graph.nodes[id]!
+        stages.push({
+          pass,
+          id,
+          kind: node.kind,
+          label: node.label,
+          cpuMs: m.cpuUs / 1000,
+          wallMs: m.wallMs,
+          slices: m.slices,
+          bytesRead: m.bytesRead,
+          bytesWritten: m.bytesWritten,
+          peakBufferBytes: m.peakLiveBytes + m.scratchBytes
+        })
+      }
+      stages.sort((a, b) => a.pass - b.pass || a.id - b.id)
+
+      const scalars: Record<string, unknown> = {}
+      for (const [name, node] of Object.entries(graph.outputs)) {
+        if (node.kind === "reduce" || node.kind === "derive") scalars[name] = scalarValue(node)
+      }
+      const volumes: Record<string, { info: VolumeInfo; data: VoxelArray }> = {}
+      for (const [name, { node, sink }] of graph.collected) volumes[name] = { info: node.input.info, data: sink.result()! }
+
+      return {
+        plan: thePlan,
+        passes: passMetrics,
+        stages,
+        scalars,
+        volumes,
+        bytesRead: stages.reduce((a, s) => a + s.bytesRead, 0),
+        bytesWritten: stages.reduce((a, s) => a + s.bytesWritten, 0),
+        peakBufferBytes: Math.max(0, ...passMetrics.map((p) => p.peakBufferBytes)),
+        wallMs: performance.now() - started
+      }
+    })
+  )
