@@ -33,11 +33,21 @@ export interface SourceNode extends NodeBase {
 
 export interface PointwiseNode extends NodeBase {
   readonly kind: "pointwise"
+  /** The stage's output (with a fused tail: the tail's last output). */
   readonly info: VolumeInfo
   readonly inputs: ReadonlyArray<VolumeNode>
   readonly expr: E.Expr
-  /** The scalar nodes the expression refers to (its ScalarRef leaves). */
+  /** The scalar nodes the stage depends on (at least its expression's ScalarRef and Lookup leaves). */
   readonly scalars: ReadonlyArray<ScalarNode>
+  readonly fused?: FusedTail
+}
+
+/** Slice-local stages run by the stage after its own work, on scratch slices (rewrite fuse-chain). */
+export interface FusedTail {
+  /** The dtype of the stage's own result, before the tail. */
+  readonly headOutput: DType
+  /** Single-input pointwise stages and in-plane windows (no z reach), in order. */
+  readonly tail: ReadonlyArray<PointwiseNode | WindowNode>
 }
 
 export interface WindowNode extends NodeBase {
@@ -47,6 +57,7 @@ export interface WindowNode extends NodeBase {
   readonly kernel: WindowKernel<DType, DType>
   /** Set for sweeps: the kernel keeps state and must see slices in this order. */
   readonly direction: Direction | undefined
+  readonly fused?: FusedTail
 }
 
 export interface ReduceNode extends NodeBase {

@@ -17,6 +17,7 @@ import type { Direction } from "../../algebra/kernel.js"
 import { sliceBytes } from "../../algebra/volume.js"
 import { PlanError } from "./errors.js"
 import { type Graph, type Node, type VolumeNode, type WindowNode, type WriteNode, type ReduceNode } from "./graph.js"
+import { tailScratchBytes } from "./rewrites/fuse-chain.js"
 import { ringCapacity, windowSteps, type Hold, type WindowSteps } from "./schedule.js"
 
 /** A stage as it runs in one pass. */
@@ -107,8 +108,9 @@ const sweepDirections = (nodes: Iterable<VolumeNode>): Set<Direction> => {
 }
 
 const scratchOf = (n: VolumeNode): number => {
-  if (n.kind !== "window") return 0
-  return n.kernel.scratchBytes(n.input.info) + (n.kernel.mode === "constant" ? sliceBytes(n.input.info) : 0)
+  if (n.kind === "source") return 0
+  if (n.kind === "pointwise") return tailScratchBytes(n)
+  return tailScratchBytes(n) + n.kernel.scratchBytes(n.input.info) + (n.kernel.mode === "constant" ? sliceBytes(n.input.info) : 0)
 }
 
 /**

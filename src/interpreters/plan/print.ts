@@ -21,18 +21,26 @@ const paramsText = (params: Readonly<Record<string, unknown>>): string =>
     .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(",") : String(v)}`)
     .join(" ")
 
-const what = (n: VolumeNode): string => {
+/** What one stage does (without its fused tail). */
+const ownWork = (n: VolumeNode): string => {
   switch (n.kind) {
     case "source":
       return `source ${n.source.format} ${n.source.path}`
     case "pointwise":
-      return `${n.label} ${E.show(n.expr, n.inputs.map((i) => `#${i.id}`))}`
+      return `${n.label.split("→")[0]} ${E.show(n.expr, n.inputs.map((i) => `#${i.id}`))}`
     case "window": {
       const p = paramsText(n.kernel.params)
       const sweep = n.direction === undefined ? "" : ` (sweep ${n.direction})`
       return `${n.kernel.name}${p ? ` ${p}` : ""}${sweep}`
     }
   }
+}
+
+/** What a stage does, with the slice-local stages fused after it. */
+const what = (n: VolumeNode): string => {
+  if (n.kind === "source" || n.fused === undefined) return ownWork(n)
+  const tail = n.fused.tail.map((m) => (m.kind === "window" ? m.kernel.name : `${m.label} ${E.show(m.expr, ["·"])}`))
+  return `${ownWork(n)} → ${tail.join(" → ")}  (fused chain)`
 }
 
 const stageLine = (sp: StagePlan): string => {
@@ -125,6 +133,13 @@ export const planJson = (plan: Plan) => ({
           : {}),
         ...(n.kind === "window"
           ? { kernel: n.kernel.name, params: n.kernel.params, halo: n.kernel.halo, mode: n.kernel.mode, direction: n.direction ?? null }
+          : {}),
+        ...(n.kind !== "source" && n.fused !== undefined
+          ? {
+              fusedTail: n.fused.tail.map((m) =>
+                m.kind === "window" ? { kernel: m.kernel.name, params: m.kernel.params } : { expr: E.show(m.expr, ["·"]) }
+              )
+            }
           : {})
       }
     })

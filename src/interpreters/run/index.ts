@@ -18,8 +18,7 @@ import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import type { Program } from "../../algebra/algebra.js"
 import type { DType, VoxelArray } from "../../algebra/dtype.js"
-import * as E from "../../algebra/expr.js"
-import type { Accumulator, PreparedKernel } from "../../algebra/kernel.js"
+import type { Accumulator } from "../../algebra/kernel.js"
 import { sliceLength, type VolumeInfo } from "../../algebra/volume.js"
 import type { IoError } from "../../io/errors.js"
 import type { SliceReader, SliceSource, SliceWriter } from "../../io/slices.js"
@@ -28,9 +27,8 @@ import type { Node, ScalarNode, WriteNode } from "../plan/graph.js"
 import { graphOf, planGraph, type PlanOptions } from "../plan/index.js"
 import type { PassPlan, Plan, StagePlan } from "../plan/passes.js"
 import { zOfStep } from "../plan/schedule.js"
-import { compilePointwise } from "./compile.js"
 import { RingBuffer } from "./ring.js"
-import { kernelWindow } from "../window.js"
+import { stageCompute, type StageContext } from "./stage.js"
 
 /** Measured figures of one stage in one pass. */
 export interface StageMetrics {
@@ -157,34 +155,17 @@ const runPass = (
       return m
     }
     const stepToZ = (depth: number, s: number) => zOfStep(pass.direction, depth, s)
+    const context: StageContext = { ring: (n) => runtimes.get(n)!.ring, scalar: scalarValue, zOf: stepToZ }
 
     for (const sp of pass.stages) {
       const node = sp.node
       const ring = new RingBuffer(node.info.dtype, sliceLength(node.info), sp.ringSlices)
       const meter = meterOf(node)
       let compute: (s: number) => void = () => {}
-      if (node.kind === "pointwise") {
-        const loop = compilePointwise(node.expr, node.inputs.length, node.info.dtype)
-        const inputs = node.inputs.map((i) => runtimes.get(i)!.ring)
-        const buffers: Array<VoxelArray> = inputs.map(() => new Uint8Array(0))
-        // In the order the compiled loop indexes them (a stage may depend on more than it reads).
-        const scalars = (E.scalarRefs(node.expr) as Array<ScalarNode>).map(scalarValue)
-        const length = sliceLength(node.info)
-        compute = (s) => {
-          for (let k = 0; k < inputs.length; k++) buffers[k] = inputs[k]!.get(s)
-          loop(ring.slot(s), buffers, length, scalars)
-        }
-      } else if (node.kind === "window") {
-        const input = runtimes.get(node.input)!.ring
-        const depth = node.input.info.shape[0]
-        const kernel = node.kernel
-        const prepared: PreparedKernel<DType, DType> = kernel.prepare(node.input.info)
-        const w = kernelWindow(kernel, node.input.info, (zi) => input.get(stepToZ(depth, zi)))
+      if (node.kind !== "source") {
+        const work = stageCompute(node, context)
+        compute = (s) => work(s, ring.slot(s))
         meter.peakBufferBytes += sp.scratchBytes
-        compute = (s) => {
-          w.moveTo(stepToZ(depth, s))
-          prepared.compute(w.window, ring.slot(s))
-        }
       }
       runtimes.set(node, { plan: sp, ring, meter, compute })
     }

@@ -221,36 +221,43 @@ export const windowStage = <E>(ctx: PassContext, sp: StagePlan, input: Stream.St
         }
       }
     }
-    const ready = (out: Array<Chunk.Chunk<Slice>>) => {
-      while (next < depth && steps.hi[next]! < received) {
+    // Pull-driven, one slice at a time: an output is computed when downstream pulls and its
+    // inputs are here; otherwise one more input is taken. So the window holds what its kernel
+    // needs and nothing queued behind it.
+    let pending: Iterator<Slice> | undefined // the rest of the last input chunk
+    const step = (): Channel.Channel<Chunk.Chunk<Slice>, Chunk.Chunk<Slice>, E, E, unknown, unknown> => {
+      if (next < depth && steps.hi[next]! < received) {
         const z = zOfStep(direction, depth, next)
         const data = allocSlice(node.info.dtype, length)
         w.moveTo(z)
         timed(meter, () => prepared.compute(w.window, data))
-        out.push(Chunk.of(emit(ctx, node, next, z, data)))
+        const slice = emit(ctx, node, next, z, data)
         next++
         drop(steps.suffixMin[next]!)
+        return Channel.zipRight(Channel.write(Chunk.of(slice)), Channel.suspend(step))
       }
+      const more = pending?.next()
+      if (more !== undefined && more.done !== true) {
+        const s = more.value
+        if (s.step !== received) internal(`window #${node.id} got step ${s.step}, expected ${received}`)
+        held.set(received++, s)
+        return step()
+      }
+      return Channel.readWithCause({
+        onInput: (chunk: Chunk.Chunk<Slice>) => {
+          pending = chunk[Symbol.iterator]()
+          return step()
+        },
+        onFailure: (cause) => Channel.failCause(cause),
+        onDone: () =>
+          Channel.suspend(() => {
+            if (next !== depth) internal(`window #${node.id} ended after ${next} of ${depth} outputs (${received} inputs)`)
+            drop(depth)
+            return Channel.void
+          })
+      })
     }
-    const loop: Channel.Channel<Chunk.Chunk<Slice>, Chunk.Chunk<Slice>, E, E, unknown, unknown> = Channel.readWithCause({
-      onInput: (chunk: Chunk.Chunk<Slice>) => {
-        // One output per chunk: a broadcast downstream then counts its lag in slices.
-        const out: Array<Chunk.Chunk<Slice>> = []
-        for (const s of chunk) {
-          if (s.step !== received) internal(`window #${node.id} got step ${s.step}, expected ${received}`)
-          held.set(received++, s)
-          ready(out)
-        }
-        return out.length === 0 ? loop : Channel.zipRight(Channel.writeAll(...out), loop)
-      },
-      onFailure: (cause) => Channel.failCause(cause),
-      onDone: () =>
-        Channel.suspend(() => {
-          if (next !== depth) internal(`window #${node.id} ended after ${next} of ${depth} outputs (${received} inputs)`)
-          drop(depth)
-          return Channel.void
-        })
-    })
+    const loop = Channel.suspend(step)
     return Stream.pipeThroughChannel(input, loop)
   })
 }
