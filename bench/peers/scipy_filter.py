@@ -1,9 +1,12 @@
 #!/usr/bin/python3
-"""The peer of `slicewise run`: read a TIFF stack with tifffile, filter with scipy.ndimage, write a
-TIFF stack. Run under GNU time to measure wall time and peak RSS.
+"""The peer of `slicewise run`: read a TIFF stack with tifffile, filter with scipy.ndimage (or
+skimage), write a TIFF stack. Run under GNU time to measure wall time and peak RSS.
 
     /usr/bin/python3 bench/peers/scipy_filter.py IN_DIR OUT_DIR median 1
     /usr/bin/python3 bench/peers/scipy_filter.py IN_DIR OUT_DIR uniform 3
+    /usr/bin/python3 bench/peers/scipy_filter.py IN_DIR OUT_DIR edt 128        # of (v >= 128)
+    /usr/bin/python3 bench/peers/scipy_filter.py IN_DIR OUT_DIR label26 128    # of (v >= 128)
+    /usr/bin/python3 bench/peers/scipy_filter.py IN_DIR OUT_DIR otsu 0
 """
 import os
 import sys
@@ -37,6 +40,16 @@ def main():
         out = ndi.uniform_filter(vol, size=int(param))
     elif op == "gaussian":
         out = ndi.gaussian_filter(vol, sigma=param)
+    elif op == "edt":
+        out = ndi.distance_transform_edt(vol >= param).astype(np.float32)
+    elif op.startswith("label"):
+        conn = int(op[len("label"):] or 26)
+        rank = {6: 1, 18: 2, 26: 3}[conn]
+        out, _ = ndi.label(vol >= param, structure=ndi.generate_binary_structure(3, rank))
+        out = out.astype(np.uint32)
+    elif op == "otsu":
+        from skimage.filters import threshold_otsu
+        out = (vol > threshold_otsu(vol)).astype(np.uint8)
     elif op == "copy":
         out = vol
     else:

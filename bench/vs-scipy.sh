@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
-# The core's acceptance run: a 512×512×512 uint8 TIFF stack through median:radius=1, by slicewise
-# (streaming) and by scipy.ndimage.median_filter (in memory, tifffile for I/O), on the same files.
-# Prints wall time and peak RSS of each (GNU time -v) and whether the voxels agree.
+# slicewise beside scipy.ndimage on the same files: a SIZE³ uint8 phantom TIFF stack through the
+# steps by `slicewise run` (streaming) and through the matching scipy/skimage call (in memory,
+# tifffile for I/O, bench/peers/scipy_filter.py). Prints wall time and peak RSS of each (GNU time -v)
+# and whether the voxels agree.
 #
-#   npm run build && bash bench/median-512.sh [SIZE] [OP-STEP] [SCIPY-OP SCIPY-PARAM]
-#   e.g. bash bench/median-512.sh 512 median:radius=1 median 1
+#   npm run build && bash bench/vs-scipy.sh [SIZE [PEER-OP PEER-PARAM STEP...]]
+#   bash bench/vs-scipy.sh 512                                        # median:radius=1 (the default)
+#   bash bench/vs-scipy.sh 512 edt 128 threshold:min=128 edt
+#   bash bench/vs-scipy.sh 512 label26 128 threshold:min=128 label:connectivity=26
 # Needs: /usr/bin/time (Debian package time); for the peer, python3-scipy and python3-tifffile.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 size=${1:-512}
-step=${2:-median:radius=1}
-peer_op=${3:-median}
-peer_param=${4:-1}
+peer_op=${2:-median}
+peer_param=${3:-1}
+if [ $# -gt 3 ]; then steps=("${@:4}"); else steps=(median:radius=1); fi
 work=/tmp/slicewise-bench-$size
 mkdir -p "$work"
 if [ ! -d "$work/in" ]; then npx tsx bench/make-volume.ts "$work/in/" --shape "$size,$size,$size" --dtype uint8 --kind phantom; fi
@@ -26,8 +29,8 @@ measure() { # label, command...
   printf '%-9s wall %8s  peak RSS %6.1f MiB\n' "$label" "$wall" "$(echo "$rss / 1024" | bc -l)"
 }
 
-echo "input: $work/in ($size³ uint8 phantom), step: $step"
-measure slicewise node bin/slicewise.js run "$work/in/" "$work/sw/" "$step"
+echo "input: $work/in ($size³ uint8 phantom), steps: ${steps[*]}"
+measure slicewise node bin/slicewise.js run "$work/in/" "$work/sw/" "${steps[@]}"
 if /usr/bin/python3 -c "import scipy, tifffile" 2>/dev/null; then
   measure scipy /usr/bin/python3 bench/peers/scipy_filter.py "$work/in" "$work/py" "$peer_op" "$peer_param"
   /usr/bin/python3 bench/peers/compare_stacks.py "$work/sw" "$work/py"
