@@ -96,7 +96,7 @@ export type Direction = "forward" | "backward"
 
 /** A running fold over the slices of a volume. */
 export interface Accumulator<In extends DType, A> {
-  /** Adds one slice; slices come in pass order (ascending z, or descending in a backward pass). */
+  /** Adds one slice; slices come in pass order (ascending z, or descending in a backward pass, unless the reducer sets `order`). */
   readonly add: (slice: ArrayOf<In>, z: number) => void
   /** The result; must not depend on the order slices came in. */
   readonly result: () => A
@@ -106,5 +106,10 @@ export interface Reducer<In extends DType, A> {
   readonly name: string
   readonly params: Params
   readonly opsPerVoxel: number
+  /**
+   * The order the fold needs slices in, if any (connected-component labelling scans z upwards);
+   * the planner runs it in a pass of that direction. Unset: any order gives the same result.
+   */
+  readonly order?: Direction
   readonly start: (input: VolumeInfo<In>) => Accumulator<In, A>
 }

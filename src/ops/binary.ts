@@ -26,6 +26,7 @@ import type { DType, VoxelArray } from "../algebra/dtype.js"
 import * as E from "../algebra/expr.js"
 import type { WindowKernel } from "../algebra/kernel.js"
 import type { VolumeInfo } from "../algebra/volume.js"
+import { dilateBallByDistance, erodeBallByDistance } from "./ball-distance.js"
 import { boxExtreme } from "./morphology.js"
 
 export type Footprint = "ball" | "cube"
@@ -37,7 +38,17 @@ export interface BinaryOptions {
   readonly radius: number
   /** Structuring element (default "ball"). */
   readonly footprint?: Footprint
+  /**
+   * How a ball is computed; every method gives the same voxels. "rows": per z offset, runs of the
+   * ball's rows (cost grows with R²); "distance": squared distance to the nearest voxel within ±R
+   * slices (cost independent of R); "auto" (default): rows below R = 3, where it is faster,
+   * distance from R = 3 on (measured: bench/edt-ball.ts).
+   */
+  readonly method?: "auto" | "rows" | "distance"
 }
+
+/** The smallest ball radius at which the distance method is the faster (bench/edt-ball.ts). */
+export const BALL_DISTANCE_FROM_RADIUS = 3
 
 type Operation = "dilate" | "erode"
 
@@ -180,6 +191,10 @@ const binary = <F extends Repr, D extends DType>(
     const mask = alg.map<D, "uint8">(input, (x) => E.ne(x, 0), { dtype: "uint8", name: "binarize" })
     if (r === 0) return mask
     return boxExtreme(alg, mask, op === "dilate" ? "max" : "min", [r, r, r], "constant", 0, `${op}-cube`)
+  }
+  const method = options.method ?? "auto"
+  if (method === "distance" || (method === "auto" && r >= BALL_DISTANCE_FROM_RADIUS)) {
+    return (op === "dilate" ? dilateBallByDistance : erodeBallByDistance)(alg, input, { radius: r })
   }
   const distance = alg.window(input as unknown as Volume<F, DType>, rowDistanceKernel(op, r, distanceType(r)))
   return alg.window(distance, ballKernel(op, r)) as unknown as Volume<F, "uint8">

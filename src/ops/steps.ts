@@ -25,7 +25,10 @@ import { DTYPES, isDType, type DType } from "../algebra/dtype.js"
 import { dilate, erode, FOOTPRINTS, type Footprint } from "./binary.js"
 import { gaussian, type PerAxis } from "./gaussian.js"
 import { erase } from "./internal/volume.js"
+import { edt } from "./edt.js"
+import { label, type Connectivity } from "./label.js"
 import { median } from "./median.js"
+import { otsu } from "./otsu.js"
 import { greyDilate, greyErode } from "./morphology.js"
 import { cast, threshold } from "./pointwise.js"
 import { uniform } from "./uniform.js"
@@ -60,6 +63,9 @@ export type Step =
   | { readonly _tag: "median"; readonly radius: number; readonly mode: BoundaryMode; readonly cval: number }
   | { readonly _tag: "dilate" | "erode"; readonly radius: number; readonly footprint: Footprint }
   | { readonly _tag: "grey-dilate" | "grey-erode"; readonly radius: number; readonly mode: BoundaryMode; readonly cval: number }
+  | { readonly _tag: "edt"; readonly spacing: PerAxis | "volume"; readonly dtype: "float32" | "float64" }
+  | { readonly _tag: "label"; readonly connectivity: Connectivity }
+  | { readonly _tag: "otsu" }
 
 export type StepName = Step["_tag"]
 
@@ -73,6 +79,9 @@ type Kind =
   | "dtype"
   | "mode"
   | "footprint"
+  | "spacing"
+  | "floatDtype"
+  | "connectivity"
 
 interface KeySpec {
   readonly kind: Kind
@@ -136,7 +145,19 @@ const SPECS: Readonly<Record<StepName, StepSpec>> = {
   "grey-erode": {
     doc: "minimum of a (2R+1)³ cube (scipy grey_erosion)",
     keys: { radius: RADIUS, mode: MODE, cval: CVAL }
-  }
+  },
+  edt: {
+    doc: "distance of non-zero voxels to the nearest zero (scipy distance_transform_edt)",
+    keys: {
+      spacing: { kind: "spacing", placeholder: "S", default: "1", doc: "voxel size S, sz/sy/sx, or volume" },
+      dtype: { kind: "floatDtype", placeholder: "float32|float64", default: "float32", doc: "output dtype" }
+    }
+  },
+  label: {
+    doc: "connected components of non-zero voxels → uint32 (scipy label)",
+    keys: { connectivity: { kind: "connectivity", placeholder: "6|18|26", default: "6", doc: "neighbours that connect" } }
+  },
+  otsu: { doc: "uint8 mask: 1 where v > Otsu's threshold (skimage threshold_otsu)", keys: {} }
 }
 
 export const STEP_NAMES = Object.keys(SPECS) as ReadonlyArray<StepName>
@@ -161,7 +182,10 @@ const KIND_TEXT: Record<Kind, string> = {
   sigma: `a number from 0 to ${MAX_SIGMA}, or three as σz/σy/σx`,
   dtype: `one of ${DTYPES.join(", ")}`,
   mode: `one of ${BOUNDARY_MODES.join(", ")}`,
-  footprint: `one of ${FOOTPRINTS.join(", ")}`
+  footprint: `one of ${FOOTPRINTS.join(", ")}`,
+  spacing: "a number > 0, three as sz/sy/sx, or volume",
+  floatDtype: "float32 or float64",
+  connectivity: "6, 18 or 26"
 }
 
 /** The value of one key, checked; a string describing the problem when it is not valid. */
@@ -203,6 +227,17 @@ const readValue = (kind: Kind, text: string): number | PerAxis | string | { read
       return isBoundaryMode(text) ? text : bad
     case "footprint":
       return (FOOTPRINTS as ReadonlyArray<string>).includes(text) ? text : bad
+    case "spacing": {
+      if (text === "volume") return text
+      const parts = text.split("/").map(num)
+      if ((parts.length !== 1 && parts.length !== 3) || parts.some((v) => v === undefined || !Number.isFinite(v) || v <= 0)) return bad
+      const v = parts as Array<number>
+      return v.length === 1 ? v[0]! : [v[0]!, v[1]!, v[2]!]
+    }
+    case "floatDtype":
+      return text === "float32" || text === "float64" ? text : bad
+    case "connectivity":
+      return text === "6" || text === "18" || text === "26" ? Number(text) : bad
   }
 }
 
@@ -316,6 +351,12 @@ export const stepText = (step: Step): string => {
     case "dilate":
     case "erode":
       return kv([["radius", step.radius], ["footprint", step.footprint]])
+    case "edt":
+      return kv([["spacing", step.spacing === "volume" ? "volume" : axisText(step.spacing)], ["dtype", step.dtype]])
+    case "label":
+      return kv([["connectivity", step.connectivity]])
+    case "otsu":
+      return "otsu"
   }
 }
 
@@ -351,6 +392,12 @@ export const applyStep = <F extends Repr>(alg: Algebra<F>, volume: Volume<F, DTy
       return erase(greyDilate(alg, volume, { radius: step.radius, mode: step.mode, cval: step.cval }))
     case "grey-erode":
       return erase(greyErode(alg, volume, { radius: step.radius, mode: step.mode, cval: step.cval }))
+    case "edt":
+      return erase(edt(alg, volume, { spacing: step.spacing, dtype: step.dtype }))
+    case "label":
+      return erase(label(alg, volume, { connectivity: step.connectivity }))
+    case "otsu":
+      return erase(otsu(alg, volume))
   }
 }
 

@@ -119,7 +119,7 @@ describe("parseStep", () => {
   it("describeSteps has one line per step, naming its keys", () => {
     const lines = describeSteps().split("\n")
     for (const name of STEP_NAMES) {
-      const line = lines.find((l) => l.trimStart().startsWith(`${name}:`) || l.trim().startsWith(`${name} `))
+      const line = lines.find((l) => [":", "[", " "].some((next) => l.trimStart().startsWith(`${name}${next}`)))
       expect(line, name).toBeDefined()
     }
     expect(describeSteps()).toContain("gaussian:sigma=S[,truncate=4,mode=M,cval=C]")

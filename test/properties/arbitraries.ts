@@ -174,6 +174,8 @@ export const stepArb: fc.Arbitrary<string> = fc.oneof(
   ),
   fc.tuple(fc.constantFrom("grey-dilate", "grey-erode"), fc.integer({ min: 1, max: 2 })).map(([op, r]) => `${op}:radius=${r}`),
   fc.integer({ min: -20, max: 200 }).map((t) => `threshold:min=${t}`),
+  fc.constantFrom("edt", "edt:spacing=2/1/0.5", "label:connectivity=6", "label:connectivity=18", "label:connectivity=26", "otsu"),
+  fc.tuple(fc.constantFrom("dilate", "erode"), fc.integer({ min: 3, max: 4 })).map(([op, r]) => `${op}:radius=${r}`),
   dtypeArb.map((d) => `cast:dtype=${d}`)
 )
 

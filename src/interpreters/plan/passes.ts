@@ -217,6 +217,7 @@ export const planPasses = (graph: Graph): Plan => {
     const ancestors = new Set<VolumeNode>()
     volumeAncestors(r.input, ancestors)
     const ds = sweepDirections(ancestors)
+    if (r.kind === "reduce" && r.reducer.order !== undefined) ds.add(r.reducer.order)
     if (ds.size > 1) {
       throw new PlanError({
         detail: `${r.kind} #${r.id} ${r.label} depends on both a forward and a backward sweep`,

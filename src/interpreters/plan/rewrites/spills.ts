@@ -68,6 +68,11 @@ export const spill = (graph: Graph): Graph => {
         }
         break
       }
+      case "reduce": {
+        const order = n.reducer.order
+        if (order !== undefined && needs.get(n.input)!.has(opposite(order))) spillInput(n, n.input)
+        break
+      }
       default:
         break
     }
