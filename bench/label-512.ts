@@ -23,7 +23,7 @@ import * as Run from "../src/interpreters/run/index.js"
 import { arraySink } from "../src/io/memory.js"
 import { nrrdSink } from "../src/io/nrrd.js"
 import { phantomSource } from "../src/io/phantom.js"
-import { labelWithCount, type Connectivity } from "../src/ops/label.js"
+import { labelCount, labelTable, provisionalLabels, type Connectivity } from "../src/ops/label.js"
 
 const arg = (name: string, fallback: string): string => {
   const i = process.argv.indexOf(`--${name}`)
@@ -39,10 +39,17 @@ const threshold = Number(arg("threshold", "100"))
 const phantom = phantomSource({ shape })
 const sink = nrrdSink(out)
 
+// label(alg, mask, { connectivity }), spelled out to also report the size of the equivalence table.
 const program = <F extends Repr>(alg: Algebra<F>) => {
   const mask = alg.map(alg.source(phantom), (x) => E.ge(x, threshold), { dtype: "uint8", name: "threshold" })
-  const { labels, count } = labelWithCount(alg, mask, { connectivity })
-  return { labels: alg.write(labels, sink), count }
+  const table = alg.reduce(mask, labelTable(connectivity))
+  const provisional = alg.sweep(mask, provisionalLabels(connectivity), "forward")
+  const labels = alg.map(provisional, (x) => alg.lookup(table, x), { dtype: "uint32", name: "label-final" })
+  return {
+    labels: alg.write(labels, sink),
+    count: alg.derive(table, labelCount, "label-count"),
+    provisional: alg.derive(table, (t) => t.length - 1, "provisional-labels")
+  }
 }
 
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`
@@ -57,7 +64,8 @@ const main = Effect.gen(function* () {
   for (const s of result.stages) {
     if (s.cpuMs > 50) console.log(`    ${s.pass}:${s.label.padEnd(22)} cpu ${(s.cpuMs / 1000).toFixed(2)} s`)
   }
-  console.log(`components: ${result.scalars.count}`)
+  const provisional = result.scalars.provisional as number
+  console.log(`components: ${result.scalars.count}; provisional labels: ${provisional} (equivalence table ${4 * (provisional + 1)} bytes; the union-find up to twice that)`)
   console.log(`wall: ${wall.toFixed(2)} s, ${(voxels / wall / 1e6).toFixed(1)} Mvoxels/s (${(voxels / 1e6).toFixed(0)} Mvoxels, read twice)`)
   console.log(`pipeline buffers: ${result.peakBufferBytes} bytes (${mib(result.peakBufferBytes)})`)
   console.log(`peak RSS: ${mib(process.resourceUsage().maxRSS * 1024)}`)

@@ -40,6 +40,11 @@ const memory = Options.text("memory").pipe(
   Options.withDescription("refuse to run if the plan's buffers exceed SIZE (e.g. 512MiB, 2GiB)")
 )
 
+const mode = Options.choice("mode", ["fused", "unfused"]).pipe(
+  Options.withDefault("fused" as const),
+  Options.withDescription("fused: the optimised plan (default); unfused: one stream stage per algebra node, for comparison")
+)
+
 const print = (text: string) => Effect.sync(() => process.stdout.write(text.endsWith("\n") ? text : `${text}\n`))
 
 /** Opens the input, parses the steps and builds the pipeline program. */
@@ -65,13 +70,16 @@ const checkBudget = (plan: Plan.Plan, budget: Option.Option<string>) =>
     }
   })
 
-const runCommand = Command.make("run", { input, output, steps, json, memory }, (a) =>
+/** The plan options a mode stands for. */
+const planOptions = (m: "fused" | "unfused"): Plan.PlanOptions => (m === "unfused" ? { rewrites: [] } : {})
+
+const runCommand = Command.make("run", { input, output, steps, json, memory, mode }, (a) =>
   Effect.gen(function* () {
     const { program } = yield* setUp(a.input, a.output, a.steps)
-    const plan = yield* Plan.make(program)
+    const plan = yield* Plan.make(program, planOptions(a.mode))
     yield* checkBudget(plan, a.memory)
     const bar = progressBar("run")
-    const result = yield* Run.run(program, { onProgress: bar.update }).pipe(Effect.ensuring(Effect.sync(bar.done)))
+    const result = yield* Run.run(program, { onProgress: bar.update, mode: a.mode }).pipe(Effect.ensuring(Effect.sync(bar.done)))
     if (a.json) {
       yield* print(JSON.stringify({ output: a.output, plan: Plan.planJson(result.plan), metrics: metricsJson(result) }, null, 2))
     } else {
@@ -80,10 +88,10 @@ const runCommand = Command.make("run", { input, output, steps, json, memory }, (
   })
 ).pipe(Command.withDescription("run the steps over the input and write the output"))
 
-const planCommand = Command.make("plan", { input, output, steps, json }, (a) =>
+const planCommand = Command.make("plan", { input, output, steps, json, mode }, (a) =>
   Effect.gen(function* () {
     const { program } = yield* setUp(a.input, a.output, a.steps)
-    const plan = yield* Plan.make(program)
+    const plan = yield* Plan.make(program, planOptions(a.mode))
     yield* print(a.json ? JSON.stringify(Plan.planJson(plan), null, 2) : Plan.planText(plan))
   })
 ).pipe(Command.withDescription("print the plan (passes, stages, latencies, rings) without reading any voxel"))

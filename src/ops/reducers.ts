@@ -348,25 +348,40 @@ export const integerHistogram = <D extends IntegerDType = IntegerDType>(): Reduc
     return {
       add: (slice: ArrayOf<D>) => {
         const n = slice.length
-        let lo = Infinity
-        let hi = -Infinity
-        for (let i = 0; i < n; i++) {
-          const v = slice[i]!
-          if (v < lo) lo = v
-          if (v > hi) hi = v
-        }
         if (n === 0) return
-        if (!small) cover(lo, hi)
-        if (lo < seenMin) seenMin = lo
-        if (hi > seenMax) seenMax = hi
+        if (!small) {
+          // The table must cover the slice's values before counting them.
+          let lo = Infinity
+          let hi = -Infinity
+          for (let i = 0; i < n; i++) {
+            const v = slice[i]!
+            if (v < lo) lo = v
+            if (v > hi) hi = v
+          }
+          cover(lo, hi)
+          if (lo < seenMin) seenMin = lo
+          if (hi > seenMax) seenMax = hi
+        }
         const c = counts
         const off = -base
         for (let i = 0; i < n; i++) c[slice[i]! + off]++
       },
-      result: () =>
-        seenMin > seenMax
+      result: () => {
+        if (small) {
+          // The range is where the counts are.
+          let i = 0
+          while (i < counts.length && counts[i] === 0) i++
+          let j = counts.length - 1
+          while (j > i && counts[j] === 0) j--
+          if (i < counts.length) {
+            seenMin = base + i
+            seenMax = base + j
+          }
+        }
+        return seenMin > seenMax
           ? { min: NaN, max: NaN, counts: new Float64Array(0) }
           : { min: seenMin, max: seenMax, counts: counts.slice(seenMin - base, seenMax - base + 1) }
+      }
     }
   }
 })
@@ -436,7 +451,8 @@ const bitsU32 = new Uint32Array(bitsF64.buffer)
 
 /**
  * The distinct values of a volume and their counts, as `np.unique(a, return_counts=True)`: −0 and
- * +0 are one value (+0), and all NaNs one value, last (numpy 1.24's equal_nan). An open-addressing
+ * +0 are one value, given as +0 (numpy gives whichever sorts first), and all NaNs one value, last
+ * (numpy 1.24's equal_nan). An open-addressing
  * hash table of the values seen (32 bytes per distinct value, doubling), with a shortcut for runs
  * of equal values: fast for masks, labels and quantised data, memory-hungry for noise (a float
  * volume can have as many distinct values as voxels).

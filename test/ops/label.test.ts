@@ -12,6 +12,7 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import type { Algebra, Repr } from "../../src/algebra/algebra.js"
 import { allocSlice, type DType, type VoxelArray } from "../../src/algebra/dtype.js"
+import { haloZ, type WindowKernel } from "../../src/algebra/kernel.js"
 import { volumeInfo, type Shape } from "../../src/algebra/volume.js"
 import * as Memory from "../../src/interpreters/memory/index.js"
 import * as Plan from "../../src/interpreters/plan/index.js"
@@ -212,6 +213,49 @@ describe("label: API and contract", () => {
   it("pass 1's reducer refuses slices out of ascending order (a backward pass cannot label)", () => {
     const acc = labelTable(6).start(volumeInfo("uint8", [3, 2, 2]))
     expect(() => acc.add(new Uint8Array(4), 2)).toThrow(/ascending z/)
+  })
+
+  it("labels a volume that comes out of a backward sweep (the planner spills it for the forward passes)", async () => {
+    // A backward running maximum along z: each slice's voxel is the max of itself and the slices after.
+    const suffixMax: WindowKernel<"uint8", "uint8"> = {
+      name: "suffix-max",
+      params: {},
+      halo: haloZ(0),
+      mode: "nearest",
+      cval: 0,
+      output: "uint8",
+      opsPerVoxel: 1,
+      scratchBytes: (info) => info.shape[1] * info.shape[2],
+      prepare: (info) => {
+        const acc = new Uint8Array(info.shape[1] * info.shape[2])
+        return {
+          compute: (w, out) => {
+            const s = w.at(0)
+            for (let i = 0; i < out.length; i++) out[i] = acc[i] = Math.max(acc[i]!, s[i]!)
+          }
+        }
+      }
+    }
+    const shape: Shape = [6, 5, 7]
+    let seed = 7
+    const data = Uint8Array.from({ length: 210 }, () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0
+      return seed / 4294967296 < 0.08 ? 1 : 0
+    })
+    const swept = new Uint8Array(210)
+    for (let z = 5; z >= 0; z--) {
+      for (let i = 0; i < 35; i++) swept[z * 35 + i] = Math.max(data[z * 35 + i]!, z < 5 ? swept[(z + 1) * 35 + i]! : 0)
+    }
+    const src = arraySource(volumeInfo("uint8", shape), data)
+    const program = <F extends Repr>(alg: Algebra<F>) => ({
+      l: label(alg, alg.sweep(alg.source(src), suffixMax, "backward"), { connectivity: 18 })
+    })
+    const expected = floodFill(shape, swept, 18)
+    const mem = await Effect.runPromise(Memory.evaluate(program))
+    const run = await Effect.runPromise(Run.run(program))
+    expect(firstDifference(mem.volumes.l!.data, expected)).toBe(-1)
+    expect(firstDifference(run.volumes.l!.data, expected)).toBe(-1)
+    expect(run.plan.passes.map((p) => p.direction)).toContain("backward")
   })
 
   it("rejects a connectivity other than 6, 18, 26", () => {

@@ -28,7 +28,9 @@ import { graphOf, planGraph, type PlanOptions } from "../plan/index.js"
 import type { PassPlan, Plan, StagePlan } from "../plan/passes.js"
 import { zOfStep } from "../plan/schedule.js"
 import { RingBuffer } from "./ring.js"
+import { timed, timedEffect, type TimeMeter } from "./metrics.js"
 import { stageCompute, type StageContext } from "./stage.js"
+import { runUnfused } from "./unfused.js"
 
 /** Measured figures of one stage in one pass. */
 export interface StageMetrics {
@@ -78,6 +80,12 @@ export interface Progress {
 }
 
 export interface RunOptions extends PlanOptions {
+  /**
+   * "fused" (default): the optimised plan, one synchronous tick loop per pass with fixed rings.
+   * "unfused": one Effect Stream stage per algebra node, Stream.broadcast for tees (the reference
+   * for fusion; slower, fresh buffers per slice). Both give the same voxels.
+   */
+  readonly mode?: "fused" | "unfused"
   /** Called after every tick (cheap; the CLI draws its progress bar from it). */
   readonly onProgress?: (p: Progress) => void
 }
@@ -85,40 +93,13 @@ export interface RunOptions extends PlanOptions {
 export type RunError = IoError | PlanError
 
 /** A mutable metrics record, frozen into StageMetrics at the end. */
-interface Meter {
-  cpuUs: number
-  wallMs: number
-  slices: number
+interface Meter extends TimeMeter {
   bytesRead: number
   bytesWritten: number
   peakBufferBytes: number
 }
 
 const newMeter = (): Meter => ({ cpuUs: 0, wallMs: 0, slices: 0, bytesRead: 0, bytesWritten: 0, peakBufferBytes: 0 })
-
-/** Adds the CPU and wall time since `c0`/`w0` to `m`. */
-const charge = (m: Meter, c0: NodeJS.CpuUsage, w0: number): void => {
-  m.wallMs += performance.now() - w0
-  const c = process.cpuUsage(c0)
-  m.cpuUs += c.user + c.system
-  m.slices++
-}
-
-/** Runs `f` (one slice of a stage's work), charging its time to `m`. */
-const timed = (m: Meter, f: () => void): void => {
-  const c0 = process.cpuUsage()
-  const w0 = performance.now()
-  f()
-  charge(m, c0, w0)
-}
-
-/** Runs `effect` (a read or write of one slice), charging its time to `m`. */
-const timedEffect = <E>(m: Meter, effect: Effect.Effect<void, E>): Effect.Effect<void, E> =>
-  Effect.suspend(() => {
-    const c0 = process.cpuUsage()
-    const w0 = performance.now()
-    return Effect.map(effect, () => charge(m, c0, w0))
-  })
 
 /** The state of one stage while a pass runs. */
 interface StageRuntime {
@@ -262,6 +243,9 @@ const runPass = (
  * output under its final name.
  */
 export const run = (program: Program, options: RunOptions = {}): Effect.Effect<RunResult, RunError> =>
+  options.mode === "unfused" ? runUnfused(program, options) : runFused(program, options)
+
+const runFused = (program: Program, options: RunOptions): Effect.Effect<RunResult, RunError> =>
   Effect.scoped(
     Effect.gen(function* () {
       const started = performance.now()

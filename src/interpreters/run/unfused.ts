@@ -49,13 +49,12 @@ import {
   pointwiseStage,
   release,
   sourceStage,
-  timed,
-  timedEffect,
   windowStage,
   type Meter,
   type PassContext,
   type Slice
 } from "./unfused/stages.js"
+import { timed, timedEffect } from "./metrics.js"
 
 export { BROADCAST_MARGIN, broadcastLags } from "./unfused/stages.js"
 

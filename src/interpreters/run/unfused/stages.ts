@@ -20,6 +20,7 @@
 import * as Channel from "effect/Channel"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import { timed, timedEffect, type TimeMeter } from "../metrics.js"
 import * as Stream from "effect/Stream"
 import { allocSlice, bytesPerVoxel, type DType, type VoxelArray } from "../../../algebra/dtype.js"
 import type { PreparedKernel } from "../../../algebra/kernel.js"
@@ -33,10 +34,7 @@ import { kernelWindow } from "../../window.js"
 import { compilePointwise } from "../compile.js"
 
 /** A mutable metrics record of one stage in one pass. */
-export interface Meter {
-  cpuUs: number
-  wallMs: number
-  slices: number
+export interface Meter extends TimeMeter {
   bytesRead: number
   bytesWritten: number
   /** Bytes of this stage's output slices alive now, and at most. */
@@ -56,30 +54,6 @@ export const newMeter = (): Meter => ({
   peakLiveBytes: 0,
   scratchBytes: 0
 })
-
-const charge = (m: Meter, c0: NodeJS.CpuUsage, w0: number): void => {
-  m.wallMs += performance.now() - w0
-  const c = process.cpuUsage(c0)
-  m.cpuUs += c.user + c.system
-  m.slices++
-}
-
-/** Runs `f` (one slice of a stage's work), charging its time to `m`. */
-export const timed = <A>(m: Meter, f: () => A): A => {
-  const c0 = process.cpuUsage()
-  const w0 = performance.now()
-  const a = f()
-  charge(m, c0, w0)
-  return a
-}
-
-/** Runs `effect` (a read or write of one slice), charging its time to `m`. */
-export const timedEffect = <E>(m: Meter, effect: Effect.Effect<void, E>): Effect.Effect<void, E> =>
-  Effect.suspend(() => {
-    const c0 = process.cpuUsage()
-    const w0 = performance.now()
-    return Effect.map(effect, () => charge(m, c0, w0))
-  })
 
 /** One slice in flight: output step `step` (z = `z`) of a node. Never written after it is emitted. */
 export interface Slice {
