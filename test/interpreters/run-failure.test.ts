@@ -12,7 +12,7 @@ import * as Run from "../../src/interpreters/run/index.js"
 import { FormatError } from "../../src/io/errors.js"
 import { arraySource } from "../../src/io/memory.js"
 import { nrrdSink } from "../../src/io/nrrd.js"
-import type { SliceSource } from "../../src/io/slices.js"
+import type { SliceSink, SliceSource } from "../../src/io/slices.js"
 import type { Direction, WindowKernel } from "../../src/algebra/kernel.js"
 import type { DType } from "../../src/algebra/dtype.js"
 
@@ -113,6 +113,34 @@ describe("a run that does not finish", () => {
         expect(r.plan.passes.map((p) => p.direction)).toEqual(["forward", "backward"])
         expect(fs.readdirSync(spillDir)).toEqual([])
         expect(fs.readdirSync(dir)).toEqual(["out.nrrd"])
+      })
+    })
+
+    it("interrupted in the second pass, leaves no spill file, no output and no open file", async () => {
+      await withSpillDir(async (spillDir) => {
+        const before = openFds()
+        const reached = Effect.runSync(Deferred.make<void>())
+        // The output is written in pass 2 (backward); its writer blocks at the third slice it gets.
+        const inner = nrrdSink(path.join(dir, "o.nrrd"))
+        const blocking: SliceSink = {
+          ...inner,
+          create: (i) =>
+            Effect.map(inner.create(i), (writer) => ({
+              ...writer,
+              write: (z, slice) =>
+                z === info.shape[0] - 3 ? Effect.zipRight(Deferred.succeed(reached, undefined), Effect.never) : writer.write(z, slice)
+            }))
+        }
+        const fiber = Effect.runFork(
+          Run.run((alg) => ({ o: alg.write(alg.sweep(alg.sweep(alg.source(arraySource(info, data)), forward, "forward"), backward, "backward"), blocking) }))
+        )
+        await Effect.runPromise(Deferred.await(reached))
+        expect(fs.readdirSync(spillDir).length).toBe(1)
+        const exit = await Effect.runPromise(Fiber.interrupt(fiber))
+        expect(Exit.isInterrupted(exit)).toBe(true)
+        expect(fs.readdirSync(spillDir)).toEqual([])
+        expect(fs.readdirSync(dir)).toEqual([])
+        expect(openFds()).toBe(before)
       })
     })
 
