@@ -64,7 +64,7 @@ export interface Plan {
 }
 
 /** The pass level at which each node's value becomes available. */
-const levels = (graph: Graph): Map<Node, number> => {
+export const levels = (graph: Graph): Map<Node, number> => {
   const level = new Map<Node, number>()
   for (const n of graph.nodes) {
     switch (n.kind) {
@@ -94,14 +94,14 @@ const levels = (graph: Graph): Map<Node, number> => {
 }
 
 /** Volume ancestors of `root` (including itself when a volume), reached without crossing a scalar. */
-const volumeAncestors = (root: VolumeNode, into: Set<VolumeNode>): void => {
+export const volumeAncestors = (root: VolumeNode, into: Set<VolumeNode>): void => {
   if (into.has(root)) return
   into.add(root)
   if (root.kind === "pointwise") for (const i of root.inputs) volumeAncestors(i, into)
   else if (root.kind === "window") volumeAncestors(root.input, into)
 }
 
-const sweepDirections = (nodes: Iterable<VolumeNode>): Set<Direction> => {
+export const sweepDirections = (nodes: Iterable<VolumeNode>): Set<Direction> => {
   const ds = new Set<Direction>()
   for (const n of nodes) if (n.kind === "window" && n.direction !== undefined) ds.add(n.direction)
   return ds
@@ -219,10 +219,8 @@ export const planPasses = (graph: Graph): Plan => {
     const ds = sweepDirections(ancestors)
     if (r.kind === "reduce" && r.reducer.order !== undefined) ds.add(r.reducer.order)
     if (ds.size > 1) {
-      throw new PlanError({
-        detail: `${r.kind} #${r.id} ${r.label} depends on both a forward and a backward sweep`,
-        hint: "that needs an intermediate spill, which this planner does not make yet"
-      })
+      // The spill rewrite removes every such conflict; reaching this is a planner bug.
+      throw new PlanError({ detail: `internal: ${r.kind} #${r.id} ${r.label} depends on both a forward and a backward sweep` })
     }
     const direction: Direction = ds.has("backward") ? "backward" : "forward"
     const l = level.get(r.input)!

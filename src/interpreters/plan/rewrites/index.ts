@@ -11,11 +11,13 @@
 import type { Graph } from "../graph.js"
 import { fuseChain } from "./fuse-chain.js"
 import { fusePointwise } from "./fuse-pointwise.js"
+import { spillForReuse } from "./reuse.js"
 import { spill } from "./spills.js"
 
 export const REWRITES = {
   "fuse-pointwise": fusePointwise,
-  "fuse-chain": fuseChain
+  "fuse-chain": fuseChain,
+  "spill-reuse": spillForReuse
 } as const satisfies Record<string, (g: Graph) => Graph>
 
 export type RewriteName = keyof typeof REWRITES

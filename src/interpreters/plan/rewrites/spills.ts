@@ -17,6 +17,18 @@ import { renumber, rewire } from "./graph-edit.js"
 
 const opposite = (d: Direction): Direction => (d === "forward" ? "backward" : "forward")
 
+/**
+ * Adds to `nodes` a write of `input` to a new spill file and a source reading it back (to run in a
+ * later pass); returns the source. Consumers are rewired by the caller.
+ */
+export const addSpill = (nodes: Array<Node>, input: VolumeNode): SourceNode => {
+  const { sink, source } = makeSpill(input.info, `#${input.id} ${input.label}`)
+  const write: WriteNode = { kind: "write", id: nodes.length, label: `spill of #${input.id}`, input, sink }
+  const read: SourceNode = { kind: "source", id: nodes.length + 1, label: `spill of #${input.id}`, info: input.info, source, spilledBy: write }
+  nodes.push(write, read)
+  return read
+}
+
 export const spill = (graph: Graph): Graph => {
   const nodes: Array<Node> = [...graph.nodes]
   // The directions a volume node's computation needs (from the sweeps among its ancestors).
@@ -24,17 +36,7 @@ export const spill = (graph: Graph): Graph => {
   const NONE: ReadonlySet<Direction> = new Set()
 
   const spillInput = (consumer: Node, input: VolumeNode): SourceNode => {
-    const { sink, source } = makeSpill(input.info, `#${input.id} ${input.label}`)
-    const write: WriteNode = { kind: "write", id: nodes.length, label: `spill of #${input.id}`, input, sink }
-    const read: SourceNode = {
-      kind: "source",
-      id: nodes.length + 1,
-      label: `spill of #${input.id}`,
-      info: input.info,
-      source,
-      spilledBy: write
-    }
-    nodes.push(write, read)
+    const read = addSpill(nodes, input)
     rewire(consumer, input, read)
     needs.set(read, NONE)
     return read
