@@ -17,80 +17,21 @@
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import type { Program } from "../../algebra/algebra.js"
-import type { DType, VoxelArray } from "../../algebra/dtype.js"
+import type { DType } from "../../algebra/dtype.js"
 import type { Accumulator } from "../../algebra/kernel.js"
-import { sliceLength, type VolumeInfo } from "../../algebra/volume.js"
-import type { IoError } from "../../io/errors.js"
+import { sliceLength } from "../../algebra/volume.js"
 import type { SliceReader, SliceSource, SliceWriter } from "../../io/slices.js"
-import type { PlanError } from "../plan/errors.js"
 import type { Node, ScalarNode, WriteNode } from "../plan/graph.js"
-import { graphOf, planGraph, type PlanOptions } from "../plan/index.js"
-import type { PassPlan, Plan, StagePlan } from "../plan/passes.js"
+import type { PassPlan, StagePlan } from "../plan/passes.js"
 import { zOfStep } from "../plan/schedule.js"
+import { runPlanned } from "./harness.js"
+import type { PassMetrics, RunError, RunOptions, RunResult } from "./result.js"
 import { RingBuffer } from "./ring.js"
 import { timed, timedEffect, type TimeMeter } from "./metrics.js"
 import { stageCompute, type StageContext } from "./stage.js"
 import { runUnfused } from "./unfused.js"
 
-/** Measured figures of one stage in one pass. */
-export interface StageMetrics {
-  readonly pass: number
-  readonly id: number
-  readonly kind: Node["kind"]
-  readonly label: string
-  /** CPU time of this stage's own work (compute, or issuing reads and writes), ms. */
-  readonly cpuMs: number
-  /** Wall time spent in this stage, ms. */
-  readonly wallMs: number
-  readonly slices: number
-  readonly bytesRead: number
-  readonly bytesWritten: number
-  /** Bytes of ring buffers and scratch this stage allocated. */
-  readonly peakBufferBytes: number
-}
-
-export interface PassMetrics {
-  readonly index: number
-  readonly direction: PassPlan["direction"]
-  readonly ticks: number
-  readonly wallMs: number
-  /** Buffer bytes of the pass, measured (allocated rings and scratch). */
-  readonly peakBufferBytes: number
-}
-
-export interface RunResult {
-  readonly plan: Plan
-  readonly passes: ReadonlyArray<PassMetrics>
-  readonly stages: ReadonlyArray<StageMetrics>
-  /** Program outputs that are scalars, by name. */
-  readonly scalars: Readonly<Record<string, unknown>>
-  /** Program outputs that are volumes but were not written: collected in memory (small data). */
-  readonly volumes: Readonly<Record<string, { readonly info: VolumeInfo; readonly data: VoxelArray }>>
-  readonly bytesRead: number
-  readonly bytesWritten: number
-  readonly peakBufferBytes: number
-  readonly wallMs: number
-}
-
-export interface Progress {
-  readonly pass: number
-  readonly passes: number
-  readonly tick: number
-  readonly ticks: number
-}
-
-export interface RunOptions extends PlanOptions {
-  /**
-   * "fused" (default): the optimised plan, one synchronous tick loop per pass with fixed rings.
-   * "unfused": one Effect Stream stage per algebra node, Stream.broadcast for tees (the reference
-   * for fusion; slower, fresh buffers per slice). Both give the same voxels.
-   */
-  readonly mode?: "fused" | "unfused"
-  /** Called after every tick (cheap; the CLI draws its progress bar from it). */
-  readonly onProgress?: (p: Progress) => void
-}
-
-export type RunError = IoError | PlanError
+export type { PassMetrics, Progress, RunError, RunOptions, RunResult, StageMetrics } from "./result.js"
 
 /** A mutable metrics record, frozen into StageMetrics at the end. */
 interface Meter extends TimeMeter {
@@ -246,84 +187,4 @@ export const run = (program: Program, options: RunOptions = {}): Effect.Effect<R
   options.mode === "unfused" ? runUnfused(program, options) : runFused(program, options)
 
 const runFused = (program: Program, options: RunOptions): Effect.Effect<RunResult, RunError> =>
-  Effect.scoped(
-    Effect.gen(function* () {
-      const started = performance.now()
-      const thePlan = yield* planGraph(yield* graphOf(program), options)
-      // The planned graph: the program's, with spills and fused stages.
-      const graph = thePlan.graph
-
-      // Readers open when a pass first needs them: a spill exists only once an earlier pass wrote it.
-      const readers = new Map<SliceSource, SliceReader>()
-      const writers = new Map<WriteNode, SliceWriter>()
-      for (const n of graph.nodes) {
-        if (n.kind === "write") writers.set(n, yield* n.sink.create(n.input.info))
-      }
-
-      const known = new Map<ScalarNode, unknown>()
-      const scalarValue = (n: ScalarNode): unknown => {
-        if (known.has(n)) return known.get(n)
-        if (n.kind === "reduce") throw new Error(`internal: scalar #${n.id} ${n.label} used before its pass`)
-        const v = n.f(scalarValue(n.input))
-        known.set(n, v)
-        return v
-      }
-
-      const meters = new Map<string, Meter>()
-      const passMetrics: Array<PassMetrics> = []
-      for (const pass of thePlan.passes) {
-        for (const sp of pass.stages) {
-          const n = sp.node
-          if (n.kind === "source" && !readers.has(n.source)) readers.set(n.source, yield* n.source.open)
-        }
-        const { metrics, reduced } = yield* runPass(pass, readers, writers, scalarValue, meters, options, thePlan.passes.length)
-        for (const [n, v] of reduced) known.set(n, v)
-        passMetrics.push(metrics)
-      }
-      for (const [node, w] of writers) {
-        yield* w.commit
-        // Headers and trailers written at creation or commit belong to the write stage too.
-        const pass = thePlan.passes.find((p) => p.roots.includes(node))!
-        const m = meters.get(`${pass.index}:${node.id}`)
-        if (m !== undefined) m.bytesWritten = w.bytesWritten()
-      }
-
-      const stages: Array<StageMetrics> = []
-      for (const [key, m] of meters) {
-        const [pass, id] = key.split(":").map(Number) as [number, number]
-        const node = graph.nodes[id]!
-        stages.push({
-          pass,
-          id,
-          kind: node.kind,
-          label: node.label,
-          cpuMs: m.cpuUs / 1000,
-          wallMs: m.wallMs,
-          slices: m.slices,
-          bytesRead: m.bytesRead,
-          bytesWritten: m.bytesWritten,
-          peakBufferBytes: m.peakBufferBytes
-        })
-      }
-      stages.sort((a, b) => a.pass - b.pass || a.id - b.id)
-
-      const scalars: Record<string, unknown> = {}
-      for (const [name, node] of Object.entries(graph.outputs)) {
-        if (node.kind === "reduce" || node.kind === "derive") scalars[name] = scalarValue(node)
-      }
-      const volumes: Record<string, { info: VolumeInfo; data: VoxelArray }> = {}
-      for (const [name, { node, sink }] of graph.collected) volumes[name] = { info: node.input.info, data: sink.result()! }
-
-      return {
-        plan: thePlan,
-        passes: passMetrics,
-        stages,
-        scalars,
-        volumes,
-        bytesRead: stages.reduce((a, s) => a + s.bytesRead, 0),
-        bytesWritten: stages.reduce((a, s) => a + s.bytesWritten, 0),
-        peakBufferBytes: Math.max(0, ...passMetrics.map((p) => p.peakBufferBytes)),
-        wallMs: performance.now() - started
-      }
-    })
-  )
+  runPlanned(program, options, options, runPass, (m: Meter) => m.peakBufferBytes)

@@ -35,14 +35,13 @@
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import type { Program } from "../../algebra/algebra.js"
-import type { DType, VoxelArray } from "../../algebra/dtype.js"
+import type { DType } from "../../algebra/dtype.js"
 import type { Accumulator } from "../../algebra/kernel.js"
-import type { VolumeInfo } from "../../algebra/volume.js"
 import type { SliceReader, SliceSource, SliceWriter } from "../../io/slices.js"
 import type { Node, ScalarNode, VolumeNode, WriteNode } from "../plan/graph.js"
-import { graphOf, planGraph } from "../plan/index.js"
 import type { PassPlan } from "../plan/passes.js"
-import type { PassMetrics, RunError, RunOptions, RunResult, StageMetrics } from "./index.js"
+import { runPlanned } from "./harness.js"
+import type { PassMetrics, RunError, RunOptions, RunResult } from "./result.js"
 import {
   broadcastLags,
   newMeter,
@@ -203,84 +202,5 @@ const runPass = (
  * inputs, outputs and resource guarantees as `Run.run`.
  */
 export const runUnfused = (program: Program, options: UnfusedOptions = {}): Effect.Effect<RunResult, RunError> =>
-  Effect.scoped(
-    Effect.gen(function* () {
-      const started = performance.now()
-      // No optimising rewrite: the graph keeps one node per algebra call (spills are still made).
-      const thePlan = yield* planGraph(yield* graphOf(program), { ...options, rewrites: [] })
-      const graph = thePlan.graph
-
-      const readers = new Map<SliceSource, SliceReader>()
-      const writers = new Map<WriteNode, SliceWriter>()
-      for (const n of graph.nodes) {
-        if (n.kind === "write") writers.set(n, yield* n.sink.create(n.input.info))
-      }
-
-      const known = new Map<ScalarNode, unknown>()
-      const scalarValue = (n: ScalarNode): unknown => {
-        if (known.has(n)) return known.get(n)
-        if (n.kind === "reduce") throw new Error(`internal: scalar #${n.id} ${n.label} used before its pass`)
-        const v = n.f(scalarValue(n.input))
-        known.set(n, v)
-        return v
-      }
-
-      const meters = new Map<string, Meter>()
-      const passMetrics: Array<PassMetrics> = []
-      for (const pass of thePlan.passes) {
-        // Readers open when a pass first needs them: a spill exists only once an earlier pass wrote it.
-        for (const sp of pass.stages) {
-          const n = sp.node
-          if (n.kind === "source" && !readers.has(n.source)) readers.set(n.source, yield* n.source.open)
-        }
-        const { metrics, reduced } = yield* runPass(pass, readers, writers, scalarValue, meters, options, thePlan.passes.length)
-        for (const [n, v] of reduced) known.set(n, v)
-        passMetrics.push(metrics)
-      }
-      for (const [node, w] of writers) {
-        yield* w.commit
-        // Headers and trailers written at creation or commit belong to the write stage too.
-        const pass = thePlan.passes.find((p) => p.roots.includes(node))
-        const m = pass === undefined ? undefined : meters.get(`${pass.index}:${node.id}`)
-        if (m !== undefined) m.bytesWritten = w.bytesWritten()
-      }
-
-      const stages: Array<StageMetrics> = []
-      for (const [key, m] of meters) {
-        const [pass, id] = key.split(":").map(Number) as [number, number]
-        const node = graph.nodes[id]!
-        stages.push({
-          pass,
-          id,
-          kind: node.kind,
-          label: node.label,
-          cpuMs: m.cpuUs / 1000,
-          wallMs: m.wallMs,
-          slices: m.slices,
-          bytesRead: m.bytesRead,
-          bytesWritten: m.bytesWritten,
-          peakBufferBytes: m.peakLiveBytes + m.scratchBytes
-        })
-      }
-      stages.sort((a, b) => a.pass - b.pass || a.id - b.id)
-
-      const scalars: Record<string, unknown> = {}
-      for (const [name, node] of Object.entries(graph.outputs)) {
-        if (node.kind === "reduce" || node.kind === "derive") scalars[name] = scalarValue(node)
-      }
-      const volumes: Record<string, { info: VolumeInfo; data: VoxelArray }> = {}
-      for (const [name, { node, sink }] of graph.collected) volumes[name] = { info: node.input.info, data: sink.result()! }
-
-      return {
-        plan: thePlan,
-        passes: passMetrics,
-        stages,
-        scalars,
-        volumes,
-        bytesRead: stages.reduce((a, s) => a + s.bytesRead, 0),
-        bytesWritten: stages.reduce((a, s) => a + s.bytesWritten, 0),
-        peakBufferBytes: Math.max(0, ...passMetrics.map((p) => p.peakBufferBytes)),
-        wallMs: performance.now() - started
-      }
-    })
-  )
+  // No optimising rewrite: the graph keeps one node per algebra call (spills are still made).
+  runPlanned(program, { ...options, rewrites: [] }, options, runPass, (m: Meter) => m.peakLiveBytes + m.scratchBytes)

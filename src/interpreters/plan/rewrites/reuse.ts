@@ -3,7 +3,8 @@
  * reduction) is either recomputed there, re-reading its sources, or written to a spill file by the
  * first pass and read back by the later one. The choice is by bytes: spill when writing and reading
  * the stage (2 × its size) costs less than re-reading the sources that only it needs in the later
- * pass — a uint8 mask of a float32 volume, or a zip of several volumes, before a `label`.
+ * pass — a uint8 mask of a float32 volume, or a zip of several volumes, before a `label` — and only
+ * where the plan's peak buffer bytes do not grow (memory comes before I/O).
  *
  * @example
  * ```ts
@@ -43,11 +44,11 @@ const directionOf = (v: VolumeNode): Direction | undefined => {
 
 export const spillForReuse = (graph: Graph): Graph => {
   const plan = planPasses(graph)
+  const peak = plan.peakBufferBytes
   const level = levels(graph)
   const nodes: Array<Node> = [...graph.nodes]
   const consumers = consumersOf(graph.nodes)
   const firstPass = new Map<VolumeNode, PassPlan>()
-  let changed = false
   for (const pass of plan.passes) {
     const members = new Set(pass.stages.map((s) => s.node))
     const spilled = new Set<VolumeNode>()
@@ -72,12 +73,19 @@ export const spillForReuse = (graph: Graph): Graph => {
       const others = sourcesAvoiding(pass, v)
       for (const a of ancestors) if (a.kind === "source" && !others.has(a)) reread += volumeBytes(a.info)
       if (2 * volumeBytes(v.info) >= reread) continue
+      // Try it: keep the spill only if no pass then holds more buffers than any pass did before
+      // (merging passes can; memory comes first).
       const read = addSpill(nodes, v)
       for (const c of readers) rewire(c, v, read)
+      if (planPasses(renumber(graph, nodes)).peakBufferBytes > peak) {
+        for (const c of readers) rewire(c, read, v)
+        nodes.splice(nodes.length - 2, 2)
+        continue
+      }
       spilled.add(v)
-      changed = true
     }
     for (const { node } of pass.stages) if (!firstPass.has(node)) firstPass.set(node, pass)
   }
-  return changed ? renumber(graph, nodes) : graph
+  // Trials renumber the nodes in place, so renumber whatever the outcome.
+  return renumber(graph, nodes)
 }

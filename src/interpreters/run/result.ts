@@ -1,0 +1,70 @@
+/**
+ * What a run returns and takes, shared by the fused and the unfused executor.
+ */
+import type { VoxelArray } from "../../algebra/dtype.js"
+import type { VolumeInfo } from "../../algebra/volume.js"
+import type { IoError } from "../../io/errors.js"
+import type { PlanError } from "../plan/errors.js"
+import type { Node } from "../plan/graph.js"
+import type { PlanOptions } from "../plan/index.js"
+import type { PassPlan, Plan } from "../plan/passes.js"
+
+/** Measured figures of one stage in one pass. */
+export interface StageMetrics {
+  readonly pass: number
+  readonly id: number
+  readonly kind: Node["kind"]
+  readonly label: string
+  /** CPU time of this stage's own work (compute, or issuing reads and writes), ms. */
+  readonly cpuMs: number
+  /** Wall time spent in this stage, ms. */
+  readonly wallMs: number
+  readonly slices: number
+  readonly bytesRead: number
+  readonly bytesWritten: number
+  /** Bytes of ring buffers and scratch this stage allocated. */
+  readonly peakBufferBytes: number
+}
+
+export interface PassMetrics {
+  readonly index: number
+  readonly direction: PassPlan["direction"]
+  readonly ticks: number
+  readonly wallMs: number
+  /** Buffer bytes of the pass, measured (allocated rings and scratch). */
+  readonly peakBufferBytes: number
+}
+
+export interface RunResult {
+  readonly plan: Plan
+  readonly passes: ReadonlyArray<PassMetrics>
+  readonly stages: ReadonlyArray<StageMetrics>
+  /** Program outputs that are scalars, by name. */
+  readonly scalars: Readonly<Record<string, unknown>>
+  /** Program outputs that are volumes but were not written: collected in memory (small data). */
+  readonly volumes: Readonly<Record<string, { readonly info: VolumeInfo; readonly data: VoxelArray }>>
+  readonly bytesRead: number
+  readonly bytesWritten: number
+  readonly peakBufferBytes: number
+  readonly wallMs: number
+}
+
+export interface Progress {
+  readonly pass: number
+  readonly passes: number
+  readonly tick: number
+  readonly ticks: number
+}
+
+export interface RunOptions extends PlanOptions {
+  /**
+   * "fused" (default): the optimised plan, one synchronous tick loop per pass with fixed rings.
+   * "unfused": one Effect Stream stage per algebra node, Stream.broadcast for tees (the reference
+   * for fusion; slower, fresh buffers per slice). Both give the same voxels.
+   */
+  readonly mode?: "fused" | "unfused"
+  /** Called after every tick (cheap; the CLI draws its progress bar from it). */
+  readonly onProgress?: (p: Progress) => void
+}
+
+export type RunError = IoError | PlanError
