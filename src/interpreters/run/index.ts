@@ -5,8 +5,9 @@
  * gave them), reductions fold and sinks write. A tick starts only when the previous one has
  * written, which is the backpressure; memory is the plan's rings and scratch, fixed in advance.
  *
- * Readers and writers live in one Scope: on success, failure or interruption every file handle is
- * closed, and outputs are committed (renamed to their final names) only after the last pass.
+ * Readers, writers and spill files live in one Scope (see harness.ts): on success, failure or
+ * interruption every file handle is closed and every spill removed, and outputs are committed
+ * (renamed to their final names) only after the last pass.
  *
  * @example
  * ```ts
@@ -179,9 +180,9 @@ const runPass = (
   })
 
 /**
- * Plans and runs a program. Every source is opened once for the whole run and every sink created
- * up front; sinks are committed after the last pass, so a failed or interrupted run leaves no
- * output under its final name.
+ * Plans and runs a program, fused (default) or unfused. Each source is opened once, when a pass
+ * first needs it, and every sink is created up front and committed after the last pass, so a
+ * failed or interrupted run leaves no output under its final name.
  */
 export const run = (program: Program, options: RunOptions = {}): Effect.Effect<RunResult, RunError> =>
   options.mode === "unfused" ? runUnfused(program, options) : runFused(program, options)
