@@ -64,9 +64,27 @@ const rootLine = (pass: PassPlan, r: PassRoot): string =>
     ? `write ${r.sink.format} ${r.sink.path}  latency ${pass.rootLatency.get(r)}`
     : `reduce ${r.label}${Object.keys(r.reducer.params).length ? ` ${paramsText(r.reducer.params)}` : ""}`
 
+/**
+ * A pointwise stage read only by one window: its output ring is the window's input ring, so it
+ * runs once per slice as the slice enters the window, not once per window position.
+ */
+const preMapOf = (pass: PassPlan): Map<Node, VolumeNode> => {
+  const readers = new Map<Node, Array<Node>>()
+  const add = (input: Node, reader: Node) => readers.set(input, [...(readers.get(input) ?? []), reader])
+  for (const { node } of pass.stages) {
+    if (node.kind === "pointwise") for (const i of node.inputs) add(i, node)
+    else if (node.kind === "window") add(node.input, node)
+  }
+  for (const r of pass.roots) add(r.input, r)
+  const out = new Map<Node, VolumeNode>()
+  for (const [n, rs] of readers) if (n.kind === "pointwise" && rs.length === 1 && rs[0]!.kind === "window") out.set(n, rs[0] as VolumeNode)
+  return out
+}
+
 /** One pass as a tree. */
 export const passText = (pass: PassPlan, passes: number): string => {
   const byNode = new Map<Node, StagePlan>(pass.stages.map((s) => [s.node, s]))
+  const preMaps = preMapOf(pass)
   const printed = new Set<Node>()
   const lines = [
     `pass ${pass.index + 1}/${passes}  ${pass.direction}  ${pass.ticks} ticks  buffers ${formatBytes(pass.bufferBytes)}`
@@ -77,7 +95,8 @@ export const passText = (pass: PassPlan, passes: number): string => {
       return
     }
     printed.add(n)
-    lines.push(`${indent}${stageLine(byNode.get(n)!)}`)
+    const window = preMaps.get(n)
+    lines.push(`${indent}${stageLine(byNode.get(n)!)}${window ? `  (pre-map of #${window.id}: once per slice, into its ring)` : ""}`)
     const inputs = n.kind === "pointwise" ? n.inputs : n.kind === "window" ? [n.input] : []
     for (const i of inputs) visit(i, `${indent}  `)
     if (n.kind === "pointwise") for (const s of n.scalars) lines.push(`${indent}  $${s.label} (scalar #${s.id}, from an earlier pass)`)
