@@ -21,12 +21,12 @@ import type { Program } from "../../algebra/algebra.js"
 import type { DType } from "../../algebra/dtype.js"
 import type { Accumulator } from "../../algebra/kernel.js"
 import { sliceLength } from "../../algebra/volume.js"
-import type { SliceReader, SliceSource, SliceWriter } from "../../io/slices.js"
+import type { SliceSource } from "../../io/slices.js"
 import type { Node, ScalarNode, WriteNode } from "../plan/graph.js"
-import type { PassPlan, StagePlan } from "../plan/passes.js"
+import type { StagePlan } from "../plan/passes.js"
 import { zOfStep } from "../plan/schedule.js"
-import { runPlanned } from "./harness.js"
-import type { PassMetrics, RunError, RunOptions, RunResult } from "./result.js"
+import { runPlanned, type PassRunner } from "./harness.js"
+import type { RunError, RunOptions, RunResult } from "./result.js"
 import { RingBuffer } from "./ring.js"
 import { timed, timedEffect, type TimeMeter } from "./metrics.js"
 import { stageCompute, type StageContext } from "./stage.js"
@@ -56,15 +56,7 @@ interface StageRuntime {
  * Executes one pass. `scalarValue` gives the values of scalars from earlier passes; returns the
  * accumulators of the pass's reductions.
  */
-const runPass = (
-  pass: PassPlan,
-  readers: ReadonlyMap<SliceSource, SliceReader>,
-  writers: ReadonlyMap<WriteNode, SliceWriter>,
-  scalarValue: (n: ScalarNode) => unknown,
-  meters: Map<string, Meter>,
-  options: RunOptions,
-  passCount: number
-): Effect.Effect<{ metrics: PassMetrics; reduced: Map<ScalarNode, unknown> }, RunError> =>
+const runPass: PassRunner<Meter, RunOptions> = (pass, readers, writers, scalarValue, meters, options, passCount) =>
   Effect.gen(function* () {
     const started = performance.now()
     const runtimes = new Map<Node, StageRuntime>()

@@ -37,11 +37,10 @@ import * as Stream from "effect/Stream"
 import type { Program } from "../../algebra/algebra.js"
 import type { DType } from "../../algebra/dtype.js"
 import type { Accumulator } from "../../algebra/kernel.js"
-import type { SliceReader, SliceSource, SliceWriter } from "../../io/slices.js"
-import type { Node, ScalarNode, VolumeNode, WriteNode } from "../plan/graph.js"
+import type { Node, ScalarNode, VolumeNode } from "../plan/graph.js"
 import type { PassPlan } from "../plan/passes.js"
-import { runPlanned } from "./harness.js"
-import type { PassMetrics, RunError, RunOptions, RunResult } from "./result.js"
+import { runPlanned, type PassRunner } from "./harness.js"
+import type { RunError, RunOptions, RunResult } from "./result.js"
 import {
   broadcastLags,
   newMeter,
@@ -79,15 +78,7 @@ const consumerCounts = (pass: PassPlan): Map<VolumeNode, number> => {
 }
 
 /** Runs one pass; returns its metrics and the values of its reductions. */
-const runPass = (
-  pass: PassPlan,
-  readers: ReadonlyMap<SliceSource, SliceReader>,
-  writers: ReadonlyMap<WriteNode, SliceWriter>,
-  scalarValue: (n: ScalarNode) => unknown,
-  meters: Map<string, Meter>,
-  options: UnfusedOptions,
-  passCount: number
-): Effect.Effect<{ metrics: PassMetrics; reduced: Map<ScalarNode, unknown> }, RunError> =>
+const runPass: PassRunner<Meter, UnfusedOptions> = (pass, readers, writers, scalarValue, meters, options, passCount) =>
   // The pass's own scope holds its broadcasts' fibers: they end with the pass, or with its failure.
   Effect.scoped(
     Effect.gen(function* () {
