@@ -13,6 +13,7 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import { shapeText, volumeBytes } from "../algebra/volume.js"
+import * as Cost from "../interpreters/cost/index.js"
 import * as Plan from "../interpreters/plan/index.js"
 import * as Run from "../interpreters/run/index.js"
 import { openSource, sinkFor } from "../io/index.js"
@@ -80,10 +81,16 @@ const runCommand = Command.make("run", { input, output, steps, json, memory, mod
     yield* checkBudget(plan, a.memory)
     const bar = progressBar("run")
     const result = yield* Run.run(program, { onProgress: bar.update, mode: a.mode }).pipe(Effect.ensuring(Effect.sync(bar.done)))
+    const predicted = Cost.costOf(result.plan)
     if (a.json) {
-      yield* print(JSON.stringify({ output: a.output, plan: Plan.planJson(result.plan), metrics: metricsJson(result) }, null, 2))
+      yield* print(
+        JSON.stringify({ output: a.output, plan: Plan.planJson(result.plan), predicted: Cost.costJson(predicted), metrics: metricsJson(result) }, null, 2)
+      )
     } else {
-      yield* print(`${metricsText(result)}\nwrote ${a.output}`)
+      yield* print(
+        `${metricsText(result)}\npredicted: read ${formatBytes(predicted.bytesRead)}, wrote ${formatBytes(predicted.bytesWritten)}, ` +
+          `peak buffers ${formatBytes(predicted.peakBufferBytes)}\nwrote ${a.output}`
+      )
     }
   })
 ).pipe(Command.withDescription("run the steps over the input and write the output"))
@@ -95,6 +102,14 @@ const planCommand = Command.make("plan", { input, output, steps, json, mode }, (
     yield* print(a.json ? JSON.stringify(Plan.planJson(plan), null, 2) : Plan.planText(plan))
   })
 ).pipe(Command.withDescription("print the plan (passes, stages, latencies, rings) without reading any voxel"))
+
+const costCommand = Command.make("cost", { input, output, steps, json, mode }, (a) =>
+  Effect.gen(function* () {
+    const { program } = yield* setUp(a.input, a.output, a.steps)
+    const cost = yield* Cost.estimate(program, planOptions(a.mode))
+    yield* print(a.json ? JSON.stringify(Cost.costJson(cost), null, 2) : Cost.costText(cost))
+  })
+).pipe(Command.withDescription("the dry run: bytes read and written, amplification, buffers and voxel-ops, without reading any voxel"))
 
 const infoCommand = Command.make("info", { input, json }, (a) =>
   Effect.gen(function* () {
@@ -128,7 +143,7 @@ const demoCommand = Command.make("demo", { json }, (a) => runDemo(a.json)).pipe(
 
 const cli = Command.make("slicewise").pipe(
   Command.withDescription("stream 3D images slice by slice"),
-  Command.withSubcommands([runCommand, planCommand, infoCommand, demoCommand])
+  Command.withSubcommands([runCommand, planCommand, costCommand, infoCommand, demoCommand])
 )
 
 const main = Command.run(cli, { name: "slicewise", version: VERSION })

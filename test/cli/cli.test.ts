@@ -104,6 +104,22 @@ describe("slicewise run", () => {
   })
 })
 
+describe("slicewise cost", () => {
+  it("predicts, without writing anything, the bytes the run then reads and writes", () => {
+    const out = path.join(dir, "cost.nrrd")
+    const steps = ["gaussian:sigma=1", "threshold:min=100", "edt"]
+    const dry = slicewise("cost", fixture("classic/uint16.tif"), out, ...steps, "--json")
+    expect(dry.code).toBe(0)
+    expect(fs.existsSync(out)).toBe(false)
+    const predicted = JSON.parse(dry.stdout)
+    expect(predicted.passes).toHaveLength(2)
+    const r = slicewise("run", fixture("classic/uint16.tif"), out, ...steps, "--json")
+    const measured = JSON.parse(r.stdout).metrics
+    expect(measured.bytesRead).toBe(predicted.bytesRead)
+    expect(measured.bytesWritten).toBe(predicted.bytesWritten)
+  })
+})
+
 describe("slicewise plan", () => {
   it("prints passes, stages, latencies and rings without reading voxels", () => {
     const r = slicewise("plan", fixture("classic/uint8.tif"), path.join(dir, "p.tif"), "gaussian:sigma=1", "median:radius=1")

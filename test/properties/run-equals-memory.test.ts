@@ -2,6 +2,7 @@ import * as Effect from "effect/Effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { volumeBytes } from "../../src/algebra/volume.js"
+import { costOf } from "../../src/interpreters/cost/index.js"
 import * as Memory from "../../src/interpreters/memory/index.js"
 import { ALL_REWRITES, type RewriteName } from "../../src/interpreters/plan/index.js"
 import * as Run from "../../src/interpreters/run/index.js"
@@ -42,6 +43,10 @@ describe("run interpreter = memory interpreter", () => {
             for (const s of pass.stages) if (s.node.kind === "source") expected += volumeBytes(s.node.info)
           }
           expect(run.bytesRead).toBe(expected)
+          // The dry run predicts the bytes read and written exactly.
+          const cost = costOf(run.plan)
+          expect(run.bytesRead).toBe(cost.bytesRead)
+          expect(run.bytesWritten).toBe(cost.bytesWritten)
           planned.set(variant.name, run.plan.peakBufferBytes)
           let spillWritten = 0
           for (const pass of run.plan.passes) {

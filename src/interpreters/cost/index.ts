@@ -1,0 +1,189 @@
+/**
+ * The cost interpreter: a dry run. From the optimised plan and the sources' metadata only — no
+ * voxel is read — it predicts what a run will read, write and hold: bytes read per source and
+ * bytes written per sink and spill, pass by pass; I/O amplification; buffer bytes by stage;
+ * voxel-operations by stage; and a rough time from throughput constants.
+ *
+ * The byte figures are exact (the run's measured figures equal them; a property test checks it on
+ * every generated program): a source states what reading slice z costs (`sliceReadBytes`), a sink
+ * what the whole output takes (`outputBytes`), and every pass reads each of its sources once.
+ *
+ * @example
+ * ```ts
+ * const cost = yield* Cost.estimate(program)
+ * if (cost.peakBufferBytes > budget) … // decide before reading anything
+ * console.log(Cost.costText(cost))
+ * ```
+ */
+import * as Effect from "effect/Effect"
+import type { Program } from "../../algebra/algebra.js"
+import * as E from "../../algebra/expr.js"
+import { voxelCount } from "../../algebra/volume.js"
+import { formatBytes, formatMs } from "../../util/units.js"
+import type { PlanError } from "../plan/errors.js"
+import type { VolumeNode } from "../plan/graph.js"
+import { make as makePlan, type PlanOptions } from "../plan/index.js"
+import type { PassPlan, Plan } from "../plan/passes.js"
+
+/**
+ * Throughputs for the time estimate. The defaults are rough figures of this project's development
+ * machine (docs/BENCHMARKS.md), not a calibration of yours.
+ */
+export interface Throughput {
+  readonly readBytesPerSecond: number
+  readonly writeBytesPerSecond: number
+  readonly voxelOpsPerSecond: number
+}
+
+export const DEFAULT_THROUGHPUT: Throughput = {
+  readBytesPerSecond: 1.0e9,
+  writeBytesPerSecond: 0.5e9,
+  voxelOpsPerSecond: 0.3e9
+}
+
+export interface IoCost {
+  readonly format: string
+  readonly path: string
+  readonly bytes: number
+}
+
+export interface StageCost {
+  readonly id: number
+  readonly label: string
+  /** Ring plus scratch bytes the stage holds in this pass. */
+  readonly bufferBytes: number
+  /** Operations per voxel times voxels, for this pass. */
+  readonly voxelOps: number
+}
+
+export interface PassCost {
+  readonly index: number
+  readonly direction: PassPlan["direction"]
+  readonly reads: ReadonlyArray<IoCost>
+  readonly writes: ReadonlyArray<IoCost>
+  readonly bufferBytes: number
+  readonly voxelOps: number
+  readonly stages: ReadonlyArray<StageCost>
+}
+
+export interface Cost {
+  readonly plan: Plan
+  readonly passes: ReadonlyArray<PassCost>
+  /** Bytes read from sources and spills, in total. */
+  readonly bytesRead: number
+  /** Bytes written to sinks and spills, in total. */
+  readonly bytesWritten: number
+  /** Of those, the spills' (written once, read back once). */
+  readonly spillBytesWritten: number
+  /**
+   * Bytes read divided by what reading every input (not spills) once takes: 1.00 for a single pass
+   * over each input; more when a later pass re-reads one.
+   */
+  readonly amplification: number
+  readonly peakBufferBytes: number
+  readonly voxelOps: number
+  /** From `throughput`: reads, writes and compute added up (no overlap assumed). */
+  readonly estimatedSeconds: number
+}
+
+/** Bytes a full read of a source takes. */
+const readBytesOf = (n: VolumeNode & { kind: "source" }): number => {
+  let total = 0
+  for (let z = 0; z < n.info.shape[0]; z++) total += n.source.sliceReadBytes(z)
+  return total
+}
+
+/** Operations per voxel of a stage's own work and its fused tail. */
+const opsPerVoxel = (n: VolumeNode): number => {
+  if (n.kind === "source") return 0
+  const own = n.kind === "pointwise" ? Math.max(1, E.opCount(n.expr)) : n.kernel.opsPerVoxel
+  const tail = n.fused?.tail ?? []
+  return own + tail.reduce((a, m) => a + (m.kind === "pointwise" ? Math.max(1, E.opCount(m.expr)) : m.kernel.opsPerVoxel), 0)
+}
+
+/** The cost of a plan (pure: reads no voxel and opens no file). */
+export const costOf = (plan: Plan, throughput: Throughput = DEFAULT_THROUGHPUT): Cost => {
+  const inputs = new Map<string, number>()
+  let bytesRead = 0
+  let bytesWritten = 0
+  let spillBytesWritten = 0
+  let voxelOps = 0
+  const passes = plan.passes.map((pass): PassCost => {
+    const reads: Array<IoCost> = []
+    const stages: Array<StageCost> = []
+    let ops = 0
+    for (const sp of pass.stages) {
+      const n = sp.node
+      if (n.kind === "source") {
+        const bytes = readBytesOf(n)
+        reads.push({ format: n.source.format, path: n.source.path, bytes })
+        bytesRead += bytes
+        if (n.spilledBy === undefined) inputs.set(`${n.source.format}:${n.source.path}`, bytes)
+      }
+      const stageOps = opsPerVoxel(n) * voxelCount(n.info)
+      ops += stageOps
+      stages.push({ id: n.id, label: n.label, bufferBytes: sp.ringBytes + sp.scratchBytes, voxelOps: stageOps })
+    }
+    const writes: Array<IoCost> = []
+    for (const r of pass.roots) {
+      if (r.kind === "reduce") {
+        ops += r.reducer.opsPerVoxel * voxelCount(r.input.info)
+        continue
+      }
+      const bytes = r.sink.outputBytes(r.input.info)
+      writes.push({ format: r.sink.format, path: r.sink.path, bytes })
+      bytesWritten += bytes
+      if (r.sink.format === "spill") spillBytesWritten += bytes
+    }
+    voxelOps += ops
+    return { index: pass.index, direction: pass.direction, reads, writes, bufferBytes: pass.bufferBytes, voxelOps: ops, stages }
+  })
+  const inputBytes = [...inputs.values()].reduce((a, b) => a + b, 0)
+  return {
+    plan,
+    passes,
+    bytesRead,
+    bytesWritten,
+    spillBytesWritten,
+    amplification: inputBytes === 0 ? 1 : (bytesRead - spillBytesWritten) / inputBytes,
+    peakBufferBytes: plan.peakBufferBytes,
+    voxelOps,
+    estimatedSeconds:
+      bytesRead / throughput.readBytesPerSecond + bytesWritten / throughput.writeBytesPerSecond + voxelOps / throughput.voxelOpsPerSecond
+  }
+}
+
+/** The dry run of a program: its plan and what running it will cost. Reads no voxel. */
+export const estimate = (
+  program: Program,
+  options: PlanOptions & { readonly throughput?: Throughput } = {}
+): Effect.Effect<Cost, PlanError> => Effect.map(makePlan(program, options), (plan) => costOf(plan, options.throughput))
+
+/** The cost as text: per pass its reads, writes and buffers, then the totals. */
+export const costText = (cost: Cost): string => {
+  const lines: Array<string> = []
+  for (const p of cost.passes) {
+    lines.push(`pass ${p.index + 1}/${cost.passes.length}  ${p.direction}  buffers ${formatBytes(p.bufferBytes)}  ${(p.voxelOps / 1e6).toFixed(0)} M voxel-ops`)
+    for (const r of p.reads) lines.push(`  read   ${formatBytes(r.bytes).padStart(10)}  ${r.format} ${r.path}`)
+    for (const w of p.writes) lines.push(`  write  ${formatBytes(w.bytes).padStart(10)}  ${w.format} ${w.path}`)
+  }
+  lines.push(
+    `total: read ${formatBytes(cost.bytesRead)}, write ${formatBytes(cost.bytesWritten)}` +
+      (cost.spillBytesWritten > 0 ? ` (spills ${formatBytes(cost.spillBytesWritten)})` : "") +
+      `, amplification ${cost.amplification.toFixed(2)}, peak buffers ${formatBytes(cost.peakBufferBytes)}, ` +
+      `${(cost.voxelOps / 1e6).toFixed(0)} M voxel-ops, about ${formatMs(cost.estimatedSeconds * 1000)} (default throughputs)`
+  )
+  return lines.join("\n")
+}
+
+/** The cost as JSON-ready data (without the plan). */
+export const costJson = (cost: Cost) => ({
+  passes: cost.passes,
+  bytesRead: cost.bytesRead,
+  bytesWritten: cost.bytesWritten,
+  spillBytesWritten: cost.spillBytesWritten,
+  amplification: cost.amplification,
+  peakBufferBytes: cost.peakBufferBytes,
+  voxelOps: cost.voxelOps,
+  estimatedSeconds: cost.estimatedSeconds
+})
