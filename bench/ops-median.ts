@@ -10,9 +10,10 @@
  * moves furthest between neighbours).
  */
 import * as Effect from "effect/Effect"
-import { allocSlice, dtypeRange, isDType, type DType } from "../src/algebra/dtype.js"
-import { volumeInfo, voxelCount, type Shape } from "../src/algebra/volume.js"
+import { isDType, type DType } from "../src/algebra/dtype.js"
+import { voxelCount, type Shape } from "../src/algebra/volume.js"
 import { evaluate } from "../src/interpreters/memory/index.js"
+import { syntheticVolume } from "./support/synthetic.js"
 import { arraySource } from "../src/io/memory.js"
 import { median, medianMethod } from "../src/ops/median.js"
 
@@ -29,33 +30,8 @@ const shape = arg("shape", "256x512x512").split("x").map(Number) as unknown as S
 const runs = Number(arg("runs", "2"))
 
 const makeInput = (kind: "smooth" | "noise") => {
-  const info = volumeInfo(dtype, shape)
-  const data = allocSlice(dtype, voxelCount(info))
-  const [lo, hi] = dtypeRange(dtype)
-  const top = Number.isFinite(hi) ? hi : 1000
-  const bottom = Number.isFinite(lo) ? Math.max(lo, 0) : 0
-  let s = 0x9e3779b9
-  const rand = () => {
-    // xorshift32: fast and deterministic
-    s ^= s << 13
-    s ^= s >>> 17
-    s ^= s << 5
-    return (s >>> 0) / 4294967296
-  }
-  const [Z, Y, X] = shape
-  let i = 0
-  for (let z = 0; z < Z; z++) {
-    for (let y = 0; y < Y; y++) {
-      for (let x = 0; x < X; x++, i++) {
-        if (kind === "noise") data[i] = bottom + Math.floor(rand() * (top - bottom + 1))
-        else {
-          const t = 0.5 + 0.2 * Math.sin(x / 23 + z / 17) + 0.2 * Math.cos(y / 31 - z / 29) + 0.05 * (rand() - 0.5)
-          data[i] = bottom + Math.floor(t * (top - bottom))
-        }
-      }
-    }
-  }
-  return arraySource(info, data, kind)
+  const v = syntheticVolume(dtype, shape, kind, 0x9e3779b9)
+  return arraySource(v.info, v.data, kind)
 }
 
 console.log(

@@ -8,9 +8,10 @@
  * The input is smooth structure plus noise (a micrograph-like image) scaled to the dtype.
  */
 import * as Effect from "effect/Effect"
-import { allocSlice, dtypeRange, isDType, type DType } from "../src/algebra/dtype.js"
-import { volumeInfo, voxelCount, type Shape } from "../src/algebra/volume.js"
+import { isDType, type DType } from "../src/algebra/dtype.js"
+import { voxelCount, type Shape } from "../src/algebra/volume.js"
 import { evaluate } from "../src/interpreters/memory/index.js"
+import { syntheticVolume } from "./support/synthetic.js"
 import { arraySource } from "../src/io/memory.js"
 import { applyStep, parseStep } from "../src/ops/steps.js"
 
@@ -24,27 +25,7 @@ const dtype: DType = dtypeText
 const shape = arg("shape", "64x512x512").split("x").map(Number) as unknown as Shape
 const only = arg("steps", "")
 
-const info = volumeInfo(dtype, shape)
-const data = allocSlice(dtype, voxelCount(info))
-const [lo, hi] = dtypeRange(dtype)
-const top = Number.isFinite(hi) ? hi : 1000
-const bottom = Number.isFinite(lo) ? Math.max(lo, 0) : 0
-let seed = 0x2545f491
-const rand = () => {
-  seed ^= seed << 13
-  seed ^= seed >>> 17
-  seed ^= seed << 5
-  return (seed >>> 0) / 4294967296
-}
-const [Z, Y, X] = shape
-for (let z = 0, i = 0; z < Z; z++) {
-  for (let y = 0; y < Y; y++) {
-    for (let x = 0; x < X; x++, i++) {
-      const t = 0.5 + 0.2 * Math.sin(x / 23 + z / 17) + 0.2 * Math.cos(y / 31 - z / 29) + 0.05 * (rand() - 0.5)
-      data[i] = bottom + Math.floor(t * (top - bottom))
-    }
-  }
-}
+const { info, data, bottom, top } = syntheticVolume(dtype, shape, "smooth", 0x2545f491)
 const src = arraySource(info, data, "bench")
 const mid = Math.floor((bottom + top) / 2)
 

@@ -12,9 +12,9 @@ import * as Run from "../../src/interpreters/run/index.js"
 import { FormatError } from "../../src/io/errors.js"
 import { arraySource } from "../../src/io/memory.js"
 import { nrrdSink } from "../../src/io/nrrd.js"
-import type { SliceSink, SliceSource } from "../../src/io/slices.js"
+import type { SliceSink } from "../../src/io/slices.js"
+import { openFdCount, trapRead } from "../support/faults.js"
 import type { Direction, WindowKernel } from "../../src/algebra/kernel.js"
-import type { DType } from "../../src/algebra/dtype.js"
 
 /** A sweep keeping a running sum per voxel column (stateful, so it must see slices in order). */
 const runningSumKernel = (direction: Direction): WindowKernel<"uint16", "uint16"> => ({
@@ -37,16 +37,6 @@ const runningSumKernel = (direction: Direction): WindowKernel<"uint16", "uint16"
   }
 })
 
-const openFds = () => fs.readdirSync("/proc/self/fd").length
-
-/** A source that behaves like `inner` but, at slice `at`, runs `onRead` instead of reading. */
-const trap = <D extends DType>(inner: SliceSource<D>, at: number, onRead: Effect.Effect<void, FormatError>): SliceSource<D> => ({
-  ...inner,
-  open: Effect.map(inner.open, (reader) => ({
-    ...reader,
-    read: (z, into) => (z === at ? onRead : reader.read(z, into))
-  }))
-})
 
 describe("a run that does not finish", () => {
   let dir: string
@@ -59,8 +49,8 @@ describe("a run that does not finish", () => {
   const data = Uint16Array.from({ length: 12 * 256 }, (_, i) => i % 1000)
 
   it("fails with the reader's error and leaves no output and no open file", async () => {
-    const before = openFds()
-    const failing = trap(arraySource(info, data, "input"), 5, Effect.fail(new FormatError({ path: "input", position: "slice 5", detail: "truncated" })))
+    const before = openFdCount()
+    const failing = trapRead(arraySource(info, data, "input"), 5, Effect.fail(new FormatError({ path: "input", position: "slice 5", detail: "truncated" })))
     const out = path.join(dir, "out.nrrd")
     const exit = await Effect.runPromiseExit(
       Run.run((alg) => ({ o: alg.write(alg.map(alg.source(failing), (x) => E.add(x, 1)), nrrdSink(out)) }))
@@ -68,13 +58,13 @@ describe("a run that does not finish", () => {
     expect(Exit.isFailure(exit)).toBe(true)
     expect(String(Exit.isFailure(exit) ? exit.cause : "")).toContain("slice 5")
     expect(fs.readdirSync(dir)).toEqual([])
-    expect(openFds()).toBe(before)
+    expect(openFdCount()).toBe(before)
   })
 
   it("interrupted midway leaves no output and no open file", async () => {
-    const before = openFds()
+    const before = openFdCount()
     const reached = Effect.runSync(Deferred.make<void>())
-    const stuck = trap(arraySource(info, data, "input"), 6, Effect.zipRight(Deferred.succeed(reached, undefined), Effect.never))
+    const stuck = trapRead(arraySource(info, data, "input"), 6, Effect.zipRight(Deferred.succeed(reached, undefined), Effect.never))
     const out = path.join(dir, "out.nhdr")
     const fiber = Effect.runFork(
       Run.run((alg) => ({ o: alg.write(alg.map(alg.source(stuck), (x) => E.mul(x, 2)), nrrdSink(out)) }))
@@ -85,7 +75,7 @@ describe("a run that does not finish", () => {
     const exit = await Effect.runPromise(Fiber.interrupt(fiber))
     expect(Exit.isInterrupted(exit)).toBe(true)
     expect(fs.readdirSync(dir)).toEqual([])
-    expect(openFds()).toBe(before)
+    expect(openFdCount()).toBe(before)
   })
 
   describe("with a spill (a backward sweep over a forward sweep)", () => {
@@ -118,7 +108,7 @@ describe("a run that does not finish", () => {
 
     it("interrupted in the second pass, leaves no spill file, no output and no open file", async () => {
       await withSpillDir(async (spillDir) => {
-        const before = openFds()
+        const before = openFdCount()
         const reached = Effect.runSync(Deferred.make<void>())
         // The output is written in pass 2 (backward); its writer blocks at the third slice it gets.
         const inner = nrrdSink(path.join(dir, "o.nrrd"))
@@ -140,21 +130,21 @@ describe("a run that does not finish", () => {
         expect(Exit.isInterrupted(exit)).toBe(true)
         expect(fs.readdirSync(spillDir)).toEqual([])
         expect(fs.readdirSync(dir)).toEqual([])
-        expect(openFds()).toBe(before)
+        expect(openFdCount()).toBe(before)
       })
     })
 
     it("a failure in the first pass leaves no spill file, no output and no open file", async () => {
       await withSpillDir(async (spillDir) => {
-        const before = openFds()
-        const failing = trap(arraySource(info, data, "input"), 7, Effect.fail(new FormatError({ path: "input", position: "slice 7", detail: "truncated" })))
+        const before = openFdCount()
+        const failing = trapRead(arraySource(info, data, "input"), 7, Effect.fail(new FormatError({ path: "input", position: "slice 7", detail: "truncated" })))
         const exit = await Effect.runPromiseExit(
           Run.run((alg) => ({ o: alg.write(alg.sweep(alg.sweep(alg.source(failing), forward, "forward"), backward, "backward"), nrrdSink(path.join(dir, "o.nrrd"))) }))
         )
         expect(Exit.isFailure(exit)).toBe(true)
         expect(fs.readdirSync(spillDir)).toEqual([])
         expect(fs.readdirSync(dir)).toEqual([])
-        expect(openFds()).toBe(before)
+        expect(openFdCount()).toBe(before)
       })
     })
   })

@@ -1,5 +1,6 @@
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import { openFdCount, trapRead } from "../support/faults.js"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import fc from "fast-check"
@@ -21,7 +22,6 @@ import type { SliceSource } from "../../src/io/slices.js"
 import { firstDifference } from "../support/voxels.js"
 import { programSpecArb, runningSum, toProgram, volumeData, zWeights } from "../properties/arbitraries.js"
 
-const openFds = () => fs.readdirSync("/proc/self/fd").length
 
 describe("unfused run = memory = fused run", () => {
   it("on random DAG programs over random small volumes, voxel for voxel", async () => {
@@ -110,10 +110,10 @@ describe("unfused run: broadcasts", () => {
     // Exactly the bound suffices; one slice less deadlocks (the sizing is tight, not lucky).
     const exact = await Effect.runPromise(Effect.timeout(runUnfused(skewed, { broadcastMargin: 0 }), "5 seconds"))
     expect(firstDifference(exact.volumes.o!.data, mem.volumes.o!.data)).toBe(-1)
-    const before = openFds()
+    const before = openFdCount()
     const starved = await Effect.runPromiseExit(Effect.timeout(runUnfused(skewed, { broadcastMargin: -1 }), "300 millis"))
     expect(Exit.isFailure(starved) && String(starved.cause)).toContain("TimeoutException")
-    expect(openFds()).toBe(before)
+    expect(openFdCount()).toBe(before)
   })
 
   it("measures its buffers: a chain holds a few slices, a tee at most its lag more", async () => {
@@ -141,14 +141,6 @@ describe("an unfused run that does not finish", () => {
   const info = volumeInfo("uint16", [12, 16, 16])
   const data = Uint16Array.from({ length: 12 * 256 }, (_, i) => i % 1000)
 
-  /** A source that behaves like `inner` but, at slice `at`, runs `onRead` instead of reading. */
-  const trap = (inner: SliceSource, at: number, onRead: Effect.Effect<void, FormatError>): SliceSource => ({
-    ...inner,
-    open: Effect.map(inner.open, (reader) => ({
-      ...reader,
-      read: (z, into) => (z === at ? onRead : reader.read(z, into))
-    }))
-  })
   // A tee and a window, so that broadcasts and their fibers are running when it stops.
   const teed = (s: SliceSource, out: string) => <F extends Repr>(alg: Algebra<F>) => {
     const a = alg.source(s)
@@ -157,19 +149,19 @@ describe("an unfused run that does not finish", () => {
   }
 
   it("fails with the reader's error and leaves no output and no open file", async () => {
-    const before = openFds()
-    const failing = trap(arraySource(info, data, "input"), 5, Effect.fail(new FormatError({ path: "input", position: "slice 5", detail: "truncated" })))
+    const before = openFdCount()
+    const failing = trapRead(arraySource(info, data, "input"), 5, Effect.fail(new FormatError({ path: "input", position: "slice 5", detail: "truncated" })))
     const exit = await Effect.runPromiseExit(runUnfused(teed(failing, path.join(dir, "out.nrrd"))))
     expect(Exit.isFailure(exit)).toBe(true)
     expect(String(Exit.isFailure(exit) ? exit.cause : "")).toContain("slice 5")
     expect(fs.readdirSync(dir)).toEqual([])
-    expect(openFds()).toBe(before)
+    expect(openFdCount()).toBe(before)
   })
 
   it("interrupted midway leaves no output and no open file", async () => {
-    const before = openFds()
+    const before = openFdCount()
     const reached = Effect.runSync(Deferred.make<void>())
-    const stuck = trap(arraySource(info, data, "input"), 6, Effect.zipRight(Deferred.succeed(reached, undefined), Effect.never))
+    const stuck = trapRead(arraySource(info, data, "input"), 6, Effect.zipRight(Deferred.succeed(reached, undefined), Effect.never))
     const fiber = Effect.runFork(runUnfused(teed(stuck, path.join(dir, "out.nhdr"))))
     await Effect.runPromise(Deferred.await(reached))
     // Slices before the window's reach have been written to temporary files by now.
@@ -177,7 +169,7 @@ describe("an unfused run that does not finish", () => {
     const exit = await Effect.runPromise(Fiber.interrupt(fiber))
     expect(Exit.isInterrupted(exit)).toBe(true)
     expect(fs.readdirSync(dir)).toEqual([])
-    expect(openFds()).toBe(before)
+    expect(openFdCount()).toBe(before)
   })
 
   it("reads a spill only in the pass after the one that wrote it, and removes it", async () => {

@@ -13,8 +13,7 @@ export const makeTempDir = (): string => fs.mkdtempSync(nodePath.join(os.tmpdir(
 
 export const removeDir = (dir: string): void => fs.rmSync(dir, { recursive: true, force: true })
 
-/** Open file descriptors of this process (Linux). */
-export const openFdCount = (): number => fs.readdirSync("/proc/self/fd").length
+export { openFdCount } from "../support/faults.js"
 
 /** Deterministic pseudo-random bytes (xorshift32), so failures reproduce. */
 export const pseudoRandomBytes = (n: number, seed: number): Uint8Array => {

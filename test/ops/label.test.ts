@@ -4,32 +4,22 @@
  * fixtures of scripts/fixtures/make_label_fixtures.py; then on random volumes against a flood fill
  * written here (an independent oracle: no union-find, no provisional labels).
  */
-import * as fs from "node:fs"
-import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import * as Effect from "effect/Effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import type { Algebra, Repr } from "../../src/algebra/algebra.js"
-import { allocSlice, type DType, type VoxelArray } from "../../src/algebra/dtype.js"
+import type { VoxelArray } from "../../src/algebra/dtype.js"
 import { haloZ, type WindowKernel } from "../../src/algebra/kernel.js"
 import { volumeInfo, type Shape } from "../../src/algebra/volume.js"
 import * as Memory from "../../src/interpreters/memory/index.js"
 import * as Plan from "../../src/interpreters/plan/index.js"
 import * as Run from "../../src/interpreters/run/index.js"
 import { arraySource } from "../../src/io/memory.js"
+import { firstDifference } from "../support/voxels.js"
+import { arrayOf, labelManifest } from "./label-fixtures.js"
 import { label, labelCount, labelTable, labelWithCount, MAX_LABELS, type Connectivity } from "../../src/ops/label.js"
 
 // --- fixtures (test/fixtures/label) --------------------------------------------------------------
-
-const DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "fixtures", "label")
-
-interface StoredArray {
-  readonly file: string
-  readonly offset: number
-  readonly dtype: DType
-  readonly shape: Shape
-}
 
 interface LabelCase {
   readonly id: string
@@ -39,19 +29,7 @@ interface LabelCase {
   readonly labels: string
 }
 
-const manifest: { readonly arrays: Readonly<Record<string, StoredArray>>; readonly label: ReadonlyArray<LabelCase> } = JSON.parse(
-  fs.readFileSync(path.join(DIR, "manifest.json"), "utf8")
-)
-
-const arrayOf = (name: string): { readonly info: ReturnType<typeof volumeInfo>; readonly data: VoxelArray } => {
-  const a = manifest.arrays[name]!
-  const info = volumeInfo(a.dtype, a.shape)
-  const data = allocSlice(a.dtype, a.shape[0] * a.shape[1] * a.shape[2])
-  const bytes = fs.readFileSync(path.join(DIR, a.file))
-  // The fixtures are little-endian, as this machine and CI.
-  new Uint8Array(data.buffer).set(bytes.subarray(a.offset, a.offset + data.byteLength))
-  return { info, data }
-}
+const manifest = labelManifest as typeof labelManifest & { readonly label: ReadonlyArray<LabelCase> }
 
 // --- running a program through every interpreter -------------------------------------------------
 
@@ -76,12 +54,6 @@ const labelEverywhere = async (info: ReturnType<typeof volumeInfo>, data: VoxelA
     expect(r.plan.passes).toHaveLength(2)
   }
   return { labels: labels.data, count: mem.scalars.count as number }
-}
-
-const firstDifference = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
-  if (a.length !== b.length) return Math.min(a.length, b.length)
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return i
-  return -1
 }
 
 describe("label = scipy.ndimage.label (fixtures)", () => {

@@ -6,35 +6,19 @@
  * and unfused). For float images the bin grid (numpy's edges, skimage's centres) and every voxel's
  * bin are checked against skimage's histogram too.
  */
-import * as fs from "node:fs"
-import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import * as Effect from "effect/Effect"
 import { describe, expect, it } from "vitest"
 import type { Algebra, Repr } from "../../src/algebra/algebra.js"
-import { allocSlice, type DType, type VoxelArray } from "../../src/algebra/dtype.js"
-import { volumeInfo, type Shape } from "../../src/algebra/volume.js"
+import { volumeInfo } from "../../src/algebra/volume.js"
 import * as Memory from "../../src/interpreters/memory/index.js"
 import * as Plan from "../../src/interpreters/plan/index.js"
 import * as Run from "../../src/interpreters/run/index.js"
 import { arraySource } from "../../src/io/memory.js"
+import { arrayOf, labelManifest, num, type Num } from "./label-fixtures.js"
 import { otsu, otsuFromHistogram, otsuGrid, otsuThreshold } from "../../src/ops/otsu.js"
 import { binOf, uniformBins } from "../../src/ops/reducers.js"
 
 // --- fixtures (test/fixtures/label) --------------------------------------------------------------
-
-const DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "fixtures", "label")
-
-interface StoredArray {
-  readonly file: string
-  readonly offset: number
-  readonly dtype: DType
-  readonly shape: Shape
-}
-
-/** A number as the fixtures write it (JSON has no NaN or infinities). */
-type Num = number | "NaN" | "Infinity" | "-Infinity"
-const num = (v: Num): number => (typeof v === "number" ? v : Number(v))
 
 interface OtsuCase {
   readonly id: string
@@ -45,18 +29,7 @@ interface OtsuCase {
   readonly histogram?: { readonly counts: ReadonlyArray<number>; readonly centers: ReadonlyArray<Num> }
 }
 
-const manifest: { readonly arrays: Readonly<Record<string, StoredArray>>; readonly otsu: ReadonlyArray<OtsuCase> } = JSON.parse(
-  fs.readFileSync(path.join(DIR, "manifest.json"), "utf8")
-)
-
-const arrayOf = (name: string) => {
-  const a = manifest.arrays[name]!
-  const info = volumeInfo(a.dtype, a.shape)
-  const data = allocSlice(a.dtype, a.shape[0] * a.shape[1] * a.shape[2])
-  const bytes = fs.readFileSync(path.join(DIR, a.file))
-  new Uint8Array(data.buffer).set(bytes.subarray(a.offset, a.offset + data.byteLength))
-  return { info, data: data as VoxelArray }
-}
+const manifest = labelManifest as typeof labelManifest & { readonly otsu: ReadonlyArray<OtsuCase> }
 
 const differing = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
   let n = a.length === b.length ? 0 : Infinity

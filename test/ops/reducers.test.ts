@@ -5,18 +5,16 @@
  * pairwise, slicewise per slice then in z order; integer means are exact). And every reducer gives
  * the same result whatever order the slices come in.
  */
-import * as fs from "node:fs"
-import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import * as Effect from "effect/Effect"
 import { describe, expect, it } from "vitest"
 import type { Algebra, Repr } from "../../src/algebra/algebra.js"
-import { allocSlice, isFloat, type DType, type VoxelArray } from "../../src/algebra/dtype.js"
+import { isFloat, type DType, type VoxelArray } from "../../src/algebra/dtype.js"
 import type { Reducer } from "../../src/algebra/kernel.js"
 import { volumeInfo, type Shape } from "../../src/algebra/volume.js"
 import * as Memory from "../../src/interpreters/memory/index.js"
 import * as Run from "../../src/interpreters/run/index.js"
 import { arraySource } from "../../src/io/memory.js"
+import { arrayOf, labelManifest, num, type Num } from "./label-fixtures.js"
 import {
   countPerLabel,
   histogram,
@@ -29,18 +27,6 @@ import {
 } from "../../src/ops/reducers.js"
 
 // --- fixtures (test/fixtures/label) --------------------------------------------------------------
-
-const DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "fixtures", "label")
-
-interface StoredArray {
-  readonly file: string
-  readonly offset: number
-  readonly dtype: DType
-  readonly shape: Shape
-}
-
-type Num = number | "NaN" | "Infinity" | "-Infinity"
-const num = (v: Num): number => (typeof v === "number" ? v : Number(v))
 
 interface ReducerCase {
   readonly id: string
@@ -61,18 +47,7 @@ interface ReducerCase {
   readonly uniqueCounts?: { readonly values: ReadonlyArray<Num>; readonly counts: ReadonlyArray<number> }
 }
 
-const manifest: { readonly arrays: Readonly<Record<string, StoredArray>>; readonly reducers: ReadonlyArray<ReducerCase> } = JSON.parse(
-  fs.readFileSync(path.join(DIR, "manifest.json"), "utf8")
-)
-
-const arrayOf = (name: string) => {
-  const a = manifest.arrays[name]!
-  const info = volumeInfo(a.dtype, a.shape)
-  const data = allocSlice(a.dtype, a.shape[0] * a.shape[1] * a.shape[2])
-  const bytes = fs.readFileSync(path.join(DIR, a.file))
-  new Uint8Array(data.buffer).set(bytes.subarray(a.offset, a.offset + data.byteLength))
-  return { info, data: data as VoxelArray }
-}
+const manifest = labelManifest as typeof labelManifest & { readonly reducers: ReadonlyArray<ReducerCase> }
 
 const relative = (a: number, b: number): number => (a === b ? 0 : Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b)))
 
