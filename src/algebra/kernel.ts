@@ -77,7 +77,18 @@ export interface WindowKernel<In extends DType, Out extends DType> {
   /** Short name for plans: "median", "gaussian-z" … */
   readonly name: string
   readonly params: Params
+  /**
+   * How far the kernel reaches on each axis. `halo.y` must be exact (or larger): under a memory
+   * budget the planner may split a pass into bands of rows and gives each band `halo.y` rows of
+   * its neighbours; for kernels whose rows depend on the whole slice, set `inPlane: "global"`.
+   */
   readonly halo: Halo
+  /**
+   * "global" for kernels whose output row depends on rows beyond `halo.y` (in-plane distance
+   * transforms, connected components): the planner then never splits their pass into bands.
+   * Default "local".
+   */
+  readonly inPlane?: "local" | "global"
   /** Boundary mode on every axis; the interpreter applies it along z, the kernel in-plane. */
   readonly mode: BoundaryMode
   /** The value outside the volume for mode `constant`. */

@@ -38,7 +38,10 @@ const steps = Args.text({ name: "step" }).pipe(
 const json = Options.boolean("json").pipe(Options.withDescription("print a machine-readable result"))
 const memory = Options.text("memory").pipe(
   Options.optional,
-  Options.withDescription("refuse to run if the plan's buffers exceed SIZE (e.g. 512MiB, 2GiB)")
+  Options.withDescription(
+    "keep the plan's buffers within SIZE (e.g. 64MiB, 2GiB): passes run in bands of rows or are split by a spill, " +
+      "whichever reads less; refused up front, naming the smallest budget that works, if nothing fits"
+  )
 )
 
 const mode = Options.choice("mode", ["fused", "unfused"]).pipe(
@@ -57,30 +60,43 @@ const setUp = (inputPath: string, outputPath: string, stepTexts: ReadonlyArray<s
     return { source, sink, program: pipeline(source, parsed, sink) }
   })
 
-const checkBudget = (plan: Plan.Plan, budget: Option.Option<string>) =>
+/** A size a user can type that is at least `bytes`: "3.3MiB", "700KiB". */
+const sizeAtLeast = (bytes: number): string => {
+  const [unit, factor] = bytes >= 2 ** 30 ? ["GiB", 2 ** 30] : bytes >= 2 ** 20 ? ["MiB", 2 ** 20] : ["KiB", 2 ** 10]
+  return `${Math.ceil((bytes / factor) * 10) / 10}${unit}`
+}
+
+/** The plan options of a mode and a `--memory` budget. */
+const planOptions = (m: "fused" | "unfused", budget: Option.Option<string>) =>
   Effect.gen(function* () {
-    if (Option.isNone(budget)) return
+    const options: { rewrites?: ReadonlyArray<never>; memoryBytes?: number } = m === "unfused" ? { rewrites: [] } : {}
+    if (Option.isNone(budget)) return options as Plan.PlanOptions
     const bytes = parseSize(budget.value)
-    if (bytes === undefined) {
+    if (bytes === undefined || bytes <= 0) {
       return yield* new UsageError({ detail: `--memory ${budget.value} is not a size (try 512MiB or 2GiB)` })
     }
-    if (plan.peakBufferBytes > bytes) {
-      return yield* new UsageError({
-        detail: `the plan needs ${formatBytes(plan.peakBufferBytes)} of buffers, more than --memory ${budget.value}; the smallest budget that works is ${formatBytes(plan.peakBufferBytes)}`
-      })
-    }
+    return { ...options, memoryBytes: bytes } as Plan.PlanOptions
   })
 
-/** The plan options a mode stands for. */
-const planOptions = (m: "fused" | "unfused"): Plan.PlanOptions => (m === "unfused" ? { rewrites: [] } : {})
+/** A BudgetError as the CLI says it: with a --memory value that works. */
+const explainBudget = <A, E, R>(effect: Effect.Effect<A, E, R>, budget: Option.Option<string>) =>
+  Effect.catchIf(
+    effect,
+    (e): e is E & Plan.BudgetError => e instanceof Plan.BudgetError,
+    (e) =>
+      new UsageError({
+        detail: `--memory ${Option.getOrElse(budget, () => "")} is too small: ${e.detail}; try --memory ${sizeAtLeast(e.minimumBytes)}`
+      })
+  )
 
 const runCommand = Command.make("run", { input, output, steps, json, memory, mode }, (a) =>
   Effect.gen(function* () {
     const { program } = yield* setUp(a.input, a.output, a.steps)
-    const plan = yield* Plan.make(program, planOptions(a.mode))
-    yield* checkBudget(plan, a.memory)
+    const options = yield* planOptions(a.mode, a.memory)
+    // Plan first: an impossible budget is refused before any output is created.
+    yield* explainBudget(Plan.make(program, options), a.memory)
     const bar = progressBar("run")
-    const result = yield* Run.run(program, { onProgress: bar.update, mode: a.mode }).pipe(Effect.ensuring(Effect.sync(bar.done)))
+    const result = yield* Run.run(program, { ...options, onProgress: bar.update, mode: a.mode }).pipe(Effect.ensuring(Effect.sync(bar.done)))
     const predicted = Cost.costOf(result.plan)
     if (a.json) {
       yield* print(
@@ -95,18 +111,18 @@ const runCommand = Command.make("run", { input, output, steps, json, memory, mod
   })
 ).pipe(Command.withDescription("run the steps over the input and write the output"))
 
-const planCommand = Command.make("plan", { input, output, steps, json, mode }, (a) =>
+const planCommand = Command.make("plan", { input, output, steps, json, memory, mode }, (a) =>
   Effect.gen(function* () {
     const { program } = yield* setUp(a.input, a.output, a.steps)
-    const plan = yield* Plan.make(program, planOptions(a.mode))
+    const plan = yield* explainBudget(Plan.make(program, yield* planOptions(a.mode, a.memory)), a.memory)
     yield* print(a.json ? JSON.stringify(Plan.planJson(plan), null, 2) : Plan.planText(plan))
   })
 ).pipe(Command.withDescription("print the plan (passes, stages, latencies, rings) without reading any voxel"))
 
-const costCommand = Command.make("cost", { input, output, steps, json, mode }, (a) =>
+const costCommand = Command.make("cost", { input, output, steps, json, memory, mode }, (a) =>
   Effect.gen(function* () {
     const { program } = yield* setUp(a.input, a.output, a.steps)
-    const cost = yield* Cost.estimate(program, planOptions(a.mode))
+    const cost = yield* explainBudget(Cost.estimate(program, yield* planOptions(a.mode, a.memory)), a.memory)
     yield* print(a.json ? JSON.stringify(Cost.costJson(cost), null, 2) : Cost.costText(cost))
   })
 ).pipe(Command.withDescription("the dry run: bytes read and written, amplification, buffers and voxel-ops, without reading any voxel"))

@@ -14,6 +14,7 @@ import * as Effect from "effect/Effect"
 import { allocSlice, type ArrayOf, type DType, type VoxelArray } from "../algebra/dtype.js"
 import { sliceBytes, sliceLength, volumeBytes, voxelCount, type VolumeInfo } from "../algebra/volume.js"
 import { FormatError } from "./errors.js"
+import { rawRowSpan, rowsProblem } from "./rows.js"
 import type { SliceSink, SliceSource } from "./slices.js"
 
 /** A volume held in a typed array (z-major, x fastest) as a source. */
@@ -28,9 +29,19 @@ export const arraySource = <D extends DType>(info: VolumeInfo<D>, data: ArrayOf<
     info,
     details: {},
     sliceReadBytes: () => sliceBytes(info),
+    rowReadBytes: (z, rows) => rawRowSpan(info, z, rows).bytes,
     open: Effect.sync(() => {
       let bytes = 0
+      const width = info.shape[2]
       return {
+        readRows: (z, rows, into) =>
+          Effect.suspend(() => {
+            const bad = rowsProblem(info, z, rows, into.length)
+            if (bad !== undefined) return Effect.fail(new FormatError({ path: name, position: `slice ${z}`, detail: bad }))
+            into.set(data.subarray(z * n + rows.start * width, z * n + rows.end * width) as never)
+            bytes += rawRowSpan(info, z, rows).bytes
+            return Effect.void
+          }),
         read: (z, into) =>
           Effect.suspend(() => {
             if (z < 0 || z >= info.shape[0]) {
@@ -58,6 +69,7 @@ export const arraySink = (name = "array"): ArraySink => {
     format: "memory",
     path: name,
     outputBytes: (info) => volumeBytes(info),
+    writesRows: true,
     result: () => committed,
     create: (info) =>
       Effect.sync(() => {
@@ -69,6 +81,14 @@ export const arraySink = (name = "array"): ArraySink => {
             Effect.sync(() => {
               data.set(slice as never, z * n)
               bytes += sliceBytes(info)
+            }),
+          writeRows: (z, rows, slice) =>
+            Effect.suspend(() => {
+              const bad = rowsProblem(info, z, rows, slice.length)
+              if (bad !== undefined) return Effect.fail(new FormatError({ path: name, position: `slice ${z}`, detail: bad }))
+              data.set(slice as never, z * n + rows.start * info.shape[2])
+              bytes += rawRowSpan(info, z, rows).bytes
+              return Effect.void
             }),
           commit: Effect.sync(() => {
             committed = data

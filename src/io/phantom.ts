@@ -12,7 +12,7 @@ import * as Effect from "effect/Effect"
 import { castValue, type ArrayOf, type DType } from "../algebra/dtype.js"
 import { volumeInfo, type Shape } from "../algebra/volume.js"
 import { FormatError } from "./errors.js"
-import type { SliceSource } from "./slices.js"
+import type { RowRange, SliceSource } from "./slices.js"
 
 export interface PhantomOptions<D extends DType> {
   readonly shape: Shape
@@ -64,34 +64,41 @@ export const phantomSource = <D extends DType = "uint8">(options: PhantomOptions
     info,
     details: { balls: balls.length, seed },
     sliceReadBytes: () => 0,
-    open: Effect.succeed({
-      read: (z: number, into: ArrayOf<D>) =>
-        Effect.suspend(() => {
-          if (z < 0 || z >= depth) {
-            return Effect.fail(new FormatError({ path, position: `slice ${z}`, detail: `no such slice (depth ${depth})` }))
-          }
-          // Background 20 with ±10 noise; inside a ball its intensity with ±10 noise.
-          for (let i = 0; i < into.length; i++) into[i] = castValue(dtype, 20 + (hash(z, i, seed) - 0.5) * 20)
-          for (const b of balls) {
-            const dz = z - b.z
-            const rr = b.r * b.r - dz * dz
-            if (rr <= 0) continue
-            const ry = Math.sqrt(rr)
-            const y0 = Math.max(0, Math.ceil(b.y - ry))
-            const y1 = Math.min(height - 1, Math.floor(b.y + ry))
-            for (let y = y0; y <= y1; y++) {
-              const rx = Math.sqrt(rr - (y - b.y) * (y - b.y))
-              const x0 = Math.max(0, Math.ceil(b.x - rx))
-              const x1 = Math.min(width - 1, Math.floor(b.x + rx))
-              for (let x = x0, i = y * width + x0; x <= x1; x++, i++) {
-                into[i] = castValue(dtype, b.v + (hash(z, i, seed + 1) - 0.5) * 20)
-              }
+    rowReadBytes: () => 0,
+    open: Effect.sync(() => {
+      // Rows `first` … `first + into.length / width - 1` of slice z into `into`.
+      const fill = (z: number, first: number, into: ArrayOf<D>): Effect.Effect<void, FormatError> => {
+        if (z < 0 || z >= depth) {
+          return Effect.fail(new FormatError({ path, position: `slice ${z}`, detail: `no such slice (depth ${depth})` }))
+        }
+        const base = first * width
+        const last = first + into.length / width - 1
+        // Background 20 with ±10 noise; inside a ball its intensity with ±10 noise.
+        for (let i = 0; i < into.length; i++) into[i] = castValue(dtype, 20 + (hash(z, base + i, seed) - 0.5) * 20)
+        for (const b of balls) {
+          const dz = z - b.z
+          const rr = b.r * b.r - dz * dz
+          if (rr <= 0) continue
+          const ry = Math.sqrt(rr)
+          const y0 = Math.max(first, Math.ceil(b.y - ry))
+          const y1 = Math.min(last, Math.floor(b.y + ry))
+          for (let y = y0; y <= y1; y++) {
+            const rx = Math.sqrt(rr - (y - b.y) * (y - b.y))
+            const x0 = Math.max(0, Math.ceil(b.x - rx))
+            const x1 = Math.min(width - 1, Math.floor(b.x + rx))
+            for (let x = x0, i = y * width + x0; x <= x1; x++, i++) {
+              into[i - base] = castValue(dtype, b.v + (hash(z, i, seed + 1) - 0.5) * 20)
             }
           }
-          return Effect.void
-        }),
+        }
+        return Effect.void
+      }
+      return {
+        read: (z: number, into: ArrayOf<D>) => Effect.suspend(() => fill(z, 0, into)),
+        readRows: (z: number, rows: RowRange, into: ArrayOf<D>) => Effect.suspend(() => fill(z, rows.start, into)),
       // Generated, not read: no storage bytes.
-      bytesRead: () => 0
+        bytesRead: () => 0
+      }
     })
   }
 }

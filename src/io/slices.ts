@@ -38,9 +38,20 @@ export interface Location {
 
 // `read` and `write` are methods so that a reader of one dtype is usable where any reader is
 // expected (method parameters are bivariant); the dtype is checked when a source is planned.
+/** Rows `start` ≤ y < `end` of a slice: a band, for in-plane tiling under a memory budget. */
+export interface RowRange {
+  readonly start: number
+  readonly end: number
+}
+
 export interface SliceReader<D extends DType = DType> {
   /** Reads slice `z` (0 ≤ z < depth) into `into`, which holds exactly one slice. Any order. */
   read(z: number, into: ArrayOf<D>): Effect.Effect<void, IoError>
+  /**
+   * Reads rows `rows` of slice `z` into `into`, which holds exactly (end − start) · width voxels.
+   * Present when the source has `rowReadBytes`.
+   */
+  readRows?(z: number, rows: RowRange, into: ArrayOf<D>): Effect.Effect<void, IoError>
   /** Bytes read from storage so far (file bytes, headers included). */
   readonly bytesRead: () => number
 }
@@ -51,12 +62,24 @@ export interface SliceSource<D extends DType = DType> extends Location {
   readonly details: Readonly<Record<string, string | number | boolean>>
   /** Bytes a reader reads for slice `z`, exactly (for the cost model). */
   readonly sliceReadBytes: (z: number) => number
+  /**
+   * Bytes a reader reads for rows `rows` of slice `z`, exactly. Absent where the format cannot read
+   * part of a slice: the planner then never splits a pass over this source into bands.
+   */
+  readonly rowReadBytes?: (z: number, rows: RowRange) => number
+  /** Bytes a reader holds besides the caller's slices (a chunk slab, a decode buffer), for the plan. */
+  readonly readerBufferBytes?: number
   readonly open: Effect.Effect<SliceReader<D>, IoError, Scope.Scope>
 }
 
 export interface SliceWriter<D extends DType = DType> {
   /** Writes slice `z`; slices may come in any order, each exactly once. */
   write(z: number, data: ArrayOf<D>): Effect.Effect<void, IoError>
+  /**
+   * Writes rows `rows` of slice `z` (`data` holds exactly those rows). Present when the sink has
+   * `writesRows`; every row of every slice must be written once, by `write` or `writeRows`.
+   */
+  writeRows?(z: number, rows: RowRange, data: ArrayOf<D>): Effect.Effect<void, IoError>
   /** Makes the output complete and visible under its final name. Call once, after every slice. */
   readonly commit: Effect.Effect<void, IoError>
   /** Bytes written to storage so far (headers included). */
@@ -66,5 +89,9 @@ export interface SliceWriter<D extends DType = DType> {
 export interface SliceSink extends Location {
   /** Bytes the whole output of a volume `info` takes on storage, exactly (for the cost model). */
   readonly outputBytes: (info: VolumeInfo) => number
+  /** True when its writers take slices in bands of rows (`writeRows`), for in-plane tiling. */
+  readonly writesRows?: boolean
+  /** Bytes a writer holds besides the caller's slices (a chunk-row being gathered), for the plan. */
+  readonly writerBufferBytes?: (info: VolumeInfo) => number
   readonly create: <D extends DType>(info: VolumeInfo<D>) => Effect.Effect<SliceWriter<D>, IoError, Scope.Scope>
 }

@@ -22,7 +22,8 @@ import { sliceBytes, volumeBytes, type VolumeInfo } from "../algebra/volume.js"
 import { removeQuietly } from "./atomic.js"
 import { FormatError } from "./errors.js"
 import { openScoped, readAt, writeAt } from "./files.js"
-import type { SliceSink, SliceSource } from "./slices.js"
+import { rawRowSpan } from "./rows.js"
+import type { RowRange, SliceSink, SliceSource } from "./slices.js"
 
 /** Where spill files go: $SLICEWISE_SPILL_DIR, else the system's temporary directory. */
 export const spillDirectory = (): string => process.env.SLICEWISE_SPILL_DIR || os.tmpdir()
@@ -42,6 +43,7 @@ export const makeSpill = <D extends DType>(info: VolumeInfo<D>, label: string): 
     format: "spill",
     path: name,
     outputBytes: () => volumeBytes(info),
+    writesRows: true,
     create: () =>
       Effect.gen(function* () {
         const target = path.join(spillDirectory(), `slicewise-spill-${process.pid}-${crypto.randomBytes(6).toString("hex")}.raw`)
@@ -54,6 +56,12 @@ export const makeSpill = <D extends DType>(info: VolumeInfo<D>, label: string): 
             Effect.map(writeAt(fd, target, bytesOf(data), z * sliceSize), () => {
               written += sliceSize
             }),
+          writeRows: (z: number, rows: RowRange, data: ArrayOf<DType>) => {
+            const { offset, bytes } = rawRowSpan(info, z, rows)
+            return Effect.map(writeAt(fd, target, bytesOf(data), offset), () => {
+              written += bytes
+            })
+          },
           // A spill is never a result: it stays temporary until the run's scope removes it.
           commit: Effect.void,
           bytesWritten: () => written
@@ -66,6 +74,7 @@ export const makeSpill = <D extends DType>(info: VolumeInfo<D>, label: string): 
     info,
     details: {},
     sliceReadBytes: () => sliceSize,
+    rowReadBytes: (z, rows) => rawRowSpan(info, z, rows).bytes,
     open: Effect.gen(function* () {
       if (file === undefined) {
         return yield* new FormatError({ path: name, position: "open", detail: "spill read before it was written (a planning bug)" })
@@ -73,15 +82,20 @@ export const makeSpill = <D extends DType>(info: VolumeInfo<D>, label: string): 
       const target = file
       const fd = yield* openScoped(target, "r")
       let read = 0
+      const readSpan = (z: number, offset: number, bytes: number, into: ArrayOf<D>) =>
+        Effect.flatMap(readAt(fd, target, bytesOf(into), offset), (n) => {
+          if (n < bytes) {
+            return Effect.fail(new FormatError({ path: target, position: `slice ${z}`, detail: `spill file ends ${bytes - n} bytes early` }))
+          }
+          read += bytes
+          return Effect.void
+        })
       return {
-        read: (z: number, into: ArrayOf<D>) =>
-          Effect.flatMap(readAt(fd, target, bytesOf(into), z * sliceSize), (n) => {
-            if (n < sliceSize) {
-              return Effect.fail(new FormatError({ path: target, position: `slice ${z}`, detail: `spill file ends after ${n} of ${sliceSize} bytes` }))
-            }
-            read += sliceSize
-            return Effect.void
-          }),
+        read: (z: number, into: ArrayOf<D>) => readSpan(z, z * sliceSize, sliceSize, into),
+        readRows: (z: number, rows: RowRange, into: ArrayOf<D>) => {
+          const { offset, bytes } = rawRowSpan(info, z, rows)
+          return readSpan(z, offset, bytes, into)
+        },
         bytesRead: () => read
       }
     })

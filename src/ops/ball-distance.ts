@@ -56,7 +56,8 @@ export interface BallDistanceOptions {
 export const ballPlaneKernel = (op: BallOperation, radius: number): WindowKernel<DType, "uint8"> => ({
   name: `${op}-ball-yx`,
   params: { radius },
-  halo: { z: reach(0), y: reach(0), x: reach(0) },
+  // In-plane reach R; z is handled by the z phase before it.
+  halo: { z: reach(0), y: reach(radius), x: reach(radius) },
   mode: "nearest",
   cval: 0,
   output: "uint8",

@@ -86,6 +86,7 @@ export const edtPlaneKernel = <O extends "float32" | "float64">(spacing: Spacing
     name: "edt-yx",
     params: { spacing: [sz, sy, sx] },
     halo: { z: reach(0), y: reach(0), x: reach(0) },
+    inPlane: "global",
     mode: "nearest",
     cval: 0,
     output,

@@ -331,6 +331,7 @@ export const provisionalLabels = <D extends DType>(connectivity: Connectivity = 
   name: "label-provisional",
   params: { connectivity },
   halo: haloZ(0),
+  inPlane: "global",
   mode: "nearest",
   cval: 0,
   output: "uint32",

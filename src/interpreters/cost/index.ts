@@ -20,10 +20,11 @@ import type { Program } from "../../algebra/algebra.js"
 import * as E from "../../algebra/expr.js"
 import { voxelCount } from "../../algebra/volume.js"
 import { formatBytes, formatMs } from "../../util/units.js"
-import type { PlanError } from "../plan/errors.js"
+import type { BudgetError, PlanError } from "../plan/errors.js"
 import type { VolumeNode } from "../plan/graph.js"
 import { make as makePlan, type PlanOptions } from "../plan/index.js"
 import type { PassPlan, Plan } from "../plan/passes.js"
+import { passReadBytes } from "../plan/bands.js"
 
 /**
  * Throughputs for the time estimate. The defaults are rough figures of this project's development
@@ -59,6 +60,9 @@ export interface StageCost {
 export interface PassCost {
   readonly index: number
   readonly direction: PassPlan["direction"]
+  /** Bands of rows the pass runs in (1: whole slices), and the halo rows each reads above and below. */
+  readonly bands: number
+  readonly bandHalo: readonly [number, number]
   readonly reads: ReadonlyArray<IoCost>
   readonly writes: ReadonlyArray<IoCost>
   readonly bufferBytes: number
@@ -93,6 +97,14 @@ const readBytesOf = (n: VolumeNode & { kind: "source" }): number => {
   return total
 }
 
+/** A stage's ring and scratch bytes in the pass (banded: in its largest band). */
+const stageBufferBytes = (pass: PassPlan, id: number): number => {
+  const plans = pass.bands === undefined ? [pass] : pass.bands.templates
+  let bytes = 0
+  for (const p of plans) for (const sp of p.stages) if (sp.node.id === id) bytes = Math.max(bytes, sp.ringBytes + sp.scratchBytes)
+  return bytes
+}
+
 /** Operations per voxel of a stage's own work and its fused tail. */
 const opsPerVoxel = (n: VolumeNode): number => {
   if (n.kind === "source") return 0
@@ -112,17 +124,20 @@ export const costOf = (plan: Plan, throughput: Throughput = DEFAULT_THROUGHPUT):
     const reads: Array<IoCost> = []
     const stages: Array<StageCost> = []
     let ops = 0
+    const passReads = passReadBytes(pass)
+    // Halo rows are computed once per band that reads them.
+    const computedRows = pass.bands === undefined ? 1 : pass.bands.bands.reduce((a, b) => a + b.read.end - b.read.start, 0) / pass.roots[0]!.input.info.shape[1]
     for (const sp of pass.stages) {
       const n = sp.node
       if (n.kind === "source") {
-        const bytes = readBytesOf(n)
+        const bytes = passReads.get(n)!
         reads.push({ format: n.source.format, path: n.source.path, bytes })
         bytesRead += bytes
-        if (n.spilledBy === undefined) inputs.set(`${n.source.format}:${n.source.path}`, bytes)
+        if (n.spilledBy === undefined) inputs.set(`${n.source.format}:${n.source.path}`, readBytesOf(n))
       }
-      const stageOps = opsPerVoxel(n) * voxelCount(n.info)
+      const stageOps = Math.round(opsPerVoxel(n) * voxelCount(n.info) * computedRows)
       ops += stageOps
-      stages.push({ id: n.id, label: n.label, bufferBytes: sp.ringBytes + sp.scratchBytes, voxelOps: stageOps })
+      stages.push({ id: n.id, label: n.label, bufferBytes: stageBufferBytes(pass, n.id), voxelOps: stageOps })
     }
     const writes: Array<IoCost> = []
     for (const r of pass.roots) {
@@ -136,7 +151,17 @@ export const costOf = (plan: Plan, throughput: Throughput = DEFAULT_THROUGHPUT):
       if (r.sink.format === "spill") spillBytesWritten += bytes
     }
     voxelOps += ops
-    return { index: pass.index, direction: pass.direction, reads, writes, bufferBytes: pass.bufferBytes, voxelOps: ops, stages }
+    return {
+      index: pass.index,
+      direction: pass.direction,
+      bands: pass.bands?.bands.length ?? 1,
+      bandHalo: pass.bands?.halo ?? [0, 0],
+      reads,
+      writes,
+      bufferBytes: pass.bufferBytes,
+      voxelOps: ops,
+      stages
+    }
   })
   const inputBytes = [...inputs.values()].reduce((a, b) => a + b, 0)
   return {
@@ -157,13 +182,16 @@ export const costOf = (plan: Plan, throughput: Throughput = DEFAULT_THROUGHPUT):
 export const estimate = (
   program: Program,
   options: PlanOptions & { readonly throughput?: Throughput } = {}
-): Effect.Effect<Cost, PlanError> => Effect.map(makePlan(program, options), (plan) => costOf(plan, options.throughput))
+): Effect.Effect<Cost, PlanError | BudgetError> => Effect.map(makePlan(program, options), (plan) => costOf(plan, options.throughput))
 
 /** The cost as text: per pass its reads, writes and buffers, then the totals. */
 export const costText = (cost: Cost): string => {
   const lines: Array<string> = []
   for (const p of cost.passes) {
-    lines.push(`pass ${p.index + 1}/${cost.passes.length}  ${p.direction}  buffers ${formatBytes(p.bufferBytes)}  ${(p.voxelOps / 1e6).toFixed(0)} M voxel-ops`)
+    const bands = p.bands > 1 ? `  ${p.bands} bands (halo ${p.bandHalo[0]}+${p.bandHalo[1]} rows)` : ""
+    lines.push(
+      `pass ${p.index + 1}/${cost.passes.length}  ${p.direction}${bands}  buffers ${formatBytes(p.bufferBytes)}  ${(p.voxelOps / 1e6).toFixed(0)} M voxel-ops`
+    )
     for (const r of p.reads) lines.push(`  read   ${formatBytes(r.bytes).padStart(10)}  ${r.format} ${r.path}`)
     for (const w of p.writes) lines.push(`  write  ${formatBytes(w.bytes).padStart(10)}  ${w.format} ${w.path}`)
   }

@@ -15,6 +15,7 @@
  */
 import type { Direction } from "../../algebra/kernel.js"
 import { sliceBytes } from "../../algebra/volume.js"
+import type { BandPlan } from "./bands.js"
 import { PlanError } from "./errors.js"
 import { type Graph, type Node, type VolumeNode, type WindowNode, type WriteNode, type ReduceNode } from "./graph.js"
 import { tailScratchBytes } from "./rewrites/fuse-chain.js"
@@ -52,8 +53,10 @@ export interface PassPlan {
   readonly rootLatency: ReadonlyMap<PassRoot, number>
   /** Ticks the pass takes: the deepest stage's depth plus its latency. */
   readonly ticks: number
-  /** Bytes of every ring and scratch buffer of the pass. */
+  /** Bytes of every ring and scratch buffer of the pass (banded: of its largest band). */
   readonly bufferBytes: number
+  /** Set when the pass runs in bands of rows to fit a memory budget (see bands.ts). */
+  readonly bands?: BandPlan
 }
 
 export interface Plan {
@@ -108,7 +111,7 @@ export const sweepDirections = (nodes: Iterable<VolumeNode>): Set<Direction> => 
 }
 
 const scratchOf = (n: VolumeNode): number => {
-  if (n.kind === "source") return 0
+  if (n.kind === "source") return n.source.readerBufferBytes ?? 0
   if (n.kind === "pointwise") return tailScratchBytes(n)
   return tailScratchBytes(n) + n.kernel.scratchBytes(n.input.info) + (n.kernel.mode === "constant" ? sliceBytes(n.input.info) : 0)
 }
@@ -140,7 +143,7 @@ export const latenciesIn = (nodes: ReadonlyArray<Node>, direction: Direction): M
 }
 
 /** Plans one pass: latencies, then ring capacities from every consumer's hold. */
-const planPass = (index: number, level: number, direction: Direction, roots: ReadonlyArray<PassRoot>): PassPlan => {
+export const planPass = (index: number, level: number, direction: Direction, roots: ReadonlyArray<PassRoot>): PassPlan => {
   const members = new Set<VolumeNode>()
   for (const r of roots) volumeAncestors(r.input, members)
   const order = [...members].sort((a, b) => a.id - b.id)
@@ -163,15 +166,17 @@ const planPass = (index: number, level: number, direction: Direction, roots: Rea
     latency.set(n, l)
   }
   const rootLatency = new Map<PassRoot, number>()
+  let writerBytes = 0
   for (const r of roots) {
     const l = latency.get(r.input)!
     rootLatency.set(r, l)
     holds.get(r.input)!.push({ latency: l, suffixMin: undefined })
+    if (r.kind === "write") writerBytes += r.sink.writerBufferBytes?.(r.input.info) ?? 0
   }
 
   const haloZ = new Map<VolumeNode, readonly [number, number]>()
   let ticks = 0
-  let bufferBytes = 0
+  let bufferBytes = writerBytes
   const stages: Array<StagePlan> = order.map((n) => {
     const depth = n.info.shape[0]
     const l = latency.get(n)!

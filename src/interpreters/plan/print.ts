@@ -81,13 +81,24 @@ const preMapOf = (pass: PassPlan): Map<Node, VolumeNode> => {
   return out
 }
 
-/** One pass as a tree. */
-export const passText = (pass: PassPlan, passes: number): string => {
+/** What a pass holds at its largest: itself, or its largest band's template. */
+const largest = (pass: PassPlan): PassPlan =>
+  pass.bands === undefined ? pass : pass.bands.templates.reduce((a, b) => (b.bufferBytes > a.bufferBytes ? b : a))
+
+const bandsText = (pass: PassPlan): string => {
+  if (pass.bands === undefined) return ""
+  const { bands, rowsPerBand, halo } = pass.bands
+  return `  ${bands.length} bands of ${rowsPerBand} rows (+${halo[0]}/${halo[1]} halo rows read above/below; stages shown for the largest)`
+}
+
+/** One pass as a tree (a banded pass: its largest band). */
+export const passText = (whole: PassPlan, passes: number): string => {
+  const pass = largest(whole)
   const byNode = new Map<Node, StagePlan>(pass.stages.map((s) => [s.node, s]))
   const preMaps = preMapOf(pass)
   const printed = new Set<Node>()
   const lines = [
-    `pass ${pass.index + 1}/${passes}  ${pass.direction}  ${pass.ticks} ticks  buffers ${formatBytes(pass.bufferBytes)}`
+    `pass ${pass.index + 1}/${passes}  ${pass.direction}  ${whole.ticks} ticks  buffers ${formatBytes(whole.bufferBytes)}${bandsText(whole)}`
   ]
   const visit = (n: VolumeNode, indent: string): void => {
     if (printed.has(n)) {
@@ -118,12 +129,21 @@ export const planText = (plan: Plan): string =>
 /** The plan as JSON-ready data. */
 export const planJson = (plan: Plan) => ({
   peakBufferBytes: plan.peakBufferBytes,
-  passes: plan.passes.map((pass) => ({
+  passes: plan.passes.map((whole) => passJson(whole))
+})
+
+const passJson = (whole: PassPlan) => {
+  const pass = largest(whole)
+  return {
     index: pass.index,
     level: pass.level,
     direction: pass.direction,
-    ticks: pass.ticks,
-    bufferBytes: pass.bufferBytes,
+    ticks: whole.ticks,
+    bufferBytes: whole.bufferBytes,
+    bands:
+      whole.bands === undefined
+        ? null
+        : { rowsPerBand: whole.bands.rowsPerBand, halo: whole.bands.halo, rows: whole.bands.bands.map((b) => ({ rows: b.rows, read: b.read })) },
     roots: pass.roots.map((r) => ({
       id: r.id,
       kind: r.kind,
@@ -162,5 +182,5 @@ export const planJson = (plan: Plan) => ({
           : {})
       }
     })
-  }))
-})
+  }
+}

@@ -15,8 +15,9 @@ import type { VoxelArray } from "../../algebra/dtype.js"
 import type { VolumeInfo } from "../../algebra/volume.js"
 import type { SliceReader, SliceSource, SliceWriter } from "../../io/slices.js"
 import type { ScalarNode, WriteNode } from "../plan/graph.js"
-import { graphOf, planGraph, type PlanOptions } from "../plan/index.js"
+import { make as makePlan, type PlanOptions } from "../plan/index.js"
 import type { PassPlan } from "../plan/passes.js"
+import { bandReader, bandWriter } from "./bands.js"
 import type { TimeMeter } from "./metrics.js"
 import type { PassMetrics, RunError, RunResult, StageMetrics } from "./result.js"
 
@@ -25,6 +26,78 @@ export interface StageMeter extends TimeMeter {
   bytesRead: number
   bytesWritten: number
 }
+
+/**
+ * Adds a band's figures to the pass's: times and bytes add up; buffers, freed between bands, do
+ * not: `bandPeaks` keeps each stage's largest band's.
+ */
+const mergeMeters = <M extends StageMeter>(
+  into: Map<string, M>,
+  from: ReadonlyMap<string, M>,
+  bufferBytesOf: (m: M) => number,
+  bandPeaks: Map<string, number>
+): void => {
+  for (const [key, m] of from) {
+    bandPeaks.set(key, Math.max(bandPeaks.get(key) ?? 0, bufferBytesOf(m)))
+    const total = into.get(key)
+    if (total === undefined) {
+      into.set(key, m)
+      continue
+    }
+    total.cpuUs += m.cpuUs
+    total.wallMs += m.wallMs
+    total.slices += m.slices
+    total.bytesRead += m.bytesRead
+    total.bytesWritten += m.bytesWritten
+  }
+}
+
+/**
+ * Runs `pass` with `runPass`: at once, or band after band (each band's template with readers of
+ * its rows and writers of the rows it keeps).
+ */
+const runBanded = <M extends StageMeter, O>(
+  pass: PassPlan,
+  runPass: PassRunner<M, O>,
+  readers: ReadonlyMap<SliceSource, SliceReader>,
+  writers: ReadonlyMap<WriteNode, SliceWriter>,
+  scalarValue: (n: ScalarNode) => unknown,
+  meters: Map<string, M>,
+  options: O,
+  passCount: number,
+  bufferBytesOf: (m: M) => number,
+  bandPeaks: Map<string, number>
+): ReturnType<PassRunner<M, O>> =>
+  Effect.gen(function* () {
+    const banded = pass.bands
+    if (banded === undefined) return yield* runPass(pass, readers, writers, scalarValue, meters, options, passCount)
+    const reduced = new Map<ScalarNode, unknown>()
+    let ticks = 0
+    let wallMs = 0
+    let peak = 0
+    for (const band of banded.bands) {
+      const template = banded.templates[band.template]!
+      const bandReaders = new Map<SliceSource, SliceReader>()
+      for (const { node } of template.stages) {
+        if (node.kind !== "source") continue
+        const parent = banded.sourceOf.get(node.source)!
+        bandReaders.set(node.source, bandReader(readers.get(parent)!, parent, band.read))
+      }
+      const bandWriters = new Map<WriteNode, SliceWriter>()
+      for (const root of template.roots) {
+        if (root.kind !== "write") continue
+        const target = banded.writeOf.get(root)!
+        bandWriters.set(root, bandWriter(writers.get(target)!, target, band))
+      }
+      const bandMeters = new Map<string, M>()
+      const { metrics } = yield* runPass(template, bandReaders, bandWriters, scalarValue, bandMeters, options, passCount)
+      mergeMeters(meters, bandMeters, bufferBytesOf, bandPeaks)
+      ticks += metrics.ticks
+      wallMs += metrics.wallMs
+      peak = Math.max(peak, metrics.peakBufferBytes)
+    }
+    return { metrics: { index: pass.index, direction: pass.direction, ticks, wallMs, peakBufferBytes: peak }, reduced }
+  })
 
 /** Runs one pass; returns its figures and the values of the reductions it made. */
 export type PassRunner<M extends StageMeter, O> = (
@@ -47,7 +120,7 @@ export const runPlanned = <M extends StageMeter, O>(
   Effect.scoped(
     Effect.gen(function* () {
       const started = performance.now()
-      const plan = yield* planGraph(yield* graphOf(program), planOptions)
+      const plan = yield* makePlan(program, planOptions)
       // The planned graph: the program's, with spills (and, fused, merged stages).
       const graph = plan.graph
 
@@ -65,12 +138,24 @@ export const runPlanned = <M extends StageMeter, O>(
       }
 
       const meters = new Map<string, M>()
+      const bandPeaks = new Map<string, number>()
       const passes: Array<PassMetrics> = []
       for (const pass of plan.passes) {
         for (const { node } of pass.stages) {
           if (node.kind === "source" && !readers.has(node.source)) readers.set(node.source, yield* node.source.open)
         }
-        const { metrics, reduced } = yield* runPass(pass, readers, writers, scalarValue, meters, options, plan.passes.length)
+        const { metrics, reduced } = yield* runBanded(
+          pass,
+          runPass,
+          readers,
+          writers,
+          scalarValue,
+          meters,
+          options,
+          plan.passes.length,
+          bufferBytesOf,
+          bandPeaks
+        )
         for (const [n, v] of reduced) known.set(n, v)
         passes.push(metrics)
       }
@@ -96,7 +181,7 @@ export const runPlanned = <M extends StageMeter, O>(
           slices: m.slices,
           bytesRead: m.bytesRead,
           bytesWritten: m.bytesWritten,
-          peakBufferBytes: bufferBytesOf(m)
+          peakBufferBytes: Math.max(bufferBytesOf(m), bandPeaks.get(key) ?? 0)
         })
       }
       stages.sort((a, b) => a.pass - b.pass || a.id - b.id)

@@ -4,7 +4,7 @@
 import type { VoxelArray } from "../../algebra/dtype.js"
 import type { VolumeInfo } from "../../algebra/volume.js"
 import type { IoError } from "../../io/errors.js"
-import type { PlanError } from "../plan/errors.js"
+import type { BudgetError, PlanError } from "../plan/errors.js"
 import type { Node } from "../plan/graph.js"
 import type { PlanOptions } from "../plan/index.js"
 import type { PassPlan, Plan } from "../plan/passes.js"
@@ -67,4 +67,4 @@ export interface RunOptions extends PlanOptions {
   readonly onProgress?: (p: Progress) => void
 }
 
-export type RunError = IoError | PlanError
+export type RunError = IoError | PlanError | BudgetError

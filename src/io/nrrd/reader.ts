@@ -25,7 +25,8 @@ import { bytesPerVoxel, type ArrayOf, type DType } from "../../algebra/dtype.js"
 import { sliceBytes, volumeBytes, type VolumeInfo } from "../../algebra/volume.js"
 import { FormatError, type IoError } from "../errors.js"
 import { fdSize, HOST_LITTLE_ENDIAN, openScoped, readAt, swapBytes, withFd } from "../files.js"
-import type { SliceReader, SliceSource } from "../slices.js"
+import { rawRowSpan, rowsProblem } from "../rows.js"
+import type { RowRange, SliceReader, SliceSource } from "../slices.js"
 import { checkMagic, interpretHeader, parseHeader, scanHeader, type HeaderText, type NrrdLayout } from "./header.js"
 
 /** Read the header in pieces of this size; NRRD headers are usually a few hundred bytes. */
@@ -178,28 +179,37 @@ const makeSource = (
     openScoped(dataPath, "r"),
     (fd): SliceReader => {
       let bytesRead = 0
+      // Reads `length` bytes at `position` (rows `first`… of slice z) into `into`.
+      const readSpan = (z: number, first: number, position: number, length: number, into: ArrayOf<DType>): Effect.Effect<void, IoError> => {
+        const view = new Uint8Array(into.buffer, into.byteOffset, length)
+        return Effect.flatMap(readAt(fd, dataPath, view, position), (n) => {
+          bytesRead += n
+          if (n < length)
+            return new FormatError({
+              path: dataPath,
+              position: `slice ${z}${first > 0 ? ` row ${first}` : ""}, byte ${position + n}`,
+              detail: `the file ends ${length - n} bytes early (it was long enough when opened)`
+            })
+          if (swap) swapBytes(view, width)
+          return Effect.void
+        })
+      }
       const read = (z: number, into: ArrayOf<DType>): Effect.Effect<void, IoError> => {
         // Wrong z or a wrong-sized buffer is a bug in the caller, not an I/O condition: a defect.
         if (!Number.isInteger(z) || z < 0 || z >= depth)
           return Effect.die(new RangeError(`${path}: slice ${z} is outside 0…${depth - 1}`))
         if (into.byteLength !== bytes)
           return Effect.die(new RangeError(`${path}: slice buffer has ${into.byteLength} bytes, a slice has ${bytes}`))
-        const view = new Uint8Array(into.buffer, into.byteOffset, bytes)
-        const position = offset + z * bytes
-        return Effect.flatMap(readAt(fd, dataPath, view, position), (n) => {
-          bytesRead += n
-          if (n < bytes)
-            return new FormatError({
-              path: dataPath,
-              position: `slice ${z}, byte ${position + n}`,
-              detail: `the file ends ${bytes - n} bytes before the end of the slice (it was long enough when opened)`
-            })
-          if (swap) swapBytes(view, width)
-          return Effect.void
-        })
+        return readSpan(z, 0, offset + z * bytes, bytes, into)
       }
-      return { read, bytesRead: () => bytesRead }
+      const readRows = (z: number, rows: RowRange, into: ArrayOf<DType>): Effect.Effect<void, IoError> => {
+        const bad = rowsProblem(info, z, rows, into.length)
+        if (bad !== undefined) return Effect.die(new RangeError(`${path}: ${bad}`))
+        const span = rawRowSpan(info, z, rows)
+        return readSpan(z, rows.start, offset + span.offset, span.bytes, into)
+      }
+      return { read, readRows, bytesRead: () => bytesRead }
     }
   )
-  return { format: "nrrd", path, info, details, sliceReadBytes: () => bytes, open }
+  return { format: "nrrd", path, info, details, sliceReadBytes: () => bytes, rowReadBytes: (z, rows) => rawRowSpan(info, z, rows).bytes, open }
 }

@@ -26,7 +26,8 @@ import { sliceBytes, volumeBytes, type VolumeInfo } from "../../algebra/volume.j
 import { removeTemporary, temporaryName, temporarySuffix } from "../atomic.js"
 import { FormatError, UnsupportedError, type IoError } from "../errors.js"
 import { closeFd, HOST_LITTLE_ENDIAN, openFd, renameFile, swapBytes, truncateFd, writeAt } from "../files.js"
-import type { SliceSink, SliceWriter } from "../slices.js"
+import { allRows, rawRowSpan, RowTracker, rowsProblem } from "../rows.js"
+import type { RowRange, SliceSink, SliceWriter } from "../slices.js"
 import { formatNrrdHeader, type NrrdEndian } from "./header.js"
 
 export interface NrrdSinkOptions {
@@ -101,6 +102,7 @@ export const nrrdSink = (path: string, options: NrrdSinkOptions = {}): SliceSink
     format: "nrrd",
     path,
     outputBytes: (info) => planOutput(path, info, endian).header.length + volumeBytes(info),
+    writesRows: true,
     create: <D extends DType>(info: VolumeInfo<D>) => createWriter(path, info, endian)
   }
 }
@@ -153,32 +155,29 @@ const createWriter = <D extends DType>(
     // Give the file its final length up front (sparse): slices then land at their offsets in any order.
     yield* truncateFd(dataFd, tempData, plan.dataOffset + volumeBytes(info))
 
-    const written = new Uint8Array(depth)
+    const written = new RowTracker(depth, height)
     let finished = false
     // One reusable buffer for byte swapping (the caller's slice must not be modified); a write
     // that finds it in use by a concurrent write allocates its own.
     let spare: Uint8Array | undefined
 
-    const write = (z: number, data: ArrayOf<D>): Effect.Effect<void, IoError> => {
-      if (finished) return Effect.die(new Error(`${path}: write of slice ${z} after commit`))
-      if (!Number.isInteger(z) || z < 0 || z >= depth)
-        return Effect.die(new RangeError(`${path}: slice ${z} is outside 0…${depth - 1}`))
-      if (data.byteLength !== bytes)
-        return Effect.die(new RangeError(`${path}: slice ${z} has ${data.byteLength} bytes, a slice has ${bytes}`))
-      const view = new Uint8Array(data.buffer, data.byteOffset, bytes)
-      const position = plan.dataOffset + z * bytes
+    const writeSpan = (z: number, rows: RowRange, data: ArrayOf<D>): Effect.Effect<void, IoError> => {
+      const span = rawRowSpan(info, z, rows)
+      const view = new Uint8Array(data.buffer, data.byteOffset, span.bytes)
+      const position = plan.dataOffset + span.offset
       const done = Effect.sync(() => {
-        written[z] = 1
-        bytesWritten += bytes
+        written.add(z, rows)
+        bytesWritten += span.bytes
       })
       if (!swap) return Effect.zipRight(writeAt(dataFd, tempData, view, position), done)
       return Effect.suspend(() => {
-        const scratch = spare ?? new Uint8Array(bytes)
+        const scratch = spare !== undefined && spare.length >= span.bytes ? spare : new Uint8Array(Math.max(span.bytes, spare?.length ?? 0))
         spare = undefined
-        scratch.set(view)
-        swapBytes(scratch, voxelWidth)
+        const part = scratch.subarray(0, span.bytes)
+        part.set(view)
+        swapBytes(part, voxelWidth)
         return Effect.ensuring(
-          Effect.zipRight(writeAt(dataFd, tempData, scratch, position), done),
+          Effect.zipRight(writeAt(dataFd, tempData, part, position), done),
           Effect.sync(() => {
             spare = scratch
           })
@@ -186,16 +185,30 @@ const createWriter = <D extends DType>(
       })
     }
 
+    const write = (z: number, data: ArrayOf<D>): Effect.Effect<void, IoError> => {
+      if (finished) return Effect.die(new Error(`${path}: write of slice ${z} after commit`))
+      if (!Number.isInteger(z) || z < 0 || z >= depth)
+        return Effect.die(new RangeError(`${path}: slice ${z} is outside 0…${depth - 1}`))
+      if (data.byteLength !== bytes)
+        return Effect.die(new RangeError(`${path}: slice ${z} has ${data.byteLength} bytes, a slice has ${bytes}`))
+      return writeSpan(z, allRows(info), data)
+    }
+
+    const writeRows = (z: number, rows: RowRange, data: ArrayOf<D>): Effect.Effect<void, IoError> => {
+      if (finished) return Effect.die(new Error(`${path}: write of slice ${z} after commit`))
+      const bad = rowsProblem(info, z, rows, data.length)
+      if (bad !== undefined) return Effect.die(new RangeError(`${path}: ${bad}`))
+      return writeSpan(z, rows, data)
+    }
+
     const commit: Effect.Effect<void, IoError> = Effect.suspend((): Effect.Effect<void, IoError> => {
       if (finished) return Effect.die(new Error(`${path}: commit called twice`))
-      const missing = written.indexOf(0)
+      const missing = written.firstIncomplete()
       if (missing >= 0) {
-        let count = 0
-        for (let z = 0; z < depth; z++) count += written[z] === 0 ? 1 : 0
         return new FormatError({
           path,
           position: `slice ${missing}`,
-          detail: `commit with ${count} of ${depth} slices never written (first: ${missing}); the output would be incomplete`
+          detail: `commit with ${depth - written.complete()} of ${depth} slices not fully written (first: ${missing}, ${written.written(missing)} of ${height} rows); the output would be incomplete`
         })
       }
       finished = true
@@ -219,5 +232,5 @@ const createWriter = <D extends DType>(
       })
     })
 
-    return { write, commit, bytesWritten: () => bytesWritten }
+    return { write, writeRows, commit, bytesWritten: () => bytesWritten }
   })

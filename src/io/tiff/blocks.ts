@@ -15,6 +15,7 @@ import { FormatError } from "../errors.js"
 import { readFully, swapBytes } from "../files.js"
 import { undoFloatPredictor, undoHorizontalPredictor } from "./bytes.js"
 import { decompressBlock } from "./decode.js"
+import type { RowRange } from "../slices.js"
 import type { TiffPage } from "./page.js"
 import { Compression } from "./tags.js"
 
@@ -193,19 +194,94 @@ const readStripRuns = async (
   }
 }
 
-/** Tiles and compressed strips: grouped reads into scratch, then per block decode and copy. */
+/** The blocks (strips, or rows of tiles) holding rows `rows`: indices first … end − 1. */
+const blocksOfRows = (page: TiffPage, rows: RowRange): { readonly first: number; readonly end: number } => {
+  const across = page.tiled ? page.blocksAcross : 1
+  return {
+    first: Math.floor(rows.start / page.blockHeight) * across,
+    end: (Math.floor((rows.end - 1) / page.blockHeight) + 1) * across
+  }
+}
+
+/**
+ * Bytes a read of rows `rows` of `page` reads: those rows of uncompressed strips, or every block
+ * that holds one of them.
+ */
+export const pageRowReadBytes = (page: TiffPage, rows: RowRange): number => {
+  if (page.compression === Compression.None && !page.tiled) return (rows.end - rows.start) * page.width * page.bytesPerSample
+  const { first, end } = blocksOfRows(page, rows)
+  let bytes = 0
+  for (let k = first; k < end; k++) bytes += page.lengths[k]!
+  return bytes
+}
+
+/**
+ * Reads rows `rows` of `page` into `dst` (exactly those rows), in host byte order; returns the
+ * bytes read from the file (`pageRowReadBytes`). Uncompressed strips: positional reads of just
+ * those rows; tiles and compressed strips: the blocks that hold them, decoded, rows copied out.
+ */
+export const readPageRowsInto = async (
+  fd: number,
+  path: string,
+  page: TiffPage,
+  rows: RowRange,
+  dst: Uint8Array,
+  scratch: BlockScratch,
+  strategy: ReadStrategy = "auto"
+): Promise<number> => {
+  const swap = !page.littleEndian && page.bytesPerSample > 1
+  const rowBytes = page.width * page.bytesPerSample
+  if (page.compression === Compression.None && !page.tiled) {
+    if (page.contiguousAt >= 0) {
+      const length = (rows.end - rows.start) * rowBytes
+      await readRun(fd, path, `${page.label} row ${rows.start}`, dst, 0, length, page.contiguousAt + rows.start * rowBytes, strategy, scratch)
+    } else {
+      // Each strip's share of the rows; adjacent shares in one read.
+      let runFile = -1
+      let runDst = 0
+      let runLength = 0
+      for (let k = Math.floor(rows.start / page.blockHeight); k * page.blockHeight < rows.end; k++) {
+        const y0 = k * page.blockHeight
+        const from = Math.max(rows.start, y0)
+        const to = Math.min(rows.end, y0 + page.blockHeight)
+        const at = page.offsets[k]! + (from - y0) * rowBytes
+        const length = (to - from) * rowBytes
+        if (runFile >= 0 && at === runFile + runLength) {
+          runLength += length
+          continue
+        }
+        if (runFile >= 0) await readRun(fd, path, `${page.label} row ${rows.start}`, dst, runDst, runLength, runFile, strategy, scratch)
+        runDst = (from - rows.start) * rowBytes
+        runFile = at
+        runLength = length
+      }
+      await readRun(fd, path, `${page.label} row ${rows.start}`, dst, runDst, runLength, runFile, strategy, scratch)
+    }
+    if (swap) swapBytes(dst, page.bytesPerSample)
+    return (rows.end - rows.start) * rowBytes
+  }
+  await readBlocks(fd, path, page, dst, scratch, rows)
+  if (swap && page.compression === Compression.None) swapBytes(dst, page.bytesPerSample)
+  return pageRowReadBytes(page, rows)
+}
+
+/**
+ * Tiles and compressed strips: grouped reads into scratch, then per block decode and copy. With
+ * `rows`, only the blocks holding them, and only those rows are copied (`dst` holds just them).
+ */
 const readBlocks = async (
   fd: number,
   path: string,
   page: TiffPage,
   dst: Uint8Array,
-  scratch: BlockScratch
+  scratch: BlockScratch,
+  rows: RowRange = { start: 0, end: page.height }
 ): Promise<void> => {
   const { offsets, lengths, blockWidth, blockHeight, blocksAcross, width, height, bytesPerSample: bps } = page
-  const blocks = offsets.length
+  const { first, end: blocks } = blocksOfRows(page, rows)
   const rowBytes = width * bps
   const blockRowBytes = blockWidth * bps
-  let b = 0
+  let b = first
   while (b < blocks) {
     // Group blocks that follow each other in the file.
     let end = b + 1
@@ -222,24 +298,27 @@ const readBlocks = async (
       const length = lengths[k]!
       const x0 = page.tiled ? (k % blocksAcross) * blockWidth : 0
       const y0 = page.tiled ? Math.floor(k / blocksAcross) * blockHeight : k * blockHeight
-      const rows = Math.min(blockHeight, height - y0)
+      const blockRows = Math.min(blockHeight, height - y0)
       const cols = Math.min(blockWidth, width - x0)
       // A strip may hold only its own rows; a tile always holds the whole tile.
-      const needed = (page.tiled ? blockHeight : rows) * blockRowBytes
+      const needed = (page.tiled ? blockHeight : blockRows) * blockRowBytes
       let block: Uint8Array
       if (page.compression === Compression.None) {
         block = io.subarray(at, at + length)
       } else {
-        const decoded = await decodeBlock(path, page, kind, k, io, at, length, needed, rows, scratch)
+        const decoded = await decodeBlock(path, page, kind, k, io, at, length, needed, blockRows, scratch)
         block = decoded
       }
+      // The block's rows that were asked for, relative to the block.
+      const r0 = Math.max(0, rows.start - y0)
+      const r1 = Math.min(blockRows, rows.end - y0)
       if (!page.tiled) {
-        dst.set(block.subarray(0, rows * rowBytes), y0 * rowBytes)
+        dst.set(block.subarray(r0 * rowBytes, r1 * rowBytes), (y0 + r0 - rows.start) * rowBytes)
       } else {
         const copy = cols * bps
-        for (let r = 0; r < rows; r++) {
+        for (let r = r0; r < r1; r++) {
           const src = r * blockRowBytes
-          dst.set(block.subarray(src, src + copy), ((y0 + r) * width + x0) * bps)
+          dst.set(block.subarray(src, src + copy), ((y0 + r - rows.start) * width + x0) * bps)
         }
       }
       at += length

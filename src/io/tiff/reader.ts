@@ -16,11 +16,12 @@ import * as fs from "node:fs/promises"
 import * as nodePath from "node:path"
 import * as Effect from "effect/Effect"
 import type { ArrayOf, DType } from "../../algebra/dtype.js"
-import { sliceBytes, sliceLength, volumeInfo } from "../../algebra/volume.js"
+import { sliceBytes, sliceLength, volumeInfo, type VolumeInfo } from "../../algebra/volume.js"
 import { FileError, FormatError, type IoError, UnsupportedError } from "../errors.js"
 import { attempt, HOST_LITTLE_ENDIAN, openScoped, statFd, withFd } from "../files.js"
-import type { SliceReader, SliceSource } from "../slices.js"
-import { BlockScratch, readPageInto, type ReadStrategy } from "./blocks.js"
+import { rowsProblem } from "../rows.js"
+import type { RowRange, SliceReader, SliceSource } from "../slices.js"
+import { BlockScratch, pageRowReadBytes, readPageInto, readPageRowsInto, type ReadStrategy } from "./blocks.js"
 import { inspectTiff, pageDetails, type InspectedTiff } from "./inspect.js"
 import { naturalCompare } from "./natural.js"
 import type { TiffPage } from "./page.js"
@@ -66,16 +67,27 @@ const readSlice = (
   into: ArrayOf<DType>,
   pool: BlockScratch[],
   strategy: ReadStrategy,
-  counted: (bytes: number) => void
+  counted: (bytes: number) => void,
+  rows?: RowRange
 ): Effect.Effect<void, IoError> =>
   usingFd(path, async () => {
     const scratch = pool.pop() ?? new BlockScratch()
     try {
-      counted(await readPageInto(fd, path, page, bytesOf(into), scratch, strategy))
+      counted(
+        rows === undefined
+          ? await readPageInto(fd, path, page, bytesOf(into), scratch, strategy)
+          : await readPageRowsInto(fd, path, page, rows, bytesOf(into), scratch, strategy)
+      )
     } finally {
       pool.push(scratch)
     }
   })
+
+/** A row request's problem as a FormatError naming the file, or undefined. */
+const checkRows = (path: string, info: VolumeInfo, z: number, rows: RowRange, into: ArrayOf<DType>): IoError | undefined => {
+  const bad = rowsProblem(info, z, rows, into.length)
+  return bad === undefined ? undefined : new FormatError({ path, position: `slice ${z}`, detail: bad })
+}
 
 const checkSlice = (path: string, depth: number, length: number, bytes: number, z: number, into: ArrayOf<DType>): IoError | undefined => {
   if (!(Number.isInteger(z) && z >= 0 && z < depth)) {
@@ -126,6 +138,11 @@ export const openTiffFile = (path: string, options: TiffReadOptions = {}): Effec
               bytesRead += n
             })
           },
+          readRows: (z, rows, into) => {
+            const bad = checkRows(path, info, z, rows, into)
+            if (bad) return Effect.fail(bad)
+            return readSlice(fd, path, pages[z]!, into, pool, strategy, (n) => (bytesRead += n), rows)
+          },
           bytesRead: () => bytesRead
         }
       }
@@ -136,6 +153,7 @@ export const openTiffFile = (path: string, options: TiffReadOptions = {}): Effec
       info,
       details,
       sliceReadBytes: (z) => pages[z]?.readBytes ?? 0,
+      rowReadBytes: (z, rows) => pageRowReadBytes(pages[z]!, rows),
       open
     }
     return source
@@ -244,6 +262,12 @@ export const openTiffStack = (dir: string, options: TiffReadOptions = {}): Effec
             })
           )
         },
+        readRows: (z, rows, into) => {
+          const bad = checkRows(dir, info, z, rows, into)
+          if (bad) return Effect.fail(bad)
+          const file = files[z]!
+          return withFd(file, "r", (fd) => readSlice(fd, file, pages[z]!, into, pool, strategy, (n) => (bytesRead += n), rows))
+        },
         bytesRead: () => bytesRead
       }
     })
@@ -253,6 +277,7 @@ export const openTiffStack = (dir: string, options: TiffReadOptions = {}): Effec
       info,
       details,
       sliceReadBytes: (z) => pages[z]?.readBytes ?? 0,
+      rowReadBytes: (z, rows) => pageRowReadBytes(pages[z]!, rows),
       open
     }
     return source

@@ -21,7 +21,8 @@ import { sliceBytes, sliceLength, type VolumeInfo } from "../../algebra/volume.j
 import { checkReplaceableFile, checkReplaceableStack, commitDirectory, commitFile, removeQuietly, temporaryName } from "../atomic.js"
 import { FormatError, type IoError, UnsupportedError } from "../errors.js"
 import { attempt, closeFd, HOST_LITTLE_ENDIAN, openFd, withFd, writeAt, writeFully, writevAt } from "../files.js"
-import type { SliceSink, SliceWriter } from "../slices.js"
+import { allRows, rawRowSpan, RowTracker, rowsProblem } from "../rows.js"
+import type { RowRange, SliceSink, SliceWriter } from "../slices.js"
 import { encodeMetadata, planTiffLayout, type LayoutOptions, type TiffLayout } from "./layout.js"
 
 /** Options of the TIFF sinks; `bigtiff` defaults to "auto" (BigTIFF only past 4 GiB). */
@@ -40,18 +41,17 @@ const hostCheck = (path: string): Effect.Effect<void, IoError> =>
 
 const bytesOf = (a: ArrayOf<DType>): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength)
 
-/** Tracks which slices were written, for `commit`'s completeness check. */
+/** Checks writes and tracks which rows of which slices were written, for `commit`'s completeness check. */
 const sliceTracker = (path: string, info: VolumeInfo) => {
-  const depth = info.shape[0]
+  const [depth, height] = info.shape
   const length = sliceLength(info)
   const bytes = sliceBytes(info)
-  const written = new Uint8Array(depth)
-  let count = 0
+  const rows = new RowTracker(depth, height)
+  const noSuchSlice = (z: number) =>
+    new FormatError({ path, position: `slice ${z}`, detail: `no such slice: the volume has ${depth} slices (0…${depth - 1})` })
   return {
     check: (z: number, data: ArrayOf<DType>): IoError | undefined => {
-      if (!(Number.isInteger(z) && z >= 0 && z < depth)) {
-        return new FormatError({ path, position: `slice ${z}`, detail: `no such slice: the volume has ${depth} slices (0…${depth - 1})` })
-      }
+      if (!(Number.isInteger(z) && z >= 0 && z < depth)) return noSuchSlice(z)
       if (data.length !== length || data.byteLength !== bytes) {
         return new FormatError({
           path,
@@ -61,17 +61,22 @@ const sliceTracker = (path: string, info: VolumeInfo) => {
       }
       return undefined
     },
-    mark: (z: number) => {
-      if (written[z] === 0) count++
-      written[z] = 1
+    checkRows: (z: number, range: RowRange, data: ArrayOf<DType>): IoError | undefined => {
+      const bad = rowsProblem(info, z, range, data.length)
+      return bad === undefined ? undefined : new FormatError({ path, position: `slice ${z}`, detail: bad })
     },
+    /** Rows of slice z written before this write. */
+    before: (z: number) => rows.written(z),
+    mark: (z: number, range: RowRange = allRows(info)) => rows.add(z, range),
     missing: (): IoError | undefined => {
-      if (count === depth) return undefined
-      const first = written.indexOf(0)
+      const first = rows.firstIncomplete()
+      if (first < 0) return undefined
       return new FormatError({
         path,
         position: `slice ${first}`,
-        detail: `commit before every slice was written (${count} of ${depth} written, slice ${first} missing)`,
+        detail:
+          `commit before every slice was written (${rows.complete()} of ${depth} written, slice ${first} ` +
+          (rows.written(first) === 0 ? "missing)" : `has ${rows.written(first)} of ${height} rows)`),
         hint: "write each slice once, then commit"
       })
     }
@@ -104,6 +109,7 @@ export const tiffFileSink = (path: string, options: TiffWriteOptions = {}): Slic
       return 0
     }
   },
+  writesRows: true,
   create: <D extends DType>(info: VolumeInfo<D>) =>
     Effect.gen(function* () {
       yield* hostCheck(path)
@@ -145,6 +151,19 @@ export const tiffFileSink = (path: string, options: TiffWriteOptions = {}): Slic
             Effect.sync(() => {
               bytesWritten += layout.sliceBytes
               slices.mark(z)
+            })
+          )
+        },
+        writeRows: (z, rows, data) => {
+          const bad = slices.checkRows(z, rows, data)
+          if (bad) return Effect.fail(bad)
+          if (committed) return Effect.fail(alreadyCommitted(path))
+          const span = rawRowSpan(info, 0, rows)
+          return Effect.zipRight(
+            writeAt(fd, path, bytesOf(data), layout.dataOffset(z) + span.offset),
+            Effect.sync(() => {
+              bytesWritten += span.bytes
+              slices.mark(z, rows)
             })
           )
         },
@@ -205,6 +224,7 @@ export const tiffStackSink = (dir: string, options: TiffWriteOptions = {}): Slic
         return 0
       }
     },
+    writesRows: true,
     create: <D extends DType>(info: VolumeInfo<D>) =>
       Effect.gen(function* () {
         yield* hostCheck(dir)
@@ -247,6 +267,29 @@ export const tiffStackSink = (dir: string, options: TiffWriteOptions = {}): Slic
                   })
                 ),
               { operation: "create", shown }
+            )
+          },
+          writeRows: (z, rows, data) => {
+            const bad = slices.checkRows(z, rows, data)
+            if (bad) return Effect.fail(bad)
+            if (committed) return Effect.fail(alreadyCommitted(dir))
+            const name = stackFileName(z, depth)
+            const file = nodePath.join(temporary, name)
+            const shown = nodePath.join(target, name)
+            const span = rawRowSpan(info, 0, rows)
+            // The first band of a slice creates its file and writes the header with it.
+            const fresh = slices.before(z) === 0
+            return withFd(
+              file,
+              fresh ? "w" : "r+",
+              (fd) =>
+                Effect.gen(function* () {
+                  if (fresh) yield* writeAt(fd, shown, metadata, 0)
+                  yield* writeAt(fd, shown, bytesOf(data), metadata.length + span.offset)
+                  bytesWritten += span.bytes + (fresh ? metadata.length : 0)
+                  slices.mark(z, rows)
+                }),
+              { operation: fresh ? "create" : "write", shown }
             )
           },
           commit: Effect.suspend(() => {

@@ -1,0 +1,107 @@
+/**
+ * Fitting a plan into a memory budget. Candidates, each planned in full:
+ *
+ * - the plan as it is, with every pass over the budget run in bands of rows (bands.ts);
+ * - for each intermediate volume, the plan with that volume spilled to a file, which splits its
+ *   pass in two (each half holds fewer rings), again with bands where a half is still too big.
+ *
+ * The one that reads the fewest bytes wins (then the fewest written, then the smallest peak): bands
+ * re-read their halo rows, a spill writes and reads its volume once more. There is no read-ahead
+ * to trim: a source's ring is its only read buffer, and it is already as small as the schedule allows.
+ * When no candidate fits, the error names the smallest budget one of them could run in.
+ *
+ * @example
+ * ```ts
+ * const plan = planWithin(program, { memoryBytes: 64 * 2 ** 20 })   // throws BudgetError if impossible
+ * plan.passes.map((p) => p.bands?.rowsPerBand)
+ * ```
+ */
+import type { Program } from "../../algebra/algebra.js"
+import { formatBytes } from "../../util/units.js"
+import { fitBands, leastBufferBytes, passReadBytes } from "./bands.js"
+import { BudgetError } from "./errors.js"
+import { buildGraph, isVolumeNode, nodeInputs, type Graph, type Node, type VolumeNode } from "./graph.js"
+import { planPasses, type Plan } from "./passes.js"
+import { renumber, rewire } from "./rewrites/graph-edit.js"
+import { optimize, type RewriteName } from "./rewrites/index.js"
+import { addSpill } from "./rewrites/spills.js"
+
+/** Bytes the plan reads (sources and spills, halos included) and writes. */
+export const planIo = (plan: Plan): { readonly read: number; readonly written: number } => {
+  let read = 0
+  let written = 0
+  for (const pass of plan.passes) {
+    for (const b of passReadBytes(pass).values()) read += b
+    for (const r of pass.roots) if (r.kind === "write") written += r.sink.outputBytes(r.input.info)
+  }
+  return { read, written }
+}
+
+/** The plan with every pass fitted into `budget` by bands, or undefined when one cannot be. */
+const fitPlan = (plan: Plan, budget: number): Plan | undefined => {
+  const passes = []
+  for (const pass of plan.passes) {
+    const fitted = fitBands(pass, budget)
+    if (fitted === undefined) return undefined
+    passes.push(fitted)
+  }
+  return { ...plan, passes, peakBufferBytes: Math.max(0, ...passes.map((p) => p.bufferBytes)) }
+}
+
+/** `graph` with volume `node` written to a spill and every consumer reading it back later. */
+const splitAt = (graph: Graph, node: VolumeNode): Graph => {
+  const nodes: Array<Node> = [...graph.nodes]
+  const consumers = graph.nodes.filter((n) => nodeInputs(n).includes(node))
+  const read = addSpill(nodes, node)
+  for (const c of consumers) rewire(c, node, read)
+  return renumber(graph, nodes)
+}
+
+/** Volumes worth splitting a pass at: computed ones that another stage reads. */
+const splitPoints = (graph: Graph): Array<number> =>
+  graph.nodes
+    .filter((n) => isVolumeNode(n) && n.kind !== "source" && graph.nodes.some((c) => isVolumeNode(c) && nodeInputs(c).includes(n)))
+    .map((n) => n.id)
+
+export interface BudgetOptions {
+  readonly rewrites?: ReadonlyArray<RewriteName>
+  /** The most bytes of buffers the plan may hold. */
+  readonly memoryBytes: number
+}
+
+/**
+ * The plan of `program` that fits `memoryBytes` of buffers and reads the least; throws a
+ * BudgetError naming the smallest budget that works when none fits.
+ */
+export const planWithin = (program: Program, options: BudgetOptions): Plan => {
+  const budget = options.memoryBytes
+  const planOf = (edit?: (g: Graph) => Graph): Plan => {
+    const g = buildGraph(program)
+    return planPasses(optimize(edit === undefined ? g : edit(g), options.rewrites))
+  }
+  const base = planOf()
+  if (base.peakBufferBytes <= budget) return base
+  const candidates = [base, ...splitPoints(buildGraph(program)).map((id) => planOf((g) => splitAt(g, g.nodes[id] as VolumeNode)))]
+  let best: { plan: Plan; read: number; written: number } | undefined
+  for (const c of candidates) {
+    const fitted = fitPlan(c, budget)
+    if (fitted === undefined) continue
+    const { read, written } = planIo(fitted)
+    if (
+      best === undefined ||
+      read < best.read ||
+      (read === best.read && (written < best.written || (written === best.written && fitted.peakBufferBytes < best.plan.peakBufferBytes)))
+    ) {
+      best = { plan: fitted, read, written }
+    }
+  }
+  if (best !== undefined) return best.plan
+  const minimum = Math.min(...candidates.map((c) => Math.max(0, ...c.passes.map(leastBufferBytes))))
+  throw new BudgetError({
+    budgetBytes: budget,
+    minimumBytes: minimum,
+    detail:
+      `the plan needs ${formatBytes(base.peakBufferBytes)} of buffers and no split or banding brings it under ` +
+      `${formatBytes(budget)}; the smallest budget that works is ${formatBytes(minimum)} (${minimum} bytes)`
+  })
+}
