@@ -18,7 +18,7 @@ import * as Plan from "../interpreters/plan/index.js"
 import * as Run from "../interpreters/run/index.js"
 import { openSource, sinkFor } from "../io/index.js"
 import { describeSteps, parseSteps } from "../ops/steps.js"
-import { formatBytes, parseSize } from "../util/units.js"
+import { formatBytes, formatMs, parseSize } from "../util/units.js"
 import { runDemo } from "./demo.js"
 import { pipeline } from "./pipeline.js"
 import { progressBar } from "./progress.js"
@@ -97,7 +97,8 @@ const runCommand = Command.make("run", { input, output, steps, json, memory, mod
     yield* explainBudget(Plan.make(program, options), a.memory)
     const bar = progressBar("run")
     const result = yield* Run.run(program, { ...options, onProgress: bar.update, mode: a.mode }).pipe(Effect.ensuring(Effect.sync(bar.done)))
-    const predicted = Cost.costOf(result.plan)
+    const { throughput: t, from } = yield* throughput
+    const predicted = Cost.costOf(result.plan, t, from)
     if (a.json) {
       yield* print(
         JSON.stringify({ output: a.output, plan: Plan.planJson(result.plan), predicted: Cost.costJson(predicted), metrics: metricsJson(result) }, null, 2)
@@ -105,7 +106,7 @@ const runCommand = Command.make("run", { input, output, steps, json, memory, mod
     } else {
       yield* print(
         `${metricsText(result)}\npredicted: read ${formatBytes(predicted.bytesRead)}, wrote ${formatBytes(predicted.bytesWritten)}, ` +
-          `peak buffers ${formatBytes(predicted.peakBufferBytes)}\nwrote ${a.output}`
+          `peak buffers ${formatBytes(predicted.peakBufferBytes)}, about ${formatMs(predicted.estimatedSeconds * 1000)}\nwrote ${a.output}`
       )
     }
   })
@@ -119,10 +120,18 @@ const planCommand = Command.make("plan", { input, output, steps, json, memory, m
   })
 ).pipe(Command.withDescription("print the plan (passes, stages, latencies, rings) without reading any voxel"))
 
+/** The calibrated throughputs (Schema is loaded only by the commands that read them). */
+const throughput = Effect.flatMap(
+  Effect.promise(() => import("../interpreters/cost/calibration.js")),
+  (m) => m.loadThroughput()
+)
+
 const costCommand = Command.make("cost", { input, output, steps, json, memory, mode }, (a) =>
   Effect.gen(function* () {
     const { program } = yield* setUp(a.input, a.output, a.steps)
-    const cost = yield* explainBudget(Cost.estimate(program, yield* planOptions(a.mode, a.memory)), a.memory)
+    const { throughput: t, from } = yield* throughput
+    const options = yield* planOptions(a.mode, a.memory)
+    const cost = yield* explainBudget(Cost.estimate(program, { ...options, throughput: t, throughputFrom: from }), a.memory)
     yield* print(a.json ? JSON.stringify(Cost.costJson(cost), null, 2) : Cost.costText(cost))
   })
 ).pipe(Command.withDescription("the dry run: bytes read and written, amplification, buffers and voxel-ops, without reading any voxel"))
@@ -157,9 +166,23 @@ const demoCommand = Command.make("demo", { json }, (a) => runDemo(a.json)).pipe(
   Command.withDescription("make a phantom volume, run a short pipeline on it, print the plan and the metrics")
 )
 
+const size = Options.text("size").pipe(
+  Options.withDefault("256MiB"),
+  Options.withDescription("bytes of the test volume (larger than free memory to measure the disk, not the page cache)")
+)
+
+const calibrateCommand = Command.make("calibrate", { size, json }, (a) =>
+  Effect.gen(function* () {
+    const bytes = parseSize(a.size)
+    if (bytes === undefined || bytes <= 0) return yield* new UsageError({ detail: `--size ${a.size} is not a size (try 256MiB)` })
+    const { runCalibrate } = yield* Effect.promise(() => import("./calibrate.js"))
+    yield* runCalibrate(bytes, a.json)
+  })
+).pipe(Command.withDescription("measure this machine's read, write and compute throughputs for the cost estimate, and store them"))
+
 const cli = Command.make("slicewise").pipe(
   Command.withDescription("stream 3D images slice by slice"),
-  Command.withSubcommands([runCommand, planCommand, costCommand, infoCommand, demoCommand])
+  Command.withSubcommands([runCommand, planCommand, costCommand, infoCommand, calibrateCommand, demoCommand])
 )
 
 const main = Command.run(cli, { name: "slicewise", version: VERSION })

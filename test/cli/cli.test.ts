@@ -131,3 +131,58 @@ describe("slicewise plan", () => {
     expect(fs.existsSync(path.join(dir, "p.tif"))).toBe(false)
   })
 })
+
+describe("slicewise --memory", () => {
+  it("fits a run into a budget with bands of rows: same output, buffers within it, predicted bytes exact", () => {
+    const input = path.join(dir, "budget-in.nrrd")
+    const header = "NRRD0004\ntype: uint8\ndimension: 3\nsizes: 40 30 12\nencoding: raw\n\n"
+    fs.writeFileSync(input, Buffer.concat([Buffer.from(header), Buffer.from(Array.from({ length: 40 * 30 * 12 }, (_, i) => (i * 37) % 251))]))
+    const steps = ["gaussian:sigma=1", "median:radius=1"]
+    const free = slicewise("run", input, path.join(dir, "free.nrrd"), ...steps, "--json")
+    expect(free.code).toBe(0)
+    const planned = JSON.parse(free.stdout).plan.peakBufferBytes as number
+    const budget = `${Math.floor(planned / 3)}B`
+    const dry = slicewise("cost", input, path.join(dir, "tight.nrrd"), ...steps, "--memory", budget, "--json")
+    expect(dry.code).toBe(0)
+    expect(JSON.parse(dry.stdout).passes.some((p: { bands: number }) => p.bands > 1)).toBe(true)
+    const tight = slicewise("run", input, path.join(dir, "tight.nrrd"), ...steps, "--memory", budget, "--json")
+    expect(tight.code).toBe(0)
+    const result = JSON.parse(tight.stdout)
+    expect(result.plan.peakBufferBytes).toBeLessThanOrEqual(Math.floor(planned / 3))
+    expect(result.metrics.peakBufferBytes).toBeLessThanOrEqual(result.plan.peakBufferBytes)
+    expect(result.metrics.bytesRead).toBe(JSON.parse(dry.stdout).bytesRead)
+    expect(result.metrics.bytesRead).toBe(result.predicted.bytesRead)
+    expect(fs.readFileSync(path.join(dir, "tight.nrrd")).equals(fs.readFileSync(path.join(dir, "free.nrrd")))).toBe(true)
+    const plan = slicewise("plan", input, path.join(dir, "tight.nrrd"), ...steps, "--memory", budget)
+    expect(plan.stdout).toMatch(/\d+ bands of \d+ rows/)
+  })
+
+  it("refuses an impossible budget before creating the output, with a size that works", () => {
+    const out = path.join(dir, "never.tif")
+    const r = slicewise("run", fixture("classic/uint16.tif"), out, "gaussian:sigma=1", "--memory", "64B")
+    expect(r.code).toBe(1)
+    expect(r.stderr.trim().split("\n")).toHaveLength(1)
+    const suggested = /try --memory (\S+)/.exec(r.stderr)
+    expect(suggested).not.toBeNull()
+    expect(fs.existsSync(out)).toBe(false)
+    expect(slicewise("run", fixture("classic/uint16.tif"), out, "gaussian:sigma=1", "--memory", suggested![1]!).code).toBe(0)
+  })
+})
+
+describe("slicewise calibrate", () => {
+  it("measures throughputs into the calibration file, which cost then uses; a damaged file is named", () => {
+    const file = path.join(dir, "config", "calibration.json")
+    const env = { ...process.env, SLICEWISE_CALIBRATION: file, SLICEWISE_DEBUG: "" }
+    const run = (...args: Array<string>) => spawnSync(process.execPath, [...cliArgs, ...args], { cwd: root, encoding: "utf8", env })
+    const c = run("calibrate", "--size", "4MiB", "--json")
+    expect(c.status).toBe(0)
+    const saved = JSON.parse(fs.readFileSync(file, "utf8"))
+    for (const k of ["readBytesPerSecond", "writeBytesPerSecond", "voxelOpsPerSecond"]) expect(saved[k]).toBeGreaterThan(0)
+    const cost = run("cost", fixture("classic/uint8.tif"), path.join(dir, "c.tif"), "median:radius=1", "--json")
+    expect(JSON.parse(cost.stdout)).toMatchObject({ throughputFrom: file, throughput: { voxelOpsPerSecond: saved.voxelOpsPerSecond } })
+    fs.writeFileSync(file, '{"version": 1, "readBytesPerSecond": "fast"}')
+    const bad = run("cost", fixture("classic/uint8.tif"), path.join(dir, "c.tif"), "median:radius=1")
+    expect(bad.status).toBe(1)
+    expect(bad.stderr).toContain(file)
+  })
+})

@@ -28,7 +28,8 @@ import { passReadBytes } from "../plan/bands.js"
 
 /**
  * Throughputs for the time estimate. The defaults are rough figures of this project's development
- * machine (docs/BENCHMARKS.md), not a calibration of yours.
+ * machine (docs/BENCHMARKS.md), not a calibration of yours: `slicewise calibrate` measures yours
+ * and `loadThroughput` (./calibration.ts) reads them back.
  */
 export interface Throughput {
   readonly readBytesPerSecond: number
@@ -88,6 +89,9 @@ export interface Cost {
   readonly voxelOps: number
   /** From `throughput`: reads, writes and compute added up (no overlap assumed). */
   readonly estimatedSeconds: number
+  readonly throughput: Throughput
+  /** Where the throughputs came from: a calibration file's path, or "defaults". */
+  readonly throughputFrom: string
 }
 
 /** Bytes a full read of a source takes. */
@@ -114,7 +118,7 @@ const opsPerVoxel = (n: VolumeNode): number => {
 }
 
 /** The cost of a plan (pure: reads no voxel and opens no file). */
-export const costOf = (plan: Plan, throughput: Throughput = DEFAULT_THROUGHPUT): Cost => {
+export const costOf = (plan: Plan, throughput: Throughput = DEFAULT_THROUGHPUT, throughputFrom = "defaults"): Cost => {
   const inputs = new Map<string, number>()
   let bytesRead = 0
   let bytesWritten = 0
@@ -174,15 +178,18 @@ export const costOf = (plan: Plan, throughput: Throughput = DEFAULT_THROUGHPUT):
     peakBufferBytes: plan.peakBufferBytes,
     voxelOps,
     estimatedSeconds:
-      bytesRead / throughput.readBytesPerSecond + bytesWritten / throughput.writeBytesPerSecond + voxelOps / throughput.voxelOpsPerSecond
+      bytesRead / throughput.readBytesPerSecond + bytesWritten / throughput.writeBytesPerSecond + voxelOps / throughput.voxelOpsPerSecond,
+    throughput,
+    throughputFrom
   }
 }
 
 /** The dry run of a program: its plan and what running it will cost. Reads no voxel. */
 export const estimate = (
   program: Program,
-  options: PlanOptions & { readonly throughput?: Throughput } = {}
-): Effect.Effect<Cost, PlanError | BudgetError> => Effect.map(makePlan(program, options), (plan) => costOf(plan, options.throughput))
+  options: PlanOptions & { readonly throughput?: Throughput; readonly throughputFrom?: string } = {}
+): Effect.Effect<Cost, PlanError | BudgetError> =>
+  Effect.map(makePlan(program, options), (plan) => costOf(plan, options.throughput, options.throughputFrom))
 
 /** The cost as text: per pass its reads, writes and buffers, then the totals. */
 export const costText = (cost: Cost): string => {
@@ -199,7 +206,8 @@ export const costText = (cost: Cost): string => {
     `total: read ${formatBytes(cost.bytesRead)}, write ${formatBytes(cost.bytesWritten)}` +
       (cost.spillBytesWritten > 0 ? ` (spills ${formatBytes(cost.spillBytesWritten)})` : "") +
       `, amplification ${cost.amplification.toFixed(2)}, peak buffers ${formatBytes(cost.peakBufferBytes)}, ` +
-      `${(cost.voxelOps / 1e6).toFixed(0)} M voxel-ops, about ${formatMs(cost.estimatedSeconds * 1000)} (default throughputs)`
+      `${(cost.voxelOps / 1e6).toFixed(0)} M voxel-ops, about ${formatMs(cost.estimatedSeconds * 1000)} ` +
+      (cost.throughputFrom === "defaults" ? "(default throughputs: run slicewise calibrate)" : `(throughputs from ${cost.throughputFrom})`)
   )
   return lines.join("\n")
 }
@@ -213,5 +221,7 @@ export const costJson = (cost: Cost) => ({
   amplification: cost.amplification,
   peakBufferBytes: cost.peakBufferBytes,
   voxelOps: cost.voxelOps,
-  estimatedSeconds: cost.estimatedSeconds
+  estimatedSeconds: cost.estimatedSeconds,
+  throughput: cost.throughput,
+  throughputFrom: cost.throughputFrom
 })
