@@ -1,2 +1,7 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1 --expose-gc
+// Slices are large, short-lived allocations: V8 would grow its young generation to 3 × 16 MiB for
+// them, tens of MiB of resident memory that no memory budget accounts for. A 1 MiB semi-space
+// keeps the process at the runtime plus the planned buffers, and measured no slower
+// (docs/BENCHMARKS.md, "Memory budgets"). --expose-gc lets a banded run free one band's buffers
+// before the next allocates its own (run/harness.ts).
 import "../dist/cli/main.js"

@@ -19,7 +19,12 @@ import { make as makePlan, type PlanOptions } from "../plan/index.js"
 import type { PassPlan } from "../plan/passes.js"
 import { bandReader, bandWriter } from "./bands.js"
 import type { TimeMeter } from "./metrics.js"
-import type { PassMetrics, RunError, RunResult, StageMetrics } from "./result.js"
+import type { PassMetrics, Progress, RunError, RunResult, StageMetrics } from "./result.js"
+
+/** What the harness needs of an executor's options: a progress callback, per tick of a pass. */
+interface ProgressOptions {
+  readonly onProgress?: (p: Progress) => void
+}
 
 /** The figures every executor keeps per stage and pass (keyed "pass:id"). */
 export interface StageMeter extends TimeMeter {
@@ -56,7 +61,7 @@ const mergeMeters = <M extends StageMeter>(
  * Runs `pass` with `runPass`: at once, or band after band (each band's template with readers of
  * its rows and writers of the rows it keeps).
  */
-const runBanded = <M extends StageMeter, O>(
+const runBanded = <M extends StageMeter, O extends ProgressOptions>(
   pass: PassPlan,
   runPass: PassRunner<M, O>,
   readers: ReadonlyMap<SliceSource, SliceReader>,
@@ -76,6 +81,10 @@ const runBanded = <M extends StageMeter, O>(
     let wallMs = 0
     let peak = 0
     for (const band of banded.bands) {
+      // The previous band's rings and scratch are garbage now; without a collection V8 would keep
+      // them until external memory grows by tens of MiB, beyond the budget. The CLI runs node with
+      // --expose-gc for this.
+      if (ticks > 0) (globalThis as { gc?: () => void }).gc?.()
       const template = banded.templates[band.template]!
       const bandReaders = new Map<SliceSource, SliceReader>()
       for (const { node } of template.stages) {
@@ -90,7 +99,12 @@ const runBanded = <M extends StageMeter, O>(
         bandWriters.set(root, bandWriter(writers.get(target)!, target, band))
       }
       const bandMeters = new Map<string, M>()
-      const { metrics } = yield* runPass(template, bandReaders, bandWriters, scalarValue, bandMeters, options, passCount)
+      // Progress counts the ticks of the whole pass, band after band.
+      const done = ticks
+      const onProgress = options.onProgress
+      const bandOptions =
+        onProgress === undefined ? options : { ...options, onProgress: (p: Progress) => onProgress({ ...p, tick: done + p.tick, ticks: pass.ticks }) }
+      const { metrics } = yield* runPass(template, bandReaders, bandWriters, scalarValue, bandMeters, bandOptions, passCount)
       mergeMeters(meters, bandMeters, bufferBytesOf, bandPeaks)
       ticks += metrics.ticks
       wallMs += metrics.wallMs
@@ -110,7 +124,7 @@ export type PassRunner<M extends StageMeter, O> = (
   passCount: number
 ) => Effect.Effect<{ readonly metrics: PassMetrics; readonly reduced: ReadonlyMap<ScalarNode, unknown> }, RunError>
 
-export const runPlanned = <M extends StageMeter, O>(
+export const runPlanned = <M extends StageMeter, O extends ProgressOptions>(
   program: Program,
   planOptions: PlanOptions,
   options: O,

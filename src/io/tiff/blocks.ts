@@ -141,58 +141,14 @@ const readRun = async (
  * const n = await readPageInto(fd, path, pages[z], bytesOf(slice), new BlockScratch())
  * ```
  */
-export const readPageInto = async (
+export const readPageInto = (
   fd: number,
   path: string,
   page: TiffPage,
   dst: Uint8Array,
   scratch: BlockScratch,
   strategy: ReadStrategy = "auto"
-): Promise<number> => {
-  const swap = !page.littleEndian && page.bytesPerSample > 1
-  if (page.contiguousAt >= 0) {
-    await readRun(fd, path, page.label, dst, 0, page.readBytes, page.contiguousAt, strategy, scratch)
-    if (swap) swapBytes(dst, page.bytesPerSample)
-    return page.readBytes
-  }
-  if (page.compression === Compression.None && !page.tiled) {
-    await readStripRuns(fd, path, page, dst, scratch, strategy)
-    if (swap) swapBytes(dst, page.bytesPerSample)
-    return page.readBytes
-  }
-  await readBlocks(fd, path, page, dst, scratch)
-  // Compressed blocks were swapped one by one (before their predictor); uncompressed tiles were not.
-  if (swap && page.compression === Compression.None) swapBytes(dst, page.bytesPerSample)
-  return page.readBytes
-}
-
-/** Uncompressed strips that are not all back to back: one read per run of adjacent strips. */
-const readStripRuns = async (
-  fd: number,
-  path: string,
-  page: TiffPage,
-  dst: Uint8Array,
-  scratch: BlockScratch,
-  strategy: ReadStrategy
-): Promise<void> => {
-  const { offsets, lengths } = page
-  let runFile = offsets[0]!
-  let runDst = 0
-  let runLength = lengths[0]!
-  let runFirst = 0
-  for (let b = 1; b <= offsets.length; b++) {
-    if (b < offsets.length && offsets[b] === runFile + runLength) {
-      runLength += lengths[b]!
-      continue
-    }
-    await readRun(fd, path, `${page.label} strip ${runFirst}`, dst, runDst, runLength, runFile, strategy, scratch)
-    if (b === offsets.length) break
-    runDst += runLength
-    runFile = offsets[b]!
-    runLength = lengths[b]!
-    runFirst = b
-  }
-}
+): Promise<number> => readPageRowsInto(fd, path, page, { start: 0, end: page.height }, dst, scratch, strategy)
 
 /** The blocks (strips, or rows of tiles) holding rows `rows`: indices first … end − 1. */
 const blocksOfRows = (page: TiffPage, rows: RowRange): { readonly first: number; readonly end: number } => {
@@ -234,12 +190,13 @@ export const readPageRowsInto = async (
   if (page.compression === Compression.None && !page.tiled) {
     if (page.contiguousAt >= 0) {
       const length = (rows.end - rows.start) * rowBytes
-      await readRun(fd, path, `${page.label} row ${rows.start}`, dst, 0, length, page.contiguousAt + rows.start * rowBytes, strategy, scratch)
+      await readRun(fd, path, page.label, dst, 0, length, page.contiguousAt + rows.start * rowBytes, strategy, scratch)
     } else {
-      // Each strip's share of the rows; adjacent shares in one read.
+      // Each strip's share of the rows; adjacent shares (strips back to back) in one read.
       let runFile = -1
       let runDst = 0
       let runLength = 0
+      let runFirst = 0
       for (let k = Math.floor(rows.start / page.blockHeight); k * page.blockHeight < rows.end; k++) {
         const y0 = k * page.blockHeight
         const from = Math.max(rows.start, y0)
@@ -250,12 +207,13 @@ export const readPageRowsInto = async (
           runLength += length
           continue
         }
-        if (runFile >= 0) await readRun(fd, path, `${page.label} row ${rows.start}`, dst, runDst, runLength, runFile, strategy, scratch)
+        if (runFile >= 0) await readRun(fd, path, `${page.label} strip ${runFirst}`, dst, runDst, runLength, runFile, strategy, scratch)
         runDst = (from - rows.start) * rowBytes
         runFile = at
         runLength = length
+        runFirst = k
       }
-      await readRun(fd, path, `${page.label} row ${rows.start}`, dst, runDst, runLength, runFile, strategy, scratch)
+      await readRun(fd, path, `${page.label} strip ${runFirst}`, dst, runDst, runLength, runFile, strategy, scratch)
     }
     if (swap) swapBytes(dst, page.bytesPerSample)
     return (rows.end - rows.start) * rowBytes
