@@ -17,12 +17,12 @@ import type { SliceReader, SliceSource, SliceWriter } from "../../io/slices.js"
 import type { ScalarNode, WriteNode } from "../plan/graph.js"
 import { make as makePlan, type PlanOptions } from "../plan/index.js"
 import type { PassPlan } from "../plan/passes.js"
-import { bandReader, bandWriter } from "./bands.js"
+import { runBanded } from "./bands.js"
 import type { TimeMeter } from "./metrics.js"
 import type { PassMetrics, Progress, RunError, RunResult, StageMetrics } from "./result.js"
 
 /** What the harness needs of an executor's options: a progress callback, per tick of a pass. */
-interface ProgressOptions {
+export interface ProgressOptions {
   readonly onProgress?: (p: Progress) => void
 }
 
@@ -31,87 +31,6 @@ export interface StageMeter extends TimeMeter {
   bytesRead: number
   bytesWritten: number
 }
-
-/**
- * Adds a band's figures to the pass's: times and bytes add up; buffers, freed between bands, do
- * not: `bandPeaks` keeps each stage's largest band's.
- */
-const mergeMeters = <M extends StageMeter>(
-  into: Map<string, M>,
-  from: ReadonlyMap<string, M>,
-  bufferBytesOf: (m: M) => number,
-  bandPeaks: Map<string, number>
-): void => {
-  for (const [key, m] of from) {
-    bandPeaks.set(key, Math.max(bandPeaks.get(key) ?? 0, bufferBytesOf(m)))
-    const total = into.get(key)
-    if (total === undefined) {
-      into.set(key, m)
-      continue
-    }
-    total.cpuUs += m.cpuUs
-    total.wallMs += m.wallMs
-    total.slices += m.slices
-    total.bytesRead += m.bytesRead
-    total.bytesWritten += m.bytesWritten
-  }
-}
-
-/**
- * Runs `pass` with `runPass`: at once, or band after band (each band's template with readers of
- * its rows and writers of the rows it keeps).
- */
-const runBanded = <M extends StageMeter, O extends ProgressOptions>(
-  pass: PassPlan,
-  runPass: PassRunner<M, O>,
-  readers: ReadonlyMap<SliceSource, SliceReader>,
-  writers: ReadonlyMap<WriteNode, SliceWriter>,
-  scalarValue: (n: ScalarNode) => unknown,
-  meters: Map<string, M>,
-  options: O,
-  passCount: number,
-  bufferBytesOf: (m: M) => number,
-  bandPeaks: Map<string, number>
-): ReturnType<PassRunner<M, O>> =>
-  Effect.gen(function* () {
-    const banded = pass.bands
-    if (banded === undefined) return yield* runPass(pass, readers, writers, scalarValue, meters, options, passCount)
-    const reduced = new Map<ScalarNode, unknown>()
-    let ticks = 0
-    let wallMs = 0
-    let peak = 0
-    for (const band of banded.bands) {
-      // The previous band's rings and scratch are garbage now; without a collection V8 would keep
-      // them until external memory grows by tens of MiB, beyond the budget. The CLI runs node with
-      // --expose-gc for this.
-      if (ticks > 0) (globalThis as { gc?: () => void }).gc?.()
-      const template = banded.templates[band.template]!
-      const bandReaders = new Map<SliceSource, SliceReader>()
-      for (const { node } of template.stages) {
-        if (node.kind !== "source") continue
-        const parent = banded.sourceOf.get(node.source)!
-        bandReaders.set(node.source, bandReader(readers.get(parent)!, parent, band.read))
-      }
-      const bandWriters = new Map<WriteNode, SliceWriter>()
-      for (const root of template.roots) {
-        if (root.kind !== "write") continue
-        const target = banded.writeOf.get(root)!
-        bandWriters.set(root, bandWriter(writers.get(target)!, target, band))
-      }
-      const bandMeters = new Map<string, M>()
-      // Progress counts the ticks of the whole pass, band after band.
-      const done = ticks
-      const onProgress = options.onProgress
-      const bandOptions =
-        onProgress === undefined ? options : { ...options, onProgress: (p: Progress) => onProgress({ ...p, tick: done + p.tick, ticks: pass.ticks }) }
-      const { metrics } = yield* runPass(template, bandReaders, bandWriters, scalarValue, bandMeters, bandOptions, passCount)
-      mergeMeters(meters, bandMeters, bufferBytesOf, bandPeaks)
-      ticks += metrics.ticks
-      wallMs += metrics.wallMs
-      peak = Math.max(peak, metrics.peakBufferBytes)
-    }
-    return { metrics: { index: pass.index, direction: pass.direction, ticks, wallMs, peakBufferBytes: peak }, reduced }
-  })
 
 /** Runs one pass; returns its figures and the values of the reductions it made. */
 export type PassRunner<M extends StageMeter, O> = (
