@@ -6,7 +6,8 @@
 #
 #   bash bench/budget.sh [DIR] [BUDGET…]        (default: /tmp/slicewise-budget, budgets 64MiB 16MiB 4MiB)
 #
-# Needs the built CLI (npm ci builds it; or npm run build) and GNU time (apt-get install time).
+# Needs the built CLI (npm ci builds it; or npm run build) and GNU time (apt-get install time). It runs
+# bin/slicewise.js itself, as `slicewise` does: its shebang sets the node flags the memory figures rely on.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir="${1:-/tmp/slicewise-budget}"
@@ -22,7 +23,7 @@ run() { # name input memory-args…
   local name=$1 input=$2
   shift 2
   rm -rf "$dir/out-$name"
-  /usr/bin/time -v -o "$dir/$name.time" node bin/slicewise.js run "$input" "$dir/out-$name" "${steps[@]}" --json "$@" > "$dir/$name.json"
+  /usr/bin/time -v -o "$dir/$name.time" bin/slicewise.js run "$input" "$dir/out-$name" "${steps[@]}" --json "$@" > "$dir/$name.json"
 }
 
 run runtime "$dir/tiny"

@@ -30,7 +30,7 @@ measure() { # label, command...
 }
 
 echo "input: $work/in ($size³ uint8 phantom), steps: ${steps[*]}"
-measure slicewise node bin/slicewise.js run "$work/in/" "$work/sw/" "${steps[@]}"
+measure slicewise bin/slicewise.js run "$work/in/" "$work/sw/" "${steps[@]}"
 if /usr/bin/python3 -c "import scipy, tifffile" 2>/dev/null; then
   measure scipy /usr/bin/python3 bench/peers/scipy_filter.py "$work/in" "$work/py" "$peer_op" "$peer_param"
   /usr/bin/python3 bench/peers/compare_stacks.py "$work/sw" "$work/py"
