@@ -88,6 +88,23 @@ describe("runs under a memory budget", () => {
     }
   }
 
+  it("never bands a pass over volumes of different heights together", async () => {
+    const a = arraySource(volumeInfo("uint8", [5, 20, 9]), Uint8Array.from({ length: 900 }, (_, i) => (i * 7) % 256), "a")
+    const b = arraySource(volumeInfo("uint8", [5, 31, 9]), Uint8Array.from({ length: 1395 }, (_, i) => (i * 13) % 256), "b")
+    const program = <F extends Repr>(alg: Algebra<F>) => ({
+      a: median(alg, alg.source(a), { radius: 1 }),
+      b: gaussian(alg, alg.source(b), { sigma: 1 })
+    })
+    const reference = await Effect.runPromise(Memory.evaluate(program))
+    const minimum = await minimumOf(program)
+    const run = await Effect.runPromise(Run.run(program, { memoryBytes: minimum }))
+    for (const pass of run.plan.passes) {
+      if (pass.bands !== undefined) expect(new Set(pass.stages.map((s) => s.node.info.shape[1])).size).toBe(1)
+    }
+    expect(firstDifference(run.volumes.a!.data, reference.volumes.a!.data)).toBe(-1)
+    expect(firstDifference(run.volumes.b!.data, reference.volumes.b!.data)).toBe(-1)
+  })
+
   it("the dry run under a budget opens no source", async () => {
     let opened = 0
     const source: SliceSource = { ...stack, open: Effect.suspend(() => ((opened += 1), stack.open)) }

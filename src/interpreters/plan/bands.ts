@@ -72,7 +72,9 @@ export const whyNotBanded = (pass: PassPlan): string | undefined => {
   for (const r of pass.roots) {
     if (r.kind === "write" && r.sink.writesRows !== true) return `its output ${r.sink.format} ${r.sink.path} is written in whole slices only`
   }
+  const height = pass.roots[0]!.input.info.shape[1]
   for (const { node } of pass.stages) {
+    if (node.info.shape[1] !== height) return `it holds volumes of different heights (#${node.id} ${node.label})`
     if (node.kind === "source" && node.source.rowReadBytes === undefined) {
       return `its input ${node.source.format} ${node.source.path} is read in whole slices only`
     }
