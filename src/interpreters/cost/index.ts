@@ -52,8 +52,13 @@ export interface IoCost {
 export interface StageCost {
   readonly id: number
   readonly label: string
-  /** Ring plus scratch bytes the stage holds in this pass. */
+  /** Ring plus scratch bytes the stage holds in this pass (banded: in its largest band). */
   readonly bufferBytes: number
+  /** Of those: its output ring (delay lines included: they are ring slices). */
+  readonly ringBytes: number
+  readonly ringSlices: number
+  /** Of those: kernel scratch and state, fused-chain slices, reader buffers (chunk slabs). */
+  readonly scratchBytes: number
   /** Operations per voxel times voxels, for this pass. */
   readonly voxelOps: number
 }
@@ -101,12 +106,17 @@ const readBytesOf = (n: VolumeNode & { kind: "source" }): number => {
   return total
 }
 
-/** A stage's ring and scratch bytes in the pass (banded: in its largest band). */
-const stageBufferBytes = (pass: PassPlan, id: number): number => {
+/** A stage's ring and scratch in the pass (banded: in the band where they are largest). */
+const stageBuffers = (pass: PassPlan, id: number): Pick<StageCost, "bufferBytes" | "ringBytes" | "ringSlices" | "scratchBytes"> => {
   const plans = pass.bands === undefined ? [pass] : pass.bands.templates
-  let bytes = 0
-  for (const p of plans) for (const sp of p.stages) if (sp.node.id === id) bytes = Math.max(bytes, sp.ringBytes + sp.scratchBytes)
-  return bytes
+  let best = { bufferBytes: 0, ringBytes: 0, ringSlices: 0, scratchBytes: 0 }
+  for (const p of plans) {
+    for (const sp of p.stages) {
+      if (sp.node.id !== id || sp.ringBytes + sp.scratchBytes < best.bufferBytes) continue
+      best = { bufferBytes: sp.ringBytes + sp.scratchBytes, ringBytes: sp.ringBytes, ringSlices: sp.ringSlices, scratchBytes: sp.scratchBytes }
+    }
+  }
+  return best
 }
 
 /** Operations per voxel of a stage's own work and its fused tail. */
@@ -141,7 +151,7 @@ export const costOf = (plan: Plan, throughput: Throughput = DEFAULT_THROUGHPUT, 
       }
       const stageOps = Math.round(opsPerVoxel(n) * voxelCount(n.info) * computedRows)
       ops += stageOps
-      stages.push({ id: n.id, label: n.label, bufferBytes: stageBufferBytes(pass, n.id), voxelOps: stageOps })
+      stages.push({ id: n.id, label: n.label, ...stageBuffers(pass, n.id), voxelOps: stageOps })
     }
     const writes: Array<IoCost> = []
     for (const r of pass.roots) {
@@ -200,6 +210,12 @@ export const costText = (cost: Cost): string => {
       `pass ${p.index + 1}/${cost.passes.length}  ${p.direction}${bands}  buffers ${formatBytes(p.bufferBytes)}  ${(p.voxelOps / 1e6).toFixed(0)} M voxel-ops`
     )
     for (const r of p.reads) lines.push(`  read   ${formatBytes(r.bytes).padStart(10)}  ${r.format} ${r.path}`)
+    for (const st of p.stages) {
+      const scratch = st.scratchBytes > 0 ? ` + scratch ${formatBytes(st.scratchBytes)}` : ""
+      lines.push(
+        `  stage  ${formatBytes(st.bufferBytes).padStart(10)}  #${st.id} ${st.label}: ring ${st.ringSlices} slice${st.ringSlices === 1 ? "" : "s"} ${formatBytes(st.ringBytes)}${scratch}, ${(st.voxelOps / 1e6).toFixed(0)} M voxel-ops`
+      )
+    }
     for (const w of p.writes) lines.push(`  write  ${formatBytes(w.bytes).padStart(10)}  ${w.format} ${w.path}`)
   }
   lines.push(
