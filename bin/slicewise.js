@@ -3,5 +3,6 @@
 // them, tens of MiB of resident memory that no memory budget accounts for. A 1 MiB semi-space
 // keeps the process at the runtime plus the planned buffers, and measured no slower
 // (docs/BENCHMARKS.md, "Memory budgets"). --expose-gc lets a banded run free one band's buffers
-// before the next allocates its own (run/harness.ts).
-import "../dist/cli/main.js"
+// before the next allocates its own (src/interpreters/run/bands.ts). The CLI is one bundled module
+// (scripts/bundle.mjs): loading it takes a third of the time of loading its modules one by one.
+import "../dist/slicewise.mjs"

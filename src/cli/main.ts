@@ -20,6 +20,7 @@ import { openSource, sinkFor } from "../io/index.js"
 import { describeSteps, parseSteps } from "../ops/steps.js"
 import { formatBytes, formatMs, parseSize } from "../util/units.js"
 import { runDemo } from "./demo.js"
+import { inputOptions, outputOptions, sinkOptions, sourceOptions } from "./formats.js"
 import { pipeline } from "./pipeline.js"
 import { progressBar } from "./progress.js"
 import { metricsJson, metricsText } from "./report.js"
@@ -28,7 +29,9 @@ import { UsageError } from "./errors.js"
 const VERSION = "0.1.0"
 
 const input = Args.text({ name: "input" }).pipe(
-  Args.withDescription("a directory of .tif files, a .tif/.tiff file, or a .nrrd/.nhdr file")
+  Args.withDescription(
+    "a directory of .tif files, a .tif/.tiff file, a .nrrd/.nhdr file, a .nii/.nii.gz file, or a Zarr / OME-Zarr directory or http(s) URL"
+  )
 )
 const output = Args.text({ name: "output" }).pipe(Args.withDescription("where to write; the format follows the path as for input"))
 const steps = Args.text({ name: "step" }).pipe(
@@ -51,12 +54,21 @@ const mode = Options.choice("mode", ["fused", "unfused"]).pipe(
 
 const print = (text: string) => Effect.sync(() => process.stdout.write(text.endsWith("\n") ? text : `${text}\n`))
 
+/** What every pipeline command takes: input, output, steps and the formats' options. */
+const pipelineArgs = { input, output, steps, inputFlags: inputOptions, outputFlags: outputOptions }
+
 /** Opens the input, parses the steps and builds the pipeline program. */
-const setUp = (inputPath: string, outputPath: string, stepTexts: ReadonlyArray<string>) =>
+const setUp = (a: {
+  readonly input: string
+  readonly output: string
+  readonly steps: ReadonlyArray<string>
+  readonly inputFlags: Parameters<typeof sourceOptions>[0]
+  readonly outputFlags: Parameters<typeof sinkOptions>[0]
+}) =>
   Effect.gen(function* () {
-    const parsed = yield* parseSteps(stepTexts)
-    const source = yield* openSource(inputPath)
-    const sink = yield* sinkFor(outputPath)
+    const parsed = yield* parseSteps(a.steps)
+    const source = yield* openSource(a.input, sourceOptions(a.inputFlags))
+    const sink = yield* sinkFor(a.output, yield* sinkOptions(a.outputFlags, source))
     return { source, sink, program: pipeline(source, parsed, sink) }
   })
 
@@ -89,9 +101,9 @@ const explainBudget = <A, E, R>(effect: Effect.Effect<A, E, R>, budget: Option.O
       })
   )
 
-const runCommand = Command.make("run", { input, output, steps, json, memory, mode }, (a) =>
+const runCommand = Command.make("run", { ...pipelineArgs, json, memory, mode }, (a) =>
   Effect.gen(function* () {
-    const { program } = yield* setUp(a.input, a.output, a.steps)
+    const { program } = yield* setUp(a)
     const options = yield* planOptions(a.mode, a.memory)
     // Plan first: an impossible budget is refused before any output is created.
     yield* explainBudget(Plan.make(program, options), a.memory)
@@ -105,16 +117,16 @@ const runCommand = Command.make("run", { input, output, steps, json, memory, mod
       )
     } else {
       yield* print(
-        `${metricsText(result)}\npredicted: read ${formatBytes(predicted.bytesRead)}, wrote ${formatBytes(predicted.bytesWritten)}, ` +
+        `${metricsText(result)}\npredicted: read ${formatBytes(predicted.bytesRead)}, wrote ${predicted.bytesWrittenExact ? "" : "≈"}${formatBytes(predicted.bytesWritten)}, ` +
           `peak buffers ${formatBytes(predicted.peakBufferBytes)}, about ${formatMs(predicted.estimatedSeconds * 1000)}\nwrote ${a.output}`
       )
     }
   })
 ).pipe(Command.withDescription("run the steps over the input and write the output"))
 
-const planCommand = Command.make("plan", { input, output, steps, json, memory, mode }, (a) =>
+const planCommand = Command.make("plan", { ...pipelineArgs, json, memory, mode }, (a) =>
   Effect.gen(function* () {
-    const { program } = yield* setUp(a.input, a.output, a.steps)
+    const { program } = yield* setUp(a)
     const plan = yield* explainBudget(Plan.make(program, yield* planOptions(a.mode, a.memory)), a.memory)
     yield* print(a.json ? JSON.stringify(Plan.planJson(plan), null, 2) : Plan.planText(plan))
   })
@@ -126,9 +138,9 @@ const throughput = Effect.flatMap(
   (m) => m.loadThroughput()
 )
 
-const costCommand = Command.make("cost", { input, output, steps, json, memory, mode }, (a) =>
+const costCommand = Command.make("cost", { ...pipelineArgs, json, memory, mode }, (a) =>
   Effect.gen(function* () {
-    const { program } = yield* setUp(a.input, a.output, a.steps)
+    const { program } = yield* setUp(a)
     const { throughput: t, from } = yield* throughput
     const options = yield* planOptions(a.mode, a.memory)
     const cost = yield* explainBudget(Cost.estimate(program, { ...options, throughput: t, throughputFrom: from }), a.memory)
@@ -136,9 +148,9 @@ const costCommand = Command.make("cost", { input, output, steps, json, memory, m
   })
 ).pipe(Command.withDescription("the dry run: bytes read and written, amplification, buffers and voxel-ops, without reading any voxel"))
 
-const infoCommand = Command.make("info", { input, json }, (a) =>
+const infoCommand = Command.make("info", { input, inputFlags: inputOptions, json }, (a) =>
   Effect.gen(function* () {
-    const s = yield* openSource(a.input)
+    const s = yield* openSource(a.input, sourceOptions(a.inputFlags))
     const facts = {
       path: s.path,
       format: s.format,

@@ -1,21 +1,31 @@
 /**
  * Formats by path: the one place that decides which reader or writer a path gets.
  *
- * | path                     | format                        |
- * | ------------------------ | ----------------------------- |
- * | an existing directory    | a stack of 2D .tif/.tiff files |
- * | a path ending in `/`     | a stack (as output)            |
- * | `.tif`, `.tiff`          | one multi-page TIFF            |
- * | `.nrrd`, `.nhdr`         | NRRD, attached or detached     |
+ * | path                                   | format                                       |
+ * | -------------------------------------- | -------------------------------------------- |
+ * | `http://…`, `https://…`                | a Zarr array or OME-Zarr image, read-only    |
+ * | a directory with `.zarray`/`zarr.json` | a Zarr v2/v3 array                           |
+ * | a directory with OME `multiscales`     | an OME-Zarr image (level 0 unless `level`)   |
+ * | `.zarr`, `.ome.zarr` (as output)       | a Zarr v2 array; OME-Zarr 0.4 image          |
+ * | any other existing directory           | a stack of 2D .tif/.tiff files               |
+ * | a path ending in `/`                   | a stack (as output)                          |
+ * | `.tif`, `.tiff`                        | one multi-page TIFF                          |
+ * | `.nrrd`, `.nhdr`                       | NRRD, attached or detached                   |
+ * | `.nii`, `.nii.gz`                      | NIfTI-1, slices along the third axis         |
+ *
+ * Zarr and NIfTI modules (and zarrita) are loaded only when such a path is used, so that other
+ * commands do not pay for them at start-up.
  *
  * @example
  * ```ts
- * const source = yield* openSource("scan/")          // a TIFF stack
- * const sink = yield* sinkFor("result.nrrd")
+ * const source = yield* openSource("scan/")                       // a TIFF stack
+ * const image = yield* openSource("cells.ome.zarr", { level: 1 })  // OME-Zarr, second level
+ * const sink = yield* sinkFor("result.zarr", { codec: "zstd", chunks: [64, 64, 64] })
  * ```
  */
 import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
+import * as nodePath from "node:path"
 import { fileError, UnsupportedError, type IoError } from "./errors.js"
 import { nrrdSink, openNrrd } from "./nrrd.js"
 import type { SliceSink, SliceSource } from "./slices.js"
@@ -27,13 +37,56 @@ const extension = (path: string): string => {
   return m === null ? "" : m[1]!.toLowerCase()
 }
 
-const KNOWN = "a directory of .tif files, .tif/.tiff, .nrrd or .nhdr"
+const KNOWN = "a directory of .tif files, .tif/.tiff, .nrrd/.nhdr, .nii/.nii.gz, or a Zarr/OME-Zarr directory or http(s) URL"
+
+/** Options a format may take when reading; formats ignore what is not theirs. */
+export interface SourceOptions {
+  /** NIfTI: apply scl_slope/scl_inter (voxels become float32, or float64 for 32-bit data). */
+  readonly scale?: boolean
+  /** NIfTI: which volume of a 4D image (default 0). */
+  readonly volume?: number
+  /** OME-Zarr: which resolution level (default 0, the full resolution). */
+  readonly level?: number
+  /** OME-Zarr: time point and channel of a 4D/5D image (default 0). */
+  readonly t?: number
+  readonly c?: number
+}
+
+/** Options a format may take when writing; formats ignore what is not theirs. */
+export interface SinkOptions {
+  /** The source the output is made from: a NIfTI output keeps a NIfTI source's orientation. */
+  readonly like?: SliceSource
+  /** Zarr: 2 (default for `.zarr`) or 3. */
+  readonly zarrVersion?: 2 | 3
+  /** Zarr: chunk shape (z, y, x); default 64³ clipped to the volume. */
+  readonly chunks?: readonly [number, number, number]
+  /** Zarr: "raw", "gzip", "zstd" (default) or "blosc". */
+  readonly codec?: "raw" | "gzip" | "zstd" | "blosc"
+  /** Compression level (gzip 1…9, zstd 1…22, blosc 0…9). */
+  readonly compressionLevel?: number
+  /** OME-Zarr: number of pyramid levels including the full resolution (default: down to ~64 voxels). */
+  readonly levels?: number
+  /** OME-Zarr: the volume is a label image (pyramid by mode instead of mean). */
+  readonly labels?: boolean
+}
+
+const isUrl = (path: string) => /^https?:\/\//i.test(path)
+const isNifti = (path: string) => /\.nii(\.gz)?$/i.test(path)
+
+/** True when `dir` holds Zarr metadata (an array, a group or an OME-Zarr image). */
+const isZarrDirectory = (dir: string): boolean =>
+  [".zarray", "zarr.json", ".zgroup", ".zattrs"].some((f) => fs.existsSync(nodePath.join(dir, f)))
 
 /** Opens a volume for reading, choosing the format from the path. */
-export const openSource = (path: string): Effect.Effect<SliceSource, IoError> =>
+export const openSource = (path: string, options: SourceOptions = {}): Effect.Effect<SliceSource, IoError> =>
   Effect.gen(function* () {
+    if (isUrl(path)) return yield* Effect.flatMap(loadZarr, (z) => z.openZarr(path, options))
     const stat = yield* Effect.try({ try: () => fs.statSync(path), catch: (e) => fileError(path, "stat", e) })
-    if (stat.isDirectory()) return yield* openTiffStack(path)
+    if (stat.isDirectory()) {
+      if (isZarrDirectory(path)) return yield* Effect.flatMap(loadZarr, (z) => z.openZarr(path, options))
+      return yield* openTiffStack(path)
+    }
+    if (isNifti(path)) return yield* Effect.flatMap(loadNifti, (n) => n.openNifti(path, options))
     switch (extension(path)) {
       case "tif":
       case "tiff":
@@ -47,12 +100,30 @@ export const openSource = (path: string): Effect.Effect<SliceSource, IoError> =>
   })
 
 /** A sink for writing a volume, choosing the format from the path. */
-export const sinkFor = (path: string): Effect.Effect<SliceSink, IoError> =>
-  Effect.suspend(() => {
+export const sinkFor = (path: string, options: SinkOptions = {}): Effect.Effect<SliceSink, IoError> =>
+  Effect.suspend((): Effect.Effect<SliceSink, IoError> => {
+    if (isUrl(path)) return Effect.fail(new UnsupportedError({ path, detail: "writing over HTTP", hint: "write to a local path" }))
     const ext = extension(path)
     if (ext === "tif" || ext === "tiff") return Effect.succeed(tiffFileSink(path))
     if (ext === "nrrd" || ext === "nhdr") return Effect.succeed(nrrdSink(path))
+    if (isNifti(path.replace(/\/+$/, "")))
+      return Effect.map(loadNifti, (n) => {
+        const like = options.like as Partial<import("./nifti.js").NiftiSource> | undefined
+        const template = like?.niftiHeader
+        // Stored values keep the source's scaling; values already scaled are written as they are.
+        const scale = template !== undefined && like?.scaled === false ? { slope: template.sclSlope, inter: template.sclInter } : undefined
+        return n.niftiSink(path.replace(/\/+$/, ""), {
+          ...(template ? { template } : {}),
+          ...(scale ? { scale } : {}),
+          ...(options.compressionLevel !== undefined ? { level: options.compressionLevel } : {})
+        })
+      })
+    const bare = path.replace(/\/+$/, "")
+    if (/\.zarr$/i.test(bare)) return Effect.flatMap(loadZarr, (z) => z.zarrSinkFor(bare, options))
     const isDir = path.endsWith("/") || (fs.existsSync(path) && fs.statSync(path).isDirectory()) || ext === ""
-    if (isDir) return Effect.succeed(tiffStackSink(path.replace(/\/+$/, "") || "/"))
+    if (isDir) return Effect.succeed(tiffStackSink(bare || "/"))
     return Effect.fail(new UnsupportedError({ path, detail: "unknown output format", hint: `use ${KNOWN}` }))
   })
+
+const loadNifti = Effect.promise(() => import("./nifti.js"))
+const loadZarr = Effect.promise(() => import("./zarr.js"))

@@ -89,6 +89,11 @@ export interface SliceWriter<D extends DType = DType> {
 export interface SliceSink extends Location {
   /** Bytes the whole output of a volume `info` takes on storage, exactly (for the cost model). */
   readonly outputBytes: (info: VolumeInfo) => number
+  /**
+   * False when `outputBytes` is an estimate (compressed outputs: their size is known only once
+   * written; the estimate is the uncompressed size). Default true.
+   */
+  readonly outputBytesExact?: boolean
   /** True when its writers take slices in bands of rows (`writeRows`), for in-plane tiling. */
   readonly writesRows?: boolean
   /** Bytes a writer holds besides the caller's slices (a chunk-row being gathered), for the plan. */

@@ -47,6 +47,8 @@ export interface IoCost {
   readonly format: string
   readonly path: string
   readonly bytes: number
+  /** False for a compressed output, whose `bytes` is an estimate (its uncompressed size). */
+  readonly exact: boolean
 }
 
 export interface StageCost {
@@ -83,6 +85,8 @@ export interface Cost {
   readonly bytesRead: number
   /** Bytes written to sinks and spills, in total. */
   readonly bytesWritten: number
+  /** False when a compressed output makes `bytesWritten` an estimate. */
+  readonly bytesWrittenExact: boolean
   /** Of those, the spills' (written once, read back once). */
   readonly spillBytesWritten: number
   /**
@@ -133,6 +137,7 @@ export const costOf = (plan: Plan, throughput: Throughput = DEFAULT_THROUGHPUT, 
   let bytesRead = 0
   let bytesWritten = 0
   let spillBytesWritten = 0
+  let bytesWrittenExact = true
   let voxelOps = 0
   const passes = plan.passes.map((pass): PassCost => {
     const reads: Array<IoCost> = []
@@ -145,7 +150,7 @@ export const costOf = (plan: Plan, throughput: Throughput = DEFAULT_THROUGHPUT, 
       const n = sp.node
       if (n.kind === "source") {
         const bytes = passReads.get(n)!
-        reads.push({ format: n.source.format, path: n.source.path, bytes })
+        reads.push({ format: n.source.format, path: n.source.path, bytes, exact: true })
         bytesRead += bytes
         if (n.spilledBy === undefined) inputs.set(`${n.source.format}:${n.source.path}`, readBytesOf(n))
       }
@@ -160,7 +165,9 @@ export const costOf = (plan: Plan, throughput: Throughput = DEFAULT_THROUGHPUT, 
         continue
       }
       const bytes = r.sink.outputBytes(r.input.info)
-      writes.push({ format: r.sink.format, path: r.sink.path, bytes })
+      const exact = r.sink.outputBytesExact !== false
+      if (!exact) bytesWrittenExact = false
+      writes.push({ format: r.sink.format, path: r.sink.path, bytes, exact })
       bytesWritten += bytes
       if (r.sink.format === "spill") spillBytesWritten += bytes
     }
@@ -183,6 +190,7 @@ export const costOf = (plan: Plan, throughput: Throughput = DEFAULT_THROUGHPUT, 
     passes,
     bytesRead,
     bytesWritten,
+    bytesWrittenExact,
     spillBytesWritten,
     amplification: inputBytes === 0 ? 1 : (bytesRead - spillBytesWritten) / inputBytes,
     peakBufferBytes: plan.peakBufferBytes,
@@ -216,10 +224,12 @@ export const costText = (cost: Cost): string => {
         `  stage  ${formatBytes(st.bufferBytes).padStart(10)}  #${st.id} ${st.label}: ring ${st.ringSlices} slice${st.ringSlices === 1 ? "" : "s"} ${formatBytes(st.ringBytes)}${scratch}, ${(st.voxelOps / 1e6).toFixed(0)} M voxel-ops`
       )
     }
-    for (const w of p.writes) lines.push(`  write  ${formatBytes(w.bytes).padStart(10)}  ${w.format} ${w.path}`)
+    for (const w of p.writes) {
+      lines.push(`  write ${w.exact ? " " : "≈"}${formatBytes(w.bytes).padStart(10)}  ${w.format} ${w.path}${w.exact ? "" : " (compressed: estimated as its uncompressed size)"}`)
+    }
   }
   lines.push(
-    `total: read ${formatBytes(cost.bytesRead)}, write ${formatBytes(cost.bytesWritten)}` +
+    `total: read ${formatBytes(cost.bytesRead)}, write ${cost.bytesWrittenExact ? "" : "≈"}${formatBytes(cost.bytesWritten)}` +
       (cost.spillBytesWritten > 0 ? ` (spills ${formatBytes(cost.spillBytesWritten)})` : "") +
       `, amplification ${cost.amplification.toFixed(2)}, peak buffers ${formatBytes(cost.peakBufferBytes)}, ` +
       `${(cost.voxelOps / 1e6).toFixed(0)} M voxel-ops, about ${formatMs(cost.estimatedSeconds * 1000)} ` +
@@ -233,6 +243,7 @@ export const costJson = (cost: Cost) => ({
   passes: cost.passes,
   bytesRead: cost.bytesRead,
   bytesWritten: cost.bytesWritten,
+  bytesWrittenExact: cost.bytesWrittenExact,
   spillBytesWritten: cost.spillBytesWritten,
   amplification: cost.amplification,
   peakBufferBytes: cost.peakBufferBytes,

@@ -1,0 +1,323 @@
+/**
+ * Reading NIfTI-1 volumes slice by slice along the third axis: `.nii` by positional reads, and
+ * `.nii.gz` by streamed decompression.
+ *
+ * NIfTI stores x fastest, then y, then z (dim[1], dim[2], dim[3]): a slicewise slice z is the
+ * z-th block of dim[1]·dim[2] voxels, NIfTI's natural order. Higher axes (time, components) must
+ * be of size 1 unless `volume` picks one of them (default: the first).
+ *
+ * `.nii.gz` cannot be read at a position: the source scans the whole file once when opened (this
+ * checks the gzip data and trailer before any processing starts and records how many compressed
+ * bytes each slice needs), and a reader decompresses forward. A reader asked for a slice behind its
+ * cursor (a backward pass) decompresses the rest of the file once into a temporary raw file in the
+ * spill directory, removed when the reader's scope closes, and serves every later slice from it:
+ * so each pass reads the compressed file exactly once in either direction. Per slice,
+ * `sliceReadBytes` is exact for a forward pass; for any other order only its sum over the pass is.
+ *
+ * @example
+ * ```ts
+ * const src = yield* openNifti("ch2.nii.gz", { scale: true })   // float32 voxels, slope applied
+ * src.info        // { dtype: "float32", shape: [181, 217, 181], spacing: [1, 1, 1] }
+ * src.details     // { qform: "…", sform: "…", scl_slope: 1, … }
+ * ```
+ */
+import * as fs from "node:fs"
+import * as nodePath from "node:path"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import { bytesPerVoxel, viewOf, type ArrayOf, type DType } from "../../algebra/dtype.js"
+import { sliceBytes, volumeInfo, type VolumeInfo } from "../../algebra/volume.js"
+import { temporarySuffix, removeQuietly } from "../atomic.js"
+import { FormatError, UnsupportedError, type IoError } from "../errors.js"
+import { attempt, fdSize, HOST_LITTLE_ENDIAN, openScoped, readAt, readFully, swapBytes, withFd, writeFully } from "../files.js"
+import type { RowRange, SliceReader, SliceSource } from "../slices.js"
+import { spillDirectory } from "../spill.js"
+import { GZ_BLOCK, GzCursor } from "./gzip.js"
+import { hasScaling, headerDetails, MIN_VOX_OFFSET, parseNiftiHeader, type NiftiHeader } from "./header.js"
+
+export interface NiftiOptions {
+  /**
+   * Apply scl_slope/scl_inter: voxels become `stored · slope + inter` as float32 (float64 for
+   * 32-bit integer and float64 data), as nibabel's `get_fdata` computes them. Default false: the
+   * stored values, in the stored dtype.
+   */
+  readonly scale?: boolean
+  /** Which volume of a 4D (or higher) image to read, counting over dims 4…7 (default 0). */
+  readonly volume?: number
+}
+
+/** A NIfTI source also carries its parsed header, so a NIfTI sink can keep the orientation. */
+export interface NiftiSource extends SliceSource {
+  readonly niftiHeader: NiftiHeader
+  /** True when the voxels delivered are scaled (scl_slope/scl_inter applied). */
+  readonly scaled: boolean
+}
+
+const isGzipPath = (path: string) => /\.gz$/i.test(path)
+
+/** The dtype scaled voxels are delivered in. */
+const scaledDtype = (d: DType): DType => (d === "float64" || d === "int32" || d === "uint32" ? "float64" : "float32")
+
+/**
+ * Opens a NIfTI-1 `.nii` or `.nii.gz` as a slice source. Fails with FormatError (not NIfTI-1,
+ * inconsistent header, truncated or corrupt data, naming the byte), UnsupportedError (NIfTI-2,
+ * .hdr/.img pairs, complex/RGB/64-bit types) or FileError.
+ *
+ * @example
+ * ```ts
+ * const src = yield* openNifti("t1.nii")
+ * src.rowReadBytes?.(0, { start: 0, end: 10 })   // uncompressed files read bands of rows too
+ * ```
+ */
+export const openNifti = (path: string, options: NiftiOptions = {}): Effect.Effect<NiftiSource, IoError> =>
+  Effect.gen(function* () {
+    const gz = isGzipPath(path)
+    const scan = yield* withFd(path, "r", (fd) =>
+      Effect.gen(function* () {
+        const fileSize = yield* fdSize(fd, path)
+        if (!gz) {
+          const head = new Uint8Array(Math.min(fileSize, MIN_VOX_OFFSET))
+          yield* readAt(fd, path, head, 0)
+          if (head[0] === 0x1f && head[1] === 0x8b)
+            return yield* new FormatError({ path, position: "byte 0", detail: "the file is gzip-compressed but its name does not end in .gz", hint: "rename it to .nii.gz" })
+          const header = yield* Either.match(parseNiftiHeader(head, path), { onLeft: Effect.fail, onRight: Effect.succeed })
+          return { header, fileSize, sliceCost: undefined as ReadonlyArray<number> | undefined }
+        }
+        return yield* scanGzip(fd, path, fileSize, options)
+      })
+    )
+    const { header, fileSize } = scan
+    if (header.magic !== "n+1")
+      return yield* new UnsupportedError({ path, detail: 'a NIfTI-1 header with magic "ni1" (a .hdr/.img pair)', hint: "slicewise reads single-file .nii and .nii.gz" })
+    const layout = yield* layoutOf(header, path, options)
+    if (!gz) {
+      const end = layout.dataOffset + layout.volumeBytes
+      if (fileSize < end)
+        return yield* new FormatError({
+          path,
+          position: `byte ${fileSize}`,
+          detail: `the header declares ${layout.dimsText} ${header.dtype} voxels, data up to byte ${end}, but the file ends at byte ${fileSize}`,
+          hint: "the file is truncated, or its dims, datatype or vox_offset are wrong"
+        })
+    }
+    return makeSource(path, header, layout, fileSize, scan.sliceCost, options.scale === true && hasScaling(header))
+  })
+
+interface Layout {
+  /** The stored volume (stored dtype). */
+  readonly stored: VolumeInfo
+  /** Byte offset of the chosen volume's first voxel (in the decompressed stream for .gz). */
+  readonly dataOffset: number
+  readonly volumeBytes: number
+  readonly volumes: number
+  readonly volume: number
+  readonly dimsText: string
+}
+
+const layoutOf = (h: NiftiHeader, path: string, options: NiftiOptions): Effect.Effect<Layout, IoError> => {
+  const n = h.dim[0]!
+  const size = (i: number) => (i <= n ? h.dim[i]! : 1)
+  const [nx, ny, nz] = [size(1), size(2), size(3)]
+  let volumes = 1
+  for (let i = 4; i <= n; i++) volumes *= h.dim[i]!
+  const volume = options.volume ?? 0
+  if (!Number.isInteger(volume) || volume < 0 || volume >= volumes)
+    return Effect.fail(new UnsupportedError({ path, detail: `volume ${volume} of an image with ${volumes} volume(s)`, hint: `choose 0…${volumes - 1}` }))
+  const spacing = (i: number) => {
+    const p = Math.abs(h.pixdim[i] ?? 0)
+    return i <= n && Number.isFinite(p) && p > 0 ? p : 1
+  }
+  const stored = volumeInfo(h.dtype, [nz, ny, nx], [spacing(3), spacing(2), spacing(1)])
+  const vb = nx * ny * nz * bytesPerVoxel(h.dtype)
+  return Effect.succeed({
+    stored,
+    dataOffset: h.voxOffset + volume * vb,
+    volumeBytes: vb,
+    volumes,
+    volume,
+    dimsText: h.dim.slice(1, n + 1).join("×")
+  })
+}
+
+/**
+ * Decompresses the whole `.nii.gz` once: parses the header, checks the data and the gzip trailer,
+ * and records the compressed bytes a forward reader needs before each slice is complete.
+ */
+const scanGzip = (fd: number, path: string, fileSize: number, options: NiftiOptions) =>
+  attempt(path, "read", async () => {
+    const cursor = new GzCursor(fd, path, fileSize)
+    const head = new Uint8Array(MIN_VOX_OFFSET)
+    try {
+      await cursor.fill(head, "the NIfTI-1 header")
+    } catch (e) {
+      // A short stream is judged by the header parser, which names the field it misses.
+      if (!(e instanceof FormatError) || cursor.position === 0) throw e
+      const partial = head.subarray(0, cursor.position)
+      const parsed = parseNiftiHeader(partial, path)
+      if (Either.isLeft(parsed)) throw parsed.left
+      throw e
+    }
+    const header = Either.getOrThrowWith(parseNiftiHeader(head, path), (e) => e)
+    if (header.magic !== "n+1") return { header, fileSize, sliceCost: undefined }
+    const layout = Effect.runSync(Effect.either(layoutOf(header, path, options)))
+    if (Either.isLeft(layout)) throw layout.left
+    const { stored, dataOffset } = layout.right
+    const bytes = sliceBytes(stored)
+    const scratch = new Uint8Array(Math.max(GZ_BLOCK, Math.min(bytes, 1 << 22)))
+    await cursor.skip(dataOffset - MIN_VOX_OFFSET, scratch, "the header extensions")
+    const depth = stored.shape[0]
+    const sliceCost = new Array<number>(depth)
+    let before = 0
+    for (let z = 0; z < depth; z++) {
+      await cursor.skip(bytes, scratch, `slice ${z}`)
+      if (z === depth - 1) await cursor.finish()
+      sliceCost[z] = cursor.compressedRead - before
+      before = cursor.compressedRead
+    }
+    return { header, fileSize, sliceCost: sliceCost as ReadonlyArray<number> }
+  })
+
+const makeSource = (
+  path: string,
+  header: NiftiHeader,
+  layout: Layout,
+  fileSize: number,
+  gzCost: ReadonlyArray<number> | undefined,
+  scaled: boolean
+): NiftiSource => {
+  const stored = layout.stored
+  const info = scaled ? volumeInfo(scaledDtype(stored.dtype), stored.shape, stored.spacing) : stored
+  const rawBytes = sliceBytes(stored)
+  const width = bytesPerVoxel(stored.dtype)
+  const swap = width > 1 && header.littleEndian !== HOST_LITTLE_ENDIAN
+  const [depth, height, rowWidth] = stored.shape
+  const rowBytes = rowWidth * width
+  const gz = gzCost !== undefined
+  const details: Record<string, string | number | boolean> = {
+    ...headerDetails(header),
+    compression: gz ? "gzip" : "none",
+    "file bytes": fileSize,
+    ...(layout.volumes > 1 ? { volumes: `${layout.volumes} (reading volume ${layout.volume})` } : {}),
+    scaled
+  }
+  const slope = header.sclSlope
+  const inter = Number.isFinite(header.sclInter) ? header.sclInter : 0
+
+  /** Converts stored bytes (already in host order) to the delivered voxels. */
+  const deliver = (raw: Uint8Array, into: ArrayOf<DType>, voxels: number) => {
+    if (!scaled) return
+    const src = viewOf(stored.dtype, raw.buffer as ArrayBuffer, raw.byteOffset, voxels) as ArrayLike<number>
+    const out = into as unknown as { [i: number]: number }
+    for (let i = 0; i < voxels; i++) out[i] = src[i]! * slope + inter
+  }
+
+  const checkZ = (z: number) =>
+    !Number.isInteger(z) || z < 0 || z >= depth ? Effect.die(new RangeError(`${path}: slice ${z} is outside 0…${depth - 1}`)) : undefined
+
+  const openPlain = Effect.map(openScoped(path, "r"), (fd): SliceReader => {
+    let bytesRead = 0
+    // Scaling reads into a scratch buffer first; without it, straight into the caller's slice.
+    const scratch = scaled ? new Uint8Array(rawBytes) : undefined
+    const readSpan = (z: number, start: number, end: number, into: ArrayOf<DType>) => {
+      const voxels = (end - start) * rowWidth
+      const n = voxels * width
+      if (into.length !== voxels) return Effect.die(new RangeError(`${path}: buffer has ${into.length} voxels, ${voxels} expected`))
+      const view = scaled ? scratch!.subarray(0, n) : new Uint8Array(into.buffer, into.byteOffset, n)
+      const position = layout.dataOffset + z * rawBytes + start * rowBytes
+      return Effect.flatMap(readAt(fd, path, view, position), (got) => {
+        bytesRead += got
+        if (got < n)
+          return new FormatError({ path, position: `slice ${z}, byte ${position + got}`, detail: `the file ends ${n - got} bytes early (it was long enough when opened)` })
+        if (swap) swapBytes(view, width)
+        deliver(view, into, voxels)
+        return Effect.void
+      })
+    }
+    return {
+      read: (z, into) => checkZ(z) ?? readSpan(z, 0, height, into),
+      readRows: (z, rows, into) =>
+        checkZ(z) ??
+        (rows.start < 0 || rows.end > height || rows.start >= rows.end
+          ? Effect.die(new RangeError(`${path}: rows ${rows.start}…${rows.end} outside 0…${height}`))
+          : readSpan(z, rows.start, rows.end, into)),
+      bytesRead: () => bytesRead
+    }
+  })
+
+  const openGz = Effect.gen(function* () {
+    const fd = yield* openScoped(path, "r")
+    const cursor = new GzCursor(fd, path, fileSize)
+    const scratch = new Uint8Array(Math.max(GZ_BLOCK, Math.min(rawBytes, 1 << 22)))
+    const sliceBuf = scaled ? new Uint8Array(rawBytes) : undefined
+    let next = 0 // the slice the cursor is at
+    let started = false
+    // The raw file a backward or random read falls back to, and its fd.
+    let spill: { readonly path: string; readonly fd: number } | undefined
+    const spillPath = nodePath.join(spillDirectory(), `slicewise-nifti${temporarySuffix()}.raw`)
+    yield* Effect.addFinalizer(() =>
+      spill === undefined ? Effect.void : Effect.zipRight(Effect.sync(() => fs.closeSync(spill!.fd)), removeQuietly(spill.path))
+    )
+    const start = async () => {
+      started = true
+      await cursor.skip(layout.dataOffset, scratch, "the header and extensions")
+    }
+    const forward = async (z: number, target: Uint8Array) => {
+      if (!started) await start()
+      await cursor.fill(target, `slice ${z}`)
+      next++
+      if (next === depth) await cursor.finish()
+    }
+    const materialise = async () => {
+      // The whole volume from a fresh cursor: a pass that starts out of order reads the file
+      // once; one that turns back midway reads it at most twice.
+      const fdOut = fs.openSync(spillPath, "wx+")
+      spill = { path: spillPath, fd: fdOut }
+      const fresh = new GzCursor(fd, path, fileSize)
+      const buf = new Uint8Array(rawBytes)
+      await fresh.skip(layout.dataOffset, scratch, "the header and extensions")
+      for (let z = 0; z < depth; z++) {
+        await fresh.fill(buf, `slice ${z}`)
+        await writeFully(fdOut, buf, z * rawBytes)
+      }
+      await fresh.finish()
+      return fresh.compressedRead
+    }
+    let extra = 0
+    const read = (z: number, into: ArrayOf<DType>): Effect.Effect<void, IoError> =>
+      checkZ(z) ??
+      (into.byteLength !== sliceBytes(info)
+        ? Effect.die(new RangeError(`${path}: slice buffer has ${into.byteLength} bytes, a slice has ${sliceBytes(info)}`))
+        : Effect.uninterruptible(
+            attempt(path, "read", async () => {
+              const target = scaled ? sliceBuf! : new Uint8Array(into.buffer, into.byteOffset, rawBytes)
+              // In order: stream. Anything else (a backward pass starts at the last slice) falls
+              // back to the raw copy, made once, so a pass in either direction reads the file once.
+              if (spill === undefined && z === next) await forward(z, target)
+              else {
+                if (spill === undefined) extra += await materialise()
+                const got = await readFully(spill!.fd, target, z * rawBytes)
+                if (got < rawBytes) throw new FormatError({ path: spill!.path, position: `slice ${z}`, detail: "the temporary raw copy is shorter than written" })
+              }
+              if (swap) swapBytes(target, width)
+              deliver(target, into, rawBytes / width)
+            })
+          ))
+    return { read, bytesRead: () => cursor.compressedRead + extra } satisfies SliceReader
+  })
+
+  const sliceReadBytes = gz ? (z: number) => gzCost[z] ?? 0 : () => rawBytes
+  const source: NiftiSource = {
+    format: gz ? "nifti-gz" : "nifti",
+    path,
+    info,
+    details,
+    sliceReadBytes,
+    ...(gz
+      ? { readerBufferBytes: GZ_BLOCK + Math.max(GZ_BLOCK, Math.min(rawBytes, 1 << 22)) + 32 * 1024 + (scaled ? rawBytes : 0) }
+      : { rowReadBytes: (_z: number, rows: RowRange) => (rows.end - rows.start) * rowBytes, readerBufferBytes: scaled ? rawBytes : 0 }),
+    open: gz ? openGz : openPlain,
+    niftiHeader: header,
+    scaled
+  }
+  return source
+}
