@@ -1,14 +1,13 @@
 /**
  * Fitting a plan into a memory budget. Candidates, each planned in full:
  *
- * - the plan as it is, with every pass over the budget run in bands of rows (bands.ts);
+ * - the plan without read-ahead and write-behind (a slice less per source and sink, no more bytes);
+ * - that plan with every pass over the budget run in bands of rows (bands.ts);
  * - for each intermediate volume, the plan with that volume spilled to a file, which splits its
  *   pass in two (each half holds fewer rings), again with bands where a half is still too big.
  *
  * The one that reads the fewest bytes wins (then the fewest written, then the smallest peak): bands
- * re-read their halo rows, a spill writes and reads its volume once more. There is no read-ahead
- * to trim: a source's ring is its only read buffer, and it is already as small as the schedule allows.
- * When no candidate fits, the error names the smallest budget one of them could run in.
+ * re-read their halo rows, a spill writes and reads its volume once more. When no candidate fits, the error names the smallest budget one of them could run in.
  *
  * @example
  * ```ts
@@ -75,13 +74,17 @@ export interface BudgetOptions {
  */
 export const planWithin = (program: Program, options: BudgetOptions): Plan => {
   const budget = options.memoryBytes
-  const planOf = (edit?: (g: Graph) => Graph): Plan => {
+  const planOf = (overlap: boolean, edit?: (g: Graph) => Graph): Plan => {
     const g = buildGraph(program)
-    return planPasses(optimize(edit === undefined ? g : edit(g), options.rewrites))
+    return planPasses(optimize(edit === undefined ? g : edit(g), options.rewrites), { overlap })
   }
-  const base = planOf()
+  const base = planOf(true)
   if (base.peakBufferBytes <= budget) return base
-  const candidates = [base, ...splitPoints(buildGraph(program)).map((id) => planOf((g) => splitAt(g, g.nodes[id] as VolumeNode)))]
+  // Without read-ahead and write-behind: the same bytes, a slice less per source and sink. Bands and
+  // splits only add bytes, so this wins whenever it fits, and they are planned without it.
+  const lean = planOf(false)
+  if (lean.peakBufferBytes <= budget) return lean
+  const candidates = [lean, ...splitPoints(buildGraph(program)).map((id) => planOf(false, (g) => splitAt(g, g.nodes[id] as VolumeNode)))]
   let best: { plan: Plan; read: number; written: number } | undefined
   for (const c of candidates) {
     const fitted = fitPlan(c, budget)

@@ -57,6 +57,12 @@ export interface PassPlan {
   readonly bufferBytes: number
   /** Set when the pass runs in bands of rows to fit a memory budget (see bands.ts). */
   readonly bands?: BandPlan
+  /**
+   * Read-ahead and write-behind: sources read step t + 1 while the stages compute step t, and
+   * sinks write step t while they compute t + 1, each with one more ring slice. Off when a memory
+   * budget needs that slice.
+   */
+  readonly overlap: boolean
 }
 
 export interface Plan {
@@ -143,7 +149,13 @@ export const latenciesIn = (nodes: ReadonlyArray<Node>, direction: Direction): M
 }
 
 /** Plans one pass: latencies, then ring capacities from every consumer's hold. */
-export const planPass = (index: number, level: number, direction: Direction, roots: ReadonlyArray<PassRoot>): PassPlan => {
+export const planPass = (
+  index: number,
+  level: number,
+  direction: Direction,
+  roots: ReadonlyArray<PassRoot>,
+  overlap: boolean
+): PassPlan => {
   const members = new Set<VolumeNode>()
   for (const r of roots) volumeAncestors(r.input, members)
   const order = [...members].sort((a, b) => a.id - b.id)
@@ -170,7 +182,8 @@ export const planPass = (index: number, level: number, direction: Direction, roo
   for (const r of roots) {
     const l = latency.get(r.input)!
     rootLatency.set(r, l)
-    holds.get(r.input)!.push({ latency: l, suffixMin: undefined })
+    // Write-behind: a sink is still writing step s during the next tick.
+    holds.get(r.input)!.push({ latency: overlap && r.kind === "write" ? l + 1 : l, suffixMin: undefined })
     if (r.kind === "write") writerBytes += r.sink.writerBufferBytes?.(r.input.info) ?? 0
   }
 
@@ -180,7 +193,9 @@ export const planPass = (index: number, level: number, direction: Direction, roo
   const stages: Array<StagePlan> = order.map((n) => {
     const depth = n.info.shape[0]
     const l = latency.get(n)!
-    const ringSlices = Math.min(depth, ringCapacity(holds.get(n)!, depth, l))
+    // Read-ahead: a source makes step s a tick early, while the stages compute step s − 1.
+    const made = overlap && n.kind === "source" ? l - 1 : l
+    const ringSlices = Math.min(depth, ringCapacity(holds.get(n)!, depth, made))
     const ringBytes = ringSlices * sliceBytes(n.info)
     const scratchBytes = scratchOf(n)
     let halo: readonly [number, number] = [0, 0]
@@ -207,14 +222,14 @@ export const planPass = (index: number, level: number, direction: Direction, roo
       haloZ: halo
     }
   })
-  return { index, level, direction, roots, stages, rootLatency, ticks, bufferBytes }
+  return { index, level, direction, roots, stages, rootLatency, ticks, bufferBytes, overlap }
 }
 
 /**
  * Splits a graph into passes and plans each. Fails with a PlanError where a stage would need a
  * forward and a backward sweep in the same pass (that needs a spill).
  */
-export const planPasses = (graph: Graph): Plan => {
+export const planPasses = (graph: Graph, options: { readonly overlap?: boolean } = {}): Plan => {
   const level = levels(graph)
   const roots = graph.nodes.filter((n): n is PassRoot => n.kind === "reduce" || n.kind === "write")
   const groups = new Map<string, { level: number; direction: Direction; roots: Array<PassRoot> }>()
@@ -237,6 +252,6 @@ export const planPasses = (graph: Graph): Plan => {
   const ordered = [...groups.values()].sort(
     (a, b) => a.level - b.level || (a.direction === b.direction ? 0 : a.direction === "forward" ? -1 : 1)
   )
-  const passes = ordered.map((g, i) => planPass(i, g.level, g.direction, g.roots))
+  const passes = ordered.map((g, i) => planPass(i, g.level, g.direction, g.roots, options.overlap ?? true))
   return { graph, passes, peakBufferBytes: Math.max(0, ...passes.map((p) => p.bufferBytes)) }
 }

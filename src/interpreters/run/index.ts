@@ -16,6 +16,8 @@
  * ```
  */
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { Program } from "../../algebra/algebra.js"
 import type { DType } from "../../algebra/dtype.js"
@@ -142,14 +144,28 @@ const runPass: PassRunner<Meter, RunOptions> = (pass, readers, writers, scalarVa
         { discard: true }
       )
 
+    // With overlap (the plan gave the rings the slices for it), the reads of tick t + 1 and the
+    // writes of tick t run on libuv's threads while the stages compute: read-ahead, write-behind.
+    // The I/O in flight lives in the pass's own scope: closing it (on failure or interruption)
+    // interrupts it, after any read or write already in the kernel has returned.
+    const inFlight = yield* Scope.make()
+    let reading: Fiber.RuntimeFiber<void, RunError> | undefined
+    let writing: Fiber.RuntimeFiber<void, RunError> | undefined
+    const tick = (t: number) =>
+      Effect.gen(function* () {
+        if (reading === undefined) yield* readTick(t)
+        else yield* Fiber.join(reading)
+        reading = pass.overlap && t + 1 < pass.ticks ? yield* Effect.forkIn(readTick(t + 1), inFlight) : undefined
+        yield* computeTick(t)
+        if (writing !== undefined) yield* Fiber.join(writing)
+        if (pass.overlap) writing = yield* Effect.forkIn(writeTick(t), inFlight)
+        else yield* writeTick(t)
+        options.onProgress?.({ pass: pass.index, passes: passCount, tick: t + 1, ticks: pass.ticks })
+      })
     yield* Stream.range(0, pass.ticks - 1).pipe(
-      Stream.mapEffect((t) => Effect.as(readTick(t), t)),
-      Stream.runForEach((t) =>
-        Effect.zipRight(
-          Effect.zipRight(computeTick(t), writeTick(t)),
-          Effect.sync(() => options.onProgress?.({ pass: pass.index, passes: passCount, tick: t + 1, ticks: pass.ticks }))
-        )
-      )
+      Stream.runForEach(tick),
+      Effect.zipRight(Effect.suspend(() => (writing === undefined ? Effect.void : Fiber.join(writing)))),
+      Effect.onExit((exit) => Scope.close(inFlight, exit))
     )
 
     let peak = 0
