@@ -3,10 +3,9 @@ import * as fs from "node:fs"
 import * as nodePath from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import { allocSlice, bytesPerVoxel } from "../../src/algebra/dtype.js"
-import { sliceLength } from "../../src/algebra/volume.js"
+import { allocSlice } from "../../src/algebra/dtype.js"
 import { openNifti } from "../../src/io/nifti.js"
-import type { SliceSource } from "../../src/io/slices.js"
+import { predicted, readAll, up } from "../support/read-volume.js"
 
 const DIR = nodePath.join(__dirname, "..", "fixtures", "nifti")
 interface Entry {
@@ -26,26 +25,7 @@ const manifest: ReadonlyArray<Entry> = JSON.parse(fs.readFileSync(nodePath.join(
 const good = manifest.filter((e) => e.error === undefined)
 const bad = manifest.filter((e) => e.error !== undefined)
 
-/** Reads every slice in `order`; checks per-slice byte counts when `exact`; returns the bytes and total read. */
-const readAll = (src: SliceSource, order: ReadonlyArray<number>, exact: boolean) =>
-  Effect.scoped(
-    Effect.gen(function* () {
-      const reader = yield* src.open
-      const sb = sliceLength(src.info) * bytesPerVoxel(src.info.dtype)
-      const out = new Uint8Array(sb * src.info.shape[0])
-      const slice = allocSlice(src.info.dtype, sliceLength(src.info))
-      for (const z of order) {
-        const before = reader.bytesRead()
-        yield* reader.read(z, slice)
-        if (exact) expect(reader.bytesRead() - before).toBe(src.sliceReadBytes(z))
-        out.set(new Uint8Array(slice.buffer, slice.byteOffset, sb), z * sb)
-      }
-      return { bytes: out, bytesRead: reader.bytesRead() }
-    })
-  )
-
-const up = (n: number) => Array.from({ length: n }, (_, z) => z)
-const total = (src: SliceSource) => up(src.info.shape[0]).reduce((s, z) => s + src.sliceReadBytes(z), 0)
+const total = predicted
 
 describe("nifti: nibabel fixtures", () => {
   for (const e of good) {

@@ -4,31 +4,11 @@ import * as nodePath from "node:path"
 import * as Effect from "effect/Effect"
 import { allocSlice, bytesPerVoxel } from "../../src/algebra/dtype.js"
 import { sliceLength, type VolumeInfo } from "../../src/algebra/volume.js"
-import type { SliceSink, SliceSource } from "../../src/io/slices.js"
+import type { SliceSink } from "../../src/io/slices.js"
 
-export const up = (n: number) => Array.from({ length: n }, (_, z) => z)
+import { up } from "../support/read-volume.js"
 
-/** Reads every slice in `order`; with `exact`, checks each slice's byte count against sliceReadBytes. */
-export const readAll = (src: SliceSource, order?: ReadonlyArray<number>, exact = false) =>
-  Effect.scoped(
-    Effect.gen(function* () {
-      const reader = yield* src.open
-      const sb = sliceLength(src.info) * bytesPerVoxel(src.info.dtype)
-      const out = new Uint8Array(sb * src.info.shape[0])
-      const slice = allocSlice(src.info.dtype, sliceLength(src.info))
-      for (const z of order ?? up(src.info.shape[0])) {
-        const before = reader.bytesRead()
-        yield* reader.read(z, slice)
-        if (exact && reader.bytesRead() - before !== src.sliceReadBytes(z))
-          throw new Error(`slice ${z}: read ${reader.bytesRead() - before} bytes, sliceReadBytes says ${src.sliceReadBytes(z)}`)
-        out.set(new Uint8Array(slice.buffer, slice.byteOffset, sb), z * sb)
-      }
-      return { bytes: out, bytesRead: reader.bytesRead() }
-    })
-  )
-
-/** Σ sliceReadBytes over all z. */
-export const predicted = (src: SliceSource) => up(src.info.shape[0]).reduce((s, z) => s + src.sliceReadBytes(z), 0)
+export { predicted, readAll, up } from "../support/read-volume.js"
 
 /** Bytes of every chunk file under `dir` (metadata files excluded), recursively. */
 export const chunkFileBytes = (dir: string): number => {
