@@ -33,7 +33,7 @@ const total = (r: Run.RunResult, pick: (s: Run.StageMetrics) => boolean, field: 
   r.stages.filter(pick).reduce((a, s) => a + s[field], 0)
 
 /** Measures the throughputs on a uint16 volume of about `bytes` bytes in a temporary folder. */
-export const measureThroughput = (bytes: number): Effect.Effect<Throughput, Run.RunError | import("../io/errors.js").IoError> =>
+export const measureThroughput = (bytes: number): Effect.Effect<Throughput, Run.RunError> =>
   Effect.acquireUseRelease(
     Effect.try({ try: () => fs.mkdtempSync(nodePath.join(os.tmpdir(), "slicewise-calibrate-")), catch: (e) => fileError(os.tmpdir(), "create", e) }),
     (dir) =>

@@ -14,7 +14,7 @@ import * as Effect from "effect/Effect"
 import { allocSlice, type ArrayOf, type DType, type VoxelArray } from "../algebra/dtype.js"
 import { sliceBytes, sliceLength, volumeBytes, voxelCount, type VolumeInfo } from "../algebra/volume.js"
 import { FormatError } from "./errors.js"
-import { rawRowSpan, rowsProblem } from "./rows.js"
+import { rawRowSpan, requestProblem } from "./rows.js"
 import type { SliceSink, SliceSource } from "./slices.js"
 
 /** A volume held in a typed array (z-major, x fastest) as a source. */
@@ -36,8 +36,8 @@ export const arraySource = <D extends DType>(info: VolumeInfo<D>, data: ArrayOf<
       return {
         readRows: (z, rows, into) =>
           Effect.suspend(() => {
-            const bad = rowsProblem(info, z, rows, into.length)
-            if (bad !== undefined) return Effect.fail(new FormatError({ path: name, position: `slice ${z}`, detail: bad }))
+            const bad = requestProblem(name, info, z, into, rows)
+            if (bad !== undefined) return Effect.fail(bad)
             into.set(data.subarray(z * n + rows.start * width, z * n + rows.end * width) as never)
             bytes += rawRowSpan(info, z, rows).bytes
             return Effect.void
@@ -84,8 +84,8 @@ export const arraySink = (name = "array"): ArraySink => {
             }),
           writeRows: (z, rows, slice) =>
             Effect.suspend(() => {
-              const bad = rowsProblem(info, z, rows, slice.length)
-              if (bad !== undefined) return Effect.fail(new FormatError({ path: name, position: `slice ${z}`, detail: bad }))
+              const bad = requestProblem(name, info, z, slice, rows)
+              if (bad !== undefined) return Effect.fail(bad)
               data.set(slice as never, z * n + rows.start * info.shape[2])
               bytes += rawRowSpan(info, z, rows).bytes
               return Effect.void

@@ -10,8 +10,9 @@
  * rows.firstIncomplete()                                                  // -1 once every row is in
  * ```
  */
-import { bytesPerVoxel } from "../algebra/dtype.js"
-import { sliceBytes, type VolumeInfo } from "../algebra/volume.js"
+import { bytesPerVoxel, type VoxelArray } from "../algebra/dtype.js"
+import { sliceBytes, sliceLength, type VolumeInfo } from "../algebra/volume.js"
+import { FormatError } from "./errors.js"
 import type { RowRange } from "./slices.js"
 
 /** All rows of a slice of `info`. */
@@ -68,4 +69,21 @@ export class RowTracker {
     for (let z = 0; z < this.depth; z++) if (this.rows[z] === this.height) n++
     return n
   }
+}
+
+/**
+ * A FormatError naming `path` for a read or write of slice z (or of its rows `rows`) with the
+ * buffer `data`, when the slice does not exist or the buffer does not fit; else undefined.
+ */
+export const requestProblem = (path: string, info: VolumeInfo, z: number, data: VoxelArray, rows?: RowRange): FormatError | undefined => {
+  const depth = info.shape[0]
+  let detail: string | undefined
+  if (rows !== undefined) {
+    detail = rowsProblem(info, z, rows, data.length)
+  } else if (!(Number.isInteger(z) && z >= 0 && z < depth)) {
+    detail = `no such slice: the volume has ${depth} slices (0…${depth - 1})`
+  } else if (data.length !== sliceLength(info) || data.byteLength !== sliceBytes(info)) {
+    detail = `buffer holds ${data.length} voxels (${data.byteLength} bytes), a slice has ${sliceLength(info)} (${sliceBytes(info)} bytes)`
+  }
+  return detail === undefined ? undefined : new FormatError({ path, position: `slice ${z}`, detail })
 }

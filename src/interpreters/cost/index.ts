@@ -24,7 +24,7 @@ import type { BudgetError, PlanError } from "../plan/errors.js"
 import type { VolumeNode } from "../plan/graph.js"
 import { make as makePlan, type PlanOptions } from "../plan/index.js"
 import type { PassPlan, Plan } from "../plan/passes.js"
-import { passReadBytes } from "../plan/bands.js"
+import { passReadBytes, wholeReadBytes } from "../plan/bands.js"
 
 /**
  * Throughputs for the time estimate. The defaults are rough figures of this project's development
@@ -103,13 +103,6 @@ export interface Cost {
   readonly throughputFrom: string
 }
 
-/** Bytes a full read of a source takes. */
-const readBytesOf = (n: VolumeNode & { kind: "source" }): number => {
-  let total = 0
-  for (let z = 0; z < n.info.shape[0]; z++) total += n.source.sliceReadBytes(z)
-  return total
-}
-
 /** A stage's ring and scratch in the pass (banded: in the band where they are largest). */
 const stageBuffers = (pass: PassPlan, id: number): Pick<StageCost, "bufferBytes" | "ringBytes" | "ringSlices" | "scratchBytes"> => {
   const plans = pass.bands === undefined ? [pass] : pass.bands.templates
@@ -152,7 +145,7 @@ export const costOf = (plan: Plan, throughput: Throughput = DEFAULT_THROUGHPUT, 
         const bytes = passReads.get(n)!
         reads.push({ format: n.source.format, path: n.source.path, bytes, exact: true })
         bytesRead += bytes
-        if (n.spilledBy === undefined) inputs.set(`${n.source.format}:${n.source.path}`, readBytesOf(n))
+        if (n.spilledBy === undefined) inputs.set(`${n.source.format}:${n.source.path}`, wholeReadBytes(n))
       }
       const stageOps = Math.round(opsPerVoxel(n) * voxelCount(n.info) * computedRows)
       ops += stageOps

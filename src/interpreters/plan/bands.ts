@@ -194,6 +194,13 @@ export const bandPass = (pass: PassPlan, rowsPerBand: number): PassPlan => {
   }
 }
 
+/** Bytes a whole read of a source takes. */
+export const wholeReadBytes = (node: SourceNode): number => {
+  let total = 0
+  for (let z = 0; z < node.info.shape[0]; z++) total += node.source.sliceReadBytes(z)
+  return total
+}
+
 /** Bytes a pass reads from its sources: whole slices, or each band's rows with its halo. */
 export const passReadBytes = (pass: PassPlan): Map<SourceNode, number> => {
   const bytes = new Map<SourceNode, number>()
@@ -202,7 +209,7 @@ export const passReadBytes = (pass: PassPlan): Map<SourceNode, number> => {
     let total = 0
     const depth = node.info.shape[0]
     if (pass.bands === undefined) {
-      for (let z = 0; z < depth; z++) total += node.source.sliceReadBytes(z)
+      total = wholeReadBytes(node)
     } else {
       const rowBytes = node.source.rowReadBytes!
       for (const band of pass.bands.bands) for (let z = 0; z < depth; z++) total += rowBytes(z, band.read)
@@ -234,7 +241,7 @@ export const fitBands = (pass: PassPlan, budget: number): PassPlan | undefined =
       hi = mid - 1
     }
   }
-  return best.bands?.rowsPerBand === lo ? best : bandPass(pass, lo)
+  return best
 }
 
 /** The least buffer bytes a pass can run in: one row per band if it can be banded. */

@@ -16,10 +16,10 @@ import * as fs from "node:fs/promises"
 import * as nodePath from "node:path"
 import * as Effect from "effect/Effect"
 import type { ArrayOf, DType } from "../../algebra/dtype.js"
-import { sliceBytes, sliceLength, volumeInfo, type VolumeInfo } from "../../algebra/volume.js"
+import { volumeInfo } from "../../algebra/volume.js"
 import { FileError, FormatError, type IoError, UnsupportedError } from "../errors.js"
 import { attempt, HOST_LITTLE_ENDIAN, openScoped, statFd, withFd } from "../files.js"
-import { rowsProblem } from "../rows.js"
+import { requestProblem } from "../rows.js"
 import type { RowRange, SliceReader, SliceSource } from "../slices.js"
 import { BlockScratch, pageRowReadBytes, readPageInto, readPageRowsInto, type ReadStrategy } from "./blocks.js"
 import { inspectTiff, pageDetails, type InspectedTiff } from "./inspect.js"
@@ -83,26 +83,6 @@ const readSlice = (
     }
   })
 
-/** A row request's problem as a FormatError naming the file, or undefined. */
-const checkRows = (path: string, info: VolumeInfo, z: number, rows: RowRange, into: ArrayOf<DType>): IoError | undefined => {
-  const bad = rowsProblem(info, z, rows, into.length)
-  return bad === undefined ? undefined : new FormatError({ path, position: `slice ${z}`, detail: bad })
-}
-
-const checkSlice = (path: string, depth: number, length: number, bytes: number, z: number, into: ArrayOf<DType>): IoError | undefined => {
-  if (!(Number.isInteger(z) && z >= 0 && z < depth)) {
-    return new FormatError({ path, position: `slice ${z}`, detail: `no such slice: the volume has ${depth} slices (0…${depth - 1})` })
-  }
-  if (into.length !== length || into.byteLength !== bytes) {
-    return new FormatError({
-      path,
-      position: `slice ${z}`,
-      detail: `buffer holds ${into.length} voxels (${into.byteLength} bytes), a slice has ${length} (${bytes} bytes)`
-    })
-  }
-  return undefined
-}
-
 /**
  * Opens a multi-page TIFF (classic or BigTIFF, either byte order) as a slice source: page i is
  * slice z = i; reduced-resolution pages are skipped. Every page must have the same size and dtype.
@@ -121,7 +101,6 @@ export const openTiffFile = (path: string, options: TiffReadOptions = {}): Effec
     const pages = tiff.pages
     const first = pages[0]!
     const info = volumeInfo(first.dtype, [pages.length, first.height, first.width], tiff.spacing)
-    const length = sliceLength(info)
     const strategy = options.strategy ?? "auto"
     const details = { pages: pages.length, ifds: tiff.ifdCount, ...pageDetails(tiff) }
     const open = Effect.map(
@@ -130,19 +109,15 @@ export const openTiffFile = (path: string, options: TiffReadOptions = {}): Effec
         let bytesRead = 0
         // One scratch per concurrent read; reused afterwards.
         const pool: BlockScratch[] = []
+        // A whole slice, or rows of it.
+        const readPart = (z: number, into: ArrayOf<DType>, rows?: RowRange) => {
+          const bad = requestProblem(path, info, z, into, rows)
+          if (bad) return Effect.fail(bad)
+          return readSlice(fd, path, pages[z]!, into, pool, strategy, (n) => (bytesRead += n), rows)
+        }
         return {
-          read: (z, into) => {
-            const bad = checkSlice(path, pages.length, length, sliceBytes(info), z, into)
-            if (bad) return Effect.fail(bad)
-            return readSlice(fd, path, pages[z]!, into, pool, strategy, (n) => {
-              bytesRead += n
-            })
-          },
-          readRows: (z, rows, into) => {
-            const bad = checkRows(path, info, z, rows, into)
-            if (bad) return Effect.fail(bad)
-            return readSlice(fd, path, pages[z]!, into, pool, strategy, (n) => (bytesRead += n), rows)
-          },
+          read: (z, into) => readPart(z, into),
+          readRows: (z, rows, into) => readPart(z, into, rows),
           bytesRead: () => bytesRead
         }
       }
@@ -235,7 +210,6 @@ export const openTiffStack = (dir: string, options: TiffReadOptions = {}): Effec
       pages.push(page)
     }
     const info = volumeInfo(first.dtype, [pages.length, first.height, first.width], head.spacing)
-    const length = sliceLength(info)
     const strategy = options.strategy ?? "auto"
     const compressions = new Set(inspected.map((t) => String(pageDetails(t).compression)))
     const details = {
@@ -250,24 +224,17 @@ export const openTiffStack = (dir: string, options: TiffReadOptions = {}): Effec
     const open = Effect.sync((): SliceReader => {
       let bytesRead = 0
       const pool: BlockScratch[] = []
+      // A whole slice, or rows of it. Files are opened per read: a stack may hold more files than
+      // a process may keep open.
+      const readPart = (z: number, into: ArrayOf<DType>, rows?: RowRange) => {
+        const bad = requestProblem(dir, info, z, into, rows)
+        if (bad) return Effect.fail(bad)
+        const file = files[z]!
+        return withFd(file, "r", (fd) => readSlice(fd, file, pages[z]!, into, pool, strategy, (n) => (bytesRead += n), rows))
+      }
       return {
-        read: (z, into) => {
-          const bad = checkSlice(dir, pages.length, length, sliceBytes(info), z, into)
-          if (bad) return Effect.fail(bad)
-          const file = files[z]!
-          // Files are opened per read: a stack may hold more files than a process may keep open.
-          return withFd(file, "r", (fd) =>
-            readSlice(fd, file, pages[z]!, into, pool, strategy, (n) => {
-              bytesRead += n
-            })
-          )
-        },
-        readRows: (z, rows, into) => {
-          const bad = checkRows(dir, info, z, rows, into)
-          if (bad) return Effect.fail(bad)
-          const file = files[z]!
-          return withFd(file, "r", (fd) => readSlice(fd, file, pages[z]!, into, pool, strategy, (n) => (bytesRead += n), rows))
-        },
+        read: (z, into) => readPart(z, into),
+        readRows: (z, rows, into) => readPart(z, into, rows),
         bytesRead: () => bytesRead
       }
     })

@@ -17,11 +17,11 @@ import * as fs from "node:fs/promises"
 import * as nodePath from "node:path"
 import * as Effect from "effect/Effect"
 import type { ArrayOf, DType } from "../../algebra/dtype.js"
-import { sliceBytes, sliceLength, type VolumeInfo } from "../../algebra/volume.js"
+import type { VolumeInfo } from "../../algebra/volume.js"
 import { checkReplaceableFile, checkReplaceableStack, commitDirectory, commitFile, removeQuietly, temporaryName } from "../atomic.js"
 import { FormatError, type IoError, UnsupportedError } from "../errors.js"
 import { attempt, closeFd, HOST_LITTLE_ENDIAN, openFd, withFd, writeAt, writeFully, writevAt } from "../files.js"
-import { allRows, rawRowSpan, RowTracker, rowsProblem } from "../rows.js"
+import { allRows, rawRowSpan, requestProblem, RowTracker } from "../rows.js"
 import type { RowRange, SliceSink, SliceWriter } from "../slices.js"
 import { encodeMetadata, planTiffLayout, type LayoutOptions, type TiffLayout } from "./layout.js"
 
@@ -44,27 +44,10 @@ const bytesOf = (a: ArrayOf<DType>): Uint8Array => new Uint8Array(a.buffer, a.by
 /** Checks writes and tracks which rows of which slices were written, for `commit`'s completeness check. */
 const sliceTracker = (path: string, info: VolumeInfo) => {
   const [depth, height] = info.shape
-  const length = sliceLength(info)
-  const bytes = sliceBytes(info)
   const rows = new RowTracker(depth, height)
-  const noSuchSlice = (z: number) =>
-    new FormatError({ path, position: `slice ${z}`, detail: `no such slice: the volume has ${depth} slices (0…${depth - 1})` })
   return {
-    check: (z: number, data: ArrayOf<DType>): IoError | undefined => {
-      if (!(Number.isInteger(z) && z >= 0 && z < depth)) return noSuchSlice(z)
-      if (data.length !== length || data.byteLength !== bytes) {
-        return new FormatError({
-          path,
-          position: `slice ${z}`,
-          detail: `buffer holds ${data.length} voxels (${data.byteLength} bytes), a slice has ${length} (${bytes} bytes)`
-        })
-      }
-      return undefined
-    },
-    checkRows: (z: number, range: RowRange, data: ArrayOf<DType>): IoError | undefined => {
-      const bad = rowsProblem(info, z, range, data.length)
-      return bad === undefined ? undefined : new FormatError({ path, position: `slice ${z}`, detail: bad })
-    },
+    check: (z: number, data: ArrayOf<DType>): IoError | undefined => requestProblem(path, info, z, data),
+    checkRows: (z: number, range: RowRange, data: ArrayOf<DType>): IoError | undefined => requestProblem(path, info, z, data, range),
     /** Rows of slice z written before this write. */
     before: (z: number) => rows.written(z),
     mark: (z: number, range: RowRange = allRows(info)) => rows.add(z, range),
