@@ -22,11 +22,12 @@
  * ```
  */
 import type { Algebra, Repr, Volume } from "../algebra/algebra.js"
-import type { DType, VoxelArray } from "../algebra/dtype.js"
+import { allocSlice, bytesPerVoxel, type DType, type VoxelArray } from "../algebra/dtype.js"
 import * as E from "../algebra/expr.js"
 import type { WindowKernel } from "../algebra/kernel.js"
 import type { VolumeInfo } from "../algebra/volume.js"
 import { dilateBallByDistance, erodeBallByDistance } from "./ball-distance.js"
+import { generated } from "./internal/loops.js"
 import { boxExtreme } from "./morphology.js"
 
 export type Footprint = "ball" | "cube"
@@ -118,8 +119,31 @@ export const ballRows = (radius: number): ReadonlyArray<{ readonly dz: number; r
   return rows
 }
 
-/** z window over the row distances: one comparison per voxel and ball row. */
-const ballKernel = (op: Operation, radius: number): WindowKernel<DType, "uint8"> => {
+/**
+ * One output row of a ball test: `out[base + x]` from the row distances `lines[k][offs[k] + x]` of
+ * the ball's rows k, whose half-widths are `widths[k]`. A row reaches x when distance ≤ width, i.e.
+ * when width − distance ≥ 0: the AND of those differences is negative exactly when no row reaches
+ * x (dilation: 0) — or, for erosion, when no row reaches background (1). No branch per voxel.
+ */
+type BallRowTest = (
+  out: VoxelArray,
+  base: number,
+  width: number,
+  lines: ReadonlyArray<VoxelArray>,
+  offs: Int32Array,
+  widths: Int32Array
+) => void
+
+const ballRowTest = (op: Operation, rows: number, dtype: DType): BallRowTest =>
+  generated(`ball/${op}/${rows}/${dtype}`, ["out", "base", "width", "lines", "offs", "widths"], () => {
+    const prologue = Array.from({ length: rows }, (_, k) => `const l${k} = lines[${k}], o${k} = offs[${k}], w${k} = widths[${k}];`)
+    const all = Array.from({ length: rows }, (_, k) => `(w${k} - l${k}[o${k} + x])`).join(" & ")
+    const value = op === "dilate" ? `1 ^ ((${all}) >>> 31)` : `(${all}) >>> 31`
+    return [...prologue, `for (let x = 0; x < width; x++) out[base + x] = ${value};`].join("\n")
+  })
+
+/** z window over the row distances: one comparison per voxel and ball row, in one loop. */
+const ballKernel = (op: Operation, radius: number, distance: DType): WindowKernel<DType, "uint8"> => {
   const rows = ballRows(radius)
   return {
     name: `${op}-ball`,
@@ -130,44 +154,38 @@ const ballKernel = (op: Operation, radius: number): WindowKernel<DType, "uint8">
     cval: 0,
     output: "uint8",
     opsPerVoxel: rows.length,
-    scratchBytes: () => 0,
+    scratchBytes: (info) => bytesPerVoxel(distance) * info.shape[2],
     prepare: (info: VolumeInfo) => {
       const depth = info.shape[0]
       const height = info.shape[1]
       const width = info.shape[2]
-      const slices: Array<VoxelArray | undefined> = new Array(2 * radius + 1)
+      const test = ballRowTest(op, rows.length, distance)
+      const widths = Int32Array.from(rows, (r) => r.w)
+      const offs = new Int32Array(rows.length)
+      const lines: Array<VoxelArray> = new Array(rows.length)
+      // A ball row outside the volume reaches nothing (dilation) — a row of distances beyond every
+      // width; for erosion it is background within reach, so the whole output row is 0.
+      const far = allocSlice(distance, width).fill(radius + 1)
       return {
         compute: (win, out) => {
           const z = win.z
-          for (let t = -radius; t <= radius; t++) {
-            slices[t + radius] = z + t >= 0 && z + t < depth ? win.at(t) : undefined
-          }
           for (let y = 0; y < height; y++) {
             const base = y * width
-            if (op === "dilate") {
-              out.fill(0, base, base + width)
-              for (const { dz, dy, w } of rows) {
-                const s = slices[dz + radius]
-                const yi = y + dy
-                if (s === undefined || yi < 0 || yi >= height) continue
-                const o = yi * width
-                // Set where distance ≤ w, i.e. where w − distance ≥ 0 (no data-dependent branch).
-                for (let x = 0; x < width; x++) out[base + x] |= 1 ^ ((w - s[o + x]!) >>> 31)
-              }
-            } else {
-              out.fill(1, base, base + width)
-              for (const { dz, dy, w } of rows) {
-                const s = slices[dz + radius]
-                const yi = y + dy
-                if (s === undefined || yi < 0 || yi >= height) {
-                  out.fill(0, base, base + width)
-                  break
-                }
-                const o = yi * width
-                // Clear where distance ≤ w.
-                for (let x = 0; x < width; x++) out[base + x] &= (w - s[o + x]!) >>> 31
+            let outside = false
+            for (let k = 0; k < rows.length; k++) {
+              const { dz, dy } = rows[k]!
+              const yi = y + dy
+              if (z + dz < 0 || z + dz >= depth || yi < 0 || yi >= height) {
+                outside = true
+                lines[k] = far
+                offs[k] = 0
+              } else {
+                lines[k] = win.at(dz)
+                offs[k] = yi * width
               }
             }
+            if (outside && op === "erode") out.fill(0, base, base + width)
+            else test(out, base, width, lines, offs, widths)
           }
         }
       }
@@ -197,7 +215,7 @@ const binary = <F extends Repr, D extends DType>(
     return (op === "dilate" ? dilateBallByDistance : erodeBallByDistance)(alg, input, { radius: r })
   }
   const distance = alg.window(input as unknown as Volume<F, DType>, rowDistanceKernel(op, r, distanceType(r)))
-  return alg.window(distance, ballKernel(op, r)) as unknown as Volume<F, "uint8">
+  return alg.window(distance, ballKernel(op, r, distanceType(r))) as unknown as Volume<F, "uint8">
 }
 
 /**

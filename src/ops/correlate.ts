@@ -27,6 +27,7 @@ import type { DType, VoxelArray } from "../algebra/dtype.js"
 import type { WindowKernel } from "../algebra/kernel.js"
 import type { VolumeInfo } from "../algebra/volume.js"
 import { castOf, constantLine, extendRow, storeLine } from "./internal/lines.js"
+import { tapSum } from "./internal/loops.js"
 
 const DBL_EPSILON = 2.220446049250313e-16
 
@@ -77,47 +78,6 @@ export interface KernelLabel {
 
 type AnyKernel = WindowKernel<DType, DType>
 
-/**
- * Accumulates one correlation into `acc` (length n) from the lines the neighbourhood reads: tap t
- * (−before ≤ t ≤ after) is lines[t + before] from offset offs[t + before]. Same order as scipy.
- */
-const accumulate = (
-  acc: Float64Array,
-  n: number,
-  k: Weights1D,
-  lines: ReadonlyArray<VoxelArray>,
-  offs: Int32Array
-): void => {
-  const w = k.weights
-  const c = k.before
-  if (k.symmetry !== 0) {
-    const x0 = lines[c]!
-    const o0 = offs[c]!
-    const w0 = w[c]!
-    for (let i = 0; i < n; i++) acc[i] = x0[o0 + i]! * w0
-    for (let j = -k.before; j < 0; j++) {
-      const a = lines[c + j]!
-      const oa = offs[c + j]!
-      const b = lines[c - j]!
-      const ob = offs[c - j]!
-      const wj = w[c + j]!
-      if (k.symmetry > 0) for (let i = 0; i < n; i++) acc[i] += (a[oa + i]! + b[ob + i]!) * wj
-      else for (let i = 0; i < n; i++) acc[i] += (a[oa + i]! - b[ob + i]!) * wj
-    }
-  } else {
-    const xl = lines[c + k.after]!
-    const ol = offs[c + k.after]!
-    const wl = w[c + k.after]!
-    for (let i = 0; i < n; i++) acc[i] = xl[ol + i]! * wl
-    for (let j = -k.before; j < k.after; j++) {
-      const a = lines[c + j]!
-      const oa = offs[c + j]!
-      const wj = w[c + j]!
-      for (let i = 0; i < n; i++) acc[i] += a[oa + i]! * wj
-    }
-  }
-}
-
 /** Correlation along z: each output voxel from the same voxel of slices z − before … z + after. */
 export const correlateZKernel = (
   output: DType,
@@ -145,13 +105,14 @@ export const correlateZKernel = (
     const taps = k.before + k.after + 1
     const lines: Array<VoxelArray> = new Array(taps).fill(outside)
     const offs = new Int32Array(taps)
+    const sum = tapSum(k, info.dtype, false)
     return {
       compute: (w, out) => {
         for (let t = -k.before; t <= k.after; t++) {
           const zi = w.z + t
           lines[t + k.before] = mode === "constant" && (zi < 0 || zi >= depth) ? outside : w.at(t)
         }
-        accumulate(acc, n, k, lines, offs)
+        sum(acc, n, lines, offs, k.weights)
         storeLine(out, 0, acc, n, cast)
       }
     }
@@ -182,18 +143,22 @@ export const correlateYKernel = (
     const outsideRow = constantLine(width, cval)
     const cast = castOf(output)
     const taps = k.before + k.after + 1
-    const lines: Array<VoxelArray> = new Array(taps).fill(outsideRow)
+    // Every tap is a row of the one input slice, except rows outside it in mode "constant".
+    const single = mode !== "constant"
+    const lines: Array<VoxelArray> = new Array(single ? 1 : taps).fill(outsideRow)
     const offs = new Int32Array(taps)
+    const sum = tapSum(k, single ? info.dtype : `${info.dtype}+float64`, single)
     return {
       compute: (w, out) => {
         const slice = w.at(0)
+        if (single) lines[0] = slice
         for (let y = 0; y < height; y++) {
           for (let t = 0; t < taps; t++) {
             const yi = table[y + t]!
-            lines[t] = yi < 0 ? outsideRow : slice
+            if (!single) lines[t] = yi < 0 ? outsideRow : slice
             offs[t] = yi < 0 ? 0 : yi * width
           }
-          accumulate(acc, width, k, lines, offs)
+          sum(acc, width, lines, offs, k.weights)
           storeLine(out, y * width, acc, width, cast)
         }
       }
@@ -224,37 +189,16 @@ export const correlateXKernel = (
     const ext = new Float64Array(table.length)
     const res = new Float64Array(width)
     const cast = castOf(output)
-    const w = k.weights
-    const c = k.before
-    const r = k.before
-    const sym = k.symmetry
+    // ext[i + t] is tap t of output voxel i: one source line, offsets 0 … taps − 1.
+    const lines = [ext]
+    const offs = Int32Array.from({ length: k.before + k.after + 1 }, (_, t) => t)
+    const sum = tapSum(k, "float64", true)
     return {
       compute: (win, out) => {
         const slice = win.at(0)
         for (let y = 0; y < height; y++) {
           extendRow(ext, slice, y, width, table, cval)
-          // ext[i + c] is input position i. Taps run in the outer loop, voxels in the inner one:
-          // each voxel still sees scipy's sequence of operations, and the loops stay simple.
-          if (sym !== 0) {
-            const w0 = w[c]!
-            for (let i = 0; i < width; i++) res[i] = ext[i + c]! * w0
-            for (let j = -r; j < 0; j++) {
-              const wj = w[c + j]!
-              const lo = c + j
-              const hi = c - j
-              if (sym > 0) for (let i = 0; i < width; i++) res[i] += (ext[lo + i]! + ext[hi + i]!) * wj
-              else for (let i = 0; i < width; i++) res[i] += (ext[lo + i]! - ext[hi + i]!) * wj
-            }
-          } else {
-            const a = k.after
-            const wl = w[c + a]!
-            for (let i = 0; i < width; i++) res[i] = ext[i + c + a]! * wl
-            for (let j = -k.before; j < a; j++) {
-              const wj = w[c + j]!
-              const at = c + j
-              for (let i = 0; i < width; i++) res[i] += ext[at + i]! * wj
-            }
-          }
+          sum(res, width, lines, offs, k.weights)
           storeLine(out, y * width, res, width, cast)
         }
       }

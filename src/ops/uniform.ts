@@ -26,6 +26,7 @@ import type { VolumeInfo } from "../algebra/volume.js"
 import type { PerAxis } from "./gaussian.js"
 import { perAxis } from "./gaussian.js"
 import { castOf, constantLine, extendRow, storeLine } from "./internal/lines.js"
+import { boxMean } from "./internal/loops.js"
 
 type AnyKernel = WindowKernel<DType, DType>
 
@@ -49,15 +50,15 @@ const zKernel = (output: DType, size: number, mode: BoundaryMode, cval: number):
       const acc = new Float64Array(n)
       const outside = mode === "constant" ? constantLine(n, cval) : new Float64Array(0)
       const cast = castOf(output)
+      const lines: Array<VoxelArray> = new Array(size).fill(outside)
+      const mean = boxMean(size, info.dtype)
       return {
         compute: (w, out) => {
-          acc.fill(0)
           for (let t = -before; t <= after; t++) {
             const zi = w.z + t
-            const s: VoxelArray = mode === "constant" && (zi < 0 || zi >= depth) ? outside : w.at(t)
-            for (let i = 0; i < n; i++) acc[i] += s[i]!
+            lines[t + before] = mode === "constant" && (zi < 0 || zi >= depth) ? outside : w.at(t)
           }
-          for (let i = 0; i < n; i++) acc[i] = acc[i]! / size
+          mean(acc, n, lines, size)
           storeLine(out, 0, acc, n, cast)
         }
       }
