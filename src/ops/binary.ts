@@ -27,7 +27,7 @@ import * as E from "../algebra/expr.js"
 import type { WindowKernel } from "../algebra/kernel.js"
 import type { VolumeInfo } from "../algebra/volume.js"
 import { dilateBallByDistance, erodeBallByDistance } from "./ball-distance.js"
-import { generated } from "./internal/loops.js"
+import { generated, SharedLines } from "./internal/loops.js"
 import { boxExtreme } from "./morphology.js"
 
 export type Footprint = "ball" | "cube"
@@ -134,12 +134,13 @@ type BallRowTest = (
   widths: Int32Array
 ) => void
 
-const ballRowTest = (op: Operation, rows: number, dtype: DType): BallRowTest =>
-  generated(`ball/${op}/${rows}/${dtype}`, ["out", "base", "width", "lines", "offs", "widths"], () => {
-    const prologue = Array.from({ length: rows }, (_, k) => `const l${k} = lines[${k}], o${k} = offs[${k}], w${k} = widths[${k}];`)
-    const all = Array.from({ length: rows }, (_, k) => `(w${k} - l${k}[o${k} + x])`).join(" & ")
+const ballRowTest = (op: Operation, rows: number, dtype: DType, single: boolean): BallRowTest =>
+  generated(`ball/${op}/${rows}/${dtype}/${single ? 1 : 0}`, ["out", "base", "width", "lines", "offs", "widths"], () => {
+    const ks = Array.from({ length: rows }, (_, k) => k)
+    const prologue = ks.map((k) => `const o${k} = offs[${k}], w${k} = widths[${k}]${single ? "" : `, l${k} = lines[${k}]`};`)
+    const all = ks.map((k) => `(w${k} - ${single ? "s" : `l${k}`}[o${k} + x])`).join(" & ")
     const value = op === "dilate" ? `1 ^ ((${all}) >>> 31)` : `(${all}) >>> 31`
-    return [...prologue, `for (let x = 0; x < width; x++) out[base + x] = ${value};`].join("\n")
+    return [single ? "const s = lines[0];" : "", ...prologue, `for (let x = 0; x < width; x++) out[base + x] = ${value};`].join("\n")
   })
 
 /** z window over the row distances: one comparison per voxel and ball row, in one loop. */
@@ -159,10 +160,14 @@ const ballKernel = (op: Operation, radius: number, distance: DType): WindowKerne
       const depth = info.shape[0]
       const height = info.shape[1]
       const width = info.shape[2]
-      const test = ballRowTest(op, rows.length, distance)
+      const testOfOne = ballRowTest(op, rows.length, distance, true)
+      const testOfMany = ballRowTest(op, rows.length, distance, false)
       const widths = Int32Array.from(rows, (r) => r.w)
+      const base = new Int32Array(rows.length)
       const offs = new Int32Array(rows.length)
       const lines: Array<VoxelArray> = new Array(rows.length)
+      const one: Array<VoxelArray> = []
+      const shared = new SharedLines()
       // A ball row outside the volume reaches nothing (dilation) — a row of distances beyond every
       // width; for erosion it is background within reach, so the whole output row is 0.
       const far = allocSlice(distance, width).fill(radius + 1)
@@ -170,7 +175,7 @@ const ballKernel = (op: Operation, radius: number, distance: DType): WindowKerne
         compute: (win, out) => {
           const z = win.z
           for (let y = 0; y < height; y++) {
-            const base = y * width
+            const row = y * width
             let outside = false
             for (let k = 0; k < rows.length; k++) {
               const { dz, dy } = rows[k]!
@@ -178,14 +183,23 @@ const ballKernel = (op: Operation, radius: number, distance: DType): WindowKerne
               if (z + dz < 0 || z + dz >= depth || yi < 0 || yi >= height) {
                 outside = true
                 lines[k] = far
-                offs[k] = 0
+                base[k] = 0
               } else {
                 lines[k] = win.at(dz)
-                offs[k] = yi * width
+                base[k] = yi * width
               }
             }
-            if (outside && op === "erode") out.fill(0, base, base + width)
-            else test(out, base, width, lines, offs, widths)
+            if (outside && op === "erode") {
+              out.fill(0, row, row + width)
+              continue
+            }
+            // The window's slices are usually one ring's block: then one array at offsets.
+            const common = shared.of(lines, base, offs)
+            if (common === undefined) testOfMany(out, row, width, lines, base, widths)
+            else {
+              one[0] = common
+              testOfOne(out, row, width, one, offs, widths)
+            }
           }
         }
       }

@@ -27,7 +27,7 @@ import type { DType, VoxelArray } from "../algebra/dtype.js"
 import type { WindowKernel } from "../algebra/kernel.js"
 import type { VolumeInfo } from "../algebra/volume.js"
 import { castOf, constantLine, extendRow, storeLine } from "./internal/lines.js"
-import { tapSum } from "./internal/loops.js"
+import { SharedLines, tapSum } from "./internal/loops.js"
 
 const DBL_EPSILON = 2.220446049250313e-16
 
@@ -104,15 +104,25 @@ export const correlateZKernel = (
     const cast = castOf(output)
     const taps = k.before + k.after + 1
     const lines: Array<VoxelArray> = new Array(taps).fill(outside)
+    const one: Array<VoxelArray> = [outside]
+    const zero = new Int32Array(taps)
     const offs = new Int32Array(taps)
-    const sum = tapSum(k, info.dtype, false)
+    const shared = new SharedLines()
+    const sumOfOne = tapSum(k, info.dtype, true)
+    const sumOfMany = tapSum(k, info.dtype, false)
     return {
       compute: (w, out) => {
         for (let t = -k.before; t <= k.after; t++) {
           const zi = w.z + t
           lines[t + k.before] = mode === "constant" && (zi < 0 || zi >= depth) ? outside : w.at(t)
         }
-        sum(acc, n, lines, offs, k.weights)
+        // The window's slices are usually one ring's block: then one array at offsets.
+        const common = shared.of(lines, zero, offs)
+        if (common === undefined) sumOfMany(acc, n, lines, zero, k.weights)
+        else {
+          one[0] = common
+          sumOfOne(acc, n, one, offs, k.weights)
+        }
         storeLine(out, 0, acc, n, cast)
       }
     }

@@ -20,13 +20,13 @@
  */
 import type { Algebra, Repr, Volume } from "../algebra/algebra.js"
 import { extensionTable, type BoundaryMode } from "../algebra/boundary.js"
-import type { DType, VoxelArray } from "../algebra/dtype.js"
+import { isFloat, type DType, type VoxelArray } from "../algebra/dtype.js"
 import type { WindowKernel } from "../algebra/kernel.js"
 import type { VolumeInfo } from "../algebra/volume.js"
 import type { PerAxis } from "./gaussian.js"
 import { perAxis } from "./gaussian.js"
 import { castOf, constantLine, extendRow, storeLine } from "./internal/lines.js"
-import { boxMean } from "./internal/loops.js"
+import { boxMean, SharedLines } from "./internal/loops.js"
 
 type AnyKernel = WindowKernel<DType, DType>
 
@@ -51,14 +51,24 @@ const zKernel = (output: DType, size: number, mode: BoundaryMode, cval: number):
       const outside = mode === "constant" ? constantLine(n, cval) : new Float64Array(0)
       const cast = castOf(output)
       const lines: Array<VoxelArray> = new Array(size).fill(outside)
-      const mean = boxMean(size, info.dtype)
+      const one: Array<VoxelArray> = [outside]
+      const zero = new Int32Array(size)
+      const offs = new Int32Array(size)
+      const shared = new SharedLines()
+      const meanOfOne = boxMean(size, info.dtype, true)
+      const meanOfMany = boxMean(size, info.dtype, false)
       return {
         compute: (w, out) => {
           for (let t = -before; t <= after; t++) {
             const zi = w.z + t
             lines[t + before] = mode === "constant" && (zi < 0 || zi >= depth) ? outside : w.at(t)
           }
-          mean(acc, n, lines, size)
+          const common = shared.of(lines, zero, offs)
+          if (common === undefined) meanOfMany(acc, n, lines, zero, size)
+          else {
+            one[0] = common
+            meanOfOne(acc, n, one, offs, size)
+          }
           storeLine(out, 0, acc, n, cast)
         }
       }
@@ -66,12 +76,16 @@ const zKernel = (output: DType, size: number, mode: BoundaryMode, cval: number):
   }
 }
 
-const yKernel = (output: DType, size: number, mode: BoundaryMode, cval: number): AnyKernel => {
+const yKernel = (output: DType, size: number, mode: BoundaryMode, cval: number, input: DType): AnyKernel => {
   const { before, after } = boxReach(size)
   return {
     name: "uniform-y",
     params: { size, mode, ...(mode === "constant" ? { cval } : {}) },
     halo: { z: { before: 0, after: 0 }, y: { before, after }, x: { before: 0, after: 0 } },
+    // The running sum of row y holds the rounding of every row before it: a band starting
+    // elsewhere would round differently in the last bit. Integer sums are exact, so only float
+    // inputs keep the whole slice.
+    inPlane: isFloat(input) ? "global" : "local",
     mode,
     cval,
     output,
@@ -191,7 +205,7 @@ export const uniform = <F extends Repr, D extends DType, E extends DType = D>(
   let current = input as unknown as Volume<F, DType>
   for (let axis = 0; axis < 3; axis++) {
     const k = sizes[axis]!
-    if (k > 1) current = alg.window(current, makers[axis]!(outType, k, mode, cval))
+    if (k > 1) current = alg.window(current, makers[axis]!(outType, k, mode, cval, alg.info(current).dtype))
   }
   if ((current as unknown) === (input as unknown) && (outType as DType) !== info.dtype) {
     return alg.map<D, E>(input, (x) => x, { dtype: outType, name: "cast" })

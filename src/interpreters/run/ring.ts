@@ -1,8 +1,10 @@
 /**
  * A stage's output ring: `capacity` slice buffers reused in turn, step s living in slot
- * s mod capacity. Buffers are allocated on first use, so `allocatedBytes` is what the stage really
- * held. Reading a step that is no longer there is a planning bug and throws instead of returning
- * another slice's voxels.
+ * s mod capacity. The slots are views into one block allocated on first use, so `allocatedBytes`
+ * is what the stage really held; one block lets a kernel that reads several slices of a window
+ * address them as one array at offsets (see `SharedLines` in ops/internal/loops.ts), which V8
+ * runs much faster than the same loads from separate arrays. Reading a step that is no longer
+ * there is a planning bug and throws instead of returning another slice's voxels.
  *
  * @example
  * ```ts
@@ -29,13 +31,14 @@ export class RingBuffer<D extends DType = DType> {
   /** The buffer step `step` is to be written into (it replaces step - capacity). */
   slot(step: number): ArrayOf<D> {
     const i = step % this.capacity
-    let buffer = this.slots[i]
-    if (buffer === undefined) {
-      buffer = allocSlice(this.dtype, this.sliceLength)
-      this.slots[i] = buffer
+    if (this.slots[0] === undefined) {
+      const block = allocSlice(this.dtype, this.sliceLength * this.capacity)
+      for (let k = 0; k < this.capacity; k++) {
+        this.slots[k] = block.subarray(k * this.sliceLength, (k + 1) * this.sliceLength) as ArrayOf<D>
+      }
     }
     this.steps[i] = step
-    return buffer
+    return this.slots[i]!
   }
 
   /** The buffer holding step `step`, which must still be in the ring. */
@@ -49,8 +52,6 @@ export class RingBuffer<D extends DType = DType> {
 
   /** Bytes of the buffers allocated so far. */
   get allocatedBytes(): number {
-    let n = 0
-    for (const s of this.slots) if (s !== undefined) n++
-    return n * this.sliceLength * bytesPerVoxel(this.dtype)
+    return this.slots[0] === undefined ? 0 : this.capacity * this.sliceLength * bytesPerVoxel(this.dtype)
   }
 }

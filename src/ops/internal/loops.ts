@@ -99,8 +99,11 @@ export const tapSum = (k: TapLayout, dtype: string, single: boolean): TapSum =>
     tapSumBody(k, single)
   )
 
-/** `acc[i] = (0 + lines[0][i] + lines[1][i] + …) / divisor` for i < n, summed in line order. */
-export type BoxMean = (acc: Float64Array, n: number, lines: ReadonlyArray<VoxelArray>, divisor: number) => void
+/**
+ * `acc[i] = (0 + lines[0][offs[0] + i] + lines[1][offs[1] + i] + …) / divisor` for i < n, summed in
+ * line order; with one source (`lines.length === 1`) every term reads that line.
+ */
+export type BoxMean = (acc: Float64Array, n: number, lines: ReadonlyArray<VoxelArray>, offs: Int32Array, divisor: number) => void
 
 /**
  * The compiled mean of `count` lines of `dtype`, voxel by voxel. The sum starts from +0 and runs in
@@ -108,14 +111,56 @@ export type BoxMean = (acc: Float64Array, n: number, lines: ReadonlyArray<VoxelA
  *
  * @example
  * ```ts
- * boxMean(3, "uint8")(acc, n, [previous, current, next], 3)
+ * boxMean(3, "uint8", false)(acc, n, [previous, current, next], new Int32Array(3), 3)
  * ```
  */
-export const boxMean = (count: number, dtype: string): BoxMean =>
-  generated(`box/${count}/${dtype}`, ["acc", "n", "lines", "divisor"], () => {
-    const names = Array.from({ length: count }, (_, t) => `l${t}`)
+export const boxMean = (count: number, dtype: string, single: boolean): BoxMean =>
+  generated(`box/${count}/${dtype}/${single ? 1 : 0}`, ["acc", "n", "lines", "offs", "divisor"], () => {
+    const taps = Array.from({ length: count }, (_, t) => t)
     return [
-      `const ${names.map((l, t) => `${l} = lines[${t}]`).join(", ")};`,
-      `for (let i = 0; i < n; i++) acc[i] = (0 + ${names.map((l) => `${l}[i]`).join(" + ")}) / divisor;`
+      single ? "const s = lines[0];" : "",
+      ...taps.map((t) => `const o${t} = offs[${t}]${single ? "" : `, l${t} = lines[${t}]`};`),
+      `for (let i = 0; i < n; i++) acc[i] = (0 + ${taps.map((t) => `${single ? "s" : `l${t}`}[o${t} + i]`).join(" + ")}) / divisor;`
     ].join("\n")
   })
+
+/**
+ * Lines that are views of one buffer — the slots of a ring (one block) or the slices of a whole
+ * volume — seen as one array at offsets. A loop over the lines of a window then reads a single
+ * array, which V8 runs about 1.7× faster than the same loads from separate arrays (see the module
+ * comment). Keeps the last whole-buffer view, so a kernel makes one per ring, not one per slice.
+ *
+ * @example
+ * ```ts
+ * const shared = new SharedLines()
+ * const one = shared.of(lines, zeroOffsets, offs)   // a view of the common buffer, or undefined
+ * if (one !== undefined) singleSum(acc, n, [one], offs, w)
+ * else multiSum(acc, n, lines, zeroOffsets, w)
+ * ```
+ */
+export class SharedLines {
+  private buffer: ArrayBufferLike | undefined
+  private view: VoxelArray | undefined
+
+  /**
+   * A view of the buffer every line is a view of (of the lines' own type), with `offs[t]` set to
+   * `base[t]` plus line t's offset in it; undefined when the lines do not share one buffer.
+   */
+  of(lines: ReadonlyArray<VoxelArray>, base: Int32Array, offs: Int32Array): VoxelArray | undefined {
+    const first = lines[0]!
+    const buffer = first.buffer
+    const ctor = first.constructor
+    for (let t = 1; t < lines.length; t++) {
+      if (lines[t]!.buffer !== buffer || lines[t]!.constructor !== ctor) return undefined
+    }
+    if (buffer !== this.buffer || this.view === undefined || this.view.constructor !== ctor) {
+      const size = first.BYTES_PER_ELEMENT
+      // Offsets are int32: a buffer of more voxels than that is addressed line by line.
+      if (buffer.byteLength / size > 0x7fffffff) return undefined
+      this.view = new (ctor as new (b: ArrayBufferLike, o: number, l: number) => VoxelArray)(buffer, 0, Math.floor(buffer.byteLength / size))
+      this.buffer = buffer
+    }
+    for (let t = 0; t < lines.length; t++) offs[t] = base[t]! + lines[t]!.byteOffset / first.BYTES_PER_ELEMENT
+    return this.view
+  }
+}
