@@ -105,7 +105,7 @@ for (const c of cases) {
     const v = vectorised(c.expr, [a, b], n)
     for (let i = 0; i < n; i++) out[i] = castValue(c.out, v[i]!)
   })
-  const loop = compilePointwise(c.expr, 2, c.out)
+  const loop = compilePointwise(c.expr, ["uint16", "uint16"], c.out)
   const compiled = time(() => loop(out, [a, b], n, []))
   const rate = (ms: number) => `${ms.toFixed(2)} ms (${(n / ms / 1000).toFixed(0)})`
   console.log(`${c.name.padEnd(42)} tree ${rate(tree)}  vector ${rate(vector)}  compiled ${rate(compiled)}`)

@@ -5,7 +5,7 @@
  *
  * @example
  * ```ts
- * const f = compilePointwise(E.gt(E.input(0), 100), 1, "uint8")
+ * const f = compilePointwise(E.gt(E.input(0), 100), ["uint16"], "uint8")
  * f(out, [slice], slice.length, [])
  * ```
  */
@@ -26,8 +26,6 @@ export type PointwiseLoop = (
 
 /** Helpers the generated code calls (V8 inlines them); each takes its arguments once. */
 const helpers = {
-  min: (a: number, b: number) => E.applyBinary("min", a, b),
-  max: (a: number, b: number) => E.applyBinary("max", a, b),
   round: (a: number) => E.applyUnary("round", a),
   lookup: E.tableAt,
   // Mid-expression casts must truncate themselves (a final store into a typed array truncates).
@@ -40,8 +38,14 @@ const literal = (v: number): string =>
 const BINARY: Partial<Record<E.BinaryOp, string>> = { add: "+", sub: "-", mul: "*", div: "/" }
 const COMPARE: Partial<Record<E.BinaryOp, string>> = { lt: "<", le: "<=", gt: ">", ge: ">=", eq: "===", ne: "!==" }
 
-/** JavaScript source of `e`, with input i as `x<i>` and the k-th scalar as `s<k>`. */
-export const exprSource = (e: Expr, scalarIndex: (ref: unknown) => number): string => {
+/**
+ * JavaScript source of `e`, with input i as `x<i>` and the k-th scalar as `s<k>`. min and max are
+ * written inline through temporaries `t<k>` (each operand evaluated once; `temporaries` says how
+ * many to declare): a call per voxel to a helper costs more than the comparison, and V8 stops
+ * inlining calls in the large loops that fusion's votes make.
+ */
+export const exprSource = (e: Expr, scalarIndex: (ref: unknown) => number): { readonly source: string; readonly temporaries: number } => {
+  let temporaries = 0
   const go = (e: Expr): string => {
     switch (e._tag) {
       case "Const":
@@ -73,6 +77,14 @@ export const exprSource = (e: Expr, scalarIndex: (ref: unknown) => number): stri
         const cmp = COMPARE[e.op]
         if (cmp !== undefined) return `(${a} ${cmp} ${b} ? 1 : 0)`
         switch (e.op) {
+          case "min":
+          case "max": {
+            // As E.applyBinary: NaN if either is NaN, else the smaller (larger); b on a tie.
+            const ta = `t${temporaries++}`
+            const tb = `t${temporaries++}`
+            const pick = e.op === "min" ? "<" : ">"
+            return `((${ta} = ${a}), (${tb} = ${b}), ${ta} !== ${ta} || ${tb} !== ${tb} ? NaN : ${ta} ${pick} ${tb} ? ${ta} : ${tb})`
+          }
           case "and":
             return `(${a} !== 0 && ${b} !== 0 ? 1 : 0)`
           case "or":
@@ -80,7 +92,7 @@ export const exprSource = (e: Expr, scalarIndex: (ref: unknown) => number): stri
           case "pow":
             return `Math.pow(${a}, ${b})`
           default:
-            return `h.${e.op}(${a}, ${b})`
+            throw new Error(`internal: no source for the binary operator ${e.op}`)
         }
       }
       case "Select":
@@ -89,28 +101,33 @@ export const exprSource = (e: Expr, scalarIndex: (ref: unknown) => number): stri
         return `h.cast.${e.dtype}(${go(e.arg)})`
     }
   }
-  return go(e)
+  const source = go(e)
+  return { source, temporaries }
 }
 
 const cache = new Map<string, PointwiseLoop>()
 
 /**
- * A loop computing `expr` over `arity` inputs into an output of dtype `output`. Loops are cached by
- * their source text, so a plan that repeats an expression compiles it once.
+ * A loop computing `expr` over inputs of dtypes `inputs` into an output of dtype `output`. Loops are
+ * cached by their source text and input dtypes, so a plan that repeats an expression compiles it
+ * once, and a loop never sees two kinds of typed array at one input (V8 would make its loads
+ * polymorphic, and slower, for every later use).
  */
-export const compilePointwise = (expr: Expr, arity: number, output: DType): PointwiseLoop => {
+export const compilePointwise = (expr: Expr, inputs: ReadonlyArray<DType>, output: DType): PointwiseLoop => {
+  const arity = inputs.length
   const refs = E.scalarRefs(expr)
-  const body = exprSource(expr, (ref) => refs.indexOf(ref))
+  const { source: body, temporaries } = exprSource(expr, (ref) => refs.indexOf(ref))
   const lines = [
     ...Array.from({ length: arity }, (_, i) => `const in${i} = inputs[${i}];`),
     ...refs.map((_, k) => `const s${k} = scalars[${k}];`),
+    temporaries > 0 ? `let ${Array.from({ length: temporaries }, (_, k) => `t${k} = 0`).join(", ")};` : "",
     "for (let i = 0; i < length; i++) {",
     ...Array.from({ length: arity }, (_, i) => `  const x${i} = in${i}[i];`),
     `  const v = ${body};`,
     `  out[i] = ${output === "float32" || output === "float64" ? "v" : castSource(output, "v")};`,
     "}"
   ]
-  const key = `${output}|${arity}|${lines.join("\n")}`
+  const key = `${output}|${inputs.join(",")}|${lines.join("\n")}`
   let loop = cache.get(key)
   if (loop === undefined) {
     const make = new Function("h", `return function pointwise(out, inputs, length, scalars) {\n${lines.join("\n")}\n}`)

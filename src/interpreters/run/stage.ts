@@ -33,7 +33,7 @@ export type StageCompute = (s: number, out: VoxelArray) => void
 
 /** A pointwise loop over `node`'s inputs as given per call. */
 const pointwiseLoop = (node: PointwiseNode, dtype: DType, ctx: StageContext) => {
-  const loop = compilePointwise(node.expr, node.inputs.length, dtype)
+  const loop = compilePointwise(node.expr, node.inputs.map((i) => i.info.dtype), dtype)
   // In the order the compiled loop indexes them (a stage may depend on more than it reads).
   const scalars = (E.scalarRefs(node.expr) as Array<ScalarNode>).map(ctx.scalar)
   const length = sliceLength(node.info)

@@ -5,7 +5,8 @@
  * for byte, on how many compressed bytes each slice costs.
  *
  * fflate's Gunzip is synchronous and incremental (Node's zlib streams are neither), and hands out
- * fresh arrays; it does not check the gzip CRC, so this cursor does (table CRC-32, per member).
+ * fresh arrays; it does not check the gzip CRC, so this cursor does (per member, with node:zlib's
+ * crc32 where Node has it: about 10× the speed of a table loop in JavaScript).
  *
  * @example
  * ```ts
@@ -15,6 +16,7 @@
  * ```
  */
 import { Gunzip } from "fflate"
+import * as zlib from "node:zlib"
 import { FormatError } from "../errors.js"
 import { readFully } from "../files.js"
 
@@ -31,12 +33,17 @@ const CRC_TABLE = (() => {
   return t
 })()
 
-const crcUpdate = (crc: number, bytes: Uint8Array): number => {
+/** CRC-32 by table, for Node versions without zlib.crc32 (exported for its test). */
+export const crcByTable = (crc: number, bytes: Uint8Array): number => {
   let c = ~crc >>> 0
   const t = CRC_TABLE
   for (let i = 0; i < bytes.length; i++) c = t[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8)
   return ~c >>> 0
 }
+
+/** CRC-32 of `bytes` continuing `crc`: node:zlib's native one where Node has it (20.15, 22.2 on). */
+const crcUpdate: (crc: number, bytes: Uint8Array) => number =
+  typeof zlib.crc32 === "function" ? (crc, bytes) => zlib.crc32(bytes, crc) : crcByTable
 
 export class GzCursor {
   /** Compressed bytes read from the file so far. */

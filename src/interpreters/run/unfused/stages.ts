@@ -137,7 +137,7 @@ export const pointwiseStage = <E>(
   inputs: ReadonlyArray<Stream.Stream<Slice, E>>
 ): Stream.Stream<Slice, E> => {
   const node = sp.node as PointwiseNode
-  const loop = compilePointwise(node.expr, node.inputs.length, node.info.dtype)
+  const loop = compilePointwise(node.expr, node.inputs.map((i) => i.info.dtype), node.info.dtype)
   const length = sliceLength(node.info)
   const meter = ctx.meterOf(node)
   return Stream.suspend(() => {
