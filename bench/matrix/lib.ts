@@ -142,12 +142,15 @@ export const ensureZarr = (data: string, input: string, dtype: string, size: num
 // ---------------------------------------------------------------------------------------------
 // Running one backend
 
-/** `node <the shebang's flags> CLI`: the built CLI as `slicewise` runs it (the flags matter for RSS). */
+/**
+ * `env <the shebang's settings> node <its flags> CLI`: the built CLI as `slicewise` runs it (the
+ * flags and the malloc settings matter for RSS).
+ */
 export const slicewiseCommand = (cli: string): Array<string> => {
   const first = fs.readFileSync(cli, "utf8").split("\n")[0]!
-  const m = /^#!\/usr\/bin\/env\s+(?:-S\s+)?node\s*(.*)$/.exec(first)
-  const flags = m ? m[1]!.split(/\s+/).filter((s) => s.length > 0) : []
-  return ["node", ...flags, cli]
+  const m = /^#!\/usr\/bin\/env\s+(?:-S\s+)?((?:\w+=\S*\s+)*)node\s*(.*)$/.exec(first)
+  const words = (s: string | undefined) => (s ?? "").split(/\s+/).filter((w) => w.length > 0)
+  return ["env", ...words(m?.[1]), "node", ...words(m?.[2]), cli]
 }
 
 export const backendCommand = (
