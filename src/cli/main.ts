@@ -15,16 +15,15 @@ import * as Option from "effect/Option"
 import { shapeText, volumeBytes } from "../algebra/volume.js"
 import * as Cost from "../interpreters/cost/index.js"
 import * as Plan from "../interpreters/plan/index.js"
-import * as Run from "../interpreters/run/index.js"
 import { openSource, sinkFor } from "../io/index.js"
 import { describeSteps, parseSteps } from "../ops/steps.js"
-import { formatBytes, formatMs, parseSize } from "../util/units.js"
+import { formatBytes, parseSize } from "../util/units.js"
 import { runDemo } from "./demo.js"
 import { inputOptions, outputOptions, sinkOptions, sourceOptions } from "./formats.js"
 import { pipeline } from "./pipeline.js"
-import { progressBar } from "./progress.js"
-import { metricsJson, metricsText } from "./report.js"
 import { UsageError } from "./errors.js"
+import { diceCommand, fuseCommand } from "./fuse.js"
+import { explainBudget, planOptions, print, runAndReport, throughput } from "./run-program.js"
 
 const VERSION = "0.1.0"
 
@@ -52,8 +51,6 @@ const mode = Options.choice("mode", ["fused", "unfused"]).pipe(
   Options.withDescription("fused: the optimised plan (default); unfused: one stream stage per algebra node, for comparison")
 )
 
-const print = (text: string) => Effect.sync(() => process.stdout.write(text.endsWith("\n") ? text : `${text}\n`))
-
 /** What every pipeline command takes: input, output, steps and the formats' options. */
 const pipelineArgs = { input, output, steps, inputFlags: inputOptions, outputFlags: outputOptions }
 
@@ -72,55 +69,15 @@ const setUp = (a: {
     return { source, sink, program: pipeline(source, parsed, sink) }
   })
 
-/** A size a user can type that is at least `bytes`: "3.3MiB", "700KiB". */
-const sizeAtLeast = (bytes: number): string => {
-  const [unit, factor] = bytes >= 2 ** 30 ? ["GiB", 2 ** 30] : bytes >= 2 ** 20 ? ["MiB", 2 ** 20] : ["KiB", 2 ** 10]
-  return `${Math.ceil((bytes / factor) * 10) / 10}${unit}`
-}
+const profile = Options.text("profile").pipe(
+  Options.optional,
+  Options.withDescription("write a profile (per-stage figures, RSS, CPU and I/O sampled every 100 ms) to this JSON file; slicewise report renders it")
+)
 
-/** The plan options of a mode and a `--memory` budget. */
-const planOptions = (m: "fused" | "unfused", budget: Option.Option<string>) =>
-  Effect.gen(function* () {
-    const options: { rewrites?: ReadonlyArray<never>; memoryBytes?: number } = m === "unfused" ? { rewrites: [] } : {}
-    if (Option.isNone(budget)) return options as Plan.PlanOptions
-    const bytes = parseSize(budget.value)
-    if (bytes === undefined || bytes <= 0) {
-      return yield* new UsageError({ detail: `--memory ${budget.value} is not a size (try 512MiB or 2GiB)` })
-    }
-    return { ...options, memoryBytes: bytes } as Plan.PlanOptions
-  })
-
-/** A BudgetError as the CLI says it: with a --memory value that works. */
-const explainBudget = <A, E, R>(effect: Effect.Effect<A, E, R>, budget: Option.Option<string>) =>
-  Effect.catchIf(
-    effect,
-    (e): e is E & Plan.BudgetError => e instanceof Plan.BudgetError,
-    (e) =>
-      new UsageError({
-        detail: `--memory ${Option.getOrElse(budget, () => "")} is too small: ${e.detail}; try --memory ${sizeAtLeast(e.minimumBytes)}`
-      })
-  )
-
-const runCommand = Command.make("run", { ...pipelineArgs, json, memory, mode }, (a) =>
+const runCommand = Command.make("run", { ...pipelineArgs, json, memory, mode, profile }, (a) =>
   Effect.gen(function* () {
     const { program } = yield* setUp(a)
-    const options = yield* planOptions(a.mode, a.memory)
-    // Plan first: an impossible budget is refused before any output is created.
-    yield* explainBudget(Plan.make(program, options), a.memory)
-    const bar = progressBar("run")
-    const result = yield* Run.run(program, { ...options, onProgress: bar.update, mode: a.mode }).pipe(Effect.ensuring(Effect.sync(bar.done)))
-    const { throughput: t, from } = yield* throughput
-    const predicted = Cost.costOf(result.plan, t, from)
-    if (a.json) {
-      yield* print(
-        JSON.stringify({ output: a.output, plan: Plan.planJson(result.plan), predicted: Cost.costJson(predicted), metrics: metricsJson(result) }, null, 2)
-      )
-    } else {
-      yield* print(
-        `${metricsText(result)}\npredicted: read ${formatBytes(predicted.bytesRead)}, wrote ${predicted.bytesWrittenExact ? "" : "≈"}${formatBytes(predicted.bytesWritten)}, ` +
-          `peak buffers ${formatBytes(predicted.peakBufferBytes)}, about ${formatMs(predicted.estimatedSeconds * 1000)}\nwrote ${a.output}`
-      )
-    }
+    yield* runAndReport(program, { output: a.output, mode: a.mode, memory: a.memory, json: a.json, profile: a.profile })
   })
 ).pipe(Command.withDescription("run the steps over the input and write the output"))
 
@@ -131,12 +88,6 @@ const planCommand = Command.make("plan", { ...pipelineArgs, json, memory, mode }
     yield* print(a.json ? JSON.stringify(Plan.planJson(plan), null, 2) : Plan.planText(plan))
   })
 ).pipe(Command.withDescription("print the plan (passes, stages, latencies, rings) without reading any voxel"))
-
-/** The calibrated throughputs (Schema is loaded only by the commands that read them). */
-const throughput = Effect.flatMap(
-  Effect.promise(() => import("../interpreters/cost/calibration.js")),
-  (m) => m.loadThroughput()
-)
 
 const costCommand = Command.make("cost", { ...pipelineArgs, json, memory, mode }, (a) =>
   Effect.gen(function* () {
@@ -183,6 +134,29 @@ const size = Options.text("size").pipe(
   Options.withDescription("bytes of the test volume (larger than free memory to measure the disk, not the page cache)")
 )
 
+const batchCommand = Command.make(
+  "batch",
+  {
+    jobsFile: Args.text({ name: "jobs.json" }).pipe(Args.withDescription('a jobs file: { "jobs": [{ "kind": "run", … } | { "kind": "fuse", … }] }')),
+    memory: Options.text("memory").pipe(
+      Options.withDescription("the budget for the whole process (RSS): jobs start only while their predicted peaks fit in it")
+    ),
+    concurrency: Options.integer("concurrency").pipe(Options.optional, Options.withDescription("most jobs at once (default: the number of CPUs)")),
+    profile,
+    json
+  },
+  (a) => Effect.flatMap(Effect.promise(() => import("./batch.js")), (m) => m.runBatchCommand(a))
+).pipe(Command.withDescription("run many jobs at once under one memory budget, each admitted by its predicted peak"))
+
+const reportCommand = Command.make(
+  "report",
+  {
+    profile: Args.text({ name: "profile.json" }).pipe(Args.withDescription("a profile written by run --profile or batch --profile")),
+    out: Options.text("out").pipe(Options.optional, Options.withDescription("where to write the page (default: the profile's path with .html)"))
+  },
+  (a) => Effect.flatMap(Effect.promise(() => import("./profile-report.js")), (m) => m.runReportCommand(a))
+).pipe(Command.withDescription("render a profile as a self-contained HTML page: memory, CPU and I/O over time, jobs, stages"))
+
 const calibrateCommand = Command.make("calibrate", { size, json }, (a) =>
   Effect.gen(function* () {
     const bytes = parseSize(a.size)
@@ -194,7 +168,7 @@ const calibrateCommand = Command.make("calibrate", { size, json }, (a) =>
 
 const cli = Command.make("slicewise").pipe(
   Command.withDescription("stream 3D images slice by slice"),
-  Command.withSubcommands([runCommand, planCommand, costCommand, infoCommand, calibrateCommand, demoCommand])
+  Command.withSubcommands([runCommand, planCommand, costCommand, infoCommand, calibrateCommand, demoCommand, fuseCommand, diceCommand, batchCommand, reportCommand])
 )
 
 const main = Command.run(cli, { name: "slicewise", version: VERSION })

@@ -1,0 +1,45 @@
+/**
+ * What a batch holds beyond the plans' buffers, so that the process's RSS stays under `--memory`:
+ *
+ *   RSS ≤ baseline + headroom + Σ over running jobs (planned peak buffers + per-job overhead)
+ *
+ * - baseline: the process's RSS measured when the jobs are about to start (Node, Effect, the
+ *   bundled code, the format modules the jobs loaded, their parsed headers);
+ * - headroom: what the process adds once it works, whatever the number of jobs (V8's young
+ *   generation and heap growth under slice-sized garbage, libuv's I/O);
+ * - per-job overhead: a running job's readers and writers, its fibers and the short-lived slice
+ *   copies that the planned buffers do not count.
+ *
+ * The two constants were measured with bench/batch/overhead.sh (docs/BATCH.md, "Overhead model").
+ *
+ * @example
+ * ```ts
+ * const jobsBudget = jobBudget(memoryBytes, baselineRss)   // what the jobs may share
+ * const admitted = plan.peakBufferBytes + JOB_OVERHEAD_BYTES
+ * ```
+ */
+
+const MiB = 2 ** 20
+
+/** Process-wide extra once jobs run (see the module comment). */
+export const HEADROOM_BYTES = 24 * MiB
+
+/** Per running job, beyond its plan's buffers (see the module comment). */
+export const JOB_OVERHEAD_BYTES = 3 * MiB
+
+/** The bytes the jobs may share: the budget less the baseline and the headroom. */
+export const jobBudget = (memoryBytes: number, baselineBytes: number, headroomBytes = HEADROOM_BYTES): number =>
+  memoryBytes - baselineBytes - headroomBytes
+
+/**
+ * A full collection, when the process allows one (`--expose-gc`, which bin/slicewise.js sets).
+ * Without it an ended job's slice buffers linger until V8 collects on its own, and the RSS can
+ * briefly hold two jobs' buffers where the scheduler counts one.
+ */
+export const collectGarbage = (): void => (globalThis as { gc?: () => void }).gc?.()
+
+/** The RSS now, after a full collection when the process allows one. */
+export const settledRss = (): number => {
+  collectGarbage()
+  return process.memoryUsage.rss()
+}

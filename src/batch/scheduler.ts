@@ -1,0 +1,230 @@
+/**
+ * Memory-aware admission of jobs: each job states its predicted peak bytes up front; a job starts
+ * only when that fits into what is free of the budget and fewer than `concurrency` jobs run. Jobs
+ * run as fibers of one scope, so interrupting the scheduler interrupts them all (and each run's own
+ * scope removes its partial outputs).
+ *
+ * Order: the given order, with bounded backfill. When the first waiting job does not fit, a later
+ * one that fits may start ahead of it, but each waiting job can be overtaken at most
+ * `maxOvertakes` times; after that no later job starts before it, so the memory that running jobs
+ * free is kept for it and it starts once enough has been freed. Big jobs wait a bounded number of
+ * overtakes, small ones fill the gaps meanwhile.
+ *
+ * The scheduler keeps its own log of events (admit, start, finish, fail, refuse), each with the
+ * time, the job, its predicted peak, and the running count and sum of predicted peaks after it.
+ *
+ * @example
+ * ```ts
+ * const { outcomes, events } = yield* schedule(
+ *   [{ name: "a", predictedBytes: 40 * 2 ** 20, run: Run.run(programA) }],
+ *   { budgetBytes: 128 * 2 ** 20, concurrency: 2 }
+ * )
+ * ```
+ */
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Queue from "effect/Queue"
+import { formatBytes } from "../util/units.js"
+
+export interface SchedulerJob<A, E> {
+  readonly name: string
+  /** The most bytes the job will hold at once, as predicted before it starts. */
+  readonly predictedBytes: number
+  /** Why the job cannot run (it was refused while being prepared), if it cannot. */
+  readonly refusal?: string
+  /** Why the job failed before it could start (could not be set up), if it did. */
+  readonly failure?: string
+  readonly run: Effect.Effect<A, E>
+}
+
+export type EventKind = "admit" | "start" | "finish" | "fail" | "refuse"
+
+export interface SchedulerEvent {
+  /** Milliseconds since the scheduler started. */
+  readonly tMs: number
+  readonly kind: EventKind
+  /** The job's position in the list, and its name. */
+  readonly index: number
+  readonly job: string
+  readonly predictedBytes: number
+  /** After the event: the sum of the predicted peaks of the running (admitted, not ended) jobs. */
+  readonly runningPredictedBytes: number
+  /** After the event: how many jobs are running (admitted, not ended). */
+  readonly running: number
+  /** For fail and refuse: why. */
+  readonly detail?: string
+}
+
+export type JobStatus = "done" | "failed" | "refused" | "interrupted"
+
+export interface JobOutcome<A, E> {
+  readonly index: number
+  readonly name: string
+  readonly status: JobStatus
+  readonly predictedBytes: number
+  /** When it started and ended, ms since the scheduler started (not for refused jobs). */
+  readonly startMs?: number
+  readonly endMs?: number
+  readonly value?: A
+  readonly error?: E
+  /** One line: why it failed or was refused. */
+  readonly detail?: string
+}
+
+export interface SchedulerOptions {
+  /** Bytes the jobs may hold together. */
+  readonly budgetBytes: number
+  /** Most jobs running at once (at least 1). */
+  readonly concurrency: number
+  /** Times a waiting job may be overtaken by later ones before it blocks them (default 3). */
+  readonly maxOvertakes?: number
+  /** The time origin of the events, a performance.now() value (default: when the scheduler starts). */
+  readonly originMs?: number
+  /** Called with every event as it happens (progress lines). */
+  readonly onEvent?: (e: SchedulerEvent) => void
+  /**
+   * Called after a job ends, before others are admitted into what it held: a job's buffers are
+   * garbage only once it ends, and runBatch collects them here (a full GC when the process allows
+   * one) so that the next job does not allocate on top of them.
+   */
+  readonly reclaim?: () => void
+  /** Called with the running count and sum of predicted peaks whenever they change. */
+  readonly onLoad?: (running: number, runningPredictedBytes: number) => void
+}
+
+export interface ScheduleResult<A, E> {
+  readonly outcomes: ReadonlyArray<JobOutcome<A, E>>
+  readonly events: ReadonlyArray<SchedulerEvent>
+}
+
+export const DEFAULT_MAX_OVERTAKES = 3
+
+/** The one-line message of a job's failure. */
+const failureLine = (cause: Cause.Cause<unknown>): string => {
+  const failure = Cause.failureOption(cause)
+  if (failure._tag === "Some") return failure.value instanceof Error ? failure.value.message : String(failure.value)
+  if (Cause.isInterruptedOnly(cause)) return "interrupted"
+  const defect = Cause.squash(cause)
+  return `internal error: ${defect instanceof Error ? defect.message : String(defect)}`
+}
+
+/** Runs the jobs under the budget; refuses up front those that could never fit. */
+export const schedule = <A, E>(
+  jobs: ReadonlyArray<SchedulerJob<A, E>>,
+  options: SchedulerOptions
+): Effect.Effect<ScheduleResult<A, E>> =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const concurrency = Math.max(1, Math.floor(options.concurrency))
+      const maxOvertakes = options.maxOvertakes ?? DEFAULT_MAX_OVERTAKES
+      const started = options.originMs ?? performance.now()
+      const now = () => performance.now() - started
+      const events: Array<SchedulerEvent> = []
+      const outcomes: Array<JobOutcome<A, E>> = new Array(jobs.length)
+      let running = 0
+      let runningBytes = 0
+      const log = (kind: EventKind, index: number, detail?: string) => {
+        const job = jobs[index]!
+        const e: SchedulerEvent = {
+          tMs: now(),
+          kind,
+          index,
+          job: job.name,
+          predictedBytes: job.predictedBytes,
+          runningPredictedBytes: runningBytes,
+          running,
+          ...(detail === undefined ? {} : { detail })
+        }
+        events.push(e)
+        options.onEvent?.(e)
+      }
+
+      // Failures to set up and refusals first, before anything starts.
+      const waiting: Array<number> = []
+      for (let i = 0; i < jobs.length; i++) {
+        const job = jobs[i]!
+        if (job.failure !== undefined) {
+          outcomes[i] = { index: i, name: job.name, status: "failed", predictedBytes: job.predictedBytes, detail: job.failure }
+          log("fail", i, job.failure)
+          continue
+        }
+        const refusal =
+          job.refusal ??
+          (job.predictedBytes > options.budgetBytes
+            ? `needs ${formatBytes(job.predictedBytes)}, more than the ${formatBytes(options.budgetBytes)} the budget leaves for jobs`
+            : undefined)
+        if (refusal === undefined) {
+          waiting.push(i)
+          continue
+        }
+        outcomes[i] = { index: i, name: job.name, status: "refused", predictedBytes: job.predictedBytes, detail: refusal }
+        log("refuse", i, refusal)
+      }
+
+      const overtaken = new Map<number, number>()
+      /** The position in `waiting` of the next job to admit, or -1. */
+      const pick = (): number => {
+        if (running >= concurrency) return -1
+        const free = options.budgetBytes - runningBytes
+        for (let pos = 0; pos < waiting.length; pos++) {
+          const i = waiting[pos]!
+          if (jobs[i]!.predictedBytes <= free) {
+            for (let k = 0; k < pos; k++) overtaken.set(waiting[k]!, (overtaken.get(waiting[k]!) ?? 0) + 1)
+            return pos
+          }
+          if ((overtaken.get(i) ?? 0) >= maxOvertakes) return -1
+        }
+        return -1
+      }
+
+      const ended = yield* Queue.unbounded<number>()
+      const body = (i: number) => {
+        const job = jobs[i]!
+        let startMs = 0
+        return Effect.sync(() => {
+          startMs = now()
+          log("start", i)
+        }).pipe(
+          Effect.zipRight(Effect.exit(job.run)),
+          Effect.flatMap((exit) =>
+            Effect.suspend(() => {
+              running--
+              runningBytes -= job.predictedBytes
+              options.onLoad?.(running, runningBytes)
+              const base = { index: i, name: job.name, predictedBytes: job.predictedBytes, startMs, endMs: now() }
+              if (Exit.isSuccess(exit)) {
+                outcomes[i] = { ...base, status: "done", value: exit.value }
+                log("finish", i)
+              } else {
+                const detail = failureLine(exit.cause)
+                const failure = Cause.failureOption(exit.cause)
+                outcomes[i] = {
+                  ...base,
+                  status: Cause.isInterruptedOnly(exit.cause) ? "interrupted" : "failed",
+                  detail,
+                  ...(failure._tag === "Some" ? { error: failure.value } : {})
+                }
+                log("fail", i, detail)
+              }
+              return Queue.offer(ended, i)
+            })
+          )
+        )
+      }
+
+      while (waiting.length > 0 || running > 0) {
+        for (let pos = pick(); pos >= 0; pos = pick()) {
+          const [i] = waiting.splice(pos, 1) as [number]
+          running++
+          runningBytes += jobs[i]!.predictedBytes
+          options.onLoad?.(running, runningBytes)
+          log("admit", i)
+          yield* Effect.forkScoped(body(i))
+        }
+        yield* Queue.take(ended)
+        options.reclaim?.()
+      }
+      return { outcomes, events }
+    })
+  )

@@ -1,0 +1,119 @@
+/**
+ * The profile file that `slicewise run --profile` and `slicewise batch --profile` write and
+ * `slicewise report` reads: figures per stage of every job, the scheduler's events (batch), and a
+ * time series sampled while running. Versioned (`format`, `version`) and checked when read.
+ *
+ * @example
+ * ```ts
+ * const profile = Schema.decodeUnknownSync(Profile)(JSON.parse(text))
+ * for (const job of profile.jobs) console.log(job.name, job.wallMs)
+ * ```
+ */
+import * as Schema from "effect/Schema"
+
+const Bytes = Schema.Number.pipe(Schema.nonNegative())
+const Ms = Schema.Number.pipe(Schema.nonNegative())
+
+/** One sample of the process, taken about every 100 ms. */
+export const Sample = Schema.Struct({
+  /** Milliseconds since the profile started. */
+  tMs: Ms,
+  rssBytes: Bytes,
+  /** CPU time (user + system) since the previous sample over the wall time, in % of one core. */
+  cpuPercent: Schema.Number.pipe(Schema.nonNegative()),
+  /** From /proc/self/io since the previous sample, bytes per second (absent where there is none). */
+  io: Schema.optional(
+    Schema.Struct({
+      /** rchar / wchar: bytes passed through read and write calls, page cache included. */
+      readBytesPerSecond: Bytes,
+      writeBytesPerSecond: Bytes,
+      /** read_bytes / write_bytes: bytes the storage layer fetched and was sent. */
+      diskReadBytesPerSecond: Bytes,
+      diskWriteBytesPerSecond: Bytes
+    })
+  ),
+  /** Batch: jobs running and the sum of their predicted peaks at the sample. */
+  running: Schema.optional(Schema.Int.pipe(Schema.nonNegative())),
+  runningPredictedBytes: Schema.optional(Bytes)
+})
+export type Sample = typeof Sample.Type
+
+/** Measured figures of one stage in one pass (RunResult.stages). */
+export const StageFigures = Schema.Struct({
+  pass: Schema.Int,
+  id: Schema.Int,
+  kind: Schema.String,
+  label: Schema.String,
+  cpuMs: Ms,
+  wallMs: Ms,
+  slices: Schema.Int,
+  bytesRead: Bytes,
+  bytesWritten: Bytes,
+  peakBufferBytes: Bytes
+})
+export type StageFigures = typeof StageFigures.Type
+
+export const JobStatus = Schema.Literal("done", "failed", "refused", "interrupted")
+
+/** One job: predicted before it started, measured after. A `run` is a batch of one. */
+export const JobFigures = Schema.Struct({
+  name: Schema.String,
+  kind: Schema.String,
+  status: JobStatus,
+  /** Peak the scheduler admitted the job with: planned buffers plus the per-job overhead. */
+  predictedPeakBytes: Bytes,
+  /** The plan's peak buffer bytes (0 when it could not be planned). */
+  plannedBufferBytes: Bytes,
+  /** The per-job budget its plan was fitted into, when it needed one. */
+  planMemoryBytes: Schema.optional(Bytes),
+  startMs: Schema.optional(Ms),
+  endMs: Schema.optional(Ms),
+  wallMs: Schema.optional(Ms),
+  /** CPU time of its compute stages (./cpu.ts). */
+  cpuMs: Schema.optional(Ms),
+  bytesRead: Schema.optional(Bytes),
+  bytesWritten: Schema.optional(Bytes),
+  measuredPeakBufferBytes: Schema.optional(Bytes),
+  output: Schema.optional(Schema.String),
+  /** Why it failed or was refused, one line. */
+  detail: Schema.optional(Schema.String),
+  stages: Schema.Array(StageFigures)
+})
+export type JobFigures = typeof JobFigures.Type
+
+/** An event of the batch scheduler (src/batch/scheduler.ts). */
+export const SchedulerEvent = Schema.Struct({
+  tMs: Ms,
+  kind: Schema.Literal("admit", "start", "finish", "fail", "refuse"),
+  index: Schema.Int,
+  job: Schema.String,
+  predictedBytes: Bytes,
+  runningPredictedBytes: Schema.Number,
+  running: Schema.Int,
+  detail: Schema.optional(Schema.String)
+})
+export type SchedulerEvent = typeof SchedulerEvent.Type
+
+export const PROFILE_VERSION = 1
+
+export const Profile = Schema.Struct({
+  format: Schema.Literal("slicewise-profile"),
+  version: Schema.Literal(PROFILE_VERSION),
+  command: Schema.Literal("run", "batch"),
+  /** When it started, ISO 8601. */
+  startedAt: Schema.String,
+  sampleIntervalMs: Ms,
+  /** RSS when the jobs were about to start (runtime, modules, parsed inputs). */
+  baselineRssBytes: Bytes,
+  /** Peak RSS of the process (getrusage). */
+  peakRssBytes: Bytes,
+  /** Batch: the --memory budget and the part of it the jobs share. */
+  memoryBytes: Schema.optional(Bytes),
+  jobBudgetBytes: Schema.optional(Schema.Number),
+  /** Batch: the process-wide headroom of the overhead model (src/batch/overhead.ts). */
+  headroomBytes: Schema.optional(Bytes),
+  samples: Schema.Array(Sample),
+  jobs: Schema.Array(JobFigures),
+  events: Schema.Array(SchedulerEvent)
+})
+export type Profile = typeof Profile.Type
