@@ -20,8 +20,40 @@ import * as zlib from "node:zlib"
 import { FormatError } from "../errors.js"
 import { readFully } from "../files.js"
 
-/** Compressed bytes read per step. */
+/** Compressed bytes read per step, at most. */
 export const GZ_BLOCK = 64 * 1024
+
+/** The decompressed bytes a block should yield, on average, when choosing a file's block size. */
+const BLOCK_OUTPUT = 256 * 1024
+
+/**
+ * The compressed block size for a file of `fileSize` bytes that decompresses to `rawBytes`: a power
+ * of two from 4 KiB to 64 KiB that yields about 256 KiB per block. A block's output waits whole
+ * until it is used, so a label map that compresses 40:1 would otherwise hold megabytes per block.
+ *
+ * @example
+ * ```ts
+ * gzBlockBytes(3_500_000, 7_100_000)   // 65536: a T1 image, about 2:1
+ * gzBlockBytes(160_000, 7_100_000)     // 4096: a label map, about 44:1
+ * ```
+ */
+export const gzBlockBytes = (fileSize: number, rawBytes: number): number => {
+  if (!(rawBytes > 0) || !(fileSize > 0)) return GZ_BLOCK
+  let block = GZ_BLOCK
+  while (block > 4096 && (block * rawBytes) / fileSize > 2 * BLOCK_OUTPUT) block /= 2
+  return block
+}
+
+/**
+ * The uncompressed size a gzip file's last trailer states (ISIZE: modulo 2³², of its last member
+ * only), for choosing a block size; 0 if the file is too short to have one.
+ */
+export const gzStatedSize = async (fd: number, fileSize: number): Promise<number> => {
+  if (fileSize < 18) return 0
+  const trailer = new Uint8Array(4)
+  const got = await readFully(fd, trailer, fileSize - 4)
+  return got === 4 ? new DataView(trailer.buffer).getUint32(0, true) : 0
+}
 
 const CRC_TABLE = (() => {
   const t = new Uint32Array(256)
@@ -50,7 +82,9 @@ export class GzCursor {
   compressedRead = 0
   /** Decompressed bytes handed out (or skipped) so far. */
   position = 0
-  private readonly block = new Uint8Array(GZ_BLOCK)
+  /** The most decompressed bytes one block has yielded so far. */
+  largestBlockOutput = 0
+  private readonly block: Uint8Array
   private readonly queue: Array<Uint8Array> = []
   private head = 0
   private ended = false
@@ -62,8 +96,11 @@ export class GzCursor {
   constructor(
     private readonly fd: number,
     private readonly path: string,
-    private readonly fileSize: number
+    private readonly fileSize: number,
+    /** Compressed bytes read per step (`gzBlockBytes`); a scan and the reads after it use one size. */
+    blockBytes: number = GZ_BLOCK
   ) {
+    this.block = new Uint8Array(blockBytes)
     this.gunzip = new Gunzip((chunk, final) => {
       if (chunk.length > 0) {
         this.queue.push(chunk)
@@ -100,14 +137,16 @@ export class GzCursor {
   /** Reads and decompresses one more block; false at the end of the file. */
   private async step(): Promise<boolean> {
     if (this.compressedRead >= this.fileSize) return false
-    const n = await readFully(this.fd, this.block.subarray(0, Math.min(GZ_BLOCK, this.fileSize - this.compressedRead)), this.compressedRead)
+    const n = await readFully(this.fd, this.block.subarray(0, Math.min(this.block.length, this.fileSize - this.compressedRead)), this.compressedRead)
     if (n === 0) throw this.corrupt(`the file ends at byte ${this.compressedRead}, shorter than when it was opened`)
     this.compressedRead += n
+    const before = this.buffered
     try {
       this.gunzip.push(this.block.subarray(0, n), this.compressedRead >= this.fileSize)
     } catch (e) {
       throw this.corrupt(`gzip data cannot be decompressed: ${e instanceof Error ? e.message : String(e)}`)
     }
+    this.largestBlockOutput = Math.max(this.largestBlockOutput, this.buffered - before)
     return true
   }
 

@@ -32,7 +32,7 @@ import { FormatError, UnsupportedError, type IoError } from "../errors.js"
 import { attempt, fdSize, HOST_LITTLE_ENDIAN, openScoped, readAt, readFully, swapBytes, withFd, writeFully } from "../files.js"
 import type { RowRange, SliceReader, SliceSource } from "../slices.js"
 import { spillDirectory } from "../spill.js"
-import { GZ_BLOCK, GzCursor } from "./gzip.js"
+import { GZ_BLOCK, GzCursor, gzBlockBytes, gzStatedSize } from "./gzip.js"
 import { hasScaling, headerDetails, MIN_VOX_OFFSET, parseNiftiHeader, type NiftiHeader } from "./header.js"
 
 export interface NiftiOptions {
@@ -81,7 +81,7 @@ export const openNifti = (path: string, options: NiftiOptions = {}): Effect.Effe
           if (head[0] === 0x1f && head[1] === 0x8b)
             return yield* new FormatError({ path, position: "byte 0", detail: "the file is gzip-compressed but its name does not end in .gz", hint: "rename it to .nii.gz" })
           const header = yield* Either.match(parseNiftiHeader(head, path), { onLeft: Effect.fail, onRight: Effect.succeed })
-          return { header, fileSize, sliceCost: undefined as ReadonlyArray<number> | undefined }
+          return { header, fileSize, gz: undefined as GzScan | undefined }
         }
         return yield* scanGzip(fd, path, fileSize, options)
       })
@@ -100,7 +100,7 @@ export const openNifti = (path: string, options: NiftiOptions = {}): Effect.Effe
           hint: "the file is truncated, or its dims, datatype or vox_offset are wrong"
         })
     }
-    return makeSource(path, header, layout, fileSize, scan.sliceCost, options.scale === true && hasScaling(header))
+    return makeSource(path, header, layout, fileSize, scan.gz, options.scale === true && hasScaling(header))
   })
 
 interface Layout {
@@ -143,9 +143,20 @@ const layoutOf = (h: NiftiHeader, path: string, options: NiftiOptions): Effect.E
  * Decompresses the whole `.nii.gz` once: parses the header, checks the data and the gzip trailer,
  * and records the compressed bytes a forward reader needs before each slice is complete.
  */
+/** What the scan of a `.nii.gz` at open learns: what reading it will cost and hold. */
+interface GzScan {
+  /** Compressed bytes a forward reader reads before slice z is complete. */
+  readonly sliceCost: ReadonlyArray<number>
+  /** The block size chosen for the file (`gzBlockBytes`), used by every cursor over it. */
+  readonly blockBytes: number
+  /** The most decompressed bytes one block yielded: what a cursor holds at most. */
+  readonly largestBlockOutput: number
+}
+
 const scanGzip = (fd: number, path: string, fileSize: number, options: NiftiOptions) =>
   attempt(path, "read", async () => {
-    const cursor = new GzCursor(fd, path, fileSize)
+    const blockBytes = gzBlockBytes(fileSize, await gzStatedSize(fd, fileSize))
+    const cursor = new GzCursor(fd, path, fileSize, blockBytes)
     const head = new Uint8Array(MIN_VOX_OFFSET)
     try {
       await cursor.fill(head, "the NIfTI-1 header")
@@ -158,7 +169,7 @@ const scanGzip = (fd: number, path: string, fileSize: number, options: NiftiOpti
       throw e
     }
     const header = Either.getOrThrowWith(parseNiftiHeader(head, path), (e) => e)
-    if (header.magic !== "n+1") return { header, fileSize, sliceCost: undefined }
+    if (header.magic !== "n+1") return { header, fileSize, gz: undefined }
     const layout = Effect.runSync(Effect.either(layoutOf(header, path, options)))
     if (Either.isLeft(layout)) throw layout.left
     const { stored, dataOffset } = layout.right
@@ -174,7 +185,8 @@ const scanGzip = (fd: number, path: string, fileSize: number, options: NiftiOpti
       sliceCost[z] = cursor.compressedRead - before
       before = cursor.compressedRead
     }
-    return { header, fileSize, sliceCost: sliceCost as ReadonlyArray<number> }
+    const gz: GzScan = { sliceCost, blockBytes, largestBlockOutput: cursor.largestBlockOutput }
+    return { header, fileSize, gz }
   })
 
 const makeSource = (
@@ -182,7 +194,7 @@ const makeSource = (
   header: NiftiHeader,
   layout: Layout,
   fileSize: number,
-  gzCost: ReadonlyArray<number> | undefined,
+  gzScan: GzScan | undefined,
   scaled: boolean
 ): NiftiSource => {
   const stored = layout.stored
@@ -192,7 +204,7 @@ const makeSource = (
   const swap = width > 1 && header.littleEndian !== HOST_LITTLE_ENDIAN
   const [depth, height, rowWidth] = stored.shape
   const rowBytes = rowWidth * width
-  const gz = gzCost !== undefined
+  const gz = gzScan !== undefined
   const details: Record<string, string | number | boolean> = {
     ...headerDetails(header),
     compression: gz ? "gzip" : "none",
@@ -246,7 +258,7 @@ const makeSource = (
 
   const openGz = Effect.gen(function* () {
     const fd = yield* openScoped(path, "r")
-    const cursor = new GzCursor(fd, path, fileSize)
+    const cursor = new GzCursor(fd, path, fileSize, gzScan!.blockBytes)
     const scratch = new Uint8Array(Math.max(GZ_BLOCK, Math.min(rawBytes, 1 << 22)))
     const sliceBuf = scaled ? new Uint8Array(rawBytes) : undefined
     let next = 0 // the slice the cursor is at
@@ -272,7 +284,7 @@ const makeSource = (
       // once; one that turns back midway reads it at most twice.
       const fdOut = fs.openSync(spillPath, "wx+")
       spill = { path: spillPath, fd: fdOut }
-      const fresh = new GzCursor(fd, path, fileSize)
+      const fresh = new GzCursor(fd, path, fileSize, gzScan!.blockBytes)
       const buf = new Uint8Array(rawBytes)
       await fresh.skip(layout.dataOffset, scratch, "the header and extensions")
       for (let z = 0; z < depth; z++) {
@@ -305,7 +317,7 @@ const makeSource = (
     return { read, bytesRead: () => cursor.compressedRead + extra } satisfies SliceReader
   })
 
-  const sliceReadBytes = gz ? (z: number) => gzCost[z] ?? 0 : () => rawBytes
+  const sliceReadBytes = gz ? (z: number) => gzScan.sliceCost[z] ?? 0 : () => rawBytes
   const source: NiftiSource = {
     format: gz ? "nifti-gz" : "nifti",
     path,
@@ -313,7 +325,12 @@ const makeSource = (
     details,
     sliceReadBytes,
     ...(gz
-      ? { readerBufferBytes: GZ_BLOCK + Math.max(GZ_BLOCK, Math.min(rawBytes, 1 << 22)) + 32 * 1024 + (scaled ? rawBytes : 0) }
+      ? {
+          // The block, the decompressor's window, a block's output twice (fflate decodes into a
+          // buffer of its own and hands out a copy), the skip scratch and the scaled slice.
+          readerBufferBytes:
+            gzScan.blockBytes + 32 * 1024 + 2 * gzScan.largestBlockOutput + Math.max(GZ_BLOCK, Math.min(rawBytes, 1 << 22)) + (scaled ? rawBytes : 0)
+        }
       : { rowReadBytes: (_z: number, rows: RowRange) => (rows.end - rows.start) * rowBytes, readerBufferBytes: scaled ? rawBytes : 0 }),
     open: gz ? openGz : openPlain,
     niftiHeader: header,
