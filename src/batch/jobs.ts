@@ -14,10 +14,10 @@
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
+import { firstIssue, locatedMessage } from "../util/json-path.js"
 
 const NonNegativeInt = Schema.Int.pipe(Schema.nonNegative())
 
@@ -50,18 +50,14 @@ export type RunJob = typeof RunJob.Type
 /** A file that is not a valid jobs file: `message` names the file and where in it. */
 export class JobsFileError extends Data.TaggedError("JobsFileError")<{
   readonly path: string
-  /** The JSON path of the bad field ("jobs[2].steps"), or "" for the file as a whole. */
+  /** The JSON path of the bad field, or "" for the file as a whole. */
   readonly at: string
   readonly detail: string
 }> {
   override get message(): string {
-    return `${this.path}: ${this.at === "" ? "" : `${this.at}: `}${this.detail}`
+    return locatedMessage(this.path, this.at, this.detail)
   }
 }
-
-/** `["jobs", 2, "steps"]` → `jobs[2].steps`. */
-export const jsonPath = (path: ReadonlyArray<PropertyKey>): string =>
-  path.map((k, i) => (typeof k === "number" ? `[${k}]` : i === 0 ? String(k) : `.${String(k)}`)).join("")
 
 /**
  * The schema of a jobs file over the given job schema (run jobs, or run and fuse jobs). Each job
@@ -98,8 +94,7 @@ export const decodeJobs = <A, I>(
   }
   const decoded = Schema.decodeUnknownEither(jobsFileSchema(job), { onExcessProperty: "error" })(json)
   if (Either.isRight(decoded)) return Either.right(decoded.right.jobs)
-  const issue = ParseResult.ArrayFormatter.formatErrorSync(decoded.left)[0]
-  return Either.left(new JobsFileError({ path, at: issue === undefined ? "" : jsonPath(issue.path), detail: issue?.message ?? "invalid" }))
+  return Either.left(new JobsFileError({ path, ...firstIssue(decoded.left) }))
 }
 
 /** Resolves a job path against the jobs file's directory (URLs and absolute paths stay). */

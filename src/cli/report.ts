@@ -2,6 +2,7 @@
  * What `slicewise run` prints: one line per stage with its measured figures, and the totals.
  */
 import type { RunResult } from "../interpreters/run/index.js"
+import { STAGE_COLUMNS, stageCells } from "../util/stage-cells.js"
 import { formatBytes, formatMs } from "../util/units.js"
 
 const pad = (s: string, n: number) => (s.length >= n ? s : s + " ".repeat(n - s.length))
@@ -9,17 +10,8 @@ const padLeft = (s: string, n: number) => (s.length >= n ? s : " ".repeat(n - s.
 
 /** A table of stages: pass, stage, slices, CPU, wall, read, written, buffers. */
 export const metricsText = (r: RunResult): string => {
-  const header = ["pass", "stage", "slices", "cpu", "wall", "read", "written", "buffers"]
-  const rows = r.stages.map((s) => [
-    String(s.pass + 1),
-    `#${s.id} ${s.label}`.slice(0, 48),
-    String(s.slices),
-    formatMs(s.cpuMs),
-    formatMs(s.wallMs),
-    s.bytesRead ? formatBytes(s.bytesRead) : "",
-    s.bytesWritten ? formatBytes(s.bytesWritten) : "",
-    s.peakBufferBytes ? formatBytes(s.peakBufferBytes) : ""
-  ])
+  const header = STAGE_COLUMNS.map((c) => c.toLowerCase())
+  const rows = r.stages.map((s) => stageCells(s, 48))
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)))
   const line = (row: ReadonlyArray<string>) =>
     row.map((c, i) => (i === 1 ? pad(c, widths[i]!) : padLeft(c, widths[i]!))).join("  ")

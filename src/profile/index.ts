@@ -12,10 +12,9 @@
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as fs from "node:fs"
-import { jsonPath } from "../batch/jobs.js"
+import { firstIssue, locatedMessage } from "../util/json-path.js"
 import type { BatchResult } from "../batch/index.js"
 import type { RunResult } from "../interpreters/run/index.js"
 import { computeCpuMs } from "./cpu.js"
@@ -27,11 +26,12 @@ export { Profile, PROFILE_VERSION, type JobFigures, type Sample } from "./schema
 /** A profile file that cannot be read, written or is not a valid profile. */
 export class ProfileError extends Data.TaggedError("ProfileError")<{
   readonly path: string
+  /** The JSON path of the bad field, or "" for the file as a whole. */
   readonly at: string
   readonly detail: string
 }> {
   override get message(): string {
-    return `${this.path}: ${this.at === "" ? "" : `${this.at}: `}${this.detail}`
+    return locatedMessage(this.path, this.at, this.detail)
   }
 }
 
@@ -136,8 +136,7 @@ export const decodeProfile = (path: string, text: string): Either.Either<Profile
   }
   const decoded = Schema.decodeUnknownEither(Profile)(json)
   if (Either.isRight(decoded)) return Either.right(decoded.right)
-  const issue = ParseResult.ArrayFormatter.formatErrorSync(decoded.left)[0]
-  return Either.left(new ProfileError({ path, at: issue === undefined ? "" : jsonPath(issue.path), detail: issue?.message ?? "invalid" }))
+  return Either.left(new ProfileError({ path, ...firstIssue(decoded.left) }))
 }
 
 /** Reads and checks a profile file. */

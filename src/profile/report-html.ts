@@ -8,6 +8,7 @@
  * fs.writeFileSync("report.html", reportHtml(yield* readProfile("batch.profile.json")))
  * ```
  */
+import { STAGE_COLUMNS, stageCells } from "../util/stage-cells.js"
 import { formatBytes, formatMs } from "../util/units.js"
 import type { JobFigures, Profile } from "./schema.js"
 import { escapeHtml, legend, lineChart, spanStrip, type Rule, type Series, type Span } from "./svg.js"
@@ -129,17 +130,8 @@ const jobsSection = (p: Profile, xMax: number): string => {
 
 const stageTable = (j: JobFigures): string =>
   table(
-    ["pass", "stage", "slices", "CPU", "wall", "read", "written", "buffers"],
-    j.stages.map((s) => [
-      String(s.pass + 1),
-      `#${s.id} ${s.label}`,
-      String(s.slices),
-      formatMs(s.cpuMs),
-      formatMs(s.wallMs),
-      s.bytesRead ? formatBytes(s.bytesRead) : "",
-      s.bytesWritten ? formatBytes(s.bytesWritten) : "",
-      s.peakBufferBytes ? formatBytes(s.peakBufferBytes) : ""
-    ]),
+    STAGE_COLUMNS,
+    j.stages.map((s) => stageCells(s)),
     2
   )
 
