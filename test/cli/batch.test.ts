@@ -42,7 +42,7 @@ beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "slicewise-cli-batch-"))
   fs.mkdirSync(at("in"))
   writeNrrd(at("in/a.nrrd"), [10, 30, 40])
-  writeNrrd(at("in/wide.nrrd"), [4, 2, 1 << 20])
+  writeNrrd(at("in/wide.nrrd"), [4, 2, 1 << 22])
   fs.writeFileSync(at("in/truncated.nrrd"), fs.readFileSync(at("in/a.nrrd")).subarray(0, 3000))
 })
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
@@ -84,12 +84,13 @@ describe("slicewise batch", () => {
   })
 
   it("refuses a job that can never fit the budget, before starting anything, and runs the others", () => {
-    // Learn this process's baseline, then leave the jobs about 8 MiB: the small ones (3 MiB of
-    // overhead, a few KiB of buffers) fit, the wide one (a 1 MiB row: at least 20 MiB of buffers)
-    // never does, even if this run's baseline comes out several MiB below the probe's.
+    // Learn a process's baseline, then leave the jobs about 40 MiB: the small ones (3 MiB of
+    // overhead, a few KiB of buffers) fit, the wide one (a 4 MiB row: at least 80 MiB of buffers)
+    // never does. The margins are wide because this run's baseline differs from the probe's by
+    // several MiB either way (it sets up other jobs; garbage collection timing).
     const probe = slicewise("batch", writeJobs("probe.json", [{ kind: "run", input: "in/a.nrrd", output: "p.nrrd", steps: ["copy"] }]), "--memory", "2GiB", "--json")
     const baseline = JSON.parse(probe.stdout).baselineRssBytes as number
-    const memory = Math.round((baseline + HEADROOM_BYTES) / 2 ** 20 + 8)
+    const memory = Math.round((baseline + HEADROOM_BYTES) / 2 ** 20 + 40)
     const file = writeJobs("oversized.json", [
       { kind: "run", name: "small", input: "in/a.nrrd", output: "s1.nrrd", steps: ["median:radius=1"] },
       { kind: "run", name: "wide", input: "in/wide.nrrd", output: "wide-out.nrrd", steps: ["median:radius=1"] },
@@ -99,7 +100,7 @@ describe("slicewise batch", () => {
     expect(r.code).toBe(1)
     const result = Schema.decodeUnknownSync(BatchResultJson)(JSON.parse(r.stdout))
     expect(result.jobs.map((j) => j.status)).toEqual(["done", "refused", "done"])
-    expect(result.jobs[1]!.detail).toMatch(/^needs \d+(\.\d+)? MiB \(2\d\.\d MiB of buffers at least/)
+    expect(result.jobs[1]!.detail).toMatch(/^needs \d+(\.\d+)? MiB \(\d+(\.\d+)? MiB of buffers at least/)
     expect(result.events[0]).toMatchObject({ kind: "refuse", job: "wide" })
     expect(fs.existsSync(at("wide-out.nrrd"))).toBe(false)
     expect(fs.existsSync(at("s1.nrrd")) && fs.existsSync(at("s2.nrrd"))).toBe(true)
