@@ -51,7 +51,7 @@ console.log(`jobs: ${r.jobs.length} (${Object.entries(counts).map(([k, v]) => `$
 console.log(`budget ${mib(r.memoryBytes)} = baseline RSS ${mib(r.baselineRssBytes)} + headroom ${mib(r.headroomBytes)} + ${mib(r.jobBudgetBytes)} for jobs (${mib(r.overheadBytesPerJob)} per job on top of its buffers)`)
 console.log(`predicted peak per job: ${mib(Math.min(...predicted))} … ${mib(Math.max(...predicted))}; concurrency ${r.concurrency}`)
 console.log(`most jobs at once: ${Math.max(...r.events.map((e) => e.running))}; largest sum of predicted peaks: ${mib(Math.max(...r.events.map((e) => e.runningPredictedBytes)))}`)
-console.log(`peak RSS (GNU time): ${mib(rss)}  = budget − ${mib(r.memoryBytes - rss)}${rss > r.memoryBytes ? "  OVER BUDGET" : ""}`)
+console.log(`peak RSS (GNU time): ${mib(rss)}  = budget ${rss > r.memoryBytes ? `+ ${mib(rss - r.memoryBytes)}  OVER BUDGET` : `− ${mib(r.memoryBytes - rss)}`}`)
 console.log(`wall ${wall.toFixed(1)} s, CPU ${cpu.toFixed(1)} s; sum of job walls ${(r.jobs.reduce((a, j) => a + (j.wallMs ?? 0), 0) / 1000).toFixed(1)} s`)
 console.log(`log: ${log}\nreport: ${report}`)
 JS
