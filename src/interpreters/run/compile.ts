@@ -105,6 +105,22 @@ export const exprSource = (e: Expr, scalarIndex: (ref: unknown) => number): { re
   return { source, temporaries }
 }
 
+/** Whether `e` is always 0 or 1 (a comparison, a logical operator, or a choice between such). */
+const isZeroOrOne = (e: Expr): boolean => {
+  switch (e._tag) {
+    case "Const":
+      return e.value === 0 || e.value === 1
+    case "Unary":
+      return e.op === "not"
+    case "Binary":
+      return COMPARE[e.op] !== undefined || e.op === "and" || e.op === "or"
+    case "Select":
+      return isZeroOrOne(e.then) && isZeroOrOne(e.otherwise)
+    default:
+      return false
+  }
+}
+
 const cache = new Map<string, PointwiseLoop>()
 
 /**
@@ -124,7 +140,8 @@ export const compilePointwise = (expr: Expr, inputs: ReadonlyArray<DType>, outpu
     "for (let i = 0; i < length; i++) {",
     ...Array.from({ length: arity }, (_, i) => `  const x${i} = in${i}[i];`),
     `  const v = ${body};`,
-    `  out[i] = ${output === "float32" || output === "float64" ? "v" : castSource(output, "v")};`,
+    // A 0/1 result fits every dtype: the cast rule's range checks would change nothing.
+    `  out[i] = ${output === "float32" || output === "float64" || isZeroOrOne(expr) ? "v" : castSource(output, "v")};`,
     "}"
   ]
   const key = `${output}|${inputs.join(",")}|${lines.join("\n")}`
