@@ -108,8 +108,8 @@ export const correlateZKernel = (
     const zero = new Int32Array(taps)
     const offs = new Int32Array(taps)
     const shared = new SharedLines()
-    const sumOfOne = tapSum(k, info.dtype, true)
-    const sumOfMany = tapSum(k, info.dtype, false)
+    const sumOfOne = tapSum(k, info.dtype, true, "-z")
+    const sumOfMany = tapSum(k, info.dtype, false, "-z")
     return {
       compute: (w, out) => {
         for (let t = -k.before; t <= k.after; t++) {
@@ -157,7 +157,7 @@ export const correlateYKernel = (
     const single = mode !== "constant"
     const lines: Array<VoxelArray> = new Array(single ? 1 : taps).fill(outsideRow)
     const offs = new Int32Array(taps)
-    const sum = tapSum(k, single ? info.dtype : `${info.dtype}+float64`, single)
+    const sum = tapSum(k, single ? info.dtype : `${info.dtype}+float64`, single, "-y")
     return {
       compute: (w, out) => {
         const slice = w.at(0)
@@ -202,7 +202,7 @@ export const correlateXKernel = (
     // ext[i + t] is tap t of output voxel i: one source line, offsets 0 … taps − 1.
     const lines = [ext]
     const offs = Int32Array.from({ length: k.before + k.after + 1 }, (_, t) => t)
-    const sum = tapSum(k, "float64", true)
+    const sum = tapSum(k, "float64", true, "-x")
     return {
       compute: (win, out) => {
         const slice = win.at(0)

@@ -19,7 +19,7 @@ import type { BandPlan } from "./bands.js"
 import { PlanError } from "./errors.js"
 import { type Graph, type Node, type VolumeNode, type WindowNode, type WriteNode, type ReduceNode } from "./graph.js"
 import { tailScratchBytes } from "./rewrites/fuse-chain.js"
-import { ringCapacity, windowSteps, type Hold, type WindowSteps } from "./schedule.js"
+import { ringBlockBytes, ringCapacity, windowSteps, type Hold, type WindowSteps } from "./schedule.js"
 
 /** A stage as it runs in one pass. */
 export interface StagePlan {
@@ -196,7 +196,7 @@ export const planPass = (
     // Read-ahead: a source makes step s a tick early, while the stages compute step s − 1.
     const made = overlap && n.kind === "source" ? l - 1 : l
     const ringSlices = Math.min(depth, ringCapacity(holds.get(n)!, depth, made))
-    const ringBytes = ringSlices * sliceBytes(n.info)
+    const ringBytes = ringBlockBytes(ringSlices, sliceBytes(n.info))
     const scratchBytes = scratchOf(n)
     let halo: readonly [number, number] = [0, 0]
     if (n.kind === "pointwise") {

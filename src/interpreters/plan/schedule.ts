@@ -97,3 +97,27 @@ export const ringCapacity = (holds: ReadonlyArray<Hold>, n: number, latency: num
   }
   return capacity
 }
+
+/**
+ * Bytes between the slots of a ring block whose slices are a multiple of 4 KiB. Slots exactly 4 KiB
+ * apart fall into the same sets of the L1 cache, so a window kernel reading the same voxel of 17
+ * slots thrashes them: a 17-tap z sum over 512×512 uint8 slots ran at 24 ns per voxel, at 9.2 ns
+ * with 256 bytes between slots (64 bytes already gave 10.4).
+ */
+export const RING_SLOT_PAD_BYTES = 256
+
+/** Bytes between the starts of consecutive slots of a ring of `sliceBytes` slices. */
+export const slotStrideBytes = (sliceBytes: number): number => sliceBytes + (sliceBytes % 4096 === 0 ? RING_SLOT_PAD_BYTES : 0)
+
+/**
+ * The bytes of a ring of `slices` slices of `sliceBytes` each, as one block (slots padded apart
+ * where they would alias in the cache): what the planner counts and the run allocates.
+ *
+ * @example
+ * ```ts
+ * ringBlockBytes(3, 1000)      // 3000
+ * ringBlockBytes(3, 65536)     // 197120: two pads of 256 bytes
+ * ```
+ */
+export const ringBlockBytes = (slices: number, sliceBytes: number): number =>
+  slices <= 0 ? 0 : (slices - 1) * slotStrideBytes(sliceBytes) + sliceBytes

@@ -14,6 +14,8 @@
  * ```
  */
 import { allocSlice, bytesPerVoxel, type ArrayOf, type DType } from "../../algebra/dtype.js"
+import { ringBlockBytes, slotStrideBytes } from "../plan/schedule.js"
+
 
 export class RingBuffer<D extends DType = DType> {
   private readonly slots: Array<ArrayOf<D> | undefined>
@@ -32,9 +34,11 @@ export class RingBuffer<D extends DType = DType> {
   slot(step: number): ArrayOf<D> {
     const i = step % this.capacity
     if (this.slots[0] === undefined) {
-      const block = allocSlice(this.dtype, this.sliceLength * this.capacity)
+      const size = bytesPerVoxel(this.dtype)
+      const block = allocSlice(this.dtype, ringBlockBytes(this.capacity, this.sliceLength * size) / size)
+      const stride = slotStrideBytes(this.sliceLength * size) / size
       for (let k = 0; k < this.capacity; k++) {
-        this.slots[k] = block.subarray(k * this.sliceLength, (k + 1) * this.sliceLength) as ArrayOf<D>
+        this.slots[k] = block.subarray(k * stride, k * stride + this.sliceLength) as ArrayOf<D>
       }
     }
     this.steps[i] = step
@@ -52,6 +56,6 @@ export class RingBuffer<D extends DType = DType> {
 
   /** Bytes of the buffers allocated so far. */
   get allocatedBytes(): number {
-    return this.slots[0] === undefined ? 0 : this.capacity * this.sliceLength * bytesPerVoxel(this.dtype)
+    return this.slots[0] === undefined ? 0 : ringBlockBytes(this.capacity, this.sliceLength * bytesPerVoxel(this.dtype))
   }
 }

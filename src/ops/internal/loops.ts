@@ -78,7 +78,8 @@ const cache = new Map<string, unknown>()
 export const generated = <A>(key: string, params: ReadonlyArray<string>, body: () => string): A => {
   let f = cache.get(key) as A | undefined
   if (f === undefined) {
-    f = new Function(...params, body()) as A
+    // The source URL names the loop in CPU profiles (otherwise every generated loop is "anonymous").
+    f = new Function(...params, `${body()}\n//# sourceURL=slicewise-loop/${key}`) as A
     cache.set(key, f)
   }
   return f
@@ -86,7 +87,8 @@ export const generated = <A>(key: string, params: ReadonlyArray<string>, body: (
 
 /**
  * The compiled tap sum for layout `k` over lines of `dtype` (a name: one function per dtype), with
- * one source line (`single`) or one line per tap.
+ * one source line (`single`) or one line per tap. `site` ("z", "y" …) gives a call site a loop of
+ * its own: V8 then optimises each for its own access pattern, and profiles tell them apart.
  *
  * @example
  * ```ts
@@ -94,8 +96,8 @@ export const generated = <A>(key: string, params: ReadonlyArray<string>, body: (
  * sum(acc, width, [slice], Int32Array.of(0, width, 2 * width), Float64Array.of(0.25, 0.5, 0.25))
  * ```
  */
-export const tapSum = (k: TapLayout, dtype: string, single: boolean): TapSum =>
-  generated(`tap/${k.before}/${k.after}/${k.symmetry}/${dtype}/${single ? 1 : 0}`, ["acc", "n", "lines", "offs", "w"], () =>
+export const tapSum = (k: TapLayout, dtype: string, single: boolean, site = ""): TapSum =>
+  generated(`tap${site}/${k.before}/${k.after}/${k.symmetry}/${dtype}/${single ? 1 : 0}`, ["acc", "n", "lines", "offs", "w"], () =>
     tapSumBody(k, single)
   )
 
