@@ -20,13 +20,13 @@
  */
 import type { Algebra, Repr, Volume } from "../algebra/algebra.js"
 import { extensionTable, type BoundaryMode } from "../algebra/boundary.js"
-import { isFloat, type DType, type VoxelArray } from "../algebra/dtype.js"
+import { castSource, isFloat, type DType, type VoxelArray } from "../algebra/dtype.js"
 import type { WindowKernel } from "../algebra/kernel.js"
 import type { VolumeInfo } from "../algebra/volume.js"
 import type { PerAxis } from "./gaussian.js"
 import { perAxis } from "./gaussian.js"
 import { castOf, constantLine, extendRow, storeLine } from "./internal/lines.js"
-import { boxMean, SharedLines } from "./internal/loops.js"
+import { boxMean, generated, SharedLines } from "./internal/loops.js"
 
 type AnyKernel = WindowKernel<DType, DType>
 
@@ -76,6 +76,44 @@ const zKernel = (output: DType, size: number, mode: BoundaryMode, cval: number):
   }
 }
 
+/** `out[base + x]` = the mean `v` stored with the cast rule of `output`, as JavaScript source. */
+const storeMean = (output: DType): string => `out[base + x] = ${castSource(output, "v")};`
+
+/**
+ * The y kernel's rows, one loop each, compiled per input and output dtype: the first row's means
+ * from the running sums, and each next row's — scipy's `sum += in − out` per column, then the mean,
+ * stored with the cast rule — without a buffer of means between.
+ */
+const runningRows = (input: DType, output: DType) => ({
+  first: generated<(sum: Float64Array, out: VoxelArray, base: number, width: number, size: number) => void>(
+    `uniform-y-first/${output}`,
+    ["sum", "out", "base", "width", "size"],
+    () => `for (let x = 0; x < width; x++) { const v = sum[x] / size; ${storeMean(output)} }`
+  ),
+  next: generated<
+    (sum: Float64Array, out: VoxelArray, base: number, width: number, size: number, a: VoxelArray, oa: number, b: VoxelArray, ob: number) => void
+  >(
+    `uniform-y-next/${input}/${output}`,
+    ["sum", "out", "base", "width", "size", "a", "oa", "b", "ob"],
+    () => `for (let x = 0; x < width; x++) { const s = sum[x] + (a[oa + x] - b[ob + x]); sum[x] = s; const v = s / size; ${storeMean(output)} }`
+  )
+})
+
+/** The x kernel's running mean along one extended row, stored as it goes (scipy's order). */
+const runningRow = (output: DType) =>
+  generated<(ext: Float64Array, out: VoxelArray, base: number, width: number, size: number) => void>(
+    `uniform-x/${output}`,
+    ["ext", "out", "base", "width", "size"],
+    () =>
+      [
+        "let s = 0;",
+        "for (let p = 0; p < size; p++) s += ext[p];",
+        "let x = 0, v = s / size;",
+        storeMean(output),
+        `for (x = 1; x < width; x++) { s += ext[x + size - 1] - ext[x - 1]; v = s / size; ${storeMean(output)} }`
+      ].join("\n")
+  )
+
 const yKernel = (output: DType, size: number, mode: BoundaryMode, cval: number, input: DType): AnyKernel => {
   const { before, after } = boxReach(size)
   return {
@@ -97,9 +135,8 @@ const yKernel = (output: DType, size: number, mode: BoundaryMode, cval: number, 
       // Extended position p is input row table[p]; output row y's window is positions y … y + size − 1.
       const table = extensionTable(mode, height, before, after)
       const sum = new Float64Array(width)
-      const res = new Float64Array(width)
       const outsideRow = constantLine(width, cval)
-      const cast = castOf(output)
+      const { first, next } = runningRows(info.dtype, output)
       return {
         compute: (w, out) => {
           const slice = w.at(0)
@@ -110,19 +147,21 @@ const yKernel = (output: DType, size: number, mode: BoundaryMode, cval: number, 
             const o = yi < 0 ? 0 : yi * width
             for (let x = 0; x < width; x++) sum[x] += a[o + x]!
           }
-          for (let y = 0; y < height; y++) {
-            if (y > 0) {
-              const yin = table[y + size - 1]!
-              const yout = table[y - 1]!
-              const a: VoxelArray = yin < 0 ? outsideRow : slice
-              const oa = yin < 0 ? 0 : yin * width
-              const b: VoxelArray = yout < 0 ? outsideRow : slice
-              const ob = yout < 0 ? 0 : yout * width
-              // scipy: tmp += (in − out), one subtraction then one addition per voxel.
-              for (let x = 0; x < width; x++) sum[x] += a[oa + x]! - b[ob + x]!
-            }
-            for (let x = 0; x < width; x++) res[x] = sum[x]! / size
-            storeLine(out, y * width, res, width, cast)
+          first(sum, out, 0, width, size)
+          for (let y = 1; y < height; y++) {
+            const yin = table[y + size - 1]!
+            const yout = table[y - 1]!
+            next(
+              sum,
+              out,
+              y * width,
+              width,
+              size,
+              yin < 0 ? outsideRow : slice,
+              yin < 0 ? 0 : yin * width,
+              yout < 0 ? outsideRow : slice,
+              yout < 0 ? 0 : yout * width
+            )
           }
         }
       }
@@ -146,21 +185,13 @@ const xKernel = (output: DType, size: number, mode: BoundaryMode, cval: number):
       const width = info.shape[2]
       const table = extensionTable(mode, width, before, after)
       const ext = new Float64Array(table.length)
-      const res = new Float64Array(width)
-      const cast = castOf(output)
+      const row = runningRow(output)
       return {
         compute: (w, out) => {
           const slice = w.at(0)
           for (let y = 0; y < height; y++) {
             extendRow(ext, slice, y, width, table, cval)
-            let sum = 0
-            for (let p = 0; p < size; p++) sum += ext[p]!
-            res[0] = sum / size
-            for (let x = 1; x < width; x++) {
-              sum += ext[x + size - 1]! - ext[x - 1]!
-              res[x] = sum / size
-            }
-            storeLine(out, y * width, res, width, cast)
+            row(ext, out, y * width, width, size)
           }
         }
       }
