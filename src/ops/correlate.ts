@@ -26,7 +26,7 @@ import { extensionTable, type BoundaryMode } from "../algebra/boundary.js"
 import type { DType, VoxelArray } from "../algebra/dtype.js"
 import type { WindowKernel } from "../algebra/kernel.js"
 import type { VolumeInfo } from "../algebra/volume.js"
-import { castOf, constantLine, extendRow, storeLine } from "./internal/lines.js"
+import { constantLine, extendRow } from "./internal/lines.js"
 import { SharedLines, tapSum } from "./internal/loops.js"
 
 const DBL_EPSILON = 2.220446049250313e-16
@@ -93,23 +93,22 @@ export const correlateZKernel = (
   cval,
   output,
   opsPerVoxel: 2 * k.weights.length,
-  scratchBytes: (info) => 8 * info.shape[1] * info.shape[2] * (mode === "constant" ? 2 : 1),
+  // The slice of cval outside the volume (mode "constant"); sums go straight into the output.
+  scratchBytes: (info) => (mode === "constant" ? 8 * info.shape[1] * info.shape[2] : 0),
   prepare: (info: VolumeInfo) => {
     const depth = info.shape[0]
     const n = info.shape[1] * info.shape[2]
-    const acc = new Float64Array(n)
     // scipy extends lines with cval as a float64; the interpreter's constant slice would hold it
     // cast to the input dtype, so slices outside the volume are served from our own.
     const outside = mode === "constant" ? constantLine(n, cval) : new Float64Array(0)
-    const cast = castOf(output)
     const taps = k.before + k.after + 1
     const lines: Array<VoxelArray> = new Array(taps).fill(outside)
     const one: Array<VoxelArray> = [outside]
     const zero = new Int32Array(taps)
     const offs = new Int32Array(taps)
     const shared = new SharedLines()
-    const sumOfOne = tapSum(k, info.dtype, true, "-z")
-    const sumOfMany = tapSum(k, info.dtype, false, "-z")
+    const sumOfOne = tapSum(k, info.dtype, true, output, "-z")
+    const sumOfMany = tapSum(k, info.dtype, false, output, "-z")
     return {
       compute: (w, out) => {
         for (let t = -k.before; t <= k.after; t++) {
@@ -118,12 +117,11 @@ export const correlateZKernel = (
         }
         // The window's slices are usually one ring's block: then one array at offsets.
         const common = shared.of(lines, zero, offs)
-        if (common === undefined) sumOfMany(acc, n, lines, zero, k.weights)
+        if (common === undefined) sumOfMany(out, 0, n, lines, zero, k.weights)
         else {
           one[0] = common
-          sumOfOne(acc, n, one, offs, k.weights)
+          sumOfOne(out, 0, n, one, offs, k.weights)
         }
-        storeLine(out, 0, acc, n, cast)
       }
     }
   }
@@ -144,20 +142,18 @@ export const correlateYKernel = (
   cval,
   output,
   opsPerVoxel: 2 * k.weights.length,
-  scratchBytes: (info) => 8 * info.shape[2] * 2 + 4 * (info.shape[1] + k.before + k.after),
+  scratchBytes: (info) => 8 * info.shape[2] + 4 * (info.shape[1] + k.before + k.after),
   prepare: (info: VolumeInfo) => {
     const height = info.shape[1]
     const width = info.shape[2]
     const table = extensionTable(mode, height, k.before, k.after)
-    const acc = new Float64Array(width)
     const outsideRow = constantLine(width, cval)
-    const cast = castOf(output)
     const taps = k.before + k.after + 1
     // Every tap is a row of the one input slice, except rows outside it in mode "constant".
     const single = mode !== "constant"
     const lines: Array<VoxelArray> = new Array(single ? 1 : taps).fill(outsideRow)
     const offs = new Int32Array(taps)
-    const sum = tapSum(k, single ? info.dtype : `${info.dtype}+float64`, single, "-y")
+    const sum = tapSum(k, single ? info.dtype : `${info.dtype}+float64`, single, output, "-y")
     return {
       compute: (w, out) => {
         const slice = w.at(0)
@@ -168,8 +164,7 @@ export const correlateYKernel = (
             if (!single) lines[t] = yi < 0 ? outsideRow : slice
             offs[t] = yi < 0 ? 0 : yi * width
           }
-          sum(acc, width, lines, offs, k.weights)
-          storeLine(out, y * width, acc, width, cast)
+          sum(out, y * width, width, lines, offs, k.weights)
         }
       }
     }
@@ -191,25 +186,22 @@ export const correlateXKernel = (
   cval,
   output,
   opsPerVoxel: 2 * k.weights.length,
-  scratchBytes: (info) => 8 * (2 * info.shape[2] + k.before + k.after) + 4 * (info.shape[2] + k.before + k.after),
+  scratchBytes: (info) => 8 * (info.shape[2] + k.before + k.after) + 4 * (info.shape[2] + k.before + k.after),
   prepare: (info: VolumeInfo) => {
     const height = info.shape[1]
     const width = info.shape[2]
     const table = extensionTable(mode, width, k.before, k.after)
     const ext = new Float64Array(table.length)
-    const res = new Float64Array(width)
-    const cast = castOf(output)
     // ext[i + t] is tap t of output voxel i: one source line, offsets 0 … taps − 1.
     const lines = [ext]
     const offs = Int32Array.from({ length: k.before + k.after + 1 }, (_, t) => t)
-    const sum = tapSum(k, "float64", true, "-x")
+    const sum = tapSum(k, "float64", true, output, "-x")
     return {
       compute: (win, out) => {
         const slice = win.at(0)
         for (let y = 0; y < height; y++) {
           extendRow(ext, slice, y, width, table, cval)
-          sum(res, width, lines, offs, k.weights)
-          storeLine(out, y * width, res, width, cast)
+          sum(out, y * width, width, lines, offs, k.weights)
         }
       }
     }

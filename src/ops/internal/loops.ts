@@ -13,7 +13,7 @@
  * results are bit-identical to the loop-over-taps form. One function is generated per (layout,
  * dtype) and cached: sharing one across dtypes would make its element loads polymorphic again.
  */
-import type { VoxelArray } from "../../algebra/dtype.js"
+import { castSource, type DType, type VoxelArray } from "../../algebra/dtype.js"
 
 /** The shape of a 1-D correlation as `analyseWeights` describes it. */
 export interface TapLayout {
@@ -24,11 +24,13 @@ export interface TapLayout {
 }
 
 /**
- * `acc[i] = Σ` over taps t of `w[t] · line_t[offs[t] + i]`, for i < n, in scipy's order. With one
- * source (`lines.length === 1`) every tap reads that line.
+ * `out[base + i] = Σ` over taps t of `w[t] · line_t[offs[t] + i]`, for i < n, summed in scipy's
+ * order and stored with the cast rule of the output dtype. With one source (`lines.length === 1`)
+ * every tap reads that line.
  */
 export type TapSum = (
-  acc: Float64Array,
+  out: VoxelArray,
+  base: number,
   n: number,
   lines: ReadonlyArray<VoxelArray>,
   offs: Int32Array,
@@ -50,7 +52,7 @@ const sumExpression = (k: TapLayout, at: (t: number) => string): string => {
   return e
 }
 
-const tapSumBody = (k: TapLayout, single: boolean): string => {
+const tapSumBody = (k: TapLayout, single: boolean, output: DType): string => {
   const taps = k.before + k.after + 1
   const prologue: Array<string> = []
   for (let t = 0; t < taps; t++) {
@@ -60,7 +62,7 @@ const tapSumBody = (k: TapLayout, single: boolean): string => {
   return [
     single ? "const s = lines[0];" : "",
     ...prologue,
-    `for (let i = 0; i < n; i++) acc[i] = ${sumExpression(k, at)};`
+    `for (let i = 0; i < n; i++) { const v = ${sumExpression(k, at)}; out[base + i] = ${castSource(output, "v")}; }`
   ].join("\n")
 }
 
@@ -72,7 +74,7 @@ const cache = new Map<string, unknown>()
  *
  * @example
  * ```ts
- * const add = generated<(a: Float64Array, n: number) => void>("inc", ["a", "n"], "for (let i = 0; i < n; i++) a[i] += 1")
+ * const add = generated<(a: Float64Array, n: number) => void>("inc", ["a", "n"], () => "for (let i = 0; i < n; i++) a[i] += 1")
  * ```
  */
 export const generated = <A>(key: string, params: ReadonlyArray<string>, body: () => string): A => {
@@ -87,18 +89,21 @@ export const generated = <A>(key: string, params: ReadonlyArray<string>, body: (
 
 /**
  * The compiled tap sum for layout `k` over lines of `dtype` (a name: one function per dtype), with
- * one source line (`single`) or one line per tap. `site` ("z", "y" …) gives a call site a loop of
- * its own: V8 then optimises each for its own access pattern, and profiles tell them apart.
+ * one source line (`single`) or one line per tap, stored into `output`. `site` ("z", "y" …) gives
+ * a call site a loop of its own: V8 then optimises each for its own access pattern, and profiles
+ * tell them apart.
  *
  * @example
  * ```ts
- * const sum = tapSum({ before: 1, after: 1, symmetry: 1 }, "uint8", true)
- * sum(acc, width, [slice], Int32Array.of(0, width, 2 * width), Float64Array.of(0.25, 0.5, 0.25))
+ * const sum = tapSum({ before: 1, after: 1, symmetry: 1 }, "uint8", true, "uint8")
+ * sum(out, y * width, width, [slice], Int32Array.of(0, width, 2 * width), Float64Array.of(0.25, 0.5, 0.25))
  * ```
  */
-export const tapSum = (k: TapLayout, dtype: string, single: boolean, site = ""): TapSum =>
-  generated(`tap${site}/${k.before}/${k.after}/${k.symmetry}/${dtype}/${single ? 1 : 0}`, ["acc", "n", "lines", "offs", "w"], () =>
-    tapSumBody(k, single)
+export const tapSum = (k: TapLayout, dtype: string, single: boolean, output: DType, site = ""): TapSum =>
+  generated(
+    `tap${site}/${k.before}/${k.after}/${k.symmetry}/${dtype}/${single ? 1 : 0}/${output}`,
+    ["out", "base", "n", "lines", "offs", "w"],
+    () => tapSumBody(k, single, output)
   )
 
 /**
