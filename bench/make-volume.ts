@@ -7,7 +7,7 @@
  * The output format follows the path as for `slicewise run` (a directory is a TIFF stack).
  */
 import * as Effect from "effect/Effect"
-import { allocSlice, castValue, isDType, type DType } from "../src/algebra/dtype.js"
+import { castValue, isDType, type DType, type VoxelArray } from "../src/algebra/dtype.js"
 import { volumeInfo, type Shape } from "../src/algebra/volume.js"
 import * as Run from "../src/interpreters/run/index.js"
 import { sinkFor } from "../src/io/index.js"
@@ -30,24 +30,22 @@ if (!isDType(dtype)) throw new Error(`unknown dtype ${dtype}`)
 const kind = option("kind", "phantom")
 const seed = Number(option("seed", "1"))
 
+/** A source of `shape` whose slice z is computed by `fill` (no file: nothing is read). */
+const computedSource = (name: string, d: DType, fill: (z: number, into: VoxelArray) => void): SliceSource => ({
+  format: name,
+  path: name,
+  info: volumeInfo(d, shape),
+  details: {},
+  sliceReadBytes: () => 0,
+  open: Effect.succeed({ read: (z, into) => Effect.sync(() => fill(z, into)), bytesRead: () => 0 })
+})
+
 /** Values 0..255 rising along x, then y, then z: every slice differs, every row too. */
 const rampSource = (d: DType): SliceSource => {
-  const info = volumeInfo(d, shape)
-  return {
-    format: "ramp",
-    path: "ramp",
-    info,
-    details: {},
-    sliceReadBytes: () => 0,
-    open: Effect.succeed({
-      read: (z, into) =>
-        Effect.sync(() => {
-          const [, h, w] = shape
-          for (let y = 0, i = 0; y < h; y++) for (let x = 0; x < w; x++, i++) into[i] = castValue(d, (x + y + z) % 256)
-        }),
-      bytesRead: () => 0
-    })
-  }
+  const [, h, w] = shape
+  return computedSource("ramp", d, (z, into) => {
+    for (let y = 0, i = 0; y < h; y++) for (let x = 0; x < w; x++, i++) into[i] = castValue(d, (x + y + z) % 256)
+  })
 }
 
 /**
@@ -63,7 +61,6 @@ const rampSource = (d: DType): SliceSource => {
  * background is mostly near 68.
  */
 const structuredSource = (d: DType): SliceSource => {
-  const info = volumeInfo(d, shape)
   const [, h, w] = shape
   const W = 8
   const lo = -3
@@ -108,40 +105,29 @@ const structuredSource = (d: DType): SliceSource => {
   const n = W * W * W
   const mean = (65535 / 2) * n
   const sd = Math.sqrt((65536 * 65536 - 1) / 12) * Math.sqrt(n)
-  return {
-    format: "structured",
-    path: "structured",
-    info,
-    details: {},
-    sliceReadBytes: () => 0,
-    open: Effect.succeed({
-      read: (z, into) =>
-        Effect.sync(() => {
-          for (const k of [...cache.keys()]) if (k < z + lo || k > z + lo + W - 1) cache.delete(k)
-          const planes: Array<Float64Array> = []
-          for (let k = z + lo; k < z + lo + W; k++) {
-            let p = cache.get(k)
-            if (p === undefined) {
-              p = plane(k)
-              cache.set(k, p)
-            }
-            planes.push(p)
-          }
-          for (let i = 0; i < h * w; i++) {
-            let s = 0
-            for (const p of planes) s += p[i]!
-            const v = Math.round(128 + 40 * ((s - mean) / sd - 1.5))
-            into[i] = castValue(d, v < 0 ? 0 : v > 255 ? 255 : v)
-          }
-        }),
-      bytesRead: () => 0
-    })
-  }
+  const planes: Array<Float64Array> = []
+  return computedSource("structured", d, (z, into) => {
+    for (const k of [...cache.keys()]) if (k < z + lo || k > z + lo + W - 1) cache.delete(k)
+    planes.length = 0
+    for (let k = z + lo; k < z + lo + W; k++) {
+      let p = cache.get(k)
+      if (p === undefined) {
+        p = plane(k)
+        cache.set(k, p)
+      }
+      planes.push(p)
+    }
+    for (let i = 0; i < h * w; i++) {
+      let s = 0
+      for (const p of planes) s += p[i]!
+      const v = Math.round(128 + 40 * ((s - mean) / sd - 1.5))
+      into[i] = castValue(d, v < 0 ? 0 : v > 255 ? 255 : v)
+    }
+  })
 }
 
 const source =
   kind === "ramp" ? rampSource(dtype) : kind === "structured" ? structuredSource(dtype) : phantomSource({ shape, dtype, seed })
-void allocSlice
 Effect.runPromise(
   Effect.gen(function* () {
     const sink = yield* sinkFor(output)

@@ -8,11 +8,12 @@
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
 import * as Effect from "effect/Effect"
-import { allocSlice, bytesPerVoxel, DTYPES, type DType } from "../../src/algebra/dtype.js"
+import { allocSlice, DTYPES, type DType } from "../../src/algebra/dtype.js"
 import { sliceLength, volumeInfo, type VolumeInfo } from "../../src/algebra/volume.js"
 import { niftiSink } from "../../src/io/nifti.js"
 import type { SliceSink } from "../../src/io/slices.js"
 import { zarrSink } from "../../src/io/zarr.js"
+import { writeAll } from "../../test/support/volume-io.js"
 
 const out = process.argv[2] ?? "/tmp/slicewise-peers"
 fs.rmSync(out, { recursive: true, force: true })
@@ -30,20 +31,7 @@ const volumeOf = (info: VolumeInfo, seed: number): Uint8Array => {
 }
 
 const write = (sink: SliceSink, info: VolumeInfo, bytes: Uint8Array, order: ReadonlyArray<number>) =>
-  Effect.runPromise(
-    Effect.scoped(
-      Effect.gen(function* () {
-        const w = yield* sink.create(info)
-        const sb = sliceLength(info) * bytesPerVoxel(info.dtype)
-        for (const z of order) {
-          const s = allocSlice(info.dtype, sliceLength(info))
-          new Uint8Array(s.buffer).set(bytes.subarray(z * sb, (z + 1) * sb))
-          yield* w.write(z, s)
-        }
-        yield* w.commit
-      })
-    )
-  )
+  Effect.runPromise(writeAll(sink, info, bytes, order))
 
 const manifest: Array<Record<string, unknown>> = []
 let seed = 1

@@ -16,7 +16,7 @@ import * as Run from "../../src/interpreters/run/index.js"
 import { openSource } from "../../src/io/index.js"
 import { arraySource } from "../../src/io/memory.js"
 import { tiffFileSink } from "../../src/io/tiff/writer.js"
-import { readAll } from "../support/read-volume.js"
+import { readAll } from "../support/volume-io.js"
 
 const MiB = 2 ** 20
 let dir: string

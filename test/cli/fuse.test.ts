@@ -9,7 +9,7 @@ import * as path from "node:path"
 import * as Effect from "effect/Effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { openSource } from "../../src/io/index.js"
-import { readAll } from "../support/read-volume.js"
+import { readAll } from "../support/volume-io.js"
 
 const root = path.resolve(__dirname, "../..")
 const fixture = (p: string) => path.join(root, "test/fixtures/fusion", p)

@@ -5,7 +5,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { allocSlice } from "../../src/algebra/dtype.js"
 import { openNifti } from "../../src/io/nifti.js"
-import { predicted, readAll, up } from "../support/read-volume.js"
+import { predicted, readAll, up } from "../support/volume-io.js"
 
 const DIR = nodePath.join(__dirname, "..", "fixtures", "nifti")
 interface Entry {

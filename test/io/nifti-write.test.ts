@@ -9,7 +9,7 @@ import * as Exit from "effect/Exit"
 import { allocSlice, bytesPerVoxel, DTYPES, type DType } from "../../src/algebra/dtype.js"
 import { sliceLength, volumeBytes, volumeInfo, type VolumeInfo } from "../../src/algebra/volume.js"
 import { niftiSink, openNifti } from "../../src/io/nifti.js"
-import type { SliceSink } from "../../src/io/slices.js"
+import { writeAll } from "../support/volume-io.js"
 
 let dir = ""
 beforeEach(() => {
@@ -25,21 +25,6 @@ const volumeOf = (info: VolumeInfo): Uint8Array => {
   for (let i = 0; i < n; i++) a[i] = ((i * 37 + 11) % 251) - (info.dtype.startsWith("u") ? 0 : 120)
   return new Uint8Array((a as unknown as Uint8Array).buffer)
 }
-
-const writeAll = (sink: SliceSink, info: VolumeInfo, bytes: Uint8Array, order: ReadonlyArray<number>, commit = true) =>
-  Effect.scoped(
-    Effect.gen(function* () {
-      const w = yield* sink.create(info)
-      const sb = sliceLength(info) * bytesPerVoxel(info.dtype)
-      for (const z of order) {
-        const s = allocSlice(info.dtype, sliceLength(info))
-        new Uint8Array(s.buffer).set(bytes.subarray(z * sb, (z + 1) * sb))
-        yield* w.write(z, s)
-      }
-      if (commit) yield* w.commit
-      return w.bytesWritten()
-    })
-  )
 
 const readBack = (path: string) =>
   Effect.gen(function* () {

@@ -7,6 +7,7 @@ import { allocSlice, bytesPerVoxel, type DType, type VoxelArray } from "../../sr
 import { sliceLength, type VolumeInfo } from "../../src/algebra/volume.js"
 import type { IoError } from "../../src/io/errors.js"
 import type { SliceSink, SliceSource } from "../../src/io/slices.js"
+import { xorshift32 } from "../support/voxels.js"
 
 /** A fresh temporary folder; `cleanup` removes it. */
 export const makeTempDir = (): string => fs.mkdtempSync(nodePath.join(os.tmpdir(), "slicewise-nrrd-"))
@@ -18,15 +19,8 @@ export { openFdCount } from "../support/faults.js"
 /** Deterministic pseudo-random bytes (xorshift32), so failures reproduce. */
 export const pseudoRandomBytes = (n: number, seed: number): Uint8Array => {
   const out = new Uint8Array(n)
-  let s = seed >>> 0 || 1
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13
-    s >>>= 0
-    s ^= s >>> 17
-    s ^= s << 5
-    s >>>= 0
-    out[i] = s & 0xff
-  }
+  const next = xorshift32(seed)
+  for (let i = 0; i < n; i++) out[i] = next() & 0xff
   return out
 }
 

@@ -15,7 +15,7 @@ import { openSource } from "../../src/io/index.js"
 import type { SliceSource } from "../../src/io/slices.js"
 import { dice, jointFusion, majorityVote, weightedVote, type DiceResult } from "../../src/ops/fusion.js"
 import type { IntegerDType } from "../../src/ops/reducers.js"
-import { readAll } from "../support/read-volume.js"
+import { readAll } from "../support/volume-io.js"
 
 const DIR = path.resolve(__dirname, "../fixtures/fusion")
 const manifest = JSON.parse(fs.readFileSync(path.join(DIR, "manifest.json"), "utf8")) as {

@@ -14,3 +14,25 @@ export const firstDifference = (a: VoxelArray, b: VoxelArray): number => {
   }
   return -1
 }
+
+/**
+ * A xorshift32 generator from `seed` (0 counts as 1): deterministic pseudo-random 32-bit values,
+ * so that test data and failures reproduce.
+ *
+ * @example
+ * ```ts
+ * const next = xorshift32(7)
+ * const byte = next() & 0xff
+ * ```
+ */
+export const xorshift32 = (seed: number): (() => number) => {
+  let s = seed >>> 0 || 1
+  return () => {
+    s ^= s << 13
+    s >>>= 0
+    s ^= s >>> 17
+    s ^= s << 5
+    s >>>= 0
+    return s
+  }
+}

@@ -1,11 +1,12 @@
 /**
- * Whole-volume reads for format tests: every slice in a given order, the bytes a reader counted,
- * and (with `exact`) a check of each slice's count against `sliceReadBytes`.
+ * Whole-volume reads and writes for format tests (and the peer scripts): every slice in a given
+ * order, the bytes a reader counted and (with `exact`) a check of each slice's count against
+ * `sliceReadBytes`; a volume's bytes written through a sink in any order.
  */
 import * as Effect from "effect/Effect"
 import { allocSlice, bytesPerVoxel } from "../../src/algebra/dtype.js"
-import { sliceLength } from "../../src/algebra/volume.js"
-import type { SliceSource } from "../../src/io/slices.js"
+import { sliceLength, type VolumeInfo } from "../../src/algebra/volume.js"
+import type { SliceSink, SliceSource } from "../../src/io/slices.js"
 
 export const up = (n: number) => Array.from({ length: n }, (_, z) => z)
 
@@ -31,3 +32,19 @@ export const readAll = (src: SliceSource, order?: ReadonlyArray<number>, exact =
 /** Σ sliceReadBytes over all z. */
 export const predicted = (src: SliceSource) => up(src.info.shape[0]).reduce((s, z) => s + src.sliceReadBytes(z), 0)
 
+
+/** Writes `bytes` (a whole volume, z order) through `sink` in `order`; commits unless told not to. */
+export const writeAll = (sink: SliceSink, info: VolumeInfo, bytes: Uint8Array, order?: ReadonlyArray<number>, commit = true) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const w = yield* sink.create(info)
+      const sb = sliceLength(info) * bytesPerVoxel(info.dtype)
+      for (const z of order ?? up(info.shape[0])) {
+        const s = allocSlice(info.dtype, sliceLength(info))
+        new Uint8Array(s.buffer).set(bytes.subarray(z * sb, (z + 1) * sb))
+        yield* w.write(z, s)
+      }
+      if (commit) yield* w.commit
+      return w.bytesWritten()
+    })
+  )
