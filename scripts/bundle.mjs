@@ -4,8 +4,24 @@
 // itself (dist/**/*.js from tsc) stays unbundled for those who import it.
 import { build } from "esbuild"
 
+// The row threads' worker (src/interpreters/run/threads) is a bundle of its own, beside the CLI's:
+// it loads the kernels, not Effect or the CLI.
+const WORKER = "slicewise-worker.mjs"
+
+await build({
+  entryPoints: ["src/interpreters/run/threads/worker.ts"],
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  target: "node20",
+  outfile: `dist/${WORKER}`,
+  sourcemap: true,
+  logLevel: "warning"
+})
+
 await build({
   entryPoints: ["src/cli/main.ts"],
+  define: { SLICEWISE_WORKER_BUNDLE: JSON.stringify(WORKER) },
   bundle: true,
   platform: "node",
   format: "esm",

@@ -64,9 +64,17 @@ const CTORS = {
 export const allocSlice = <D extends DType>(d: D, length: number): ArrayOf<D> =>
   new CTORS[d](length) as unknown as ArrayOf<D>
 
+/**
+ * Allocates a zeroed array of `length` voxels in a SharedArrayBuffer, which worker threads can
+ * read and write (run/threads).
+ */
+export const allocShared = <D extends DType>(d: D, length: number): ArrayOf<D> =>
+  viewOf(d, new SharedArrayBuffer(length * CTORS[d].BYTES_PER_ELEMENT), 0, length)
+
 /** A view of dtype `d` over `length` voxels of `buffer` starting at `byteOffset` (which must be aligned). */
-export const viewOf = <D extends DType>(d: D, buffer: ArrayBuffer, byteOffset: number, length: number): ArrayOf<D> =>
-  new CTORS[d](buffer, byteOffset, length) as unknown as ArrayOf<D>
+export const viewOf = <D extends DType>(d: D, buffer: ArrayBufferLike, byteOffset: number, length: number): ArrayOf<D> =>
+  // Voxel arrays are typed over ArrayBuffer; a shared one behaves the same for every use here.
+  new CTORS[d](buffer as ArrayBuffer, byteOffset, length) as unknown as ArrayOf<D>
 
 /** The dtype of a typed array. */
 export const dtypeOf = (a: VoxelArray): DType => {

@@ -71,7 +71,31 @@ export interface SliceWindow<D extends DType> {
 export interface PreparedKernel<In extends DType, Out extends DType> {
   /** Fills `out` (one slice) from the window. Sweeps are called in pass order, once per z. */
   readonly compute: (window: SliceWindow<In>, out: ArrayOf<Out>) => void
+  /**
+   * Fills rows `start` ≤ y < `end` of `out` (a whole slice) and writes no other row, with the same
+   * values `compute` gives them. Optional: with it, threads can share one slice of a kernel that
+   * reads other rows (halo.y > 0); kernels with no y halo are split without it (see `recipe`).
+   */
+  readonly computeRows?: (window: SliceWindow<In>, out: ArrayOf<Out>, start: number, end: number) => void
 }
+
+/**
+ * How a worker thread rebuilds a kernel: the name of a factory in `ops/registry.ts` and the
+ * arguments to call it with, which must survive structured cloning (numbers, strings, plain
+ * objects, typed arrays). Kernels without one run on the calling thread only.
+ */
+export interface KernelRecipe {
+  readonly factory: string
+  readonly args: ReadonlyArray<unknown>
+}
+
+/**
+ * `computeRows` of a kernel that loops over rows. Each kernel writes its own
+ * `compute: (w, out) => computeRows(w, out, 0, height)`: one wrapper shared by every kernel would
+ * be one call site for all of them, which V8 optimises for one and keeps deoptimising for the
+ * others (a shared wrapper made gaussian's x pass twice as slow).
+ */
+export type ComputeRows = (window: SliceWindow<DType>, out: ArrayOf<DType>, start: number, end: number) => void
 
 export interface WindowKernel<In extends DType, Out extends DType> {
   /** Short name for plans: "median", "gaussian-z" … */
@@ -100,6 +124,8 @@ export interface WindowKernel<In extends DType, Out extends DType> {
   readonly scratchBytes: (input: VolumeInfo<In>) => number
   /** Makes a kernel ready to process slices of `input` (allocate scratch here, never in compute). */
   readonly prepare: (input: VolumeInfo<In>) => PreparedKernel<In, Out>
+  /** How a worker thread rebuilds this kernel; without it the kernel is never split across threads. */
+  readonly recipe?: KernelRecipe
 }
 
 /** The direction a sweep visits slices in. */

@@ -201,6 +201,7 @@ const fuseOptions = {
   exponent: optionalFloat("exponent", "joint: M is the patch mean of (|T−Ai|·|T−Aj|)^exponent (default 2)"),
   memory: Options.text("memory").pipe(Options.optional, Options.withDescription("keep the plan's buffers within SIZE (e.g. 256MiB)")),
   mode: Options.choice("mode", ["fused", "unfused"]).pipe(Options.withDefault("fused" as const), Options.withDescription("fused (default) or unfused execution")),
+  threads: Options.integer("threads").pipe(Options.optional, Options.withDescription("threads that compute each slice together (default: the number of CPUs)")),
   json
 }
 
@@ -252,7 +253,7 @@ export const fuseCommand = Command.make("fuse", fuseOptions, (a) =>
   Effect.gen(function* () {
     const job = yield* jobOf(a)
     const { program } = yield* fuseSetUp(job)
-    yield* runAndReport(program, { output: a.output, mode: a.mode, memory: a.memory, json: a.json, extra: { method: job.method, atlases: job.atlases.length } })
+    yield* runAndReport(program, { output: a.output, mode: a.mode, memory: a.memory, json: a.json, threads: a.threads, extra: { method: job.method, atlases: job.atlases.length } })
   })
 ).pipe(Command.withDescription("fuse the label maps of atlases registered to a target (majority, locally weighted or joint label fusion)"))
 

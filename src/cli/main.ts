@@ -51,6 +51,11 @@ const mode = Options.choice("mode", ["fused", "unfused"]).pipe(
   Options.withDescription("fused: the optimised plan (default); unfused: one stream stage per algebra node, for comparison")
 )
 
+const threads = Options.integer("threads").pipe(
+  Options.optional,
+  Options.withDescription("threads that compute each slice together (default: the number of CPUs; 1: this thread only)")
+)
+
 /** What every pipeline command takes: input, output, steps and the formats' options. */
 const pipelineArgs = { input, output, steps, inputFlags: inputOptions, outputFlags: outputOptions }
 
@@ -74,26 +79,26 @@ const profile = Options.text("profile").pipe(
   Options.withDescription("write a profile (per-stage figures, RSS, CPU and I/O sampled every 100 ms) to this JSON file; slicewise report renders it")
 )
 
-const runCommand = Command.make("run", { ...pipelineArgs, json, memory, mode, profile }, (a) =>
+const runCommand = Command.make("run", { ...pipelineArgs, json, memory, mode, profile, threads }, (a) =>
   Effect.gen(function* () {
     const { program } = yield* setUp(a)
-    yield* runAndReport(program, { output: a.output, mode: a.mode, memory: a.memory, json: a.json, profile: a.profile })
+    yield* runAndReport(program, { output: a.output, mode: a.mode, memory: a.memory, json: a.json, profile: a.profile, threads: a.threads })
   })
 ).pipe(Command.withDescription("run the steps over the input and write the output"))
 
-const planCommand = Command.make("plan", { ...pipelineArgs, json, memory, mode }, (a) =>
+const planCommand = Command.make("plan", { ...pipelineArgs, json, memory, mode, threads }, (a) =>
   Effect.gen(function* () {
     const { program } = yield* setUp(a)
-    const plan = yield* explainBudget(Plan.make(program, yield* planOptions(a.mode, a.memory)), a.memory)
+    const plan = yield* explainBudget(Plan.make(program, yield* planOptions(a.mode, a.memory, a.threads)), a.memory)
     yield* print(a.json ? JSON.stringify(Plan.planJson(plan), null, 2) : Plan.planText(plan))
   })
 ).pipe(Command.withDescription("print the plan (passes, stages, latencies, rings) without reading any voxel"))
 
-const costCommand = Command.make("cost", { ...pipelineArgs, json, memory, mode }, (a) =>
+const costCommand = Command.make("cost", { ...pipelineArgs, json, memory, mode, threads }, (a) =>
   Effect.gen(function* () {
     const { program } = yield* setUp(a)
     const { throughput: t, from } = yield* throughput
-    const options = yield* planOptions(a.mode, a.memory)
+    const options = yield* planOptions(a.mode, a.memory, a.threads)
     const cost = yield* explainBudget(Cost.estimate(program, { ...options, throughput: t, throughputFrom: from }), a.memory)
     yield* print(a.json ? JSON.stringify(Cost.costJson(cost), null, 2) : Cost.costText(cost))
   })

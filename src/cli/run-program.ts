@@ -5,9 +5,10 @@
  *
  * @example
  * ```ts
- * const result = yield* runAndReport(program, { output: "out.nii.gz", mode: "fused", memory: Option.none(), json: false })
+ * const result = yield* runAndReport(program, { output: "out.nii.gz", mode: "fused", memory: Option.none(), threads: Option.none(), json: false })
  * ```
  */
+import { availableParallelism } from "node:os"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { Program } from "../algebra/algebra.js"
@@ -28,10 +29,21 @@ export const sizeAtLeast = (bytes: number): string => {
   return `${Math.ceil((bytes / factor) * 10) / 10}${unit}`
 }
 
-/** The plan options of a mode and a `--memory` budget. */
-export const planOptions = (m: "fused" | "unfused", budget: Option.Option<string>) =>
+/** --threads, checked; default the number of CPUs. */
+export const threadCount = (given: Option.Option<number>) =>
+  Option.match(given, {
+    onNone: () => Effect.succeed(availableParallelism()),
+    onSome: (n) =>
+      Number.isInteger(n) && n >= 1 && n <= 256
+        ? Effect.succeed(n)
+        : Effect.fail(new UsageError({ detail: `--threads must be an integer from 1 to 256, got ${n}` }))
+  })
+
+/** The plan options of a mode, a `--memory` budget and `--threads` (unfused runs on one thread). */
+export const planOptions = (m: "fused" | "unfused", budget: Option.Option<string>, threads: Option.Option<number> = Option.none()) =>
   Effect.gen(function* () {
-    const options: { rewrites?: ReadonlyArray<never>; memoryBytes?: number } = m === "unfused" ? { rewrites: [] } : {}
+    const options: { rewrites?: ReadonlyArray<never>; memoryBytes?: number; threads: number } =
+      m === "unfused" ? { rewrites: [], threads: 1 } : { threads: yield* threadCount(threads) }
     if (Option.isNone(budget)) return options as Plan.PlanOptions
     const bytes = parseSize(budget.value)
     if (bytes === undefined || bytes <= 0) {
@@ -67,6 +79,8 @@ export interface RunAndReport {
   readonly extra?: Readonly<Record<string, unknown>>
   /** Where to write a profile of the run (--profile), if anywhere. */
   readonly profile?: Option.Option<string>
+  /** Row threads (--threads); default: the number of CPUs. */
+  readonly threads: Option.Option<number>
 }
 
 /**
@@ -75,7 +89,7 @@ export interface RunAndReport {
  */
 export const runAndReport = (program: Program, a: RunAndReport) =>
   Effect.gen(function* () {
-    const options = yield* planOptions(a.mode, a.memory)
+    const options = yield* planOptions(a.mode, a.memory, a.threads)
     yield* explainBudget(Plan.make(program, options), a.memory)
     const bar = progressBar("run")
     const running = Run.run(program, { ...options, onProgress: bar.update, mode: a.mode }).pipe(Effect.ensuring(Effect.sync(bar.done)))

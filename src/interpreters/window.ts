@@ -21,14 +21,18 @@ export interface KernelWindow<D extends DType> {
   readonly moveTo: (z: number) => void
 }
 
-/** A window over `input` whose slice z (0 ≤ z < depth) is `fetch(z)`. */
+/**
+ * A window over `input` whose slice z (0 ≤ z < depth) is `fetch(z)`; `alloc` makes the constant
+ * slice (allocShared where threads read the window).
+ */
 export const kernelWindow = <D extends DType>(
   kernel: Pick<WindowKernel<D, DType>, "name" | "halo" | "mode" | "cval">,
   input: VolumeInfo<D>,
-  fetch: (z: number) => ArrayOf<D>
+  fetch: (z: number) => ArrayOf<D>,
+  alloc: <E extends DType>(d: E, length: number) => ArrayOf<E> = allocSlice
 ): KernelWindow<D> => {
   const depth = input.shape[0]
-  const constantSlice = allocSlice(input.dtype, kernel.mode === "constant" ? sliceLength(input) : 0)
+  const constantSlice = alloc(input.dtype, kernel.mode === "constant" ? sliceLength(input) : 0)
   constantSlice.fill(castValue(input.dtype, kernel.cval))
   const { before, after } = kernel.halo.z
   let current = 0

@@ -24,7 +24,7 @@
 import type { Algebra, Repr, Volume } from "../algebra/algebra.js"
 import { allocSlice, bytesPerVoxel, type DType, type VoxelArray } from "../algebra/dtype.js"
 import * as E from "../algebra/expr.js"
-import type { WindowKernel } from "../algebra/kernel.js"
+import type { ComputeRows, WindowKernel } from "../algebra/kernel.js"
 import type { VolumeInfo } from "../algebra/volume.js"
 import { dilateBallByDistance, erodeBallByDistance } from "./ball-distance.js"
 import { generated, SharedLines } from "./internal/loops.js"
@@ -61,8 +61,9 @@ const distanceType = (radius: number): "uint8" | "uint16" | "int32" =>
  * In-plane: distance along x from each voxel to the nearest voxel of its row that is foreground
  * (dilate) or background (erode; positions −1 and width count as background), capped at cap.
  */
-const rowDistanceKernel = (op: Operation, radius: number, output: DType): WindowKernel<DType, DType> => ({
+export const rowDistanceKernel = (op: Operation, radius: number, output: DType): WindowKernel<DType, DType> => ({
   name: `${op}-row-distance`,
+  recipe: { factory: "row-distance", args: [op, radius, output] },
   params: { radius, to: op === "dilate" ? "foreground" : "background" },
   halo: { z: { before: 0, after: 0 }, y: { before: 0, after: 0 }, x: { before: radius, after: radius } },
   mode: "constant",
@@ -75,29 +76,28 @@ const rowDistanceKernel = (op: Operation, radius: number, output: DType): Window
     const width = info.shape[2]
     const cap = radius + 1
     const wantForeground = op === "dilate"
-    return {
-      compute: (w, out) => {
-        const slice = w.at(0)
-        for (let y = 0; y < height; y++) {
-          const base = y * width
-          // Forward: distance to the nearest target at or before x. For erosion position −1
-          // (outside, background) is a target: distance 0 there.
-          let d = wantForeground ? cap : 0
-          for (let x = 0; x < width; x++) {
-            const fg = slice[base + x] !== 0
-            d = fg === wantForeground ? 0 : d < cap ? d + 1 : cap
-            out[base + x] = d
-          }
-          // Backward: the nearest target at or after x (position width, for erosion).
-          d = wantForeground ? cap : 0
-          for (let x = width - 1; x >= 0; x--) {
-            const fg = slice[base + x] !== 0
-            d = fg === wantForeground ? 0 : d < cap ? d + 1 : cap
-            if (d < out[base + x]!) out[base + x] = d
-          }
+    const computeRows: ComputeRows = (w, out, start, end) => {
+      const slice = w.at(0)
+      for (let y = start; y < end; y++) {
+        const base = y * width
+        // Forward: distance to the nearest target at or before x. For erosion position −1
+        // (outside, background) is a target: distance 0 there.
+        let d = wantForeground ? cap : 0
+        for (let x = 0; x < width; x++) {
+          const fg = slice[base + x] !== 0
+          d = fg === wantForeground ? 0 : d < cap ? d + 1 : cap
+          out[base + x] = d
+        }
+        // Backward: the nearest target at or after x (position width, for erosion).
+        d = wantForeground ? cap : 0
+        for (let x = width - 1; x >= 0; x--) {
+          const fg = slice[base + x] !== 0
+          d = fg === wantForeground ? 0 : d < cap ? d + 1 : cap
+          if (d < out[base + x]!) out[base + x] = d
         }
       }
     }
+    return { compute: (w, out) => computeRows(w, out, 0, height), computeRows }
   }
 })
 
@@ -144,10 +144,11 @@ const ballRowTest = (op: Operation, rows: number, dtype: DType, single: boolean)
   })
 
 /** z window over the row distances: one comparison per voxel and ball row, in one loop. */
-const ballKernel = (op: Operation, radius: number, distance: DType): WindowKernel<DType, "uint8"> => {
+export const ballKernel = (op: Operation, radius: number, distance: DType): WindowKernel<DType, "uint8"> => {
   const rows = ballRows(radius)
   return {
     name: `${op}-ball`,
+    recipe: { factory: "ball", args: [op, radius, distance] },
     params: { radius, rows: rows.length },
     halo: { z: { before: radius, after: radius }, y: { before: radius, after: radius }, x: { before: 0, after: 0 } },
     // Outside the volume is background; the kernel never asks for slices outside it.
@@ -171,38 +172,37 @@ const ballKernel = (op: Operation, radius: number, distance: DType): WindowKerne
       // A ball row outside the volume reaches nothing (dilation) — a row of distances beyond every
       // width; for erosion it is background within reach, so the whole output row is 0.
       const far = allocSlice(distance, width).fill(radius + 1)
-      return {
-        compute: (win, out) => {
-          const z = win.z
-          for (let y = 0; y < height; y++) {
-            const row = y * width
-            let outside = false
-            for (let k = 0; k < rows.length; k++) {
-              const { dz, dy } = rows[k]!
-              const yi = y + dy
-              if (z + dz < 0 || z + dz >= depth || yi < 0 || yi >= height) {
-                outside = true
-                lines[k] = far
-                base[k] = 0
-              } else {
-                lines[k] = win.at(dz)
-                base[k] = yi * width
-              }
+      const computeRows: ComputeRows = (win, out, start, end) => {
+        const z = win.z
+        for (let y = start; y < end; y++) {
+          const row = y * width
+          let outside = false
+          for (let k = 0; k < rows.length; k++) {
+            const { dz, dy } = rows[k]!
+            const yi = y + dy
+            if (z + dz < 0 || z + dz >= depth || yi < 0 || yi >= height) {
+              outside = true
+              lines[k] = far
+              base[k] = 0
+            } else {
+              lines[k] = win.at(dz)
+              base[k] = yi * width
             }
-            if (outside && op === "erode") {
-              out.fill(0, row, row + width)
-              continue
-            }
-            // The window's slices are usually one ring's block: then one array at offsets.
-            const common = shared.of(lines, base, offs)
-            if (common === undefined) testOfMany(out, row, width, lines, base, widths)
-            else {
-              one[0] = common
-              testOfOne(out, row, width, one, offs, widths)
-            }
+          }
+          if (outside && op === "erode") {
+            out.fill(0, row, row + width)
+            continue
+          }
+          // The window's slices are usually one ring's block: then one array at offsets.
+          const common = shared.of(lines, base, offs)
+          if (common === undefined) testOfMany(out, row, width, lines, base, widths)
+          else {
+            one[0] = common
+            testOfOne(out, row, width, one, offs, widths)
           }
         }
       }
+      return { compute: (w, out) => computeRows(w, out, 0, height), computeRows }
     }
   }
 }

@@ -24,7 +24,7 @@
 import type { Algebra, Repr, Volume } from "../algebra/algebra.js"
 import { extensionTable, type BoundaryMode } from "../algebra/boundary.js"
 import type { DType, VoxelArray } from "../algebra/dtype.js"
-import type { WindowKernel } from "../algebra/kernel.js"
+import type { ComputeRows, WindowKernel } from "../algebra/kernel.js"
 import type { VolumeInfo } from "../algebra/volume.js"
 import { constantLine, extendRow } from "./internal/lines.js"
 import { SharedLines, tapSum } from "./internal/loops.js"
@@ -88,6 +88,7 @@ export const correlateZKernel = (
 ): AnyKernel => ({
   name: label.name,
   params: label.params,
+  recipe: { factory: "correlate-z", args: [output, k, mode, cval, label] },
   halo: { z: { before: k.before, after: k.after }, y: { before: 0, after: 0 }, x: { before: 0, after: 0 } },
   mode,
   cval,
@@ -137,6 +138,7 @@ export const correlateYKernel = (
 ): AnyKernel => ({
   name: label.name,
   params: label.params,
+  recipe: { factory: "correlate-y", args: [output, k, mode, cval, label] },
   halo: { z: { before: 0, after: 0 }, y: { before: k.before, after: k.after }, x: { before: 0, after: 0 } },
   mode,
   cval,
@@ -154,20 +156,19 @@ export const correlateYKernel = (
     const lines: Array<VoxelArray> = new Array(single ? 1 : taps).fill(outsideRow)
     const offs = new Int32Array(taps)
     const sum = tapSum(k, single ? info.dtype : `${info.dtype}+float64`, single, output, "-y")
-    return {
-      compute: (w, out) => {
-        const slice = w.at(0)
-        if (single) lines[0] = slice
-        for (let y = 0; y < height; y++) {
-          for (let t = 0; t < taps; t++) {
-            const yi = table[y + t]!
-            if (!single) lines[t] = yi < 0 ? outsideRow : slice
-            offs[t] = yi < 0 ? 0 : yi * width
-          }
-          sum(out, y * width, width, lines, offs, k.weights)
+    const computeRows: ComputeRows = (w, out, start, end) => {
+      const slice = w.at(0)
+      if (single) lines[0] = slice
+      for (let y = start; y < end; y++) {
+        for (let t = 0; t < taps; t++) {
+          const yi = table[y + t]!
+          if (!single) lines[t] = yi < 0 ? outsideRow : slice
+          offs[t] = yi < 0 ? 0 : yi * width
         }
+        sum(out, y * width, width, lines, offs, k.weights)
       }
     }
+    return { compute: (w, out) => computeRows(w, out, 0, height), computeRows }
   }
 })
 
@@ -181,6 +182,7 @@ export const correlateXKernel = (
 ): AnyKernel => ({
   name: label.name,
   params: label.params,
+  recipe: { factory: "correlate-x", args: [output, k, mode, cval, label] },
   halo: { z: { before: 0, after: 0 }, y: { before: 0, after: 0 }, x: { before: k.before, after: k.after } },
   mode,
   cval,
@@ -196,15 +198,14 @@ export const correlateXKernel = (
     const lines = [ext]
     const offs = Int32Array.from({ length: k.before + k.after + 1 }, (_, t) => t)
     const sum = tapSum(k, "float64", true, output, "-x")
-    return {
-      compute: (win, out) => {
-        const slice = win.at(0)
-        for (let y = 0; y < height; y++) {
-          extendRow(ext, slice, y, width, table, cval)
-          sum(out, y * width, width, lines, offs, k.weights)
-        }
+    const computeRows: ComputeRows = (win, out, start, end) => {
+      const slice = win.at(0)
+      for (let y = start; y < end; y++) {
+        extendRow(ext, slice, y, width, table, cval)
+        sum(out, y * width, width, lines, offs, k.weights)
       }
     }
+    return { compute: (w, out) => computeRows(w, out, 0, height), computeRows }
   }
 })
 

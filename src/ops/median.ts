@@ -24,7 +24,7 @@
 import type { Algebra, Repr, Volume } from "../algebra/algebra.js"
 import { extensionTable, type BoundaryMode } from "../algebra/boundary.js"
 import { allocSlice, dtypeRange, isFloat, type DType, type VoxelArray } from "../algebra/dtype.js"
-import { haloOf, type SliceWindow, type WindowKernel } from "../algebra/kernel.js"
+import { haloOf, type ComputeRows, type SliceWindow, type WindowKernel } from "../algebra/kernel.js"
 import type { VolumeInfo } from "../algebra/volume.js"
 import { constantLine } from "./internal/lines.js"
 
@@ -105,6 +105,7 @@ export const medianKernel = (dtype: DType, radius: number, mode: BoundaryMode, c
   const bits = histogramBits(dtype)
   return {
     name: "median",
+    recipe: { factory: "median", args: [dtype, radius, mode, cval] },
     params: { radius, size: side, mode, method, ...(mode === "constant" ? { cval } : {}) },
     halo: haloOf(radius),
     mode,
@@ -358,16 +359,16 @@ const histogram = (mw: MedianWindow, dtype: DType, bits: 8 | 16, height: number,
   const l0 = new Uint32Array(bits === 16 ? 2048 : 0)
   const l1 = new Uint32Array(bits === 16 ? 64 : 0)
   const row = histogramRowFor(dtype, mw.side, bits)
-  return {
-    compute: (win: SliceWindow<DType>, out: VoxelArray): void => {
-      loadSlices(mw, win)
-      let med = 0
-      for (let y = 0; y < height; y++) {
-        setRows(mw, y)
-        med = row(out, y * mw.width, mw.width, mw.rows, mw.offs, xt, hist, l0, l1, k, offset, cbin, med, bits16)
-      }
+  // The search for a row's median starts from the last row's; any start finds the same median.
+  const computeRows: ComputeRows = (win, out, start, end) => {
+    loadSlices(mw, win)
+    let med = 0
+    for (let y = start; y < end; y++) {
+      setRows(mw, y)
+      med = row(out, y * mw.width, mw.width, mw.rows, mw.offs, xt, hist, l0, l1, k, offset, cbin, med, bits16)
     }
   }
+  return { compute: (w: SliceWindow<DType>, out: VoxelArray) => computeRows(w, out, 0, height), computeRows }
 }
 
 /** Copies the window column at x index `xi` (−1: outside, cval) into slot `slot` of the ring. */
@@ -388,23 +389,22 @@ const selection = (mw: MedianWindow, dtype: DType, height: number, k: number, xt
   const scratch = new Float64Array(n)
   const [lo, hi] = dtypeRange(dtype)
   const float = isFloat(dtype)
-  return {
-    compute: (win: SliceWindow<DType>, out: VoxelArray): void => {
-      loadSlices(mw, win)
-      for (let y = 0; y < height; y++) {
-        setRows(mw, y)
-        const base = y * width
-        for (let p = 0; p < side; p++) loadColumn(ring, p, mw, xt[p]!, cval)
-        for (let x = 0; x < width; x++) {
-          scratch.set(ring)
-          const v = selectKth(scratch, n, k)
-          // A median is an input value or cval; only a cval foreign to the dtype needs the cast rule.
-          out[base + x] = float ? v : v !== v ? 0 : v <= lo ? lo : v >= hi ? hi : v
-          if (x + 1 < width) loadColumn(ring, x % side, mw, xt[x + side]!, cval)
-        }
+  const computeRows: ComputeRows = (win, out, start, end) => {
+    loadSlices(mw, win)
+    for (let y = start; y < end; y++) {
+      setRows(mw, y)
+      const base = y * width
+      for (let p = 0; p < side; p++) loadColumn(ring, p, mw, xt[p]!, cval)
+      for (let x = 0; x < width; x++) {
+        scratch.set(ring)
+        const v = selectKth(scratch, n, k)
+        // A median is an input value or cval; only a cval foreign to the dtype needs the cast rule.
+        out[base + x] = float ? v : v !== v ? 0 : v <= lo ? lo : v >= hi ? hi : v
+        if (x + 1 < width) loadColumn(ring, x % side, mw, xt[x + side]!, cval)
       }
     }
   }
+  return { compute: (w: SliceWindow<DType>, out: VoxelArray) => computeRows(w, out, 0, height), computeRows }
 }
 
 /**

@@ -15,7 +15,7 @@
 import type { Algebra, Repr, Volume } from "../algebra/algebra.js"
 import { extensionTable, type BoundaryMode } from "../algebra/boundary.js"
 import type { DType, VoxelArray } from "../algebra/dtype.js"
-import type { WindowKernel } from "../algebra/kernel.js"
+import type { ComputeRows, WindowKernel } from "../algebra/kernel.js"
 import type { VolumeInfo } from "../algebra/volume.js"
 import { castOf, constantLine, extendRow, storeLine } from "./internal/lines.js"
 
@@ -46,6 +46,7 @@ const params = (s: ExtremeSpec) => ({
 export const extremeZKernel = (s: ExtremeSpec): AnyKernel => ({
   name: `${s.name}-z`,
   params: params(s),
+  recipe: { factory: "extreme-z", args: [s] },
   halo: { z: { before: s.before, after: s.after }, y: { before: 0, after: 0 }, x: { before: 0, after: 0 } },
   mode: s.mode,
   cval: s.cval,
@@ -87,6 +88,7 @@ export const extremeZKernel = (s: ExtremeSpec): AnyKernel => ({
 export const extremeYKernel = (s: ExtremeSpec): AnyKernel => ({
   name: `${s.name}-y`,
   params: params(s),
+  recipe: { factory: "extreme-y", args: [s] },
   halo: { z: { before: 0, after: 0 }, y: { before: s.before, after: s.after }, x: { before: 0, after: 0 } },
   mode: s.mode,
   cval: s.cval,
@@ -102,31 +104,30 @@ export const extremeYKernel = (s: ExtremeSpec): AnyKernel => ({
     const cast = castOf(s.output)
     const isMax = s.extreme === "max"
     const size = s.before + s.after + 1
-    return {
-      compute: (w, out) => {
-        const slice = w.at(0)
-        for (let y = 0; y < height; y++) {
-          for (let p = 0; p < size; p++) {
-            const yi = table[y + p]!
-            const a: VoxelArray = yi < 0 ? outsideRow : slice
-            const o = yi < 0 ? 0 : yi * width
-            if (p === 0) for (let x = 0; x < width; x++) acc[x] = a[o + x]!
-            else if (isMax) {
-              for (let x = 0; x < width; x++) {
-                const v = a[o + x]!
-                if (v > acc[x]!) acc[x] = v
-              }
-            } else {
-              for (let x = 0; x < width; x++) {
-                const v = a[o + x]!
-                if (v < acc[x]!) acc[x] = v
-              }
+    const computeRows: ComputeRows = (w, out, start, end) => {
+      const slice = w.at(0)
+      for (let y = start; y < end; y++) {
+        for (let p = 0; p < size; p++) {
+          const yi = table[y + p]!
+          const a: VoxelArray = yi < 0 ? outsideRow : slice
+          const o = yi < 0 ? 0 : yi * width
+          if (p === 0) for (let x = 0; x < width; x++) acc[x] = a[o + x]!
+          else if (isMax) {
+            for (let x = 0; x < width; x++) {
+              const v = a[o + x]!
+              if (v > acc[x]!) acc[x] = v
+            }
+          } else {
+            for (let x = 0; x < width; x++) {
+              const v = a[o + x]!
+              if (v < acc[x]!) acc[x] = v
             }
           }
-          storeLine(out, y * width, acc, width, cast)
         }
+        storeLine(out, y * width, acc, width, cast)
       }
     }
+    return { compute: (w, out) => computeRows(w, out, 0, height), computeRows }
   }
 })
 
@@ -191,6 +192,7 @@ const runningMin = (ext: Float64Array, n: number, size: number, g: Float64Array,
 export const extremeXKernel = (s: ExtremeSpec): AnyKernel => ({
   name: `${s.name}-x`,
   params: params(s),
+  recipe: { factory: "extreme-x", args: [s] },
   halo: { z: { before: 0, after: 0 }, y: { before: 0, after: 0 }, x: { before: s.before, after: s.after } },
   mode: s.mode,
   cval: s.cval,
@@ -209,16 +211,15 @@ export const extremeXKernel = (s: ExtremeSpec): AnyKernel => ({
     const res = new Float64Array(width)
     const cast = castOf(s.output)
     const running = s.extreme === "max" ? runningMax : runningMin
-    return {
-      compute: (w, out) => {
-        const slice = w.at(0)
-        for (let y = 0; y < height; y++) {
-          extendRow(ext, slice, y, width, table, s.cval)
-          running(ext, n, size, g, h, res)
-          storeLine(out, y * width, res, width, cast)
-        }
+    const computeRows: ComputeRows = (w, out, start, end) => {
+      const slice = w.at(0)
+      for (let y = start; y < end; y++) {
+        extendRow(ext, slice, y, width, table, s.cval)
+        running(ext, n, size, g, h, res)
+        storeLine(out, y * width, res, width, cast)
       }
     }
+    return { compute: (w, out) => computeRows(w, out, 0, height), computeRows }
   }
 })
 

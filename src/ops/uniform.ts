@@ -21,7 +21,7 @@
 import type { Algebra, Repr, Volume } from "../algebra/algebra.js"
 import { extensionTable, type BoundaryMode } from "../algebra/boundary.js"
 import { castSource, isFloat, type DType, type VoxelArray } from "../algebra/dtype.js"
-import type { WindowKernel } from "../algebra/kernel.js"
+import type { ComputeRows, WindowKernel } from "../algebra/kernel.js"
 import type { VolumeInfo } from "../algebra/volume.js"
 import type { PerAxis } from "./gaussian.js"
 import { perAxis } from "./gaussian.js"
@@ -33,10 +33,12 @@ type AnyKernel = WindowKernel<DType, DType>
 /** Taps before and after the centre for a box of size k (scipy's origin 0). */
 const boxReach = (k: number) => ({ before: k >> 1, after: k - (k >> 1) - 1 })
 
-const zKernel = (output: DType, size: number, mode: BoundaryMode, cval: number): AnyKernel => {
+/** The box mean along z (a window of `size` slices). */
+export const uniformZKernel = (output: DType, size: number, mode: BoundaryMode, cval: number): AnyKernel => {
   const { before, after } = boxReach(size)
   return {
     name: "uniform-z",
+    recipe: { factory: "uniform-z", args: [output, size, mode, cval] },
     params: { size, mode, ...(mode === "constant" ? { cval } : {}) },
     halo: { z: { before, after }, y: { before: 0, after: 0 }, x: { before: 0, after: 0 } },
     mode,
@@ -114,10 +116,12 @@ const runningRow = (output: DType) =>
       ].join("\n")
   )
 
-const yKernel = (output: DType, size: number, mode: BoundaryMode, cval: number, input: DType): AnyKernel => {
+/** The box mean along y: scipy's running sum down each column. */
+export const uniformYKernel = (output: DType, size: number, mode: BoundaryMode, cval: number, input: DType): AnyKernel => {
   const { before, after } = boxReach(size)
   return {
     name: "uniform-y",
+    recipe: { factory: "uniform-y", args: [output, size, mode, cval, input] },
     params: { size, mode, ...(mode === "constant" ? { cval } : {}) },
     halo: { z: { before: 0, after: 0 }, y: { before, after }, x: { before: 0, after: 0 } },
     // The running sum of row y holds the rounding of every row before it: a band starting
@@ -137,42 +141,45 @@ const yKernel = (output: DType, size: number, mode: BoundaryMode, cval: number, 
       const sum = new Float64Array(width)
       const outsideRow = constantLine(width, cval)
       const { first, next } = runningRows(info.dtype, output)
-      return {
-        compute: (w, out) => {
-          const slice = w.at(0)
-          sum.fill(0)
-          for (let p = 0; p < size; p++) {
-            const yi = table[p]!
-            const a: VoxelArray = yi < 0 ? outsideRow : slice
-            const o = yi < 0 ? 0 : yi * width
-            for (let x = 0; x < width; x++) sum[x] += a[o + x]!
-          }
-          first(sum, out, 0, width, size)
-          for (let y = 1; y < height; y++) {
-            const yin = table[y + size - 1]!
-            const yout = table[y - 1]!
-            next(
-              sum,
-              out,
-              y * width,
-              width,
-              size,
-              yin < 0 ? outsideRow : slice,
-              yin < 0 ? 0 : yin * width,
-              yout < 0 ? outsideRow : slice,
-              yout < 0 ? 0 : yout * width
-            )
-          }
+      const computeRows: ComputeRows = (w, out, start, end) => {
+        if (start >= end) return
+        const slice = w.at(0)
+        sum.fill(0)
+        for (let p = start; p < start + size; p++) {
+          const yi = table[p]!
+          const a: VoxelArray = yi < 0 ? outsideRow : slice
+          const o = yi < 0 ? 0 : yi * width
+          for (let x = 0; x < width; x++) sum[x] += a[o + x]!
+        }
+        first(sum, out, start * width, width, size)
+        for (let y = start + 1; y < end; y++) {
+          const yin = table[y + size - 1]!
+          const yout = table[y - 1]!
+          next(
+            sum,
+            out,
+            y * width,
+            width,
+            size,
+            yin < 0 ? outsideRow : slice,
+            yin < 0 ? 0 : yin * width,
+            yout < 0 ? outsideRow : slice,
+            yout < 0 ? 0 : yout * width
+          )
         }
       }
+      // Integer sums are exact, so rows may start anywhere; float ones only at row 0 (see inPlane).
+      return isFloat(info.dtype) ? { compute: (w, out) => computeRows(w, out, 0, height) } : { compute: (w, out) => computeRows(w, out, 0, height), computeRows }
     }
   }
 }
 
-const xKernel = (output: DType, size: number, mode: BoundaryMode, cval: number): AnyKernel => {
+/** The box mean along x: scipy's running sum along each extended row. */
+export const uniformXKernel = (output: DType, size: number, mode: BoundaryMode, cval: number): AnyKernel => {
   const { before, after } = boxReach(size)
   return {
     name: "uniform-x",
+    recipe: { factory: "uniform-x", args: [output, size, mode, cval] },
     params: { size, mode, ...(mode === "constant" ? { cval } : {}) },
     halo: { z: { before: 0, after: 0 }, y: { before: 0, after: 0 }, x: { before, after } },
     mode,
@@ -186,15 +193,14 @@ const xKernel = (output: DType, size: number, mode: BoundaryMode, cval: number):
       const table = extensionTable(mode, width, before, after)
       const ext = new Float64Array(table.length)
       const row = runningRow(output)
-      return {
-        compute: (w, out) => {
-          const slice = w.at(0)
-          for (let y = 0; y < height; y++) {
-            extendRow(ext, slice, y, width, table, cval)
-            row(ext, out, y * width, width, size)
-          }
+      const computeRows: ComputeRows = (w, out, start, end) => {
+        const slice = w.at(0)
+        for (let y = start; y < end; y++) {
+          extendRow(ext, slice, y, width, table, cval)
+          row(ext, out, y * width, width, size)
         }
       }
+      return { compute: (w, out) => computeRows(w, out, 0, height), computeRows }
     }
   }
 }
@@ -232,7 +238,7 @@ export const uniform = <F extends Repr, D extends DType, E extends DType = D>(
   const outType = (options.dtype ?? info.dtype) as E
   const mode = options.mode ?? "reflect"
   const cval = options.cval ?? 0
-  const makers = [zKernel, yKernel, xKernel] as const
+  const makers = [uniformZKernel, uniformYKernel, uniformXKernel] as const
   let current = input as unknown as Volume<F, DType>
   for (let axis = 0; axis < 3; axis++) {
     const k = sizes[axis]!

@@ -161,7 +161,7 @@ const template = (
     writeOf.set(w, r as WriteNode)
     return w
   })
-  return planPass(pass.index, pass.level, pass.direction, roots, pass.overlap)
+  return planPass(pass.index, pass.level, pass.direction, roots, pass.overlap, pass.threads)
 }
 
 /**

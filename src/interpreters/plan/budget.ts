@@ -21,6 +21,7 @@ import { fitBands, leastBufferBytes, passReadBytes } from "./bands.js"
 import { BudgetError } from "./errors.js"
 import { buildGraph, isVolumeNode, nodeInputs, type Graph, type Node, type VolumeNode } from "./graph.js"
 import { planPasses, type Plan } from "./passes.js"
+import { ONE_THREAD, type Threads } from "./threads.js"
 import { renumber, rewire } from "./rewrites/graph-edit.js"
 import { optimize, type RewriteName } from "./rewrites/index.js"
 import { addSpill } from "./rewrites/spills.js"
@@ -66,6 +67,8 @@ export interface BudgetOptions {
   readonly rewrites?: ReadonlyArray<RewriteName>
   /** The most bytes of buffers the plan may hold. */
   readonly memoryBytes: number
+  /** Threads that compute each slice (default one; see PlanOptions). */
+  readonly threads?: Threads
 }
 
 /**
@@ -76,7 +79,7 @@ export const planWithin = (program: Program, options: BudgetOptions): Plan => {
   const budget = options.memoryBytes
   const planOf = (overlap: boolean, edit?: (g: Graph) => Graph): Plan => {
     const g = buildGraph(program)
-    return planPasses(optimize(edit === undefined ? g : edit(g), options.rewrites), { overlap })
+    return planPasses(optimize(edit === undefined ? g : edit(g), options.rewrites), { overlap, threads: options.threads ?? ONE_THREAD })
   }
   const base = planOf(true)
   if (base.peakBufferBytes <= budget) return base

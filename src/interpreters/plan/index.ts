@@ -15,6 +15,7 @@ import { BudgetError, PlanError } from "./errors.js"
 import { buildGraph, type Graph } from "./graph.js"
 import { planPasses, type Plan } from "./passes.js"
 import { optimize, type RewriteName } from "./rewrites/index.js"
+import { DEFAULT_MIN_SPLIT_OPS, type Threads } from "./threads.js"
 
 export { BudgetError, PlanError } from "./errors.js"
 export { bandPass, fitBands, passReadBytes, whyNotBanded, type Band, type BandPlan } from "./bands.js"
@@ -40,18 +41,38 @@ export interface PlanOptions {
    * naming the smallest budget that works.
    */
   readonly memoryBytes?: number
+  /**
+   * Threads that compute each slice together, this one included (default 1). Steps that can be
+   * split (pointwise loops, kernels with a recipe: see algebra/kernel.ts) share their rows among
+   * them, and the plan counts every thread's kernel scratch (plan/threads.ts). The voxels are the
+   * same for any count. The run interpreter's fused mode uses it; unfused runs on one thread.
+   */
+  readonly threads?: number
+  /**
+   * The least voxel-ops per slice (the cost model's count) a step must do to be split among
+   * threads (default 2²⁰, about a millisecond here): below it, handing rows over costs more than
+   * it saves.
+   */
+  readonly minSplitOps?: number
 }
+
+/** The threads of `options`, with defaults. */
+export const threadsOf = (options: PlanOptions): Threads => ({
+  threads: options.threads ?? 1,
+  minSplitOps: options.minSplitOps ?? DEFAULT_MIN_SPLIT_OPS
+})
 
 /** Rewrites a graph and plans it (passes, latencies, rings). The graph is consumed. */
 export const planGraph = (graph: Graph, options: PlanOptions = {}): Effect.Effect<Plan, PlanError> =>
-  Effect.try({ try: () => planPasses(optimize(graph, options.rewrites)), catch: asPlanError })
+  Effect.try({ try: () => planPasses(optimize(graph, options.rewrites), { threads: threadsOf(options) }), catch: asPlanError })
 
 /** The plan of a program (what `slicewise plan` prints), within `options.memoryBytes` if given. */
 export const make = (program: Program, options: PlanOptions = {}): Effect.Effect<Plan, PlanError | BudgetError> => {
   const memoryBytes = options.memoryBytes
   if (memoryBytes === undefined) return Effect.flatMap(graphOf(program), (g) => planGraph(g, options))
   return Effect.try({
-    try: () => planWithin(program, { memoryBytes, ...(options.rewrites === undefined ? {} : { rewrites: options.rewrites }) }),
+    try: () =>
+      planWithin(program, { memoryBytes, threads: threadsOf(options), ...(options.rewrites === undefined ? {} : { rewrites: options.rewrites }) }),
     catch: (e) => (e instanceof BudgetError ? e : asPlanError(e))
   })
 }

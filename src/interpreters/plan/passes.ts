@@ -19,6 +19,7 @@ import type { BandPlan } from "./bands.js"
 import { PlanError } from "./errors.js"
 import { type Graph, type Node, type VolumeNode, type WindowNode, type WriteNode, type ReduceNode } from "./graph.js"
 import { tailScratchBytes } from "./rewrites/fuse-chain.js"
+import { kernelScratchBytes, ONE_THREAD, type Threads } from "./threads.js"
 import { ringBlockBytes, ringCapacity, windowSteps, type Hold, type WindowSteps } from "./schedule.js"
 
 /** A stage as it runs in one pass. */
@@ -63,6 +64,8 @@ export interface PassPlan {
    * budget needs that slice.
    */
   readonly overlap: boolean
+  /** Threads that compute each slice together (their kernels' scratch is counted: plan/threads.ts). */
+  readonly threads: Threads
 }
 
 export interface Plan {
@@ -116,10 +119,14 @@ export const sweepDirections = (nodes: Iterable<VolumeNode>): Set<Direction> => 
   return ds
 }
 
-const scratchOf = (n: VolumeNode): number => {
+const scratchOf = (n: VolumeNode, threads: Threads): number => {
   if (n.kind === "source") return n.source.readerBufferBytes ?? 0
-  if (n.kind === "pointwise") return tailScratchBytes(n)
-  return tailScratchBytes(n) + n.kernel.scratchBytes(n.input.info) + (n.kernel.mode === "constant" ? sliceBytes(n.input.info) : 0)
+  if (n.kind === "pointwise") return tailScratchBytes(n, threads)
+  return (
+    tailScratchBytes(n, threads) +
+    kernelScratchBytes(n.kernel, n.input.info, threads) +
+    (n.kernel.mode === "constant" ? sliceBytes(n.input.info) : 0)
+  )
 }
 
 /**
@@ -154,7 +161,8 @@ export const planPass = (
   level: number,
   direction: Direction,
   roots: ReadonlyArray<PassRoot>,
-  overlap: boolean
+  overlap: boolean,
+  threads: Threads = ONE_THREAD
 ): PassPlan => {
   const members = new Set<VolumeNode>()
   for (const r of roots) volumeAncestors(r.input, members)
@@ -197,7 +205,7 @@ export const planPass = (
     const made = overlap && n.kind === "source" ? l - 1 : l
     const ringSlices = Math.min(depth, ringCapacity(holds.get(n)!, depth, made))
     const ringBytes = ringBlockBytes(ringSlices, sliceBytes(n.info))
-    const scratchBytes = scratchOf(n)
+    const scratchBytes = scratchOf(n, threads)
     let halo: readonly [number, number] = [0, 0]
     if (n.kind === "pointwise") {
       for (const i of n.inputs) {
@@ -222,14 +230,14 @@ export const planPass = (
       haloZ: halo
     }
   })
-  return { index, level, direction, roots, stages, rootLatency, ticks, bufferBytes, overlap }
+  return { index, level, direction, roots, stages, rootLatency, ticks, bufferBytes, overlap, threads }
 }
 
 /**
  * Splits a graph into passes and plans each. Fails with a PlanError where a stage would need a
  * forward and a backward sweep in the same pass (that needs a spill).
  */
-export const planPasses = (graph: Graph, options: { readonly overlap?: boolean } = {}): Plan => {
+export const planPasses = (graph: Graph, options: { readonly overlap?: boolean; readonly threads?: Threads } = {}): Plan => {
   const level = levels(graph)
   const roots = graph.nodes.filter((n): n is PassRoot => n.kind === "reduce" || n.kind === "write")
   const groups = new Map<string, { level: number; direction: Direction; roots: Array<PassRoot> }>()
@@ -252,6 +260,6 @@ export const planPasses = (graph: Graph, options: { readonly overlap?: boolean }
   const ordered = [...groups.values()].sort(
     (a, b) => a.level - b.level || (a.direction === b.direction ? 0 : a.direction === "forward" ? -1 : 1)
   )
-  const passes = ordered.map((g, i) => planPass(i, g.level, g.direction, g.roots, options.overlap ?? true))
+  const passes = ordered.map((g, i) => planPass(i, g.level, g.direction, g.roots, options.overlap ?? true, options.threads ?? ONE_THREAD))
   return { graph, passes, peakBufferBytes: Math.max(0, ...passes.map((p) => p.bufferBytes)) }
 }

@@ -98,7 +98,8 @@ export const passText = (whole: PassPlan, passes: number): string => {
   const preMaps = preMapOf(pass)
   const printed = new Set<Node>()
   const lines = [
-    `pass ${pass.index + 1}/${passes}  ${pass.direction}  ${whole.ticks} ticks  buffers ${formatBytes(whole.bufferBytes)}${bandsText(whole)}`
+    `pass ${pass.index + 1}/${passes}  ${pass.direction}  ${whole.ticks} ticks  buffers ${formatBytes(whole.bufferBytes)}${bandsText(whole)}` +
+      (whole.threads.threads > 1 ? `  ${whole.threads.threads} threads` : "")
   ]
   const visit = (n: VolumeNode, indent: string): void => {
     if (printed.has(n)) {
@@ -139,6 +140,7 @@ const passJson = (whole: PassPlan) => {
     level: pass.level,
     direction: pass.direction,
     ticks: whole.ticks,
+    threads: whole.threads.threads,
     bufferBytes: whole.bufferBytes,
     bands:
       whole.bands === undefined

@@ -129,25 +129,40 @@ const cache = new Map<string, PointwiseLoop>()
  * once, and a loop never sees two kinds of typed array at one input (V8 would make its loads
  * polymorphic, and slower, for every later use).
  */
-export const compilePointwise = (expr: Expr, inputs: ReadonlyArray<DType>, output: DType): PointwiseLoop => {
+export const compilePointwise = (expr: Expr, inputs: ReadonlyArray<DType>, output: DType): PointwiseLoop =>
+  pointwiseFromSource(pointwiseSource(expr, inputs, output))
+
+/** The generated source of a pointwise loop and its cache key: what a worker thread compiles. */
+export interface PointwiseSource {
+  readonly key: string
+  readonly body: string
+}
+
+/** The source `compilePointwise` compiles (see there). */
+export const pointwiseSource = (expr: Expr, inputs: ReadonlyArray<DType>, output: DType): PointwiseSource => {
   const arity = inputs.length
   const refs = E.scalarRefs(expr)
-  const { source: body, temporaries } = exprSource(expr, (ref) => refs.indexOf(ref))
+  const { source: value, temporaries } = exprSource(expr, (ref) => refs.indexOf(ref))
   const lines = [
     ...Array.from({ length: arity }, (_, i) => `const in${i} = inputs[${i}];`),
     ...refs.map((_, k) => `const s${k} = scalars[${k}];`),
     temporaries > 0 ? `let ${Array.from({ length: temporaries }, (_, k) => `t${k} = 0`).join(", ")};` : "",
     "for (let i = 0; i < length; i++) {",
     ...Array.from({ length: arity }, (_, i) => `  const x${i} = in${i}[i];`),
-    `  const v = ${body};`,
+    `  const v = ${value};`,
     // A 0/1 result fits every dtype: the cast rule's range checks would change nothing.
     `  out[i] = ${output === "float32" || output === "float64" || isZeroOrOne(expr) ? "v" : castSource(output, "v")};`,
     "}"
   ]
-  const key = `${output}|${inputs.join(",")}|${lines.join("\n")}`
+  const body = lines.join("\n")
+  return { key: `${output}|${inputs.join(",")}|${body}`, body }
+}
+
+/** The loop of a source from `pointwiseSource`, compiled once per key. */
+export const pointwiseFromSource = ({ key, body }: PointwiseSource): PointwiseLoop => {
   let loop = cache.get(key)
   if (loop === undefined) {
-    const make = new Function("h", `return function pointwise(out, inputs, length, scalars) {\n${lines.join("\n")}\n}`)
+    const make = new Function("h", `return function pointwise(out, inputs, length, scalars) {\n${body}\n}`)
     loop = make(helpers) as PointwiseLoop
     cache.set(key, loop)
   }

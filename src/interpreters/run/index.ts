@@ -20,18 +20,21 @@ import * as Fiber from "effect/Fiber"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { Program } from "../../algebra/algebra.js"
-import type { DType } from "../../algebra/dtype.js"
+import { allocShared, allocSlice, type DType } from "../../algebra/dtype.js"
 import type { Accumulator } from "../../algebra/kernel.js"
 import { sliceLength } from "../../algebra/volume.js"
 import type { SliceSource } from "../../io/slices.js"
 import type { Node, ScalarNode, WriteNode } from "../plan/graph.js"
 import type { StagePlan } from "../plan/passes.js"
+import * as Plan from "../plan/index.js"
 import { zOfStep } from "../plan/schedule.js"
+import { anySplit } from "../plan/threads.js"
 import { runPlanned, type PassRunner } from "./harness.js"
 import type { RunError, RunOptions, RunResult } from "./result.js"
 import { RingBuffer } from "./ring.js"
 import { timed, timedEffect, type TimeMeter } from "./metrics.js"
 import { stageCompute, type StageContext } from "./stage.js"
+import { acquireRowThreads, type RowThreads } from "./threads/pool.js"
 import { runUnfused } from "./unfused.js"
 
 export type { PassMetrics, Progress, RunError, RunOptions, RunResult, StageMetrics } from "./result.js"
@@ -58,7 +61,7 @@ interface StageRuntime {
  * Executes one pass. `scalarValue` gives the values of scalars from earlier passes; returns the
  * accumulators of the pass's reductions.
  */
-const runPass: PassRunner<Meter, RunOptions> = (pass, readers, writers, scalarValue, meters, options, passCount) =>
+const runPass: PassRunner<Meter, FusedOptions> = (pass, readers, writers, scalarValue, meters, options, passCount) =>
   Effect.gen(function* () {
     const started = performance.now()
     const runtimes = new Map<Node, StageRuntime>()
@@ -72,11 +75,12 @@ const runPass: PassRunner<Meter, RunOptions> = (pass, readers, writers, scalarVa
       return m
     }
     const stepToZ = (depth: number, s: number) => zOfStep(pass.direction, depth, s)
-    const context: StageContext = { ring: (n) => runtimes.get(n)!.ring, scalar: scalarValue, zOf: stepToZ }
+    const threads = options.rowThreads
+    const context: StageContext = { ring: (n) => runtimes.get(n)!.ring, scalar: scalarValue, zOf: stepToZ, threads, split: pass.threads }
 
     for (const sp of pass.stages) {
       const node = sp.node
-      const ring = new RingBuffer(node.info.dtype, sliceLength(node.info), sp.ringSlices)
+      const ring = new RingBuffer(node.info.dtype, sliceLength(node.info), sp.ringSlices, threads === undefined ? allocSlice : allocShared)
       const meter = meterOf(node)
       let compute: (s: number) => void = () => {}
       if (node.kind !== "source") {
@@ -165,7 +169,8 @@ const runPass: PassRunner<Meter, RunOptions> = (pass, readers, writers, scalarVa
     yield* Stream.range(0, pass.ticks - 1).pipe(
       Stream.runForEach(tick),
       Effect.zipRight(Effect.suspend(() => (writing === undefined ? Effect.void : Fiber.join(writing)))),
-      Effect.onExit((exit) => Scope.close(inFlight, exit))
+      // The row workers forget this pass's steps and buffers when it ends, however it ends.
+      Effect.onExit((exit) => Effect.zipRight(Scope.close(inFlight, exit), Effect.sync(() => threads?.reset())))
     )
 
     let peak = 0
@@ -195,5 +200,22 @@ const runPass: PassRunner<Meter, RunOptions> = (pass, readers, writers, scalarVa
 export const run = (program: Program, options: RunOptions = {}): Effect.Effect<RunResult, RunError> =>
   options.mode === "unfused" ? runUnfused(program, options) : runFused(program, options)
 
-const runFused = (program: Program, options: RunOptions): Effect.Effect<RunResult, RunError> =>
-  runPlanned(program, options, options, runPass, (m: Meter) => m.peakBufferBytes)
+/** The fused executor's options: the run's, and the row threads it started. */
+interface FusedOptions extends RunOptions {
+  readonly rowThreads?: RowThreads | undefined
+}
+
+const runFused = (program: Program, options: RunOptions): Effect.Effect<RunResult, RunError> => {
+  const single = runPlanned(program, options, options, runPass, (m: Meter) => m.peakBufferBytes)
+  if ((options.threads ?? 1) <= 1) return single
+  // Workers only when some step is worth splitting (a copy or a threshold is not).
+  return Effect.flatMap(Plan.make(program, options), (plan) =>
+    anySplit(plan)
+      ? Effect.scoped(
+          Effect.flatMap(acquireRowThreads(options.threads!), (rowThreads) =>
+            runPlanned(program, options, { ...options, rowThreads }, runPass, (m: Meter) => m.peakBufferBytes)
+          )
+        )
+      : single
+  )
+}

@@ -21,10 +21,12 @@ export class RingBuffer<D extends DType = DType> {
   private readonly slots: Array<ArrayOf<D> | undefined>
   private readonly steps: Int32Array
 
+  /** `alloc` makes the block (allocShared where row threads read the ring). */
   constructor(
     readonly dtype: D,
     readonly sliceLength: number,
-    readonly capacity: number
+    readonly capacity: number,
+    private readonly alloc: <E extends DType>(d: E, length: number) => ArrayOf<E> = allocSlice
   ) {
     this.slots = new Array(capacity).fill(undefined)
     this.steps = new Int32Array(capacity).fill(-1)
@@ -35,7 +37,7 @@ export class RingBuffer<D extends DType = DType> {
     const i = step % this.capacity
     if (this.slots[0] === undefined) {
       const size = bytesPerVoxel(this.dtype)
-      const block = allocSlice(this.dtype, ringBlockBytes(this.capacity, this.sliceLength * size) / size)
+      const block = this.alloc(this.dtype, ringBlockBytes(this.capacity, this.sliceLength * size) / size)
       const stride = slotStrideBytes(this.sliceLength * size) / size
       for (let k = 0; k < this.capacity; k++) {
         this.slots[k] = block.subarray(k * stride, k * stride + this.sliceLength) as ArrayOf<D>

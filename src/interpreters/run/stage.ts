@@ -3,21 +3,28 @@
  * window kernel over its input's ring), then, for a fused chain, each slice-local tail stage in
  * turn on two scratch slices that every step reuses.
  *
+ * With row threads (threads/pool.ts), every step that can be split is: its rows are shared out
+ * among the threads, and the next step starts when all of them are done. A pointwise loop always
+ * can when its slice is worth it (unless it reads a lookup table); a kernel as plan/threads.ts
+ * says. Anything else runs on this thread.
+ *
  * @example
  * ```ts
  * const compute = stageCompute(node, context)
  * compute(s, ring.slot(s))   // step s of the stage, into its ring
  * ```
  */
-import { allocSlice, bytesPerVoxel, viewOf, type DType, type VoxelArray } from "../../algebra/dtype.js"
+import { allocShared, allocSlice, bytesPerVoxel, viewOf, type ArrayOf, type DType, type VoxelArray } from "../../algebra/dtype.js"
 import * as E from "../../algebra/expr.js"
-import type { PreparedKernel } from "../../algebra/kernel.js"
-import { sliceLength } from "../../algebra/volume.js"
+import type { SliceWindow, WindowKernel } from "../../algebra/kernel.js"
+import { sliceLength, type VolumeInfo } from "../../algebra/volume.js"
 import type { PointwiseNode, ScalarNode, VolumeNode, WindowNode } from "../plan/graph.js"
 import { inputInfo } from "../plan/rewrites/fuse-chain.js"
-import { kernelWindow } from "../window.js"
-import { compilePointwise } from "./compile.js"
+import { partRows, splitMode, worthSplitting, type Threads } from "../plan/threads.js"
+import { kernelWindow, type KernelWindow } from "../window.js"
+import { pointwiseFromSource, pointwiseSource } from "./compile.js"
 import type { RingBuffer } from "./ring.js"
+import type { RowThreads } from "./threads/pool.js"
 
 export interface StageContext {
   /** The ring holding a stage's outputs. */
@@ -26,18 +33,111 @@ export interface StageContext {
   readonly scalar: (n: ScalarNode) => unknown
   /** The z of step s in a volume of depth n, in this pass's direction. */
   readonly zOf: (depth: number, s: number) => number
+  /** Row threads to split steps across (rings and scratch are then in shared memory). */
+  readonly threads?: RowThreads | undefined
+  /** Which steps are worth splitting (the pass's plan: plan/threads.ts). */
+  readonly split: Threads
 }
 
 /** Fills `out` with step s of the stage. */
 export type StageCompute = (s: number, out: VoxelArray) => void
 
-/** A pointwise loop over `node`'s inputs as given per call. */
+/** Allocation of buffers that threads may read: shared when there are threads. */
+const allocFor = (ctx: StageContext): (<D extends DType>(d: D, length: number) => ArrayOf<D>) =>
+  ctx.threads === undefined ? allocSlice : allocShared
+
+/** A pointwise loop over `node`'s inputs as given per call, its rows split across threads if any. */
 const pointwiseLoop = (node: PointwiseNode, dtype: DType, ctx: StageContext) => {
-  const loop = compilePointwise(node.expr, node.inputs.map((i) => i.info.dtype), dtype)
+  const source = pointwiseSource(node.expr, node.inputs.map((i) => i.info.dtype), dtype)
+  const loop = pointwiseFromSource(source)
   // In the order the compiled loop indexes them (a stage may depend on more than it reads).
   const scalars = (E.scalarRefs(node.expr) as Array<ScalarNode>).map(ctx.scalar)
   const length = sliceLength(node.info)
-  return (out: VoxelArray, inputs: ReadonlyArray<VoxelArray>) => loop(out, inputs, length, scalars)
+  const threads = ctx.threads
+  // A lookup table would be copied to every thread: such loops stay on this one.
+  if (threads === undefined || !worthSplitting(Math.max(1, E.opCount(node.expr)), node.info, ctx.split) || scalars.some((v) => typeof v !== "number")) {
+    return (out: VoxelArray, inputs: ReadonlyArray<VoxelArray>) => loop(out, inputs, length, scalars)
+  }
+  const [, height, width] = node.info.shape
+  const step = threads.definePointwise(source, scalars, width)
+  const arrays: Array<VoxelArray> = new Array(node.inputs.length + 1)
+  return (out: VoxelArray, inputs: ReadonlyArray<VoxelArray>) => {
+    arrays[0] = out
+    for (let k = 0; k < inputs.length; k++) arrays[k + 1] = inputs[k]!
+    threads.run(step, 0, height, arrays, (start, end) => {
+      const a = start * width
+      const b = end * width
+      loop(out.subarray(a, b), inputs.map((x) => x.subarray(a, b)), b - a, scalars)
+    })
+  }
+}
+
+/**
+ * Slice z of `kernel` over the window `w` (of input `info`) into `out`, its rows split across the
+ * threads where the kernel allows it (see the module comment).
+ */
+const kernelStep = (
+  kernel: WindowKernel<DType, DType>,
+  info: VolumeInfo,
+  w: KernelWindow<DType>,
+  ctx: StageContext
+): ((z: number, out: VoxelArray) => void) => {
+  const threads = ctx.threads
+  const mode = threads === undefined ? undefined : splitMode(kernel, info, ctx.split)
+  if (mode !== "band") {
+    const prepared = kernel.prepare(info)
+    const rows = prepared.computeRows
+    if (mode === undefined || rows === undefined) {
+      return (z, out) => {
+        w.moveTo(z)
+        prepared.compute(w.window, out)
+      }
+    }
+    const step = threads!.defineKernel(kernel.recipe!, info, "rows")
+    const arrays = windowArrays(kernel, w)
+    return (z, out) => {
+      w.moveTo(z)
+      arrays.fill(out)
+      threads!.run(step, z, info.shape[1], arrays, (start, end) => rows(w.window, out, start, end))
+    }
+  }
+  // No y halo: each thread runs the kernel prepared for its band, on views of the band's rows.
+  const [, height, width] = info.shape
+  const step = threads!.defineKernel(kernel.recipe!, info, "band")
+  const [first, last] = partRows(height, threads!.count, 0)
+  const mine = kernel.prepare({ ...info, shape: [info.shape[0], last - first, width] })
+  const arrays = windowArrays(kernel, w)
+  const views: Array<VoxelArray> = new Array(arrays.length - 1)
+  const before = kernel.halo.z.before
+  const bandWindow: SliceWindow<DType> = {
+    get z() {
+      return w.window.z
+    },
+    at: (dz) => views[dz + before]!
+  }
+  return (z, out) => {
+    w.moveTo(z)
+    arrays.fill(out)
+    threads!.run(step, z, height, arrays, (start, end) => {
+      for (let i = 0; i < views.length; i++) views[i] = arrays[i + 1]!.subarray(start * width, end * width)
+      mine.compute(bandWindow, out.subarray(start * width, end * width))
+    })
+  }
+}
+
+/**
+ * The arrays of a split kernel job: the output (set per call), then the window's slices from the
+ * first offset to the last, which `fill` reads from the window at its current z.
+ */
+const windowArrays = (kernel: WindowKernel<DType, DType>, w: KernelWindow<DType>) => {
+  const { before, after } = kernel.halo.z
+  const arrays: Array<VoxelArray> & { fill: (out: VoxelArray) => void } = Object.assign(new Array<VoxelArray>(before + after + 2), {
+    fill: (out: VoxelArray) => {
+      arrays[0] = out
+      for (let dz = -before; dz <= after; dz++) arrays[dz + before + 1] = w.window.at(dz)
+    }
+  })
+  return arrays
 }
 
 /** The stage's own result, before any fused tail. */
@@ -53,12 +153,9 @@ const headCompute = (node: PointwiseNode | WindowNode, ctx: StageContext): Stage
   }
   const input = ctx.ring(node.input)
   const depth = node.input.info.shape[0]
-  const prepared: PreparedKernel<DType, DType> = node.kernel.prepare(node.input.info)
-  const w = kernelWindow(node.kernel, node.input.info, (zi) => input.get(ctx.zOf(depth, zi)))
-  return (s, out) => {
-    w.moveTo(ctx.zOf(depth, s))
-    prepared.compute(w.window, out)
-  }
+  const w = kernelWindow(node.kernel, node.input.info, (zi) => input.get(ctx.zOf(depth, zi)), allocFor(ctx))
+  const step = kernelStep(node.kernel, node.input.info, w, ctx)
+  return (s, out) => step(ctx.zOf(depth, s), out)
 }
 
 export const stageCompute = (node: PointwiseNode | WindowNode, ctx: StageContext): StageCompute => {
@@ -70,7 +167,8 @@ export const stageCompute = (node: PointwiseNode | WindowNode, ctx: StageContext
   // Intermediate j (0: the head's result, j: tail stage j-1's) lives in scratch A or B by parity.
   const types: Array<DType> = [headOutput, ...tail.slice(0, -1).map((m) => m.info.dtype)]
   const bytes = [0, 1].map((p) => Math.max(0, ...types.filter((_, j) => j % 2 === p).map(bytesPerVoxel)) * length)
-  const scratch = bytes.map((b) => allocSlice("uint8", b).buffer as ArrayBuffer)
+  const alloc = allocFor(ctx)
+  const scratch = bytes.map((b) => alloc("uint8", b).buffer as ArrayBuffer)
   const intermediates = types.map((d, j) => viewOf(d, scratch[j % 2]!, 0, length))
   const steps = tail.map((member, j): ((z: number, out: VoxelArray) => void) => {
     const input = intermediates[j]!
@@ -80,12 +178,7 @@ export const stageCompute = (node: PointwiseNode | WindowNode, ctx: StageContext
       return (_z, out) => run(out, inputs)
     }
     const info = inputInfo(node, member)
-    const prepared: PreparedKernel<DType, DType> = member.kernel.prepare(info)
-    const w = kernelWindow(member.kernel, info, () => input)
-    return (z, out) => {
-      w.moveTo(z)
-      prepared.compute(w.window, out)
-    }
+    return kernelStep(member.kernel, info, kernelWindow(member.kernel, info, () => input, alloc), ctx)
   })
   const last = steps.length - 1
   return (s, out) => {

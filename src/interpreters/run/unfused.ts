@@ -194,4 +194,4 @@ const runPass: PassRunner<Meter, UnfusedOptions> = (pass, readers, writers, scal
  */
 export const runUnfused = (program: Program, options: UnfusedOptions = {}): Effect.Effect<RunResult, RunError> =>
   // No optimising rewrite: the graph keeps one node per algebra call (spills are still made).
-  runPlanned(program, { ...options, rewrites: [] }, options, runPass, (m: Meter) => m.peakLiveBytes + m.scratchBytes)
+  runPlanned(program, { ...options, rewrites: [], threads: 1 }, options, runPass, (m: Meter) => m.peakLiveBytes + m.scratchBytes)

@@ -1,0 +1,85 @@
+/**
+ * How row threads share a kernel's slice, and the scratch that costs: one rule for the planner,
+ * which counts the bytes, and the run interpreter, which splits (run/stage.ts).
+ *
+ * A step is split only when its slice is worth it: at least `minSplitOps` voxel-ops (the cost
+ * model's count), since handing rows over and waiting costs tens of microseconds; a threshold on a
+ * 512² slice is not (splitting it measured slower), a gaussian pass is.
+ *
+ * A kernel with a recipe and local in-plane work is split. With no y halo, each thread runs it
+ * prepared for its own band of rows ("band": the scratch of the bands adds up to about one
+ * slice's); otherwise each thread holds a whole-slice kernel and computes its rows with
+ * `computeRows` ("rows": the scratch times the threads).
+ *
+ * @example
+ * ```ts
+ * splitMode(gaussianY, info, { threads: 2, minSplitOps: DEFAULT_MIN_SPLIT_OPS })   // "rows" on a large slice
+ * kernelScratchBytes(gaussianY, info, { threads: 2, minSplitOps: 0 })            // twice its scratch
+ * ```
+ */
+import type { DType } from "../../algebra/dtype.js"
+import type { WindowKernel } from "../../algebra/kernel.js"
+import { opCount } from "../../algebra/expr.js"
+import { sliceLength, type VolumeInfo } from "../../algebra/volume.js"
+import type { Plan } from "./passes.js"
+import { inputInfo } from "./rewrites/fuse-chain.js"
+
+export type SplitMode = "rows" | "band"
+
+/** The rows of part k of `height` rows split `parts` ways, as even as can be (part 0: the caller's). */
+export const partRows = (height: number, parts: number, k: number): readonly [number, number] => [
+  Math.floor((k * height) / parts),
+  Math.floor(((k + 1) * height) / parts)
+]
+
+/** How many threads compute a slice, and the least work per slice worth splitting. */
+export interface Threads {
+  readonly threads: number
+  readonly minSplitOps: number
+}
+
+/** About a millisecond of work here: 2²⁰ voxel-ops. */
+export const DEFAULT_MIN_SPLIT_OPS = 2 ** 20
+
+export const ONE_THREAD: Threads = { threads: 1, minSplitOps: DEFAULT_MIN_SPLIT_OPS }
+
+/** Whether a step of `opsPerVoxel` over slices of `info` is split among `t`'s threads. */
+export const worthSplitting = (opsPerVoxel: number, info: VolumeInfo, t: Threads): boolean =>
+  t.threads > 1 && opsPerVoxel * sliceLength(info) >= t.minSplitOps
+
+/** How threads share `kernel`'s slices of `input`; undefined when it runs on one thread. */
+export const splitMode = (kernel: WindowKernel<DType, DType>, input: VolumeInfo, t: Threads): SplitMode | undefined => {
+  if (kernel.recipe === undefined || kernel.inPlane === "global" || !worthSplitting(kernel.opsPerVoxel, input, t)) return undefined
+  return kernel.halo.y.before === 0 && kernel.halo.y.after === 0 ? "band" : "rows"
+}
+
+/** Scratch bytes of `kernel` over `input` run by `t`'s threads. */
+export const kernelScratchBytes = (kernel: WindowKernel<DType, DType>, input: VolumeInfo, t: Threads): number => {
+  const mode = splitMode(kernel, input, t)
+  const threads = t.threads
+  if (mode === undefined) return kernel.scratchBytes(input)
+  if (mode === "rows") return threads * kernel.scratchBytes(input)
+  const [depth, height, width] = input.shape
+  let bytes = 0
+  for (let k = 0; k < threads; k++) {
+    const [start, end] = partRows(height, threads, k)
+    bytes += kernel.scratchBytes({ ...input, shape: [depth, end - start, width] })
+  }
+  return bytes
+}
+
+/** Whether any step of `plan` is split among threads (else a run needs no worker). */
+export const anySplit = (plan: Plan): boolean =>
+  plan.passes.some((whole) =>
+    (whole.bands?.templates ?? [whole]).some((pass) =>
+      pass.stages.some(({ node }) => {
+      if (node.kind === "source") return false
+        const members = [node, ...(node.fused?.tail ?? [])]
+        return members.some((m, j) =>
+          m.kind === "pointwise"
+            ? worthSplitting(Math.max(1, opCount(m.expr)), m.info, pass.threads)
+            : splitMode(m.kernel, j === 0 ? m.input.info : inputInfo(node, m), pass.threads) !== undefined
+        )
+      })
+    )
+  )

@@ -1,0 +1,194 @@
+/**
+ * Row threads: worker threads that take a share of the rows of every step a run can split, so a
+ * slice is computed by all cores at once. The calling thread hands each worker its rows through
+ * shared memory, computes the first share itself, and waits for the others: a step costs a few
+ * microseconds more than on one thread, and each result row is written by exactly one thread.
+ *
+ * What crosses to a worker: the SharedArrayBuffers of the rings and scratch (once each), how to
+ * rebuild each step (a kernel's recipe, or a pointwise loop's source) and, per job, a few integers.
+ *
+ * @example
+ * ```ts
+ * const threads = yield* acquireRowThreads(2)            // the caller and one worker
+ * const step = threads.defineKernel(kernel.recipe!, info, "rows")
+ * threads.run(step, z, height, [out, ...window], (start, end) => prepared.computeRows!(w, out, start, end))
+ * ```
+ */
+import { createRequire } from "node:module"
+import { pathToFileURL } from "node:url"
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads"
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import { DTYPES, dtypeOf, type DType, type VoxelArray } from "../../../algebra/dtype.js"
+import type { KernelRecipe } from "../../../algebra/kernel.js"
+import type { VolumeInfo } from "../../../algebra/volume.js"
+import { partRows } from "../../plan/threads.js"
+import type { PointwiseSource } from "../compile.js"
+import {
+  ARRAY_INTS,
+  CONTROL,
+  CONTROL_INTS,
+  JOB,
+  JOB_INTS,
+  MAX_JOB_ARRAYS,
+  type SetupMessage,
+  type StepMode
+} from "./protocol.js"
+
+/** Set by scripts/bundle.mjs: the worker's bundle file, beside the CLI's. */
+declare const SLICEWISE_WORKER_BUNDLE: string | undefined
+
+interface RowWorker {
+  readonly worker: Worker
+  readonly control: Int32Array
+  readonly job: Int32Array
+  readonly port: MessagePort
+  seq: number
+}
+
+/** How to start a worker from here: the bundle's, tsc's output, or the sources through tsx. */
+const workerScript = (): { readonly script: URL | string; readonly eval: boolean } => {
+  if (typeof SLICEWISE_WORKER_BUNDLE === "string") return { script: new URL(`./${SLICEWISE_WORKER_BUNDLE}`, import.meta.url), eval: false }
+  const here = import.meta.url
+  if (!here.endsWith(".ts")) return { script: new URL("./worker.js", here), eval: false }
+  // Run from TypeScript sources (tests, tsx): the worker registers tsx's loader, then loads them.
+  const tsx = pathToFileURL(createRequire(here).resolve("tsx/esm/api").replace(/\.cjs$/, ".mjs")).href
+  const worker = new URL("./worker.ts", here).href
+  return { script: `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(worker)}) })`, eval: true }
+}
+
+export class RowThreads {
+  private readonly ids = new Map<ArrayBufferLike, number>()
+  private steps = 0
+
+  constructor(private readonly workers: ReadonlyArray<RowWorker>) {}
+
+  /** Threads that share a step: the caller's and the workers'. */
+  get count(): number {
+    return this.workers.length + 1
+  }
+
+  private send(m: SetupMessage): void {
+    for (const w of this.workers) {
+      w.port.postMessage(m)
+      Atomics.add(w.control, CONTROL.messages, 1)
+    }
+  }
+
+  /** Forgets every step and buffer (at the end of a pass, so the workers free their scratch). */
+  reset(): void {
+    this.ids.clear()
+    this.send({ type: "reset" })
+  }
+
+  /** A kernel step; returns its number for `run`. */
+  defineKernel(recipe: KernelRecipe, info: VolumeInfo<DType>, mode: StepMode): number {
+    const step = this.steps++
+    this.send({ type: "kernel", step, recipe, info: { dtype: info.dtype, shape: info.shape, spacing: info.spacing }, mode })
+    return step
+  }
+
+  /** A pointwise step over slices `width` voxels wide; returns its number for `run`. */
+  definePointwise(source: PointwiseSource, scalars: ReadonlyArray<unknown>, width: number): number {
+    const step = this.steps++
+    this.send({ type: "pointwise", step, source, scalars, width })
+    return step
+  }
+
+  private bufferId(a: VoxelArray): number {
+    const buffer = a.buffer
+    let id = this.ids.get(buffer)
+    if (id === undefined) {
+      if (!(buffer instanceof SharedArrayBuffer)) throw new Error("internal: a split step was given an array that is not in shared memory")
+      id = this.ids.size
+      this.ids.set(buffer, id)
+      this.send({ type: "buffer", id, buffer })
+    }
+    return id
+  }
+
+  /**
+   * Runs step `step` for slice z over rows [0, height): `arrays` are the output slice and then the
+   * step's inputs (whole slices; a kernel's window from its first offset to its last). Each worker
+   * gets a share of the rows; the caller computes the first with `local(start, end)` meanwhile.
+   */
+  run(step: number, z: number, height: number, arrays: ReadonlyArray<VoxelArray>, local: (start: number, end: number) => void): void {
+    if (arrays.length > MAX_JOB_ARRAYS) throw new Error(`internal: a split step reads ${arrays.length} arrays, more than ${MAX_JOB_ARRAYS}`)
+    const parts = this.count
+    const posted: Array<RowWorker> = []
+    for (let k = 1; k < parts; k++) {
+      const [start, end] = partRows(height, parts, k)
+      if (start === end) continue
+      const w = this.workers[k - 1]!
+      const job = w.job
+      job[JOB.step] = step
+      job[JOB.z] = z
+      job[JOB.start] = start
+      job[JOB.end] = end
+      job[JOB.count] = arrays.length
+      for (let i = 0; i < arrays.length; i++) {
+        const a = arrays[i]!
+        const p = JOB.arrays + ARRAY_INTS * i
+        job[p] = this.bufferId(a)
+        job[p + 1] = a.byteOffset
+        job[p + 2] = a.length
+        job[p + 3] = DTYPES.indexOf(dtypeOf(a))
+      }
+      w.seq++
+      Atomics.store(w.control, CONTROL.posted, w.seq)
+      Atomics.notify(w.control, CONTROL.posted)
+      posted.push(w)
+    }
+    try {
+      const [start, end] = partRows(height, parts, 0)
+      if (start < end) local(start, end)
+    } finally {
+      // Wait for every worker even when our share failed: they are still writing shared buffers.
+      const failures: Array<string> = []
+      for (const w of posted) {
+        for (let done = Atomics.load(w.control, CONTROL.done); done !== w.seq; done = Atomics.load(w.control, CONTROL.done)) {
+          Atomics.wait(w.control, CONTROL.done, done)
+        }
+        if (Atomics.load(w.control, CONTROL.failed) === 1) {
+          const m = receiveMessageOnPort(w.port)?.message as { message: string; stack?: string } | undefined
+          failures.push(m?.stack ?? m?.message ?? "unknown error")
+        }
+      }
+      if (failures.length > 0) throw new Error(`a row worker failed: ${failures[0]}`)
+    }
+  }
+
+  /** Stops the workers. */
+  close(): Promise<void> {
+    for (const w of this.workers) {
+      Atomics.store(w.control, CONTROL.posted, -1)
+      Atomics.notify(w.control, CONTROL.posted)
+    }
+    return Promise.all(this.workers.map((w) => w.worker.terminate())).then(() => {})
+  }
+}
+
+const startWorker = (): Promise<RowWorker> => {
+  const { script, eval: isEval } = workerScript()
+  const control = new SharedArrayBuffer(4 * CONTROL_INTS)
+  const job = new SharedArrayBuffer(4 * JOB_INTS)
+  const { port1, port2 } = new MessageChannel()
+  const worker = new Worker(script, { eval: isEval, workerData: { control, job, port: port2 }, transferList: [port2] })
+  return new Promise((resolve, reject) => {
+    worker.once("message", () => {
+      worker.off("error", reject)
+      resolve({ worker, control: new Int32Array(control), job: new Int32Array(job), port: port1, seq: 0 })
+    })
+    worker.once("error", reject)
+  })
+}
+
+/**
+ * `threads` row threads for the life of the scope: the caller and `threads − 1` workers, stopped
+ * when the scope closes.
+ */
+export const acquireRowThreads = (threads: number): Effect.Effect<RowThreads, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.promise(() => Promise.all(Array.from({ length: Math.max(0, threads - 1) }, startWorker)).then((ws) => new RowThreads(ws))),
+    (t) => Effect.promise(() => t.close())
+  )

@@ -1,0 +1,117 @@
+/**
+ * A row worker: runs its share of the rows of split steps (pool.ts) until the caller stops it.
+ * It rebuilds kernels from their recipes (ops/registry.ts) and pointwise loops from their source,
+ * and reads and writes the caller's rings and scratch in shared memory. Between jobs it waits on
+ * its control block, so it costs no CPU while idle.
+ */
+import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from "node:worker_threads"
+import { bytesPerVoxel, DTYPES, viewOf, type DType, type VoxelArray } from "../../../algebra/dtype.js"
+import type { PreparedKernel, SliceWindow, WindowKernel } from "../../../algebra/kernel.js"
+import type { VolumeInfo } from "../../../algebra/volume.js"
+import { kernelFromRecipe } from "../../../ops/registry.js"
+import { pointwiseFromSource, type PointwiseLoop } from "../compile.js"
+import { ARRAY_INTS, CONTROL, JOB, type SetupMessage, type StepMode } from "./protocol.js"
+
+type Step =
+  | {
+      readonly kind: "kernel"
+      readonly kernel: WindowKernel<DType, DType>
+      readonly info: VolumeInfo<DType>
+      readonly mode: StepMode
+      /** Prepared for the whole slice ("rows"), or for bands of each height met ("band"). */
+      readonly prepared: Map<number, PreparedKernel<DType, DType>>
+    }
+  | { readonly kind: "pointwise"; readonly loop: PointwiseLoop; readonly scalars: ReadonlyArray<unknown>; readonly width: number }
+
+const { control, job, port } = workerData as { control: SharedArrayBuffer; job: SharedArrayBuffer; port: MessagePort }
+const ctrl = new Int32Array(control)
+const jobs = new Int32Array(job)
+const buffers = new Map<number, SharedArrayBuffer>()
+const steps = new Map<number, Step>()
+let messagesRead = 0
+
+const setUp = (m: SetupMessage): void => {
+  switch (m.type) {
+    case "buffer":
+      buffers.set(m.id, m.buffer)
+      return
+    case "kernel":
+      steps.set(m.step, { kind: "kernel", kernel: kernelFromRecipe(m.recipe), info: m.info, mode: m.mode, prepared: new Map() })
+      return
+    case "pointwise":
+      steps.set(m.step, { kind: "pointwise", loop: pointwiseFromSource(m.source), scalars: m.scalars, width: m.width })
+      return
+    case "reset":
+      buffers.clear()
+      steps.clear()
+  }
+}
+
+/** Array k of the job (a whole slice), or its rows [start, end) of `width` voxels when given. */
+const arrayOf = (k: number, rows?: readonly [number, number, number]): VoxelArray => {
+  const p = JOB.arrays + ARRAY_INTS * k
+  const buffer = buffers.get(jobs[p]!)
+  if (buffer === undefined) throw new Error(`internal: row worker has no buffer ${jobs[p]}`)
+  const dtype = DTYPES[jobs[p + 3]!]!
+  if (rows === undefined) return viewOf(dtype, buffer, jobs[p + 1]!, jobs[p + 2]!)
+  const [start, end, width] = rows
+  return viewOf(dtype, buffer, jobs[p + 1]! + start * width * bytesPerVoxel(dtype), (end - start) * width)
+}
+
+const runJob = (): void => {
+  const step = steps.get(jobs[JOB.step]!)
+  if (step === undefined) throw new Error(`internal: row worker has no step ${jobs[JOB.step]}`)
+  const z = jobs[JOB.z]!
+  const start = jobs[JOB.start]!
+  const end = jobs[JOB.end]!
+  const count = jobs[JOB.count]!
+  if (step.kind === "pointwise") {
+    const rows = [start, end, step.width] as const
+    const inputs: Array<VoxelArray> = []
+    for (let k = 1; k < count; k++) inputs.push(arrayOf(k, rows))
+    step.loop(arrayOf(0, rows), inputs, (end - start) * step.width, step.scalars)
+    return
+  }
+  const { kernel, info, mode, prepared } = step
+  const before = kernel.halo.z.before
+  const rows = mode === "band" ? ([start, end, info.shape[2]] as const) : undefined
+  const lines: Array<VoxelArray> = []
+  for (let k = 1; k < count; k++) lines.push(arrayOf(k, rows))
+  const window: SliceWindow<DType> = { z, at: (dz) => lines[dz + before]! }
+  if (mode === "rows") {
+    let p = prepared.get(0)
+    if (p === undefined) prepared.set(0, (p = kernel.prepare(info)))
+    p.computeRows!(window, arrayOf(0), start, end)
+    return
+  }
+  const height = end - start
+  let p = prepared.get(height)
+  if (p === undefined) prepared.set(height, (p = kernel.prepare({ ...info, shape: [info.shape[0], height, info.shape[2]] })))
+  p.compute(window, arrayOf(0, rows))
+}
+
+let seen = 0
+parentPort!.postMessage("ready")
+for (;;) {
+  Atomics.wait(ctrl, CONTROL.posted, seen)
+  const posted = Atomics.load(ctrl, CONTROL.posted)
+  if (posted < 0) break
+  seen = posted
+  try {
+    const expected = Atomics.load(ctrl, CONTROL.messages)
+    while (messagesRead < expected) {
+      const m = receiveMessageOnPort(port)
+      if (m === undefined) continue // posted before the job, still on its way
+      messagesRead++
+      setUp(m.message as SetupMessage)
+    }
+    runJob()
+    Atomics.store(ctrl, CONTROL.failed, 0)
+  } catch (e) {
+    port.postMessage({ message: e instanceof Error ? e.message : String(e), stack: e instanceof Error ? e.stack : undefined })
+    Atomics.store(ctrl, CONTROL.failed, 1)
+  }
+  Atomics.store(ctrl, CONTROL.done, seen)
+  Atomics.notify(ctrl, CONTROL.done)
+}
+port.close()
