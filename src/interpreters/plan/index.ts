@@ -50,7 +50,7 @@ export interface PlanOptions {
   readonly threads?: number
   /**
    * The least voxel-ops per slice (the cost model's count) a step must do to be split among
-   * threads (default 2²⁰, about a millisecond here): below it, handing rows over costs more than
+   * threads (default 2¹⁹, about half a millisecond here): below it, handing rows over costs more than
    * it saves.
    */
   readonly minSplitOps?: number
