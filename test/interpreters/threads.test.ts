@@ -82,6 +82,23 @@ describe("row threads", () => {
     expect(Exit.isFailure(failure) && Cause.pretty(failure.cause)).toContain('no kernel factory "no-such-kernel"')
   })
 
+  it("a worker that died is reported, not waited for forever", async () => {
+    const exit = await Effect.runPromiseExit(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const threads = yield* acquireRowThreads(2)
+          const step = threads.defineKernel(medianKernel("uint8", 1, "reflect", 0).recipe!, volumeInfo("uint8", [1, 4, 4]), "rows")
+          // Stopped from outside, as the kernel would for a thread out of memory.
+          const { worker } = (threads as unknown as { workers: ReadonlyArray<{ worker: { terminate: () => Promise<number> } }> }).workers[0]!
+          yield* Effect.promise(() => worker.terminate())
+          const out = allocShared("uint8", 16)
+          threads.run(step, 0, 4, [out, out, out, out], () => {})
+        })
+      )
+    )
+    expect(Exit.isFailure(exit) && Cause.pretty(exit.cause)).toContain("the thread stopped")
+  })
+
   it("refuses arrays that are not shared, before any worker reads them", async () => {
     const exit = await Effect.runPromiseExit(
       Effect.scoped(

@@ -50,9 +50,13 @@ export const ONE_THREAD: Threads = { threads: 1, minSplitOps: DEFAULT_MIN_SPLIT_
 export const worthSplitting = (opsPerVoxel: number, info: VolumeInfo, t: Threads): boolean =>
   t.threads > 1 && opsPerVoxel * sliceLength(info) >= t.minSplitOps
 
+/** The most arrays a split step may hand a worker (its output and inputs: a window's slices). */
+export const MAX_SPLIT_ARRAYS = 1024
+
 /** How threads share `kernel`'s slices of `input`; undefined when it runs on one thread. */
 export const splitMode = (kernel: WindowKernel<DType, DType>, input: VolumeInfo, t: Threads): SplitMode | undefined => {
   if (kernel.recipe === undefined || kernel.inPlane === "global" || !worthSplitting(kernel.opsPerVoxel, input, t)) return undefined
+  if (kernel.halo.z.before + kernel.halo.z.after + 2 > MAX_SPLIT_ARRAYS) return undefined
   return kernel.halo.y.before === 0 && kernel.halo.y.after === 0 ? "band" : "rows"
 }
 

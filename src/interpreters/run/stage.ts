@@ -20,7 +20,7 @@ import type { SliceWindow, WindowKernel } from "../../algebra/kernel.js"
 import { sliceLength, type VolumeInfo } from "../../algebra/volume.js"
 import type { PointwiseNode, ScalarNode, VolumeNode, WindowNode } from "../plan/graph.js"
 import { inputInfo } from "../plan/rewrites/fuse-chain.js"
-import { partRows, splitMode, worthSplitting, type Threads } from "../plan/threads.js"
+import { MAX_SPLIT_ARRAYS, partRows, splitMode, worthSplitting, type Threads } from "../plan/threads.js"
 import { kernelWindow, type KernelWindow } from "../window.js"
 import { pointwiseFromSource, pointwiseSource } from "./compile.js"
 import type { RingBuffer } from "./ring.js"
@@ -55,7 +55,12 @@ const pointwiseLoop = (node: PointwiseNode, dtype: DType, ctx: StageContext) => 
   const length = sliceLength(node.info)
   const threads = ctx.threads
   // A lookup table would be copied to every thread: such loops stay on this one.
-  if (threads === undefined || !worthSplitting(Math.max(1, E.opCount(node.expr)), node.info, ctx.split) || scalars.some((v) => typeof v !== "number")) {
+  if (
+    threads === undefined ||
+    !worthSplitting(Math.max(1, E.opCount(node.expr)), node.info, ctx.split) ||
+    node.inputs.length + 1 > MAX_SPLIT_ARRAYS ||
+    scalars.some((v) => typeof v !== "number")
+  ) {
     return (out: VoxelArray, inputs: ReadonlyArray<VoxelArray>) => loop(out, inputs, length, scalars)
   }
   const [, height, width] = node.info.shape
@@ -94,11 +99,10 @@ const kernelStep = (
       }
     }
     const step = threads!.defineKernel(kernel.recipe!, info, "rows")
-    const arrays = windowArrays(kernel, w)
+    const arraysOf = windowArrays(kernel, w)
     return (z, out) => {
       w.moveTo(z)
-      arrays.fill(out)
-      threads!.run(step, z, info.shape[1], arrays, (start, end) => rows(w.window, out, start, end))
+      threads!.run(step, z, info.shape[1], arraysOf(out), (start, end) => rows(w.window, out, start, end))
     }
   }
   // No y halo: each thread runs the kernel prepared for its band, on views of the band's rows.
@@ -106,9 +110,9 @@ const kernelStep = (
   const step = threads!.defineKernel(kernel.recipe!, info, "band")
   const [first, last] = partRows(height, threads!.count, 0)
   const mine = kernel.prepare({ ...info, shape: [info.shape[0], last - first, width] })
-  const arrays = windowArrays(kernel, w)
-  const views: Array<VoxelArray> = new Array(arrays.length - 1)
+  const arraysOf = windowArrays(kernel, w)
   const before = kernel.halo.z.before
+  const views: Array<VoxelArray> = new Array(before + kernel.halo.z.after + 1)
   const bandWindow: SliceWindow<DType> = {
     get z() {
       return w.window.z
@@ -117,7 +121,7 @@ const kernelStep = (
   }
   return (z, out) => {
     w.moveTo(z)
-    arrays.fill(out)
+    const arrays = arraysOf(out)
     threads!.run(step, z, height, arrays, (start, end) => {
       for (let i = 0; i < views.length; i++) views[i] = arrays[i + 1]!.subarray(start * width, end * width)
       mine.compute(bandWindow, out.subarray(start * width, end * width))
@@ -126,18 +130,17 @@ const kernelStep = (
 }
 
 /**
- * The arrays of a split kernel job: the output (set per call), then the window's slices from the
- * first offset to the last, which `fill` reads from the window at its current z.
+ * The arrays of a split kernel job, in one array reused slice after slice: the output, then the
+ * window's slices (at its current z) from the first offset to the last.
  */
 const windowArrays = (kernel: WindowKernel<DType, DType>, w: KernelWindow<DType>) => {
   const { before, after } = kernel.halo.z
-  const arrays: Array<VoxelArray> & { fill: (out: VoxelArray) => void } = Object.assign(new Array<VoxelArray>(before + after + 2), {
-    fill: (out: VoxelArray) => {
-      arrays[0] = out
-      for (let dz = -before; dz <= after; dz++) arrays[dz + before + 1] = w.window.at(dz)
-    }
-  })
-  return arrays
+  const arrays = new Array<VoxelArray>(before + after + 2)
+  return (out: VoxelArray): ReadonlyArray<VoxelArray> => {
+    arrays[0] = out
+    for (let dz = -before; dz <= after; dz++) arrays[dz + before + 1] = w.window.at(dz)
+    return arrays
+  }
 }
 
 /** The stage's own result, before any fused tail. */

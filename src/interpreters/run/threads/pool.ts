@@ -22,18 +22,19 @@ import type * as Scope from "effect/Scope"
 import { DTYPES, dtypeOf, type DType, type VoxelArray } from "../../../algebra/dtype.js"
 import type { KernelRecipe } from "../../../algebra/kernel.js"
 import type { VolumeInfo } from "../../../algebra/volume.js"
-import { partRows } from "../../plan/threads.js"
+import { MAX_SPLIT_ARRAYS, partRows } from "../../plan/threads.js"
 import type { PointwiseSource } from "../compile.js"
 import {
   ARRAY_INTS,
   CONTROL,
   CONTROL_INTS,
   JOB,
-  JOB_INTS,
-  MAX_JOB_ARRAYS,
   type SetupMessage,
   type StepMode
 } from "./protocol.js"
+
+/** Int32 slots of a job buffer: room for MAX_SPLIT_ARRAYS arrays (the output and a window's or a zip's inputs). */
+const JOB_INTS = JOB.arrays + ARRAY_INTS * MAX_SPLIT_ARRAYS
 
 /** Set by scripts/bundle.mjs: the worker's bundle file, beside the CLI's. */
 declare const SLICEWISE_WORKER_BUNDLE: string | undefined
@@ -113,7 +114,7 @@ export class RowThreads {
    * gets a share of the rows; the caller computes the first with `local(start, end)` meanwhile.
    */
   run(step: number, z: number, height: number, arrays: ReadonlyArray<VoxelArray>, local: (start: number, end: number) => void): void {
-    if (arrays.length > MAX_JOB_ARRAYS) throw new Error(`internal: a split step reads ${arrays.length} arrays, more than ${MAX_JOB_ARRAYS}`)
+    if (arrays.length > MAX_SPLIT_ARRAYS) throw new Error(`internal: a split step reads ${arrays.length} arrays, more than ${MAX_SPLIT_ARRAYS}`)
     const parts = this.count
     const posted: Array<RowWorker> = []
     for (let k = 1; k < parts; k++) {
@@ -147,7 +148,11 @@ export class RowThreads {
       const failures: Array<string> = []
       for (const w of posted) {
         for (let done = Atomics.load(w.control, CONTROL.done); done !== w.seq; done = Atomics.load(w.control, CONTROL.done)) {
-          Atomics.wait(w.control, CONTROL.done, done)
+          // A thread that died (out of memory, killed) never answers: its threadId turns −1.
+          if (Atomics.wait(w.control, CONTROL.done, done, 1000) === "timed-out" && w.worker.threadId === -1) {
+            failures.push("the thread stopped")
+            break
+          }
         }
         if (Atomics.load(w.control, CONTROL.failed) === 1) {
           const m = receiveMessageOnPort(w.port)?.message as { message: string; stack?: string } | undefined

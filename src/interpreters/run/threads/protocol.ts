@@ -28,10 +28,6 @@ export const JOB = { step: 0, z: 1, start: 2, end: 3, count: 4, arrays: 5 } as c
 /** An array in a job: buffer id, byte offset, voxels, dtype (index in DTYPES). */
 export const ARRAY_INTS = 4
 
-/** Room for a job of up to this many arrays (the output and a window's or a zip's inputs). */
-export const MAX_JOB_ARRAYS = 256
-
-export const JOB_INTS = JOB.arrays + ARRAY_INTS * MAX_JOB_ARRAYS
 
 /** How a step's rows are handed to a worker. */
 export type StepMode =
