@@ -10,6 +10,7 @@ import { describe, expect, it } from "vitest"
 import type { Program } from "../../src/algebra/algebra.js"
 import { allocShared } from "../../src/algebra/dtype.js"
 import { volumeInfo, type Shape } from "../../src/algebra/volume.js"
+import { costOf } from "../../src/interpreters/cost/index.js"
 import { evaluate } from "../../src/interpreters/memory/index.js"
 import * as Plan from "../../src/interpreters/plan/index.js"
 import * as Run from "../../src/interpreters/run/index.js"
@@ -64,6 +65,19 @@ describe("row threads", () => {
     expect(await splits((alg) => ({ out: gaussian(alg, alg.source(big), { sigma: 2 }) }))).toBe(true)
     expect(await splits((alg) => ({ out: gaussian(alg, alg.source(volume([3, 8, 8])), { sigma: 2 }) }))).toBe(false)
     expect(await splits((alg) => ({ out: threshold(alg, alg.source(big), { min: 128 }) }), { minSplitOps: 0 })).toBe(true)
+  })
+
+  it("the dry run's time counts split steps' work once per thread", async () => {
+    const big = arraySource(volumeInfo("uint8", [3, 512, 512]) as never, new Uint8Array(3 * 512 * 512) as never, "big")
+    const throughput = { readBytesPerSecond: Infinity, writeBytesPerSecond: Infinity, voxelOpsPerSecond: 1e9 }
+    const seconds = (program: Program, threads: number) =>
+      Effect.runPromise(Plan.make(program, { threads })).then((p) => costOf(p, throughput).estimatedSeconds)
+    const smooth: Program = (alg) => ({ out: gaussian(alg, alg.source(big), { sigma: 2 }) })
+    const binary: Program = (alg) => ({ out: threshold(alg, alg.source(big), { min: 128 }) })
+    // Every pass of a gaussian is split: half the compute with 2 threads, a quarter with 4.
+    expect(await seconds(smooth, 2)).toBeCloseTo((await seconds(smooth, 1)) / 2, 9)
+    expect(await seconds(smooth, 4)).toBeCloseTo((await seconds(smooth, 1)) / 4, 9)
+    expect(await seconds(binary, 2)).toBe(await seconds(binary, 1))
   })
 
   it("a failure in a worker is an error of the step, and the workers stop with the scope", async () => {

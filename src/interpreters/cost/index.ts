@@ -17,7 +17,6 @@
  */
 import * as Effect from "effect/Effect"
 import type { Program } from "../../algebra/algebra.js"
-import * as E from "../../algebra/expr.js"
 import { voxelCount } from "../../algebra/volume.js"
 import { formatBytes, formatMs } from "../../util/units.js"
 import type { BudgetError, PlanError } from "../plan/errors.js"
@@ -25,6 +24,7 @@ import type { VolumeNode } from "../plan/graph.js"
 import { make as makePlan, type PlanOptions } from "../plan/index.js"
 import type { PassPlan, Plan } from "../plan/passes.js"
 import { passReadBytes, wholeReadBytes } from "../plan/bands.js"
+import { stageSteps, type Threads } from "../plan/threads.js"
 
 /**
  * Throughputs for the time estimate. The defaults are rough figures of this project's development
@@ -96,7 +96,10 @@ export interface Cost {
   readonly amplification: number
   readonly peakBufferBytes: number
   readonly voxelOps: number
-  /** From `throughput`: reads, writes and compute added up (no overlap assumed). */
+  /**
+   * From `throughput`: reads, writes and compute added up (no overlap assumed), the compute of
+   * steps split among row threads divided by their number.
+   */
   readonly estimatedSeconds: number
   readonly throughput: Throughput
   /** Where the throughputs came from: a calibration file's path, or "defaults". */
@@ -116,12 +119,19 @@ const stageBuffers = (pass: PassPlan, id: number): Pick<StageCost, "bufferBytes"
   return best
 }
 
-/** Operations per voxel of a stage's own work and its fused tail. */
-const opsPerVoxel = (n: VolumeNode): number => {
-  if (n.kind === "source") return 0
-  const own = n.kind === "pointwise" ? Math.max(1, E.opCount(n.expr)) : n.kernel.opsPerVoxel
-  const tail = n.fused?.tail ?? []
-  return own + tail.reduce((a, m) => a + (m.kind === "pointwise" ? Math.max(1, E.opCount(m.expr)) : m.kernel.opsPerVoxel), 0)
+/**
+ * Operations per voxel of a stage's own work and its fused tail, and the same as the time they
+ * take: the steps split among `t`'s threads count 1/threads.
+ */
+const opsPerVoxel = (n: VolumeNode, t: Threads): { readonly ops: number; readonly timed: number } => {
+  if (n.kind === "source") return { ops: 0, timed: 0 }
+  let ops = 0
+  let timed = 0
+  for (const step of stageSteps(n, t)) {
+    ops += step.opsPerVoxel
+    timed += step.split ? step.opsPerVoxel / t.threads : step.opsPerVoxel
+  }
+  return { ops, timed }
 }
 
 /** The cost of a plan (pure: reads no voxel and opens no file). */
@@ -132,6 +142,8 @@ export const costOf = (plan: Plan, throughput: Throughput = DEFAULT_THROUGHPUT, 
   let spillBytesWritten = 0
   let bytesWrittenExact = true
   let voxelOps = 0
+  // Voxel-ops as time: those of split steps shared among the threads.
+  let timedOps = 0
   const passes = plan.passes.map((pass): PassCost => {
     const reads: Array<IoCost> = []
     const stages: Array<StageCost> = []
@@ -147,14 +159,17 @@ export const costOf = (plan: Plan, throughput: Throughput = DEFAULT_THROUGHPUT, 
         bytesRead += bytes
         if (n.spilledBy === undefined) inputs.set(`${n.source.format}:${n.source.path}`, wholeReadBytes(n))
       }
-      const stageOps = Math.round(opsPerVoxel(n) * voxelCount(n.info) * computedRows)
+      const perVoxel = opsPerVoxel(n, pass.threads)
+      const stageOps = Math.round(perVoxel.ops * voxelCount(n.info) * computedRows)
       ops += stageOps
+      timedOps += perVoxel.timed * voxelCount(n.info) * computedRows
       stages.push({ id: n.id, label: n.label, ...stageBuffers(pass, n.id), voxelOps: stageOps })
     }
     const writes: Array<IoCost> = []
     for (const r of pass.roots) {
       if (r.kind === "reduce") {
         ops += r.reducer.opsPerVoxel * voxelCount(r.input.info)
+        timedOps += r.reducer.opsPerVoxel * voxelCount(r.input.info)
         continue
       }
       const bytes = r.sink.outputBytes(r.input.info)
@@ -189,7 +204,7 @@ export const costOf = (plan: Plan, throughput: Throughput = DEFAULT_THROUGHPUT, 
     peakBufferBytes: plan.peakBufferBytes,
     voxelOps,
     estimatedSeconds:
-      bytesRead / throughput.readBytesPerSecond + bytesWritten / throughput.writeBytesPerSecond + voxelOps / throughput.voxelOpsPerSecond,
+      bytesRead / throughput.readBytesPerSecond + bytesWritten / throughput.writeBytesPerSecond + timedOps / throughput.voxelOpsPerSecond,
     throughput,
     throughputFrom
   }

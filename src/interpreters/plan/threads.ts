@@ -21,6 +21,7 @@ import type { DType } from "../../algebra/dtype.js"
 import type { WindowKernel } from "../../algebra/kernel.js"
 import { opCount } from "../../algebra/expr.js"
 import { sliceLength, type VolumeInfo } from "../../algebra/volume.js"
+import type { PointwiseNode, WindowNode } from "./graph.js"
 import type { Plan } from "./passes.js"
 import { inputInfo } from "./rewrites/fuse-chain.js"
 
@@ -75,18 +76,23 @@ export const kernelScratchBytes = (kernel: WindowKernel<DType, DType>, input: Vo
   return bytes
 }
 
+/** A stage's own step and each fused tail step: its voxel-ops per voxel, and whether it is split. */
+export const stageSteps = (
+  node: PointwiseNode | WindowNode,
+  t: Threads
+): ReadonlyArray<{ readonly opsPerVoxel: number; readonly split: boolean }> =>
+  [node, ...(node.fused?.tail ?? [])].map((m, j) => {
+    if (m.kind === "pointwise") {
+      const ops = Math.max(1, opCount(m.expr))
+      return { opsPerVoxel: ops, split: worthSplitting(ops, m.info, t) }
+    }
+    return { opsPerVoxel: m.kernel.opsPerVoxel, split: splitMode(m.kernel, j === 0 ? m.input.info : inputInfo(node, m), t) !== undefined }
+  })
+
 /** Whether any step of `plan` is split among threads (else a run needs no worker). */
 export const anySplit = (plan: Plan): boolean =>
   plan.passes.some((whole) =>
     (whole.bands?.templates ?? [whole]).some((pass) =>
-      pass.stages.some(({ node }) => {
-      if (node.kind === "source") return false
-        const members = [node, ...(node.fused?.tail ?? [])]
-        return members.some((m, j) =>
-          m.kind === "pointwise"
-            ? worthSplitting(Math.max(1, opCount(m.expr)), m.info, pass.threads)
-            : splitMode(m.kernel, j === 0 ? m.input.info : inputInfo(node, m), pass.threads) !== undefined
-        )
-      })
+      pass.stages.some(({ node }) => node.kind !== "source" && stageSteps(node, pass.threads).some((s) => s.split))
     )
   )
