@@ -168,7 +168,8 @@ export const withFd = <A, E, R>(
 // Metadata
 
 /**
- * The status of the file behind `fd` (a failure is a FileError "stat").
+ * The status of the file behind `fd` (a failure is a FileError "stat"). Synchronous, as `openFd`
+ * is and for the same reason: a stack stats a file per slice.
  *
  * @example
  * ```ts
@@ -177,9 +178,7 @@ export const withFd = <A, E, R>(
  * ```
  */
 export const statFd = (fd: number, path: string): Effect.Effect<fs.Stats, FileError> =>
-  Effect.async<fs.Stats, FileError>((resume) => {
-    fs.fstat(fd, (err, st) => resume(err ? Effect.fail(fileError(path, "stat", err)) : Effect.succeed(st)))
-  })
+  Effect.try({ try: () => fs.fstatSync(fd), catch: (err) => fileError(path, "stat", err) })
 
 /**
  * The size in bytes of the file behind `fd`; a directory is a FileError "read" (EISDIR).
