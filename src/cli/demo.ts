@@ -35,8 +35,10 @@ export const runDemo = (json: boolean) =>
     const source = yield* openSource(phantomPath)
     const sink = yield* sinkFor(outputPath)
     const program = pipeline(source, steps, sink)
-    const plan = yield* Plan.make(program)
-    const result = yield* Run.run(program)
+    // As `run` does by default: every CPU computes each slice (the median and the ball are split).
+    const options = { threads: os.availableParallelism() }
+    const plan = yield* Plan.make(program, options)
+    const result = yield* Run.run(program, options)
 
     // The same pipeline, evaluated whole by the definitional memory interpreter, must give the
     // voxels the streaming run wrote to the file.

@@ -6,6 +6,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { xorshift32 } from "../support/voxels.js"
 
 const root = path.resolve(__dirname, "../..")
 const fixture = (p: string) => path.join(root, "test/fixtures/tiff", p)
@@ -49,6 +50,27 @@ describe("slicewise run", () => {
     expect(result.plan.passes).toHaveLength(1)
     const info = JSON.parse(slicewise("info", out, "--json").stdout)
     expect(info).toMatchObject({ format: "nrrd", dtype: "uint8", shape: [3, 5, 7] })
+  })
+
+  it("gives the same bytes with 1 and 2 row threads, and says how many it used", () => {
+    // 300² slices: enough work per slice for the gaussian and median passes to be split.
+    const [z, y, x] = [6, 300, 300]
+    const random = xorshift32(11)
+    const voxels = Uint16Array.from({ length: z * y * x }, () => random() % 4096)
+    const input = path.join(dir, "threads-in.nrrd")
+    const header = `NRRD0004\ntype: ushort\ndimension: 3\nsizes: ${x} ${y} ${z}\nendian: little\nencoding: raw\n\n`
+    fs.writeFileSync(input, Buffer.concat([Buffer.from(header), Buffer.from(voxels.buffer)]))
+    const outputs = [1, 2].map((threads) => {
+      const out = path.join(dir, `threads-${threads}.nrrd`)
+      const r = slicewise("run", input, out, "gaussian:sigma=1.5", "median:radius=1", "--threads", String(threads), "--json")
+      expect(r.code, r.stderr).toBe(0)
+      expect(JSON.parse(r.stdout).plan.passes[0].threads).toBe(threads)
+      return fs.readFileSync(out)
+    })
+    expect(outputs[1]!.equals(outputs[0]!)).toBe(true)
+    const bad = slicewise("run", input, path.join(dir, "threads-0.nrrd"), "copy", "--threads", "0")
+    expect(bad.code).toBe(1)
+    expect(bad.stderr).toContain("--threads must be an integer from 1 to 256, got 0")
   })
 
   it("refuses a bad step in one line naming it, without a stack trace", () => {

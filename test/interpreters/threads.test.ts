@@ -3,6 +3,10 @@
  * threads; the plan counts every thread's kernel scratch; a worker's failure reaches the caller as
  * an error (not a hang); and the workers are stopped when the run ends.
  */
+import { spawnSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { pathToFileURL } from "node:url"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -78,6 +82,25 @@ describe("row threads", () => {
     expect(await seconds(smooth, 2)).toBeCloseTo((await seconds(smooth, 1)) / 2, 9)
     expect(await seconds(smooth, 4)).toBeCloseTo((await seconds(smooth, 1)) / 4, 9)
     expect(await seconds(binary, 2)).toBe(await seconds(binary, 1))
+  })
+
+  it("run from the compiled library (dist/, as an installed package is), the workers load its worker.js", () => {
+    const dist = path.resolve(__dirname, "../../dist")
+    expect(fs.existsSync(path.join(dist, "interpreters/run/threads/worker.js")), "dist/ is missing: npm run build").toBe(true)
+    const script = `
+      import * as Effect from "effect/Effect"
+      import * as Run from "${pathToFileURL(path.join(dist, "interpreters/run/index.js")).href}"
+      import { arraySource } from "${pathToFileURL(path.join(dist, "io/memory.js")).href}"
+      import { gaussian } from "${pathToFileURL(path.join(dist, "ops/gaussian.js")).href}"
+      const info = { dtype: "uint8", shape: [4, 40, 30], spacing: [1, 1, 1] }
+      const src = arraySource(info, Uint8Array.from({ length: 4800 }, (_, i) => (i * 7919) % 251), "ramp")
+      const program = (alg) => ({ out: gaussian(alg, alg.source(src), { sigma: 1 }) })
+      const one = await Effect.runPromise(Run.run(program))
+      const two = await Effect.runPromise(Run.run(program, { threads: 2, minSplitOps: 0 }))
+      console.log(JSON.stringify({ same: Buffer.compare(Buffer.from(one.volumes.out.data), Buffer.from(two.volumes.out.data)) === 0, threads: two.plan.passes[0].threads.threads }))`
+    const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { cwd: path.resolve(__dirname, "../.."), encoding: "utf8" })
+    expect(r.status, r.stderr).toBe(0)
+    expect(JSON.parse(r.stdout)).toEqual({ same: true, threads: 2 })
   })
 
   it("a failure in a worker is an error of the step, and the workers stop with the scope", async () => {

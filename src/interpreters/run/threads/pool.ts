@@ -178,7 +178,9 @@ const startWorker = (): Promise<RowWorker> => {
   const control = new SharedArrayBuffer(4 * CONTROL_INTS)
   const job = new SharedArrayBuffer(4 * JOB_INTS)
   const { port1, port2 } = new MessageChannel()
-  const worker = new Worker(script, { eval: isEval, workerData: { control, job, port: port2 }, transferList: [port2] })
+  // The worker loads only slicewise's own modules: none of the parent's Node options apply to it
+  // (and some, like --input-type, would stop it from starting).
+  const worker = new Worker(script, { eval: isEval, execArgv: [], workerData: { control, job, port: port2 }, transferList: [port2] })
   return new Promise((resolve, reject) => {
     worker.once("message", () => {
       worker.off("error", reject)
