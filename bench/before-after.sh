@@ -17,7 +17,7 @@ if [ "${1:-}" != "--" ]; then repeat=$1; shift; fi
 [ "${1:-}" = "--" ] || { echo "usage: before-after.sh REV INPUT [REPEAT] -- STEPS… [-- STEPS…]" >&2; exit 2; }
 
 old="/tmp/slicewise-rev-$rev"
-if [ ! -f "$old/dist/slicewise.mjs" ]; then
+if [ ! -f "$old/dist/slicewise.mjs" ] && [ ! -f "$old/dist/bundle/slicewise.mjs" ]; then
   rm -rf "$old" && mkdir -p "$old"
   git archive "$rev" | tar -x -C "$old"
   ln -s "$PWD/node_modules" "$old/node_modules"

@@ -6,6 +6,6 @@
 // before the next allocates its own (src/interpreters/run/bands.ts). The two glibc settings keep
 // freed buffers of 128 KiB and more (gzip chunks, a finished pass's rings) from staying resident:
 // glibc otherwise raises its mmap threshold after the first such free and keeps later ones in its
-// heap (20–40 MiB more RSS reading .nii.gz; elsewhere they are ignored). The CLI is one bundled module
+// heap (20–40 MiB more RSS reading .nii.gz; elsewhere they are ignored). The CLI is bundled
 // (scripts/bundle.mjs): loading it takes a third of the time of loading its modules one by one.
-import "../dist/slicewise.mjs"
+import "../dist/bundle/slicewise.mjs"

@@ -1,7 +1,8 @@
-// Bundles the CLI into one ES module, dist/slicewise.mjs, which bin/slicewise.js loads. Resolving
-// and compiling the ~900 modules of Effect, @effect/cli and slicewise one by one was most of the
-// CLI's start-up (0.75 s against 0.27 s bundled, `--version`; docs/BENCHMARKS.md). The library
-// itself (dist/**/*.js from tsc) stays unbundled for those who import it.
+// Bundles the CLI into dist/bundle/: slicewise.mjs, which bin/slicewise.js loads, and chunks of what
+// it imports only when needed. Resolving and compiling the ~900 modules of Effect, @effect/cli and
+// slicewise one by one was most of the CLI's start-up (0.75 s against 0.27 s bundled, `--version`;
+// docs/BENCHMARKS.md). The library itself (dist/**/*.js from tsc) stays unbundled for those who
+// import it.
 import { build } from "esbuild"
 
 // The row threads' worker (src/interpreters/run/threads) is a bundle of its own, beside the CLI's:
@@ -14,19 +15,25 @@ await build({
   platform: "node",
   format: "esm",
   target: "node20",
-  outfile: `dist/${WORKER}`,
+  outfile: `dist/bundle/${WORKER}`,
   sourcemap: true,
   logLevel: "warning"
 })
 
 await build({
-  entryPoints: ["src/cli/main.ts"],
+  entryPoints: { slicewise: "src/cli/main.ts" },
   define: { SLICEWISE_WORKER_BUNDLE: JSON.stringify(WORKER) },
   bundle: true,
   platform: "node",
   format: "esm",
   target: "node20",
-  outfile: "dist/slicewise.mjs",
+  // What the code imports dynamically (Zarr's codecs, geotiff's decoders: 2 of the 4 MiB) goes to
+  // chunks of its own, parsed only by a run that opens such a file.
+  splitting: true,
+  outdir: "dist/bundle",
+  entryNames: "[name]",
+  chunkNames: "[name]-[hash]",
+  outExtension: { ".js": ".mjs" },
   sourcemap: true,
   logLevel: "warning",
   // CommonJS dependencies bundled into an ES module still call require().
