@@ -3,7 +3,11 @@
 // slicewise one by one was most of the CLI's start-up (0.75 s against 0.27 s bundled, `--version`;
 // docs/BENCHMARKS.md). The library itself (dist/**/*.js from tsc) stays unbundled for those who
 // import it.
+import * as fs from "node:fs"
 import { build } from "esbuild"
+
+// Chunk names carry a hash: clear out the previous build's.
+fs.rmSync("dist/bundle", { recursive: true, force: true })
 
 // The row threads' worker (src/interpreters/run/threads) is a bundle of its own, beside the CLI's:
 // it loads the kernels, not Effect or the CLI.

@@ -294,6 +294,25 @@ export const readFully = (fd: number, target: Uint8Array, position: number): Pro
   promised((done) => readLoop(fd, target, position, done))
 
 /**
+ * `readFully` on the calling thread: for reads of a few KiB, where a trip through libuv's thread
+ * pool costs more than the read (metadata of the files of a stack, already opened synchronously).
+ *
+ * @example
+ * ```ts
+ * const got = readFullySync(fd, header, 0)
+ * ```
+ */
+export const readFullySync = (fd: number, target: Uint8Array, position: number): number => {
+  let got = 0
+  while (got < target.length) {
+    const n = fs.readSync(fd, target, got, target.length - got, position + got)
+    if (n === 0) break
+    got += n
+  }
+  return got
+}
+
+/**
  * Writes all of `source` at byte `position`; rejects with Node's error. For async code running
  * inside `Effect.uninterruptible(attempt(…))`.
  *

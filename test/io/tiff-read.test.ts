@@ -10,7 +10,8 @@ import { allocSlice, bytesPerVoxel } from "../../src/algebra/dtype.js"
 import { sliceLength } from "../../src/algebra/volume.js"
 import { FileError, FormatError, UnsupportedError } from "../../src/io/errors.js"
 import { ifdNumbers, parseTiffStructure } from "../../src/io/tiff/ifd.js"
-import { openTiffFile, openTiffStack, tiffFileSink } from "../../src/io/tiff/index.js"
+import { openTiffFile, openTiffStack, stackFileName, tiffFileSink, tiffStackSink } from "../../src/io/tiff/index.js"
+import { inspectTiff, inspectTiffLike, type InspectedTiff } from "../../src/io/tiff/inspect.js"
 import { Tag } from "../../src/io/tiff/tags.js"
 import {
   concatSlices,
@@ -192,6 +193,58 @@ describe("TIFF reader details", () => {
     expect(errors[0]).toBeInstanceOf(FormatError)
     expect(errors[0]!.message).toContain("slice 3")
     expect(errors[1]!.message).toContain("34 voxels")
+  })
+})
+
+describe("TIFF stacks: files laid out alike are parsed once", () => {
+  const ownStack = async () => {
+    const dir = nodePath.join(tempDir(), "stack")
+    const vol = info("uint16", [4, 5, 7])
+    const slices = makeSlices("uint16", vol.shape)
+    await writeVolume(tiffStackSink(dir), vol, slices)
+    return { dir, files: [0, 1, 2, 3].map((z) => nodePath.join(dir, stackFileName(z, 4))), slices }
+  }
+  const inspectFile = async (path: string, like?: InspectedTiff) => {
+    const fd = fs.openSync(path, "r")
+    try {
+      const size = fs.fstatSync(fd).size
+      return await (like === undefined ? inspectTiff(fd, path, size, 16 * 1024, true) : inspectTiffLike(like, fd, path, size, 16 * 1024))
+    } finally {
+      fs.closeSync(fd)
+    }
+  }
+
+  it("a file with the template's size and metadata bytes gets the template's pages", async () => {
+    const { files } = await ownStack()
+    const head = await inspectFile(files[0]!)
+    expect(head.metadata?.length).toBeGreaterThan(0)
+    const next = await inspectFile(files[1]!, head)
+    expect(next.path).toBe(files[1])
+    expect(next.pages).toBe(head.pages)
+  })
+
+  it("a file whose metadata differs is parsed in full, not taken for the template", async () => {
+    const { files } = await ownStack()
+    // Same size, another XResolution (282): the spacing differs.
+    patch(files[2]!, (b) => {
+      const at = b.readUInt32LE(entryOf(b, 282) + 8)
+      b.writeUInt32LE(b.readUInt32LE(at) * 2, at)
+    })
+    const head = await inspectFile(files[0]!)
+    const other = await inspectFile(files[2]!, head)
+    expect(other.pages).not.toBe(head.pages)
+    expect(other.spacing[2]).toBeCloseTo(head.spacing[2] / 2)
+    const { metadata: _, ...full } = await inspectFile(files[2]!)
+    expect(other).toEqual(full)
+  })
+
+  it("a stack file with the same size but strips past its end is refused, naming the file", async () => {
+    const { dir, files } = await ownStack()
+    patch(files[3]!, (b) => b.writeUInt32LE(b.length, entryOf(b, 273) + 8))
+    const e = (await failure(openTiffStack(dir))) as FormatError
+    expect(e).toBeInstanceOf(FormatError)
+    expect(e.path).toBe(files[3])
+    expect(e.detail).toContain("past the end of the file")
   })
 })
 

@@ -33,6 +33,8 @@ export interface RawIfd {
   readonly index: number
   /** File offset of the IFD. */
   readonly offset: number
+  /** Entries in the table (a tag that repeats is in `entries` once, its last entry). */
+  readonly entryCount: number
   readonly entries: ReadonlyMap<number, IfdEntry>
 }
 
@@ -140,11 +142,42 @@ export const parseTiffStructure = async (
               : w.u32(valueField)
       entries.set(tag, { tag, type, count, valueAt })
     }
-    ifds.push({ index, offset, entries })
+    ifds.push({ index, offset, entryCount: n, entries })
     pointerAt = offset + countSize + n * entrySize
     offset = bigTiff ? w.u64(pointerAt) : w.u32(pointerAt)
   }
   return { path, size, header: { littleEndian: w.littleEndian, bigTiff, firstIfdOffset }, ifds, window: w }
+}
+
+/**
+ * The byte ranges of `t`'s metadata, sorted and merged: the header, every IFD's table and every
+ * out-of-line tag value (clipped to the file). A parse reads nothing else, so two files of the same
+ * size with the same bytes in these ranges parse the same.
+ *
+ * @example
+ * ```ts
+ * metadataRanges(t)   // [[0, 8], [8, 318]] for a one-page file with its values after its IFD
+ * ```
+ */
+export const metadataRanges = (t: TiffStructure): Array<[offset: number, length: number]> => {
+  const big = t.header.bigTiff
+  const spans: Array<[number, number]> = [[0, big ? 16 : 8]]
+  const [countSize, entrySize, pointerSize] = big ? [8, 20, 8] : [2, 12, 4]
+  for (const ifd of t.ifds) {
+    spans.push([ifd.offset, ifd.offset + countSize + ifd.entryCount * entrySize + pointerSize])
+    for (const e of ifd.entries.values()) {
+      const bytes = e.count * fieldTypeSize(e.type)
+      if (e.valueAt >= 0 && bytes > (big ? 8 : 4)) spans.push([e.valueAt, Math.min(e.valueAt + bytes, t.size)])
+    }
+  }
+  spans.sort((a, b) => a[0] - b[0])
+  const merged: Array<[number, number]> = []
+  for (const [from, to] of spans) {
+    const last = merged[merged.length - 1]
+    if (last !== undefined && from <= last[1]) last[1] = Math.max(last[1], to)
+    else if (to > from) merged.push([from, to])
+  }
+  return merged.map(([from, to]) => [from, to - from])
 }
 
 const ensureValue = async (t: TiffStructure, ifd: RawIfd, e: IfdEntry): Promise<void> => {

@@ -11,9 +11,16 @@
  */
 import type { Spacing } from "../../algebra/volume.js"
 import { FormatError } from "../errors.js"
-import { ifdNumber, ifdNumbers, ifdText, parseTiffStructure, type TiffHeader } from "./ifd.js"
+import { readFullySync } from "../files.js"
+import { ifdNumber, ifdNumbers, ifdText, metadataRanges, parseTiffStructure, type TiffHeader, type TiffStructure } from "./ifd.js"
 import { isReducedPage, readPage, type TiffPage } from "./page.js"
 import { compressionName, photometricName, resolutionUnitName, Tag } from "./tags.js"
+
+/** Bytes of a file's metadata at `offset` (see metadataRanges). */
+export interface MetadataBytes {
+  readonly offset: number
+  readonly bytes: Uint8Array
+}
 
 export interface InspectedTiff {
   readonly path: string
@@ -28,6 +35,8 @@ export interface InspectedTiff {
   readonly unit: string | undefined
   /** "imagej", "slicewise", "other" or "none". */
   readonly descriptionKind: string
+  /** The file's metadata bytes, when inspected with `keepMetadata` (see inspectTiffLike). */
+  readonly metadata?: ReadonlyArray<MetadataBytes>
 }
 
 /** key=value lines of an ImageJ-style description. */
@@ -77,7 +86,9 @@ const imagejPages = (path: string, size: number, pages: TiffPage[], images: numb
 
 /**
  * Parses a TIFF's IFDs and pages. `maxChunk` bounds the metadata read size (large for multi-page
- * files, small for the 2D files of a stack). Throws FormatError / UnsupportedError.
+ * files, small for the 2D files of a stack); `keepMetadata` keeps the metadata's bytes (up to
+ * 64 KiB of them), making the result a template for inspectTiffLike.
+ * Throws FormatError / UnsupportedError.
  *
  * @example
  * ```ts
@@ -85,7 +96,13 @@ const imagejPages = (path: string, size: number, pages: TiffPage[], images: numb
  * tiff.pages.length, tiff.spacing
  * ```
  */
-export const inspectTiff = async (fd: number, path: string, size: number, maxChunk = 1024 * 1024): Promise<InspectedTiff> => {
+export const inspectTiff = async (
+  fd: number,
+  path: string,
+  size: number,
+  maxChunk = 1024 * 1024,
+  keepMetadata = false
+): Promise<InspectedTiff> => {
   const t = await parseTiffStructure(fd, path, size, maxChunk)
   let pages: TiffPage[] = []
   for (const ifd of t.ifds) {
@@ -136,8 +153,59 @@ export const inspectTiff = async (fd: number, path: string, size: number, maxChu
     spacing: [z, y, x],
     resolutionUnit,
     unit,
-    descriptionKind
+    descriptionKind,
+    ...(keepMetadata ? await metadataBytes(t) : {})
   }
+}
+
+/** Past this many bytes of metadata a comparison costs as much as a parse (large descriptions). */
+const TEMPLATE_BYTES = 64 * 1024
+
+const metadataBytes = async (t: TiffStructure): Promise<{ metadata?: ReadonlyArray<MetadataBytes> }> => {
+  const ranges = metadataRanges(t)
+  if (ranges.reduce((sum, [, length]) => sum + length, 0) > TEMPLATE_BYTES) return {}
+  const metadata: MetadataBytes[] = []
+  for (const [offset, length] of ranges) {
+    if (!(await t.window.ensure(offset, length))) return {}
+    metadata.push({ offset, bytes: t.window.bytes(offset, length) })
+  }
+  return { metadata }
+}
+
+/**
+ * Inspects a file that is probably laid out like `template` (inspected with `keepMetadata`), as
+ * the files of a stack written by one program are. A parse depends only on the file's size and
+ * its metadata bytes, so when both are the template's, so is the result: `template` for `path`,
+ * for a small read and a comparison. Otherwise the file is parsed in full.
+ *
+ * @example
+ * ```ts
+ * const head = await inspectTiff(fd0, files[0], size0, 16 * 1024, true)
+ * const next = await inspectTiffLike(head, fd1, files[1], size1, 16 * 1024)
+ * ```
+ */
+export const inspectTiffLike = async (
+  template: InspectedTiff,
+  fd: number,
+  path: string,
+  size: number,
+  maxChunk = 1024 * 1024
+): Promise<InspectedTiff> => {
+  const reads = template.metadata
+  if (reads !== undefined && size === template.size && sameBytesAt(fd, reads)) {
+    return { ...template, path }
+  }
+  return inspectTiff(fd, path, size, maxChunk)
+}
+
+/** Whether `fd` holds `reads`' bytes at their offsets. Synchronous: the reads are of a few KiB. */
+const sameBytesAt = (fd: number, reads: ReadonlyArray<MetadataBytes>): boolean => {
+  for (const { offset, bytes } of reads) {
+    const got = new Uint8Array(bytes.length)
+    if (readFullySync(fd, got, offset) !== bytes.length) return false
+    if (Buffer.compare(got, bytes) !== 0) return false
+  }
+  return true
 }
 
 /**

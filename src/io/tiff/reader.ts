@@ -22,7 +22,7 @@ import { attempt, HOST_LITTLE_ENDIAN, openScoped, statFd, withFd } from "../file
 import { requestProblem } from "../rows.js"
 import type { RowRange, SliceReader, SliceSource } from "../slices.js"
 import { BlockScratch, pageRowReadBytes, readPageInto, readPageRowsInto, type ReadStrategy } from "./blocks.js"
-import { inspectTiff, pageDetails, type InspectedTiff } from "./inspect.js"
+import { inspectTiff, inspectTiffLike, pageDetails, type InspectedTiff } from "./inspect.js"
 import { naturalCompare } from "./natural.js"
 import type { TiffPage } from "./page.js"
 
@@ -136,6 +136,9 @@ export const openTiffFile = (path: string, options: TiffReadOptions = {}): Effec
 
 const TIFF_NAME = /\.tiff?$/i
 
+/** Largest metadata read for the 2D files of a stack: their IFDs sit together, usually in 4 KiB. */
+const STACK_CHUNK = 16 * 1024
+
 /**
  * The .tif/.tiff files of `dir` (any case), in natural order (img2 before img10).
  *
@@ -176,13 +179,16 @@ export const openTiffStack = (dir: string, options: TiffReadOptions = {}): Effec
       )
     }
     const files = names.map((n) => nodePath.join(dir, n))
-    const inspected = yield* Effect.forEach(
-      files,
-      (file) => withFile(file, (fd, size) => inspectTiff(fd, file, size, 16 * 1024)),
+    // The first file is parsed and its metadata bytes kept; a file with the same size and bytes
+    // there parses the same, so the others cost one small read each unless they differ.
+    const head = yield* withFile(files[0]!, (fd, size) => inspectTiff(fd, files[0]!, size, STACK_CHUNK, true))
+    const rest = yield* Effect.forEach(
+      files.slice(1),
+      (file) => withFile(file, (fd, size) => inspectTiffLike(head, fd, file, size, STACK_CHUNK)),
       { concurrency: options.concurrency ?? 8 }
     )
+    const inspected = [head, ...rest]
     const pages: TiffPage[] = []
-    const head = inspected[0]!
     const first = head.pages[0]!
     for (let z = 0; z < inspected.length; z++) {
       const t: InspectedTiff = inspected[z]!
