@@ -4,12 +4,15 @@
  * - vector: evaluate node by node over whole slices into float64 scratch (one loop per operator,
  *   one pass over memory per node; scratch allocated per call, as a simple evaluator would);
  * - compiled: the run interpreter's generated loop, one pass over memory for the whole expression.
+ * Then a threshold (x >= 128, one input) per input dtype: the generated JavaScript loop against the
+ * WebAssembly SIMD range loop that the run interpreter uses for it (src/interpreters/run/simd-range.ts),
+ * on noise around the threshold (a branch per voxel that the CPU cannot predict).
  *
  *   npx tsx bench/pointwise.ts
  */
 import { allocSlice, castValue, type DType, type VoxelArray } from "../src/algebra/dtype.js"
 import * as E from "../src/algebra/expr.js"
-import { compilePointwise } from "../src/interpreters/run/compile.js"
+import { compilePointwise, pointwiseFromSource, pointwiseSource } from "../src/interpreters/run/compile.js"
 
 const n = 512 * 512
 const a = allocSlice("uint16", n)
@@ -109,4 +112,23 @@ for (const c of cases) {
   const compiled = time(() => loop(out, [a, b], n, []))
   const rate = (ms: number) => `${ms.toFixed(2)} ms (${(n / ms / 1000).toFixed(0)})`
   console.log(`${c.name.padEnd(42)} tree ${rate(tree)}  vector ${rate(vector)}  compiled ${rate(compiled)}`)
+}
+
+console.log("\nthreshold x >= 128 into uint8, one 512×512 input; ms per slice, then ns per voxel")
+for (const dtype of ["uint8", "uint16", "float32"] as const) {
+  const input = allocSlice(dtype, n)
+  let seed = 1
+  for (let i = 0; i < n; i++) {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0
+    input[i] = 96 + (seed % 64)
+  }
+  const out = allocSlice("uint8", n)
+  const source = pointwiseSource(E.ge(x, 128), [dtype], "uint8")
+  const { range: _, ...javascript } = source
+  const jsLoop = pointwiseFromSource({ ...javascript, key: `${source.key}|js` })
+  const simdLoop = pointwiseFromSource(source)
+  const js = time(() => jsLoop(out, [input], n, []))
+  const simd = time(() => simdLoop(out, [input], n, []))
+  const rate = (ms: number) => `${ms.toFixed(3)} ms (${((ms * 1e6) / n).toFixed(2)} ns)`
+  console.log(`${dtype.padEnd(8)} javascript ${rate(js)}  simd ${rate(simd)}  ${(js / simd).toFixed(1)}×`)
 }

@@ -1,7 +1,8 @@
 /**
  * Compiles a pointwise expression into one loop per slice, specialised for its input and output
  * dtypes: the tree is turned into JavaScript source once, so the per-voxel work is a straight-line
- * expression with no closures, calls through the tree, or allocation.
+ * expression with no closures, calls through the tree, or allocation. A range test of one input
+ * (a threshold) runs as a WebAssembly SIMD loop instead (./simd-range.ts).
  *
  * @example
  * ```ts
@@ -12,6 +13,7 @@
 import { castSource, castValue, DTYPES, type DType, type VoxelArray } from "../../algebra/dtype.js"
 import type { Expr } from "../../algebra/expr.js"
 import * as E from "../../algebra/expr.js"
+import { rangeLoop, voxelRange, type RangeDType, type VoxelRange } from "./simd-range.js"
 
 /**
  * Fills `out[0 … length)` from `inputs`; `scalars[k]` is the value of the k-th scalar the expression
@@ -136,6 +138,8 @@ export const compilePointwise = (expr: Expr, inputs: ReadonlyArray<DType>, outpu
 export interface PointwiseSource {
   readonly key: string
   readonly body: string
+  /** Set when the expression is a range test of one input: the SIMD loop to use instead. */
+  readonly range?: { readonly dtype: RangeDType } & VoxelRange
 }
 
 /** The source `compilePointwise` compiles (see there). */
@@ -155,12 +159,17 @@ export const pointwiseSource = (expr: Expr, inputs: ReadonlyArray<DType>, output
     "}"
   ]
   const body = lines.join("\n")
-  return { key: `${output}|${inputs.join(",")}|${body}`, body }
+  const range = arity === 1 ? voxelRange(expr, inputs[0]!) : undefined
+  return { key: `${output}|${inputs.join(",")}|${body}`, body, ...(range && { range: { dtype: inputs[0] as RangeDType, ...range } }) }
 }
 
 /** The loop of a source from `pointwiseSource`, compiled once per key. */
-export const pointwiseFromSource = ({ key, body }: PointwiseSource): PointwiseLoop => {
+export const pointwiseFromSource = ({ key, body, range }: PointwiseSource): PointwiseLoop => {
   let loop = cache.get(key)
+  if (loop === undefined && range !== undefined) {
+    loop = rangeLoop(range.dtype, range)
+    if (loop !== undefined) cache.set(key, loop)
+  }
   if (loop === undefined) {
     const make = new Function("h", `return function pointwise(out, inputs, length, scalars) {\n${body}\n}`)
     loop = make(helpers) as PointwiseLoop

@@ -46,9 +46,13 @@ export type StageCompute = (s: number, out: VoxelArray) => void
 const allocFor = (ctx: StageContext): (<D extends DType>(d: D, length: number) => ArrayOf<D>) =>
   ctx.threads === undefined ? allocSlice : allocShared
 
-/** A pointwise loop over `node`'s inputs as given per call, its rows split across threads if any. */
-const pointwiseLoop = (node: PointwiseNode, dtype: DType, ctx: StageContext) => {
-  const source = pointwiseSource(node.expr, node.inputs.map((i) => i.info.dtype), dtype)
+/**
+ * A pointwise loop over `node`'s inputs (of dtypes `inputs`) as given per call, its rows split
+ * across threads if any. The dtypes are passed in: a fused tail member's input is the head's
+ * result, whose node now describes the chain's output.
+ */
+const pointwiseLoop = (node: PointwiseNode, inputs: ReadonlyArray<DType>, dtype: DType, ctx: StageContext) => {
+  const source = pointwiseSource(node.expr, inputs, dtype)
   const loop = pointwiseFromSource(source)
   // In the order the compiled loop indexes them (a stage may depend on more than it reads).
   const scalars = (E.scalarRefs(node.expr) as Array<ScalarNode>).map(ctx.scalar)
@@ -146,7 +150,7 @@ const windowArrays = (kernel: WindowKernel<DType, DType>, w: KernelWindow<DType>
 /** The stage's own result, before any fused tail. */
 const headCompute = (node: PointwiseNode | WindowNode, ctx: StageContext): StageCompute => {
   if (node.kind === "pointwise") {
-    const run = pointwiseLoop(node, node.fused?.headOutput ?? node.info.dtype, ctx)
+    const run = pointwiseLoop(node, node.inputs.map((i) => i.info.dtype), node.fused?.headOutput ?? node.info.dtype, ctx)
     const rings = node.inputs.map(ctx.ring)
     const buffers: Array<VoxelArray> = rings.map(() => new Uint8Array(0))
     return (s, out) => {
@@ -175,12 +179,12 @@ export const stageCompute = (node: PointwiseNode | WindowNode, ctx: StageContext
   const intermediates = types.map((d, j) => viewOf(d, scratch[j % 2]!, 0, length))
   const steps = tail.map((member, j): ((z: number, out: VoxelArray) => void) => {
     const input = intermediates[j]!
+    const info = inputInfo(node, member)
     if (member.kind === "pointwise") {
-      const run = pointwiseLoop(member, member.info.dtype, ctx)
+      const run = pointwiseLoop(member, [info.dtype], member.info.dtype, ctx)
       const inputs = [input]
       return (_z, out) => run(out, inputs)
     }
-    const info = inputInfo(node, member)
     return kernelStep(member.kernel, info, kernelWindow(member.kernel, info, () => input, alloc), ctx)
   })
   const last = steps.length - 1
