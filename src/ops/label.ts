@@ -188,6 +188,12 @@ const labelSlice = (s: Labeller, input: VoxelArray, z: number): void => {
       if (connectivity === 26) {
         if (left !== 0) {
           const a = prev[p - W + 1]!, b = prev[p + 1]!, c = prev[p + W + 1]!, d = cur[p - W + 1]!
+          // Inside a component whose neighbours all carry the left voxel's label (most voxels of a
+          // large one): nothing to unite, the label is the left one.
+          if (a === left && b === left && c === left && d === left) {
+            cur[p] = left
+            continue
+          }
           const k = Math.min(key(left), key(a), key(b), key(c), key(d))
           m = labelOfKey(k)
           if (uf !== undefined) {
@@ -223,6 +229,10 @@ const labelSlice = (s: Labeller, input: VoxelArray, z: number): void => {
       } else if (connectivity === 18) {
         if (left !== 0) {
           const a = prev[p - W]!, b = prev[p + 1]!, c = prev[p + W]!, d = cur[p - W + 1]!
+          if (a === left && b === left && c === left && d === left) {
+            cur[p] = left
+            continue
+          }
           const k = Math.min(key(left), key(a), key(b), key(c), key(d))
           m = labelOfKey(k)
           if (uf !== undefined) {
