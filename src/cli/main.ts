@@ -6,11 +6,14 @@ import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as ValidationError from "@effect/cli/ValidationError"
-import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodePath from "@effect/platform-node/NodePath"
+import * as NodeTerminal from "@effect/platform-node/NodeTerminal"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { shapeText, volumeBytes } from "../algebra/volume.js"
 import * as Cost from "../interpreters/cost/index.js"
@@ -192,7 +195,10 @@ const describeFailure = (cause: Cause.Cause<unknown>): string | undefined => {
   return `internal error: ${defect instanceof Error ? defect.message : String(defect)} (set SLICEWISE_DEBUG=1 for details)`
 }
 
-const fiber = Effect.runFork(main(process.argv).pipe(Effect.provide(NodeContext.layer)))
+// What @effect/cli needs, and no more: NodeContext.layer would also load child_process (with net
+// and dgram) and worker support for a command executor the CLI never uses.
+const environment = Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, NodeTerminal.layer)
+const fiber = Effect.runFork(main(process.argv).pipe(Effect.provide(environment)))
 const interrupt = () => Effect.runFork(Fiber.interrupt(fiber))
 process.once("SIGINT", interrupt)
 process.once("SIGTERM", interrupt)
