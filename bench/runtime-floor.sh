@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# What a run's peak RSS is made of: bare Node, the CLI loaded (`--version`), a copy through the
+# library alone (bench/runtime-floor/copy.ts, bundled like the CLI) and the same copy through the
+# CLI. Same Node flags and allocator settings as bin/slicewise.js; peak RSS and wall from GNU time,
+# median of REPEAT runs.
+#
+#   bash bench/runtime-floor.sh INPUT [REPEAT]     e.g. bash bench/runtime-floor.sh /tmp/slicewise-matrix/in/structured-uint8-512
+#
+# Needs the built CLI (npm run build) and GNU time. Writes its outputs under a temporary directory.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+input=$1
+repeat=${2:-3}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+node -e '
+  const { build } = require("esbuild")
+  build({
+    entryPoints: ["bench/runtime-floor/copy.ts"], bundle: true, platform: "node", format: "esm", target: "node20",
+    splitting: true, outdir: process.argv[1], outExtension: { ".js": ".mjs" }, chunkNames: "[name]-[hash]",
+    define: { SLICEWISE_WORKER_BUNDLE: JSON.stringify("slicewise-worker.mjs") }, logLevel: "warning",
+    banner: { js: "import { createRequire as __r } from \"node:module\"; const require = __r(import.meta.url);" }
+  }).catch(() => process.exit(1))
+' "$work/bundle"
+flags=(--max-semi-space-size=1 --expose-gc)
+export MALLOC_MMAP_THRESHOLD_=131072 MALLOC_TRIM_THRESHOLD_=131072
+
+# Median wall (s) and peak RSS (MiB) of `repeat` runs of the command.
+measure() {
+  local walls=() rss=()
+  for _ in $(seq "$repeat"); do
+    rm -rf "$work/out"
+    /usr/bin/time -f "%e %M" -o "$work/t" "$@" > /dev/null
+    read -r w r < "$work/t"
+    walls+=("$w") rss+=("$r")
+  done
+  printf "%s %s\n" "$(printf "%s\n" "${walls[@]}" | sort -n | sed -n "$(((repeat + 1) / 2))p")" \
+    "$(printf "%s\n" "${rss[@]}" | sort -n | sed -n "$(((repeat + 1) / 2))p")"
+}
+row() {
+  local name=$1
+  shift
+  read -r w r <<< "$(measure "$@")"
+  printf "%-44s %6.2f s %8.1f MiB\n" "$name" "$w" "$(echo "scale=1; $r / 1024" | bc)"
+}
+echo "median of $repeat, $(nproc) cores, node $(node --version), input $input"
+row 'node -e ""' node "${flags[@]}" -e ""
+row "slicewise --version" node "${flags[@]}" dist/bundle/slicewise.mjs --version
+row "copy through the library (no CLI), 1 thread" node "${flags[@]}" "$work/bundle/copy.mjs" "$input" "$work/out"
+row "slicewise run IN OUT copy" node "${flags[@]}" dist/bundle/slicewise.mjs run "$input" "$work/out" copy
