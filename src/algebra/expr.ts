@@ -237,6 +237,23 @@ export const arity = (e: Expr): number => {
   }
 }
 
+/** Whether the expression reads a lookup table. */
+export const usesLookup = (e: Expr): boolean => {
+  switch (e._tag) {
+    case "Lookup":
+      return true
+    case "Unary":
+    case "Cast":
+      return usesLookup(e.arg)
+    case "Binary":
+      return usesLookup(e.left) || usesLookup(e.right)
+    case "Select":
+      return usesLookup(e.cond) || usesLookup(e.then) || usesLookup(e.otherwise)
+    default:
+      return false
+  }
+}
+
 /** Every scalar the expression uses (ScalarRef refs and Lookup tables), in first-use order, once. */
 export const scalarRefs = (e: Expr, acc: Array<unknown> = []): Array<unknown> => {
   switch (e._tag) {

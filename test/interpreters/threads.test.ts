@@ -19,7 +19,7 @@ import { evaluate } from "../../src/interpreters/memory/index.js"
 import * as Plan from "../../src/interpreters/plan/index.js"
 import * as Run from "../../src/interpreters/run/index.js"
 import { anySplit } from "../../src/interpreters/plan/threads.js"
-import { acquireRowThreads } from "../../src/interpreters/run/threads/pool.js"
+import { acquireRowThreads, type RowThreads } from "../../src/interpreters/run/threads/pool.js"
 import { arraySource } from "../../src/io/memory.js"
 import { gaussian } from "../../src/ops/gaussian.js"
 import { median, medianKernel } from "../../src/ops/median.js"
@@ -119,33 +119,35 @@ describe("row threads", () => {
     expect(Exit.isFailure(failure) && Cause.pretty(failure.cause)).toContain('no kernel factory "no-such-kernel"')
   })
 
-  it("a worker that died is reported, not waited for forever", async () => {
+  /** Runs `use` with 2 row threads and a median step on 4×4 uint8 slices; the failure's text. */
+  const failureOf = async (use: (threads: RowThreads, step: number) => Effect.Effect<void>): Promise<string> => {
     const exit = await Effect.runPromiseExit(
       Effect.scoped(
         Effect.gen(function* () {
           const threads = yield* acquireRowThreads(2)
           const step = threads.defineKernel(medianKernel("uint8", 1, "reflect", 0).recipe!, volumeInfo("uint8", [1, 4, 4]), "rows")
-          // Stopped from outside, as the kernel would for a thread out of memory.
-          const { worker } = (threads as unknown as { workers: ReadonlyArray<{ worker: { terminate: () => Promise<number> } }> }).workers[0]!
-          yield* Effect.promise(() => worker.terminate())
-          const out = allocShared("uint8", 16)
-          threads.run(step, 0, 4, [out, out, out, out], () => {})
+          yield* use(threads, step)
         })
       )
     )
-    expect(Exit.isFailure(exit) && Cause.pretty(exit.cause)).toContain("the thread stopped")
+    return Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "no failure"
+  }
+
+  it("a worker that died is reported, not waited for forever", async () => {
+    const text = await failureOf((threads, step) =>
+      Effect.gen(function* () {
+        // Stopped from outside, as the kernel would for a thread out of memory.
+        const { worker } = (threads as unknown as { workers: ReadonlyArray<{ worker: { terminate: () => Promise<number> } }> }).workers[0]!
+        yield* Effect.promise(() => worker.terminate())
+        const out = allocShared("uint8", 16)
+        threads.run(step, 0, 4, [out, out, out, out], () => {})
+      })
+    )
+    expect(text).toContain("the thread stopped")
   })
 
   it("refuses arrays that are not shared, before any worker reads them", async () => {
-    const exit = await Effect.runPromiseExit(
-      Effect.scoped(
-        Effect.gen(function* () {
-          const threads = yield* acquireRowThreads(2)
-          const step = threads.defineKernel(medianKernel("uint8", 1, "reflect", 0).recipe!, volumeInfo("uint8", [1, 4, 4]), "rows")
-          threads.run(step, 0, 4, [new Uint8Array(16)], () => {})
-        })
-      )
-    )
-    expect(Exit.isFailure(exit) && Cause.pretty(exit.cause)).toContain("not in shared memory")
+    const text = await failureOf((threads, step) => Effect.sync(() => threads.run(step, 0, 4, [new Uint8Array(16)], () => {})))
+    expect(text).toContain("not in shared memory")
   })
 })

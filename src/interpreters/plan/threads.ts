@@ -19,7 +19,7 @@
  */
 import type { DType } from "../../algebra/dtype.js"
 import type { WindowKernel } from "../../algebra/kernel.js"
-import { opCount } from "../../algebra/expr.js"
+import { opCount, usesLookup } from "../../algebra/expr.js"
 import { sliceLength, type VolumeInfo } from "../../algebra/volume.js"
 import type { PointwiseNode, WindowNode } from "./graph.js"
 import type { Plan } from "./passes.js"
@@ -54,6 +54,13 @@ export const worthSplitting = (opsPerVoxel: number, info: VolumeInfo, t: Threads
 /** The most arrays a split step may hand a worker (its output and inputs: a window's slices). */
 export const MAX_SPLIT_ARRAYS = 1024
 
+/**
+ * Whether a pointwise step is split among `t`'s threads: when its slice is worth it, unless it
+ * reads a lookup table (which would be copied to every thread).
+ */
+export const pointwiseSplits = (node: PointwiseNode, t: Threads): boolean =>
+  !usesLookup(node.expr) && node.inputs.length + 1 <= MAX_SPLIT_ARRAYS && worthSplitting(Math.max(1, opCount(node.expr)), node.info, t)
+
 /** How threads share `kernel`'s slices of `input`; undefined when it runs on one thread. */
 export const splitMode = (kernel: WindowKernel<DType, DType>, input: VolumeInfo, t: Threads): SplitMode | undefined => {
   if (kernel.recipe === undefined || kernel.inPlane === "global" || !worthSplitting(kernel.opsPerVoxel, input, t)) return undefined
@@ -82,10 +89,7 @@ export const stageSteps = (
   t: Threads
 ): ReadonlyArray<{ readonly opsPerVoxel: number; readonly split: boolean }> =>
   [node, ...(node.fused?.tail ?? [])].map((m, j) => {
-    if (m.kind === "pointwise") {
-      const ops = Math.max(1, opCount(m.expr))
-      return { opsPerVoxel: ops, split: worthSplitting(ops, m.info, t) }
-    }
+    if (m.kind === "pointwise") return { opsPerVoxel: Math.max(1, opCount(m.expr)), split: pointwiseSplits(m, t) }
     return { opsPerVoxel: m.kernel.opsPerVoxel, split: splitMode(m.kernel, j === 0 ? m.input.info : inputInfo(node, m), t) !== undefined }
   })
 

@@ -1,22 +1,21 @@
 /**
- * What both executors do around their passes: plan, create every sink up front, open each source
+ * What both executors do around their passes: plan (the plan is given as the effect that makes it),
+ * create every sink up front, open each source
  * when a pass first needs it (a spill exists only once an earlier pass wrote it), resolve scalars
  * pass by pass, commit the sinks after the last pass (so a failed or interrupted run leaves no
  * output under its final name), and assemble the figures. All in one Scope.
  *
  * @example
  * ```ts
- * const run = (program: Program) => runPlanned(program, {}, {}, myPassRunner, (m) => m.buffers)
+ * const run = (program: Program) => runPlanned(Plan.make(program), {}, myPassRunner, (m) => m.buffers)
  * ```
  */
 import * as Effect from "effect/Effect"
-import type { Program } from "../../algebra/algebra.js"
 import type { VoxelArray } from "../../algebra/dtype.js"
 import type { VolumeInfo } from "../../algebra/volume.js"
 import type { SliceReader, SliceSource, SliceWriter } from "../../io/slices.js"
 import type { ScalarNode, WriteNode } from "../plan/graph.js"
-import { make as makePlan, type PlanOptions } from "../plan/index.js"
-import type { PassPlan } from "../plan/passes.js"
+import type { PassPlan, Plan } from "../plan/passes.js"
 import { runBanded } from "./bands.js"
 import type { TimeMeter } from "./metrics.js"
 import type { PassMetrics, Progress, RunError, RunResult, StageMetrics } from "./result.js"
@@ -44,8 +43,7 @@ export type PassRunner<M extends StageMeter, O> = (
 ) => Effect.Effect<{ readonly metrics: PassMetrics; readonly reduced: ReadonlyMap<ScalarNode, unknown> }, RunError>
 
 export const runPlanned = <M extends StageMeter, O extends ProgressOptions>(
-  program: Program,
-  planOptions: PlanOptions,
+  planned: Effect.Effect<Plan, RunError>,
   options: O,
   runPass: PassRunner<M, O>,
   bufferBytesOf: (m: M) => number
@@ -53,7 +51,7 @@ export const runPlanned = <M extends StageMeter, O extends ProgressOptions>(
   Effect.scoped(
     Effect.gen(function* () {
       const started = performance.now()
-      const plan = yield* makePlan(program, planOptions)
+      const plan = yield* planned
       // The planned graph: the program's, with spills (and, fused, merged stages).
       const graph = plan.graph
 

@@ -206,16 +206,16 @@ interface FusedOptions extends RunOptions {
 }
 
 const runFused = (program: Program, options: RunOptions): Effect.Effect<RunResult, RunError> => {
-  const single = runPlanned(program, options, options, runPass, (m: Meter) => m.peakBufferBytes)
-  if ((options.threads ?? 1) <= 1) return single
+  const bufferBytes = (m: Meter) => m.peakBufferBytes
+  if ((options.threads ?? 1) <= 1) return runPlanned(Plan.make(program, options), options, runPass, bufferBytes)
   // Workers only when some step is worth splitting (a copy or a threshold is not).
   return Effect.flatMap(Plan.make(program, options), (plan) =>
     anySplit(plan)
       ? Effect.scoped(
           Effect.flatMap(acquireRowThreads(options.threads!), (rowThreads) =>
-            runPlanned(program, options, { ...options, rowThreads }, runPass, (m: Meter) => m.peakBufferBytes)
+            runPlanned(Effect.succeed(plan), { ...options, rowThreads }, runPass, bufferBytes)
           )
         )
-      : single
+      : runPlanned(Effect.succeed(plan), options, runPass, bufferBytes)
   )
 }

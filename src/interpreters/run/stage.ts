@@ -4,9 +4,8 @@
  * turn on two scratch slices that every step reuses.
  *
  * With row threads (threads/pool.ts), every step that can be split is: its rows are shared out
- * among the threads, and the next step starts when all of them are done. A pointwise loop always
- * can when its slice is worth it (unless it reads a lookup table); a kernel as plan/threads.ts
- * says. Anything else runs on this thread.
+ * among the threads, and the next step starts when all of them are done, as plan/threads.ts
+ * decides for pointwise loops and kernels alike. Anything else runs on this thread.
  *
  * @example
  * ```ts
@@ -20,7 +19,7 @@ import type { SliceWindow, WindowKernel } from "../../algebra/kernel.js"
 import { sliceLength, type VolumeInfo } from "../../algebra/volume.js"
 import type { PointwiseNode, ScalarNode, VolumeNode, WindowNode } from "../plan/graph.js"
 import { inputInfo } from "../plan/rewrites/fuse-chain.js"
-import { MAX_SPLIT_ARRAYS, partRows, splitMode, worthSplitting, type Threads } from "../plan/threads.js"
+import { partRows, pointwiseSplits, splitMode, type Threads } from "../plan/threads.js"
 import { kernelWindow, type KernelWindow } from "../window.js"
 import { pointwiseFromSource, pointwiseSource } from "./compile.js"
 import type { RingBuffer } from "./ring.js"
@@ -58,25 +57,21 @@ const pointwiseLoop = (node: PointwiseNode, inputs: ReadonlyArray<DType>, dtype:
   const scalars = (E.scalarRefs(node.expr) as Array<ScalarNode>).map(ctx.scalar)
   const length = sliceLength(node.info)
   const threads = ctx.threads
-  // A lookup table would be copied to every thread: such loops stay on this one.
-  if (
-    threads === undefined ||
-    !worthSplitting(Math.max(1, E.opCount(node.expr)), node.info, ctx.split) ||
-    node.inputs.length + 1 > MAX_SPLIT_ARRAYS ||
-    scalars.some((v) => typeof v !== "number")
-  ) {
+  if (threads === undefined || !pointwiseSplits(node, ctx.split)) {
     return (out: VoxelArray, inputs: ReadonlyArray<VoxelArray>) => loop(out, inputs, length, scalars)
   }
   const [, height, width] = node.info.shape
   const step = threads.definePointwise(source, scalars, width)
   const arrays: Array<VoxelArray> = new Array(node.inputs.length + 1)
+  const views: Array<VoxelArray> = new Array(node.inputs.length)
   return (out: VoxelArray, inputs: ReadonlyArray<VoxelArray>) => {
     arrays[0] = out
     for (let k = 0; k < inputs.length; k++) arrays[k + 1] = inputs[k]!
     threads.run(step, 0, height, arrays, (start, end) => {
       const a = start * width
       const b = end * width
-      loop(out.subarray(a, b), inputs.map((x) => x.subarray(a, b)), b - a, scalars)
+      for (let k = 0; k < inputs.length; k++) views[k] = inputs[k]!.subarray(a, b)
+      loop(out.subarray(a, b), views, b - a, scalars)
     })
   }
 }

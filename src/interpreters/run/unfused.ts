@@ -39,6 +39,7 @@ import type { DType } from "../../algebra/dtype.js"
 import type { Accumulator } from "../../algebra/kernel.js"
 import type { Node, ScalarNode, VolumeNode } from "../plan/graph.js"
 import type { PassPlan } from "../plan/passes.js"
+import * as Plan from "../plan/index.js"
 import { runPlanned, type PassRunner } from "./harness.js"
 import type { RunError, RunOptions, RunResult } from "./result.js"
 import {
@@ -194,4 +195,4 @@ const runPass: PassRunner<Meter, UnfusedOptions> = (pass, readers, writers, scal
  */
 export const runUnfused = (program: Program, options: UnfusedOptions = {}): Effect.Effect<RunResult, RunError> =>
   // No optimising rewrite: the graph keeps one node per algebra call (spills are still made).
-  runPlanned(program, { ...options, rewrites: [], threads: 1 }, options, runPass, (m: Meter) => m.peakLiveBytes + m.scratchBytes)
+  runPlanned(Plan.make(program, { ...options, rewrites: [], threads: 1 }), options, runPass, (m: Meter) => m.peakLiveBytes + m.scratchBytes)
