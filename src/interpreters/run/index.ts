@@ -32,7 +32,7 @@ import { anySplit } from "../plan/threads.js"
 import { runPlanned, type PassRunner } from "./harness.js"
 import type { RunError, RunOptions, RunResult } from "./result.js"
 import { RingBuffer } from "./ring.js"
-import { timed, timedEffect, type TimeMeter } from "./metrics.js"
+import { timed, timedEffect, type ComputeClock, type TimeMeter } from "./metrics.js"
 import { stageCompute, type StageContext } from "./stage.js"
 import { acquireRowThreads, type RowThreads } from "./threads/pool.js"
 import { runUnfused } from "./unfused.js"
@@ -56,6 +56,9 @@ interface StageRuntime {
   /** Computes output step s (not for sources). */
   readonly compute: (s: number) => void
 }
+
+/** The outcome of `fiber` as this fiber's own: `Fiber.join` without inheriting its FiberRefs. */
+const settled = <A, E>(fiber: Fiber.Fiber<A, E>): Effect.Effect<A, E> => Effect.flatMap(Fiber.await(fiber), (exit) => exit)
 
 /**
  * Executes one pass. `scalarValue` gives the values of scalars from earlier passes; returns the
@@ -91,11 +94,13 @@ const runPass: PassRunner<Meter, FusedOptions> = (pass, readers, writers, scalar
       runtimes.set(node, { plan: sp, ring, meter, compute })
     }
 
+    // Reads and writes in flight while the stages compute are charged their time less this clock's.
+    const computeClock: ComputeClock = { wallMs: 0, cpuUs: 0 }
     const reductions = pass.roots.filter((r) => r.kind === "reduce")
     const accumulators = new Map<ScalarNode, Accumulator<DType, unknown>>()
     for (const r of reductions) accumulators.set(r, r.reducer.start(r.input.info))
     const sources = pass.stages.filter((s) => s.node.kind === "source")
-    const computing = pass.stages.filter((s) => s.node.kind !== "source").map((s) => runtimes.get(s.node)!)
+    const computeStages = pass.stages.filter((s) => s.node.kind !== "source").map((s) => runtimes.get(s.node)!)
     const writes = pass.roots.filter((r): r is WriteNode => r.kind === "write")
 
     const readTick = (t: number) =>
@@ -107,7 +112,7 @@ const runPass: PassRunner<Meter, FusedOptions> = (pass, readers, writers, scalar
           const rt = runtimes.get(sp.node)!
           const reader = readers.get((sp.node as { source: SliceSource }).source)!
           const before = reader.bytesRead()
-          return Effect.map(timedEffect(rt.meter, reader.read(stepToZ(depth, t), rt.ring.slot(t))), () => {
+          return Effect.map(timedEffect(rt.meter, reader.read(stepToZ(depth, t), rt.ring.slot(t)), computeClock), () => {
             rt.meter.bytesRead += reader.bytesRead() - before
           })
         },
@@ -116,10 +121,10 @@ const runPass: PassRunner<Meter, FusedOptions> = (pass, readers, writers, scalar
 
     const computeTick = (t: number) =>
       Effect.sync(() => {
-        for (const rt of computing) {
+        for (const rt of computeStages) {
           const s = t - rt.plan.latency
           if (s < 0 || s >= rt.plan.node.info.shape[0]) continue
-          timed(rt.meter, () => rt.compute(s))
+          timed(rt.meter, () => rt.compute(s), computeClock)
         }
         for (const r of reductions) {
           const depth = r.input.info.shape[0]
@@ -127,7 +132,7 @@ const runPass: PassRunner<Meter, FusedOptions> = (pass, readers, writers, scalar
           if (s < 0 || s >= depth) continue
           const m = meterOf(r)
           const slice = runtimes.get(r.input)!.ring.get(s)
-          timed(m, () => accumulators.get(r)!.add(slice, stepToZ(depth, s)))
+          timed(m, () => accumulators.get(r)!.add(slice, stepToZ(depth, s)), computeClock)
         }
       })
 
@@ -141,7 +146,7 @@ const runPass: PassRunner<Meter, FusedOptions> = (pass, readers, writers, scalar
           const writer = writers.get(w)!
           const m = meterOf(w)
           const before = writer.bytesWritten()
-          return Effect.map(timedEffect(m, writer.write(stepToZ(depth, s), runtimes.get(w.input)!.ring.get(s))), () => {
+          return Effect.map(timedEffect(m, writer.write(stepToZ(depth, s), runtimes.get(w.input)!.ring.get(s)), computeClock), () => {
             m.bytesWritten += writer.bytesWritten() - before
           })
         },
@@ -149,26 +154,31 @@ const runPass: PassRunner<Meter, FusedOptions> = (pass, readers, writers, scalar
       )
 
     // With overlap (the plan gave the rings the slices for it), the reads of tick t + 1 and the
-    // writes of tick t run on libuv's threads while the stages compute: read-ahead, write-behind.
-    // The I/O in flight lives in the pass's own scope: closing it (on failure or interruption)
-    // interrupts it, after any read or write already in the kernel has returned.
+    // writes of tick t run in fibers of their own, so that their system calls are on libuv's
+    // threads while the stages compute: read-ahead, write-behind. A forked fiber first runs when
+    // this one yields, hence the yield before computing; without it the I/O would wait for the
+    // compute. The fibers are awaited, not joined: joining merges a child's FiberRefs into this
+    // fiber's, an allocation per tick that outlives the young generation, and no state passes
+    // through FiberRefs here. The fibers live in the pass's own scope: closing it (on failure or
+    // interruption) interrupts them, after any read or write already in the kernel has returned.
     const inFlight = yield* Scope.make()
     let reading: Fiber.RuntimeFiber<void, RunError> | undefined
     let writing: Fiber.RuntimeFiber<void, RunError> | undefined
     const tick = (t: number) =>
       Effect.gen(function* () {
         if (reading === undefined) yield* readTick(t)
-        else yield* Fiber.join(reading)
+        else yield* settled(reading)
         reading = pass.overlap && t + 1 < pass.ticks ? yield* Effect.forkIn(readTick(t + 1), inFlight) : undefined
+        if (pass.overlap) yield* Effect.yieldNow()
         yield* computeTick(t)
-        if (writing !== undefined) yield* Fiber.join(writing)
+        if (writing !== undefined) yield* settled(writing)
         if (pass.overlap) writing = yield* Effect.forkIn(writeTick(t), inFlight)
         else yield* writeTick(t)
         options.onProgress?.({ pass: pass.index, passes: passCount, tick: t + 1, ticks: pass.ticks })
       })
     yield* Stream.range(0, pass.ticks - 1).pipe(
       Stream.runForEach(tick),
-      Effect.zipRight(Effect.suspend(() => (writing === undefined ? Effect.void : Fiber.join(writing)))),
+      Effect.zipRight(Effect.suspend(() => (writing === undefined ? Effect.void : settled(writing)))),
       // The row workers forget this pass's steps and buffers when it ends, however it ends.
       Effect.onExit((exit) => Effect.zipRight(Scope.close(inFlight, exit), Effect.sync(() => threads?.reset())))
     )

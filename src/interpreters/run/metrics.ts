@@ -5,8 +5,9 @@
  * @example
  * ```ts
  * const meter = { cpuUs: 0, wallMs: 0, slices: 0 }
- * timed(meter, () => kernel.compute(window, out))
- * yield* timedEffect(meter, reader.read(z, slice))
+ * const computing = { wallMs: 0, cpuUs: 0 }
+ * timed(meter, () => kernel.compute(window, out), computing)
+ * yield* timedEffect(readMeter, reader.read(z, slice), computing)   // less the compute meanwhile
  * ```
  */
 import * as Effect from "effect/Effect"
@@ -18,27 +19,50 @@ export interface TimeMeter {
   slices: number
 }
 
-/** Adds the CPU and wall time since `c0`/`w0`, and one slice, to `m`. */
-const charge = (m: TimeMeter, c0: NodeJS.CpuUsage, w0: number): void => {
-  m.wallMs += performance.now() - w0
-  const c = process.cpuUsage(c0)
-  m.cpuUs += c.user + c.system
+/**
+ * The time the executor's own thread has spent computing so far. A read or write that overlaps
+ * compute is seen to finish only when the compute yields, so its span would count that compute as
+ * its own; `timedEffect` subtracts what this clock gained during the span.
+ */
+export interface ComputeClock {
+  wallMs: number
+  cpuUs: number
+}
+
+/** Adds `wallMs` and `cpuUs` (the time of one slice) to `m`. */
+const add = (m: TimeMeter, wallMs: number, cpuUs: number): void => {
+  m.wallMs += wallMs
+  m.cpuUs += cpuUs
   m.slices++
 }
 
-/** Runs `f` (one slice of a stage's work), charging its time to `m`. */
-export const timed = <A>(m: TimeMeter, f: () => A): A => {
+/** Runs `f` (one slice of a stage's work), charging its time to `m` and, if given, to `busy`. */
+export const timed = <A>(m: TimeMeter, f: () => A, busy?: ComputeClock): A => {
   const c0 = process.cpuUsage()
   const w0 = performance.now()
   const a = f()
-  charge(m, c0, w0)
+  const wallMs = performance.now() - w0
+  const c = process.cpuUsage(c0)
+  add(m, wallMs, c.user + c.system)
+  if (busy !== undefined) {
+    busy.wallMs += wallMs
+    busy.cpuUs += c.user + c.system
+  }
   return a
 }
 
-/** Runs `effect` (a read or write of one slice), charging its time to `m`. */
-export const timedEffect = <E>(m: TimeMeter, effect: Effect.Effect<void, E>): Effect.Effect<void, E> =>
+/**
+ * Runs `effect` (a read or write of one slice), charging its time to `m`, less the compute `busy`
+ * recorded meanwhile (for I/O in flight while the stages compute).
+ */
+export const timedEffect = <E>(m: TimeMeter, effect: Effect.Effect<void, E>, busy?: ComputeClock): Effect.Effect<void, E> =>
   Effect.suspend(() => {
     const c0 = process.cpuUsage()
     const w0 = performance.now()
-    return Effect.map(effect, () => charge(m, c0, w0))
+    const bw0 = busy?.wallMs ?? 0
+    const bc0 = busy?.cpuUs ?? 0
+    return Effect.map(effect, () => {
+      const c = process.cpuUsage(c0)
+      add(m, performance.now() - w0 - ((busy?.wallMs ?? 0) - bw0), c.user + c.system - ((busy?.cpuUs ?? 0) - bc0))
+    })
   })

@@ -15,9 +15,15 @@ export interface StageMetrics {
   readonly id: number
   readonly kind: Node["kind"]
   readonly label: string
-  /** CPU time of this stage's own work (compute, or issuing reads and writes), ms. */
+  /**
+   * CPU time of this stage's own work (compute, or issuing reads and writes), ms. For a read or
+   * write: the process's CPU time while it was in flight, less what the stages computed meanwhile.
+   */
   readonly cpuMs: number
-  /** Wall time spent in this stage, ms. */
+  /**
+   * Wall time spent in this stage, ms. A read or write in flight while the stages compute (read-ahead,
+   * write-behind) is seen to end only after that compute, which is not counted here.
+   */
   readonly wallMs: number
   readonly slices: number
   readonly bytesRead: number
