@@ -29,7 +29,9 @@ import { stageSteps, type Threads } from "../plan/threads.js"
 /**
  * Throughputs for the time estimate. The defaults are rough figures of this project's development
  * machine (docs/BENCHMARKS.md), not a calibration of yours: `slicewise calibrate` measures yours
- * and `loadThroughput` (./calibration.ts) reads them back.
+ * and `loadThroughput` (./calibration.ts) reads them back. The voxel rate is what `slicewise
+ * calibrate` measured there on 2026-11-21 (902–918 M voxel-ops/s, after issue 6's kernels; it was
+ * 0.3e9 before them, which made estimates about three times too long).
  */
 export interface Throughput {
   readonly readBytesPerSecond: number
@@ -40,7 +42,7 @@ export interface Throughput {
 export const DEFAULT_THROUGHPUT: Throughput = {
   readBytesPerSecond: 1.0e9,
   writeBytesPerSecond: 0.5e9,
-  voxelOpsPerSecond: 0.3e9
+  voxelOpsPerSecond: 0.9e9
 }
 
 export interface IoCost {
