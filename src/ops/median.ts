@@ -7,9 +7,14 @@
  *   column of (2R+1)² values and adds another, and the median moves from where it was, so a voxel
  *   costs O(R²) plus the distance the median moves. 16-bit histograms also keep occupancy bits,
  *   so that the median jumps over the empty stretches of their 65,536 bins.
- * - other dtypes (and cval outside an integer dtype's values): the window's columns are kept in a
- *   ring; each voxel copies the (2R+1)³ values into a scratch array and selects the middle one
- *   (quickselect), O(R³) per voxel.
+ * - 32-bit dtypes (float32, int32, uint32): each value becomes an order-preserving 32-bit key, and
+ *   a histogram of the keys' top 16 bits slides as above to the bin holding the median; the
+ *   median is then picked among the window's keys in that bin, which a scan of the window's
+ *   (2R+1)³ keys gathers (usually a handful). O(R³) per voxel still, but a comparison per value
+ *   instead of a quickselect: 3–4× faster than selection.
+ * - float64 (and cval outside the dtype's values): the window's columns are kept in a ring; each
+ *   voxel copies the (2R+1)³ values into a scratch array and selects the middle one (quickselect),
+ *   O(R³) per voxel.
  *
  * The histogram's row loop is generated once per dtype and window size (`new Function`, cached),
  * with the window's rows unrolled into locals: about 1.4× faster than the same loop over arrays,
@@ -41,14 +46,25 @@ export interface MedianOptions {
 const histogramBits = (d: DType): 0 | 8 | 16 =>
   d === "uint8" || d === "int8" ? 8 : d === "uint16" || d === "int16" ? 16 : 0
 
+/** The key transform of the 32-bit dtypes the coarse histogram serves. */
+const keyKinds: Partial<Record<DType, KeyKind>> = { uint32: 0, int32: 1, float32: 2 }
+
+/** How a dtype's 32 bits become an unsigned key in the same order: as they are, sign flipped, or IEEE. */
+type KeyKind = 0 | 1 | 2
+
 /**
  * Which algorithm `median` runs for dtype `d` (for plans and benchmarks): the histogram for 8- and
- * 16-bit integers, unless mode "constant" brings in a cval that is not one of the dtype's values.
+ * 16-bit integers, the coarse histogram for 32-bit dtypes, selection for float64; selection too
+ * when mode "constant" brings in a cval that is not one of the dtype's values (any number but NaN
+ * for float32, which rounds it as it stores it).
  */
-export const medianMethod = (d: DType, mode: BoundaryMode, cval: number): "histogram" | "select" => {
+export const medianMethod = (d: DType, mode: BoundaryMode, cval: number): "histogram" | "coarse-histogram" | "select" => {
   const [lo, hi] = dtypeRange(d)
-  const cvalFits = mode !== "constant" || (Number.isInteger(cval) && cval >= lo && cval <= hi)
-  return histogramBits(d) > 0 && cvalFits ? "histogram" : "select"
+  const constant = mode === "constant"
+  if (histogramBits(d) > 0) return !constant || (Number.isInteger(cval) && cval >= lo && cval <= hi) ? "histogram" : "select"
+  if (d === "float32") return !constant || cval === cval ? "coarse-histogram" : "select"
+  if (keyKinds[d] !== undefined) return !constant || (Number.isInteger(cval) && cval >= lo && cval <= hi) ? "coarse-histogram" : "select"
+  return "select"
 }
 
 /**
@@ -111,12 +127,14 @@ export const medianKernel = (dtype: DType, radius: number, mode: BoundaryMode, c
     mode,
     cval,
     output: dtype,
-    opsPerVoxel: method === "histogram" ? 4 * side * side : 3 * side * side * side,
+    opsPerVoxel: method === "histogram" ? 4 * side * side : method === "coarse-histogram" ? 4 * side * side + side * side * side : 3 * side * side * side,
     scratchBytes: (info) => {
       // Tables, the window's row references, the outside row; then the method's own buffers.
       const common = 4 * (info.shape[1] + info.shape[2] + 4 * radius) + 12 * side * side + 8 * info.shape[2]
+      const bins16 = 4 * 65536 + 4 * (2048 + 64)
       if (method === "select") return common + 2 * 8 * side * side * side
-      return common + (bits === 8 ? 4 * 256 : 4 * 65536 + 4 * (2048 + 64))
+      if (method === "coarse-histogram") return common + bins16 + 12 * side * side * side
+      return common + (bits === 8 ? 4 * 256 : bins16)
     },
     prepare: (info: VolumeInfo) => {
       const [depth, height, width] = info.shape
@@ -127,7 +145,7 @@ export const medianKernel = (dtype: DType, radius: number, mode: BoundaryMode, c
       const yt = extensionTable(mode, height, radius, radius)
       // Row r of the window's plane (r = (dz + R)·side + dy + R) is rows[r][offs[r] … + width).
       const outsideRow: VoxelArray =
-        method === "histogram" ? allocSlice(dtype, width).fill(cval) : constantLine(width, cval)
+        method === "select" ? constantLine(width, cval) : allocSlice(dtype, width).fill(cval)
       const mw: MedianWindow = {
         radius,
         side,
@@ -146,6 +164,7 @@ export const medianKernel = (dtype: DType, radius: number, mode: BoundaryMode, c
         const cbin = cval + offset
         return histogram(mw, dtype, bits === 8 ? 8 : 16, height, k, xt, offset, cbin)
       }
+      if (method === "coarse-histogram") return coarseHistogram(mw, keyKinds[dtype]!, height, k, xt)
       return selection(mw, dtype, height, k, xt, cval)
     }
   }
@@ -366,6 +385,144 @@ const histogram = (mw: MedianWindow, dtype: DType, bits: 8 | 16, height: number,
     for (let y = start; y < end; y++) {
       setRows(mw, y)
       med = row(out, y * mw.width, mw.width, mw.rows, mw.offs, xt, hist, l0, l1, k, offset, cbin, med, bits16)
+    }
+  }
+  return { compute: (w: SliceWindow<DType>, out: VoxelArray) => computeRows(w, out, 0, height), computeRows }
+}
+
+/*
+ * The coarse histogram (32-bit dtypes). A value's 32 bits, read as an int32, become an unsigned key
+ * in the order of the values (`toKey`): uint32 as it is, int32 with its sign bit flipped, float32
+ * with its sign bit flipped when positive and every bit flipped when negative (IEEE order: −∞ <
+ * negatives < −0 < +0 < positives < +∞; a NaN sorts by its bits, above +∞ or below −∞, as
+ * numpy.sort puts NaN last). The window's keys live in a ring of columns, as in selection. The
+ * histogram counts keys by their top 16 bits with the 16-bit method's occupancy bits; `below`
+ * counts the keys in bins under `med`. Once the walk has found the bin holding rank k, the keys in
+ * that bin are gathered from the ring and the one of rank k − below among them is the median.
+ */
+
+/** The order-preserving unsigned key of 32 bits `s` (read as an int32) of kind `kind`. */
+const toKey = (kind: KeyKind, s: number): number =>
+  (kind === 2 ? s ^ ((s >> 31) | 0x80000000) : kind === 1 ? s ^ 0x80000000 : s) >>> 0
+
+/** The 32 bits (as an int32) whose key of kind `kind` is `key`. */
+const fromKey = (kind: KeyKind, key: number): number =>
+  kind === 2 ? key ^ (((~key) >> 31) | 0x80000000) : kind === 1 ? key ^ 0x80000000 : key | 0
+
+/** Int32 views of 32-bit slices, made once per slice array. */
+const int32Views = new WeakMap<VoxelArray, Int32Array>()
+const int32View = (a: VoxelArray): Int32Array => {
+  let v = int32Views.get(a)
+  if (v === undefined) {
+    v = new Int32Array(a.buffer, a.byteOffset, a.length)
+    int32Views.set(a, v)
+  }
+  return v
+}
+
+/** The state of the coarse histogram for one kernel: its bins, the ring of keys, the candidates. */
+interface CoarseState {
+  readonly kind: KeyKind
+  readonly plane: number
+  readonly hist: Int32Array
+  readonly l0: Uint32Array
+  readonly l1: Uint32Array
+  readonly ring: Uint32Array
+  readonly candidates: Float64Array
+  /** The rows of the window as int32 views (`mw.rows`' order), and the key of cval. */
+  readonly irows: Array<Int32Array>
+  readonly cvalKey: number
+  med: number
+  below: number
+}
+
+/** Keys of the column at x index `xi` (−1: outside, cval) into slot `slot`, counted in. */
+const addKeyColumn = (c: CoarseState, offs: Int32Array, slot: number, xi: number): void => {
+  const { kind, plane, hist, l0, l1, ring, irows } = c
+  const med = c.med
+  let below = c.below
+  for (let r = 0, o = slot * plane; r < plane; r++, o++) {
+    const key = xi < 0 ? c.cvalKey : toKey(kind, irows[r]![offs[r]! + xi]!)
+    ring[o] = key
+    const b = key >>> 16
+    if (hist[b]++ === 0) occupy(l0, l1, b)
+    below += (b - med) >>> 31
+  }
+  c.below = below
+}
+
+/** The keys of slot `slot`, counted out. */
+const removeKeyColumn = (c: CoarseState, slot: number): void => {
+  const { plane, hist, l0, l1, ring } = c
+  const med = c.med
+  let below = c.below
+  for (let r = 0, o = slot * plane; r < plane; r++, o++) {
+    const b = ring[o]! >>> 16
+    if (--hist[b] === 0) vacate(l0, l1, b)
+    below -= (b - med) >>> 31
+  }
+  c.below = below
+}
+
+/** The key of rank k in the window: walk `med` to the bin holding it, then pick among that bin's keys. */
+const keyOfRank = (c: CoarseState, k: number, n: number): number => {
+  const { hist, l0, l1, ring, candidates } = c
+  let med = c.med
+  let below = c.below
+  while (below > k) {
+    med = previousOccupied(l0, l1, med - 1)
+    below -= hist[med]!
+  }
+  while (below + hist[med]! <= k) {
+    below += hist[med]!
+    med = nextOccupied(l0, l1, med + 1)
+  }
+  c.med = med
+  c.below = below
+  const count = hist[med]!
+  let found = 0
+  for (let i = 0; i < n && found < count; i++) {
+    const key = ring[i]!
+    if (key >>> 16 === med) candidates[found++] = key
+  }
+  return count === 1 ? candidates[0]! : selectKth(candidates, count, k - below)
+}
+
+/** The coarse histogram method for 32-bit dtypes whose values' bits become keys of kind `kind`. */
+const coarseHistogram = (mw: MedianWindow, kind: KeyKind, height: number, k: number, xt: Int32Array) => {
+  const { side, width } = mw
+  const plane = side * side
+  const n = plane * side
+  const c: CoarseState = {
+    kind,
+    plane,
+    hist: new Int32Array(65536),
+    l0: new Uint32Array(2048),
+    l1: new Uint32Array(64),
+    ring: new Uint32Array(n),
+    candidates: new Float64Array(n),
+    irows: new Array(plane),
+    cvalKey: toKey(kind, int32View(mw.outsideRow)[0]!),
+    med: 0,
+    below: 0
+  }
+  const computeRows: ComputeRows = (win, out, start, end) => {
+    loadSlices(mw, win)
+    const o32 = int32View(out)
+    for (let y = start; y < end; y++) {
+      setRows(mw, y)
+      for (let r = 0; r < plane; r++) c.irows[r] = int32View(mw.rows[r]!)
+      const base = y * width
+      // `below` is relative to `med`, kept from the last row: the histogram is empty here.
+      c.below = 0
+      for (let p = 0; p < side; p++) addKeyColumn(c, mw.offs, p, xt[p]!)
+      for (let x = 0; ; x++) {
+        o32[base + x] = fromKey(kind, keyOfRank(c, k, n))
+        if (x + 1 === width) break
+        removeKeyColumn(c, x % side)
+        addKeyColumn(c, mw.offs, x % side, xt[x + side]!)
+      }
+      for (let p = 0; p < side; p++) removeKeyColumn(c, p)
     }
   }
   return { compute: (w: SliceWindow<DType>, out: VoxelArray) => computeRows(w, out, 0, height), computeRows }

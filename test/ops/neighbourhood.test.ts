@@ -1,8 +1,9 @@
 /**
  * median, grey and binary morphology against scipy.ndimage (median_filter, grey_dilation,
  * grey_erosion, binary_dilation, binary_erosion with skimage.morphology.ball). All of these select
- * or compare input values, so every dtype must match exactly: no tolerance. Larger median windows
- * are checked against the selection method.
+ * or compare input values, so every dtype must match exactly: no tolerance. Larger median windows,
+ * and the 32-bit dtypes' coarse histogram on values across their whole range, are checked against
+ * the selection method.
  */
 import * as Effect from "effect/Effect"
 import { describe, expect, it } from "vitest"
@@ -84,5 +85,66 @@ describe("median: the histogram method = the selection method", () => {
     )
     expect(medianMethod(dtype, mode, 3)).toBe("histogram")
     expect(Array.from(r.volumes.histogram!.data)).toEqual(Array.from(r.volumes.selection!.data))
+  })
+})
+
+describe("median: the coarse histogram (32-bit dtypes) = the selection method", () => {
+  // Values spread over the whole key range: negatives, ±∞, subnormals, the extremes of int32 and
+  // uint32, runs of equal values (many keys in one bin) and values a bin apart.
+  const make = (dtype: "float32" | "int32" | "uint32", shape: readonly [number, number, number], seed: number) => {
+    const n = shape[0] * shape[1] * shape[2]
+    const data = allocSlice(dtype, n)
+    const special =
+      dtype === "float32"
+        ? [Infinity, -Infinity, 1e-40, -1e-40, 3.4e38, -3.4e38, 1, 1.0000001, -1, -0.9999999]
+        : dtype === "int32"
+          ? [2147483647, -2147483648, 0, -1, 1, 65535, 65536, -65536]
+          : [4294967295, 2147483648, 2147483647, 0, 65535, 65536]
+    let s = seed
+    for (let i = 0; i < n; i++) {
+      s = (s * 1103515245 + 12345) % 2147483648
+      const pick = s % 10
+      data[i] =
+        pick === 0
+          ? special[(s >> 8) % special.length]!
+          : pick < 4
+            ? 7 // runs of one value
+            : dtype === "float32"
+              ? ((s / 2147483648) * 2 - 1) * 10 ** ((s % 7) - 3)
+              : dtype === "int32"
+                ? (s % 2000000) - 1000000
+                : s * 2
+    }
+    return arraySource(volumeInfo(dtype, shape), data as never)
+  }
+  const cases = [
+    ["float32", 1, "reflect"],
+    ["float32", 3, "nearest"],
+    ["float32", 2, "constant"],
+    ["float32", 4, "wrap"],
+    ["int32", 3, "mirror"],
+    ["int32", 2, "constant"],
+    ["uint32", 3, "reflect"],
+    ["uint32", 1, "constant"]
+  ] as const
+  it.each(cases)("%s radius %d mode %s", async (dtype, radius, mode) => {
+    const src = make(dtype, [9, 8, 13], radius * 104729 + dtype.length)
+    // A float32 cval that float32 cannot hold exactly: it is rounded as it is stored.
+    const cval = dtype === "float32" ? 0.1 : 3
+    const r = await Effect.runPromise(
+      evaluate((alg) => {
+        const v = alg.source(src)
+        const viaSelection = cast(alg, median(alg, cast(alg, v, "float64"), { radius, mode, cval }), dtype)
+        return { coarse: median(alg, v, { radius, mode, cval }), selection: viaSelection }
+      })
+    )
+    expect(medianMethod(dtype, mode, cval)).toBe("coarse-histogram")
+    expect(Array.from(r.volumes.coarse!.data)).toEqual(Array.from(r.volumes.selection!.data))
+  })
+  it("falls back to selection for a cval the dtype cannot hold", () => {
+    expect(medianMethod("int32", "constant", 0.5)).toBe("select")
+    expect(medianMethod("uint32", "constant", -1)).toBe("select")
+    expect(medianMethod("float32", "constant", Number.NaN)).toBe("select")
+    expect(medianMethod("float64", "reflect", 0)).toBe("select")
   })
 })
