@@ -299,14 +299,16 @@ type HistogramRow = (
 ) => number
 
 /**
- * Source of a HistogramRow for windows of side × side rows and `bits`-bit bins. Up to 7 × 7 rows
+ * Source of a HistogramRow for windows of side × side rows and `bits`-bit bins. Up to 5 × 5 rows
  * the per-row statements are unrolled into straight-line code over locals a0…/o0… (row arrays and
  * offsets): V8 keeps them in registers and knows each array's type, where a loop over an array of
- * arrays reloads both for every value. Larger windows loop.
+ * arrays reloads both for every value. Larger windows loop: unrolled, 7 × 7 rows ran 1.3× faster
+ * but V8's optimising compiler took 10 MiB more per thread to compile the function, which put a
+ * 512³ uint8 median of radius 3 above a third of scipy's memory (docs/BENCHMARKS.md).
  */
 const histogramRowSource = (side: number, bits: 8 | 16): string => {
   const plane = side * side
-  const unroll = plane <= 49
+  const unroll = plane <= 25
   const each = (f: (a: string, o: string) => string) =>
     unroll
       ? Array.from({ length: plane }, (_, i) => f(`a${i}`, `o${i}`)).join("\n")

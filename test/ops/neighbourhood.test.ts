@@ -52,8 +52,8 @@ describe("dilate / erode = scipy.ndimage.binary_dilation / binary_erosion(border
 })
 
 describe("median: the histogram method = the selection method", () => {
-  // The scipy fixtures cover radii 1 and 2; larger windows take other code paths (up to 7×7 rows
-  // per column unrolled, beyond that looped), checked here against selection on the same values.
+  // The scipy fixtures cover radii 1 and 2 (5×5 rows per column, unrolled); larger windows loop,
+  // checked here against selection on the same values.
   const make = (dtype: "uint8" | "int8" | "uint16" | "int16", shape: readonly [number, number, number], seed: number) => {
     const n = shape[0] * shape[1] * shape[2]
     const [lo, hi] = dtype === "uint8" ? [0, 255] : dtype === "int8" ? [-128, 127] : dtype === "uint16" ? [0, 65535] : [-32768, 32767]
