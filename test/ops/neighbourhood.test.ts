@@ -8,7 +8,7 @@
 import * as Effect from "effect/Effect"
 import { describe, expect, it } from "vitest"
 import type { BoundaryMode } from "../../src/algebra/boundary.js"
-import { allocSlice } from "../../src/algebra/dtype.js"
+import { allocSlice, type DType } from "../../src/algebra/dtype.js"
 import { volumeInfo } from "../../src/algebra/volume.js"
 import { evaluate } from "../../src/interpreters/memory/index.js"
 import { arraySource } from "../../src/io/memory.js"
@@ -51,6 +51,18 @@ describe("dilate / erode = scipy.ndimage.binary_dilation / binary_erosion(border
   it.each(casesOf("erode").map((c) => [c.id, c] as const))("%s", (_, c) => exact(c, (alg, v) => erase(erode(alg, v, binary(c.params)))))
 })
 
+/** The median of `src` by its dtype's own method, and by selection (through float64), as arrays. */
+const besideSelection = async (src: ReturnType<typeof arraySource>, dtype: DType, radius: number, mode: BoundaryMode, cval: number) => {
+  const r = await Effect.runPromise(
+    evaluate((alg) => {
+      const v = alg.source(src)
+      const viaSelection = cast(alg, median(alg, cast(alg, v, "float64"), { radius, mode, cval }), dtype)
+      return { own: median(alg, v, { radius, mode, cval }), selection: viaSelection }
+    })
+  )
+  return { own: Array.from(r.volumes.own!.data), selection: Array.from(r.volumes.selection!.data) }
+}
+
 describe("median: the histogram method = the selection method", () => {
   // The scipy fixtures cover radii 1 and 2 (5×5 rows per column, unrolled); larger windows loop,
   // checked here against selection on the same values.
@@ -75,16 +87,9 @@ describe("median: the histogram method = the selection method", () => {
     ["int16", 3, "constant"]
   ] as const
   it.each(cases)("%s radius %d mode %s", async (dtype, radius, mode) => {
-    const src = make(dtype, [10, 9, 11], radius * 7919)
-    const r = await Effect.runPromise(
-      evaluate((alg) => {
-        const v = alg.source(src)
-        const viaSelection = cast(alg, median(alg, cast(alg, v, "float64"), { radius, mode, cval: 3 }), dtype)
-        return { histogram: median(alg, v, { radius, mode, cval: 3 }), selection: viaSelection }
-      })
-    )
+    const { own, selection } = await besideSelection(make(dtype, [10, 9, 11], radius * 7919), dtype, radius, mode, 3)
     expect(medianMethod(dtype, mode, 3)).toBe("histogram")
-    expect(Array.from(r.volumes.histogram!.data)).toEqual(Array.from(r.volumes.selection!.data))
+    expect(own).toEqual(selection)
   })
 })
 
@@ -128,18 +133,11 @@ describe("median: the coarse histogram (32-bit dtypes) = the selection method", 
     ["uint32", 1, "constant"]
   ] as const
   it.each(cases)("%s radius %d mode %s", async (dtype, radius, mode) => {
-    const src = make(dtype, [9, 8, 13], radius * 104729 + dtype.length)
     // A float32 cval that float32 cannot hold exactly: it is rounded as it is stored.
     const cval = dtype === "float32" ? 0.1 : 3
-    const r = await Effect.runPromise(
-      evaluate((alg) => {
-        const v = alg.source(src)
-        const viaSelection = cast(alg, median(alg, cast(alg, v, "float64"), { radius, mode, cval }), dtype)
-        return { coarse: median(alg, v, { radius, mode, cval }), selection: viaSelection }
-      })
-    )
+    const { own, selection } = await besideSelection(make(dtype, [9, 8, 13], radius * 104729 + dtype.length), dtype, radius, mode, cval)
     expect(medianMethod(dtype, mode, cval)).toBe("coarse-histogram")
-    expect(Array.from(r.volumes.coarse!.data)).toEqual(Array.from(r.volumes.selection!.data))
+    expect(own).toEqual(selection)
   })
   it("falls back to selection for a cval the dtype cannot hold", () => {
     expect(medianMethod("int32", "constant", 0.5)).toBe("select")
