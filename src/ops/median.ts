@@ -299,20 +299,21 @@ type HistogramRow = (
 ) => number
 
 /**
- * Source of a HistogramRow for windows of side × side rows and `bits`-bit bins. Up to 5 × 5 rows
- * the per-row statements are unrolled into straight-line code over locals a0…/o0… (row arrays and
- * offsets): V8 keeps them in registers and knows each array's type, where a loop over an array of
- * arrays reloads both for every value. Larger windows loop: unrolled, 7 × 7 rows ran 1.3× faster
- * but V8's optimising compiler took 10 MiB more per thread to compile the function, which put a
- * 512³ uint8 median of radius 3 above a third of scipy's memory (docs/BENCHMARKS.md).
+ * Source of a HistogramRow for windows of side × side rows and `bits`-bit bins. Up to 7 × 7 rows
+ * the per-row statements of the inner step (one column out, one in) are unrolled into straight-line
+ * code over locals a0…/o0… (row arrays and offsets): V8 keeps them in registers and knows each
+ * array's type, where a loop over an array of arrays reloads both for every value (1.35× the time
+ * at radius 3). The columns at the row's ends and at the volume's edges loop: unrolled too, they
+ * made the function four times larger, and V8's optimising compiler took about 10 MiB more per
+ * thread to compile it at radius 3 (docs/BENCHMARKS.md, "Median r3"). Larger windows loop.
  */
 const histogramRowSource = (side: number, bits: 8 | 16): string => {
   const plane = side * side
-  const unroll = plane <= 25
+  const unroll = plane <= 49
+  const looped = (f: (a: string, o: string) => string) =>
+    `for (let r = 0; r < ${plane}; r++) { const ar = rows[r], or = offs[r]; ${f("ar", "or")} }`
   const each = (f: (a: string, o: string) => string) =>
-    unroll
-      ? Array.from({ length: plane }, (_, i) => f(`a${i}`, `o${i}`)).join("\n")
-      : `for (let r = 0; r < ${plane}; r++) { const ar = rows[r], or = offs[r]; ${f("ar", "or")} }`
+    unroll ? Array.from({ length: plane }, (_, i) => f(`a${i}`, `o${i}`)).join("\n") : looped(f)
   const add = (v: string) => (bits === 8 ? `hist[${v}]++` : `if (hist[${v}]++ === 0) h.occupy(l0, l1, ${v})`)
   const remove = (v: string) => (bits === 8 ? `hist[${v}]--` : `if (--hist[${v}] === 0) h.vacate(l0, l1, ${v})`)
   // A column outside the volume (mode constant) is `plane` copies of cval.
@@ -323,7 +324,7 @@ const histogramRowSource = (side: number, bits: 8 | 16): string => {
       ${sign === "+" ? addCval : removeCval}
       below ${sign}= ${plane} * ((cbin - med) >>> 31)
     } else {
-      ${each((a, o) => `v = ${a}[${o} + ${xi}] + offset; ${sign === "+" ? add("v") : remove("v")}; below ${sign}= (v - med) >>> 31`)}
+      ${looped((a, o) => `v = ${a}[${o} + ${xi}] + offset; ${sign === "+" ? add("v") : remove("v")}; below ${sign}= (v - med) >>> 31`)}
     }`
   const walk =
     bits === 8
