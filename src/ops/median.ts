@@ -11,7 +11,7 @@
  *   a histogram of the keys' top 16 bits slides as above to the bin holding the median; the
  *   median is then picked among the window's keys in that bin, which a scan of the window's
  *   (2R+1)³ keys gathers (usually a handful). O(R³) per voxel still, but a comparison per value
- *   instead of a quickselect: 3–4× faster than selection.
+ *   instead of a quickselect: about 3× faster than selection (bench/ops-median.ts).
  * - float64 (and cval outside the dtype's values): the window's columns are kept in a ring; each
  *   voxel copies the (2R+1)³ values into a scratch array and selects the middle one (quickselect),
  *   O(R³) per voxel.
@@ -397,8 +397,8 @@ const histogram = (mw: MedianWindow, dtype: DType, bits: 8 | 16, height: number,
  * The coarse histogram (32-bit dtypes). A value's 32 bits, read as an int32, become an unsigned key
  * in the order of the values (`toKey`): uint32 as it is, int32 with its sign bit flipped, float32
  * with its sign bit flipped when positive and every bit flipped when negative (IEEE order: −∞ <
- * negatives < −0 < +0 < positives < +∞; a NaN sorts by its bits, above +∞ or below −∞, as
- * numpy.sort puts NaN last). The window's keys live in a ring of columns, as in selection. The
+ * negatives < −0 < +0 < positives < +∞; a NaN sorts by its bits: above +∞ when its sign bit is
+ * clear, as numpy.sort puts NaN last, below −∞ when it is set). The window's keys live in a ring of columns, as in selection. The
  * histogram counts keys by their top 16 bits with the 16-bit method's occupancy bits; `below`
  * counts the keys in bins under `med`. Once the walk has found the bin holding rank k, the keys in
  * that bin are gathered from the ring and the one of rank k − below among them is the median.
