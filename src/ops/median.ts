@@ -60,11 +60,9 @@ type KeyKind = 0 | 1 | 2
  */
 export const medianMethod = (d: DType, mode: BoundaryMode, cval: number): "histogram" | "coarse-histogram" | "select" => {
   const [lo, hi] = dtypeRange(d)
-  const constant = mode === "constant"
-  if (histogramBits(d) > 0) return !constant || (Number.isInteger(cval) && cval >= lo && cval <= hi) ? "histogram" : "select"
-  if (d === "float32") return !constant || cval === cval ? "coarse-histogram" : "select"
-  if (keyKinds[d] !== undefined) return !constant || (Number.isInteger(cval) && cval >= lo && cval <= hi) ? "coarse-histogram" : "select"
-  return "select"
+  const cvalFits = mode !== "constant" || (d === "float32" ? cval === cval : Number.isInteger(cval) && cval >= lo && cval <= hi)
+  if (!cvalFits) return "select"
+  return histogramBits(d) > 0 ? "histogram" : keyKinds[d] !== undefined ? "coarse-histogram" : "select"
 }
 
 /**

@@ -51,18 +51,21 @@ export const timed = <A>(m: TimeMeter, f: () => A, busy?: ComputeClock): A => {
   return a
 }
 
+/** A clock that never runs: I/O with no compute beside it is charged its whole span. */
+const NO_COMPUTE: ComputeClock = Object.freeze({ wallMs: 0, cpuUs: 0 })
+
 /**
  * Runs `effect` (a read or write of one slice), charging its time to `m`, less the compute `busy`
  * recorded meanwhile (for I/O in flight while the stages compute).
  */
-export const timedEffect = <E>(m: TimeMeter, effect: Effect.Effect<void, E>, busy?: ComputeClock): Effect.Effect<void, E> =>
+export const timedEffect = <E>(m: TimeMeter, effect: Effect.Effect<void, E>, busy: ComputeClock = NO_COMPUTE): Effect.Effect<void, E> =>
   Effect.suspend(() => {
     const c0 = process.cpuUsage()
     const w0 = performance.now()
-    const bw0 = busy?.wallMs ?? 0
-    const bc0 = busy?.cpuUs ?? 0
+    const bw0 = busy.wallMs
+    const bc0 = busy.cpuUs
     return Effect.map(effect, () => {
       const c = process.cpuUsage(c0)
-      add(m, performance.now() - w0 - ((busy?.wallMs ?? 0) - bw0), c.user + c.system - ((busy?.cpuUs ?? 0) - bc0))
+      add(m, performance.now() - w0 - (busy.wallMs - bw0), c.user + c.system - (busy.cpuUs - bc0))
     })
   })
