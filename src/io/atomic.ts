@@ -16,7 +16,6 @@
  * yield* commitFile(temporary, "/out/vol.tif")            // or, in a finalizer: removeQuietly(temporary)
  * ```
  */
-import * as crypto from "node:crypto"
 import * as fs from "node:fs"
 import * as Effect from "effect/Effect"
 import { FileError, fileError } from "./errors.js"
@@ -32,7 +31,14 @@ import { renameFile } from "./files.js"
  * const [data, header] = [temporaryName("v.raw", suffix), temporaryName("v.nhdr", suffix)]
  * ```
  */
-export const temporarySuffix = (): string => `.partial-${process.pid}-${crypto.randomBytes(6).toString("hex")}`
+export const temporarySuffix = (): string => `.partial-${process.pid}-${randomHex()}`
+
+/**
+ * 12 random hex digits. Math.random, not node:crypto: the names need only differ, every temporary is
+ * created exclusively ("wx", mkdir), and importing node:crypto adds 2 MiB to a bare Node process's
+ * resident memory.
+ */
+const randomHex = (): string => Math.floor(Math.random() * 2 ** 48).toString(16).padStart(12, "0")
 
 /**
  * `<target>.partial-<pid>-<random>`: a temporary name in the target's directory.

@@ -14,12 +14,11 @@
  * ```
  */
 import * as Effect from "effect/Effect"
-import * as crypto from "node:crypto"
 import * as os from "node:os"
 import * as path from "node:path"
 import type { ArrayOf, DType } from "../algebra/dtype.js"
 import { sliceBytes, volumeBytes, type VolumeInfo } from "../algebra/volume.js"
-import { removeQuietly } from "./atomic.js"
+import { removeQuietly, temporarySuffix } from "./atomic.js"
 import { FormatError } from "./errors.js"
 import { openScoped, readAt, writeAt } from "./files.js"
 import { rawRowSpan } from "./rows.js"
@@ -46,7 +45,7 @@ export const makeSpill = <D extends DType>(info: VolumeInfo<D>, label: string): 
     writesRows: true,
     create: () =>
       Effect.gen(function* () {
-        const target = path.join(spillDirectory(), `slicewise-spill-${process.pid}-${crypto.randomBytes(6).toString("hex")}.raw`)
+        const target = path.join(spillDirectory(), `slicewise-spill${temporarySuffix()}.raw`)
         yield* Effect.addFinalizer(() => removeQuietly(target))
         const fd = yield* openScoped(target, "wx+")
         file = target

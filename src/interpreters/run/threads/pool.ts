@@ -16,7 +16,7 @@
  */
 import { createRequire } from "node:module"
 import { pathToFileURL } from "node:url"
-import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads"
+import type { MessagePort, Worker } from "node:worker_threads"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import { DTYPES, dtypeOf, type DType, type VoxelArray } from "../../../algebra/dtype.js"
@@ -38,6 +38,12 @@ const JOB_INTS = JOB.arrays + ARRAY_INTS * MAX_SPLIT_ARRAYS
 
 /** Set by scripts/bundle.mjs: the worker's bundle file, beside the CLI's. */
 declare const SLICEWISE_WORKER_BUNDLE: string | undefined
+
+/**
+ * node:worker_threads, loaded by the first run that starts workers: importing it adds 1.5 MiB to a
+ * bare Node process's resident memory, and a run with nothing to split (a copy) never needs it.
+ */
+type WorkerThreads = typeof import("node:worker_threads")
 
 interface RowWorker {
   readonly worker: Worker
@@ -62,7 +68,10 @@ export class RowThreads {
   private readonly ids = new Map<ArrayBufferLike, number>()
   private steps = 0
 
-  constructor(private readonly workers: ReadonlyArray<RowWorker>) {}
+  constructor(
+    private readonly workers: ReadonlyArray<RowWorker>,
+    private readonly receive: WorkerThreads["receiveMessageOnPort"]
+  ) {}
 
   /** Threads that share a step: the caller's and the workers'. */
   get count(): number {
@@ -155,7 +164,7 @@ export class RowThreads {
           }
         }
         if (Atomics.load(w.control, CONTROL.failed) === 1) {
-          const m = receiveMessageOnPort(w.port)?.message as { message: string; stack?: string } | undefined
+          const m = this.receive(w.port)?.message as { message: string; stack?: string } | undefined
           failures.push(m?.stack ?? m?.message ?? "unknown error")
         }
       }
@@ -173,7 +182,7 @@ export class RowThreads {
   }
 }
 
-const startWorker = (): Promise<RowWorker> => {
+const startWorker = ({ MessageChannel, Worker }: WorkerThreads): Promise<RowWorker> => {
   const { script, eval: isEval } = workerScript()
   const control = new SharedArrayBuffer(4 * CONTROL_INTS)
   const job = new SharedArrayBuffer(4 * JOB_INTS)
@@ -196,6 +205,10 @@ const startWorker = (): Promise<RowWorker> => {
  */
 export const acquireRowThreads = (threads: number): Effect.Effect<RowThreads, never, Scope.Scope> =>
   Effect.acquireRelease(
-    Effect.promise(() => Promise.all(Array.from({ length: Math.max(0, threads - 1) }, startWorker)).then((ws) => new RowThreads(ws))),
+    Effect.promise(async () => {
+      const wt = await import("node:worker_threads")
+      const workers = await Promise.all(Array.from({ length: Math.max(0, threads - 1) }, () => startWorker(wt)))
+      return new RowThreads(workers, wt.receiveMessageOnPort)
+    }),
     (t) => Effect.promise(() => t.close())
   )

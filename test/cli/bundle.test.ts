@@ -1,0 +1,60 @@
+/**
+ * The bundled CLI (dist/bundle, made by `npm run build`; `npm ci` builds it) as `slicewise` runs:
+ * what it loads. Each Node module a run loads is resident memory that no plan accounts for, so the
+ * ones a run seldom needs are loaded on first use (docs/BENCHMARKS.md, "The runtime's share").
+ */
+import { spawnSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+
+const root = path.resolve(__dirname, "../..")
+const bundle = path.join(root, "dist/bundle/slicewise.mjs")
+
+let dir: string
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "slicewise-bundle-"))
+  // Writes the Node built-in modules the process loaded, at exit.
+  fs.writeFileSync(
+    path.join(dir, "modules.mjs"),
+    'import fs from "node:fs"\nprocess.on("exit", () => fs.writeFileSync(process.env.MODULES_OUT, process.moduleLoadList.join("\\n")))\n'
+  )
+  // Slices large enough for uniform to be split across threads (plan/threads.ts, DEFAULT_MIN_SPLIT_OPS).
+  const [z, y, x] = [4, 512, 512]
+  const data = Buffer.alloc(x * y * z)
+  for (let i = 0; i < data.length; i++) data[i] = (i * 40503) % 251
+  fs.writeFileSync(path.join(dir, "in.nrrd"), Buffer.concat([Buffer.from(`NRRD0004\ntype: uint8\ndimension: 3\nsizes: ${x} ${y} ${z}\nencoding: raw\n\n`), data]))
+})
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
+
+/** The built-in modules (`node:x` as "x") loaded by a bundled `slicewise run` of `steps`. */
+const modulesOfRun = (name: string, ...args: Array<string>): Set<string> => {
+  const out = path.join(dir, `${name}.modules`)
+  const r = spawnSync(process.execPath, ["--import", path.join(dir, "modules.mjs"), bundle, "run", path.join(dir, "in.nrrd"), path.join(dir, `${name}.nrrd`), ...args], {
+    encoding: "utf8",
+    env: { ...process.env, MODULES_OUT: out, SLICEWISE_DEBUG: "" }
+  })
+  expect(r.stderr).toBe("")
+  expect(r.status).toBe(0)
+  return new Set(fs.readFileSync(out, "utf8").split("\n").filter((m) => m.startsWith("NativeModule ")).map((m) => m.slice("NativeModule ".length)))
+}
+
+describe("the bundled CLI", () => {
+  it("exists (npm run build)", () => {
+    expect(fs.existsSync(bundle)).toBe(true)
+  })
+
+  it("loads neither node:crypto nor node:worker_threads for a run with nothing to split", () => {
+    const loaded = modulesOfRun("copy", "copy", "--threads", "2")
+    expect(loaded.has("fs")).toBe(true)
+    expect(loaded.has("crypto")).toBe(false)
+    expect(loaded.has("worker_threads")).toBe(false)
+  })
+
+  it("loads node:worker_threads when a run starts row threads", () => {
+    const loaded = modulesOfRun("uniform", "uniform:size=3", "--threads", "2")
+    expect(loaded.has("worker_threads")).toBe(true)
+    expect(loaded.has("crypto")).toBe(false)
+  })
+})
