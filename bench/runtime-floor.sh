@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # What a run's peak RSS is made of: bare Node, the CLI loaded (`--version`), a copy through the
 # library alone (bench/runtime-floor/copy.ts, bundled like the CLI) and the same copy through the
-# CLI. Same Node flags and allocator settings as bin/slicewise.js; peak RSS and wall from GNU time,
-# median of REPEAT runs.
+# CLI; then the same copy without V8's optimising compilers (--no-opt: what the JIT costs) and,
+# where the environment sets NODE_EXTRA_CA_CERTS (Node then loads those certificates at start),
+# bare Node and the copy without it. Same Node flags and allocator settings as bin/slicewise.js;
+# peak RSS and wall from GNU time, median of REPEAT runs.
 #
 #   bash bench/runtime-floor.sh INPUT [REPEAT]     e.g. bash bench/runtime-floor.sh /tmp/slicewise-matrix/in/structured-uint8-512
+#   NODE=/path/to/node bash bench/runtime-floor.sh INPUT      another Node than the one on PATH
 #
 # Needs the built CLI (npm run build) and GNU time. Writes its outputs under a temporary directory.
 set -euo pipefail
@@ -43,8 +46,14 @@ row() {
   read -r w r <<< "$(measure "$@")"
   printf "%-44s %6.2f s %8.1f MiB\n" "$name" "$w" "$(echo "scale=1; $r / 1024" | bc)"
 }
-echo "median of $repeat, $(nproc) cores, node $(node --version), input $input"
-row 'node -e ""' node "${flags[@]}" -e ""
-row "slicewise --version" node "${flags[@]}" dist/bundle/slicewise.mjs --version
-row "copy through the library (no CLI), 1 thread" node "${flags[@]}" "$work/bundle/copy.mjs" "$input" "$work/out"
-row "slicewise run IN OUT copy" node "${flags[@]}" dist/bundle/slicewise.mjs run "$input" "$work/out" copy
+node=${NODE:-node}
+echo "median of $repeat, $(nproc) cores, node $("$node" --version), input $input"
+row 'node -e ""' "$node" "${flags[@]}" -e ""
+row "slicewise --version" "$node" "${flags[@]}" dist/bundle/slicewise.mjs --version
+row "copy through the library (no CLI), 1 thread" "$node" "${flags[@]}" "$work/bundle/copy.mjs" "$input" "$work/out"
+row "slicewise run IN OUT copy" "$node" "${flags[@]}" dist/bundle/slicewise.mjs run "$input" "$work/out" copy
+row "the same, node --no-opt" "$node" "${flags[@]}" --no-opt dist/bundle/slicewise.mjs run "$input" "$work/out" copy
+if [ -n "${NODE_EXTRA_CA_CERTS:-}" ]; then
+  row 'node -e "", no NODE_EXTRA_CA_CERTS' env -u NODE_EXTRA_CA_CERTS "$node" "${flags[@]}" -e ""
+  row "copy, no NODE_EXTRA_CA_CERTS" env -u NODE_EXTRA_CA_CERTS "$node" "${flags[@]}" dist/bundle/slicewise.mjs run "$input" "$work/out" copy
+fi

@@ -290,6 +290,9 @@ export interface Versions {
   readonly [tool: string]: string | boolean
 }
 
+/** The Node that runs slicewise: the one on PATH, as `env … node` in slicewiseCommand finds it. */
+export const slicewiseNode = (): string => tryRun("node", ["--version"]) ?? process.version
+
 export const versions = (cli: string, commit?: string): Versions => {
   const py = tryRun(PYTHON, [
     "-c",
@@ -297,7 +300,7 @@ export const versions = (cli: string, commit?: string): Versions => {
   ])
   const cliRoot = path.resolve(path.dirname(cli), "..")
   return {
-    node: process.version,
+    node: slicewiseNode(),
     ...(py ? (JSON.parse(py) as Record<string, string>) : {}),
     slicewiseCli: cli,
     // Read-only git queries: the commit the CLI's checkout is at, and whether its sources differ from it.

@@ -35,6 +35,7 @@ import {
   memAvailableBytes,
   opById,
   parseArgs,
+  slicewiseNode,
   versions,
   writeJsonAtomic,
   type Backend,
@@ -70,7 +71,8 @@ interface Results {
   updated: string
   machine: ReturnType<typeof machine>
   versions: ReturnType<typeof versions>
-  invocations: Array<{ date: string; command: string; load1: number }>
+  /** `node`: the Node that ran slicewise in this invocation (on PATH), when it was recorded. */
+  invocations: Array<{ date: string; command: string; load1: number; node?: string }>
   notes: Array<string>
   cases: Record<string, CaseResult>
 }
@@ -119,7 +121,8 @@ const results: Results = fs.existsSync(outFile)
 if (!args.bool("render")) results.invocations.push({
   date: new Date().toISOString(),
   command: `npx tsx bench/matrix/run.ts ${argv.map((a) => (/[\s'"]/.test(a) ? JSON.stringify(a) : a)).join(" ")}`.trim(),
-  load1: os.loadavg()[0]!
+  load1: os.loadavg()[0]!,
+  node: slicewiseNode()
 })
 if (args.has("note") && !args.bool("render")) results.notes.push(args.str("note", ""))
 const save = () => {
@@ -293,7 +296,10 @@ const renderMarkdown = (res: Results): string => {
     ""
   )
   lines.push(`Measured ${res.created.slice(0, 16).replace("T", " ")} – ${res.updated.slice(0, 16).replace("T", " ")} UTC. Commands:`, "")
-  for (const inv of res.invocations) lines.push(`- \`${inv.command}\` (${inv.date.slice(0, 16).replace("T", " ")}, load ${inv.load1.toFixed(1)})`)
+  for (const inv of res.invocations) {
+    const node = inv.node !== undefined && inv.node !== v.node ? `, Node ${inv.node}` : ""
+    lines.push(`- \`${inv.command}\` (${inv.date.slice(0, 16).replace("T", " ")}, load ${inv.load1.toFixed(1)}${node})`)
+  }
   lines.push("")
   for (const n of res.notes) lines.push(`${n}`, "")
   lines.push(
