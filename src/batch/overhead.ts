@@ -10,7 +10,7 @@
  * - per-job overhead: a running job's readers and writers, its fibers and the short-lived slice
  *   copies that the planned buffers do not count.
  *
- * The two constants were measured with bench/batch/overhead.sh (docs/BATCH.md, "Overhead model").
+ * The constants were measured with bench/batch/overhead.sh (docs/BATCH.md, "Overhead model").
  *
  * @example
  * ```ts
@@ -21,8 +21,22 @@
 
 const MiB = 2 ** 20
 
-/** Process-wide extra once jobs run (see the module comment). */
-export const HEADROOM_BYTES = 24 * MiB
+/**
+ * The process-wide extra once jobs run (see the module comment) on a Node of major version
+ * `nodeMajor`: 24 MiB on Node 20 and 22, whose largest extra measured was 15.3 MiB; 40 MiB from
+ * Node 24 on, whose optimising tier (Maglev, on by default there) compiles while the jobs run and
+ * took up to 30.3 MiB (docs/BATCH.md, "Overhead model").
+ *
+ * @example
+ * ```ts
+ * headroomBytes(20)   // 24 MiB
+ * headroomBytes(24)   // 40 MiB
+ * ```
+ */
+export const headroomBytes = (nodeMajor: number): number => (nodeMajor >= 24 ? 40 : 24) * MiB
+
+/** `headroomBytes` of the Node running this process. */
+export const HEADROOM_BYTES = headroomBytes(Number(process.versions.node.split(".")[0]))
 
 /** Per running job, beyond its plan's buffers (see the module comment). */
 export const JOB_OVERHEAD_BYTES = 3 * MiB

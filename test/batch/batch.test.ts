@@ -10,6 +10,7 @@ import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { volumeInfo } from "../../src/algebra/volume.js"
 import { runBatch, type BatchJob, type BatchResult } from "../../src/batch/index.js"
+import { HEADROOM_BYTES, headroomBytes } from "../../src/batch/overhead.js"
 import type { RunJob } from "../../src/batch/jobs.js"
 import { runJobSetUp } from "../../src/batch/run-job.js"
 import * as Run from "../../src/interpreters/run/index.js"
@@ -160,5 +161,12 @@ describe("runBatch", () => {
     expect(r.events.filter((e) => e.job === "no-dir").map((e) => e.kind)).toEqual(["admit", "start", "fail"])
     expect(fs.existsSync(path.join(dir, "x-1.nrrd")) && fs.existsSync(path.join(dir, "x-4.nrrd"))).toBe(true)
     expect(fs.existsSync(path.join(dir, "x-2.nrrd"))).toBe(false)
+  })
+})
+
+describe("the batch's headroom", () => {
+  it("is 24 MiB on Node 20 and 22, 40 MiB from Node 24 on (measured: docs/BATCH.md), and follows the running Node", () => {
+    expect([20, 22, 24, 26].map((major) => headroomBytes(major) / MiB)).toEqual([24, 24, 40, 40])
+    expect(HEADROOM_BYTES).toBe(headroomBytes(Number(process.versions.node.split(".")[0])))
   })
 })
