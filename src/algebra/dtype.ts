@@ -60,6 +60,9 @@ const CTORS = {
   float64: Float64Array
 } as const
 
+/** The name of the typed array class of `d` ("Uint8Array", …), for generated code. */
+export const arrayClassName = (d: DType): string => CTORS[d].name
+
 /** Allocates a zeroed array of `length` voxels. */
 export const allocSlice = <D extends DType>(d: D, length: number): ArrayOf<D> =>
   new CTORS[d](length) as unknown as ArrayOf<D>
