@@ -170,7 +170,8 @@ const UNSIGNED: ReadonlySet<DType> = new Set<DType>(["uint8", "uint16", "uint32"
  * For `lookup(table, x)` alone, of an unsigned input, where the table at run time is a typed array
  * of the output's own dtype (label's provisional → final labels): a loop that stores the entries as
  * they are, without the general loop's truncation, range test of the index and cast, all of which
- * change nothing there (1.4× faster in isolation). Falls through to the general loop otherwise.
+ * change nothing there (label-final at 512³: 388–495 → 286–340 ms, docs/BENCHMARKS.md). Falls
+ * through to the general loop otherwise.
  */
 const tableLookupFastPath = (expr: Expr, inputs: ReadonlyArray<DType>, output: DType): ReadonlyArray<string> => {
   if (expr._tag !== "Lookup" || expr.index._tag !== "Input" || inputs.length !== 1 || !UNSIGNED.has(inputs[0]!)) return []
