@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { BatchResultJson } from "../../src/batch/results.js"
 import { HEADROOM_BYTES } from "../../src/batch/overhead.js"
 import { readProfile } from "../../src/profile/index.js"
+import { writeUint8Nrrd } from "../support/volume-io.js"
 
 const root = path.resolve(__dirname, "../..")
 // --expose-gc as bin/slicewise.js: the batch measures its baseline after a full collection.
@@ -25,14 +26,6 @@ const slicewise = (...args: Array<string>) => {
 let dir: string
 const at = (p: string) => path.join(dir, p)
 
-const writeNrrd = (file: string, shape: readonly [number, number, number]) => {
-  const [z, y, x] = shape
-  const header = `NRRD0004\ntype: uint8\ndimension: 3\nsizes: ${x} ${y} ${z}\nencoding: raw\n\n`
-  const data = Buffer.alloc(x * y * z)
-  for (let i = 0; i < data.length; i++) data[i] = (i * 40503) % 251
-  fs.writeFileSync(file, Buffer.concat([Buffer.from(header), data]))
-}
-
 const writeJobs = (name: string, jobs: unknown) => {
   fs.writeFileSync(at(name), JSON.stringify({ jobs }))
   return at(name)
@@ -41,8 +34,8 @@ const writeJobs = (name: string, jobs: unknown) => {
 beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "slicewise-cli-batch-"))
   fs.mkdirSync(at("in"))
-  writeNrrd(at("in/a.nrrd"), [10, 30, 40])
-  writeNrrd(at("in/wide.nrrd"), [4, 2, 1 << 22])
+  writeUint8Nrrd(at("in/a.nrrd"), [10, 30, 40])
+  writeUint8Nrrd(at("in/wide.nrrd"), [4, 2, 1 << 22])
   fs.writeFileSync(at("in/truncated.nrrd"), fs.readFileSync(at("in/a.nrrd")).subarray(0, 3000))
 })
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))

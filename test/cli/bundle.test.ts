@@ -8,6 +8,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { writeUint8Nrrd } from "../support/volume-io.js"
 
 const root = path.resolve(__dirname, "../..")
 const bundle = path.join(root, "dist/bundle/slicewise.mjs")
@@ -21,10 +22,7 @@ beforeAll(() => {
     'import fs from "node:fs"\nprocess.on("exit", () => fs.writeFileSync(process.env.MODULES_OUT, process.moduleLoadList.join("\\n")))\n'
   )
   // Slices large enough for uniform to be split across threads (plan/threads.ts, DEFAULT_MIN_SPLIT_OPS).
-  const [z, y, x] = [4, 512, 512]
-  const data = Buffer.alloc(x * y * z)
-  for (let i = 0; i < data.length; i++) data[i] = (i * 40503) % 251
-  fs.writeFileSync(path.join(dir, "in.nrrd"), Buffer.concat([Buffer.from(`NRRD0004\ntype: uint8\ndimension: 3\nsizes: ${x} ${y} ${z}\nencoding: raw\n\n`), data]))
+  writeUint8Nrrd(path.join(dir, "in.nrrd"), [4, 512, 512])
 })
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
 

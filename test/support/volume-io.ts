@@ -4,6 +4,7 @@
  * `sliceReadBytes`; a volume's bytes written through a sink in any order.
  */
 import * as Effect from "effect/Effect"
+import * as fs from "node:fs"
 import { allocSlice, bytesPerVoxel } from "../../src/algebra/dtype.js"
 import { sliceLength, type VolumeInfo } from "../../src/algebra/volume.js"
 import type { SliceSink, SliceSource } from "../../src/io/slices.js"
@@ -48,3 +49,15 @@ export const writeAll = (sink: SliceSink, info: VolumeInfo, bytes: Uint8Array, o
       return w.bytesWritten()
     })
   )
+
+/**
+ * Writes a uint8 NRRD (raw, attached data) of `shape` [z, y, x] to `file`, voxel i = (i · 40503) mod 251:
+ * an input for tests that run the CLI.
+ */
+export const writeUint8Nrrd = (file: string, shape: readonly [number, number, number]): void => {
+  const [z, y, x] = shape
+  const header = `NRRD0004\ntype: uint8\ndimension: 3\nsizes: ${x} ${y} ${z}\nencoding: raw\n\n`
+  const data = Buffer.alloc(x * y * z)
+  for (let i = 0; i < data.length; i++) data[i] = (i * 40503) % 251
+  fs.writeFileSync(file, Buffer.concat([Buffer.from(header), data]))
+}

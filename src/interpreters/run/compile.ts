@@ -10,7 +10,7 @@
  * f(out, [slice], slice.length, [])
  * ```
  */
-import { arrayClassName, castSource, castValue, DTYPES, type DType, type VoxelArray } from "../../algebra/dtype.js"
+import { arrayClassName, castSource, castValue, dtypeRange, DTYPES, type DType, type VoxelArray } from "../../algebra/dtype.js"
 import type { Expr } from "../../algebra/expr.js"
 import * as E from "../../algebra/expr.js"
 import { rangeLoop, voxelRange, type RangeDType, type VoxelRange } from "./simd-range.js"
@@ -163,9 +163,6 @@ export const pointwiseSource = (expr: Expr, inputs: ReadonlyArray<DType>, output
   return { key: `${output}|${inputs.join(",")}|${body}`, body, ...(range && { range: { dtype: inputs[0] as RangeDType, ...range } }) }
 }
 
-/** Unsigned integer dtypes: their values index a table as they are (no truncation, never negative). */
-const UNSIGNED: ReadonlySet<DType> = new Set<DType>(["uint8", "uint16", "uint32"])
-
 /**
  * For `lookup(table, x)` alone, of an unsigned input, where the table at run time is a typed array
  * of the output's own dtype (label's provisional → final labels): a loop that stores the entries as
@@ -174,7 +171,8 @@ const UNSIGNED: ReadonlySet<DType> = new Set<DType>(["uint8", "uint16", "uint32"
  * through to the general loop otherwise.
  */
 const tableLookupFastPath = (expr: Expr, inputs: ReadonlyArray<DType>, output: DType): ReadonlyArray<string> => {
-  if (expr._tag !== "Lookup" || expr.index._tag !== "Input" || inputs.length !== 1 || !UNSIGNED.has(inputs[0]!)) return []
+  // An unsigned integer input (lowest value 0; floats' is −∞) indexes as it is: no truncation, never negative.
+  if (expr._tag !== "Lookup" || expr.index._tag !== "Input" || inputs.length !== 1 || dtypeRange(inputs[0]!)[0] !== 0) return []
   return [
     `if (scalars[0] instanceof ${arrayClassName(output)}) {`,
     "  const in0 = inputs[0], table = scalars[0], entries = table.length;",
