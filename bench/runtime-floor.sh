@@ -3,8 +3,8 @@
 # library alone (bench/runtime-floor/copy.ts, bundled like the CLI) and the same copy through the
 # CLI; then the same copy without V8's optimising compilers (--no-opt: what the JIT costs) and,
 # where the environment sets NODE_EXTRA_CA_CERTS (Node then loads those certificates at start),
-# bare Node and the copy without it. Same Node flags and allocator settings as bin/slicewise.js;
-# peak RSS and wall from GNU time, median of REPEAT runs.
+# bare Node and the copy without it. The Node flags and allocator settings of bin/slicewise.js's
+# shebang, for every row; peak RSS and wall from GNU time, median of REPEAT runs.
 #
 #   bash bench/runtime-floor.sh INPUT [REPEAT]     e.g. bash bench/runtime-floor.sh /tmp/slicewise-matrix/in/structured-uint8-512
 #   NODE=/path/to/node bash bench/runtime-floor.sh INPUT      another Node than the one on PATH
@@ -20,13 +20,19 @@ node -e '
   const { build } = require("esbuild")
   build({
     entryPoints: ["bench/runtime-floor/copy.ts"], bundle: true, platform: "node", format: "esm", target: "node20",
-    splitting: true, outdir: process.argv[1], outExtension: { ".js": ".mjs" }, chunkNames: "[name]-[hash]",
+    splitting: true, minify: true, outdir: process.argv[1], outExtension: { ".js": ".mjs" }, chunkNames: "[name]-[hash]",
     define: { SLICEWISE_WORKER_BUNDLE: JSON.stringify("slicewise-worker.mjs") }, logLevel: "warning",
     banner: { js: "import { createRequire as __r } from \"node:module\"; const require = __r(import.meta.url);" }
   }).catch(() => process.exit(1))
 ' "$work/bundle"
-flags=(--max-semi-space-size=1 --expose-gc)
-export MALLOC_MMAP_THRESHOLD_=131072 MALLOC_TRIM_THRESHOLD_=131072
+# The shebang's settings (NAME=VALUE words before `node`) and Node flags (the words after it).
+read -r -a shebang <<< "$(head -1 bin/slicewise.js | sed -E 's|^#!/usr/bin/env( -S)? ||')"
+settings=() flags=()
+for word in "${shebang[@]}"; do
+  if [ ${#flags[@]} -gt 0 ] || [ "$word" = node ]; then flags+=("$word"); else settings+=("$word"); fi
+done
+flags=("${flags[@]:1}")
+export "${settings[@]}"
 
 # Median wall (s) and peak RSS (MiB) of `repeat` runs of the command.
 measure() {
@@ -47,7 +53,7 @@ row() {
   printf "%-44s %6.2f s %8.1f MiB\n" "$name" "$w" "$(echo "scale=1; $r / 1024" | bc)"
 }
 node=${NODE:-node}
-echo "median of $repeat, $(nproc) cores, node $("$node" --version), input $input"
+echo "median of $repeat, $(nproc) cores, node $("$node" --version), ${settings[*]} node ${flags[*]}, input $input"
 row 'node -e ""' "$node" "${flags[@]}" -e ""
 row "slicewise --version" "$node" "${flags[@]}" dist/bundle/slicewise.mjs --version
 row "copy through the library (no CLI), 1 thread" "$node" "${flags[@]}" "$work/bundle/copy.mjs" "$input" "$work/out"

@@ -8,7 +8,6 @@ import * as Options from "@effect/cli/Options"
 import * as ValidationError from "@effect/cli/ValidationError"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
-import * as NodeTerminal from "@effect/platform-node/NodeTerminal"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -26,6 +25,7 @@ import { inputOptions, outputOptions, sinkOptions, sourceOptions } from "./forma
 import { pipeline } from "./pipeline.js"
 import { UsageError } from "./errors.js"
 import { diceCommand, fuseCommand } from "./fuse.js"
+import { lazyTerminalLayer } from "./terminal.js"
 import { explainBudget, planOptions, print, runAndReport, throughput } from "./run-program.js"
 
 const VERSION = "0.1.0"
@@ -196,8 +196,9 @@ const describeFailure = (cause: Cause.Cause<unknown>): string | undefined => {
 }
 
 // What @effect/cli needs, and no more: NodeContext.layer would also load child_process (with net
-// and dgram) and worker support for a command executor the CLI never uses.
-const environment = Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, NodeTerminal.layer)
+// and dgram) and worker support for a command executor the CLI never uses; the terminal is made
+// only if a prompt needs it.
+const environment = Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, lazyTerminalLayer)
 const fiber = Effect.runFork(main(process.argv).pipe(Effect.provide(environment)))
 const interrupt = () => Effect.runFork(Fiber.interrupt(fiber))
 process.once("SIGINT", interrupt)

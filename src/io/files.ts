@@ -222,6 +222,35 @@ export const renameFile = (from: string, to: string, shown = `${from} -> ${to}`)
     fs.rename(from, to, (err) => resume(err ? Effect.fail(fileError(shown, "rename", err)) : Effect.void))
   })
 
+/**
+ * The entries of directory `dir`, with their types. A failure is a FileError "list" on `dir`.
+ * (node:fs's callback form: loading node:fs/promises for this costs a run 0.5–0.9 MiB of
+ * resident memory.)
+ *
+ * @example
+ * ```ts
+ * const names = (yield* listDirectory("/data/scan")).filter((e) => e.isFile()).map((e) => e.name)
+ * ```
+ */
+export const listDirectory = (dir: string): Effect.Effect<ReadonlyArray<fs.Dirent>, FileError> =>
+  Effect.async<ReadonlyArray<fs.Dirent>, FileError>((resume) => {
+    fs.readdir(dir, { withFileTypes: true }, (err, entries) => resume(err ? Effect.fail(fileError(dir, "list", err)) : Effect.succeed(entries)))
+  })
+
+/**
+ * Creates directory `path`, not its parents. A failure (it exists, no parent) is a FileError
+ * "create" on `shown`, by default `path`.
+ *
+ * @example
+ * ```ts
+ * yield* makeDirectory("/out/stack.partial-42-9f3a", "/out/stack")   // errors name the output
+ * ```
+ */
+export const makeDirectory = (path: string, shown = path): Effect.Effect<void, FileError> =>
+  Effect.async<void, FileError>((resume) => {
+    fs.mkdir(path, (err) => resume(err ? Effect.fail(fileError(shown, "create", err)) : Effect.void))
+  })
+
 // ---------------------------------------------------------------------------------------------
 // Positional reads and writes: one loop each, two faces
 

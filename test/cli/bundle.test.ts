@@ -26,15 +26,25 @@ beforeAll(() => {
 })
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
 
-/** The built-in modules (`node:x` as "x") loaded by a bundled `slicewise run` of `steps`. */
+/**
+ * The built-in modules (`node:x` as "x") loaded by a bundled `slicewise run` of `steps`. Its stdin
+ * is a pipe and its stdout and stderr are files: only reading stdin would load node:net.
+ */
 const modulesOfRun = (name: string, ...args: Array<string>): Set<string> => {
   const out = path.join(dir, `${name}.modules`)
-  const r = spawnSync(process.execPath, ["--import", path.join(dir, "modules.mjs"), bundle, "run", path.join(dir, "in.nrrd"), path.join(dir, `${name}.nrrd`), ...args], {
-    encoding: "utf8",
-    env: { ...process.env, MODULES_OUT: out, SLICEWISE_DEBUG: "" }
-  })
-  expect(r.stderr).toBe("")
-  expect(r.status).toBe(0)
+  const stdout = fs.openSync(path.join(dir, `${name}.stdout`), "w")
+  const stderr = fs.openSync(path.join(dir, `${name}.stderr`), "w+")
+  try {
+    const r = spawnSync(process.execPath, ["--import", path.join(dir, "modules.mjs"), bundle, "run", path.join(dir, "in.nrrd"), path.join(dir, `${name}.nrrd`), ...args], {
+      stdio: ["pipe", stdout, stderr],
+      env: { ...process.env, MODULES_OUT: out, SLICEWISE_DEBUG: "" }
+    })
+    expect(fs.readFileSync(path.join(dir, `${name}.stderr`), "utf8")).toBe("")
+    expect(r.status).toBe(0)
+  } finally {
+    fs.closeSync(stdout)
+    fs.closeSync(stderr)
+  }
   return new Set(fs.readFileSync(out, "utf8").split("\n").filter((m) => m.startsWith("NativeModule ")).map((m) => m.slice("NativeModule ".length)))
 }
 
@@ -48,6 +58,13 @@ describe("the bundled CLI", () => {
     expect(loaded.has("fs")).toBe(true)
     expect(loaded.has("crypto")).toBe(false)
     expect(loaded.has("worker_threads")).toBe(false)
+  })
+
+  it("leaves standard input alone and loads no terminal or promise-based fs for a run", () => {
+    const loaded = modulesOfRun("stdin", "copy")
+    expect(loaded.has("net")).toBe(false)
+    expect(loaded.has("readline")).toBe(false)
+    expect(loaded.has("fs/promises")).toBe(false)
   })
 
   it("loads node:worker_threads when a run starts row threads", () => {

@@ -65,6 +65,12 @@ const mergeMeters = <M extends StageMeter>(
 }
 
 /**
+ * A full garbage collection, where node runs with --expose-gc (the CLI does); nothing elsewhere.
+ * For the points of a run where much has just become garbage: between passes and bands.
+ */
+export const collectGarbage = (): void => (globalThis as { gc?: () => void }).gc?.()
+
+/**
  * Runs `pass` with `runPass`: at once, or band after band (each band's template with readers of
  * its rows and writers of the rows it keeps).
  */
@@ -89,9 +95,8 @@ export const runBanded = <M extends StageMeter, O extends ProgressOptions>(
     let peak = 0
     for (const band of banded.bands) {
       // The previous band's rings and scratch are garbage now; without a collection V8 would keep
-      // them until external memory grows by tens of MiB, beyond the budget. The CLI runs node with
-      // --expose-gc for this.
-      if (ticks > 0) (globalThis as { gc?: () => void }).gc?.()
+      // them until external memory grows by tens of MiB, beyond the budget.
+      if (ticks > 0) collectGarbage()
       const template = banded.templates[band.template]!
       const bandReaders = new Map<SliceSource, SliceReader>()
       for (const { node } of template.stages) {

@@ -12,13 +12,12 @@
  * })
  * ```
  */
-import * as fs from "node:fs/promises"
 import * as nodePath from "node:path"
 import * as Effect from "effect/Effect"
 import type { ArrayOf, DType } from "../../algebra/dtype.js"
 import { volumeInfo } from "../../algebra/volume.js"
 import { FileError, FormatError, type IoError, UnsupportedError } from "../errors.js"
-import { attempt, HOST_LITTLE_ENDIAN, openScoped, statFd, withFd } from "../files.js"
+import { attempt, HOST_LITTLE_ENDIAN, listDirectory, openScoped, statFd, withFd } from "../files.js"
 import { requestProblem } from "../rows.js"
 import type { RowRange, SliceReader, SliceSource } from "../slices.js"
 import { BlockScratch, pageRowReadBytes, readPageInto, readPageRowsInto, type ReadStrategy } from "./blocks.js"
@@ -149,7 +148,7 @@ const STACK_CHUNK = 16 * 1024
  */
 export const listTiffFiles = (dir: string): Effect.Effect<ReadonlyArray<string>, IoError> =>
   Effect.map(
-    attempt(dir, "list", () => fs.readdir(dir, { withFileTypes: true })),
+    listDirectory(dir),
     (entries) => entries.filter((e) => !e.isDirectory() && TIFF_NAME.test(e.name)).map((e) => e.name).sort(naturalCompare)
   )
 

@@ -13,14 +13,13 @@
  * }))
  * ```
  */
-import * as fs from "node:fs/promises"
 import * as nodePath from "node:path"
 import * as Effect from "effect/Effect"
 import type { ArrayOf, DType } from "../../algebra/dtype.js"
 import type { VolumeInfo } from "../../algebra/volume.js"
 import { checkReplaceableFile, checkReplaceableStack, commitDirectory, commitFile, removeQuietly, temporaryName } from "../atomic.js"
 import { FormatError, type IoError, UnsupportedError } from "../errors.js"
-import { attempt, closeFd, HOST_LITTLE_ENDIAN, openFd, withFd, writeAt, writeFully, writevAt } from "../files.js"
+import { attempt, closeFd, HOST_LITTLE_ENDIAN, makeDirectory, openFd, withFd, writeAt, writeFully, writevAt } from "../files.js"
 import { allRows, rawRowSpan, requestProblem, RowTracker } from "../rows.js"
 import type { RowRange, SliceSink, SliceWriter } from "../slices.js"
 import { encodeMetadata, planTiffLayout, type LayoutOptions, type TiffLayout } from "./layout.js"
@@ -220,7 +219,7 @@ export const tiffStackSink = (dir: string, options: TiffWriteOptions = {}): Slic
         const temporary = temporaryName(target)
         let committed = false
         yield* Effect.acquireRelease(
-          attempt(dir, "create", () => fs.mkdir(temporary)),
+          makeDirectory(temporary, dir),
           () => (committed ? Effect.void : removeQuietly(temporary))
         )
         // Every file has the same header and IFD: encode them once.
