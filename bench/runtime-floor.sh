@@ -3,8 +3,10 @@
 # library alone (bench/runtime-floor/copy.ts, bundled like the CLI) and the same copy through the
 # CLI; then the same copy without V8's optimising compilers (--no-opt: what the JIT costs) and,
 # where the environment sets NODE_EXTRA_CA_CERTS (Node then loads those certificates at start),
-# bare Node and the copy without it. The Node flags and allocator settings of bin/slicewise.js's
-# shebang, for every row; peak RSS and wall from GNU time, median of REPEAT runs.
+# bare Node and the copy without it; last, the copy with each of the shebang's memory settings left
+# out in turn, and with a bundle that is not minified. The Node flags and allocator settings of
+# bin/slicewise.js's shebang otherwise, for every row; peak RSS and wall from GNU time, median of
+# REPEAT runs.
 #
 #   bash bench/runtime-floor.sh INPUT [REPEAT]     e.g. bash bench/runtime-floor.sh /tmp/slicewise-matrix/in/structured-uint8-512
 #   NODE=/path/to/node bash bench/runtime-floor.sh INPUT      another Node than the one on PATH
@@ -25,6 +27,7 @@ node -e '
     banner: { js: "import { createRequire as __r } from \"node:module\"; const require = __r(import.meta.url);" }
   }).catch(() => process.exit(1))
 ' "$work/bundle"
+node scripts/bundle.mjs --out "$work/unminified" --no-minify
 # The shebang's settings (NAME=VALUE words before `node`) and Node flags (the words after it).
 read -r -a shebang <<< "$(head -1 bin/slicewise.js | sed -E 's|^#!/usr/bin/env( -S)? ||')"
 settings=() flags=()
@@ -59,6 +62,16 @@ row "slicewise --version" "$node" "${flags[@]}" dist/bundle/slicewise.mjs --vers
 row "copy through the library (no CLI), 1 thread" "$node" "${flags[@]}" "$work/bundle/copy.mjs" "$input" "$work/out"
 row "slicewise run IN OUT copy" "$node" "${flags[@]}" dist/bundle/slicewise.mjs run "$input" "$work/out" copy
 row "the same, node --no-opt" "$node" "${flags[@]}" --no-opt dist/bundle/slicewise.mjs run "$input" "$work/out" copy
+# The copy with one Node flag left out.
+without() {
+  local left=()
+  for f in "${flags[@]}"; do [ "$f" = "$1" ] || left+=("$f"); done
+  row "copy without $1" "$node" "${left[@]}" dist/bundle/slicewise.mjs run "$input" "$work/out" copy
+}
+without --no-sparkplug
+without --optimize-for-size
+without --expose-gc
+row "copy, bundle not minified" "$node" "${flags[@]}" "$work/unminified/slicewise.mjs" run "$input" "$work/out" copy
 if [ -n "${NODE_EXTRA_CA_CERTS:-}" ]; then
   row 'node -e "", no NODE_EXTRA_CA_CERTS' env -u NODE_EXTRA_CA_CERTS "$node" "${flags[@]}" -e ""
   row "copy, no NODE_EXTRA_CA_CERTS" env -u NODE_EXTRA_CA_CERTS "$node" "${flags[@]}" dist/bundle/slicewise.mjs run "$input" "$work/out" copy

@@ -3,11 +3,20 @@
 // slicewise one by one was most of the CLI's start-up (0.75 s against 0.27 s bundled, `--version`;
 // docs/BENCHMARKS.md). The library itself (dist/**/*.js from tsc) stays unbundled for those who
 // import it.
+//
+//   node scripts/bundle.mjs [--out DIR] [--no-minify]
+//
+// `npm run build` writes dist/bundle, minified; bench/runtime-floor.sh also builds an unminified
+// copy elsewhere, to measure what minifying saves.
 import * as fs from "node:fs"
 import { build } from "esbuild"
 
+const argv = process.argv.slice(2)
+const OUT = argv.includes("--out") ? argv[argv.indexOf("--out") + 1] : "dist/bundle"
+const MINIFY = !argv.includes("--no-minify")
+
 // Chunk names carry a hash: clear out the previous build's.
-fs.rmSync("dist/bundle", { recursive: true, force: true })
+fs.rmSync(OUT, { recursive: true, force: true })
 
 // The row threads' worker (src/interpreters/run/threads) is a bundle of its own, beside the CLI's:
 // it loads the kernels, not Effect or the CLI.
@@ -19,8 +28,8 @@ await build({
   platform: "node",
   format: "esm",
   target: "node20",
-  outfile: `dist/bundle/${WORKER}`,
-  minify: true,
+  outfile: `${OUT}/${WORKER}`,
+  minify: MINIFY,
   sourcemap: true,
   logLevel: "warning"
 })
@@ -55,7 +64,7 @@ const cli = await build({
   // What the code imports dynamically (Zarr's codecs, geotiff's decoders: 2 of the 4 MiB) goes to
   // chunks of its own, parsed only by a run that opens such a file.
   splitting: true,
-  outdir: "dist/bundle",
+  outdir: OUT,
   entryNames: "[name]",
   chunkNames: "[name]-[hash]",
   outExtension: { ".js": ".mjs" },
@@ -63,7 +72,7 @@ const cli = await build({
   // so 1.3 MB of loaded source less is resident memory less (0.6–0.9 MiB of the CLI's peak RSS,
   // docs/BENCHMARKS.md). The source maps beside each file give stack traces their names back
   // (node --enable-source-maps).
-  minify: true,
+  minify: MINIFY,
   sourcemap: true,
   logLevel: "warning",
   // CommonJS dependencies bundled into an ES module still call require().
