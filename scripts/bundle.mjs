@@ -69,8 +69,8 @@ const cli = await build({
   chunkNames: "[name]-[hash]",
   outExtension: { ".js": ".mjs" },
   // Minified: V8 keeps a script's source in memory for as long as its functions may be compiled,
-  // so 1.3 MB of loaded source less is resident memory less (0.6–0.9 MiB of the CLI's peak RSS,
-  // docs/BENCHMARKS.md). The source maps beside each file give stack traces their names back
+  // so 1.3 MB of loaded source less is resident memory less (0.5 MiB of a copy's peak RSS,
+  // bench/runtime-floor.sh). The source maps beside each file give stack traces their names back
   // (node --enable-source-maps).
   minify: MINIFY,
   sourcemap: true,

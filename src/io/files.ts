@@ -224,7 +224,7 @@ export const renameFile = (from: string, to: string, shown = `${from} -> ${to}`)
 
 /**
  * The entries of directory `dir`, with their types. A failure is a FileError "list" on `dir`.
- * (node:fs's callback form: loading node:fs/promises for this costs a run 0.5–0.9 MiB of
+ * (node:fs's callback form: loading node:fs/promises for this would cost a run 0.9 MiB of
  * resident memory.)
  *
  * @example

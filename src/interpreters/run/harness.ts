@@ -74,7 +74,8 @@ export const runPlanned = <M extends StageMeter, O extends ProgressOptions>(
       for (const pass of plan.passes) {
         // What start-up (parsing, planning) or the previous pass left is garbage now: collected
         // before the pass, V8 sizes the old generation's next limit from the live heap instead of
-        // letting it grow through that garbage (2–3 MiB of a copy's peak RSS at 512³; a few ms).
+        // letting it grow through that garbage (2.2 MiB of a copy's peak RSS at 512³,
+        // bench/runtime-floor.sh; a few ms).
         collectGarbage()
         for (const { node } of pass.stages) {
           if (node.kind === "source" && !readers.has(node.source)) readers.set(node.source, yield* node.source.open)
