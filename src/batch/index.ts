@@ -21,7 +21,8 @@ import * as Run from "../interpreters/run/index.js"
 import { computeCpuMs } from "../profile/cpu.js"
 import type { JobFigures, SchedulerEvent } from "../profile/schema.js"
 import { formatBytes } from "../util/units.js"
-import { collectGarbage, HEADROOM_BYTES, JOB_OVERHEAD_BYTES, jobBudget, settledRss } from "./overhead.js"
+import { collectGarbage } from "../util/gc.js"
+import { HEADROOM_BYTES, JOB_OVERHEAD_BYTES, jobBudget, settledRss } from "./overhead.js"
 import type { JobSetUp } from "./run-job.js"
 import { schedule, type JobOutcome, type SchedulerJob } from "./scheduler.js"
 
@@ -177,6 +178,8 @@ export const runBatch = (jobs: ReadonlyArray<BatchJob>, options: BatchOptions): 
         concurrency,
         ...(options.maxOvertakes === undefined ? {} : { maxOvertakes: options.maxOvertakes }),
         ...(options.originMs === undefined ? {} : { originMs: options.originMs }),
+        // An ended job's slice buffers would otherwise linger until V8 collects on its own, and the
+        // RSS could briefly hold two jobs' buffers where the scheduler counts one.
         reclaim: collectGarbage,
         ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),
         ...(options.onLoad === undefined ? {} : { onLoad: options.onLoad })

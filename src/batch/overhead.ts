@@ -19,6 +19,8 @@
  * ```
  */
 
+import { collectGarbage } from "../util/gc.js"
+
 const MiB = 2 ** 20
 
 /**
@@ -44,13 +46,6 @@ export const JOB_OVERHEAD_BYTES = 3 * MiB
 /** The bytes the jobs may share: the budget less the baseline and the headroom. */
 export const jobBudget = (memoryBytes: number, baselineBytes: number, headroomBytes = HEADROOM_BYTES): number =>
   memoryBytes - baselineBytes - headroomBytes
-
-/**
- * A full collection, when the process allows one (`--expose-gc`, which bin/slicewise.js sets).
- * Without it an ended job's slice buffers linger until V8 collects on its own, and the RSS can
- * briefly hold two jobs' buffers where the scheduler counts one.
- */
-export const collectGarbage = (): void => (globalThis as { gc?: () => void }).gc?.()
 
 /** The RSS now, after a full collection when the process allows one. */
 export const settledRss = (): number => {

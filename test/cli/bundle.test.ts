@@ -1,7 +1,7 @@
 /**
  * The bundled CLI (dist/bundle, made by `npm run build`; `npm ci` builds it) as `slicewise` runs:
  * what it loads. Each Node module a run loads is resident memory that no plan accounts for, so the
- * ones a run seldom needs are loaded on first use (docs/BENCHMARKS.md, "copy's RSS for uint8").
+ * ones a run seldom needs are loaded on first use (docs/BENCHMARKS.md, "Peak RSS: every run within a third of scipy's").
  */
 import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"

@@ -11,6 +11,7 @@
 import * as Effect from "effect/Effect"
 import type { ArrayOf, DType } from "../../algebra/dtype.js"
 import type { RowRange, SliceReader, SliceSource, SliceWriter } from "../../io/slices.js"
+import { collectGarbage } from "../../util/gc.js"
 import type { Band } from "../plan/bands.js"
 import type { ScalarNode, WriteNode } from "../plan/graph.js"
 import type { PassPlan } from "../plan/passes.js"
@@ -63,12 +64,6 @@ const mergeMeters = <M extends StageMeter>(
     total.bytesWritten += m.bytesWritten
   }
 }
-
-/**
- * A full garbage collection, where node runs with --expose-gc (the CLI does); nothing elsewhere.
- * For the points of a run where much has just become garbage: between passes and bands.
- */
-export const collectGarbage = (): void => (globalThis as { gc?: () => void }).gc?.()
 
 /**
  * Runs `pass` with `runPass`: at once, or band after band (each band's template with readers of
