@@ -4,9 +4,10 @@
 # CLI; then the same copy without V8's optimising compilers (--no-opt: what the JIT costs) and,
 # where the environment sets NODE_EXTRA_CA_CERTS (Node then loads those certificates at start),
 # bare Node and the copy without it; last, the copy with each of the shebang's memory settings left
-# out in turn, and with a bundle that is not minified. The Node flags and allocator settings of
-# bin/slicewise.js's shebang otherwise, for every row; peak RSS and wall from GNU time, median of
-# REPEAT runs.
+# out in turn, with a bundle that is not minified, and with two settings tried and not kept (one
+# malloc arena; a full collection every 20 ms); then what single Node modules cost a bare process.
+# The Node flags and allocator settings of bin/slicewise.js's shebang otherwise, for every row;
+# stdin is /dev/null; peak RSS and wall from GNU time, median of REPEAT runs.
 #
 #   bash bench/runtime-floor.sh INPUT [REPEAT]     e.g. bash bench/runtime-floor.sh /tmp/slicewise-matrix/in/structured-uint8-512
 #   NODE=/path/to/node bash bench/runtime-floor.sh INPUT      another Node than the one on PATH
@@ -42,7 +43,7 @@ measure() {
   local walls=() rss=()
   for _ in $(seq "$repeat"); do
     rm -rf "$work/out"
-    /usr/bin/time -f "%e %M" -o "$work/t" "$@" > /dev/null
+    /usr/bin/time -f "%e %M" -o "$work/t" "$@" > /dev/null < /dev/null
     read -r w r < "$work/t"
     walls+=("$w") rss+=("$r")
   done
@@ -72,6 +73,17 @@ without --no-sparkplug
 without --optimize-for-size
 without --expose-gc
 row "copy, bundle not minified" "$node" "${flags[@]}" "$work/unminified/slicewise.mjs" run "$input" "$work/out" copy
+row "copy with MALLOC_ARENA_MAX=1" env MALLOC_ARENA_MAX=1 "$node" "${flags[@]}" dist/bundle/slicewise.mjs run "$input" "$work/out" copy
+echo 'setInterval(() => globalThis.gc(), 20).unref()' > "$work/gc-every-20ms.mjs"
+row "copy with a collection every 20 ms" "$node" "${flags[@]}" --import "$work/gc-every-20ms.mjs" dist/bundle/slicewise.mjs run "$input" "$work/out" copy
+# Bare Node loading one thing: an ES module (Node's ES module loader), stdin, built-in modules.
+touch "$work/empty.mjs" "$work/empty.cjs"
+row "node empty.cjs" "$node" "${flags[@]}" "$work/empty.cjs"
+row "node empty.mjs" "$node" "${flags[@]}" "$work/empty.mjs"
+row 'node -e "process.stdin"' "$node" "${flags[@]}" -e "process.stdin"
+for m in readline fs/promises crypto worker_threads; do
+  row "node -e \"require('node:$m')\"" "$node" "${flags[@]}" -e "require('node:$m')"
+done
 if [ -n "${NODE_EXTRA_CA_CERTS:-}" ]; then
   row 'node -e "", no NODE_EXTRA_CA_CERTS' env -u NODE_EXTRA_CA_CERTS "$node" "${flags[@]}" -e ""
   row "copy, no NODE_EXTRA_CA_CERTS" env -u NODE_EXTRA_CA_CERTS "$node" "${flags[@]}" dist/bundle/slicewise.mjs run "$input" "$work/out" copy

@@ -36,9 +36,10 @@ await build({
 
 // Node built-ins that @effect/platform-node imports at start but a run seldom uses: node:crypto
 // (its FileSystem, for the names of temporary files, which the CLI never makes) and node:readline
-// (its terminal, for prompts). Loading them adds 2 and 0.6 MiB to a Node process's resident memory,
-// so the bundle gets stand-ins that load each on first use. A stand-in forwards only the names
-// listed; if a dependency starts to import another, esbuild warns and the build fails below.
+// (its terminal, for prompts). Loading them adds 2.2 and 0.8 MiB to a Node process's resident
+// memory (bench/runtime-floor.sh), so the bundle gets stand-ins that load each on first use. A
+// stand-in forwards only the names listed; if a dependency starts to import another, esbuild warns
+// and the build fails below.
 const LAZY_BUILTINS = { crypto: ["randomBytes"], readline: ["createInterface", "emitKeypressEvents"] }
 const lazyBuiltins = {
   name: "lazy-node-builtins",

@@ -1,7 +1,7 @@
 /**
  * The terminal @effect/cli asks for, made only when something uses it. Making @effect/platform-node's
  * terminal reads `process.stdin`, which starts a stream on standard input (a socket for a pipe, a
- * file stream for /dev/null): 1.7–2.1 MiB of resident memory in every run, though only prompts
+ * file stream for /dev/null): 2.1 MiB of resident memory in every run, though only prompts
  * (`--wizard`) read from it (docs/BENCHMARKS.md, "Peak RSS: every run within a third of scipy's").
  *
  * @example

@@ -40,8 +40,8 @@ const JOB_INTS = JOB.arrays + ARRAY_INTS * MAX_SPLIT_ARRAYS
 declare const SLICEWISE_WORKER_BUNDLE: string | undefined
 
 /**
- * node:worker_threads, loaded by the first run that starts workers: importing it adds 1.5 MiB to a
- * bare Node process's resident memory, and a run with nothing to split (a copy) never needs it.
+ * node:worker_threads, loaded by the first run that starts workers: importing it adds 1.8 MiB to a
+ * bare Node process's resident memory (bench/runtime-floor.sh), and a run with nothing to split (a copy) never needs it.
  */
 type WorkerThreads = typeof import("node:worker_threads")
 
