@@ -14,6 +14,7 @@ import { afterAll, describe, expect, it } from "vitest"
 import { FileError, FormatError } from "../../src/io/errors.js"
 import {
   attempt,
+  checkFileSync,
   closeFd,
   fdSize,
   HOST_LITTLE_ENDIAN,
@@ -25,6 +26,7 @@ import {
   statFd,
   swapBytes,
   truncateFd,
+  usingFile,
   withFd,
   writeAt,
   writeFully,
@@ -193,6 +195,73 @@ describe("positional I/O on raw fds", () => {
     const fd = fs.openSync(path, "r")
     fs.closeSync(fd)
     expect(((await failure(closeFd(fd, path))) as FileError).operation).toBe("write")
+  })
+
+  it("usingFile: one effect that opens, runs and closes; errors name the shown path and the operation", async () => {
+    const dir = tempDir()
+    const path = nodePath.join(dir, "u.bin")
+    fs.writeFileSync(path, "abc")
+    const before = fdCount()
+    const got = await run(usingFile(path, "r", "read", async (fd) => {
+      const b = new Uint8Array(3)
+      await readFully(fd, b, 0)
+      return Buffer.from(b).toString()
+    }))
+    expect(got).toBe("abc")
+    // A failure to open: the open operation given, on the path shown.
+    const missing = nodePath.join(dir, "none", "x.tif")
+    const open = (await failure(usingFile(missing, "w", "write", async () => 1, { operation: "create", shown: "/out/x.tif" }))) as FileError
+    expect([open._tag, open.path, open.operation]).toEqual(["FileError", "/out/x.tif", "create"])
+    expect((await failure(usingFile(missing, "r", "read", async () => 1))).path).toBe(missing)
+    // A rejection of `use`: Node's errors become a FileError of `operation`; IoErrors stay themselves.
+    const rejected = (await failure(usingFile(path, "r", "read", (fd) => writeFully(fd, new Uint8Array(1), 0)))) as FileError
+    expect([rejected.path, rejected.operation]).toEqual([path, "read"])
+    const format = new FormatError({ path, position: "byte 0", detail: "bad", hint: "none" })
+    expect(await failure(usingFile(path, "r", "read", () => Promise.reject(format)))).toBe(format)
+    // A synchronous throw from `use` is a failure too, and the fd is still closed.
+    const thrown = (await failure(usingFile(path, "r", "write", () => {
+      throw new Error("sync")
+    }))) as FileError
+    expect(thrown.operation).toBe("write")
+    expect(fdCount()).toBe(before)
+  })
+
+  it("usingFile closes only after `use` has settled, even when interrupted", async () => {
+    const path = nodePath.join(tempDir(), "slow.bin")
+    fs.writeFileSync(path, "x")
+    const before = fdCount()
+    let release!: () => void
+    let settled = false
+    const fiber = Effect.runFork(
+      usingFile(path, "r", "read", async () => {
+        await new Promise<void>((r) => (release = r))
+        settled = true
+      })
+    )
+    await new Promise((r) => setTimeout(r, 10))
+    expect(fdCount()).toBe(before + 1)
+    const interrupted = Effect.runPromise(Fiber.interrupt(fiber))
+    await new Promise((r) => setTimeout(r, 10))
+    expect(fdCount()).toBe(before + 1)
+    release()
+    await interrupted
+    expect(settled).toBe(true)
+    expect(fdCount()).toBe(before)
+  })
+
+  it("checkFileSync runs the check on a regular file and answers false for anything else", () => {
+    const dir = tempDir()
+    const path = nodePath.join(dir, "k.bin")
+    fs.writeFileSync(path, "12345")
+    const before = fdCount()
+    expect(checkFileSync(path, (_, size) => size === 5)).toBe(true)
+    expect(checkFileSync(path, (_, size) => size === 4)).toBe(false)
+    expect(checkFileSync(path, () => {
+      throw new Error("no")
+    })).toBe(false)
+    expect(checkFileSync(nodePath.join(dir, "missing"), () => true)).toBe(false)
+    expect(checkFileSync(dir, () => true)).toBe(false)
+    expect(fdCount()).toBe(before)
   })
 
   it("an interrupted read finishes before the fiber ends (the fd may only be closed afterwards)", async () => {

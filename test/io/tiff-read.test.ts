@@ -238,6 +238,36 @@ describe("TIFF stacks: files laid out alike are parsed once", () => {
     expect(other).toEqual(full)
   })
 
+  it("a stack whose files differ in layout reads every slice; a file that cannot be opened is named", async () => {
+    const { dir, files, slices } = await ownStack()
+    // File 1 gains trailing bytes (another size), file 2 another XResolution (other metadata bytes):
+    // both are parsed in full, the others recognised as the first file's layout.
+    fs.appendFileSync(files[1]!, Buffer.alloc(100, 9))
+    patch(files[2]!, (b) => {
+      const at = b.readUInt32LE(entryOf(b, 282) + 8)
+      b.writeUInt32LE(b.readUInt32LE(at) * 2, at)
+    })
+    const src = await run(openTiffStack(dir))
+    expect(src.info.shape).toEqual([4, 5, 7])
+    const got = await run(Effect.scoped(Effect.gen(function* () {
+      const reader = yield* src.open
+      const out: Uint16Array[] = []
+      for (let z = 0; z < 4; z++) {
+        const slice = new Uint16Array(35)
+        yield* reader.read(z, slice)
+        out.push(slice)
+      }
+      return out
+    })))
+    for (let z = 0; z < 4; z++) expect(Array.from(got[z]!)).toEqual(Array.from(slices[z]!))
+    // A dangling link where file 3 was: the sweep passes it over, the full inspection names it.
+    fs.rmSync(files[3]!)
+    fs.symlinkSync(nodePath.join(dir, "gone.tif"), files[3]!)
+    const e = (await failure(openTiffStack(dir))) as FileError
+    expect(e).toBeInstanceOf(FileError)
+    expect([e.path, e.operation]).toEqual([files[3], "open"])
+  })
+
   it("a stack file with the same size but strips past its end is refused, naming the file", async () => {
     const { dir, files } = await ownStack()
     patch(files[3]!, (b) => b.writeUInt32LE(b.length, entryOf(b, 273) + 8))

@@ -191,15 +191,22 @@ export const inspectTiffLike = async (
   size: number,
   maxChunk = 1024 * 1024
 ): Promise<InspectedTiff> => {
-  const reads = template.metadata
-  if (reads !== undefined && size === template.size && sameBytesAt(fd, reads)) {
-    return { ...template, path }
-  }
+  if (isLaidOutLike(template, fd, size)) return { ...template, path }
   return inspectTiff(fd, path, size, maxChunk)
 }
 
-/** Whether `fd` holds `reads`' bytes at their offsets. Synchronous: the reads are of a few KiB. */
-const sameBytesAt = (fd: number, reads: ReadonlyArray<MetadataBytes>): boolean => {
+/**
+ * Whether the open file `fd` of `size` bytes has `template`'s size and metadata bytes, so that it
+ * parses as `template` does. Synchronous: the reads are of a few KiB.
+ *
+ * @example
+ * ```ts
+ * if (isLaidOutLike(head, fd, size)) pages = head.pages
+ * ```
+ */
+export const isLaidOutLike = (template: InspectedTiff, fd: number, size: number): boolean => {
+  const reads = template.metadata
+  if (reads === undefined || size !== template.size) return false
   for (const { offset, bytes } of reads) {
     const got = new Uint8Array(bytes.length)
     if (readFullySync(fd, got, offset) !== bytes.length) return false

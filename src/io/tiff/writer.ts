@@ -19,7 +19,7 @@ import type { ArrayOf, DType } from "../../algebra/dtype.js"
 import type { VolumeInfo } from "../../algebra/volume.js"
 import { checkReplaceableFile, checkReplaceableStack, commitDirectory, commitFile, removeQuietly, temporaryName } from "../atomic.js"
 import { FormatError, type IoError, UnsupportedError } from "../errors.js"
-import { attempt, closeFd, HOST_LITTLE_ENDIAN, makeDirectory, openFd, withFd, writeAt, writeFully, writevAt } from "../files.js"
+import { attempt, closeFd, HOST_LITTLE_ENDIAN, makeDirectory, openFd, usingFile, writeAt, writeFully, writevFully } from "../files.js"
 import { allRows, rawRowSpan, requestProblem, RowTracker } from "../rows.js"
 import type { RowRange, SliceSink, SliceWriter } from "../slices.js"
 import { encodeMetadata, planTiffLayout, type LayoutOptions, type TiffLayout } from "./layout.js"
@@ -237,17 +237,15 @@ export const tiffStackSink = (dir: string, options: TiffWriteOptions = {}): Slic
             const file = nodePath.join(temporary, name)
             // Errors name the file as it will be after commit.
             const shown = nodePath.join(target, name)
-            return withFd(
+            return usingFile(
               file,
               "w",
-              (fd) =>
-                Effect.zipRight(
-                  writevAt(fd, shown, [metadata, bytesOf(data)], 0),
-                  Effect.sync(() => {
-                    bytesWritten += layout.totalBytes
-                    slices.mark(z)
-                  })
-                ),
+              "write",
+              async (fd) => {
+                await writevFully(fd, [metadata, bytesOf(data)], 0)
+                bytesWritten += layout.totalBytes
+                slices.mark(z)
+              },
               { operation: "create", shown }
             )
           },
@@ -261,16 +259,16 @@ export const tiffStackSink = (dir: string, options: TiffWriteOptions = {}): Slic
             const span = rawRowSpan(info, 0, rows)
             // The first band of a slice creates its file and writes the header with it.
             const fresh = slices.before(z) === 0
-            return withFd(
+            return usingFile(
               file,
               fresh ? "w" : "r+",
-              (fd) =>
-                Effect.gen(function* () {
-                  if (fresh) yield* writeAt(fd, shown, metadata, 0)
-                  yield* writeAt(fd, shown, bytesOf(data), metadata.length + span.offset)
-                  bytesWritten += span.bytes + (fresh ? metadata.length : 0)
-                  slices.mark(z, rows)
-                }),
+              "write",
+              async (fd) => {
+                if (fresh) await writeFully(fd, metadata, 0)
+                await writeFully(fd, bytesOf(data), metadata.length + span.offset)
+                bytesWritten += span.bytes + (fresh ? metadata.length : 0)
+                slices.mark(z, rows)
+              },
               { operation: fresh ? "create" : "write", shown }
             )
           },
