@@ -52,6 +52,12 @@ export interface SliceReader<D extends DType = DType> {
    * Present when the source has `rowReadBytes`.
    */
   readRows?(z: number, rows: RowRange, into: ArrayOf<D>): Effect.Effect<void, IoError>
+  /**
+   * `read`, started when called rather than when the effect runs; the effect waits for it and must
+   * be run once before `into` is used. Lets an executor keep the next read in flight while it
+   * computes without a fiber per slice. Optional: executors fork `read` where it is absent.
+   */
+  startRead?(z: number, into: ArrayOf<D>): Effect.Effect<void, IoError>
   /** Bytes read from storage so far (file bytes, headers included). */
   readonly bytesRead: () => number
 }
@@ -80,6 +86,8 @@ export interface SliceWriter<D extends DType = DType> {
    * `writesRows`; every row of every slice must be written once, by `write` or `writeRows`.
    */
   writeRows?(z: number, rows: RowRange, data: ArrayOf<D>): Effect.Effect<void, IoError>
+  /** `write`, started when called; as `SliceReader.startRead`. Optional. */
+  startWrite?(z: number, data: ArrayOf<D>): Effect.Effect<void, IoError>
   /** Makes the output complete and visible under its final name. Call once, after every slice. */
   readonly commit: Effect.Effect<void, IoError>
   /** Bytes written to storage so far (headers included). */

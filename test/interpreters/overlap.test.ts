@@ -4,34 +4,76 @@
  * that forks the I/O and then computes without yielding issues the I/O after the compute, not beside
  * it; this test sees the order in which they are issued.
  */
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import { describe, expect, it } from "vitest"
 import type { WindowKernel } from "../../src/algebra/kernel.js"
 import { volumeInfo } from "../../src/algebra/volume.js"
 import * as Run from "../../src/interpreters/run/index.js"
+import { FormatError } from "../../src/io/errors.js"
 import { arraySink, arraySource } from "../../src/io/memory.js"
 import type { SliceSink, SliceSource } from "../../src/io/slices.js"
 
 /** Resolves after the event loop has turned once: I/O that completes later than it starts. */
 const later = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
 
-/** `inner`, logging "read z" when a read starts, and completing each read asynchronously. */
-const loggedSource = (inner: SliceSource<"uint8">, log: string[]): SliceSource<"uint8"> => ({
+/**
+ * An operation started now that completes a turn of the event loop later, then runs `finish`: what
+ * `startRead` and `startWrite` return (as `begin` in src/io/files.ts does, uninterruptible).
+ */
+const startedNow = <E>(finish: Effect.Effect<void, E>): Effect.Effect<void, E> => {
+  const finished = new Promise<void>((resolve) => setImmediate(resolve)).then(() => Effect.runPromiseExit(finish))
+  return Effect.uninterruptible(Effect.flatten(Effect.promise(() => finished)))
+}
+
+/**
+ * `inner`, logging "read z" when a read starts, and completing each read asynchronously. With
+ * `started`, the reader also has `startRead` (the executor then keeps reads in flight without
+ * fibers), and `failAt` makes the read of that slice fail.
+ */
+const loggedSource = (inner: SliceSource<"uint8">, log: string[], started = false, failAt = -1): SliceSource<"uint8"> => ({
   ...inner,
-  open: Effect.map(inner.open, (reader) => ({
-    ...reader,
-    read: (z, into) => Effect.zipRight(Effect.sync(() => log.push(`read ${z}`)), Effect.zipRight(later, reader.read(z, into)))
-  }))
+  open: Effect.map(inner.open, (reader) => {
+    const finish = (z: number, into: Uint8Array) =>
+      z === failAt
+        ? Effect.fail(new FormatError({ path: "logged", position: `slice ${z}`, detail: "bad slice" }))
+        : Effect.zipRight(reader.read(z, into), Effect.sync(() => log.push(`read ${z} done`)))
+    return {
+      ...reader,
+      read: (z: number, into: Uint8Array) => Effect.zipRight(Effect.sync(() => log.push(`read ${z}`)), Effect.zipRight(later, finish(z, into))),
+      ...(started
+        ? {
+            startRead: (z: number, into: Uint8Array) => {
+              log.push(`read ${z}`)
+              return startedNow(finish(z, into))
+            }
+          }
+        : {})
+    }
+  })
 })
 
-/** `inner`, logging "write z" when a write starts, and completing each write asynchronously. */
-const loggedSink = (inner: SliceSink, log: string[]): SliceSink => ({
+/** `inner`, logging "write z" when a write starts (and "write z done"), completing each asynchronously. */
+const loggedSink = (inner: SliceSink, log: string[], started = false): SliceSink => ({
   ...inner,
   create: (info) =>
-    Effect.map(inner.create(info), (writer) => ({
-      ...writer,
-      write: (z, data) => Effect.zipRight(Effect.sync(() => log.push(`write ${z}`)), Effect.zipRight(later, writer.write(z, data)))
-    }))
+    Effect.map(inner.create(info), (writer) => {
+      const finish = (z: number, data: Parameters<typeof writer.write>[1]) =>
+        Effect.zipRight(writer.write(z, data), Effect.sync(() => log.push(`write ${z} done`)))
+      return {
+        ...writer,
+        write: (z: number, data: Parameters<typeof writer.write>[1]) =>
+          Effect.zipRight(Effect.sync(() => log.push(`write ${z}`)), Effect.zipRight(later, finish(z, data))),
+        ...(started
+          ? {
+              startWrite: (z: number, data: Parameters<typeof writer.write>[1]) => {
+                log.push(`write ${z}`)
+                return startedNow(finish(z, data))
+              }
+            }
+          : {})
+      }
+    })
 })
 
 /** A copy kernel (no halo) logging "compute k" for its k-th slice, busy for `busyMs` on each. */
@@ -57,7 +99,10 @@ const loggedCopy = (log: string[], busyMs = 0): WindowKernel<"uint8", "uint8"> =
   }
 })
 
-describe("read-ahead and write-behind", () => {
+describe.each([
+  ["forked per tick (readers without startRead)", false],
+  ["started directly (startRead, startWrite)", true]
+])("read-ahead and write-behind, I/O %s", (_, started) => {
   it("issues the read of step t + 1 and the write of step t − 1 before step t computes", async () => {
     const depth = 6
     const info = volumeInfo("uint8", [depth, 3, 4])
@@ -66,7 +111,7 @@ describe("read-ahead and write-behind", () => {
     const sink = arraySink()
     const result = await Effect.runPromise(
       Run.run((alg) => ({
-        o: alg.write(alg.window(alg.source(loggedSource(arraySource(info, data), log)), loggedCopy(log)), loggedSink(sink, log))
+        o: alg.write(alg.window(alg.source(loggedSource(arraySource(info, data), log, started)), loggedCopy(log)), loggedSink(sink, log, started))
       }))
     )
     expect(result.plan.passes[0]!.overlap).toBe(true)
@@ -92,12 +137,41 @@ describe("read-ahead and write-behind", () => {
     const log: string[] = []
     const result = await Effect.runPromise(
       Run.run((alg) => ({
-        o: alg.write(alg.window(alg.source(loggedSource(arraySource(info, data), log)), loggedCopy(log, 25)), loggedSink(arraySink(), log))
+        o: alg.write(
+          alg.window(alg.source(loggedSource(arraySource(info, data), log, started)), loggedCopy(log, 25)),
+          loggedSink(arraySink(), log, started)
+        )
       }))
     )
     const wall = (kind: string) => result.stages.filter((s) => s.kind === kind).reduce((a, s) => a + s.wallMs, 0)
     expect(wall("window")).toBeGreaterThanOrEqual(depth * 25)
     expect(wall("source")).toBeLessThan(depth * 25 * 0.5)
     expect(wall("write")).toBeLessThan(depth * 25 * 0.5)
+    // Every byte read and written is counted, whichever way the I/O ran.
+    const bytes = (kind: string, key: "bytesRead" | "bytesWritten") => result.stages.filter((s) => s.kind === kind).reduce((a, s) => a + s[key], 0)
+    expect(bytes("source", "bytesRead")).toBe(depth * 12)
+    expect(bytes("write", "bytesWritten")).toBe(depth * 12)
+  })
+
+  it("a read that fails ends the run with its error, after the I/O in flight has finished", async () => {
+    const depth = 6
+    const info = volumeInfo("uint8", [depth, 3, 4])
+    const log: string[] = []
+    const exit = await Effect.runPromiseExit(
+      Run.run((alg) => ({
+        o: alg.write(alg.window(alg.source(loggedSource(arraySource(info, new Uint8Array(depth * 12)), log, started, 3)), loggedCopy(log)), loggedSink(arraySink(), log, started))
+      }))
+    )
+    expect(exit._tag).toBe("Failure")
+    if (exit._tag === "Failure") expect(String(Cause.squash(exit.cause))).toContain("slice 3")
+    // Started I/O also finished before the run returned: nothing is left writing into a buffer or
+    // a file the run has released. (Forked I/O is interrupted instead; a real reader's system call
+    // is uninterruptible, see src/io/files.ts.)
+    if (!started) return
+    for (const entry of log.filter((e) => /^(read|write) \d+$/.test(e))) {
+      if (entry === "read 3") continue
+      expect(log, entry).toContain(`${entry} done`)
+    }
+    expect(log).not.toContain("compute 3")
   })
 })

@@ -55,17 +55,21 @@ export const timed = <A>(m: TimeMeter, f: () => A, busy?: ComputeClock): A => {
 const NO_COMPUTE: ComputeClock = Object.freeze({ wallMs: 0, cpuUs: 0 })
 
 /**
- * Runs `effect` (a read or write of one slice), charging its time to `m`, less the compute `busy`
- * recorded meanwhile (for I/O in flight while the stages compute).
+ * Starts timing a read or write of one slice; the function returned, called when it has finished,
+ * charges its time to `m`, less the compute `busy` recorded meanwhile (for I/O in flight while the
+ * stages compute).
  */
+export const startTiming = (m: TimeMeter, busy: ComputeClock = NO_COMPUTE): (() => void) => {
+  const c0 = process.cpuUsage()
+  const w0 = performance.now()
+  const bw0 = busy.wallMs
+  const bc0 = busy.cpuUs
+  return () => {
+    const c = process.cpuUsage(c0)
+    add(m, performance.now() - w0 - (busy.wallMs - bw0), c.user + c.system - (busy.cpuUs - bc0))
+  }
+}
+
+/** Runs `effect` (a read or write of one slice), timed as `startTiming` says. */
 export const timedEffect = <E>(m: TimeMeter, effect: Effect.Effect<void, E>, busy: ComputeClock = NO_COMPUTE): Effect.Effect<void, E> =>
-  Effect.suspend(() => {
-    const c0 = process.cpuUsage()
-    const w0 = performance.now()
-    const bw0 = busy.wallMs
-    const bc0 = busy.cpuUs
-    return Effect.map(effect, () => {
-      const c = process.cpuUsage(c0)
-      add(m, performance.now() - w0 - (busy.wallMs - bw0), c.user + c.system - (busy.cpuUs - bc0))
-    })
-  })
+  Effect.suspend(() => Effect.map(effect, startTiming(m, busy)))

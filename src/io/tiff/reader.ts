@@ -17,7 +17,7 @@ import * as Effect from "effect/Effect"
 import type { ArrayOf, DType } from "../../algebra/dtype.js"
 import { volumeInfo } from "../../algebra/volume.js"
 import { FileError, FormatError, type IoError, UnsupportedError } from "../errors.js"
-import { attempt, checkFileSync, HOST_LITTLE_ENDIAN, listDirectory, openScoped, statFd, usingFile, withFd } from "../files.js"
+import { attempt, begin, checkFileSync, HOST_LITTLE_ENDIAN, listDirectory, openScoped, startFile, statFd, withFd } from "../files.js"
 import { requestProblem } from "../rows.js"
 import type { RowRange, SliceReader, SliceSource } from "../slices.js"
 import { BlockScratch, pageRowReadBytes, readPageInto, readPageRowsInto, type ReadStrategy } from "./blocks.js"
@@ -58,7 +58,7 @@ const bytesOf = (a: ArrayOf<DType>): Uint8Array => new Uint8Array(a.buffer, a.by
 /**
  * Reads `page` of the open `fd` into the slice `into`, through a scratch taken from `pool` (one per
  * concurrent read, put back afterwards), and reports the bytes read from the file to `counted`.
- * Run it as `usingFd` or `usingFile` does: the fd must stay open until it settles.
+ * Run it through `begin` or `startFile`: the fd must stay open until it settles.
  */
 const readSlice = async (
   fd: number,
@@ -109,14 +109,15 @@ export const openTiffFile = (path: string, options: TiffReadOptions = {}): Effec
         // One scratch per concurrent read; reused afterwards.
         const pool: BlockScratch[] = []
         // A whole slice, or rows of it.
-        const readPart = (z: number, into: ArrayOf<DType>, rows?: RowRange) => {
+        const startPart = (z: number, into: ArrayOf<DType>, rows?: RowRange) => {
           const bad = requestProblem(path, info, z, into, rows)
           if (bad) return Effect.fail(bad)
-          return usingFd(path, () => readSlice(fd, path, pages[z]!, into, pool, strategy, (n) => (bytesRead += n), rows))
+          return begin(path, "read", () => readSlice(fd, path, pages[z]!, into, pool, strategy, (n) => (bytesRead += n), rows))
         }
         return {
-          read: (z, into) => readPart(z, into),
-          readRows: (z, rows, into) => readPart(z, into, rows),
+          read: (z, into) => Effect.suspend(() => startPart(z, into)),
+          readRows: (z, rows, into) => Effect.suspend(() => startPart(z, into, rows)),
+          startRead: startPart,
           bytesRead: () => bytesRead
         }
       }
@@ -235,15 +236,16 @@ export const openTiffStack = (dir: string, options: TiffReadOptions = {}): Effec
       const pool: BlockScratch[] = []
       // A whole slice, or rows of it. Files are opened per read: a stack may hold more files than
       // a process may keep open.
-      const readPart = (z: number, into: ArrayOf<DType>, rows?: RowRange) => {
+      const startPart = (z: number, into: ArrayOf<DType>, rows?: RowRange) => {
         const bad = requestProblem(dir, info, z, into, rows)
         if (bad) return Effect.fail(bad)
         const file = files[z]!
-        return usingFile(file, "r", "read", (fd) => readSlice(fd, file, pages[z]!, into, pool, strategy, (n) => (bytesRead += n), rows))
+        return startFile(file, "r", "read", (fd) => readSlice(fd, file, pages[z]!, into, pool, strategy, (n) => (bytesRead += n), rows))
       }
       return {
-        read: (z, into) => readPart(z, into),
-        readRows: (z, rows, into) => readPart(z, into, rows),
+        read: (z, into) => Effect.suspend(() => startPart(z, into)),
+        readRows: (z, rows, into) => Effect.suspend(() => startPart(z, into, rows)),
+        startRead: startPart,
         bytesRead: () => bytesRead
       }
     })

@@ -19,7 +19,7 @@ import type { ArrayOf, DType } from "../../algebra/dtype.js"
 import type { VolumeInfo } from "../../algebra/volume.js"
 import { checkReplaceableFile, checkReplaceableStack, commitDirectory, commitFile, removeQuietly, temporaryName } from "../atomic.js"
 import { FormatError, type IoError, UnsupportedError } from "../errors.js"
-import { attempt, closeFd, HOST_LITTLE_ENDIAN, makeDirectory, openFd, usingFile, writeAt, writeFully, writevFully } from "../files.js"
+import { attempt, closeFd, HOST_LITTLE_ENDIAN, makeDirectory, openFd, startFile, usingFile, writeAt, writeFully, writevFully } from "../files.js"
 import { allRows, rawRowSpan, requestProblem, RowTracker } from "../rows.js"
 import type { RowRange, SliceSink, SliceWriter } from "../slices.js"
 import { encodeMetadata, planTiffLayout, type LayoutOptions, type TiffLayout } from "./layout.js"
@@ -228,27 +228,29 @@ export const tiffStackSink = (dir: string, options: TiffWriteOptions = {}): Slic
         const depth = info.shape[0]
         let bytesWritten = 0
         const slices = sliceTracker(dir, info)
+        const startWrite = (z: number, data: ArrayOf<D>) => {
+          const bad = slices.check(z, data)
+          if (bad) return Effect.fail(bad)
+          if (committed) return Effect.fail(alreadyCommitted(dir))
+          const name = stackFileName(z, depth)
+          const file = nodePath.join(temporary, name)
+          // Errors name the file as it will be after commit.
+          const shown = nodePath.join(target, name)
+          return startFile(
+            file,
+            "w",
+            "write",
+            async (fd) => {
+              await writevFully(fd, [metadata, bytesOf(data)], 0)
+              bytesWritten += layout.totalBytes
+              slices.mark(z)
+            },
+            { operation: "create", shown }
+          )
+        }
         const writer: SliceWriter<D> = {
-          write: (z, data) => {
-            const bad = slices.check(z, data)
-            if (bad) return Effect.fail(bad)
-            if (committed) return Effect.fail(alreadyCommitted(dir))
-            const name = stackFileName(z, depth)
-            const file = nodePath.join(temporary, name)
-            // Errors name the file as it will be after commit.
-            const shown = nodePath.join(target, name)
-            return usingFile(
-              file,
-              "w",
-              "write",
-              async (fd) => {
-                await writevFully(fd, [metadata, bytesOf(data)], 0)
-                bytesWritten += layout.totalBytes
-                slices.mark(z)
-              },
-              { operation: "create", shown }
-            )
-          },
+          write: (z, data) => Effect.suspend(() => startWrite(z, data)),
+          startWrite,
           writeRows: (z, rows, data) => {
             const bad = slices.checkRows(z, rows, data)
             if (bad) return Effect.fail(bad)
