@@ -181,8 +181,9 @@ export const openTiffStack = (dir: string, options: TiffReadOptions = {}): Effec
     const files = names.map((n) => nodePath.join(dir, n))
     // The first file is parsed and its metadata bytes kept; a file with the same size and bytes
     // there parses the same. Those files are recognised in one synchronous sweep (an open, a stat
-    // and a read of a few KiB each: an effect per file cost more than the check, 70–90 ms for 512
-    // files); the others are parsed one by one, which also reports what is wrong with them.
+    // and a read of a few KiB each; an effect per file cost more than the check: `slicewise info`
+    // of a 512-file stack took 0.23–0.28 s with one, 0.18–0.25 s without); the others are parsed
+    // one by one, which also reports what is wrong with them.
     const head = yield* withFile(files[0]!, (fd, size) => inspectTiff(fd, files[0]!, size, STACK_CHUNK, true))
     const alike = yield* Effect.sync(() => files.map((file, z) => z > 0 && checkFileSync(file, (fd, size) => isLaidOutLike(head, fd, size))))
     const parsed = yield* Effect.forEach(
