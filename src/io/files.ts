@@ -188,11 +188,16 @@ export const checkFileSync = (path: string, check: (fd: number, size: number) =>
   } catch {
     return false
   } finally {
-    try {
-      fs.closeSync(fd)
-    } catch {
-      // Nothing was written; a failed close of a read-only fd changes no answer.
-    }
+    closeQuietly(fd)
+  }
+}
+
+/** Closes `fd`, ignoring a failure: for fds whose reads and writes have settled (as withFd does). */
+const closeQuietly = (fd: number): void => {
+  try {
+    fs.closeSync(fd)
+  } catch {
+    // What was read or written has been; the caller's answer stands.
   }
 }
 
@@ -265,11 +270,7 @@ export const startFile = <A>(
     try {
       return await use(fd)
     } finally {
-      try {
-        fs.closeSync(fd)
-      } catch {
-        // As withFd: what was read or written has been, and the caller's answer stands.
-      }
+      closeQuietly(fd)
     }
   })
 }

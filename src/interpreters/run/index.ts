@@ -33,7 +33,7 @@ import { anySplit } from "../plan/threads.js"
 import { runPlanned, type PassRunner } from "./harness.js"
 import type { RunError, RunOptions, RunResult } from "./result.js"
 import { RingBuffer } from "./ring.js"
-import { startTiming, timed, timedEffect, type ComputeClock, type TimeMeter } from "./metrics.js"
+import { startTiming, timed, type ComputeClock, type TimeMeter } from "./metrics.js"
 import { stageCompute, type StageContext } from "./stage.js"
 import { acquireRowThreads, type RowThreads } from "./threads/pool.js"
 import { runUnfused } from "./unfused.js"
@@ -116,47 +116,39 @@ const runPass: PassRunner<Meter, FusedOptions> = (pass, readers, writers, scalar
     const writes = pass.roots.filter((r): r is WriteNode => r.kind === "write")
 
     const readerOf = (sp: StagePlan) => readers.get((sp.node as { source: SliceSource }).source)!
-    // One source's read of step t: `start` now (see below) or when the effect runs.
-    const readSource = (sp: StagePlan, t: number, start: boolean): Effect.Effect<void, RunError> => {
-      const depth = sp.node.info.shape[0]
-      const rt = runtimes.get(sp.node)!
-      const reader = readerOf(sp)
-      const z = stepToZ(depth, t)
-      if (!start) {
-        return Effect.suspend(() => {
-          const before = reader.bytesRead()
-          return Effect.map(timedEffect(rt.meter, reader.read(z, rt.ring.slot(t)), computeClock), () => {
-            rt.meter.bytesRead += reader.bytesRead() - before
-          })
+    // One read or write of a slice, charged to `m` with the bytes it moved (`moved` counts them),
+    // started now (`start`, see below) or when the effect runs.
+    const metered = (
+      m: Meter,
+      moved: () => number,
+      count: (bytes: number) => void,
+      io: () => Effect.Effect<void, RunError>,
+      start: boolean
+    ): Effect.Effect<void, RunError> => {
+      const go = () => {
+        const before = moved()
+        const stop = startTiming(m, computeClock)
+        return Effect.map(io(), () => {
+          stop()
+          count(moved() - before)
         })
       }
-      const before = reader.bytesRead()
-      const stop = startTiming(rt.meter, computeClock)
-      return Effect.map(reader.startRead!(z, rt.ring.slot(t)), () => {
-        stop()
-        rt.meter.bytesRead += reader.bytesRead() - before
-      })
+      return start ? go() : Effect.suspend(go)
     }
-    const writeRoot = (w: WriteNode, s: number, start: boolean): Effect.Effect<void, RunError> => {
-      const depth = w.input.info.shape[0]
+    const readSource = (sp: StagePlan, t: number, start: boolean) => {
+      const { meter, ring } = runtimes.get(sp.node)!
+      const reader = readerOf(sp)
+      const z = stepToZ(sp.node.info.shape[0], t)
+      const io = () => (start ? reader.startRead!(z, ring.slot(t)) : reader.read(z, ring.slot(t)))
+      return metered(meter, () => reader.bytesRead(), (n) => (meter.bytesRead += n), io, start)
+    }
+    const writeRoot = (w: WriteNode, s: number, start: boolean) => {
       const writer = writers.get(w)!
       const m = meterOf(w)
-      const z = stepToZ(depth, s)
+      const z = stepToZ(w.input.info.shape[0], s)
       const data = runtimes.get(w.input)!.ring.get(s)
-      if (!start) {
-        return Effect.suspend(() => {
-          const before = writer.bytesWritten()
-          return Effect.map(timedEffect(m, writer.write(z, data), computeClock), () => {
-            m.bytesWritten += writer.bytesWritten() - before
-          })
-        })
-      }
-      const before = writer.bytesWritten()
-      const stop = startTiming(m, computeClock)
-      return Effect.map(writer.startWrite!(z, data), () => {
-        stop()
-        m.bytesWritten += writer.bytesWritten() - before
-      })
+      const io = () => (start ? writer.startWrite!(z, data) : writer.write(z, data))
+      return metered(m, () => writer.bytesWritten(), (n) => (m.bytesWritten += n), io, start)
     }
     const readsOf = (t: number, start: boolean) => {
       const out: Array<Effect.Effect<void, RunError>> = []
