@@ -207,8 +207,8 @@ const closeQuietly = (fd: number): void => {
  * an IoError, else as a FileError `operation` on `path` (as `attempt`). Await the effect once.
  *
  * Unlike `attempt`, which starts its promise when run, this starts it when called: an executor can
- * keep the read of the next slice in flight while it computes without a fiber per slice, which in
- * a run of a few hundred slices cost a quarter of a millisecond each (src/interpreters/run).
+ * keep the read of the next slice in flight while it computes without a fiber per slice (what
+ * that saves is measured in src/interpreters/run/index.ts).
  *
  * @example
  * ```ts
