@@ -26,7 +26,7 @@ import type { WindowKernel } from "../../algebra/kernel.js"
 import type { DType } from "../../algebra/dtype.js"
 import type { RowRange, SliceSource } from "../../io/slices.js"
 import type { FusedTail, PointwiseNode, SourceNode, VolumeNode, WindowNode, WriteNode } from "./graph.js"
-import { planPass, type PassPlan, type PassRoot } from "./passes.js"
+import { planPass, type PassPlan, type PassRoot, type Plan } from "./passes.js"
 
 /** One band: the output rows it keeps and the rows it reads, and the template it runs. */
 export interface Band {
@@ -217,6 +217,17 @@ export const passReadBytes = (pass: PassPlan): Map<SourceNode, number> => {
     bytes.set(node, total)
   }
   return bytes
+}
+
+/** Bytes the plan reads (sources and spills, halos included) and writes. */
+export const planIo = (plan: Plan): { readonly read: number; readonly written: number } => {
+  let read = 0
+  let written = 0
+  for (const pass of plan.passes) {
+    for (const b of passReadBytes(pass).values()) read += b
+    for (const r of pass.roots) if (r.kind === "write") written += r.sink.outputBytes(r.input.info)
+  }
+  return { read, written }
 }
 
 /**

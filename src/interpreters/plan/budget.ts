@@ -17,7 +17,7 @@
  */
 import type { Program } from "../../algebra/algebra.js"
 import { formatBytes } from "../../util/units.js"
-import { fitBands, leastBufferBytes, passReadBytes } from "./bands.js"
+import { fitBands, leastBufferBytes, planIo } from "./bands.js"
 import { BudgetError } from "./errors.js"
 import { buildGraph, isVolumeNode, nodeInputs, type Graph, type Node, type VolumeNode } from "./graph.js"
 import { planPasses, type Plan } from "./passes.js"
@@ -25,17 +25,6 @@ import { ONE_THREAD, type Threads } from "./threads.js"
 import { renumber, rewire } from "./rewrites/graph-edit.js"
 import { optimize, type RewriteName } from "./rewrites/index.js"
 import { addSpill } from "./rewrites/spills.js"
-
-/** Bytes the plan reads (sources and spills, halos included) and writes. */
-export const planIo = (plan: Plan): { readonly read: number; readonly written: number } => {
-  let read = 0
-  let written = 0
-  for (const pass of plan.passes) {
-    for (const b of passReadBytes(pass).values()) read += b
-    for (const r of pass.roots) if (r.kind === "write") written += r.sink.outputBytes(r.input.info)
-  }
-  return { read, written }
-}
 
 /** The plan with every pass fitted into `budget` by bands, or undefined when one cannot be. */
 const fitPlan = (plan: Plan, budget: number): Plan | undefined => {

@@ -3,8 +3,10 @@
  * reduction) is either recomputed there, re-reading its sources, or written to a spill file by the
  * first pass and read back by the later one. The choice is by bytes: spill when writing and reading
  * the stage (2 × its size) costs less than re-reading the sources that only it needs in the later
- * pass — a uint8 mask of a float32 volume, or a zip of several volumes, before a `label` — and only
- * where the plan's peak buffer bytes do not grow (memory comes before I/O).
+ * pass — a uint8 mask of a float32 volume, or a zip of several volumes, before a `label`. Each spill
+ * is then tried on the whole plan and kept only where the plan's peak buffer bytes do not grow
+ * (memory comes before I/O) and its bytes read and written fall: the readers of a spill run after
+ * the pass that writes it, which can split their pass and make it re-read other sources.
  *
  * @example
  * ```ts
@@ -14,9 +16,10 @@
  */
 import type { Direction } from "../../../algebra/kernel.js"
 import { volumeBytes } from "../../../algebra/volume.js"
+import { planIo } from "../bands.js"
 import type { Graph, Node, VolumeNode } from "../graph.js"
 import { isVolumeNode, nodeInputs } from "../graph.js"
-import { levels, planPasses, sweepDirections, volumeAncestors, type PassPlan } from "../passes.js"
+import { levels, planPasses, sweepDirections, volumeAncestors, type PassPlan, type Plan } from "../passes.js"
 import { consumersOf, renumber, rewire } from "./graph-edit.js"
 import { addSpill } from "./spills.js"
 
@@ -42,9 +45,16 @@ const directionOf = (v: VolumeNode): Direction | undefined => {
   return ds.has("backward") ? "backward" : ds.has("forward") ? "forward" : undefined
 }
 
+/** Bytes a plan reads and writes, spills included. */
+const ioBytes = (plan: Plan): number => {
+  const { read, written } = planIo(plan)
+  return read + written
+}
+
 export const spillForReuse = (graph: Graph): Graph => {
   const plan = planPasses(graph)
   const peak = plan.peakBufferBytes
+  let io = ioBytes(plan)
   const level = levels(graph)
   const nodes: Array<Node> = [...graph.nodes]
   const consumers = consumersOf(graph.nodes)
@@ -74,14 +84,17 @@ export const spillForReuse = (graph: Graph): Graph => {
       for (const a of ancestors) if (a.kind === "source" && !others.has(a)) reread += volumeBytes(a.info)
       if (2 * volumeBytes(v.info) >= reread) continue
       // Try it: keep the spill only if no pass then holds more buffers than any pass did before
-      // (merging passes can; memory comes first).
+      // (merging passes can; memory comes first), and the plan's I/O does fall.
       const read = addSpill(nodes, v)
       for (const c of readers) rewire(c, v, read)
-      if (planPasses(renumber(graph, nodes)).peakBufferBytes > peak) {
+      const trial = planPasses(renumber(graph, nodes))
+      const trialIo = ioBytes(trial)
+      if (trial.peakBufferBytes > peak || trialIo >= io) {
         for (const c of readers) rewire(c, read, v)
         nodes.splice(nodes.length - 2, 2)
         continue
       }
+      io = trialIo
       spilled.add(v)
     }
     for (const { node } of pass.stages) if (!firstPass.has(node)) firstPass.set(node, pass)
