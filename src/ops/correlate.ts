@@ -11,6 +11,10 @@
  * from the first weight to the last but one. Even lengths put the extra weight before the centre
  * (scipy's origin 0).
  *
+ * uint8 data filtered into uint8 with symmetric weights (a uint8 gaussian), in any mode but
+ * "constant", is summed by WebAssembly SIMD loops (internal/wasm-taps.ts): the same operations,
+ * eight voxels at a time.
+ *
  * Results are stored with the cast rule (truncate, saturate). scipy's C cast agrees inside the
  * output dtype's range; outside it (weights of mixed sign, or summing above 1, on integer data)
  * scipy wraps around or does what the platform does, and we saturate.
@@ -28,6 +32,7 @@ import type { ComputeRows, WindowKernel } from "../algebra/kernel.js"
 import type { VolumeInfo } from "../algebra/volume.js"
 import { constantLine, extendRow } from "./internal/lines.js"
 import { SharedLines, tapSum } from "./internal/loops.js"
+import { Uint8TapSum, uint8TapSumBytes } from "./internal/wasm-taps.js"
 
 const DBL_EPSILON = 2.220446049250313e-16
 
@@ -78,6 +83,15 @@ export interface KernelLabel {
 
 type AnyKernel = WindowKernel<DType, DType>
 
+/**
+ * Whether a sum runs as WebAssembly SIMD (wasm-taps.ts): uint8 in and out, symmetric weights, no
+ * constant boundary (whose cval lines are float64), and slices (or bands) of at least 2¹⁶ voxels.
+ * Its memory comes in pages of 64 KiB, which kernels count as scratch; on smaller slices that would
+ * be mostly rounding, and the JavaScript loop takes well under a millisecond a slice.
+ */
+const inWasm = (info: VolumeInfo, output: DType, k: Weights1D, mode: BoundaryMode): boolean =>
+  info.dtype === "uint8" && output === "uint8" && k.symmetry === 1 && mode !== "constant" && info.shape[1] * info.shape[2] >= 2 ** 16
+
 /** Correlation along z: each output voxel from the same voxel of slices z − before … z + after. */
 export const correlateZKernel = (
   output: DType,
@@ -94,11 +108,29 @@ export const correlateZKernel = (
   cval,
   output,
   opsPerVoxel: 2 * k.weights.length,
-  // The slice of cval outside the volume (mode "constant"); sums go straight into the output.
-  scratchBytes: (info) => (mode === "constant" ? 8 * info.shape[1] * info.shape[2] : 0),
+  // The slice of cval outside the volume (mode "constant"), or the window and output slice in the
+  // WebAssembly sum's memory; otherwise sums go straight into the output.
+  scratchBytes: (info) => {
+    const n = info.shape[1] * info.shape[2]
+    if (inWasm(info, output, k, mode)) return uint8TapSumBytes(k.weights.length, k.weights.length * n, n)
+    return mode === "constant" ? 8 * n : 0
+  },
   prepare: (info: VolumeInfo) => {
     const depth = info.shape[0]
     const n = info.shape[1] * info.shape[2]
+    const wasm = inWasm(info, output, k, mode) ? Uint8TapSum.make(k, k.weights.length * n, n) : undefined
+    if (wasm !== undefined) {
+      // The window's slices copied into the sum's memory, slice t at t · n.
+      const at = Int32Array.from(k.weights, (_, t) => t * n)
+      const result = wasm.bytes.subarray(wasm.outAt, wasm.outAt + n)
+      return {
+        compute: (w, out) => {
+          for (let t = -k.before; t <= k.after; t++) wasm.bytes.set(w.at(t) as Uint8Array, (t + k.before) * n)
+          wasm.sum(wasm.outAt, n, at)
+          out.set(result)
+        }
+      }
+    }
     // scipy extends lines with cval as a float64; the interpreter's constant slice would hold it
     // cast to the input dtype, so slices outside the volume are served from our own.
     const outside = mode === "constant" ? constantLine(n, cval) : new Float64Array(0)
@@ -144,11 +176,29 @@ export const correlateYKernel = (
   cval,
   output,
   opsPerVoxel: 2 * k.weights.length,
-  scratchBytes: (info) => 8 * info.shape[2] + 4 * (info.shape[1] + k.before + k.after),
+  scratchBytes: (info) =>
+    8 * info.shape[2] +
+    4 * (info.shape[1] + k.before + k.after) +
+    (inWasm(info, output, k, mode) ? uint8TapSumBytes(k.weights.length, info.shape[1] * info.shape[2], info.shape[1] * info.shape[2]) : 0),
   prepare: (info: VolumeInfo) => {
     const height = info.shape[1]
     const width = info.shape[2]
     const table = extensionTable(mode, height, k.before, k.after)
+    const n = height * width
+    const wasm = inWasm(info, output, k, mode) ? Uint8TapSum.make(k, n, n) : undefined
+    if (wasm !== undefined) {
+      // The slice copied into the sum's memory once per call; each row's taps are rows of it.
+      const at = new Int32Array(k.weights.length)
+      const rows: ComputeRows = (w, out, start, end) => {
+        wasm.bytes.set(w.at(0) as Uint8Array, 0)
+        for (let y = start; y < end; y++) {
+          for (let t = 0; t < at.length; t++) at[t] = table[y + t]! * width
+          wasm.sum(wasm.outAt + y * width, width, at)
+        }
+        out.set(wasm.bytes.subarray(wasm.outAt + start * width, wasm.outAt + end * width), start * width)
+      }
+      return { compute: (w, out) => rows(w, out, 0, height), computeRows: rows }
+    }
     const outsideRow = constantLine(width, cval)
     const taps = k.before + k.after + 1
     // Every tap is a row of the one input slice, except rows outside it in mode "constant".
@@ -172,6 +222,9 @@ export const correlateYKernel = (
   }
 })
 
+/** The x sum's lines in WebAssembly memory: the slice, then one extended row. */
+const xWasmDataBytes = (info: VolumeInfo, k: Weights1D): number => info.shape[1] * info.shape[2] + info.shape[2] + k.before + k.after
+
 /** Correlation along x, in-plane: each row extended by the boundary mode, then correlated. */
 export const correlateXKernel = (
   output: DType,
@@ -188,11 +241,35 @@ export const correlateXKernel = (
   cval,
   output,
   opsPerVoxel: 2 * k.weights.length,
-  scratchBytes: (info) => 8 * (info.shape[2] + k.before + k.after) + 4 * (info.shape[2] + k.before + k.after),
+  scratchBytes: (info) =>
+    8 * (info.shape[2] + k.before + k.after) +
+    4 * (info.shape[2] + k.before + k.after) +
+    (inWasm(info, output, k, mode) ? uint8TapSumBytes(k.weights.length, xWasmDataBytes(info, k), info.shape[1] * info.shape[2]) : 0),
   prepare: (info: VolumeInfo) => {
     const height = info.shape[1]
     const width = info.shape[2]
     const table = extensionTable(mode, width, k.before, k.after)
+    const n = height * width
+    const wasm = inWasm(info, output, k, mode) ? Uint8TapSum.make(k, xWasmDataBytes(info, k), n) : undefined
+    if (wasm !== undefined) {
+      // The slice copied into the sum's memory once per call; each row extended after it (its
+      // middle copied within the memory, the ends by the table), tap t reading from ext + t.
+      const ext = n
+      const at = Int32Array.from(k.weights, (_, t) => ext + t)
+      const bytes = wasm.bytes
+      const rows: ComputeRows = (w, out, start, end) => {
+        bytes.set(w.at(0) as Uint8Array, 0)
+        for (let y = start; y < end; y++) {
+          const base = y * width
+          bytes.copyWithin(ext + k.before, base, base + width)
+          for (let p = 0; p < k.before; p++) bytes[ext + p] = bytes[base + table[p]!]!
+          for (let p = k.before + width; p < table.length; p++) bytes[ext + p] = bytes[base + table[p]!]!
+          wasm.sum(wasm.outAt + base, width, at)
+        }
+        out.set(bytes.subarray(wasm.outAt + start * width, wasm.outAt + end * width), start * width)
+      }
+      return { compute: (w, out) => rows(w, out, 0, height), computeRows: rows }
+    }
     const ext = new Float64Array(table.length)
     // ext[i + t] is tap t of output voxel i: one source line, offsets 0 … taps − 1.
     const lines = [ext]

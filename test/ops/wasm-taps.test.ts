@@ -1,0 +1,69 @@
+import * as fs from "node:fs"
+import { describe, expect, it } from "vitest"
+import { analyseWeights } from "../../src/ops/correlate.js"
+import { gaussianWeights } from "../../src/ops/gaussian.js"
+import { tapSum } from "../../src/ops/internal/loops.js"
+import { TAP_SUM_WASM } from "../../src/ops/internal/tap-sum-wasm.js"
+import { Uint8TapSum } from "../../src/ops/internal/wasm-taps.js"
+import { assembleTapSum } from "../../scripts/assemble-wasm.mjs"
+
+/** Deterministic bytes: noise, or runs of 0 and 255 (the saturating ends). */
+const bytes = (n: number, seed: number, kind: "noise" | "extremes"): Uint8Array => {
+  const a = new Uint8Array(n)
+  let s = seed >>> 0
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0
+    a[i] = kind === "noise" ? (s >>> 16) & 255 : (s >>> 20) & 1 ? 255 : 0
+  }
+  return a
+}
+
+describe("Uint8TapSum: WebAssembly SIMD tap sums", () => {
+  it("is what tap-sum.wat assembles to", async () => {
+    expect(TAP_SUM_WASM).toBe(await assembleTapSum())
+    expect(fs.existsSync(new URL("../../src/ops/internal/tap-sum.wat", import.meta.url))).toBe(true)
+  })
+
+  const weightSets: ReadonlyArray<{ name: string; weights: ArrayLike<number> }> = [
+    { name: "gaussian σ 0.5", weights: gaussianWeights(0.5) },
+    { name: "gaussian σ 2", weights: gaussianWeights(2) },
+    { name: "gaussian σ 3.3", weights: gaussianWeights(3.3) },
+    { name: "[1, 2, 1] / 4", weights: [0.25, 0.5, 0.25] },
+    { name: "one tap", weights: [0.7] },
+    // Sums above 255 and below 0: the cast saturates.
+    { name: "sum above 1", weights: [0.6, 0.9, 0.6] },
+    { name: "mixed signs", weights: [-0.7, 0.3, 1.9, 0.3, -0.7] }
+  ]
+
+  for (const { name, weights } of weightSets) {
+    it(`gives the JavaScript loop's voxels: ${name}, every length 1–40 and 509`, () => {
+      const k = analyseWeights(weights)
+      expect(k.symmetry).toBe(1)
+      const taps = k.weights.length
+      const js = tapSum(k, "uint8", true, "uint8", "-test")
+      for (const kind of ["noise", "extremes"] as const) {
+        for (const n of [...Array.from({ length: 40 }, (_, i) => i + 1), 509]) {
+          const lines = bytes(taps * n + 3, n * 31 + taps, kind)
+          // Taps at scattered offsets, as a y sum's reflected rows are.
+          const offs = Int32Array.from({ length: taps }, (_, t) => ((t * 7) % taps) * n + (t % 3))
+          const expected = new Uint8Array(n)
+          js(expected, 0, n, [lines], offs, k.weights)
+          const wasm = Uint8TapSum.make(k, lines.length, n)!
+          expect(wasm).toBeDefined()
+          wasm.bytes.set(lines, 0)
+          wasm.sum(wasm.outAt, n, offs)
+          const got = wasm.bytes.subarray(wasm.outAt, wasm.outAt + n)
+          let first = -1
+          for (let i = 0; i < n && first < 0; i++) if (got[i] !== expected[i]) first = i
+          expect(first, `${kind}, n ${n}: first differing voxel`).toBe(-1)
+        }
+      }
+    })
+  }
+
+  it("declines weights it does not sum: even lengths, asymmetric ones", () => {
+    expect(Uint8TapSum.make(analyseWeights([0.5, 0.5]), 16, 16)).toBeUndefined()
+    expect(Uint8TapSum.make(analyseWeights([0.2, 0.5, 0.3]), 16, 16)).toBeUndefined()
+    expect(Uint8TapSum.make(analyseWeights([-0.5, 0, 0.5]), 16, 16)).toBeUndefined()
+  })
+})
