@@ -11,9 +11,9 @@
  * from the first weight to the last but one. Even lengths put the extra weight before the centre
  * (scipy's origin 0).
  *
- * uint8 data filtered into uint8 with symmetric weights (a uint8 gaussian), in any mode but
- * "constant", is summed by WebAssembly SIMD loops (internal/wasm-taps.ts): the same operations,
- * eight voxels at a time.
+ * uint8 or uint16 data filtered into its own dtype with symmetric weights (a uint8 or uint16
+ * gaussian), in any mode but "constant", is summed by WebAssembly SIMD loops
+ * (internal/wasm-taps.ts): the same operations, eight voxels at a time.
  *
  * Results are stored with the cast rule (truncate, saturate). scipy's C cast agrees inside the
  * output dtype's range; outside it (weights of mixed sign, or summing above 1, on integer data)
@@ -32,7 +32,7 @@ import type { ComputeRows, WindowKernel } from "../algebra/kernel.js"
 import type { VolumeInfo } from "../algebra/volume.js"
 import { constantLine, extendRow } from "./internal/lines.js"
 import { SharedLines, tapSum } from "./internal/loops.js"
-import { Uint8TapSum, uint8TapSumBytes } from "./internal/wasm-taps.js"
+import { WasmTapSum, wasmTapSumBytes, type WasmTapDType } from "./internal/wasm-taps.js"
 
 const DBL_EPSILON = 2.220446049250313e-16
 
@@ -84,13 +84,20 @@ export interface KernelLabel {
 type AnyKernel = WindowKernel<DType, DType>
 
 /**
- * Whether a sum runs as WebAssembly SIMD (wasm-taps.ts): uint8 in and out, symmetric weights, no
- * constant boundary (whose cval lines are float64), and slices (or bands) of at least 2¹⁶ voxels.
- * Its memory comes in pages of 64 KiB, which kernels count as scratch; on smaller slices that would
- * be mostly rounding, and the JavaScript loop takes well under a millisecond a slice.
+ * The dtype whose WebAssembly SIMD sum (wasm-taps.ts) a kernel runs, or undefined: uint8 or uint16
+ * in and out, symmetric weights, no constant boundary (whose cval lines are float64), and slices
+ * (or bands) of at least 2¹⁶ voxels. Its memory comes in pages of 64 KiB, which kernels count as
+ * scratch; on smaller slices that would be mostly rounding, and the JavaScript loop takes well
+ * under a millisecond a slice.
  */
-const inWasm = (info: VolumeInfo, output: DType, k: Weights1D, mode: BoundaryMode): boolean =>
-  info.dtype === "uint8" && output === "uint8" && k.symmetry === 1 && mode !== "constant" && info.shape[1] * info.shape[2] >= 2 ** 16
+const wasmDType = (info: VolumeInfo, output: DType, k: Weights1D, mode: BoundaryMode): WasmTapDType | undefined =>
+  (info.dtype === "uint8" || info.dtype === "uint16") &&
+  output === info.dtype &&
+  k.symmetry === 1 &&
+  mode !== "constant" &&
+  info.shape[1] * info.shape[2] >= 2 ** 16
+    ? info.dtype
+    : undefined
 
 /** Correlation along z: each output voxel from the same voxel of slices z − before … z + after. */
 export const correlateZKernel = (
@@ -112,20 +119,22 @@ export const correlateZKernel = (
   // WebAssembly sum's memory; otherwise sums go straight into the output.
   scratchBytes: (info) => {
     const n = info.shape[1] * info.shape[2]
-    if (inWasm(info, output, k, mode)) return uint8TapSumBytes(k.weights.length, k.weights.length * n, n)
+    if (wasmDType(info, output, k, mode) !== undefined) return wasmBytes(info, output, k, mode, k.weights.length * n)
     return mode === "constant" ? 8 * n : 0
   },
   prepare: (info: VolumeInfo) => {
     const depth = info.shape[0]
     const n = info.shape[1] * info.shape[2]
-    const wasm = inWasm(info, output, k, mode) ? Uint8TapSum.make(k, k.weights.length * n, n) : undefined
+    const dtype = wasmDType(info, output, k, mode)
+    const wasm = dtype === undefined ? undefined : WasmTapSum.make(dtype, k, k.weights.length * n, n)
     if (wasm !== undefined) {
       // The window's slices copied into the sum's memory, slice t at t · n.
       const at = Int32Array.from(k.weights, (_, t) => t * n)
-      const result = wasm.bytes.subarray(wasm.outAt, wasm.outAt + n)
+      const voxels = wasm.voxels
+      const result = voxels.subarray(wasm.outAt, wasm.outAt + n)
       return {
         compute: (w, out) => {
-          for (let t = -k.before; t <= k.after; t++) wasm.bytes.set(w.at(t) as Uint8Array, (t + k.before) * n)
+          for (let t = -k.before; t <= k.after; t++) voxels.set(w.at(t), (t + k.before) * n)
           wasm.sum(wasm.outAt, n, at)
           out.set(result)
         }
@@ -179,23 +188,25 @@ export const correlateYKernel = (
   scratchBytes: (info) =>
     8 * info.shape[2] +
     4 * (info.shape[1] + k.before + k.after) +
-    (inWasm(info, output, k, mode) ? uint8TapSumBytes(k.weights.length, info.shape[1] * info.shape[2], info.shape[1] * info.shape[2]) : 0),
+    wasmBytes(info, output, k, mode, info.shape[1] * info.shape[2]),
   prepare: (info: VolumeInfo) => {
     const height = info.shape[1]
     const width = info.shape[2]
     const table = extensionTable(mode, height, k.before, k.after)
     const n = height * width
-    const wasm = inWasm(info, output, k, mode) ? Uint8TapSum.make(k, n, n) : undefined
+    const dtype = wasmDType(info, output, k, mode)
+    const wasm = dtype === undefined ? undefined : WasmTapSum.make(dtype, k, n, n)
     if (wasm !== undefined) {
       // The slice copied into the sum's memory once per call; each row's taps are rows of it.
       const at = new Int32Array(k.weights.length)
+      const voxels = wasm.voxels
       const rows: ComputeRows = (w, out, start, end) => {
-        wasm.bytes.set(w.at(0) as Uint8Array, 0)
+        voxels.set(w.at(0), 0)
         for (let y = start; y < end; y++) {
           for (let t = 0; t < at.length; t++) at[t] = table[y + t]! * width
           wasm.sum(wasm.outAt + y * width, width, at)
         }
-        out.set(wasm.bytes.subarray(wasm.outAt + start * width, wasm.outAt + end * width), start * width)
+        out.set(voxels.subarray(wasm.outAt + start * width, wasm.outAt + end * width), start * width)
       }
       return { compute: (w, out) => rows(w, out, 0, height), computeRows: rows }
     }
@@ -222,8 +233,14 @@ export const correlateYKernel = (
   }
 })
 
+/** The bytes of a kernel's WebAssembly sum with `dataVoxels` of lines and a slice of output, or 0. */
+const wasmBytes = (info: VolumeInfo, output: DType, k: Weights1D, mode: BoundaryMode, dataVoxels: number): number => {
+  const dtype = wasmDType(info, output, k, mode)
+  return dtype === undefined ? 0 : wasmTapSumBytes(dtype, k.weights.length, dataVoxels, info.shape[1] * info.shape[2])
+}
+
 /** The x sum's lines in WebAssembly memory: the slice, then one extended row. */
-const xWasmDataBytes = (info: VolumeInfo, k: Weights1D): number => info.shape[1] * info.shape[2] + info.shape[2] + k.before + k.after
+const xWasmVoxels = (info: VolumeInfo, k: Weights1D): number => info.shape[1] * info.shape[2] + info.shape[2] + k.before + k.after
 
 /** Correlation along x, in-plane: each row extended by the boundary mode, then correlated. */
 export const correlateXKernel = (
@@ -244,29 +261,30 @@ export const correlateXKernel = (
   scratchBytes: (info) =>
     8 * (info.shape[2] + k.before + k.after) +
     4 * (info.shape[2] + k.before + k.after) +
-    (inWasm(info, output, k, mode) ? uint8TapSumBytes(k.weights.length, xWasmDataBytes(info, k), info.shape[1] * info.shape[2]) : 0),
+    wasmBytes(info, output, k, mode, xWasmVoxels(info, k)),
   prepare: (info: VolumeInfo) => {
     const height = info.shape[1]
     const width = info.shape[2]
     const table = extensionTable(mode, width, k.before, k.after)
     const n = height * width
-    const wasm = inWasm(info, output, k, mode) ? Uint8TapSum.make(k, xWasmDataBytes(info, k), n) : undefined
+    const dtype = wasmDType(info, output, k, mode)
+    const wasm = dtype === undefined ? undefined : WasmTapSum.make(dtype, k, xWasmVoxels(info, k), n)
     if (wasm !== undefined) {
       // The slice copied into the sum's memory once per call; each row extended after it (its
       // middle copied within the memory, the ends by the table), tap t reading from ext + t.
       const ext = n
       const at = Int32Array.from(k.weights, (_, t) => ext + t)
-      const bytes = wasm.bytes
+      const voxels = wasm.voxels
       const rows: ComputeRows = (w, out, start, end) => {
-        bytes.set(w.at(0) as Uint8Array, 0)
+        voxels.set(w.at(0), 0)
         for (let y = start; y < end; y++) {
           const base = y * width
-          bytes.copyWithin(ext + k.before, base, base + width)
-          for (let p = 0; p < k.before; p++) bytes[ext + p] = bytes[base + table[p]!]!
-          for (let p = k.before + width; p < table.length; p++) bytes[ext + p] = bytes[base + table[p]!]!
+          voxels.copyWithin(ext + k.before, base, base + width)
+          for (let p = 0; p < k.before; p++) voxels[ext + p] = voxels[base + table[p]!]!
+          for (let p = k.before + width; p < table.length; p++) voxels[ext + p] = voxels[base + table[p]!]!
           wasm.sum(wasm.outAt + base, width, at)
         }
-        out.set(bytes.subarray(wasm.outAt + start * width, wasm.outAt + end * width), start * width)
+        out.set(voxels.subarray(wasm.outAt + start * width, wasm.outAt + end * width), start * width)
       }
       return { compute: (w, out) => rows(w, out, 0, height), computeRows: rows }
     }

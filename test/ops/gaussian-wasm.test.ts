@@ -1,8 +1,9 @@
 /**
- * The uint8 gaussian's WebAssembly sums (slices of 2¹⁶ voxels and more) against the JavaScript
- * loops, through the interpreters. The same volume as uint16 takes the JavaScript loops (the
- * WebAssembly ones are for uint8 only) and, since a gaussian of values in 0–255 stays in 0–255
- * after every axis, gives the same voxels; so must the uint8 run, whole or split among row threads.
+ * The uint8 and uint16 gaussians' WebAssembly sums (slices of 2¹⁶ voxels and more) against the
+ * JavaScript loops, through the interpreters. The same volume as int32 takes the JavaScript loops
+ * (the WebAssembly ones are for uint8 and uint16) and, since a gaussian keeps values within the
+ * input's range after every axis, gives the same voxels; so must the uint8 and uint16 runs, whole
+ * or split among row threads.
  */
 import * as Effect from "effect/Effect"
 import { describe, expect, it } from "vitest"
@@ -26,8 +27,11 @@ for (let i = 0; i < count; i++) {
   const y = Math.floor(i / shape[2]) % shape[1]
   data[i] = y % 50 < 5 ? 255 : y % 50 < 10 ? 0 : ((i % 97) + ((seed >>> 16) & 63)) & 255
 }
+// uint16 values spread over the whole range: the uint8 values times 257 (255 → 65535).
 const u8 = arraySource(volumeInfo("uint8", shape), data, "u8")
-const u16 = arraySource(volumeInfo("uint16", shape), Uint16Array.from(data), "u16")
+const u16 = arraySource(volumeInfo("uint16", shape), Uint16Array.from(data, (v) => v * 257), "u16")
+const i32For8 = arraySource(volumeInfo("int32", shape), Int32Array.from(data), "i32 (u8)")
+const i32For16 = arraySource(volumeInfo("int32", shape), Int32Array.from(data, (v) => v * 257), "i32 (u16)")
 
 const cases: ReadonlyArray<{ sigma: PerAxis; mode: BoundaryMode }> = [
   { sigma: 2, mode: "reflect" },
@@ -38,22 +42,28 @@ const cases: ReadonlyArray<{ sigma: PerAxis; mode: BoundaryMode }> = [
   { sigma: [0.6, 3, 0], mode: "nearest" }
 ]
 
-describe("uint8 gaussian: WebAssembly sums = JavaScript sums", () => {
+describe("uint8 and uint16 gaussians: WebAssembly sums = JavaScript sums", () => {
   for (const { sigma, mode } of cases) {
     it(`σ ${JSON.stringify(sigma)}, mode ${mode}: memory, run and run on 2 threads`, async () => {
       const program = <F extends Repr>(alg: Algebra<F>) => ({
         u8: gaussian(alg, alg.source(u8), { sigma, mode }),
-        u16: gaussian(alg, alg.source(u16), { sigma, mode })
+        u16: gaussian(alg, alg.source(u16), { sigma, mode }),
+        i32For8: gaussian(alg, alg.source(i32For8), { sigma, mode }),
+        i32For16: gaussian(alg, alg.source(i32For16), { sigma, mode })
       })
-      const reference = Uint8Array.from((await Effect.runPromise(Memory.evaluate(program))).volumes.u16!.data)
+      const memory = await Effect.runPromise(Memory.evaluate(program))
+      const references = { u8: Uint8Array.from(memory.volumes.i32For8!.data), u16: Uint16Array.from(memory.volumes.i32For16!.data) }
       const results = [
-        (await Effect.runPromise(Memory.evaluate(program))).volumes.u8!,
-        (await Effect.runPromise(Run.run(program))).volumes.u8!,
-        (await Effect.runPromise(Run.run(program, { threads: 2, minSplitOps: 0 }))).volumes.u8!
+        memory,
+        await Effect.runPromise(Run.run(program)),
+        await Effect.runPromise(Run.run(program, { threads: 2, minSplitOps: 0 }))
       ]
       for (const [i, r] of results.entries()) {
-        expect(r.info.dtype).toBe("uint8")
-        expect(firstDifference(r.data, reference), `result ${i}: first differing voxel`).toBe(-1)
+        for (const name of ["u8", "u16"] as const) {
+          const v = r.volumes[name]!
+          expect(v.info.dtype).toBe(name === "u8" ? "uint8" : "uint16")
+          expect(firstDifference(v.data, references[name]), `${name}, result ${i}: first differing voxel`).toBe(-1)
+        }
       }
     })
   }

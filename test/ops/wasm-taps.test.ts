@@ -4,21 +4,22 @@ import { analyseWeights } from "../../src/ops/correlate.js"
 import { gaussianWeights } from "../../src/ops/gaussian.js"
 import { tapSum } from "../../src/ops/internal/loops.js"
 import { TAP_SUM_WASM } from "../../src/ops/internal/tap-sum-wasm.js"
-import { Uint8TapSum } from "../../src/ops/internal/wasm-taps.js"
+import { WasmTapSum, type WasmTapDType } from "../../src/ops/internal/wasm-taps.js"
 import { assembleTapSum } from "../../scripts/assemble-wasm.mjs"
 
-/** Deterministic bytes: noise, or runs of 0 and 255 (the saturating ends). */
-const bytes = (n: number, seed: number, kind: "noise" | "extremes"): Uint8Array => {
-  const a = new Uint8Array(n)
+/** Deterministic voxels: noise, or runs of the lowest and highest value (the saturating ends). */
+const voxelsOf = (dtype: WasmTapDType, n: number, seed: number, kind: "noise" | "extremes"): Uint8Array | Uint16Array => {
+  const a = dtype === "uint8" ? new Uint8Array(n) : new Uint16Array(n)
+  const max = dtype === "uint8" ? 255 : 65535
   let s = seed >>> 0
   for (let i = 0; i < n; i++) {
     s = (Math.imul(s, 1103515245) + 12345) >>> 0
-    a[i] = kind === "noise" ? (s >>> 16) & 255 : (s >>> 20) & 1 ? 255 : 0
+    a[i] = kind === "noise" ? (s >>> 8) & max : (s >>> 20) & 1 ? max : 0
   }
   return a
 }
 
-describe("Uint8TapSum: WebAssembly SIMD tap sums", () => {
+describe("WasmTapSum: WebAssembly SIMD tap sums", () => {
   it("is what tap-sum.wat assembles to", async () => {
     expect(TAP_SUM_WASM).toBe(await assembleTapSum())
     expect(fs.existsSync(new URL("../../src/ops/internal/tap-sum.wat", import.meta.url))).toBe(true)
@@ -32,38 +33,42 @@ describe("Uint8TapSum: WebAssembly SIMD tap sums", () => {
     { name: "one tap", weights: [0.7] },
     // Sums above 255 and below 0: the cast saturates.
     { name: "sum above 1", weights: [0.6, 0.9, 0.6] },
+    // Sums above 65535 for uint16 too.
+    { name: "sum far above 1", weights: [2.5, 1.5, 2.5] },
     { name: "mixed signs", weights: [-0.7, 0.3, 1.9, 0.3, -0.7] }
   ]
 
-  for (const { name, weights } of weightSets) {
-    it(`gives the JavaScript loop's voxels: ${name}, every length 1–40 and 509`, () => {
-      const k = analyseWeights(weights)
-      expect(k.symmetry).toBe(1)
-      const taps = k.weights.length
-      const js = tapSum(k, "uint8", true, "uint8", "-test")
-      for (const kind of ["noise", "extremes"] as const) {
-        for (const n of [...Array.from({ length: 40 }, (_, i) => i + 1), 509]) {
-          const lines = bytes(taps * n + 3, n * 31 + taps, kind)
-          // Taps at scattered offsets, as a y sum's reflected rows are.
-          const offs = Int32Array.from({ length: taps }, (_, t) => ((t * 7) % taps) * n + (t % 3))
-          const expected = new Uint8Array(n)
-          js(expected, 0, n, [lines], offs, k.weights)
-          const wasm = Uint8TapSum.make(k, lines.length, n)!
-          expect(wasm).toBeDefined()
-          wasm.bytes.set(lines, 0)
-          wasm.sum(wasm.outAt, n, offs)
-          const got = wasm.bytes.subarray(wasm.outAt, wasm.outAt + n)
-          let first = -1
-          for (let i = 0; i < n && first < 0; i++) if (got[i] !== expected[i]) first = i
-          expect(first, `${kind}, n ${n}: first differing voxel`).toBe(-1)
+  for (const dtype of ["uint8", "uint16"] as const) {
+    for (const { name, weights } of weightSets) {
+      it(`gives the JavaScript loop's voxels: ${dtype}, ${name}, every length 1–40 and 509`, () => {
+        const k = analyseWeights(weights)
+        expect(k.symmetry).toBe(1)
+        const taps = k.weights.length
+        const js = tapSum(k, dtype, true, dtype, "-test")
+        for (const kind of ["noise", "extremes"] as const) {
+          for (const n of [...Array.from({ length: 40 }, (_, i) => i + 1), 509]) {
+            const lines = voxelsOf(dtype, taps * n + 3, n * 31 + taps, kind)
+            // Taps at scattered offsets, as a y sum's reflected rows are.
+            const offs = Int32Array.from({ length: taps }, (_, t) => ((t * 7) % taps) * n + (t % 3))
+            const expected = dtype === "uint8" ? new Uint8Array(n) : new Uint16Array(n)
+            js(expected, 0, n, [lines], offs, k.weights)
+            const wasm = WasmTapSum.make(dtype, k, lines.length, n)!
+            expect(wasm).toBeDefined()
+            wasm.voxels.set(lines, 0)
+            wasm.sum(wasm.outAt, n, offs)
+            const got = wasm.voxels.subarray(wasm.outAt, wasm.outAt + n)
+            let first = -1
+            for (let i = 0; i < n && first < 0; i++) if (got[i] !== expected[i]) first = i
+            expect(first, `${kind}, n ${n}: first differing voxel`).toBe(-1)
+          }
         }
-      }
-    })
+      })
+    }
   }
 
   it("declines weights it does not sum: even lengths, asymmetric ones", () => {
-    expect(Uint8TapSum.make(analyseWeights([0.5, 0.5]), 16, 16)).toBeUndefined()
-    expect(Uint8TapSum.make(analyseWeights([0.2, 0.5, 0.3]), 16, 16)).toBeUndefined()
-    expect(Uint8TapSum.make(analyseWeights([-0.5, 0, 0.5]), 16, 16)).toBeUndefined()
+    expect(WasmTapSum.make("uint8", analyseWeights([0.5, 0.5]), 16, 16)).toBeUndefined()
+    expect(WasmTapSum.make("uint16", analyseWeights([0.2, 0.5, 0.3]), 16, 16)).toBeUndefined()
+    expect(WasmTapSum.make("uint8", analyseWeights([-0.5, 0, 0.5]), 16, 16)).toBeUndefined()
   })
 })

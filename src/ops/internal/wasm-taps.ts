@@ -1,19 +1,19 @@
 /**
- * Symmetric tap sums of uint8 lines stored as uint8 — the z and y sums of a uint8 gaussian — as
- * WebAssembly SIMD (tap-sum.wat), eight voxels a step, voxel for voxel the generated JavaScript
- * loop's results (`tapSum` in loops.ts: the same float64 operations in scipy's order, the same
- * cast). The JavaScript loop pays a bounds check and a conversion per tap and voxel; this one runs
- * the z sum of σ 2 about 4× faster (bench/wasm-tap-sum.ts).
+ * Symmetric tap sums of uint8 or uint16 lines stored in the same dtype — the z, y and x sums of a
+ * uint8 or uint16 gaussian — as WebAssembly SIMD (tap-sum.wat), eight voxels a step, voxel for
+ * voxel the generated JavaScript loop's results (`tapSum` in loops.ts: the same float64 operations
+ * in scipy's order, the same cast). The JavaScript loop pays a bounds check and a conversion per
+ * tap and voxel; this one runs the uint8 z sum of σ 2 about 6× faster (bench/wasm-tap-sum.ts).
  *
- * Each instance owns a memory: a kernel copies the lines it reads into `bytes`, sums into
+ * Each instance owns a memory: a kernel copies the lines it reads into `voxels`, sums into
  * `outAt`, and copies the result out (a copy costs about a hundredth of the sum).
  *
  * @example
  * ```ts
- * const taps = Uint8TapSum.make(analyseWeights(gaussianWeights(2)), 17 * n, n)   // undefined without SIMD
- * for (let t = 0; t < 17; t++) taps!.bytes.set(lines[t]!, t * n)
- * taps!.sum(taps!.outAt, n, offsets)                      // offsets[t]: line t's address in bytes
- * out.set(taps!.bytes.subarray(taps!.outAt, taps!.outAt + n))
+ * const taps = WasmTapSum.make("uint8", analyseWeights(gaussianWeights(2)), 17 * n, n)   // undefined without SIMD
+ * for (let t = 0; t < 17; t++) taps!.voxels.set(lines[t]!, t * n)
+ * taps!.sum(taps!.outAt, n, offsets)                      // offsets[t]: where line t starts, in voxels
+ * out.set(taps!.voxels.subarray(taps!.outAt, taps!.outAt + n))
  * ```
  */
 import { TAP_SUM_WASM } from "./tap-sum-wasm.js"
@@ -25,6 +25,9 @@ declare const WebAssembly: {
   readonly Memory: new (descriptor: { initial: number }) => { readonly buffer: ArrayBuffer }
 }
 
+/** The dtypes with a WebAssembly tap sum (in and out). */
+export type WasmTapDType = "uint8" | "uint16"
+
 /** The weights' layout, as `analyseWeights` gives it. */
 export interface SymmetricTaps {
   readonly weights: Float64Array
@@ -33,7 +36,7 @@ export interface SymmetricTaps {
   readonly symmetry: 1 | -1 | 0
 }
 
-type SumU8 = (out: number, n: number, pairs: number, offs: number, weights: number) => void
+type SumExport = (out: number, n: number, pairs: number, offs: number, weights: number) => void
 
 let compiled: object | null | undefined
 /** The compiled module, once per thread; null where WebAssembly SIMD is missing. */
@@ -48,65 +51,77 @@ const tapSumModule = (): object | null => {
   return compiled
 }
 
-/** Room after the lines and after the output: a step reads and writes up to 7 bytes past n. */
+/** Room after the lines and after the output: a step reads and writes up to 7 voxels past n. */
 const SLACK = 16
 const align = (n: number, to: number) => Math.ceil(n / to) * to
+const sizeOf = (dtype: WasmTapDType) => (dtype === "uint8" ? 1 : 2)
 
-/** The bytes an instance for `dataBytes` of lines and `outBytes` of output holds (whole pages). */
-export const uint8TapSumBytes = (taps: number, dataBytes: number, outBytes: number): number => {
-  const outAt = align(dataBytes + SLACK, 16)
-  const offsAt = align(outAt + outBytes + SLACK, 16)
-  return align(offsAt + 4 * taps + 8 + 8 * taps, 65536)
+/** Where things lie in an instance's memory, in bytes. */
+const layout = (dtype: WasmTapDType, taps: number, dataVoxels: number, outVoxels: number) => {
+  const size = sizeOf(dtype)
+  const outAt = align(dataVoxels * size + SLACK, 16)
+  const offsAt = align(outAt + outVoxels * size + SLACK, 16)
+  const weightsAt = align(offsAt + 4 * taps, 8)
+  return { outAt, offsAt, weightsAt, bytes: align(weightsAt + 8 * taps, 65536) }
 }
 
-export class Uint8TapSum {
+/** The bytes an instance for `dataVoxels` of lines and `outVoxels` of output holds (whole pages). */
+export const wasmTapSumBytes = (dtype: WasmTapDType, taps: number, dataVoxels: number, outVoxels: number): number =>
+  layout(dtype, taps, dataVoxels, outVoxels).bytes
+
+export class WasmTapSum {
   private constructor(
-    /** The instance's memory: lines at [0, dataBytes), the output from `outAt`. */
-    readonly bytes: Uint8Array,
+    /** The instance's memory as voxels of the dtype: lines from 0, the output from `outAt`. */
+    readonly voxels: Uint8Array | Uint16Array,
+    /** Where the output starts, in voxels. */
     readonly outAt: number,
+    private readonly size: number,
     private readonly addresses: Int32Array,
     private readonly offsAt: number,
     private readonly weightsAt: number,
     private readonly pairs: number,
-    private readonly run: SumU8
+    private readonly run: SumExport
   ) {}
 
   /**
-   * An instance for `dataBytes` of lines and `outBytes` of output, or undefined when the weights
+   * An instance for `dataVoxels` of lines and `outVoxels` of output, or undefined when the weights
    * are not symmetric (odd length) or WebAssembly SIMD is missing.
    */
-  static make(k: SymmetricTaps, dataBytes: number, outBytes: number): Uint8TapSum | undefined {
+  static make(dtype: WasmTapDType, k: SymmetricTaps, dataVoxels: number, outVoxels: number): WasmTapSum | undefined {
     if (k.symmetry !== 1 || k.before !== k.after) return undefined
     const module = tapSumModule()
     if (module === null) return undefined
     const taps = k.weights.length
-    const outAt = align(dataBytes + SLACK, 16)
-    const offsAt = align(outAt + outBytes + SLACK, 16)
-    const weightsAt = align(offsAt + 4 * taps, 8)
-    const memory = new WebAssembly.Memory({ initial: uint8TapSumBytes(taps, dataBytes, outBytes) / 65536 })
+    const at = layout(dtype, taps, dataVoxels, outVoxels)
+    const memory = new WebAssembly.Memory({ initial: at.bytes / 65536 })
     const instance = new WebAssembly.Instance(module, { env: { memory } })
     const buffer = memory.buffer
     // The centre's weight, then each pair's in scipy's order: outermost first.
     const c = k.before
-    const weights = new Float64Array(buffer, weightsAt, c + 1)
+    const weights = new Float64Array(buffer, at.weightsAt, c + 1)
     weights[0] = k.weights[c]!
     for (let j = 1; j <= c; j++) weights[j] = k.weights[j - 1]!
-    return new Uint8TapSum(new Uint8Array(buffer), outAt, new Int32Array(buffer, offsAt, taps), offsAt, weightsAt, c, instance.exports["sum_u8"] as SumU8)
+    const size = sizeOf(dtype)
+    const voxels = dtype === "uint8" ? new Uint8Array(buffer) : new Uint16Array(buffer)
+    const run = instance.exports[dtype === "uint8" ? "sum_u8" : "sum_u16"] as SumExport
+    return new WasmTapSum(voxels, at.outAt / size, size, new Int32Array(buffer, at.offsAt, taps), at.offsAt, at.weightsAt, c, run)
   }
 
   /**
-   * bytes[outAt + i] = the sum for voxel i < n (n rounded up to 8: up to 7 bytes more are written),
-   * where tap t reads bytes[offsets[t] + i] (t = 0 … taps − 1, as the JavaScript loop's `offs`).
+   * voxels[outAt + i] = the sum for voxel i < n (n rounded up to 8: up to 7 voxels more are
+   * written), where tap t reads voxels[offsets[t] + i] (t = 0 … taps − 1, as the JavaScript loop's
+   * `offs`).
    */
   sum(outAt: number, n: number, offsets: ArrayLike<number>): void {
     const c = this.pairs
     const a = this.addresses
-    a[0] = offsets[c]!
-    // Pair j (outermost first) is taps c − (c − j + 1) and c + (c − j + 1).
+    const size = this.size
+    a[0] = offsets[c]! * size
+    // Pair j (outermost first) is taps j − 1 and 2c − j + 1.
     for (let j = 1; j <= c; j++) {
-      a[2 * j - 1] = offsets[j - 1]!
-      a[2 * j] = offsets[2 * c - j + 1]!
+      a[2 * j - 1] = offsets[j - 1]! * size
+      a[2 * j] = offsets[2 * c - j + 1]! * size
     }
-    this.run(outAt, n, c, this.offsAt, this.weightsAt)
+    this.run(outAt * size, n, c, this.offsAt, this.weightsAt)
   }
 }
