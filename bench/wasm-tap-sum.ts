@@ -14,17 +14,14 @@ import { analyseWeights } from "../src/ops/correlate.js"
 import { gaussianWeights } from "../src/ops/gaussian.js"
 import { tapSum } from "../src/ops/internal/loops.js"
 import { WasmTapSum, type WasmTapDType } from "../src/ops/internal/wasm-taps.js"
+import { parseArgs } from "./matrix/lib.js"
 
-const args = process.argv.slice(2)
-const option = (name: string, fallback: string) => {
-  const i = args.indexOf(`--${name}`)
-  return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : fallback
-}
-const input = option("input", "noise")
-const dtype = option("dtype", "uint8") as WasmTapDType
+const args = parseArgs(process.argv.slice(2))
+const input = args.str("input", "noise")
+const dtype = args.str("dtype", "uint8") as WasmTapDType
 if (dtype !== "uint8" && dtype !== "uint16") throw new Error(`--dtype: uint8 or uint16, not ${dtype}`)
 const max = dtype === "uint8" ? 255 : 65535
-const repeat = Number(option("repeat", "40"))
+const repeat = Number(args.str("repeat", "40"))
 
 const sigma = 2
 const k = analyseWeights(gaussianWeights(sigma))

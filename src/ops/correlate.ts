@@ -28,7 +28,7 @@
 import type { Algebra, Repr, Volume } from "../algebra/algebra.js"
 import { extensionTable, type BoundaryMode } from "../algebra/boundary.js"
 import type { DType, VoxelArray } from "../algebra/dtype.js"
-import type { ComputeRows, WindowKernel } from "../algebra/kernel.js"
+import type { ComputeRows, PreparedKernel, WindowKernel } from "../algebra/kernel.js"
 import type { VolumeInfo } from "../algebra/volume.js"
 import { constantLine, extendRow } from "./internal/lines.js"
 import { SharedLines, tapSum } from "./internal/loops.js"
@@ -117,11 +117,8 @@ export const correlateZKernel = (
   opsPerVoxel: 2 * k.weights.length,
   // The slice of cval outside the volume (mode "constant"), or the window and output slice in the
   // WebAssembly sum's memory; otherwise sums go straight into the output.
-  scratchBytes: (info) => {
-    const n = info.shape[1] * info.shape[2]
-    if (wasmDType(info, output, k, mode) !== undefined) return wasmBytes(info, output, k, mode, k.weights.length * n)
-    return mode === "constant" ? 8 * n : 0
-  },
+  scratchBytes: (info) =>
+    mode === "constant" ? 8 * info.shape[1] * info.shape[2] : wasmBytes(info, output, k, mode, k.weights.length * info.shape[1] * info.shape[2]),
   prepare: (info: VolumeInfo) => {
     const depth = info.shape[0]
     const n = info.shape[1] * info.shape[2]
@@ -197,18 +194,12 @@ export const correlateYKernel = (
     const dtype = wasmDType(info, output, k, mode)
     const wasm = dtype === undefined ? undefined : WasmTapSum.make(dtype, k, n, n)
     if (wasm !== undefined) {
-      // The slice copied into the sum's memory once per call; each row's taps are rows of it.
+      // Each row's taps are rows of the slice.
       const at = new Int32Array(k.weights.length)
-      const voxels = wasm.voxels
-      const rows: ComputeRows = (w, out, start, end) => {
-        voxels.set(w.at(0), 0)
-        for (let y = start; y < end; y++) {
-          for (let t = 0; t < at.length; t++) at[t] = table[y + t]! * width
-          wasm.sum(wasm.outAt + y * width, width, at)
-        }
-        out.set(voxels.subarray(wasm.outAt + start * width, wasm.outAt + end * width), start * width)
-      }
-      return { compute: (w, out) => rows(w, out, 0, height), computeRows: rows }
+      return wasmRowKernel(wasm, height, width, (y) => {
+        for (let t = 0; t < at.length; t++) at[t] = table[y + t]! * width
+        wasm.sum(wasm.outAt + y * width, width, at)
+      })
     }
     const outsideRow = constantLine(width, cval)
     const taps = k.before + k.after + 1
@@ -237,6 +228,20 @@ export const correlateYKernel = (
 const wasmBytes = (info: VolumeInfo, output: DType, k: Weights1D, mode: BoundaryMode, dataVoxels: number): number => {
   const dtype = wasmDType(info, output, k, mode)
   return dtype === undefined ? 0 : wasmTapSumBytes(dtype, k.weights.length, dataVoxels, info.shape[1] * info.shape[2])
+}
+
+/**
+ * An in-plane kernel on a WebAssembly sum: the input slice copied into the sum's memory once per
+ * call, `sumRow(y)` summing row y into the output there, and the rows computed copied out. (Shared
+ * by the y and x sums: its one call per row is cheap beside the row's sum in WebAssembly.)
+ */
+const wasmRowKernel = (wasm: WasmTapSum, height: number, width: number, sumRow: (y: number) => void): PreparedKernel<DType, DType> => {
+  const computeRows: ComputeRows = (w, out, start, end) => {
+    wasm.voxels.set(w.at(0), 0)
+    for (let y = start; y < end; y++) sumRow(y)
+    out.set(wasm.voxels.subarray(wasm.outAt + start * width, wasm.outAt + end * width), start * width)
+  }
+  return { compute: (w, out) => computeRows(w, out, 0, height), computeRows }
 }
 
 /** The x sum's lines in WebAssembly memory: the slice, then one extended row. */
@@ -270,23 +275,18 @@ export const correlateXKernel = (
     const dtype = wasmDType(info, output, k, mode)
     const wasm = dtype === undefined ? undefined : WasmTapSum.make(dtype, k, xWasmVoxels(info, k), n)
     if (wasm !== undefined) {
-      // The slice copied into the sum's memory once per call; each row extended after it (its
-      // middle copied within the memory, the ends by the table), tap t reading from ext + t.
+      // Each row extended after the slice (its middle copied within the memory, the ends by the
+      // table), tap t reading from ext + t.
       const ext = n
       const at = Int32Array.from(k.weights, (_, t) => ext + t)
       const voxels = wasm.voxels
-      const rows: ComputeRows = (w, out, start, end) => {
-        voxels.set(w.at(0), 0)
-        for (let y = start; y < end; y++) {
-          const base = y * width
-          voxels.copyWithin(ext + k.before, base, base + width)
-          for (let p = 0; p < k.before; p++) voxels[ext + p] = voxels[base + table[p]!]!
-          for (let p = k.before + width; p < table.length; p++) voxels[ext + p] = voxels[base + table[p]!]!
-          wasm.sum(wasm.outAt + base, width, at)
-        }
-        out.set(voxels.subarray(wasm.outAt + start * width, wasm.outAt + end * width), start * width)
-      }
-      return { compute: (w, out) => rows(w, out, 0, height), computeRows: rows }
+      return wasmRowKernel(wasm, height, width, (y) => {
+        const base = y * width
+        voxels.copyWithin(ext + k.before, base, base + width)
+        for (let p = 0; p < k.before; p++) voxels[ext + p] = voxels[base + table[p]!]!
+        for (let p = k.before + width; p < table.length; p++) voxels[ext + p] = voxels[base + table[p]!]!
+        wasm.sum(wasm.outAt + base, width, at)
+      })
     }
     const ext = new Float64Array(table.length)
     // ext[i + t] is tap t of output voxel i: one source line, offsets 0 … taps − 1.

@@ -16,6 +16,7 @@
  * out.set(taps!.voxels.subarray(taps!.outAt, taps!.outAt + n))
  * ```
  */
+import type { TapLayout } from "./loops.js"
 import { TAP_SUM_WASM } from "./tap-sum-wasm.js"
 
 // The project's TypeScript libraries do not declare WebAssembly; what is used of it:
@@ -27,14 +28,6 @@ declare const WebAssembly: {
 
 /** The dtypes with a WebAssembly tap sum (in and out). */
 export type WasmTapDType = "uint8" | "uint16"
-
-/** The weights' layout, as `analyseWeights` gives it. */
-export interface SymmetricTaps {
-  readonly weights: Float64Array
-  readonly before: number
-  readonly after: number
-  readonly symmetry: 1 | -1 | 0
-}
 
 type SumExport = (out: number, n: number, pairs: number, offs: number, weights: number) => void
 
@@ -87,8 +80,14 @@ export class WasmTapSum {
    * An instance for `dataVoxels` of lines and `outVoxels` of output, or undefined when the weights
    * are not symmetric (odd length) or WebAssembly SIMD is missing.
    */
-  static make(dtype: WasmTapDType, k: SymmetricTaps, dataVoxels: number, outVoxels: number): WasmTapSum | undefined {
-    if (k.symmetry !== 1 || k.before !== k.after) return undefined
+  static make(
+    dtype: WasmTapDType,
+    k: TapLayout & { readonly weights: Float64Array },
+    dataVoxels: number,
+    outVoxels: number
+  ): WasmTapSum | undefined {
+    // Symmetric weights have an odd length: as many taps before the centre as after.
+    if (k.symmetry !== 1) return undefined
     const module = tapSumModule()
     if (module === null) return undefined
     const taps = k.weights.length
