@@ -15,7 +15,7 @@ import type { DType } from "../src/algebra/dtype.js"
 import { sliceLength, type Shape, type Spacing } from "../src/algebra/volume.js"
 import * as Plan from "../src/interpreters/plan/index.js"
 import * as Run from "../src/interpreters/run/index.js"
-import type { SliceSink } from "../src/io/slices.js"
+import type { SliceSink } from "../src/algebra/slices.js"
 import { phantomSource } from "../src/io/phantom.js"
 import { edt } from "../src/ops/edt.js"
 import { threshold } from "../src/ops/pointwise.js"
@@ -48,7 +48,7 @@ const nullSink: SliceSink = {
         }),
       commit: Effect.void,
       bytesWritten: () => 0
-    } as never as import("../src/io/slices.js").SliceWriter<D>)
+    } as never as import("../src/algebra/slices.js").SliceWriter<D>)
 }
 
 const src = phantomSource({ shape })

@@ -12,7 +12,7 @@ import { volumeInfo, type Shape } from "../src/algebra/volume.js"
 import * as Run from "../src/interpreters/run/index.js"
 import { sinkFor } from "../src/io/index.js"
 import { phantomSource } from "../src/io/phantom.js"
-import type { SliceSource } from "../src/io/slices.js"
+import type { SliceSource } from "../src/algebra/slices.js"
 
 const args = process.argv.slice(2)
 const option = (name: string, fallback: string) => {

@@ -11,7 +11,7 @@ import * as Effect from "effect/Effect"
 import { allocSlice, DTYPES, type DType } from "../../src/algebra/dtype.js"
 import { sliceLength, volumeInfo, type VolumeInfo } from "../../src/algebra/volume.js"
 import { niftiSink } from "../../src/io/nifti.js"
-import type { SliceSink } from "../../src/io/slices.js"
+import type { SliceSink } from "../../src/algebra/slices.js"
 import { zarrSink } from "../../src/io/zarr.js"
 import { writeAll } from "../../test/support/volume-io.js"
 

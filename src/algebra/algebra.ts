@@ -24,7 +24,7 @@ import type { DType } from "./dtype.js"
 import type { Expr } from "./expr.js"
 import type { Direction, Reducer, WindowKernel } from "./kernel.js"
 import type { VolumeInfo } from "./volume.js"
-import type { SliceSink, SliceSource } from "../io/slices.js"
+import type { SliceSink, SliceSource } from "./slices.js"
 
 /** An interpreter's representations, as a type-level function of `D` (dtype) and `A` (scalar type). */
 export interface Repr {

@@ -15,7 +15,7 @@ import { phantomSource } from "../io/phantom.js"
 import { parseSteps } from "../ops/steps.js"
 import { pipeline } from "./pipeline.js"
 import { metricsJson, metricsText } from "./report.js"
-import { fileError } from "../io/errors.js"
+import { fileError } from "../algebra/io-errors.js"
 import { arraySink } from "../io/memory.js"
 
 export const DEMO_STEPS = ["median:radius=1", "threshold:min=100", "dilate:radius=2,footprint=ball"] as const

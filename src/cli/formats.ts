@@ -12,7 +12,7 @@ import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { SinkOptions, SourceOptions } from "../io/index.js"
-import type { SliceSource } from "../io/slices.js"
+import type { SliceSource } from "../algebra/slices.js"
 import { UsageError } from "./errors.js"
 
 const optionalInteger = (name: string, description: string) =>

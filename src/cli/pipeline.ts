@@ -7,7 +7,7 @@
  * ```
  */
 import type { Program } from "../algebra/algebra.js"
-import type { SliceSink, SliceSource } from "../io/slices.js"
+import type { SliceSink, SliceSource } from "../algebra/slices.js"
 import { applyStep, type Step } from "../ops/steps.js"
 
 export const pipeline = (source: SliceSource, steps: ReadonlyArray<Step>, sink: SliceSink): Program => (alg) => {

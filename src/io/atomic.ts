@@ -18,7 +18,7 @@
  */
 import * as fs from "node:fs"
 import * as Effect from "effect/Effect"
-import { FileError, fileError } from "./errors.js"
+import { FileError, fileError } from "../algebra/io-errors.js"
 import { renameFile } from "./files.js"
 
 /**

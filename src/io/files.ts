@@ -30,7 +30,7 @@
 import * as fs from "node:fs"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import { FileError, fileError, FormatError, type IoError, UnsupportedError } from "./errors.js"
+import { FileError, fileError, FormatError, type IoError, UnsupportedError } from "../algebra/io-errors.js"
 
 // ---------------------------------------------------------------------------------------------
 // Byte order

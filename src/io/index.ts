@@ -26,9 +26,9 @@
 import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
-import { fileError, UnsupportedError, type IoError } from "./errors.js"
+import { fileError, UnsupportedError, type IoError } from "../algebra/io-errors.js"
 import { nrrdSink, openNrrd } from "./nrrd.js"
-import type { SliceSink, SliceSource } from "./slices.js"
+import type { SliceSink, SliceSource } from "../algebra/slices.js"
 import { openTiffFile, openTiffStack } from "./tiff/reader.js"
 import { tiffFileSink, tiffStackSink } from "./tiff/writer.js"
 

@@ -13,9 +13,9 @@
 import * as Effect from "effect/Effect"
 import { allocSlice, type ArrayOf, type DType, type VoxelArray } from "../algebra/dtype.js"
 import { sliceBytes, sliceLength, volumeBytes, voxelCount, type VolumeInfo } from "../algebra/volume.js"
-import { FormatError } from "./errors.js"
+import { FormatError } from "../algebra/io-errors.js"
 import { rawRowSpan, requestProblem } from "./rows.js"
-import type { SliceSink, SliceSource } from "./slices.js"
+import type { SliceSink, SliceSource } from "../algebra/slices.js"
 
 /** A volume held in a typed array (z-major, x fastest) as a source. */
 export const arraySource = <D extends DType>(info: VolumeInfo<D>, data: ArrayOf<D>, name = "array"): SliceSource<D> => {

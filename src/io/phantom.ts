@@ -11,8 +11,8 @@
 import * as Effect from "effect/Effect"
 import { castValue, type ArrayOf, type DType } from "../algebra/dtype.js"
 import { volumeInfo, type Shape } from "../algebra/volume.js"
-import { FormatError } from "./errors.js"
-import type { RowRange, SliceSource } from "./slices.js"
+import { FormatError } from "../algebra/io-errors.js"
+import type { RowRange, SliceSource } from "../algebra/slices.js"
 
 export interface PhantomOptions<D extends DType> {
   readonly shape: Shape

@@ -12,8 +12,8 @@
  */
 import { bytesPerVoxel, type VoxelArray } from "../algebra/dtype.js"
 import { sliceBytes, sliceLength, type VolumeInfo } from "../algebra/volume.js"
-import { FormatError } from "./errors.js"
-import type { RowRange } from "./slices.js"
+import { FormatError } from "../algebra/io-errors.js"
+import type { RowRange } from "../algebra/slices.js"
 
 /** All rows of a slice of `info`. */
 export const allRows = (info: VolumeInfo): RowRange => ({ start: 0, end: info.shape[1] })

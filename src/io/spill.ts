@@ -19,10 +19,10 @@ import * as path from "node:path"
 import type { ArrayOf, DType } from "../algebra/dtype.js"
 import { sliceBytes, volumeBytes, type VolumeInfo } from "../algebra/volume.js"
 import { removeQuietly, temporarySuffix } from "./atomic.js"
-import { FormatError } from "./errors.js"
+import { FormatError } from "../algebra/io-errors.js"
 import { openScoped, readAt, writeAt } from "./files.js"
 import { rawRowSpan } from "./rows.js"
-import type { RowRange, SliceSink, SliceSource } from "./slices.js"
+import type { RowRange, SliceSink, SliceSource } from "../algebra/slices.js"
 
 /** Where spill files go: $SLICEWISE_SPILL_DIR, else the system's temporary directory. */
 export const spillDirectory = (): string => process.env.SLICEWISE_SPILL_DIR || os.tmpdir()

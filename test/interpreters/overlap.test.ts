@@ -10,9 +10,9 @@ import { describe, expect, it } from "vitest"
 import type { WindowKernel } from "../../src/algebra/kernel.js"
 import { volumeInfo } from "../../src/algebra/volume.js"
 import * as Run from "../../src/interpreters/run/index.js"
-import { FormatError } from "../../src/io/errors.js"
+import { FormatError } from "../../src/algebra/io-errors.js"
 import { arraySink, arraySource } from "../../src/io/memory.js"
-import type { SliceSink, SliceSource } from "../../src/io/slices.js"
+import type { SliceSink, SliceSource } from "../../src/algebra/slices.js"
 
 /** Resolves after the event loop has turned once: I/O that completes later than it starts. */
 const later = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))

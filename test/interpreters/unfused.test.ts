@@ -15,10 +15,10 @@ import { sliceBytes, volumeBytes, volumeInfo } from "../../src/algebra/volume.js
 import * as Memory from "../../src/interpreters/memory/index.js"
 import * as Run from "../../src/interpreters/run/index.js"
 import { broadcastLags, BROADCAST_MARGIN, runUnfused } from "../../src/interpreters/run/unfused.js"
-import { FormatError } from "../../src/io/errors.js"
+import { FormatError } from "../../src/algebra/io-errors.js"
 import { arraySource } from "../../src/io/memory.js"
 import { nrrdSink } from "../../src/io/nrrd.js"
-import type { SliceSource } from "../../src/io/slices.js"
+import type { SliceSource } from "../../src/algebra/slices.js"
 import { firstDifference } from "../support/voxels.js"
 import { programSpecArb, runningSum, toProgram, volumeData, zWeights } from "../properties/arbitraries.js"
 

@@ -16,7 +16,7 @@ import {
   temporaryName,
   temporarySuffix
 } from "../../src/io/atomic.js"
-import { FileError } from "../../src/io/errors.js"
+import { FileError } from "../../src/algebra/io-errors.js"
 import { failure, removeTempDirs, run, tempDir } from "./tiff-helpers.js"
 
 afterAll(removeTempDirs)

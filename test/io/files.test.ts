@@ -11,7 +11,7 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import fc from "fast-check"
 import { afterAll, describe, expect, it } from "vitest"
-import { FileError, FormatError } from "../../src/io/errors.js"
+import { FileError, FormatError } from "../../src/algebra/io-errors.js"
 import {
   attempt,
   checkFileSync,

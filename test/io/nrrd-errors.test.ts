@@ -8,7 +8,7 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import { allocSlice } from "../../src/algebra/dtype.js"
 import { volumeInfo } from "../../src/algebra/volume.js"
-import type { FileError, FormatError, UnsupportedError } from "../../src/io/errors.js"
+import type { FileError, FormatError, UnsupportedError } from "../../src/algebra/io-errors.js"
 import { nrrdSink, openNrrd } from "../../src/io/nrrd.js"
 import { makeTempDir, openFdCount, removeDir, writeFile } from "./nrrd-helpers.js"
 

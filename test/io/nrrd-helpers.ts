@@ -5,8 +5,8 @@ import * as nodePath from "node:path"
 import * as Effect from "effect/Effect"
 import { allocSlice, bytesPerVoxel, type DType, type VoxelArray } from "../../src/algebra/dtype.js"
 import { sliceLength, type VolumeInfo } from "../../src/algebra/volume.js"
-import type { IoError } from "../../src/io/errors.js"
-import type { SliceSink, SliceSource } from "../../src/io/slices.js"
+import type { IoError } from "../../src/algebra/io-errors.js"
+import type { SliceSink, SliceSource } from "../../src/algebra/slices.js"
 import { xorshift32 } from "../support/voxels.js"
 
 /** A fresh temporary folder; `cleanup` removes it. */

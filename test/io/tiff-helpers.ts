@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url"
 import * as Effect from "effect/Effect"
 import { allocSlice, bytesPerVoxel, type ArrayOf, type DType } from "../../src/algebra/dtype.js"
 import { sliceLength, type Shape, type Spacing, type VolumeInfo, volumeInfo } from "../../src/algebra/volume.js"
-import type { SliceSink, SliceSource } from "../../src/io/slices.js"
+import type { SliceSink, SliceSource } from "../../src/algebra/slices.js"
 
 export const FIXTURES = fileURLToPath(new URL("../fixtures/tiff", import.meta.url))
 

@@ -13,7 +13,7 @@ import { fromFile } from "geotiff"
 import { afterAll, describe, expect, it } from "vitest"
 import { DTYPES, type DType } from "../../src/algebra/dtype.js"
 import type { Shape, Spacing } from "../../src/algebra/volume.js"
-import { FileError, FormatError, UnsupportedError } from "../../src/io/errors.js"
+import { FileError, FormatError, UnsupportedError } from "../../src/algebra/io-errors.js"
 import { openTiffFile, openTiffStack, planTiffLayout, stackFileName, tiffFileSink, tiffStackSink } from "../../src/io/tiff/index.js"
 import { toRational } from "../../src/io/tiff/layout.js"
 import {

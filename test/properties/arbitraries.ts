@@ -12,7 +12,7 @@ import * as E from "../../src/algebra/expr.js"
 import type { Direction, Reducer, WindowKernel } from "../../src/algebra/kernel.js"
 import { volumeInfo, voxelCount, type Shape, type VolumeInfo } from "../../src/algebra/volume.js"
 import { arraySource } from "../../src/io/memory.js"
-import type { SliceSource } from "../../src/io/slices.js"
+import type { SliceSource } from "../../src/algebra/slices.js"
 import { applyStep, parseStep } from "../../src/ops/steps.js"
 
 export const shapeArb: fc.Arbitrary<Shape> = fc.tuple(

@@ -2,8 +2,8 @@
 import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
 import type { DType } from "../../src/algebra/dtype.js"
-import type { IoError } from "../../src/io/errors.js"
-import type { SliceSource } from "../../src/io/slices.js"
+import type { IoError } from "../../src/algebra/io-errors.js"
+import type { SliceSource } from "../../src/algebra/slices.js"
 
 /** Open file descriptors of this process (Linux). */
 export const openFdCount = (): number => fs.readdirSync("/proc/self/fd").length

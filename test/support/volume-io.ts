@@ -7,7 +7,7 @@ import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
 import { allocSlice, bytesPerVoxel } from "../../src/algebra/dtype.js"
 import { sliceLength, type VolumeInfo } from "../../src/algebra/volume.js"
-import type { SliceSink, SliceSource } from "../../src/io/slices.js"
+import type { SliceSink, SliceSource } from "../../src/algebra/slices.js"
 
 export const up = (n: number) => Array.from({ length: n }, (_, z) => z)
 

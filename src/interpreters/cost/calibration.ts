@@ -18,7 +18,7 @@ import * as os from "node:os"
 import * as nodePath from "node:path"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import { FormatError, fileError, type IoError } from "../../io/errors.js"
+import { FormatError, fileError, type IoError } from "../../algebra/io-errors.js"
 
 import { DEFAULT_THROUGHPUT, type Throughput } from "./index.js"
 

@@ -24,7 +24,7 @@ import * as Effect from "effect/Effect"
 import { volumeInfo, type VolumeInfo } from "../../algebra/volume.js"
 import type { WindowKernel } from "../../algebra/kernel.js"
 import type { DType } from "../../algebra/dtype.js"
-import type { RowRange, SliceSource } from "../../io/slices.js"
+import type { RowRange, SliceSource } from "../../algebra/slices.js"
 import type { FusedTail, PointwiseNode, SourceNode, VolumeNode, WindowNode, WriteNode } from "./graph.js"
 import { planPass, type PassPlan, type PassRoot, type Plan } from "./passes.js"
 

@@ -14,7 +14,7 @@ import * as E from "../../algebra/expr.js"
 import type { Direction, Reducer, WindowKernel } from "../../algebra/kernel.js"
 import { sameShape, shapeText, volumeInfo, type VolumeInfo } from "../../algebra/volume.js"
 import { arraySink, type ArraySink } from "../../io/memory.js"
-import type { SliceSink, SliceSource } from "../../io/slices.js"
+import type { SliceSink, SliceSource } from "../../algebra/slices.js"
 import { PlanError } from "./errors.js"
 
 interface NodeBase {

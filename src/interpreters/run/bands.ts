@@ -10,7 +10,7 @@
  */
 import * as Effect from "effect/Effect"
 import type { ArrayOf, DType } from "../../algebra/dtype.js"
-import type { RowRange, SliceReader, SliceSource, SliceWriter } from "../../io/slices.js"
+import type { RowRange, SliceReader, SliceSource, SliceWriter } from "../../algebra/slices.js"
 import { collectGarbage } from "../../util/gc.js"
 import type { Band } from "../plan/bands.js"
 import type { ScalarNode, WriteNode } from "../plan/graph.js"

@@ -13,7 +13,7 @@
 import * as Effect from "effect/Effect"
 import type { VoxelArray } from "../../algebra/dtype.js"
 import type { VolumeInfo } from "../../algebra/volume.js"
-import type { SliceReader, SliceSource, SliceWriter } from "../../io/slices.js"
+import type { SliceReader, SliceSource, SliceWriter } from "../../algebra/slices.js"
 import { collectGarbage } from "../../util/gc.js"
 import type { ScalarNode, WriteNode } from "../plan/graph.js"
 import type { PassPlan, Plan } from "../plan/passes.js"

@@ -3,7 +3,7 @@
  */
 import type { VoxelArray } from "../../algebra/dtype.js"
 import type { VolumeInfo } from "../../algebra/volume.js"
-import type { IoError } from "../../io/errors.js"
+import type { IoError } from "../../algebra/io-errors.js"
 import type { BudgetError, PlanError } from "../plan/errors.js"
 import type { Node } from "../plan/graph.js"
 import type { PlanOptions } from "../plan/index.js"

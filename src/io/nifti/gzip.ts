@@ -17,7 +17,7 @@
  */
 import { Gunzip } from "fflate"
 import * as zlib from "node:zlib"
-import { FormatError } from "../errors.js"
+import { FormatError } from "../../algebra/io-errors.js"
 import { readFully } from "../files.js"
 
 /** Compressed bytes read per step, at most. */

@@ -16,7 +16,7 @@ import * as Either from "effect/Either"
 import type { DType } from "../../algebra/dtype.js"
 import { bytesPerVoxel } from "../../algebra/dtype.js"
 import type { VolumeInfo } from "../../algebra/volume.js"
-import { FormatError, UnsupportedError, type IoError } from "../errors.js"
+import { FormatError, UnsupportedError, type IoError } from "../../algebra/io-errors.js"
 
 /** Size of the NIfTI-1 header proper. */
 export const HEADER_BYTES = 348

@@ -24,9 +24,9 @@ import type * as Scope from "effect/Scope"
 import { type ArrayOf, type DType } from "../../algebra/dtype.js"
 import { sliceBytes, volumeBytes, type VolumeInfo } from "../../algebra/volume.js"
 import { checkReplaceableFile, commitFile, removeQuietly, temporarySuffix } from "../atomic.js"
-import { FormatError, UnsupportedError, type IoError } from "../errors.js"
+import { FormatError, UnsupportedError, type IoError } from "../../algebra/io-errors.js"
 import { attempt, HOST_LITTLE_ENDIAN, readFully, writeFully } from "../files.js"
-import type { RowRange, SliceSink, SliceWriter } from "../slices.js"
+import type { RowRange, SliceSink, SliceWriter } from "../../algebra/slices.js"
 import { formatNiftiHeader, MIN_VOX_OFFSET, type NiftiHeader } from "./header.js"
 
 export interface NiftiSinkOptions {

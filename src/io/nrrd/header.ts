@@ -16,7 +16,7 @@
 import * as Either from "effect/Either"
 import { bytesPerVoxel, type DType } from "../../algebra/dtype.js"
 import type { Spacing, VolumeInfo } from "../../algebra/volume.js"
-import { FormatError, UnsupportedError } from "../errors.js"
+import { FormatError, UnsupportedError } from "../../algebra/io-errors.js"
 
 export type NrrdEndian = "little" | "big"
 

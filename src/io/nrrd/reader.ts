@@ -23,10 +23,10 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { bytesPerVoxel, type ArrayOf, type DType } from "../../algebra/dtype.js"
 import { sliceBytes, volumeBytes, type VolumeInfo } from "../../algebra/volume.js"
-import { FormatError, type IoError } from "../errors.js"
+import { FormatError, type IoError } from "../../algebra/io-errors.js"
 import { fdSize, HOST_LITTLE_ENDIAN, openScoped, readAt, swapBytes, withFd } from "../files.js"
 import { rawRowSpan, rowsProblem } from "../rows.js"
-import type { RowRange, SliceReader, SliceSource } from "../slices.js"
+import type { RowRange, SliceReader, SliceSource } from "../../algebra/slices.js"
 import { checkMagic, interpretHeader, parseHeader, scanHeader, type HeaderText, type NrrdLayout } from "./header.js"
 
 /** Read the header in pieces of this size; NRRD headers are usually a few hundred bytes. */

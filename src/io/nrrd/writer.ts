@@ -24,10 +24,10 @@ import type * as Scope from "effect/Scope"
 import { bytesPerVoxel, type ArrayOf, type DType } from "../../algebra/dtype.js"
 import { sliceBytes, volumeBytes, type VolumeInfo } from "../../algebra/volume.js"
 import { removeTemporary, temporaryName, temporarySuffix } from "../atomic.js"
-import { FormatError, UnsupportedError, type IoError } from "../errors.js"
+import { FormatError, UnsupportedError, type IoError } from "../../algebra/io-errors.js"
 import { closeFd, HOST_LITTLE_ENDIAN, openFd, renameFile, swapBytes, truncateFd, writeAt } from "../files.js"
 import { allRows, rawRowSpan, RowTracker, rowsProblem } from "../rows.js"
-import type { RowRange, SliceSink, SliceWriter } from "../slices.js"
+import type { RowRange, SliceSink, SliceWriter } from "../../algebra/slices.js"
 import { formatNrrdHeader, type NrrdEndian } from "./header.js"
 
 export interface NrrdSinkOptions {
@@ -93,7 +93,7 @@ const cleanUp = (p: Pending): Effect.Effect<void> =>
  * @example
  * ```ts
  * const sink = nrrdSink("result.nrrd")
- * yield* copy(yield* openNrrd("input.nhdr"), sink)   // see SliceSource in ../slices.ts
+ * yield* copy(yield* openNrrd("input.nhdr"), sink)   // see SliceSource in algebra/slices.ts
  * ```
  */
 export const nrrdSink = (path: string, options: NrrdSinkOptions = {}): SliceSink => {

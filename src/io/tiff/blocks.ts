@@ -11,11 +11,11 @@
  * const n = await readPageInto(fd, path, page, bytes, scratch, "auto")   // n === page.readBytes
  * ```
  */
-import { FormatError } from "../errors.js"
+import { FormatError } from "../../algebra/io-errors.js"
 import { readFully, swapBytes } from "../files.js"
 import { undoFloatPredictor, undoHorizontalPredictor } from "./bytes.js"
 import { decompressBlock } from "./decode.js"
-import type { RowRange } from "../slices.js"
+import type { RowRange } from "../../algebra/slices.js"
 import type { TiffPage } from "./page.js"
 import { Compression } from "./tags.js"
 

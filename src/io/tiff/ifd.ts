@@ -10,7 +10,7 @@
  * await ifdNumbers(tiff, tiff.ifds[0]!, Tag.ImageWidth)     // Float64Array [512]
  * ```
  */
-import { FormatError } from "../errors.js"
+import { FormatError } from "../../algebra/io-errors.js"
 import { fieldTypeSize, FieldType, tagLabel } from "./tags.js"
 import { FileWindow } from "./window.js"
 

@@ -10,7 +10,7 @@
  * ```
  */
 import type { Spacing } from "../../algebra/volume.js"
-import { FormatError } from "../errors.js"
+import { FormatError } from "../../algebra/io-errors.js"
 import { readFullySync } from "../files.js"
 import { ifdNumber, ifdNumbers, ifdText, metadataRanges, parseTiffStructure, type TiffHeader, type TiffStructure } from "./ifd.js"
 import { isReducedPage, readPage, type TiffPage } from "./page.js"

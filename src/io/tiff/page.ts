@@ -13,7 +13,7 @@
  * ```
  */
 import { bytesPerVoxel, type DType } from "../../algebra/dtype.js"
-import { FormatError, UnsupportedError } from "../errors.js"
+import { FormatError, UnsupportedError } from "../../algebra/io-errors.js"
 import { ifdNumber, ifdNumbers, type RawIfd, type TiffStructure } from "./ifd.js"
 import {
   Compression,

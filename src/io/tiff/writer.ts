@@ -18,10 +18,10 @@ import * as Effect from "effect/Effect"
 import type { ArrayOf, DType } from "../../algebra/dtype.js"
 import type { VolumeInfo } from "../../algebra/volume.js"
 import { checkReplaceableFile, checkReplaceableStack, commitDirectory, commitFile, removeQuietly, temporaryName } from "../atomic.js"
-import { FormatError, type IoError, UnsupportedError } from "../errors.js"
+import { FormatError, type IoError, UnsupportedError } from "../../algebra/io-errors.js"
 import { attempt, closeFd, HOST_LITTLE_ENDIAN, makeDirectory, openFd, startFile, usingFile, writeAt, writeFully, writevFully } from "../files.js"
 import { allRows, rawRowSpan, requestProblem, RowTracker } from "../rows.js"
-import type { RowRange, SliceSink, SliceWriter } from "../slices.js"
+import type { RowRange, SliceSink, SliceWriter } from "../../algebra/slices.js"
 import { encodeMetadata, planTiffLayout, type LayoutOptions, type TiffLayout } from "./layout.js"
 
 /** Options of the TIFF sinks; `bigtiff` defaults to "auto" (BigTIFF only past 4 GiB). */

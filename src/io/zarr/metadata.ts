@@ -12,7 +12,7 @@
  * found.axes       // { lead: [0, 0], names: ["t", "c", "z", "y", "x"] }
  * ```
  */
-import { FormatError, UnsupportedError } from "../errors.js"
+import { FormatError, UnsupportedError } from "../../algebra/io-errors.js"
 import type { Backend } from "./store.js"
 
 export type Json = Record<string, unknown>

@@ -24,9 +24,9 @@
  */
 import type * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import type { ArrayOf, DType } from "../algebra/dtype.js"
-import type { VolumeInfo } from "../algebra/volume.js"
-import type { IoError } from "./errors.js"
+import type { ArrayOf, DType } from "./dtype.js"
+import type { VolumeInfo } from "./volume.js"
+import type { IoError } from "./io-errors.js"
 
 /** Where a volume lives, for plans, errors and `slicewise info`. */
 export interface Location {
