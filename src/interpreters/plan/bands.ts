@@ -24,30 +24,12 @@ import * as Effect from "effect/Effect"
 import { volumeInfo, type VolumeInfo } from "../../algebra/volume.js"
 import type { WindowKernel } from "../../algebra/kernel.js"
 import type { DType } from "../../algebra/dtype.js"
-import type { RowRange, SliceSource } from "../../algebra/slices.js"
+import type { SliceSource } from "../../algebra/slices.js"
 import type { FusedTail, PointwiseNode, SourceNode, VolumeNode, WindowNode, WriteNode } from "./graph.js"
-import { planPass, type PassPlan, type PassRoot, type Plan } from "./passes.js"
+import { planPass } from "./passes.js"
+import type { Band, PassPlan, PassRoot, Plan } from "./types.js"
 
-/** One band: the output rows it keeps and the rows it reads, and the template it runs. */
-export interface Band {
-  readonly rows: RowRange
-  readonly read: RowRange
-  readonly template: number
-}
-
-export interface BandPlan {
-  /** Output rows per band (the last may have fewer). */
-  readonly rowsPerBand: number
-  /** Halo rows read above and below each band. */
-  readonly halo: readonly [number, number]
-  readonly bands: ReadonlyArray<Band>
-  /** The pass planned for bands of each distinct read height. */
-  readonly templates: ReadonlyArray<PassPlan>
-  /** A template's source → the source whose rows it reads. */
-  readonly sourceOf: ReadonlyMap<SliceSource, SliceSource>
-  /** A template's write → the program's write it fills a band of. */
-  readonly writeOf: ReadonlyMap<WriteNode, WriteNode>
-}
+export type { Band, BandPlan } from "./types.js"
 
 /**
  * Rows a kernel's output row depends on, each way. Symmetric on purpose: at the volume's top edge a

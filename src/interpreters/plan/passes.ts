@@ -2,9 +2,10 @@
  * From a stage graph to a plan: passes, latencies, delay lines, ring sizes and buffer bytes.
  *
  * Passes. A scalar (a reduction) is known only after a whole pass over its input, so a stage that
- * uses one runs in a later pass; stages needed by several passes are recomputed from the sources
- * (spilling is the planner's job in a later version). A backward sweep needs a pass that visits z
- * downwards; every other stage runs in either direction.
+ * uses one runs in a later pass; a stage needed by several passes is recomputed in each from the
+ * sources, unless the spill-reuse rewrite (rewrites/reuse.ts) wrote it to a spill that the later
+ * pass reads as a source. A backward sweep needs a pass that visits z downwards; every other stage
+ * runs in either direction.
  *
  * @example
  * ```ts
@@ -13,67 +14,17 @@
  * plan.peakBufferBytes        // the most slice buffer bytes any pass holds
  * ```
  */
+import { bytesPerVoxel } from "../../algebra/dtype.js"
 import type { Direction } from "../../algebra/kernel.js"
-import { sliceBytes } from "../../algebra/volume.js"
-import type { BandPlan } from "./bands.js"
+import { sliceBytes, sliceLength } from "../../algebra/volume.js"
 import { PlanError } from "./errors.js"
-import { type Graph, type Node, type VolumeNode, type WindowNode, type WriteNode, type ReduceNode } from "./graph.js"
-import { tailScratchBytes } from "./rewrites/fuse-chain.js"
-import { kernelScratchBytes, ONE_THREAD, type Threads } from "./threads.js"
+import type { Graph, Node, PointwiseNode, VolumeNode, WindowNode } from "./graph.js"
+import { inputInfo } from "./rewrites/fuse-chain.js"
+import { kernelScratchBytes, ONE_THREAD } from "./threads.js"
 import { ringBlockBytes, ringCapacity, windowSteps, type Hold, type WindowSteps } from "./schedule.js"
+import type { PassPlan, PassRoot, Plan, StagePlan, Threads } from "./types.js"
 
-/** A stage as it runs in one pass. */
-export interface StagePlan {
-  readonly node: VolumeNode
-  /** Tick at which step 0 comes out (a source has 0). */
-  readonly latency: number
-  /** Slices in this stage's output ring, and their bytes. */
-  readonly ringSlices: number
-  readonly ringBytes: number
-  /** Scratch and state bytes of the kernel, and constant slices for `constant` borders. */
-  readonly scratchBytes: number
-  /** For windows: the input steps each output step reads. */
-  readonly steps: WindowSteps | undefined
-  /** For zips: slices each input waits for the slowest (its delay line), by input. */
-  readonly delays: ReadonlyArray<number>
-  /** Total z reach back to the sources (before, after), through every window on the way. */
-  readonly haloZ: readonly [number, number]
-}
-
-export type PassRoot = ReduceNode | WriteNode
-
-export interface PassPlan {
-  readonly index: number
-  /** Passes at the same level need the same scalars; a level needs every earlier level's scalars. */
-  readonly level: number
-  readonly direction: Direction
-  readonly roots: ReadonlyArray<PassRoot>
-  /** The volume stages this pass computes, in topological order. */
-  readonly stages: ReadonlyArray<StagePlan>
-  /** Latency of each root (= that of its input). */
-  readonly rootLatency: ReadonlyMap<PassRoot, number>
-  /** Ticks the pass takes: the deepest stage's depth plus its latency. */
-  readonly ticks: number
-  /** Bytes of every ring and scratch buffer of the pass (banded: of its largest band). */
-  readonly bufferBytes: number
-  /** Set when the pass runs in bands of rows to fit a memory budget (see bands.ts). */
-  readonly bands?: BandPlan
-  /**
-   * Read-ahead and write-behind: sources read step t + 1 while the stages compute step t, and
-   * sinks write step t while they compute t + 1, each with one more ring slice. Off when a memory
-   * budget needs that slice.
-   */
-  readonly overlap: boolean
-  /** Threads that compute each slice together (their kernels' scratch is counted: plan/threads.ts). */
-  readonly threads: Threads
-}
-
-export interface Plan {
-  readonly graph: Graph
-  readonly passes: ReadonlyArray<PassPlan>
-  /** The largest `bufferBytes` of any pass (passes run one after another). */
-  readonly peakBufferBytes: number
-}
+export type { PassPlan, PassRoot, Plan, StagePlan } from "./types.js"
 
 /** The pass level at which each node's value becomes available. */
 export const levels = (graph: Graph): Map<Node, number> => {
@@ -117,6 +68,22 @@ export const sweepDirections = (nodes: Iterable<VolumeNode>): Set<Direction> => 
   const ds = new Set<Direction>()
   for (const n of nodes) if (n.kind === "window" && n.direction !== undefined) ds.add(n.direction)
   return ds
+}
+
+/**
+ * Bytes of the two scratch slices a fused stage ping-pongs through: its own result and every tail
+ * stage's but the last, alternately in slice A and slice B, each sized by its largest use; and its
+ * tail's kernels' scratch.
+ */
+const tailScratchBytes = (n: PointwiseNode | WindowNode, threads: Threads): number => {
+  if (n.fused === undefined) return 0
+  const per = sliceLength(n.info)
+  const sizes = [bytesPerVoxel(n.fused.headOutput), ...n.fused.tail.slice(0, -1).map((m) => bytesPerVoxel(m.info.dtype))]
+  let a = 0
+  let b = 0
+  sizes.forEach((size, i) => (i % 2 === 0 ? (a = Math.max(a, size)) : (b = Math.max(b, size))))
+  const kernels = n.fused.tail.reduce((sum, m) => sum + (m.kind === "window" ? kernelScratchBytes(m.kernel, inputInfo(n, m), threads) : 0), 0)
+  return (a + b) * per + kernels
 }
 
 const scratchOf = (n: VolumeNode, threads: Threads): number => {

@@ -3,8 +3,9 @@
  * which counts the bytes, and the run interpreter, which splits (run/stage.ts).
  *
  * A step is split only when its slice is worth it: at least `minSplitOps` voxel-ops (the cost
- * model's count), since handing rows over and waiting costs tens of microseconds; a threshold on a
- * 512² slice is not (splitting it measured slower), a gaussian pass is.
+ * model's count), since handing rows over and waiting for them costs a round trip between threads
+ * each time (11 µs: `node --expose-gc bench/row-threads.mjs`, docs/BENCHMARKS.md "Row threads");
+ * a threshold on a 512² slice (2¹⁸ voxel-ops) stays below it, a gaussian pass is above.
  *
  * A kernel with a recipe and local in-plane work is split. With no y halo, each thread runs it
  * prepared for its own band of rows ("band": the scratch of the bands adds up to about one
@@ -22,8 +23,10 @@ import type { WindowKernel } from "../../algebra/kernel.js"
 import { opCount, usesLookup } from "../../algebra/expr.js"
 import { sliceLength, type VolumeInfo } from "../../algebra/volume.js"
 import type { PointwiseNode, WindowNode } from "./graph.js"
-import type { Plan } from "./passes.js"
 import { inputInfo } from "./rewrites/fuse-chain.js"
+import type { Plan, Threads } from "./types.js"
+
+export type { Threads } from "./types.js"
 
 export type SplitMode = "rows" | "band"
 
@@ -33,15 +36,11 @@ export const partRows = (height: number, parts: number, k: number): readonly [nu
   Math.floor(((k + 1) * height) / parts)
 ]
 
-/** How many threads compute a slice, and the least work per slice worth splitting. */
-export interface Threads {
-  readonly threads: number
-  readonly minSplitOps: number
-}
-
 /**
- * About half a millisecond of work here: 2¹⁹ voxel-ops. uniform's y and x passes on 512² slices
- * reach it (splitting them took uniform size 3 at 512³ from 2.40 to 1.95 s); a threshold does not.
+ * About half a millisecond of work at the cost model's default rate: 2¹⁹ voxel-ops. uniform's y and
+ * x passes on 512² slices reach it (splitting them took uniform size 3 at 512³ from 2.40 to 1.95 s:
+ * `bash bench/before-after.sh`, docs/BENCHMARKS.md "The matrix at 512³ uint8, with row threads");
+ * a threshold does not.
  */
 export const DEFAULT_MIN_SPLIT_OPS = 2 ** 19
 

@@ -12,10 +12,9 @@ import * as Effect from "effect/Effect"
 import type { ArrayOf, DType } from "../../algebra/dtype.js"
 import type { RowRange, SliceReader, SliceSource, SliceWriter } from "../../algebra/slices.js"
 import { collectGarbage } from "../../util/gc.js"
-import type { Band } from "../plan/bands.js"
 import type { ScalarNode, WriteNode } from "../plan/graph.js"
-import type { PassPlan } from "../plan/passes.js"
-import type { PassRunner, ProgressOptions, StageMeter } from "./harness.js"
+import type { Band, PassPlan } from "../plan/types.js"
+import type { PassRunner, ProgressOptions, StageMeter } from "./pass-runner.js"
 import type { Progress } from "./result.js"
 
 /** Reads rows `rows` of each slice of `source` through its open `reader`. */

@@ -16,32 +16,12 @@ import type { VolumeInfo } from "../../algebra/volume.js"
 import type { SliceReader, SliceSource, SliceWriter } from "../../algebra/slices.js"
 import { collectGarbage } from "../../util/gc.js"
 import type { ScalarNode, WriteNode } from "../plan/graph.js"
-import type { PassPlan, Plan } from "../plan/passes.js"
+import type { Plan } from "../plan/types.js"
 import { runBanded } from "./bands.js"
-import type { TimeMeter } from "./metrics.js"
-import type { PassMetrics, Progress, RunError, RunResult, StageMetrics } from "./result.js"
+import type { PassRunner, ProgressOptions, StageMeter } from "./pass-runner.js"
+import type { PassMetrics, RunError, RunResult, StageMetrics } from "./result.js"
 
-/** What the harness needs of an executor's options: a progress callback, per tick of a pass. */
-export interface ProgressOptions {
-  readonly onProgress?: (p: Progress) => void
-}
-
-/** The figures every executor keeps per stage and pass (keyed "pass:id"). */
-export interface StageMeter extends TimeMeter {
-  bytesRead: number
-  bytesWritten: number
-}
-
-/** Runs one pass; returns its figures and the values of the reductions it made. */
-export type PassRunner<M extends StageMeter, O> = (
-  pass: PassPlan,
-  readers: ReadonlyMap<SliceSource, SliceReader>,
-  writers: ReadonlyMap<WriteNode, SliceWriter>,
-  scalarValue: (n: ScalarNode) => unknown,
-  meters: Map<string, M>,
-  options: O,
-  passCount: number
-) => Effect.Effect<{ readonly metrics: PassMetrics; readonly reduced: ReadonlyMap<ScalarNode, unknown> }, RunError>
+export type { PassRunner } from "./pass-runner.js"
 
 export const runPlanned = <M extends StageMeter, O extends ProgressOptions>(
   planned: Effect.Effect<Plan, RunError>,

@@ -13,10 +13,8 @@
  * const graph = fuseChain(fusePointwise(spill(buildGraph(program))))
  * ```
  */
-import { bytesPerVoxel } from "../../../algebra/dtype.js"
-import { sliceLength } from "../../../algebra/volume.js"
+import type { VolumeInfo } from "../../../algebra/volume.js"
 import type { Graph, Node, PointwiseNode, WindowNode } from "../graph.js"
-import { kernelScratchBytes, ONE_THREAD, type Threads } from "../threads.js"
 import { consumersOf, renumber, rewire } from "./graph-edit.js"
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
@@ -33,23 +31,8 @@ const isSliceLocal = (n: Node): n is PointwiseNode | WindowNode =>
     n.kernel.halo.z.before === 0 &&
     n.kernel.halo.z.after === 0)
 
-/**
- * Bytes of the two scratch slices a fused stage ping-pongs through: its own result and every tail
- * stage's but the last, alternately in slice A and slice B, each sized by its largest use.
- */
-export const tailScratchBytes = (n: PointwiseNode | WindowNode, threads: Threads = ONE_THREAD): number => {
-  if (n.fused === undefined) return 0
-  const per = sliceLength(n.info)
-  const sizes = [bytesPerVoxel(n.fused.headOutput), ...n.fused.tail.slice(0, -1).map((m) => bytesPerVoxel(m.info.dtype))]
-  let a = 0
-  let b = 0
-  sizes.forEach((size, i) => (i % 2 === 0 ? (a = Math.max(a, size)) : (b = Math.max(b, size))))
-  const kernels = n.fused.tail.reduce((sum, m) => sum + (m.kind === "window" ? kernelScratchBytes(m.kernel, inputInfo(n, m), threads) : 0), 0)
-  return (a + b) * per + kernels
-}
-
 /** The volume a tail member reads: the output of the one before it (or of the head). */
-export const inputInfo = (n: PointwiseNode | WindowNode, member: PointwiseNode | WindowNode) => {
+export const inputInfo = (n: PointwiseNode | WindowNode, member: PointwiseNode | WindowNode): VolumeInfo => {
   const tail = n.fused!.tail
   const i = tail.indexOf(member)
   const dtype = i === 0 ? n.fused!.headOutput : tail[i - 1]!.info.dtype
