@@ -16,10 +16,10 @@
  *   voxel copies the (2R+1)³ values into a scratch array and selects the middle one (quickselect),
  *   O(R³) per voxel.
  *
- * The histogram's row loop is generated once per dtype and window size (`new Function`, cached),
- * with the window's rows unrolled into locals: about 1.4× faster than the same loop over arrays,
- * and, being one function whatever the kernel, V8 optimises it once instead of re-optimising a
- * closure for every kernel prepared. Measured in bench/ops-median.ts.
+ * The histogram's row loop is generated once per dtype and window size (`generated` in
+ * internal/loops.ts, cached), with the window's rows unrolled into locals: about 1.4× faster than
+ * the same loop over arrays, and, being one function whatever the kernel, V8 optimises it once
+ * instead of re-optimising a closure for every kernel prepared. Measured in bench/ops-median.ts.
  *
  * @example
  * ```ts
@@ -32,6 +32,7 @@ import { allocSlice, dtypeRange, isFloat, type DType, type VoxelArray } from "..
 import { haloOf, type ComputeRows, type SliceWindow, type WindowKernel } from "../algebra/kernel.js"
 import type { VolumeInfo } from "../algebra/volume.js"
 import { constantLine } from "./internal/lines.js"
+import { generated } from "./internal/loops.js"
 
 export interface MedianOptions {
   /** Half-width R of the cube (size 2R + 1 per axis), an integer ≥ 0. */
@@ -300,10 +301,11 @@ type HistogramRow = (
  * Source of a HistogramRow for windows of side × side rows and `bits`-bit bins. Up to 7 × 7 rows
  * the per-row statements of the inner step (one column out, one in) are unrolled into straight-line
  * code over locals a0…/o0… (row arrays and offsets): V8 keeps them in registers and knows each
- * array's type, where a loop over an array of arrays reloads both for every value (1.35× the time
- * at radius 3). The columns at the row's ends and at the volume's edges loop: unrolled too, they
- * made the function four times larger, and V8's optimising compiler took about 10 MiB more per
- * thread to compile it at radius 3 (docs/BENCHMARKS.md, "Median r3"). Larger windows loop.
+ * array's type, where a loop over an array of arrays reloads both for every value. The columns at
+ * the row's ends and at the volume's edges loop: unrolled too, they made the function four times
+ * larger, and V8's optimising compiler took about 10 MiB more per thread to compile it at radius 3.
+ * At 512³, radius 3, the three forms took 37.8 s (all looped), 28.4 s (all unrolled) and 25.1 s
+ * (this one): docs/BENCHMARKS.md, "Median r3 for 8- and 16-bit data". Larger windows loop.
  */
 const histogramRowSource = (side: number, bits: 8 | 16): string => {
   const plane = side * side
@@ -359,19 +361,13 @@ const histogramRowSource = (side: number, bits: 8 | 16): string => {
     return med`
 }
 
-/** Generated row functions by dtype and window side: made once, so V8 optimises each once. */
-const histogramRows = new Map<string, HistogramRow>()
-
-const histogramRowFor = (dtype: DType, side: number, bits: 8 | 16): HistogramRow => {
-  const key = `${dtype}:${side}`
-  let f = histogramRows.get(key)
-  if (f === undefined) {
-    const params = ["out", "base", "width", "rows", "offs", "xt", "hist", "l0", "l1", "k", "offset", "cbin", "med", "h"]
-    f = new Function(...params, histogramRowSource(side, bits)) as HistogramRow
-    histogramRows.set(key, f)
-  }
-  return f
-}
+/** The row function for `dtype` and windows of side `side`: made once, so V8 optimises each once. */
+const histogramRowFor = (dtype: DType, side: number, bits: 8 | 16): HistogramRow =>
+  generated(
+    `median-row/${dtype}/${side}`,
+    ["out", "base", "width", "rows", "offs", "xt", "hist", "l0", "l1", "k", "offset", "cbin", "med", "h"],
+    () => histogramRowSource(side, bits)
+  )
 
 /** The histogram method for 8-bit (256 bins) and 16-bit (65,536) dtypes; bin = value + offset. */
 const histogram = (mw: MedianWindow, dtype: DType, bits: 8 | 16, height: number, k: number, xt: Int32Array, offset: number, cbin: number) => {

@@ -13,6 +13,7 @@
 import { arrayClassName, castSource, castValue, dtypeRange, DTYPES, type DType, type VoxelArray } from "../../algebra/dtype.js"
 import type { Expr } from "../../algebra/expr.js"
 import * as E from "../../algebra/expr.js"
+import { generatedWith } from "../../ops/internal/loops.js"
 import { rangeLoop, voxelRange, type RangeDType, type VoxelRange } from "./simd-range.js"
 
 /**
@@ -123,7 +124,8 @@ const isZeroOrOne = (e: Expr): boolean => {
   }
 }
 
-const cache = new Map<string, PointwiseLoop>()
+/** The SIMD loops of range tests, by source key (their JavaScript loops are `generatedWith`'s). */
+const rangeLoops = new Map<string, PointwiseLoop>()
 
 /**
  * A loop computing `expr` over inputs of dtypes `inputs` into an output of dtype `output`. Loops are
@@ -167,8 +169,8 @@ export const pointwiseSource = (expr: Expr, inputs: ReadonlyArray<DType>, output
  * For `lookup(table, x)` alone, of an unsigned input, where the table at run time is a typed array
  * of the output's own dtype (label's provisional → final labels): a loop that stores the entries as
  * they are, without the general loop's truncation, range test of the index and cast, all of which
- * change nothing there (label-final at 512³: 388–495 → 286–340 ms, docs/BENCHMARKS.md). Falls
- * through to the general loop otherwise.
+ * change nothing there (label-final at 512³: 286–340 ms against the general loop's 388–495 ms,
+ * docs/BENCHMARKS.md). Falls through to the general loop otherwise.
  */
 const tableLookupFastPath = (expr: Expr, inputs: ReadonlyArray<DType>, output: DType): ReadonlyArray<string> => {
   // An unsigned integer input (lowest value 0; floats' is −∞) indexes as it is: no truncation, never negative.
@@ -187,15 +189,18 @@ const tableLookupFastPath = (expr: Expr, inputs: ReadonlyArray<DType>, output: D
 
 /** The loop of a source from `pointwiseSource`, compiled once per key. */
 export const pointwiseFromSource = ({ key, body, range }: PointwiseSource): PointwiseLoop => {
-  let loop = cache.get(key)
-  if (loop === undefined && range !== undefined) {
-    loop = rangeLoop(range.dtype, range)
-    if (loop !== undefined) cache.set(key, loop)
+  if (range !== undefined) {
+    let loop = rangeLoops.get(key)
+    if (loop === undefined) {
+      loop = rangeLoop(range.dtype, range)
+      if (loop !== undefined) rangeLoops.set(key, loop)
+    }
+    if (loop !== undefined) return loop
   }
-  if (loop === undefined) {
-    const make = new Function("h", `return function pointwise(out, inputs, length, scalars) {\n${body}\n}`)
-    loop = make(helpers) as PointwiseLoop
-    cache.set(key, loop)
-  }
-  return loop
+  return generatedWith<PointwiseLoop>(
+    `pointwise|${key}`,
+    { h: helpers },
+    () => `return function pointwise(out, inputs, length, scalars) {\n${body}\n}`,
+    "pointwise"
+  )
 }

@@ -3,6 +3,8 @@
  * SIMD loops: 16 voxels per step instead of one. The generated JavaScript loop spends 1.4–1.7 ns
  * per voxel on the comparison's branch and two typed-array bounds checks; these loops, with the
  * slice copied into and out of their memory, a sixth to a tenth of that (bench/pointwise.ts).
+ * The loops are written in simd-range.wat, which scripts/assemble-wasm.mjs assembles (with wabt)
+ * into simd-range-wasm.ts; a test checks that the two agree.
  *
  * Integer inputs compare against integer bounds, so every comparison with a number becomes an
  * inclusive range [lo, hi] of the dtype's values (`x > 2.5` is `x >= 3`); float32 inputs compare
@@ -18,6 +20,7 @@
  */
 import { dtypeRange, type DType, type VoxelArray } from "../../algebra/dtype.js"
 import type { Expr } from "../../algebra/expr.js"
+import { SIMD_RANGE_WASM } from "./simd-range-wasm.js"
 
 /** Dtypes with a SIMD range loop. */
 export type RangeDType = "uint8" | "int8" | "uint16" | "int16" | "uint32" | "int32" | "float32"
@@ -28,8 +31,10 @@ export interface VoxelRange {
   readonly hi: number
 }
 
-const RANGE_DTYPES: ReadonlySet<DType> = new Set<RangeDType>(["uint8", "int8", "uint16", "int16", "uint32", "int32", "float32"])
-const isRangeDType = (d: DType): d is RangeDType => RANGE_DTYPES.has(d)
+/** Each has a function of its name in simd-range.wat. */
+const RANGE_DTYPES: ReadonlyArray<RangeDType> = ["uint8", "int8", "uint16", "int16", "uint32", "int32", "float32"]
+const RANGE_SET: ReadonlySet<DType> = new Set(RANGE_DTYPES)
+const isRangeDType = (d: DType): d is RangeDType => RANGE_SET.has(d)
 
 /** The smallest and largest value of an integer dtype; undefined for float32. */
 const integerLimits = (d: RangeDType): readonly [number, number] | undefined => (d === "float32" ? undefined : dtypeRange(d))
@@ -123,126 +128,22 @@ export const voxelRange = (expr: Expr, dtype: DType): VoxelRange | undefined => 
   return undefined
 }
 
-// ---------------------------------------------------------------------------------------------
-// The WebAssembly module, assembled here (no toolchain): one function per dtype,
-// range(src, dst, n, lo, hi) writing n (a multiple of 16) bytes of 0/1 at dst.
-
-const SIMD = 0xfd
-const leb = (n: number): number[] => {
-  const out: number[] = []
-  do {
-    let byte = n & 0x7f
-    n >>>= 7
-    if (n !== 0) byte |= 0x80
-    out.push(byte)
-  } while (n !== 0)
-  return out
-}
-const simd = (op: number): number[] => [SIMD, ...leb(op)]
-const vec = (lanesPerVector: 16 | 8 | 4, signed: boolean, float: boolean) => {
-  // Opcodes of the SIMD proposal: splat, ge, le for each lane shape.
-  if (float) return { splat: simd(0x13), ge: simd(0x46), le: simd(0x45) }
-  if (lanesPerVector === 16) return { splat: simd(0x0f), ge: simd(signed ? 0x2b : 0x2c), le: simd(signed ? 0x29 : 0x2a) }
-  if (lanesPerVector === 8) return { splat: simd(0x10), ge: simd(signed ? 0x35 : 0x36), le: simd(signed ? 0x33 : 0x34) }
-  return { splat: simd(0x11), ge: simd(signed ? 0x3f : 0x40), le: simd(signed ? 0x3d : 0x3e) }
-}
-const V128_LOAD = (offset: number) => [...simd(0x00), 0x00, ...leb(offset)]
-const V128_STORE = [...simd(0x0b), 0x00, 0x00]
-const V128_AND = simd(0x4e)
-const NARROW_16_TO_8 = simd(0x65)
-const NARROW_32_TO_16 = simd(0x85)
-const [LOCAL_GET, LOCAL_SET, I32_CONST, I32_ADD, I32_MUL, I32_GE_U, BLOCK, LOOP, BR, BR_IF, END] = [
-  0x20, 0x21, 0x41, 0x6a, 0x6c, 0x4f, 0x02, 0x03, 0x0c, 0x0d, 0x0b
-]
-const VOID = 0x40
-const [T_I32, T_F32, T_V128] = [0x7f, 0x7d, 0x7b]
-
-interface Kernel {
-  readonly name: RangeDType
-  readonly bytes: 1 | 2 | 4
-  readonly signed: boolean
-  readonly float: boolean
-}
-const KERNELS: ReadonlyArray<Kernel> = [
-  { name: "uint8", bytes: 1, signed: false, float: false },
-  { name: "int8", bytes: 1, signed: true, float: false },
-  { name: "uint16", bytes: 2, signed: false, float: false },
-  { name: "int16", bytes: 2, signed: true, float: false },
-  { name: "uint32", bytes: 4, signed: false, float: false },
-  { name: "int32", bytes: 4, signed: true, float: false },
-  { name: "float32", bytes: 4, signed: false, float: true }
-]
-
-// Parameters 0 src, 1 dst, 2 n, 3 lo, 4 hi; locals 5 i, 6 vlo, 7 vhi, 8 one, 9 address.
-const [SRC, DST, N, LO, HI, I, VLO, VHI, ONE, ADDR] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
-
-const kernelBody = (k: Kernel): number[] => {
-  const v = vec((16 / k.bytes) as 16 | 8 | 4, k.signed, k.float)
-  // The 0/−1 mask of one vector of inputs at src + i·bytes + offset.
-  const mask = (offset: number) => [
-    ...[LOCAL_GET, ADDR, ...V128_LOAD(offset), LOCAL_GET, VLO, ...v.ge],
-    ...[LOCAL_GET, ADDR, ...V128_LOAD(offset), LOCAL_GET, VHI, ...v.le, ...V128_AND]
-  ]
-  const sixteen =
-    k.bytes === 1
-      ? mask(0)
-      : k.bytes === 2
-        ? [...mask(0), ...mask(16), ...NARROW_16_TO_8]
-        : [...mask(0), ...mask(16), ...NARROW_32_TO_16, ...mask(32), ...mask(48), ...NARROW_32_TO_16, ...NARROW_16_TO_8]
-  const code = [
-    ...[LOCAL_GET, LO, ...v.splat, LOCAL_SET, VLO, LOCAL_GET, HI, ...v.splat, LOCAL_SET, VHI],
-    ...[I32_CONST, 1, ...simd(0x0f), LOCAL_SET, ONE],
-    ...[BLOCK, VOID, LOOP, VOID],
-    ...[LOCAL_GET, I, LOCAL_GET, N, I32_GE_U, BR_IF, 1],
-    ...[LOCAL_GET, SRC, LOCAL_GET, I, I32_CONST, k.bytes, I32_MUL, I32_ADD, LOCAL_SET, ADDR],
-    ...[LOCAL_GET, DST, LOCAL_GET, I, I32_ADD],
-    ...sixteen,
-    ...[LOCAL_GET, ONE, ...V128_AND, ...V128_STORE],
-    ...[LOCAL_GET, I, I32_CONST, 16, I32_ADD, LOCAL_SET, I, BR, 0],
-    ...[END, END, END]
-  ]
-  // Locals: i (i32); vlo, vhi, one (v128); address (i32).
-  const decl = [3, 1, T_I32, 3, T_V128, 1, T_I32]
-  const body = [...decl, ...code]
-  return [...leb(body.length), ...body]
-}
-
-const section = (id: number, content: number[]) => [id, ...leb(content.length), ...content]
-const vector = (items: number[][]) => [...leb(items.length), ...items.flat()]
-const name = (s: string) => [...leb(s.length), ...Array.from(s, (c) => c.charCodeAt(0))]
-
-/** Voxels per call: the slice goes through the module's memory in pieces of this many. */
-const PIECE = 1 << 16
-const DST_AT = PIECE * 4
-const MEMORY_PAGES = Math.ceil((DST_AT + PIECE + 64) / 65536)
-
-const moduleBytes = (): Uint8Array => {
-  const types = vector([
-    [0x60, ...vector([[T_I32], [T_I32], [T_I32], [T_I32], [T_I32]]), 0],
-    [0x60, ...vector([[T_I32], [T_I32], [T_I32], [T_F32], [T_F32]]), 0]
-  ])
-  const functions = vector(KERNELS.map((k) => [k.float ? 1 : 0]))
-  const memory = vector([[0x00, ...leb(MEMORY_PAGES)]])
-  const exports = vector([
-    [...name("memory"), 0x02, 0],
-    ...KERNELS.map((k, i) => [...name(k.name), 0x00, ...leb(i)])
-  ])
-  const code = vector(KERNELS.map(kernelBody))
-  return new Uint8Array([
-    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    ...section(1, types),
-    ...section(3, functions),
-    ...section(5, memory),
-    ...section(7, exports),
-    ...section(10, code)
-  ])
-}
+// The WebAssembly module (simd-range.wat): one function per dtype, range(src, dst, n, lo, hi)
+// writing n (a multiple of 16) bytes of 0/1 at dst.
 
 // The project's TypeScript libraries do not declare WebAssembly; what is used of it:
 declare const WebAssembly: {
   readonly Module: new (bytes: Uint8Array) => object
-  readonly Instance: new (module: object) => { readonly exports: Record<string, unknown> }
+  readonly Instance: new (module: object, imports: object) => { readonly exports: Record<string, unknown> }
+  readonly Memory: new (descriptor: { initial: number }) => { readonly buffer: ArrayBuffer }
 }
+
+/** Voxels per call: the slice goes through the module's memory in pieces of this many. */
+const PIECE = 1 << 16
+/** Where the mask goes: past a piece of the widest input (4 bytes a voxel). */
+const DST_AT = PIECE * 4
+/** A piece of input, its mask, and room for the last step's rounding up to 16 voxels. */
+const MEMORY_PAGES = Math.ceil((DST_AT + PIECE + 64) / 65536)
 
 type RangeKernel = (src: number, dst: number, n: number, lo: number, hi: number) => void
 interface RangeModule {
@@ -255,11 +156,12 @@ let instance: RangeModule | null | undefined
 const rangeModule = (): RangeModule | null => {
   if (instance !== undefined) return instance
   try {
-    const bytes = moduleBytes()
-    const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports
+    const bytes = Uint8Array.from(atob(SIMD_RANGE_WASM), (c) => c.charCodeAt(0))
+    const memory = new WebAssembly.Memory({ initial: MEMORY_PAGES })
+    const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports
     instance = {
-      memory: exports["memory"] as RangeModule["memory"],
-      kernels: Object.fromEntries(KERNELS.map((k) => [k.name, exports[k.name] as RangeKernel])) as Record<RangeDType, RangeKernel>
+      memory,
+      kernels: Object.fromEntries(RANGE_DTYPES.map((d) => [d, exports[d] as RangeKernel])) as Record<RangeDType, RangeKernel>
     }
   } catch {
     instance = null

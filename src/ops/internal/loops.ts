@@ -5,13 +5,18 @@
  * A separable filter spends its time in `acc[i] = Σ_t w[t]·line_t[off_t + i]`. Written as a loop
  * over taps around a loop over voxels, every tap re-reads and re-writes `acc`; and V8 reloads a
  * typed array's data pointer at every element access of an array it cannot see as a constant, so
- * each access costs about 0.5–0.8 ns here whatever the arithmetic. The generated loop reads every
- * tap once per voxel and keeps the sum in a register: about half the accesses, and with a single
- * source line (the y and x axes, where every tap is a row of one slice) one data pointer per voxel.
+ * each access costs about 0.5–0.8 ns here whatever the arithmetic (docs/BENCHMARKS.md, "Kernel
+ * loops: one generated loop per layout and dtype"). The generated loop reads every tap once per
+ * voxel and keeps the sum in a register: about half the accesses, and with a single source line
+ * (the y and x axes, where every tap is a row of one slice) one data pointer per voxel.
  *
  * The sum is formed in exactly the order of scipy's `NI_Correlate1D` (see `correlate.ts`), so the
  * results are bit-identical to the loop-over-taps form. One function is generated per (layout,
  * dtype) and cached: sharing one across dtypes would make its element loads polymorphic again.
+ *
+ * `generated` and `generatedWith` here are the library's one way to generate code: the ops' loops,
+ * median's histogram rows and the run interpreter's pointwise loops all compile through them, into
+ * one cache, named alike in CPU profiles.
  */
 import { castSource, type DType, type VoxelArray } from "../../algebra/dtype.js"
 
@@ -68,24 +73,46 @@ const tapSumBody = (k: TapLayout, single: boolean, output: DType): string => {
 
 const cache = new Map<string, unknown>()
 
+/** The function `new Function(...params, body)` makes, applied to `args` when given; once per key. */
+const compileOnce = (key: string, name: string, params: ReadonlyArray<string>, body: () => string, args?: ReadonlyArray<unknown>): unknown => {
+  let f = cache.get(key)
+  if (f === undefined) {
+    if (name.includes("\n")) throw new Error(`internal: the generated function ${JSON.stringify(name)} needs a one-line name`)
+    // The source URL names the loop in CPU profiles (otherwise every generated loop is "anonymous").
+    const made = new Function(...params, `${body()}\n//# sourceURL=slicewise-loop/${name}`)
+    f = args === undefined ? made : (made as (...a: ReadonlyArray<unknown>) => unknown)(...args)
+    cache.set(key, f)
+  }
+  return f
+}
+
 /**
  * A function of `params` with source `body`, generated once per `key` and cached. For hot loops
  * over typed arrays only: see the module comment for why a loop is generated per layout and dtype.
+ * Every function the library generates comes from here or `generatedWith`, through one cache;
+ * `name` (one line; default the key) names it in CPU profiles.
  *
  * @example
  * ```ts
  * const add = generated<(a: Float64Array, n: number) => void>("inc", ["a", "n"], () => "for (let i = 0; i < n; i++) a[i] += 1")
  * ```
  */
-export const generated = <A>(key: string, params: ReadonlyArray<string>, body: () => string): A => {
-  let f = cache.get(key) as A | undefined
-  if (f === undefined) {
-    // The source URL names the loop in CPU profiles (otherwise every generated loop is "anonymous").
-    f = new Function(...params, `${body()}\n//# sourceURL=slicewise-loop/${key}`) as A
-    cache.set(key, f)
-  }
-  return f
-}
+export const generated = <A>(key: string, params: ReadonlyArray<string>, body: () => string, name: string = key): A =>
+  compileOnce(key, name, params, body) as A
+
+/**
+ * What source `body` returns, run once per `key` with the names of `bound` in scope: for a loop
+ * that calls helpers but whose parameters its callers fix (the run interpreter's pointwise loops),
+ * so that the helpers are constants of its closure rather than arguments.
+ *
+ * @example
+ * ```ts
+ * const loop = generatedWith<(a: Float64Array) => void>("sq", { h: { sq: (v: number) => v * v } }, () =>
+ *   "return function squares(a) { for (let i = 0; i < a.length; i++) a[i] = h.sq(a[i]) }")
+ * ```
+ */
+export const generatedWith = <A>(key: string, bound: Readonly<Record<string, unknown>>, body: () => string, name: string = key): A =>
+  compileOnce(key, name, Object.keys(bound), body, Object.values(bound)) as A
 
 /**
  * The compiled tap sum for layout `k` over lines of `dtype` (a name: one function per dtype), with
@@ -134,8 +161,9 @@ export const boxMean = (count: number, dtype: string, single: boolean): BoxMean 
 /**
  * Lines that are views of one buffer — the slots of a ring (one block) or the slices of a whole
  * volume — seen as one array at offsets. A loop over the lines of a window then reads a single
- * array, which V8 runs about 1.7× faster than the same loads from separate arrays (see the module
- * comment). Keeps the last whole-buffer view, so a kernel makes one per ring, not one per slice.
+ * array, which V8 runs about 1.7× faster than the same loads from separate arrays on a 17-tap sum
+ * (see the module comment, and docs/BENCHMARKS.md "Kernel loops"). Keeps the last whole-buffer
+ * view, so a kernel makes one per ring, not one per slice.
  *
  * @example
  * ```ts
