@@ -30,8 +30,9 @@ import { stageSteps, type Threads } from "../plan/threads.js"
  * Throughputs for the time estimate. The defaults are rough figures of this project's development
  * machine (docs/BENCHMARKS.md), not a calibration of yours: `slicewise calibrate` measures yours
  * and `loadThroughput` (./calibration.ts) reads them back. The voxel rate is what `slicewise
- * calibrate` measured there on 2026-11-21 (902–918 M voxel-ops/s, after issue 6's kernels; it was
- * 0.3e9 before them, which made estimates about three times too long).
+ * calibrate` measures there, 0.9 G voxel-ops/s (docs/BENCHMARKS.md, "1024³: the buffers of every
+ * op, and the largest measured"): estimates scale with its inverse, so it has to follow the
+ * kernels' speed, or every estimate is off by the same factor.
  */
 export interface Throughput {
   readonly readBytesPerSecond: number

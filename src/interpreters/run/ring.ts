@@ -3,8 +3,9 @@
  * s mod capacity. The slots are views into one block allocated on first use, so `allocatedBytes`
  * is what the stage really held; one block lets a kernel that reads several slices of a window
  * address them as one array at offsets (see `SharedLines` in ops/internal/loops.ts), which V8
- * runs much faster than the same loads from separate arrays. Reading a step that is no longer
- * there is a planning bug and throws instead of returning another slice's voxels.
+ * runs much faster than the same loads from separate arrays (docs/BENCHMARKS.md, "Kernel loops").
+ * Reading a step that is no longer there is a planning bug and throws instead of returning another
+ * slice's voxels.
  *
  * @example
  * ```ts
