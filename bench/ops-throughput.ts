@@ -13,7 +13,7 @@ import { voxelCount, type Shape } from "../src/algebra/volume.js"
 import { evaluate } from "../src/interpreters/memory/index.js"
 import { syntheticVolume } from "./support/synthetic.js"
 import { arraySource } from "../src/io/memory.js"
-import { applyStep, parseStep } from "../src/ops/steps.js"
+import { applyStep, parseStep } from "../src/jobs/steps.js"
 
 const arg = (name: string, fallback: string): string => {
   const i = process.argv.indexOf(`--${name}`)

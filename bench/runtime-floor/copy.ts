@@ -6,7 +6,7 @@
  *   (bundled by bench/runtime-floor.sh)   node copy.mjs IN OUT
  */
 import * as Effect from "effect/Effect"
-import { pipeline } from "../../src/cli/pipeline.js"
+import { pipeline } from "../../src/jobs/pipeline.js"
 import * as Run from "../../src/interpreters/run/index.js"
 import { openSource, sinkFor } from "../../src/io/index.js"
 

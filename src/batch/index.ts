@@ -20,14 +20,12 @@ import * as Plan from "../interpreters/plan/index.js"
 import * as Run from "../interpreters/run/index.js"
 import { computeCpuMs } from "../profile/cpu.js"
 import type { JobFigures, SchedulerEvent } from "../profile/schema.js"
-import { formatBytes } from "../util/units.js"
+import { formatBytes, sizeAtLeast } from "../util/units.js"
 import { collectGarbage } from "../util/gc.js"
-import { HEADROOM_BYTES, JOB_OVERHEAD_BYTES, jobBudget, settledRss } from "./overhead.js"
-import type { JobSetUp } from "./run-job.js"
+import { HEADROOM_BYTES, JOB_OVERHEAD_BYTES, jobBudget, settledRss } from "../jobs/memory-model.js"
+import type { JobSetUp } from "../jobs/run-job.js"
 import { schedule, type JobOutcome, type SchedulerJob } from "./scheduler.js"
 
-export { HEADROOM_BYTES, JOB_OVERHEAD_BYTES } from "./overhead.js"
-export type { JobSetUp } from "./run-job.js"
 export { DEFAULT_MAX_OVERTAKES, schedule, type JobOutcome, type SchedulerEvent, type SchedulerJob } from "./scheduler.js"
 
 /** A job before it is set up: `setUp` builds its program without reading any voxel. */
@@ -74,12 +72,6 @@ interface Planned {
   readonly plannedBufferBytes: number
   readonly planMemoryBytes?: number
   readonly output?: string
-}
-
-/** A size a user can type that is at least `bytes`: "115.3MiB". */
-const sizeAtLeast = (bytes: number): string => {
-  const [unit, factor] = bytes >= 2 ** 30 ? ["GiB", 2 ** 30] : ["MiB", 2 ** 20]
-  return `${Math.ceil((bytes / factor) * 10) / 10}${unit}`
 }
 
 const lineOf = (e: unknown): string => (e instanceof Error ? e.message : String(e))

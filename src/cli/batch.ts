@@ -1,6 +1,6 @@
 /**
  * `slicewise batch <jobs.json> --memory SIZE [--concurrency N] [--profile out.json] [--json]`:
- * runs the jobs of a jobs file (src/batch/jobs.ts) under one memory budget. One line per
+ * runs the jobs of a jobs file (src/jobs/file.ts) under one memory budget. One line per
  * scheduler event on stderr, a summary table (or the Schema-encoded results with --json) on
  * stdout; fails, after the others have run, if any job failed or was refused. Loaded lazily by
  * main.ts.
@@ -16,14 +16,13 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as nodePath from "node:path"
 import { runBatch, type BatchJob, type BatchResult } from "../batch/index.js"
-import { readJobs, resolveFrom, RunJob } from "../batch/jobs.js"
+import { jobSetUp, readJobs, type Job } from "../jobs/file.js"
 import { BatchResultJson } from "../batch/results.js"
-import { runJobSetUp } from "../batch/run-job.js"
 import type { SchedulerEvent } from "../batch/scheduler.js"
 import { batchProfile, peakRss, recording, writeProfile } from "../profile/index.js"
-import { formatBytes, formatMs, parseSize } from "../util/units.js"
-import { UsageError } from "./errors.js"
-import { FuseJob, fuseSetUp } from "./fuse.js"
+import { formatBytes, formatMs } from "../util/units.js"
+import { UsageError } from "../jobs/errors.js"
+import { parseMemory } from "../jobs/memory.js"
 
 /** Some jobs of the batch did not complete: the one line the CLI prints. */
 export class BatchFailedError extends Data.TaggedError("BatchFailedError")<{
@@ -45,26 +44,10 @@ export interface BatchArgs {
   readonly json: boolean
 }
 
-/** The kinds of job: a pipeline (`slicewise run`) or a label fusion (`slicewise fuse`). */
-const Job = Schema.Union(RunJob, FuseJob)
-type Job = typeof Job.Type
-const KINDS: ReadonlyArray<string> = ["run", "fuse"]
-
-/** A fuse job with its paths resolved against the jobs file's directory. */
-const resolveFuse = (job: FuseJob, jobsFile: string): FuseJob => ({
-  ...job,
-  target: resolveFrom(jobsFile, job.target),
-  output: resolveFrom(jobsFile, job.output),
-  atlases: job.atlases.map((a) => ({
-    labels: resolveFrom(jobsFile, a.labels),
-    ...(a.image === undefined ? {} : { image: resolveFrom(jobsFile, a.image) })
-  }))
-})
-
-const toBatchJob = (jobsFile: string) => (job: Job, i: number): BatchJob => ({
+const toBatchJob = (job: Job, i: number): BatchJob => ({
   name: job.name ?? `${i + 1}:${nodePath.basename(job.output)}`,
   kind: job.kind,
-  setUp: job.kind === "run" ? runJobSetUp(job, jobsFile) : fuseSetUp(resolveFuse(job, jobsFile))
+  setUp: jobSetUp(job)
 })
 
 const pad = (s: string, n: number) => (s.length >= n ? s : s + " ".repeat(n - s.length))
@@ -107,16 +90,15 @@ export const summaryText = (r: BatchResult, peakRssBytes: number): string => {
 
 export const runBatchCommand = (a: BatchArgs) =>
   Effect.gen(function* () {
-    const memoryBytes = parseSize(a.memory)
-    if (memoryBytes === undefined || memoryBytes <= 0) return yield* new UsageError({ detail: `--memory ${a.memory} is not a size (try 2GiB)` })
+    const memoryBytes = yield* parseMemory(a.memory, "--memory")
     if (Option.isSome(a.concurrency) && a.concurrency.value < 1) {
       return yield* new UsageError({ detail: `--concurrency ${a.concurrency.value}: give at least 1` })
     }
-    const jobs = yield* readJobs(a.jobsFile, Job, KINDS)
+    const jobs = yield* readJobs(a.jobsFile)
     let jobBudgetBytes = 0
     let load = { running: 0, runningPredictedBytes: 0 }
     const originMs = performance.now()
-    const batch = runBatch(jobs.map(toBatchJob(a.jobsFile)), {
+    const batch = runBatch(jobs.map(toBatchJob), {
       memoryBytes,
       originMs,
       ...(Option.isSome(a.concurrency) ? { concurrency: a.concurrency.value } : {}),

@@ -22,7 +22,7 @@ import { fileError } from "../algebra/io-errors.js"
 import { openSource, sinkFor } from "../io/index.js"
 import { phantomSource } from "../io/phantom.js"
 import { minMax } from "../ops/reducers.js"
-import { applyStep, parseStep } from "../ops/steps.js"
+import { applyStep, parseStep } from "../jobs/steps.js"
 import { formatBytes } from "../util/units.js"
 
 const SLICE: readonly [number, number] = [512, 512]

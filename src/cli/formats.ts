@@ -1,7 +1,6 @@
 /**
- * The command line's format options: which part of an input to read (an OME-Zarr level, a channel,
- * a NIfTI volume) and how to write an output (Zarr chunks and codec, pyramid levels), mapped onto
- * the options of `openSource` and `sinkFor` (../io/index.ts). Formats ignore what is not theirs.
+ * The command line's format flags (`--level`, `--chunks`, `--codec` …): their @effect/cli options,
+ * and the job fields they fill (src/jobs/formats.ts says what each means).
  *
  * @example
  * ```sh
@@ -9,11 +8,7 @@
  * ```
  */
 import * as Options from "@effect/cli/Options"
-import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import type { SinkOptions, SourceOptions } from "../io/index.js"
-import type { SliceSource } from "../algebra/slices.js"
-import { UsageError } from "./errors.js"
 
 const optionalInteger = (name: string, description: string) =>
   Options.integer(name).pipe(Options.optional, Options.withDescription(description))
@@ -34,61 +29,20 @@ export const outputOptions = Options.all({
     Options.optional,
     Options.withDescription("Zarr output: raw, gzip, zstd (default) or blosc, with an optional level (zstd:5); NIfTI .nii.gz: gzip:LEVEL")
   ),
-  zarrVersion: Options.choice("zarr-version", ["2", "3"]).pipe(Options.optional, Options.withDescription("Zarr output: format version (default 2)")),
+  zarrVersion: Options.choice("zarr-version", ["2", "3"] as const).pipe(Options.optional, Options.withDescription("Zarr output: format version (default 2)")),
   levels: optionalInteger("levels", "OME-Zarr output: pyramid levels, the full resolution included (default: down to about 64 voxels)"),
   labels: Options.boolean("labels").pipe(Options.withDescription("OME-Zarr output: a label image (pyramid by mode, not mean)"))
 })
 
-export interface InputFlags {
-  readonly level: Option.Option<number>
-  readonly channel: Option.Option<number>
-  readonly time: Option.Option<number>
-  readonly volume: Option.Option<number>
-  readonly scale: boolean
-}
+/** What @effect/cli gives for the options of T: an Option for a value, a boolean for a switch. */
+export type Flags<T> = { readonly [K in keyof T]-?: boolean extends T[K] ? boolean : Option.Option<Exclude<T[K], undefined>> }
 
-export interface OutputFlags {
-  readonly chunks: Option.Option<string>
-  readonly codec: Option.Option<string>
-  readonly zarrVersion: Option.Option<string>
-  readonly levels: Option.Option<number>
-  readonly labels: boolean
+/** The job fields of the flags given (flags left out stay out). */
+export const fieldsOf = <T>(flags: Flags<T>): T => {
+  const fields: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(flags)) {
+    if (value === true) fields[key] = true
+    else if (Option.isOption(value) && Option.isSome(value)) fields[key] = value.value
+  }
+  return fields as T
 }
-
-export const sourceOptions = (f: InputFlags): SourceOptions => {
-  const options: { -readonly [K in keyof SourceOptions]: SourceOptions[K] } = {}
-  if (Option.isSome(f.level)) options.level = f.level.value
-  if (Option.isSome(f.channel)) options.c = f.channel.value
-  if (Option.isSome(f.time)) options.t = f.time.value
-  if (Option.isSome(f.volume)) options.volume = f.volume.value
-  if (f.scale) options.scale = true
-  return options
-}
-
-/** The sink options of the flags; an output made from `source` keeps its orientation (NIfTI). */
-export const sinkOptions = (f: OutputFlags, source: SliceSource): Effect.Effect<SinkOptions, UsageError> =>
-  Effect.gen(function* () {
-    let chunks: readonly [number, number, number] | undefined
-    if (Option.isSome(f.chunks)) {
-      const parts = f.chunks.value.split(",").map(Number)
-      if (parts.length !== 3 || !parts.every((n) => Number.isInteger(n) && n >= 1)) {
-        return yield* new UsageError({ detail: `--chunks ${f.chunks.value}: give three positive integers z,y,x (e.g. 64,64,64)` })
-      }
-      chunks = [parts[0]!, parts[1]!, parts[2]!]
-    }
-    let codec: Pick<SinkOptions, "codec" | "compressionLevel"> = {}
-    if (Option.isSome(f.codec)) {
-      const text = f.codec.value
-      // The codec names live with the Zarr module, loaded only when a codec is named.
-      const { parseCodec } = yield* Effect.promise(() => import("../io/zarr.js"))
-      const parsed = parseCodec(text)
-      if (parsed === undefined) return yield* new UsageError({ detail: `--codec ${text}: use raw, gzip, zstd or blosc, optionally with :LEVEL` })
-      codec = { codec: parsed.codec, ...(parsed.level === undefined ? {} : { compressionLevel: parsed.level }) }
-    }
-    const options: { -readonly [K in keyof SinkOptions]: SinkOptions[K] } = { like: source, ...codec }
-    if (chunks !== undefined) options.chunks = chunks
-    if (Option.isSome(f.zarrVersion)) options.zarrVersion = f.zarrVersion.value === "3" ? 3 : 2
-    if (Option.isSome(f.levels)) options.levels = f.levels.value
-    if (f.labels) options.labels = true
-    return options
-  })

@@ -17,16 +17,18 @@ import * as Option from "effect/Option"
 import { shapeText, volumeBytes } from "../algebra/volume.js"
 import * as Cost from "../interpreters/cost/index.js"
 import * as Plan from "../interpreters/plan/index.js"
-import { openSource, sinkFor } from "../io/index.js"
-import { describeSteps, parseSteps } from "../ops/steps.js"
-import { formatBytes, parseSize } from "../util/units.js"
+import { openSource } from "../io/index.js"
+import { sourceOptions, type InputFormat, type OutputFormat } from "../jobs/formats.js"
+import { runJobSetUp, type RunJob } from "../jobs/run-job.js"
+import { describeSteps } from "../jobs/steps.js"
+import { formatBytes } from "../util/units.js"
 import { runDemo } from "./demo.js"
-import { inputOptions, outputOptions, sinkOptions, sourceOptions } from "./formats.js"
-import { pipeline } from "./pipeline.js"
-import { UsageError } from "./errors.js"
+import { fieldsOf, inputOptions, outputOptions, type Flags } from "./formats.js"
+import { parseMemory } from "../jobs/memory.js"
 import { diceCommand, fuseCommand } from "./fuse.js"
 import { lazyTerminalLayer } from "./terminal.js"
-import { explainBudget, planOptions, print, runAndReport, throughput } from "./run-program.js"
+import { fitBudget, splitText } from "./budget.js"
+import { print, runAndReport, throughput } from "./run-program.js"
 
 const VERSION = "0.1.0"
 
@@ -44,9 +46,14 @@ const json = Options.boolean("json").pipe(Options.withDescription("print a machi
 const memory = Options.text("memory").pipe(
   Options.optional,
   Options.withDescription(
-    "keep the plan's buffers within SIZE (e.g. 64MiB, 2GiB): passes run in bands of rows or are split by a spill, " +
-      "whichever reads less; refused up front, naming the smallest budget that works, if nothing fits"
+    "keep the process's peak resident memory within SIZE (e.g. 256MiB, 2GiB): what the runtime, its headroom and the worker threads " +
+      "leave goes to the plan's buffers, whose passes run in bands of rows or are split by a spill to fit, whichever reads less; " +
+      "refused up front, naming a size that works, if nothing fits"
   )
+)
+const buffers = Options.text("buffers").pipe(
+  Options.optional,
+  Options.withDescription("keep the plan's buffers alone within SIZE (the part of --memory the planner fits)")
 )
 
 const mode = Options.choice("mode", ["fused", "unfused"]).pipe(
@@ -62,54 +69,53 @@ const threads = Options.integer("threads").pipe(
 /** What every pipeline command takes: input, output, steps and the formats' options. */
 const pipelineArgs = { input, output, steps, inputFlags: inputOptions, outputFlags: outputOptions }
 
-/** Opens the input, parses the steps and builds the pipeline program. */
-const setUp = (a: {
+/** The pipeline of a command line, as a run job: input, output, steps and format options. */
+const jobOf = (a: {
   readonly input: string
   readonly output: string
   readonly steps: ReadonlyArray<string>
-  readonly inputFlags: Parameters<typeof sourceOptions>[0]
-  readonly outputFlags: Parameters<typeof sinkOptions>[0]
-}) =>
-  Effect.gen(function* () {
-    const parsed = yield* parseSteps(a.steps)
-    const source = yield* openSource(a.input, sourceOptions(a.inputFlags))
-    const sink = yield* sinkFor(a.output, yield* sinkOptions(a.outputFlags, source))
-    return { source, sink, program: pipeline(source, parsed, sink) }
-  })
+  readonly inputFlags: Flags<InputFormat>
+  readonly outputFlags: Flags<OutputFormat>
+}): RunJob => ({ kind: "run", input: a.input, output: a.output, steps: a.steps, ...fieldsOf(a.inputFlags), ...fieldsOf(a.outputFlags) })
+
+/** Opens the input, parses the steps and builds the pipeline program. */
+const setUp = (a: Parameters<typeof jobOf>[0]) => runJobSetUp(jobOf(a))
 
 const profile = Options.text("profile").pipe(
   Options.optional,
   Options.withDescription("write a profile (per-stage figures, RSS, CPU and I/O sampled every 100 ms) to this JSON file; slicewise report renders it")
 )
 
-const runCommand = Command.make("run", { ...pipelineArgs, json, memory, mode, profile, threads }, (a) =>
+const runCommand = Command.make("run", { ...pipelineArgs, json, memory, buffers, mode, profile, threads }, (a) =>
   Effect.gen(function* () {
     const { program } = yield* setUp(a)
-    yield* runAndReport(program, { output: a.output, mode: a.mode, memory: a.memory, json: a.json, profile: a.profile, threads: a.threads })
+    yield* runAndReport(program, a)
   })
 ).pipe(Command.withDescription("run the steps over the input and write the output"))
 
-const planCommand = Command.make("plan", { ...pipelineArgs, json, memory, mode, threads }, (a) =>
+const planCommand = Command.make("plan", { ...pipelineArgs, json, memory, buffers, mode, threads }, (a) =>
   Effect.gen(function* () {
     const { program } = yield* setUp(a)
-    const plan = yield* explainBudget(Plan.make(program, yield* planOptions(a.mode, a.memory, a.threads)), a.memory)
-    yield* print(a.json ? JSON.stringify(Plan.planJson(plan), null, 2) : Plan.planText(plan))
+    const { plan, split } = yield* fitBudget(program, a)
+    if (a.json) return yield* print(JSON.stringify({ ...Plan.planJson(plan), ...(split === undefined ? {} : { memory: split }) }, null, 2))
+    yield* print(split === undefined ? Plan.planText(plan) : `${splitText(split, plan.peakBufferBytes)}\n${Plan.planText(plan)}`)
   })
 ).pipe(Command.withDescription("print the plan (passes, stages, latencies, rings) without reading any voxel"))
 
-const costCommand = Command.make("cost", { ...pipelineArgs, json, memory, mode, threads }, (a) =>
+const costCommand = Command.make("cost", { ...pipelineArgs, json, memory, buffers, mode, threads }, (a) =>
   Effect.gen(function* () {
     const { program } = yield* setUp(a)
     const { throughput: t, from } = yield* throughput
-    const options = yield* planOptions(a.mode, a.memory, a.threads)
-    const cost = yield* explainBudget(Cost.estimate(program, { ...options, throughput: t, throughputFrom: from }), a.memory)
-    yield* print(a.json ? JSON.stringify(Cost.costJson(cost), null, 2) : Cost.costText(cost))
+    const { plan, split } = yield* fitBudget(program, a)
+    const cost = Cost.costOf(plan, t, from)
+    if (a.json) return yield* print(JSON.stringify({ ...Cost.costJson(cost), ...(split === undefined ? {} : { memory: split }) }, null, 2))
+    yield* print(split === undefined ? Cost.costText(cost) : `${splitText(split, plan.peakBufferBytes)}\n${Cost.costText(cost)}`)
   })
 ).pipe(Command.withDescription("the dry run: bytes read and written, amplification, buffers and voxel-ops, without reading any voxel"))
 
 const infoCommand = Command.make("info", { input, inputFlags: inputOptions, json }, (a) =>
   Effect.gen(function* () {
-    const s = yield* openSource(a.input, sourceOptions(a.inputFlags))
+    const s = yield* openSource(a.input, sourceOptions(fieldsOf<InputFormat>(a.inputFlags)))
     const facts = {
       path: s.path,
       format: s.format,
@@ -167,8 +173,7 @@ const reportCommand = Command.make(
 
 const calibrateCommand = Command.make("calibrate", { size, json }, (a) =>
   Effect.gen(function* () {
-    const bytes = parseSize(a.size)
-    if (bytes === undefined || bytes <= 0) return yield* new UsageError({ detail: `--size ${a.size} is not a size (try 256MiB)` })
+    const bytes = yield* parseMemory(a.size, "--size")
     const { runCalibrate } = yield* Effect.promise(() => import("./calibrate.js"))
     yield* runCalibrate(bytes, a.json)
   })

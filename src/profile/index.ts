@@ -15,7 +15,6 @@ import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import * as fs from "node:fs"
 import { firstIssue, locatedMessage } from "../util/json-path.js"
-import type { BatchResult } from "../batch/index.js"
 import type { RunResult } from "../interpreters/run/index.js"
 import { computeCpuMs } from "./cpu.js"
 import { startSampler, type SamplerOptions } from "./sampler.js"
@@ -96,8 +95,18 @@ export const runProfile = (a: {
   }
 }
 
-/** The profile of a batch, from its result and the samples taken while it ran. */
-export const batchProfile = (r: BatchResult, startedAt: string, samples: ReadonlyArray<Sample>, sampleIntervalMs = 100): Profile => ({
+/** What a profile records of a batch: its budget, how it was shared, its jobs and its events. */
+export interface BatchFigures {
+  readonly memoryBytes: number
+  readonly baselineRssBytes: number
+  readonly headroomBytes: number
+  readonly jobBudgetBytes: number
+  readonly jobs: ReadonlyArray<JobFigures>
+  readonly events: Profile["events"]
+}
+
+/** The profile of a batch, from its figures (a batch's result) and the samples taken while it ran. */
+export const batchProfile = (r: BatchFigures, startedAt: string, samples: ReadonlyArray<Sample>, sampleIntervalMs = 100): Profile => ({
   format: "slicewise-profile",
   version: PROFILE_VERSION,
   command: "batch",

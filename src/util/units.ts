@@ -42,5 +42,11 @@ export const parseSize = (text: string): number | undefined => {
   return Math.round(Number(m[1]) * f)
 }
 
+/** A size a user can type that is at least `bytes`: "3.3MiB", "700KiB", "1.2GiB". */
+export const sizeAtLeast = (bytes: number): string => {
+  const [unit, factor] = bytes >= 2 ** 30 ? ["GiB", 2 ** 30] : bytes >= 2 ** 20 ? ["MiB", 2 ** 20] : ["KiB", 2 ** 10]
+  return `${Math.ceil((bytes / factor) * 10) / 10}${unit}`
+}
+
 export const formatMs = (ms: number): string =>
   ms < 1 ? `${(ms * 1000).toFixed(0)} µs` : ms < 1000 ? `${ms.toFixed(1)} ms` : `${(ms / 1000).toFixed(2)} s`

@@ -10,9 +10,10 @@ import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { volumeInfo } from "../../src/algebra/volume.js"
 import { runBatch, type BatchJob, type BatchResult } from "../../src/batch/index.js"
-import { HEADROOM_BYTES, headroomBytes } from "../../src/batch/overhead.js"
-import type { RunJob } from "../../src/batch/jobs.js"
-import { runJobSetUp } from "../../src/batch/run-job.js"
+import { HEADROOM_BYTES, headroomBytes } from "../../src/jobs/memory-model.js"
+import type { RunJob } from "../../src/jobs/run-job.js"
+import { resolveJobPaths } from "../../src/jobs/file.js"
+import { runJobSetUp } from "../../src/jobs/run-job.js"
 import * as Run from "../../src/interpreters/run/index.js"
 import { openSource } from "../../src/io/index.js"
 import { arraySource } from "../../src/io/memory.js"
@@ -46,7 +47,7 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
 const runJob = (name: string, input: string, output: string, steps: ReadonlyArray<string>): RunJob => ({ kind: "run", name, input, output, steps })
 
 const toBatch = (jobs: ReadonlyArray<RunJob>): ReadonlyArray<BatchJob> =>
-  jobs.map((j) => ({ name: j.name!, kind: "run", setUp: runJobSetUp(j, jobsFile()) }))
+  jobs.map((j) => ({ name: j.name!, kind: "run", setUp: runJobSetUp(resolveJobPaths(j, jobsFile())) }))
 
 /** The largest running count and sum of predicted peaks in the scheduler's log. */
 const highWater = (r: BatchResult) => ({
@@ -92,7 +93,7 @@ describe("runBatch", () => {
 
     for (let i = 0; i < jobs.length; i++) {
       const alone = runJob(`alone-${i}`, jobs[i]!.input, `alone-${i}.${jobs[i]!.output.split(".").pop()}`, jobs[i]!.steps)
-      const { program } = await Effect.runPromise(runJobSetUp(alone, jobsFile()))
+      const { program } = await Effect.runPromise(runJobSetUp(resolveJobPaths(alone, jobsFile())))
       const single = await Effect.runPromise(Run.run(program))
       expect(r.jobs[i]!.bytesWritten).toBe(single.bytesWritten)
       expect(r.jobs[i]!.bytesRead).toBe(single.bytesRead)

@@ -10,7 +10,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { BatchResultJson } from "../../src/batch/results.js"
-import { HEADROOM_BYTES } from "../../src/batch/overhead.js"
+import { HEADROOM_BYTES } from "../../src/jobs/memory-model.js"
 import { readProfile } from "../../src/profile/index.js"
 import { writeUint8Nrrd } from "../support/volume-io.js"
 
@@ -116,7 +116,7 @@ describe("slicewise batch", () => {
     const extra = slicewise("batch", writeJobs("extra.json", [{ kind: "run", input: "a", output: "b", steps: [], memroy: "1GiB" }]), "--memory", "1GiB")
     expect(extra.stderr.trim()).toMatch(/jobs\[0\]\.memroy: is unexpected/)
     const size = slicewise("batch", file, "--memory", "lots")
-    expect(size.stderr.trim()).toBe("slicewise: --memory lots is not a size (try 2GiB)")
+    expect(size.stderr.trim()).toBe("slicewise: --memory lots is not a size (try 512MiB or 2GiB)")
   })
 })
 

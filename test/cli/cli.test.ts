@@ -88,8 +88,8 @@ describe("slicewise run", () => {
     expect(r.stderr).toMatch(/^slicewise: step "sharpen"/)
   })
 
-  it("refuses a memory budget smaller than the plan's buffers, naming the minimum", () => {
-    const r = slicewise("run", fixture("classic/uint8.tif"), path.join(dir, "x.tif"), "median:radius=1", "--memory", "10B")
+  it("refuses a buffer budget smaller than the plan's buffers, naming the minimum", () => {
+    const r = slicewise("run", fixture("classic/uint8.tif"), path.join(dir, "x.tif"), "median:radius=1", "--buffers", "10B")
     expect(r.code).toBe(1)
     expect(r.stderr).toMatch(/smallest budget that works is \d/)
   })
@@ -154,8 +154,8 @@ describe("slicewise plan", () => {
   })
 })
 
-describe("slicewise --memory", () => {
-  it("fits a run into a budget with bands of rows: same output, buffers within it, predicted bytes exact", () => {
+describe("slicewise --buffers and --memory", () => {
+  it("fits a run's buffers into --buffers with bands of rows: same output, buffers within it, predicted bytes exact", () => {
     const input = path.join(dir, "budget-in.nrrd")
     const header = "NRRD0004\ntype: uint8\ndimension: 3\nsizes: 40 30 12\nencoding: raw\n\n"
     fs.writeFileSync(input, Buffer.concat([Buffer.from(header), Buffer.from(Array.from({ length: 40 * 30 * 12 }, (_, i) => (i * 37) % 251))]))
@@ -164,10 +164,10 @@ describe("slicewise --memory", () => {
     expect(free.code).toBe(0)
     const planned = JSON.parse(free.stdout).plan.peakBufferBytes as number
     const budget = `${Math.floor(planned / 3)}B`
-    const dry = slicewise("cost", input, path.join(dir, "tight.nrrd"), ...steps, "--memory", budget, "--json")
+    const dry = slicewise("cost", input, path.join(dir, "tight.nrrd"), ...steps, "--buffers", budget, "--json")
     expect(dry.code).toBe(0)
     expect(JSON.parse(dry.stdout).passes.some((p: { bands: number }) => p.bands > 1)).toBe(true)
-    const tight = slicewise("run", input, path.join(dir, "tight.nrrd"), ...steps, "--memory", budget, "--json")
+    const tight = slicewise("run", input, path.join(dir, "tight.nrrd"), ...steps, "--buffers", budget, "--json")
     expect(tight.code).toBe(0)
     const result = JSON.parse(tight.stdout)
     expect(result.plan.peakBufferBytes).toBeLessThanOrEqual(Math.floor(planned / 3))
@@ -175,7 +175,7 @@ describe("slicewise --memory", () => {
     expect(result.metrics.bytesRead).toBe(JSON.parse(dry.stdout).bytesRead)
     expect(result.metrics.bytesRead).toBe(result.predicted.bytesRead)
     expect(fs.readFileSync(path.join(dir, "tight.nrrd")).equals(fs.readFileSync(path.join(dir, "free.nrrd")))).toBe(true)
-    const plan = slicewise("plan", input, path.join(dir, "tight.nrrd"), ...steps, "--memory", budget)
+    const plan = slicewise("plan", input, path.join(dir, "tight.nrrd"), ...steps, "--buffers", budget)
     expect(plan.stdout).toMatch(/\d+ bands of \d+ rows/)
   })
 
@@ -188,6 +188,27 @@ describe("slicewise --memory", () => {
     expect(suggested).not.toBeNull()
     expect(fs.existsSync(out)).toBe(false)
     expect(slicewise("run", fixture("classic/uint16.tif"), out, "gaussian:sigma=1", "--memory", suggested![1]!).code).toBe(0)
+  })
+
+  it("shares --memory out as runtime, headroom, worker threads and buffers, and says so in the plan", () => {
+    const out = path.join(dir, "split.tif")
+    const r = slicewise("plan", fixture("classic/uint16.tif"), out, "gaussian:sigma=1", "--memory", "1GiB", "--threads", "2", "--json")
+    expect(r.code).toBe(0)
+    const plan = JSON.parse(r.stdout)
+    const m = plan.memory
+    expect(m.totalBytes).toBe(2 ** 30)
+    expect(m.workerThreads).toBe(1)
+    expect(m.runtimeBytes).toBeGreaterThan(20 * 2 ** 20)
+    expect(m.runtimeBytes + m.headroomBytes + m.workerBytes + m.bufferBytes).toBe(m.totalBytes)
+    expect(plan.peakBufferBytes).toBeLessThanOrEqual(m.bufferBytes)
+    const text = slicewise("plan", fixture("classic/uint16.tif"), out, "gaussian:sigma=1", "--memory", "1GiB", "--threads", "2")
+    expect(text.stdout.split("\n")[0]).toMatch(/^memory 1\.00 GiB \(peak RSS\): runtime .*, headroom .*, 1 worker thread .*, buffers up to .* \(planned .*\)$/)
+  })
+
+  it("refuses a --memory the runtime alone exceeds, naming what takes it", () => {
+    const r = slicewise("run", fixture("classic/uint16.tif"), path.join(dir, "never2.tif"), "copy", "--memory", "8MiB")
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/^slicewise: --memory 8MiB is too small: the runtime takes .*, headroom .* and the plan's buffers at least .*; try --memory \S+\n$/)
   })
 })
 

@@ -11,7 +11,8 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { runBatch } from "../../src/batch/index.js"
-import { runJobSetUp } from "../../src/batch/run-job.js"
+import { resolveJobPaths } from "../../src/jobs/file.js"
+import { runJobSetUp } from "../../src/jobs/run-job.js"
 import { batchProfile, decodeProfile, readProfile, recording, runProfile, writeProfile } from "../../src/profile/index.js"
 import { reportHtml } from "../../src/profile/report-html.js"
 import { startSampler, type Sampler } from "../../src/profile/sampler.js"
@@ -37,7 +38,7 @@ const jobsFile = () => path.join(dir, "jobs.json")
 /** A real run of median:radius=2 over in.nrrd, recorded with 20 ms samples, as a profile. */
 const profiledRun = async (): Promise<Profile> => {
   const job = { kind: "run" as const, input: "in.nrrd", output: "median.nrrd", steps: ["median:radius=2"] }
-  const { program } = await Effect.runPromise(runJobSetUp(job, jobsFile()))
+  const { program } = await Effect.runPromise(runJobSetUp(resolveJobPaths(job, jobsFile())))
   const baselineRssBytes = process.memoryUsage.rss()
   const { value, samples, startedAt } = await Effect.runPromise(recording(Run.run(program), { intervalMs: 20 }))
   return runProfile({ startedAt, samples, result: value, baselineRssBytes, name: "median.nrrd", sampleIntervalMs: 20 })
@@ -143,7 +144,7 @@ describe("the HTML report", () => {
     const jobs = ["a", "b", "c"].map((n) => ({
       name: `job <${n}>`,
       kind: "run",
-      setUp: runJobSetUp({ kind: "run", input: "in.nrrd", output: `batch-${n}.nrrd`, steps: ["uniform:size=3"] }, jobsFile())
+      setUp: runJobSetUp(resolveJobPaths({ kind: "run", input: "in.nrrd", output: `batch-${n}.nrrd`, steps: ["uniform:size=3"] }, jobsFile()))
     }))
     const memoryBytes = 2 ** 30
     const { value, samples, startedAt } = await Effect.runPromise(

@@ -13,7 +13,7 @@ import type { Direction, Reducer, WindowKernel } from "../../src/algebra/kernel.
 import { volumeInfo, voxelCount, type Shape, type VolumeInfo } from "../../src/algebra/volume.js"
 import { arraySource } from "../../src/io/memory.js"
 import type { SliceSource } from "../../src/algebra/slices.js"
-import { applyStep, parseStep } from "../../src/ops/steps.js"
+import { applyStep, parseStep } from "../../src/jobs/steps.js"
 
 export const shapeArb: fc.Arbitrary<Shape> = fc.tuple(
   fc.integer({ min: 1, max: 6 }),

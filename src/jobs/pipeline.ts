@@ -1,5 +1,5 @@
 /**
- * A CLI pipeline as a program: read a source, apply the steps in order, write the sink.
+ * A pipeline as a program: read a source, apply the steps in order, write the sink.
  *
  * @example
  * ```ts
@@ -8,7 +8,7 @@
  */
 import type { Program } from "../algebra/algebra.js"
 import type { SliceSink, SliceSource } from "../algebra/slices.js"
-import { applyStep, type Step } from "../ops/steps.js"
+import { applyStep, type Step } from "./steps.js"
 
 export const pipeline = (source: SliceSource, steps: ReadonlyArray<Step>, sink: SliceSink): Program => (alg) => {
   let volume = alg.source(source)

@@ -1,6 +1,7 @@
 /**
- * The CLI's steps: `name` or `name:key=value,key=value`, parsed into typed steps and applied to a
- * volume with the ops of this folder. Unknown names and keys, values that are not numbers, negative
+ * The steps of a pipeline, as `slicewise run` and a run job write them: `name` or
+ * `name:key=value,key=value`, parsed into typed steps and applied to a volume with the op library.
+ * Each step is described once, in SPECS: its help, its keys and the op it applies. Unknown names and keys, values that are not numbers, negative
  * radii and sizes below 1 are refused with a StepError that names the step, the bad key or value
  * and what is valid.
  *
@@ -22,18 +23,18 @@ import * as Either from "effect/Either"
 import type { Algebra, Repr, Volume } from "../algebra/algebra.js"
 import { BOUNDARY_MODES, isBoundaryMode, type BoundaryMode } from "../algebra/boundary.js"
 import { DTYPES, isDType, type DType } from "../algebra/dtype.js"
-import { dilate, erode, FOOTPRINTS, type Footprint } from "./binary.js"
-import { gaussian, type PerAxis } from "./gaussian.js"
-import { erase } from "./internal/volume.js"
-import { edt } from "./edt.js"
-import { label, type Connectivity } from "./label.js"
-import { median } from "./median.js"
-import { otsu } from "./otsu.js"
-import { greyDilate, greyErode } from "./morphology.js"
-import { cast, threshold } from "./pointwise.js"
-import { uniform } from "./uniform.js"
+import { dilate, erode, FOOTPRINTS, type Footprint } from "../ops/binary.js"
+import { gaussian, type PerAxis } from "../ops/gaussian.js"
+import { erase } from "../ops/internal/volume.js"
+import { edt } from "../ops/edt.js"
+import { label, type Connectivity } from "../ops/label.js"
+import { median } from "../ops/median.js"
+import { otsu } from "../ops/otsu.js"
+import { greyDilate, greyErode } from "../ops/morphology.js"
+import { cast, threshold } from "../ops/pointwise.js"
+import { uniform } from "../ops/uniform.js"
 
-/** A step the CLI cannot use, with what would fix it. */
+/** A step that cannot be used, with what would fix it. */
 export class StepError extends Data.TaggedError("StepError")<{
   /** The step as written. */
   readonly step: string
@@ -48,121 +49,139 @@ export class StepError extends Data.TaggedError("StepError")<{
   }
 }
 
-export type Step =
-  | { readonly _tag: "copy" }
-  | { readonly _tag: "cast"; readonly dtype: DType }
-  | { readonly _tag: "threshold"; readonly min: number; readonly max?: number }
-  | { readonly _tag: "uniform"; readonly size: PerAxis; readonly mode: BoundaryMode; readonly cval: number }
-  | {
-      readonly _tag: "gaussian"
-      readonly sigma: PerAxis
-      readonly truncate: number
-      readonly mode: BoundaryMode
-      readonly cval: number
-    }
-  | { readonly _tag: "median"; readonly radius: number; readonly mode: BoundaryMode; readonly cval: number }
-  | { readonly _tag: "dilate" | "erode"; readonly radius: number; readonly footprint: Footprint }
-  | { readonly _tag: "grey-dilate" | "grey-erode"; readonly radius: number; readonly mode: BoundaryMode; readonly cval: number }
-  | { readonly _tag: "edt"; readonly spacing: PerAxis | "volume"; readonly dtype: "float32" | "float64" }
-  | { readonly _tag: "label"; readonly connectivity: Connectivity }
-  | { readonly _tag: "otsu" }
+/** How a key's value is read and checked, and the type it becomes. */
+interface KindValue {
+  readonly number: number
+  readonly nonNegative: number
+  readonly radius: number
+  readonly size: PerAxis
+  readonly sigma: PerAxis
+  readonly dtype: DType
+  readonly mode: BoundaryMode
+  readonly footprint: Footprint
+  readonly spacing: PerAxis | "volume"
+  readonly floatDtype: "float32" | "float64"
+  readonly connectivity: Connectivity
+}
+type Kind = keyof KindValue
 
-export type StepName = Step["_tag"]
-
-/** How a key's value is read and checked. */
-type Kind =
-  | "number"
-  | "nonNegative"
-  | "radius"
-  | "size"
-  | "sigma"
-  | "dtype"
-  | "mode"
-  | "footprint"
-  | "spacing"
-  | "floatDtype"
-  | "connectivity"
-
-interface KeySpec {
-  readonly kind: Kind
+interface KeySpec<K extends Kind = Kind> {
+  readonly kind: K
   /** How --help writes the value. */
   readonly placeholder: string
   /** undefined: required. */
   readonly default?: string
-  readonly optional?: boolean
+  readonly optional?: true
   readonly doc: string
 }
 
-interface StepSpec {
-  readonly doc: string
-  readonly keys: Readonly<Record<string, KeySpec>>
+type Keys = Readonly<Record<string, KeySpec>>
+
+/** The typed values of a step's keys: optional keys may be absent, the others are always there. */
+type ValuesOf<K extends Keys> = {
+  readonly [k in keyof K as K[k] extends { readonly optional: true } ? never : k]: KindValue[K[k]["kind"]]
+} & {
+  readonly [k in keyof K as K[k] extends { readonly optional: true } ? k : never]?: KindValue[K[k]["kind"]]
 }
 
-const MODE: KeySpec = { kind: "mode", placeholder: "M", default: "reflect", doc: "boundary" }
-const CVAL: KeySpec = { kind: "number", placeholder: "C", default: "0", doc: "value outside for mode=constant" }
-const RADIUS: KeySpec = { kind: "radius", placeholder: "R", doc: "radius" }
-const FOOTPRINT: KeySpec = { kind: "footprint", placeholder: "ball|cube", default: "ball", doc: "structuring element" }
+/** Everything about one step: its help text, its keys, and the op it applies. */
+interface StepSpec<K extends Keys> {
+  readonly doc: string
+  readonly keys: K
+  readonly apply: <F extends Repr>(alg: Algebra<F>, volume: Volume<F, DType>, values: ValuesOf<K>) => Volume<F, DType>
+}
 
-const SPECS: Readonly<Record<StepName, StepSpec>> = {
-  copy: { doc: "the input unchanged", keys: {} },
-  cast: { doc: "store as another dtype (truncate toward zero, saturate)", keys: { dtype: { kind: "dtype", placeholder: "DTYPE", doc: "output dtype" } } },
-  threshold: {
+const step = <const K extends Keys>(spec: StepSpec<K>): StepSpec<K> => spec
+
+const MODE = { kind: "mode", placeholder: "M", default: "reflect", doc: "boundary" } as const
+const CVAL = { kind: "number", placeholder: "C", default: "0", doc: "value outside for mode=constant" } as const
+const RADIUS = { kind: "radius", placeholder: "R", doc: "radius" } as const
+const FOOTPRINT = { kind: "footprint", placeholder: "ball|cube", default: "ball", doc: "structuring element" } as const
+
+const SPECS = {
+  copy: step({ doc: "the input unchanged", keys: {}, apply: (_alg, v) => v }),
+  cast: step({
+    doc: "store as another dtype (truncate toward zero, saturate)",
+    keys: { dtype: { kind: "dtype", placeholder: "DTYPE", doc: "output dtype" } },
+    apply: (alg, v, s) => erase(cast(alg, v, s.dtype))
+  }),
+  threshold: step({
     doc: "uint8 mask: 1 where T ≤ v (≤ U), bounds inclusive",
     keys: {
       min: { kind: "number", placeholder: "T", doc: "lowest value kept" },
       max: { kind: "number", placeholder: "U", optional: true, doc: "highest value kept" }
-    }
-  },
-  uniform: {
+    },
+    apply: (alg, v, s) => erase(threshold(alg, v, s))
+  }),
+  uniform: step({
     doc: "box mean (scipy uniform_filter)",
-    keys: { size: { kind: "size", placeholder: "K", doc: "box size K or kz/ky/kx" }, mode: MODE, cval: CVAL }
-  },
-  gaussian: {
+    keys: { size: { kind: "size", placeholder: "K", doc: "box size K or kz/ky/kx" }, mode: MODE, cval: CVAL },
+    apply: (alg, v, s) => erase(uniform(alg, v, s))
+  }),
+  gaussian: step({
     doc: "Gaussian smoothing (scipy gaussian_filter)",
     keys: {
       sigma: { kind: "sigma", placeholder: "S", doc: "σ in voxels, or σz/σy/σx" },
       truncate: { kind: "nonNegative", placeholder: "4", default: "4", doc: "radius in σ" },
       mode: MODE,
       cval: CVAL
-    }
-  },
-  median: {
+    },
+    apply: (alg, v, s) => erase(gaussian(alg, v, s))
+  }),
+  median: step({
     doc: "median of a (2R+1)³ cube (scipy median_filter)",
-    keys: { radius: RADIUS, mode: MODE, cval: CVAL }
-  },
-  dilate: {
+    keys: { radius: RADIUS, mode: MODE, cval: CVAL },
+    apply: (alg, v, s) => erase(median(alg, v, s))
+  }),
+  dilate: step({
     doc: "binary dilation → uint8 0/1 (non-zero is foreground)",
-    keys: { radius: RADIUS, footprint: FOOTPRINT }
-  },
-  erode: {
+    keys: { radius: RADIUS, footprint: FOOTPRINT },
+    apply: (alg, v, s) => erase(dilate(alg, v, s))
+  }),
+  erode: step({
     doc: "binary erosion → uint8 0/1 (outside is background)",
-    keys: { radius: RADIUS, footprint: FOOTPRINT }
-  },
-  "grey-dilate": {
+    keys: { radius: RADIUS, footprint: FOOTPRINT },
+    apply: (alg, v, s) => erase(erode(alg, v, s))
+  }),
+  "grey-dilate": step({
     doc: "maximum of a (2R+1)³ cube (scipy grey_dilation)",
-    keys: { radius: RADIUS, mode: MODE, cval: CVAL }
-  },
-  "grey-erode": {
+    keys: { radius: RADIUS, mode: MODE, cval: CVAL },
+    apply: (alg, v, s) => erase(greyDilate(alg, v, s))
+  }),
+  "grey-erode": step({
     doc: "minimum of a (2R+1)³ cube (scipy grey_erosion)",
-    keys: { radius: RADIUS, mode: MODE, cval: CVAL }
-  },
-  edt: {
+    keys: { radius: RADIUS, mode: MODE, cval: CVAL },
+    apply: (alg, v, s) => erase(greyErode(alg, v, s))
+  }),
+  edt: step({
     doc: "distance of non-zero voxels to the nearest zero (scipy distance_transform_edt)",
     keys: {
       spacing: { kind: "spacing", placeholder: "S", default: "1", doc: "voxel size S, sz/sy/sx, or volume" },
       dtype: { kind: "floatDtype", placeholder: "float32|float64", default: "float32", doc: "output dtype" }
-    }
-  },
-  label: {
+    },
+    apply: (alg, v, s) => erase(edt(alg, v, s))
+  }),
+  label: step({
     doc: "connected components of non-zero voxels → uint32 (scipy label)",
-    keys: { connectivity: { kind: "connectivity", placeholder: "6|18|26", default: "6", doc: "neighbours that connect" } }
-  },
-  otsu: { doc: "uint8 mask: 1 where v > Otsu's threshold (skimage threshold_otsu)", keys: {} }
+    keys: { connectivity: { kind: "connectivity", placeholder: "6|18|26", default: "6", doc: "neighbours that connect" } },
+    apply: (alg, v, s) => erase(label(alg, v, s))
+  }),
+  otsu: step({ doc: "uint8 mask: 1 where v > Otsu's threshold (skimage threshold_otsu)", keys: {}, apply: (alg, v) => erase(otsu(alg, v)) })
 }
+
+type Specs = typeof SPECS
+
+/** A parsed step: its name as `_tag` and every key's typed value (defaults filled in). */
+export type Step = { readonly [N in keyof Specs]: { readonly _tag: N } & ValuesOf<Specs[N]["keys"]> }[keyof Specs]
+
+export type StepName = Step["_tag"]
 
 export const STEP_NAMES = Object.keys(SPECS) as ReadonlyArray<StepName>
 
 const isStepName = (s: string): s is StepName => Object.prototype.hasOwnProperty.call(SPECS, s)
+
+/** A step's spec with its keys untyped, for the code that walks any step's keys. */
+const specOf = (name: StepName): StepSpec<Keys> => SPECS[name] as unknown as StepSpec<Keys>
 
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/
 
@@ -258,7 +277,7 @@ export const parseStepEither = (text: string): Either.Either<Step, StepError> =>
   const name = (colon < 0 ? trimmed : trimmed.slice(0, colon)).trim()
   if (name === "") return fail("no step name", STEP_NAMES)
   if (!isStepName(name)) return fail(`unknown step "${name}"`, STEP_NAMES)
-  const spec = SPECS[name]
+  const spec = specOf(name)
   const keyNames = Object.keys(spec.keys)
   const given = new Map<string, string>()
   if (colon >= 0) {
@@ -329,35 +348,13 @@ const axisText = (v: PerAxis): string => (typeof v === "number" ? String(v) : v.
  * ```
  */
 export const stepText = (step: Step): string => {
-  const kv = (pairs: ReadonlyArray<readonly [string, string | number | undefined]>): string => {
-    const parts = pairs.filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`)
-    return parts.length === 0 ? step._tag : `${step._tag}:${parts.join(",")}`
+  const values = step as unknown as Readonly<Record<string, KindValue[Kind] | undefined>>
+  const parts: Array<string> = []
+  for (const key of Object.keys(specOf(step._tag).keys)) {
+    const v = values[key]
+    if (v !== undefined) parts.push(`${key}=${typeof v === "object" ? axisText(v) : String(v)}`)
   }
-  switch (step._tag) {
-    case "copy":
-      return "copy"
-    case "cast":
-      return kv([["dtype", step.dtype]])
-    case "threshold":
-      return kv([["min", step.min], ["max", step.max]])
-    case "uniform":
-      return kv([["size", axisText(step.size)], ["mode", step.mode], ["cval", step.cval]])
-    case "gaussian":
-      return kv([["sigma", axisText(step.sigma)], ["truncate", step.truncate], ["mode", step.mode], ["cval", step.cval]])
-    case "median":
-    case "grey-dilate":
-    case "grey-erode":
-      return kv([["radius", step.radius], ["mode", step.mode], ["cval", step.cval]])
-    case "dilate":
-    case "erode":
-      return kv([["radius", step.radius], ["footprint", step.footprint]])
-    case "edt":
-      return kv([["spacing", step.spacing === "volume" ? "volume" : axisText(step.spacing)], ["dtype", step.dtype]])
-    case "label":
-      return kv([["connectivity", step.connectivity]])
-    case "otsu":
-      return "otsu"
-  }
+  return parts.length === 0 ? step._tag : `${step._tag}:${parts.join(",")}`
 }
 
 /**
@@ -370,36 +367,8 @@ export const stepText = (step: Step): string => {
  * for (const s of steps) v = applyStep(alg, v, s)
  * ```
  */
-export const applyStep = <F extends Repr>(alg: Algebra<F>, volume: Volume<F, DType>, step: Step): Volume<F, DType> => {
-  switch (step._tag) {
-    case "copy":
-      return volume
-    case "cast":
-      return erase(cast(alg, volume, step.dtype))
-    case "threshold":
-      return erase(threshold(alg, volume, step.max === undefined ? { min: step.min } : { min: step.min, max: step.max }))
-    case "uniform":
-      return erase(uniform(alg, volume, { size: step.size, mode: step.mode, cval: step.cval }))
-    case "gaussian":
-      return erase(gaussian(alg, volume, { sigma: step.sigma, truncate: step.truncate, mode: step.mode, cval: step.cval }))
-    case "median":
-      return erase(median(alg, volume, { radius: step.radius, mode: step.mode, cval: step.cval }))
-    case "dilate":
-      return erase(dilate(alg, volume, { radius: step.radius, footprint: step.footprint }))
-    case "erode":
-      return erase(erode(alg, volume, { radius: step.radius, footprint: step.footprint }))
-    case "grey-dilate":
-      return erase(greyDilate(alg, volume, { radius: step.radius, mode: step.mode, cval: step.cval }))
-    case "grey-erode":
-      return erase(greyErode(alg, volume, { radius: step.radius, mode: step.mode, cval: step.cval }))
-    case "edt":
-      return erase(edt(alg, volume, { spacing: step.spacing, dtype: step.dtype }))
-    case "label":
-      return erase(label(alg, volume, { connectivity: step.connectivity }))
-    case "otsu":
-      return erase(otsu(alg, volume))
-  }
-}
+export const applyStep = <F extends Repr>(alg: Algebra<F>, volume: Volume<F, DType>, step: Step): Volume<F, DType> =>
+  specOf(step._tag).apply(alg, volume, step as unknown as ValuesOf<Keys>)
 
 /**
  * One line per step with its keys (optional ones in brackets), then what the placeholders mean,
@@ -412,7 +381,7 @@ export const applyStep = <F extends Repr>(alg: Algebra<F>, volume: Volume<F, DTy
  */
 export const describeSteps = (): string => {
   const lines = STEP_NAMES.map((name) => {
-    const spec = SPECS[name]
+    const spec = specOf(name)
     const entries = Object.entries(spec.keys)
     const required = entries.filter(([, ks]) => ks.default === undefined && ks.optional !== true)
     const optional = entries.filter(([, ks]) => !(ks.default === undefined && ks.optional !== true))

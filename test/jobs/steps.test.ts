@@ -16,8 +16,8 @@ import {
   StepError,
   stepText,
   type Step
-} from "../../src/ops/steps.js"
-import { casesOf, compare, expectedOf, runOp, type FixtureCase } from "./fixtures.js"
+} from "../../src/jobs/steps.js"
+import { casesOf, compare, expectedOf, runOp, type FixtureCase } from "../ops/fixtures.js"
 
 const errorOf = (text: string): StepError => {
   const r = parseStepEither(text)
@@ -172,7 +172,7 @@ describe("applyStep = the ops", () => {
   it("copy returns the input", async () => {
     const c = casesOf("median")[0]!
     const out = await runOp(c, (alg, v) => applyStep(alg, v, parseStep("copy")))
-    const { inputOf } = await import("./fixtures.js")
+    const { inputOf } = await import("../ops/fixtures.js")
     expect(Array.from(out.data)).toEqual(Array.from(inputOf(c).data))
   })
 })

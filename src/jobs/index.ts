@@ -1,0 +1,26 @@
+/**
+ * Pipelines as data, shared by the command line, batches and (later) the cluster: steps as text,
+ * format options, run and fuse jobs with their Schemas, memory sizes, and the jobs file.
+ *
+ * @example
+ * ```ts
+ * import { Run } from "slicewise"
+ * import { runJobSetUp } from "slicewise/jobs"
+ *
+ * const { program } = yield* runJobSetUp({ kind: "run", input: "scan.nii.gz", output: "mask.nii.gz", steps: ["gaussian:sigma=1", "otsu"] })
+ * yield* Run.run(program)
+ * ```
+ */
+export { UsageError } from "./errors.js"
+export { decodeJobs, Job, JOB_KINDS, jobSetUp, JobsFileError, readJobs, resolveFrom, resolveJobPaths } from "./file.js"
+export { sinkOptions, sourceOptions } from "./formats.js"
+export type { InputFormat, OutputFormat } from "./formats.js"
+export { FuseAtlas, FuseJob, fuseSetUp, parseAtlas } from "./fuse-job.js"
+export { parseMemory } from "./memory.js"
+export { pipeline } from "./pipeline.js"
+export { jobMemory, RunJob, runJobSetUp, RunMode } from "./run-job.js"
+export type { JobSetUp } from "./run-job.js"
+export { applyStep, describeSteps, parseStep, parseStepEither, parseSteps, STEP_NAMES, StepError, stepText } from "./steps.js"
+export type { Step, StepName } from "./steps.js"
+export { HEADROOM_BYTES, headroomBytes, JOB_OVERHEAD_BYTES, jobBudget, settledRss, splitMemory, WORKER_THREAD_BYTES } from "./memory-model.js"
+export type { MemorySplit } from "./memory-model.js"

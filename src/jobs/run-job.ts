@@ -1,0 +1,88 @@
+/**
+ * A pipeline as data: an input, steps and an output with their format options, what
+ * `slicewise run` reads from its command line and a `"kind": "run"` job from a jobs file. Setting
+ * one up opens the input's metadata, parses the steps and chooses the sink: it reads no voxel and
+ * creates no file.
+ *
+ * @example
+ * ```ts
+ * const { program } = yield* runJobSetUp({ kind: "run", input: "a.nrrd", output: "b.nrrd", steps: ["median:radius=1"] })
+ * yield* Run.run(program)
+ * ```
+ */
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import type { Program } from "../algebra/algebra.js"
+import type { IoError } from "../algebra/io-errors.js"
+import { openSource, sinkFor } from "../io/index.js"
+import type { UsageError } from "./errors.js"
+import { sinkOptions, sourceOptions } from "./formats.js"
+import { parseMemory } from "./memory.js"
+import { pipeline } from "./pipeline.js"
+import { parseSteps, type StepError } from "./steps.js"
+
+const NonNegativeInt = Schema.Int.pipe(Schema.nonNegative())
+
+/** fused: the optimised plan; unfused: one stream stage per algebra node (same voxels, slower). */
+export const RunMode = Schema.Literal("fused", "unfused")
+export type RunMode = typeof RunMode.Type
+
+/**
+ * A `slicewise run` as data: the same input, output, steps and format options as on the command
+ * line (`--level` → `level`, `--zarr-version` → `zarrVersion`, …), and optionally a `memory` cap
+ * ("256MiB") for its plan's buffers.
+ */
+export const RunJob = Schema.Struct({
+  kind: Schema.Literal("run"),
+  name: Schema.optional(Schema.NonEmptyString),
+  input: Schema.NonEmptyString,
+  output: Schema.NonEmptyString,
+  steps: Schema.Array(Schema.NonEmptyString),
+  memory: Schema.optional(Schema.NonEmptyString),
+  mode: Schema.optional(RunMode),
+  level: Schema.optional(NonNegativeInt),
+  channel: Schema.optional(NonNegativeInt),
+  time: Schema.optional(NonNegativeInt),
+  volume: Schema.optional(NonNegativeInt),
+  scale: Schema.optional(Schema.Boolean),
+  chunks: Schema.optional(Schema.NonEmptyString),
+  codec: Schema.optional(Schema.NonEmptyString),
+  zarrVersion: Schema.optional(Schema.Literal("2", "3")),
+  levels: Schema.optional(Schema.Int.pipe(Schema.positive())),
+  labels: Schema.optional(Schema.Boolean)
+})
+export type RunJob = typeof RunJob.Type
+
+/** A job ready to plan and run: its program, and how the job asked to run it. */
+export interface JobSetUp {
+  readonly program: Program
+  /** Where it writes (for reports). */
+  readonly output?: string
+  readonly mode?: RunMode
+  /** The job's own cap for its plan's buffers, if it gave one. */
+  readonly memoryBytes?: number
+}
+
+/** The job's `memory`, checked; undefined when it gives none. */
+export const jobMemory = (memory: string | undefined): Effect.Effect<number | undefined, UsageError> =>
+  memory === undefined ? Effect.succeed(undefined) : parseMemory(memory, "memory")
+
+/** How the job asked to run: its output, mode and memory cap. */
+export const jobRunOptions = (
+  job: { readonly output: string; readonly mode?: RunMode | undefined },
+  memoryBytes: number | undefined
+): Omit<JobSetUp, "program"> => ({
+  output: job.output,
+  ...(job.mode === undefined ? {} : { mode: job.mode }),
+  ...(memoryBytes === undefined ? {} : { memoryBytes })
+})
+
+/** Opens the input (metadata only), parses the steps and builds the program that writes the output. */
+export const runJobSetUp = (job: RunJob): Effect.Effect<JobSetUp, StepError | IoError | UsageError> =>
+  Effect.gen(function* () {
+    const steps = yield* parseSteps(job.steps)
+    const memoryBytes = yield* jobMemory(job.memory)
+    const source = yield* openSource(job.input, sourceOptions(job))
+    const sink = yield* sinkFor(job.output, yield* sinkOptions(job, source))
+    return { program: pipeline(source, steps, sink), ...jobRunOptions(job, memoryBytes) }
+  })
