@@ -109,122 +109,138 @@ const failureLine = (cause: Cause.Cause<unknown>): string => {
   return `internal error: ${defect instanceof Error ? defect.message : String(defect)}`
 }
 
+/** What the scheduler knows as it goes: the log, the outcomes, and the running jobs' count and bytes. */
+interface Ledger<A, E> {
+  readonly jobs: ReadonlyArray<SchedulerJob<A, E>>
+  readonly options: SchedulerOptions
+  /** performance.now() at the time origin. */
+  readonly origin: number
+  readonly events: Array<SchedulerEvent>
+  readonly outcomes: Array<JobOutcome<A, E>>
+  running: number
+  runningBytes: number
+}
+
+const sinceOrigin = (l: Ledger<unknown, unknown>): number => performance.now() - l.origin
+
+const log = (l: Ledger<unknown, unknown>, kind: EventKind, index: number, detail?: string): void => {
+  const job = l.jobs[index]!
+  const e: SchedulerEvent = {
+    tMs: sinceOrigin(l),
+    kind,
+    index,
+    job: job.name,
+    predictedBytes: job.predictedBytes,
+    runningPredictedBytes: l.runningBytes,
+    running: l.running,
+    ...(detail === undefined ? {} : { detail })
+  }
+  l.events.push(e)
+  l.options.onEvent?.(e)
+}
+
+/** Settles the jobs that failed to set up or can never fit, before anything starts; the others wait. */
+const settleUpFront = (l: Ledger<unknown, unknown>): Array<number> => {
+  const waiting: Array<number> = []
+  const budget = l.options.budgetBytes
+  for (let i = 0; i < l.jobs.length; i++) {
+    const job = l.jobs[i]!
+    if (job.failure !== undefined) {
+      l.outcomes[i] = { index: i, name: job.name, status: "failed", predictedBytes: job.predictedBytes, detail: job.failure }
+      log(l, "fail", i, job.failure)
+      continue
+    }
+    const refusal =
+      job.refusal ??
+      (job.predictedBytes > budget ? `needs ${formatBytes(job.predictedBytes)}, more than the ${formatBytes(budget)} the budget leaves for jobs` : undefined)
+    if (refusal === undefined) {
+      waiting.push(i)
+      continue
+    }
+    l.outcomes[i] = { index: i, name: job.name, status: "refused", predictedBytes: job.predictedBytes, detail: refusal }
+    log(l, "refuse", i, refusal)
+  }
+  return waiting
+}
+
+/**
+ * The position in `waiting` of the next job to admit, or -1: the first that fits what is free,
+ * unless an earlier one has been overtaken `maxOvertakes` times already. Counts the overtakes.
+ */
+const nextToAdmit = (
+  l: Ledger<unknown, unknown>,
+  waiting: ReadonlyArray<number>,
+  overtaken: Map<number, number>,
+  concurrency: number,
+  maxOvertakes: number
+): number => {
+  if (l.running >= concurrency) return -1
+  const free = l.options.budgetBytes - l.runningBytes
+  for (let pos = 0; pos < waiting.length; pos++) {
+    const i = waiting[pos]!
+    if (l.jobs[i]!.predictedBytes <= free) {
+      for (let k = 0; k < pos; k++) overtaken.set(waiting[k]!, (overtaken.get(waiting[k]!) ?? 0) + 1)
+      return pos
+    }
+    if ((overtaken.get(i) ?? 0) >= maxOvertakes) return -1
+  }
+  return -1
+}
+
+/** The outcome of a job that ran, from its exit. */
+const outcomeOf = <A, E>(base: Omit<JobOutcome<A, E>, "status">, exit: Exit.Exit<A, E>): JobOutcome<A, E> => {
+  if (Exit.isSuccess(exit)) return { ...base, status: "done", value: exit.value }
+  const failure = Cause.failureOption(exit.cause)
+  return {
+    ...base,
+    status: Cause.isInterruptedOnly(exit.cause) ? "interrupted" : "failed",
+    detail: failureLine(exit.cause),
+    ...(failure._tag === "Some" ? { error: failure.value } : {})
+  }
+}
+
+const setLoad = (l: Ledger<unknown, unknown>, running: number, bytes: number): void => {
+  l.running += running
+  l.runningBytes += bytes
+  l.options.onLoad?.(l.running, l.runningBytes)
+}
+
+/** Runs admitted job `i` to its end, records its outcome and says on `ended` that it is over. */
+const runAdmitted = <A, E>(l: Ledger<A, E>, i: number, ended: Queue.Enqueue<number>): Effect.Effect<void> => {
+  const job = l.jobs[i]!
+  const startMs = sinceOrigin(l)
+  log(l, "start", i)
+  return Effect.flatMap(Effect.exit(job.run), (exit) =>
+    Effect.suspend(() => {
+      setLoad(l, -1, -job.predictedBytes)
+      const outcome = outcomeOf({ index: i, name: job.name, predictedBytes: job.predictedBytes, startMs, endMs: sinceOrigin(l) }, exit)
+      l.outcomes[i] = outcome
+      log(l, outcome.status === "done" ? "finish" : "fail", i, outcome.detail)
+      return Queue.offer(ended, i)
+    })
+  )
+}
+
 /** Runs the jobs under the budget; refuses up front those that could never fit. */
-export const schedule = <A, E>(
-  jobs: ReadonlyArray<SchedulerJob<A, E>>,
-  options: SchedulerOptions
-): Effect.Effect<ScheduleResult<A, E>> =>
+export const schedule = <A, E>(jobs: ReadonlyArray<SchedulerJob<A, E>>, options: SchedulerOptions): Effect.Effect<ScheduleResult<A, E>> =>
   Effect.scoped(
     Effect.gen(function* () {
       const concurrency = Math.max(1, Math.floor(options.concurrency))
       const maxOvertakes = options.maxOvertakes ?? DEFAULT_MAX_OVERTAKES
-      const started = options.originMs ?? performance.now()
-      const now = () => performance.now() - started
-      const events: Array<SchedulerEvent> = []
-      const outcomes: Array<JobOutcome<A, E>> = new Array(jobs.length)
-      let running = 0
-      let runningBytes = 0
-      const log = (kind: EventKind, index: number, detail?: string) => {
-        const job = jobs[index]!
-        const e: SchedulerEvent = {
-          tMs: now(),
-          kind,
-          index,
-          job: job.name,
-          predictedBytes: job.predictedBytes,
-          runningPredictedBytes: runningBytes,
-          running,
-          ...(detail === undefined ? {} : { detail })
-        }
-        events.push(e)
-        options.onEvent?.(e)
-      }
-
-      // Failures to set up and refusals first, before anything starts.
-      const waiting: Array<number> = []
-      for (let i = 0; i < jobs.length; i++) {
-        const job = jobs[i]!
-        if (job.failure !== undefined) {
-          outcomes[i] = { index: i, name: job.name, status: "failed", predictedBytes: job.predictedBytes, detail: job.failure }
-          log("fail", i, job.failure)
-          continue
-        }
-        const refusal =
-          job.refusal ??
-          (job.predictedBytes > options.budgetBytes
-            ? `needs ${formatBytes(job.predictedBytes)}, more than the ${formatBytes(options.budgetBytes)} the budget leaves for jobs`
-            : undefined)
-        if (refusal === undefined) {
-          waiting.push(i)
-          continue
-        }
-        outcomes[i] = { index: i, name: job.name, status: "refused", predictedBytes: job.predictedBytes, detail: refusal }
-        log("refuse", i, refusal)
-      }
-
+      const l: Ledger<A, E> = { jobs, options, origin: options.originMs ?? performance.now(), events: [], outcomes: new Array(jobs.length), running: 0, runningBytes: 0 }
+      const waiting = settleUpFront(l)
       const overtaken = new Map<number, number>()
-      /** The position in `waiting` of the next job to admit, or -1. */
-      const pick = (): number => {
-        if (running >= concurrency) return -1
-        const free = options.budgetBytes - runningBytes
-        for (let pos = 0; pos < waiting.length; pos++) {
-          const i = waiting[pos]!
-          if (jobs[i]!.predictedBytes <= free) {
-            for (let k = 0; k < pos; k++) overtaken.set(waiting[k]!, (overtaken.get(waiting[k]!) ?? 0) + 1)
-            return pos
-          }
-          if ((overtaken.get(i) ?? 0) >= maxOvertakes) return -1
-        }
-        return -1
-      }
-
       const ended = yield* Queue.unbounded<number>()
-      const body = (i: number) => {
-        const job = jobs[i]!
-        let startMs = 0
-        return Effect.sync(() => {
-          startMs = now()
-          log("start", i)
-        }).pipe(
-          Effect.zipRight(Effect.exit(job.run)),
-          Effect.flatMap((exit) =>
-            Effect.suspend(() => {
-              running--
-              runningBytes -= job.predictedBytes
-              options.onLoad?.(running, runningBytes)
-              const base = { index: i, name: job.name, predictedBytes: job.predictedBytes, startMs, endMs: now() }
-              if (Exit.isSuccess(exit)) {
-                outcomes[i] = { ...base, status: "done", value: exit.value }
-                log("finish", i)
-              } else {
-                const detail = failureLine(exit.cause)
-                const failure = Cause.failureOption(exit.cause)
-                outcomes[i] = {
-                  ...base,
-                  status: Cause.isInterruptedOnly(exit.cause) ? "interrupted" : "failed",
-                  detail,
-                  ...(failure._tag === "Some" ? { error: failure.value } : {})
-                }
-                log("fail", i, detail)
-              }
-              return Queue.offer(ended, i)
-            })
-          )
-        )
-      }
-
-      while (waiting.length > 0 || running > 0) {
-        for (let pos = pick(); pos >= 0; pos = pick()) {
+      while (waiting.length > 0 || l.running > 0) {
+        for (let pos = nextToAdmit(l, waiting, overtaken, concurrency, maxOvertakes); pos >= 0; pos = nextToAdmit(l, waiting, overtaken, concurrency, maxOvertakes)) {
           const [i] = waiting.splice(pos, 1) as [number]
-          running++
-          runningBytes += jobs[i]!.predictedBytes
-          options.onLoad?.(running, runningBytes)
-          log("admit", i)
-          yield* Effect.forkScoped(body(i))
+          setLoad(l, 1, jobs[i]!.predictedBytes)
+          log(l, "admit", i)
+          yield* Effect.forkScoped(Effect.suspend(() => runAdmitted(l, i, ended)))
         }
         yield* Queue.take(ended)
         options.reclaim?.()
       }
-      return { outcomes, events }
+      return { outcomes: l.outcomes, events: l.events }
     })
   )
