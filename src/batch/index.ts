@@ -22,7 +22,7 @@ import { computeCpuMs } from "../profile/cpu.js"
 import type { JobFigures, SchedulerEvent } from "../profile/schema.js"
 import { formatBytes, sizeAtLeast } from "../util/units.js"
 import { collectGarbage } from "../util/gc.js"
-import { HEADROOM_BYTES, JOB_OVERHEAD_BYTES, jobBudget, settledRss } from "../jobs/memory-model.js"
+import { HEADROOM_BYTES, JOB_OVERHEAD_BYTES, jobBudget, settledRss } from "../jobs/memory.js"
 import type { JobSetUp } from "../jobs/run-job.js"
 import { schedule, type JobOutcome, type SchedulerJob } from "./scheduler.js"
 

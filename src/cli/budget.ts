@@ -1,7 +1,7 @@
 /**
  * `--memory`, `--buffers`, `--threads` and `--mode` → plan options. `--memory` is the budget for the
  * process's peak RSS, as for `slicewise batch`: the runtime measured now (Node, the code, the
- * opened inputs), a headroom and each worker thread's runtime come off it first (src/jobs/memory-model.ts),
+ * opened inputs), a headroom and each worker thread's runtime come off it first (src/jobs/memory.ts),
  * and the plan's buffers get the rest. `--buffers` caps the buffers alone. Without `--threads`, a
  * run that cannot afford the workers' runtime under `--memory` uses fewer threads.
  *
@@ -18,8 +18,7 @@ import * as Option from "effect/Option"
 import type { Program } from "../algebra/algebra.js"
 import * as Plan from "../interpreters/plan/index.js"
 import { UsageError } from "../jobs/errors.js"
-import { parseMemory } from "../jobs/memory.js"
-import { settledRss, splitMemory, type MemorySplit } from "../jobs/memory-model.js"
+import { parseMemory, settledRss, splitMemory, type MemorySplit } from "../jobs/memory.js"
 import { formatBytes, sizeAtLeast } from "../util/units.js"
 
 export interface BudgetFlags {

@@ -10,7 +10,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { BatchResultJson } from "../../src/batch/results.js"
-import { HEADROOM_BYTES } from "../../src/jobs/memory-model.js"
+import { HEADROOM_BYTES } from "../../src/jobs/memory.js"
 import { readProfile } from "../../src/profile/index.js"
 import { writeUint8Nrrd } from "../support/volume-io.js"
 
