@@ -30,7 +30,10 @@ import { fileError, UnsupportedError, type IoError } from "../algebra/io-errors.
 import { nrrdSink, openNrrd } from "./nrrd.js"
 import type { SliceSink, SliceSource } from "../algebra/slices.js"
 import { openTiffFile, openTiffStack } from "./tiff/reader.js"
+import type { SinkOptions, SourceOptions } from "./options.js"
 import { tiffFileSink, tiffStackSink } from "./tiff/writer.js"
+
+export type { SinkOptions, SourceOptions } from "./options.js"
 
 const extension = (path: string): string => {
   const m = /\.([A-Za-z0-9]+)$/.exec(path)
@@ -38,37 +41,6 @@ const extension = (path: string): string => {
 }
 
 const KNOWN = "a directory of .tif files, .tif/.tiff, .nrrd/.nhdr, .nii/.nii.gz, or a Zarr/OME-Zarr directory or http(s) URL"
-
-/** Options a format may take when reading; formats ignore what is not theirs. */
-export interface SourceOptions {
-  /** NIfTI: apply scl_slope/scl_inter (voxels become float32, or float64 for 32-bit data). */
-  readonly scale?: boolean
-  /** NIfTI: which volume of a 4D image (default 0). */
-  readonly volume?: number
-  /** OME-Zarr: which resolution level (default 0, the full resolution). */
-  readonly level?: number
-  /** OME-Zarr: time point and channel of a 4D/5D image (default 0). */
-  readonly t?: number
-  readonly c?: number
-}
-
-/** Options a format may take when writing; formats ignore what is not theirs. */
-export interface SinkOptions {
-  /** The source the output is made from: a NIfTI output keeps a NIfTI source's orientation. */
-  readonly like?: SliceSource
-  /** Zarr: 2 (default for `.zarr`) or 3. */
-  readonly zarrVersion?: 2 | 3
-  /** Zarr: chunk shape (z, y, x); default 64³ clipped to the volume. */
-  readonly chunks?: readonly [number, number, number]
-  /** Zarr: "raw", "gzip", "zstd" (default) or "blosc". */
-  readonly codec?: "raw" | "gzip" | "zstd" | "blosc"
-  /** Compression level (gzip 1…9, zstd 1…22, blosc 0…9). */
-  readonly compressionLevel?: number
-  /** OME-Zarr: number of pyramid levels including the full resolution (default: down to ~64 voxels). */
-  readonly levels?: number
-  /** OME-Zarr: the volume is a label image (pyramid by mode instead of mean). */
-  readonly labels?: boolean
-}
 
 const isUrl = (path: string) => /^https?:\/\//i.test(path)
 const isNifti = (path: string) => /\.nii(\.gz)?$/i.test(path)

@@ -1,0 +1,44 @@
+/**
+ * The options `openSource` and `sinkFor` take, one set for every format: each format reads the
+ * fields that are its own and ignores the rest. A module of their own, below the dispatcher in
+ * index.ts, so that a format's adapter (`zarrSinkFor`) can take them without importing the
+ * dispatcher that loads it.
+ *
+ * @example
+ * ```ts
+ * const read: SourceOptions = { level: 1 }                       // OME-Zarr, second level
+ * const write: SinkOptions = { codec: "zstd", chunks: [64, 64, 64] }
+ * ```
+ */
+import type { SliceSource } from "../algebra/slices.js"
+
+/** Options a format may take when reading; formats ignore what is not theirs. */
+export interface SourceOptions {
+  /** NIfTI: apply scl_slope/scl_inter (voxels become float32, or float64 for 32-bit data). */
+  readonly scale?: boolean
+  /** NIfTI: which volume of a 4D image (default 0). */
+  readonly volume?: number
+  /** OME-Zarr: which resolution level (default 0, the full resolution). */
+  readonly level?: number
+  /** OME-Zarr: time point and channel of a 4D/5D image (default 0). */
+  readonly t?: number
+  readonly c?: number
+}
+
+/** Options a format may take when writing; formats ignore what is not theirs. */
+export interface SinkOptions {
+  /** The source the output is made from: a NIfTI output keeps a NIfTI source's orientation. */
+  readonly like?: SliceSource
+  /** Zarr: 2 (default for `.zarr`) or 3. */
+  readonly zarrVersion?: 2 | 3
+  /** Zarr: chunk shape (z, y, x); default 64³ clipped to the volume. */
+  readonly chunks?: readonly [number, number, number]
+  /** Zarr: "raw", "gzip", "zstd" (default) or "blosc". */
+  readonly codec?: "raw" | "gzip" | "zstd" | "blosc"
+  /** Compression level (gzip 1…9, zstd 1…22, blosc 0…9). */
+  readonly compressionLevel?: number
+  /** OME-Zarr: number of pyramid levels including the full resolution (default: down to ~64 voxels). */
+  readonly levels?: number
+  /** OME-Zarr: the volume is a label image (pyramid by mode, not mean). */
+  readonly labels?: boolean
+}
