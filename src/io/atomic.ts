@@ -35,8 +35,8 @@ export const temporarySuffix = (): string => `.partial-${process.pid}-${randomHe
 
 /**
  * 12 random hex digits. Math.random, not node:crypto: the names need only differ, every temporary is
- * created exclusively ("wx", mkdir), and importing node:crypto adds 2 MiB to a bare Node process's
- * resident memory.
+ * created exclusively ("wx", mkdir), and importing node:crypto adds about 2 MiB to a bare Node
+ * process's resident memory (`bash bench/runtime-floor.sh`; docs/BENCHMARKS.md, "Peak RSS").
  */
 const randomHex = (): string => Math.floor(Math.random() * 2 ** 48).toString(16).padStart(12, "0")
 

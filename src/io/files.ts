@@ -5,11 +5,11 @@
  *
  * Why raw fds: each call moves a whole slice (or a header, or a group of TIFF blocks), never a
  * voxel, and a positional read on a raw fd is the cheapest way node:fs offers to do that — no
- * FileHandle bookkeeping, no stream machinery (@effect/platform's streams reached 0.2–0.5 GB/s; see
- * "Measured on this machine" in DESIGN.md). Short reads and writes (signals, pipes, network file
- * systems) are continued in one loop, which serves both faces of each operation: Effects (`readAt`,
- * `writeAt`, `writevAt`) for code written with Effect, promises (`readFully`, `writeFully`,
- * `writevFully`) for the TIFF parser, which is written with async/await and runs inside `attempt`.
+ * FileHandle bookkeeping, no stream machinery cutting the data into chunks of its own choosing.
+ * Short reads and writes (signals, pipes, network file systems) are continued in one loop, which
+ * serves both faces of each operation: Effects (`readAt`, `writeAt`, `writevAt`) for code written
+ * with Effect, promises (`readFully`, `writeFully`, `writevFully`) for the TIFF parser, which is
+ * written with async/await and runs inside `attempt`.
  *
  * Why uninterruptible: a raw fd number is reused by the next `open` as soon as it is closed, so a
  * scope must not close an fd while the kernel still reads into or writes from it. The Effect
@@ -49,9 +49,8 @@ export const HOST_LITTLE_ENDIAN: boolean = new Uint8Array(new Uint16Array([1]).b
 /**
  * Reverses the byte order of every whole `width`-byte word of `bytes`, in place; `width` is 1 (a
  * no-op), 2, 4 or 8, anything else is a RangeError. `bytes` may start at any offset; bytes after
- * the last whole word are left as they are. Node's native Buffer swap16/32/64 do the work: on
- * buffers of 4 KiB and more they run 3–15× faster than typed-array loops (6–28 GB/s against
- * 1.2–3 GB/s here, aligned or not), so no per-voxel JavaScript runs.
+ * the last whole word are left as they are. Node's native Buffer swap16/32/64 do the work, so no
+ * per-voxel JavaScript runs.
  *
  * @example
  * ```ts
@@ -111,8 +110,9 @@ export interface OpenOptions {
  *
  * Opening and closing are synchronous calls: a stack opens and closes a file per slice, and a
  * round trip through libuv's thread pool costs more than the system call on a local disk (a 512³
- * copy between TIFF stacks: 0.93 → 0.80 s, `bash bench/before-after.sh`); reads and writes, which
- * move the data, stay asynchronous and overlap compute.
+ * copy between TIFF stacks took 0.80 s this way and 0.93 s through the pool, compared with
+ * `bash bench/before-after.sh`); reads and writes, which move the data, stay asynchronous and
+ * overlap compute.
  *
  * @example
  * ```ts
@@ -207,8 +207,9 @@ const closeQuietly = (fd: number): void => {
  * an IoError, else as a FileError `operation` on `path` (as `attempt`). Await the effect once.
  *
  * Unlike `attempt`, which starts its promise when run, this starts it when called: an executor can
- * keep the read of the next slice in flight while it computes without a fiber per slice (what
- * that saves is measured in src/interpreters/run/index.ts).
+ * keep the read of the next slice in flight while it computes without a fiber per slice, which
+ * costs more than the system calls in a run of a few hundred slices (docs/BENCHMARKS.md, "Copy and
+ * threshold: reads and writes in flight without a fiber per slice").
  *
  * @example
  * ```ts

@@ -96,7 +96,7 @@ export const phantomSource = <D extends DType = "uint8">(options: PhantomOptions
       return {
         read: (z: number, into: ArrayOf<D>) => Effect.suspend(() => fill(z, 0, into)),
         readRows: (z: number, rows: RowRange, into: ArrayOf<D>) => Effect.suspend(() => fill(z, rows.start, into)),
-      // Generated, not read: no storage bytes.
+        // Generated, not read: no storage bytes.
         bytesRead: () => 0
       }
     })

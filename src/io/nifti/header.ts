@@ -223,7 +223,7 @@ export const formatNiftiHeader = (info: VolumeInfo, options: FormatOptions = {})
   dv.setFloat32(108, MIN_VOX_OFFSET, true)
   dv.setFloat32(112, options.scale?.slope ?? 0, true)
   dv.setFloat32(116, options.scale?.inter ?? 0, true)
-  // cal_max/cal_min and glmax/glmin describe the old data's range: clear them.
+  // cal_max/cal_min and glmax/glmin describe the template's voxels, not these: clear them.
   dv.setFloat32(124, 0, true)
   dv.setFloat32(128, 0, true)
   dv.setInt32(140, 0, true)

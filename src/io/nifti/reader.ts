@@ -139,10 +139,6 @@ const layoutOf = (h: NiftiHeader, path: string, options: NiftiOptions): Effect.E
   })
 }
 
-/**
- * Decompresses the whole `.nii.gz` once: parses the header, checks the data and the gzip trailer,
- * and records the compressed bytes a forward reader needs before each slice is complete.
- */
 /** What the scan of a `.nii.gz` at open learns: what reading it will cost and hold. */
 interface GzScan {
   /** Compressed bytes a forward reader reads before slice z is complete. */
@@ -153,6 +149,10 @@ interface GzScan {
   readonly largestBlockOutput: number
 }
 
+/**
+ * Decompresses the whole `.nii.gz` once: parses the header, checks the data and the gzip trailer,
+ * and records the compressed bytes a forward reader needs before each slice is complete.
+ */
 const scanGzip = (fd: number, path: string, fileSize: number, options: NiftiOptions) =>
   attempt(path, "read", async () => {
     const blockBytes = gzBlockBytes(fileSize, await gzStatedSize(fd, fileSize))
@@ -189,44 +189,70 @@ const scanGzip = (fd: number, path: string, fileSize: number, options: NiftiOpti
     return { header, fileSize, gz }
   })
 
-const makeSource = (
-  path: string,
-  header: NiftiHeader,
-  layout: Layout,
-  fileSize: number,
-  gzScan: GzScan | undefined,
-  scaled: boolean
-): NiftiSource => {
+/** How one NIfTI source's stored slices become the voxels it delivers; shared by its readers. */
+interface SliceDecoding {
+  readonly path: string
+  /** The stored volume (stored dtype). */
+  readonly stored: VolumeInfo
+  /** The delivered volume: the stored one, or float when scaled. */
+  readonly info: VolumeInfo
+  /** Byte offset of the chosen volume's first voxel (in the decompressed stream for .gz). */
+  readonly dataOffset: number
+  /** Stored bytes of one slice. */
+  readonly rawBytes: number
+  /** Stored bytes of one voxel. */
+  readonly width: number
+  /** True when the file's byte order is not the host's. */
+  readonly swap: boolean
+  /** Voxels and stored bytes of one row. */
+  readonly rowWidth: number
+  readonly rowBytes: number
+  /** True when scl_slope/scl_inter are applied. */
+  readonly scaled: boolean
+  readonly slope: number
+  readonly inter: number
+}
+
+const sliceDecoding = (path: string, header: NiftiHeader, layout: Layout, scaled: boolean): SliceDecoding => {
   const stored = layout.stored
-  const info = scaled ? volumeInfo(scaledDtype(stored.dtype), stored.shape, stored.spacing) : stored
-  const rawBytes = sliceBytes(stored)
   const width = bytesPerVoxel(stored.dtype)
-  const swap = width > 1 && header.littleEndian !== HOST_LITTLE_ENDIAN
-  const [depth, height, rowWidth] = stored.shape
-  const rowBytes = rowWidth * width
-  const gz = gzScan !== undefined
-  const details: Record<string, string | number | boolean> = {
-    ...headerDetails(header),
-    compression: gz ? "gzip" : "none",
-    "file bytes": fileSize,
-    ...(layout.volumes > 1 ? { volumes: `${layout.volumes} (reading volume ${layout.volume})` } : {}),
-    scaled
+  const rowWidth = stored.shape[2]
+  return {
+    path,
+    stored,
+    info: scaled ? volumeInfo(scaledDtype(stored.dtype), stored.shape, stored.spacing) : stored,
+    dataOffset: layout.dataOffset,
+    rawBytes: sliceBytes(stored),
+    width,
+    swap: width > 1 && header.littleEndian !== HOST_LITTLE_ENDIAN,
+    rowWidth,
+    rowBytes: rowWidth * width,
+    scaled,
+    slope: header.sclSlope,
+    inter: Number.isFinite(header.sclInter) ? header.sclInter : 0
   }
-  const slope = header.sclSlope
-  const inter = Number.isFinite(header.sclInter) ? header.sclInter : 0
+}
 
-  /** Converts stored bytes (already in host order) to the delivered voxels. */
-  const deliver = (raw: Uint8Array, into: ArrayOf<DType>, voxels: number) => {
-    if (!scaled) return
-    const src = viewOf(stored.dtype, raw.buffer as ArrayBuffer, raw.byteOffset, voxels) as ArrayLike<number>
-    const out = into as unknown as { [i: number]: number }
-    for (let i = 0; i < voxels; i++) out[i] = src[i]! * slope + inter
-  }
+/** Converts stored bytes (already in host order) to the delivered voxels; unscaled, they already are. */
+const deliver = (d: SliceDecoding, raw: Uint8Array, into: ArrayOf<DType>, voxels: number) => {
+  if (!d.scaled) return
+  const { slope, inter } = d
+  const src = viewOf(d.stored.dtype, raw.buffer as ArrayBuffer, raw.byteOffset, voxels) as ArrayLike<number>
+  const out = into as unknown as { [i: number]: number }
+  for (let i = 0; i < voxels; i++) out[i] = src[i]! * slope + inter
+}
 
-  const checkZ = (z: number) =>
-    !Number.isInteger(z) || z < 0 || z >= depth ? Effect.die(new RangeError(`${path}: slice ${z} is outside 0…${depth - 1}`)) : undefined
+/** A defect for a slice outside the volume (a caller's bug), else undefined. */
+const checkZ = (d: SliceDecoding, z: number) => {
+  const depth = d.stored.shape[0]
+  return !Number.isInteger(z) || z < 0 || z >= depth ? Effect.die(new RangeError(`${d.path}: slice ${z} is outside 0…${depth - 1}`)) : undefined
+}
 
-  const openPlain = Effect.map(openScoped(path, "r"), (fd): SliceReader => {
+/** A `.nii` reader: positional reads of slices or bands of rows. */
+const openPlain = (d: SliceDecoding) =>
+  Effect.map(openScoped(d.path, "r"), (fd): SliceReader => {
+    const { path, rawBytes, rowWidth, rowBytes, width, scaled } = d
+    const height = d.stored.shape[1]
     let bytesRead = 0
     // Scaling reads into a scratch buffer first; without it, straight into the caller's slice.
     const scratch = scaled ? new Uint8Array(rawBytes) : undefined
@@ -235,20 +261,20 @@ const makeSource = (
       const n = voxels * width
       if (into.length !== voxels) return Effect.die(new RangeError(`${path}: buffer has ${into.length} voxels, ${voxels} expected`))
       const view = scaled ? scratch!.subarray(0, n) : new Uint8Array(into.buffer, into.byteOffset, n)
-      const position = layout.dataOffset + z * rawBytes + start * rowBytes
+      const position = d.dataOffset + z * rawBytes + start * rowBytes
       return Effect.flatMap(readAt(fd, path, view, position), (got) => {
         bytesRead += got
         if (got < n)
           return new FormatError({ path, position: `slice ${z}, byte ${position + got}`, detail: `the file ends ${n - got} bytes early (it was long enough when opened)` })
-        if (swap) swapBytes(view, width)
-        deliver(view, into, voxels)
+        if (d.swap) swapBytes(view, width)
+        deliver(d, view, into, voxels)
         return Effect.void
       })
     }
     return {
-      read: (z, into) => checkZ(z) ?? readSpan(z, 0, height, into),
+      read: (z, into) => checkZ(d, z) ?? readSpan(z, 0, height, into),
       readRows: (z, rows, into) =>
-        checkZ(z) ??
+        checkZ(d, z) ??
         (rows.start < 0 || rows.end > height || rows.start >= rows.end
           ? Effect.die(new RangeError(`${path}: rows ${rows.start}…${rows.end} outside 0…${height}`))
           : readSpan(z, rows.start, rows.end, into)),
@@ -256,9 +282,17 @@ const makeSource = (
     }
   })
 
-  const openGz = Effect.gen(function* () {
+/**
+ * A `.nii.gz` reader: slices in order are decompressed as they come; the first slice asked for out
+ * of order makes a raw copy of the whole volume in the spill directory (removed with the scope),
+ * which serves that slice and every later one.
+ */
+const openGz = (d: SliceDecoding, fileSize: number, gzScan: GzScan) =>
+  Effect.gen(function* () {
+    const { path, rawBytes, scaled } = d
+    const depth = d.stored.shape[0]
     const fd = yield* openScoped(path, "r")
-    const cursor = new GzCursor(fd, path, fileSize, gzScan!.blockBytes)
+    const cursor = new GzCursor(fd, path, fileSize, gzScan.blockBytes)
     const scratch = new Uint8Array(Math.max(GZ_BLOCK, Math.min(rawBytes, 1 << 22)))
     const sliceBuf = scaled ? new Uint8Array(rawBytes) : undefined
     let next = 0 // the slice the cursor is at
@@ -269,36 +303,25 @@ const makeSource = (
     yield* Effect.addFinalizer(() =>
       spill === undefined ? Effect.void : Effect.zipRight(Effect.sync(() => fs.closeSync(spill!.fd)), removeQuietly(spill.path))
     )
-    const start = async () => {
-      started = true
-      await cursor.skip(layout.dataOffset, scratch, "the header and extensions")
-    }
     const forward = async (z: number, target: Uint8Array) => {
-      if (!started) await start()
+      if (!started) {
+        started = true
+        await cursor.skip(d.dataOffset, scratch, "the header and extensions")
+      }
       await cursor.fill(target, `slice ${z}`)
       next++
       if (next === depth) await cursor.finish()
     }
     const materialise = async () => {
-      // The whole volume from a fresh cursor: a pass that starts out of order reads the file
-      // once; one that turns back midway reads it at most twice.
       const fdOut = fs.openSync(spillPath, "wx+")
       spill = { path: spillPath, fd: fdOut }
-      const fresh = new GzCursor(fd, path, fileSize, gzScan!.blockBytes)
-      const buf = new Uint8Array(rawBytes)
-      await fresh.skip(layout.dataOffset, scratch, "the header and extensions")
-      for (let z = 0; z < depth; z++) {
-        await fresh.fill(buf, `slice ${z}`)
-        await writeFully(fdOut, buf, z * rawBytes)
-      }
-      await fresh.finish()
-      return fresh.compressedRead
+      return rawCopy(d, fd, fileSize, gzScan, fdOut, scratch)
     }
     let extra = 0
     const read = (z: number, into: ArrayOf<DType>): Effect.Effect<void, IoError> =>
-      checkZ(z) ??
-      (into.byteLength !== sliceBytes(info)
-        ? Effect.die(new RangeError(`${path}: slice buffer has ${into.byteLength} bytes, a slice has ${sliceBytes(info)}`))
+      checkZ(d, z) ??
+      (into.byteLength !== sliceBytes(d.info)
+        ? Effect.die(new RangeError(`${path}: slice buffer has ${into.byteLength} bytes, a slice has ${sliceBytes(d.info)}`))
         : Effect.uninterruptible(
             attempt(path, "read", async () => {
               const target = scaled ? sliceBuf! : new Uint8Array(into.buffer, into.byteOffset, rawBytes)
@@ -310,18 +333,53 @@ const makeSource = (
                 const got = await readFully(spill!.fd, target, z * rawBytes)
                 if (got < rawBytes) throw new FormatError({ path: spill!.path, position: `slice ${z}`, detail: "the temporary raw copy is shorter than written" })
               }
-              if (swap) swapBytes(target, width)
-              deliver(target, into, rawBytes / width)
+              if (d.swap) swapBytes(target, d.width)
+              deliver(d, target, into, rawBytes / d.width)
             })
           ))
     return { read, bytesRead: () => cursor.compressedRead + extra } satisfies SliceReader
   })
 
+/**
+ * Decompresses the whole volume from a fresh cursor into `fdOut`, slice z at z · rawBytes, and
+ * returns the compressed bytes read: a pass that starts out of order reads the file once; one that
+ * turns back midway reads it at most twice.
+ */
+const rawCopy = async (d: SliceDecoding, fd: number, fileSize: number, gzScan: GzScan, fdOut: number, scratch: Uint8Array) => {
+  const fresh = new GzCursor(fd, d.path, fileSize, gzScan.blockBytes)
+  const buf = new Uint8Array(d.rawBytes)
+  await fresh.skip(d.dataOffset, scratch, "the header and extensions")
+  for (let z = 0; z < d.stored.shape[0]; z++) {
+    await fresh.fill(buf, `slice ${z}`)
+    await writeFully(fdOut, buf, z * d.rawBytes)
+  }
+  await fresh.finish()
+  return fresh.compressedRead
+}
+
+const makeSource = (
+  path: string,
+  header: NiftiHeader,
+  layout: Layout,
+  fileSize: number,
+  gzScan: GzScan | undefined,
+  scaled: boolean
+): NiftiSource => {
+  const d = sliceDecoding(path, header, layout, scaled)
+  const { rawBytes, rowBytes } = d
+  const gz = gzScan !== undefined
+  const details: Record<string, string | number | boolean> = {
+    ...headerDetails(header),
+    compression: gz ? "gzip" : "none",
+    "file bytes": fileSize,
+    ...(layout.volumes > 1 ? { volumes: `${layout.volumes} (reading volume ${layout.volume})` } : {}),
+    scaled
+  }
   const sliceReadBytes = gz ? (z: number) => gzScan.sliceCost[z] ?? 0 : () => rawBytes
   const source: NiftiSource = {
     format: gz ? "nifti-gz" : "nifti",
     path,
-    info,
+    info: d.info,
     details,
     sliceReadBytes,
     ...(gz
@@ -332,7 +390,7 @@ const makeSource = (
             gzScan.blockBytes + 32 * 1024 + 2 * gzScan.largestBlockOutput + Math.max(GZ_BLOCK, Math.min(rawBytes, 1 << 22)) + (scaled ? rawBytes : 0)
         }
       : { rowReadBytes: (_z: number, rows: RowRange) => (rows.end - rows.start) * rowBytes, readerBufferBytes: scaled ? rawBytes : 0 }),
-    open: gz ? openGz : openPlain,
+    open: gz ? openGz(d, fileSize, gzScan) : openPlain(d),
     niftiHeader: header,
     scaled
   }

@@ -9,8 +9,9 @@
  *
  * `outputBytes` is exact for `.nii` (352 + voxel bytes). A gzip's size cannot be known before
  * compressing: for `.nii.gz` it returns the uncompressed size (an estimate; gzip of image data is
- * smaller, except for noise, where it can exceed it by about 0.03 %), and the sink says so with
- * `outputBytesExact: false`; `bytesWritten()` counts the compressed bytes actually written.
+ * smaller, except for noise, which zlib's deflateBound lets exceed it by about 0.03 %), and the
+ * sink says so with `outputBytesExact: false`; `bytesWritten()` counts the compressed bytes
+ * actually written.
  *
  * @example
  * ```ts
@@ -165,15 +166,12 @@ const createPlain = <D extends DType>(path: string, info: VolumeInfo<D>, options
     }
   })
 
-const createGz = <D extends DType>(path: string, info: VolumeInfo<D>, options: NiftiSinkOptions): Effect.Effect<SliceWriter<D>, IoError, Scope.Scope> =>
+/**
+ * The side file of a `.nii.gz` writer for slices that arrive ahead of their turn, opened on first
+ * need and closed and removed when the scope closes.
+ */
+const scopedSideFile = (path: string, suffix: string) =>
   Effect.gen(function* () {
-    yield* checkShape(path, info)
-    yield* checkReplaceableFile(path)
-    const level = options.level ?? 6
-    if (!Number.isInteger(level) || level < 1 || level > 9) return yield* new UnsupportedError({ path, detail: `gzip level ${level}`, hint: "use 1…9" })
-    const suffix = temporarySuffix()
-    const { temp, state } = yield* scopedTemp(path, suffix)
-    // The side file for slices that arrive ahead of their turn, made on first need.
     const side = { path: `${path}${suffix}-ahead`, fd: -1 }
     yield* Effect.addFinalizer(() =>
       Effect.zipRight(
@@ -184,6 +182,15 @@ const createGz = <D extends DType>(path: string, info: VolumeInfo<D>, options: N
         removeQuietly(side.path)
       )
     )
+    return side
+  })
+
+/**
+ * One gzip stream at `level` into the temporary file `state.fd`, destroyed when the scope closes:
+ * `compress` writes what the compressor has produced after each input, `end` the rest.
+ */
+const gzipStream = (state: { fd: number }, level: number) =>
+  Effect.gen(function* () {
     const gzip = zlib.createGzip({ level })
     yield* Effect.addFinalizer(() => Effect.sync(() => gzip.destroy()))
     const out: Array<Buffer> = []
@@ -207,13 +214,34 @@ const createGz = <D extends DType>(path: string, info: VolumeInfo<D>, options: N
       if (failure) throw failure
       await flushOut()
     }
+    const end = async () => {
+      await new Promise<void>((resolve, reject) => {
+        gzip.once("end", resolve)
+        gzip.once("error", reject)
+        gzip.end()
+      })
+      await flushOut()
+    }
+    return { compress, end, bytesWritten: () => bytesWritten }
+  })
+
+const createGz = <D extends DType>(path: string, info: VolumeInfo<D>, options: NiftiSinkOptions): Effect.Effect<SliceWriter<D>, IoError, Scope.Scope> =>
+  Effect.gen(function* () {
+    yield* checkShape(path, info)
+    yield* checkReplaceableFile(path)
+    const level = options.level ?? 6
+    if (!Number.isInteger(level) || level < 1 || level > 9) return yield* new UnsupportedError({ path, detail: `gzip level ${level}`, hint: "use 1…9" })
+    const suffix = temporarySuffix()
+    const { temp, state } = yield* scopedTemp(path, suffix)
+    const side = yield* scopedSideFile(path, suffix)
+    const gzip = yield* gzipStream(state, level)
     const bytes = sliceBytes(info)
     const depth = info.shape[0]
     const ahead = new Uint8Array(depth)
     let drainBuf = new Uint8Array(0)
     let next = 0
     let finished = false
-    yield* attempt(path, "write", () => compress(formatNiftiHeader(info, options)))
+    yield* attempt(path, "write", () => gzip.compress(formatNiftiHeader(info, options)))
     const write = (z: number, data: ArrayOf<D>): Effect.Effect<void, IoError> => {
       if (finished) return Effect.die(new Error(`${path}: write after commit`))
       if (!Number.isInteger(z) || z < 0 || z >= depth) return Effect.die(new RangeError(`${path}: slice ${z} is outside 0…${depth - 1}`))
@@ -227,13 +255,13 @@ const createGz = <D extends DType>(path: string, info: VolumeInfo<D>, options: N
             ahead[z] = 1
             return
           }
-          await compress(bytesOf(data))
+          await gzip.compress(bytesOf(data))
           next++
           while (next < depth && ahead[next]) {
             if (drainBuf.length !== bytes) drainBuf = new Uint8Array(bytes)
             const got = await readFully(side.fd, drainBuf, next * bytes)
             if (got !== bytes) throw new FormatError({ path: side.path, position: `slice ${next}`, detail: "the side file is shorter than written" })
-            await compress(drainBuf)
+            await gzip.compress(drainBuf)
             ahead[next] = 0
             next++
           }
@@ -251,12 +279,7 @@ const createGz = <D extends DType>(path: string, info: VolumeInfo<D>, options: N
       finished = true
       return Effect.gen(function* () {
         yield* attempt(path, "write", async () => {
-          await new Promise<void>((resolve, reject) => {
-            gzip.once("end", resolve)
-            gzip.once("error", reject)
-            gzip.end()
-          })
-          await flushOut()
+          await gzip.end()
           const fd = state.fd
           state.fd = -1
           fs.closeSync(fd)
@@ -265,5 +288,5 @@ const createGz = <D extends DType>(path: string, info: VolumeInfo<D>, options: N
         state.committed = true
       })
     })
-    return { write, commit, bytesWritten: () => bytesWritten }
+    return { write, commit, bytesWritten: gzip.bytesWritten }
   })

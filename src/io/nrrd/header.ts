@@ -361,27 +361,24 @@ const OTHER_ENCODINGS: ReadonlyMap<string, string> = new Map([
   ["zrl", "zrl"]
 ])
 
-/**
- * Interprets a parsed header as a slicewise volume: dtype, shape (z, y, x), spacing, and where and
- * how the data are stored.
- *
- * Axis rules: `sizes` lists the fastest axis first, so sizes `x y z` give shape [z, y, x], and a
- * 2-D header gives depth 1. A leading axis of size 1 (a single component) and trailing axes of
- * size 1 beyond the third (a single time point) are dropped; any other axis with more than one
- * sample, or a component axis (kind RGB-color, vector …), is unsupported. Spacing comes from the
- * norms of `space directions`, else from `spacings`, else 1.
- */
-export const interpretHeader = (
-  header: NrrdHeader,
-  path: string
-): Either.Either<NrrdLayout, FormatError | UnsupportedError> =>
-  Either.gen(function* () {
-    const f = header.fields
-    const at = (line: number) => `header line ${line}`
-    const bad = (line: number, detail: string, hint?: string) =>
-      Either.left(new FormatError({ path, position: at(line), detail, ...(hint ? { hint } : {}) }))
-    const required = (name: string): Either.Either<FieldLine, FormatError> => {
-      const v = f.get(name)
+/** Reports a problem with one header's fields, naming the header line it is about. */
+interface FieldCheck {
+  readonly fields: ReadonlyMap<string, FieldLine>
+  readonly path: string
+  /** A FormatError about the field on `line`. */
+  readonly bad: (line: number, detail: string, hint?: string) => Either.Either<never, FormatError>
+  /** The field `name`, or a FormatError at the header's end saying that it is missing. */
+  readonly required: (name: string) => Either.Either<FieldLine, FormatError>
+}
+
+const fieldCheck = (header: NrrdHeader, path: string): FieldCheck => {
+  const at = (line: number) => `header line ${line}`
+  return {
+    fields: header.fields,
+    path,
+    bad: (line, detail, hint) => Either.left(new FormatError({ path, position: at(line), detail, ...(hint ? { hint } : {}) })),
+    required: (name) => {
+      const v = header.fields.get(name)
       return v
         ? Either.right(v)
         : Either.left(
@@ -393,12 +390,16 @@ export const interpretHeader = (
             })
           )
     }
+  }
+}
 
-    // type
-    const typeField = yield* required("type")
+/** `type:` as a slicewise dtype; 64-bit integers and blocks are refused. */
+const voxelType = (c: FieldCheck): Either.Either<{ readonly dtype: DType; readonly typeName: string }, FormatError | UnsupportedError> =>
+  Either.gen(function* () {
+    const typeField = yield* c.required("type")
     const typed = nrrdType(typeField.value)
     if (typed === undefined)
-      return yield* bad(
+      return yield* c.bad(
         typeField.line,
         `unknown type ${JSON.stringify(typeField.value)}`,
         "use one of uchar, signed char, short, ushort, int, uint, float, double (or int8 … uint32)"
@@ -406,188 +407,283 @@ export const interpretHeader = (
     if (typed === "int64" || typed === "uint64" || typed === "block")
       return yield* Either.left(
         new UnsupportedError({
-          path,
+          path: c.path,
           detail: `type "${typeField.value}" (${typed}): slicewise handles 8-, 16- and 32-bit integers, float and double`,
           hint: typed === "block" ? "block data have no voxel type" : "convert with `unu convert -t double` (or -t int32 if the values fit)"
         })
       )
-    const dtype: DType = typed
+    return { dtype: typed, typeName: typeField.value }
+  })
 
-    // dimension and sizes
-    const dimField = yield* required("dimension")
+/** `dimension:` and `sizes:`, fastest axis first, each a positive integer. */
+const axisSizes = (
+  c: FieldCheck
+): Either.Either<{ readonly dimension: number; readonly sizes: ReadonlyArray<number>; readonly sizesLine: number }, FormatError> =>
+  Either.gen(function* () {
+    const dimField = yield* c.required("dimension")
     if (!INTEGER.test(dimField.value) || Number(dimField.value) < 1)
-      return yield* bad(dimField.line, `dimension ${JSON.stringify(dimField.value)} is not a positive integer`)
+      return yield* c.bad(dimField.line, `dimension ${JSON.stringify(dimField.value)} is not a positive integer`)
     const dimension = Number(dimField.value)
-    const sizesField = yield* required("sizes")
+    const sizesField = yield* c.required("sizes")
     const sizeWords = words(sizesField.value)
     if (sizeWords.length !== dimension)
-      return yield* bad(sizesField.line, `sizes has ${sizeWords.length} entries but dimension is ${dimension}`)
+      return yield* c.bad(sizesField.line, `sizes has ${sizeWords.length} entries but dimension is ${dimension}`)
     const sizes: Array<number> = []
     for (const w of sizeWords) {
       if (!INTEGER.test(w) || Number(w) < 1 || !Number.isSafeInteger(Number(w)))
-        return yield* bad(sizesField.line, `size ${JSON.stringify(w)} is not a positive integer`)
+        return yield* c.bad(sizesField.line, `size ${JSON.stringify(w)} is not a positive integer`)
       sizes.push(Number(w))
     }
+    return { dimension, sizes, sizesLine: sizesField.line }
+  })
 
-    // encoding and endian
-    const encField = yield* required("encoding")
+/** Checks that `encoding:` is raw: slices are read at computed offsets, which no other encoding has. */
+const checkRawEncoding = (c: FieldCheck): Either.Either<void, FormatError | UnsupportedError> =>
+  Either.gen(function* () {
+    const encField = yield* c.required("encoding")
     const encoding = encField.value.toLowerCase()
-    if (encoding !== "raw") {
-      const known = OTHER_ENCODINGS.get(encoding)
-      if (known === undefined)
-        return yield* bad(encField.line, `unknown encoding ${JSON.stringify(encField.value)}`, "NRRD encodings are raw, ascii, hex, gzip, bzip2")
-      return yield* Either.left(
-        new UnsupportedError({
-          path,
-          detail: `encoding "${encField.value}": slicewise reads raw NRRD data only (it reads slices at computed offsets)`,
-          hint: "convert with `unu save -f nrrd -e raw -i IN -o OUT`"
-        })
-      )
-    }
-    let endian: NrrdEndian = "little"
-    const endianField = f.get("endian")
+    if (encoding === "raw") return
+    const known = OTHER_ENCODINGS.get(encoding)
+    if (known === undefined)
+      return yield* c.bad(encField.line, `unknown encoding ${JSON.stringify(encField.value)}`, "NRRD encodings are raw, ascii, hex, gzip, bzip2")
+    return yield* Either.left(
+      new UnsupportedError({
+        path: c.path,
+        detail: `encoding "${encField.value}": slicewise reads raw NRRD data only (it reads slices at computed offsets)`,
+        hint: "convert with `unu save -f nrrd -e raw -i IN -o OUT`"
+      })
+    )
+  })
+
+/** `endian:`, required for multi-byte types; "little" where it does not matter. */
+const byteOrder = (c: FieldCheck, dtype: DType): Either.Either<NrrdEndian, FormatError> =>
+  Either.gen(function* () {
+    const endianField = c.fields.get("endian")
     if (endianField) {
       const e = endianField.value.toLowerCase()
       if (e !== "little" && e !== "big")
-        return yield* bad(endianField.line, `endian ${JSON.stringify(endianField.value)} is neither "little" nor "big"`)
-      endian = e
-    } else if (bytesPerVoxel(dtype) > 1) {
-      yield* required("endian")
+        return yield* c.bad(endianField.line, `endian ${JSON.stringify(endianField.value)} is neither "little" nor "big"`)
+      return e
     }
+    if (bytesPerVoxel(dtype) > 1) yield* c.required("endian")
+    return "little"
+  })
 
-    // skips
+/** `byte skip:` (-1: the data end the file) and `line skip:`, 0 when absent. */
+const skips = (c: FieldCheck): Either.Either<{ readonly byteSkip: number; readonly lineSkip: number }, FormatError> =>
+  Either.gen(function* () {
     let byteSkip = 0
-    const bs = f.get("byte skip")
+    const bs = c.fields.get("byte skip")
     if (bs) {
       if (!INTEGER.test(bs.value) || Number(bs.value) < -1)
-        return yield* bad(bs.line, `byte skip ${JSON.stringify(bs.value)} is not an integer ≥ -1`)
+        return yield* c.bad(bs.line, `byte skip ${JSON.stringify(bs.value)} is not an integer ≥ -1`)
       byteSkip = Number(bs.value)
     }
     let lineSkip = 0
-    const ls = f.get("line skip")
+    const ls = c.fields.get("line skip")
     if (ls) {
       if (!INTEGER.test(ls.value) || Number(ls.value) < 0)
-        return yield* bad(ls.line, `line skip ${JSON.stringify(ls.value)} is not an integer ≥ 0`)
+        return yield* c.bad(ls.line, `line skip ${JSON.stringify(ls.value)} is not an integer ≥ 0`)
       lineSkip = Number(ls.value)
     }
+    return { byteSkip, lineSkip }
+  })
 
-    // data file: one file only; lists and numbered series are unsupported
-    let dataFile: string | undefined
-    const df = f.get("data file")
-    if (df) {
-      const v = df.value
-      const w = words(v)
-      if (w[0] === "LIST" || (w.length >= 4 && w[0]!.includes("%") && w.slice(1).every((t) => INTEGER.test(t))))
-        return yield* Either.left(
-          new UnsupportedError({
-            path,
-            detail: `data split over several files (data file: ${v})`,
-            hint: "join them into one raw file with `unu save -f nrrd -e raw -i IN.nhdr -o OUT.nrrd`"
-          })
-        )
-      if (v.length === 0) return yield* bad(df.line, "data file is empty")
-      dataFile = v
-    }
+/** `data file:` as written (undefined: attached data); one file only, lists and numbered series are refused. */
+const dataFileOf = (c: FieldCheck): Either.Either<string | undefined, FormatError | UnsupportedError> =>
+  Either.gen(function* () {
+    const df = c.fields.get("data file")
+    if (!df) return undefined
+    const v = df.value
+    const w = words(v)
+    if (w[0] === "LIST" || (w.length >= 4 && w[0]!.includes("%") && w.slice(1).every((t) => INTEGER.test(t))))
+      return yield* Either.left(
+        new UnsupportedError({
+          path: c.path,
+          detail: `data split over several files (data file: ${v})`,
+          hint: "join them into one raw file with `unu save -f nrrd -e raw -i IN.nhdr -o OUT.nrrd`"
+        })
+      )
+    if (v.length === 0) return yield* c.bad(df.line, "data file is empty")
+    return v
+  })
 
-    // per-axis geometry
-    let spaceDimension: number | undefined
-    const sd = f.get("space dimension")
-    const sp = f.get("space")
+/** The per-axis fields that decide spacing and which axes are components, each checked against `dimension`. */
+interface AxisFields {
+  readonly directions: ReadonlyArray<ReadonlyArray<number> | null> | undefined
+  readonly spacings: ReadonlyArray<number> | undefined
+  readonly kinds: ReadonlyArray<string> | undefined
+}
+
+/** `space` or `space dimension:`: how many components a space direction has, if the header says. */
+const spaceDimensionOf = (c: FieldCheck): Either.Either<number | undefined, FormatError> =>
+  Either.gen(function* () {
+    const sd = c.fields.get("space dimension")
     if (sd) {
       if (!INTEGER.test(sd.value) || Number(sd.value) < 1)
-        return yield* bad(sd.line, `space dimension ${JSON.stringify(sd.value)} is not a positive integer`)
-      spaceDimension = Number(sd.value)
-    } else if (sp) {
-      spaceDimension = SPACE_DIMENSIONS.get(sp.value.toLowerCase())
-      if (spaceDimension === undefined) return yield* bad(sp.line, `unknown space ${JSON.stringify(sp.value)}`, 'give "space dimension: N" instead')
+        return yield* c.bad(sd.line, `space dimension ${JSON.stringify(sd.value)} is not a positive integer`)
+      return Number(sd.value)
     }
+    const sp = c.fields.get("space")
+    if (!sp) return undefined
+    const named = SPACE_DIMENSIONS.get(sp.value.toLowerCase())
+    if (named === undefined) return yield* c.bad(sp.line, `unknown space ${JSON.stringify(sp.value)}`, 'give "space dimension: N" instead')
+    return named
+  })
+
+/** `space directions:`, `spacings:` and `kinds:`, when given. */
+const axisFields = (c: FieldCheck, dimension: number): Either.Either<AxisFields, FormatError> =>
+  Either.gen(function* () {
+    const spaceDimension = yield* spaceDimensionOf(c)
     let directions: Array<Array<number> | null> | undefined
-    const dirs = f.get("space directions")
+    const dirs = c.fields.get("space directions")
     if (dirs) {
       const parsed = parseDirections(dirs.value)
-      if (typeof parsed === "string") return yield* bad(dirs.line, `space directions: ${parsed}`)
+      if (typeof parsed === "string") return yield* c.bad(dirs.line, `space directions: ${parsed}`)
       if (parsed.length !== dimension)
-        return yield* bad(dirs.line, `space directions has ${parsed.length} entries but dimension is ${dimension}`)
+        return yield* c.bad(dirs.line, `space directions has ${parsed.length} entries but dimension is ${dimension}`)
       for (const v of parsed)
         if (v && spaceDimension !== undefined && v.length !== spaceDimension)
-          return yield* bad(dirs.line, `a space direction has ${v.length} components but the space dimension is ${spaceDimension}`)
+          return yield* c.bad(dirs.line, `a space direction has ${v.length} components but the space dimension is ${spaceDimension}`)
       directions = parsed
     }
     let spacings: Array<number> | undefined
-    const sps = f.get("spacings")
+    const sps = c.fields.get("spacings")
     if (sps) {
       const w = words(sps.value)
-      if (w.length !== dimension) return yield* bad(sps.line, `spacings has ${w.length} entries but dimension is ${dimension}`)
+      if (w.length !== dimension) return yield* c.bad(sps.line, `spacings has ${w.length} entries but dimension is ${dimension}`)
       spacings = []
       for (const t of w) {
         const v = parseReal(t)
-        if (v === undefined) return yield* bad(sps.line, `spacing ${JSON.stringify(t)} is not a number`)
+        if (v === undefined) return yield* c.bad(sps.line, `spacing ${JSON.stringify(t)} is not a number`)
         spacings.push(v)
       }
     }
     let kinds: Array<string> | undefined
-    const kf = f.get("kinds")
+    const kf = c.fields.get("kinds")
     if (kf) {
       kinds = axisWords(kf.value).map((k) => k.toLowerCase())
-      if (kinds.length !== dimension) return yield* bad(kf.line, `kinds has ${kinds.length} entries but dimension is ${dimension}`)
+      if (kinds.length !== dimension) return yield* c.bad(kf.line, `kinds has ${kinds.length} entries but dimension is ${dimension}`)
     }
+    return { directions, spacings, kinds }
+  })
 
-    // which axes are x, y (and z)
-    let axes = sizes.map((_, i) => i)
+/** The image's (z, y, x) shape and spacing, and the size-1 axes dropped to get there. */
+interface ImageGrid {
+  readonly shape: readonly [number, number, number]
+  readonly spacing: Spacing
+  readonly dropped: ReadonlyArray<number>
+}
+
+/** Spacing of axis `a`: the norm of its space direction, else its `spacings` entry, else 1. */
+const axisSpacing = (axes: AxisFields, a: number): number => {
+  const d = axes.directions?.[a]
+  if (d) {
+    const n = Math.hypot(...d)
+    if (Number.isFinite(n) && n > 0) return n
+  }
+  const s = axes.spacings?.[a]
+  if (s !== undefined && Number.isFinite(s) && s !== 0) return Math.abs(s)
+  return 1
+}
+
+/** Picks the x, y (and z) axes out of `sizes` (see `interpretHeader`) and sizes the image. */
+const imageGrid = (
+  c: FieldCheck,
+  dtype: DType,
+  sizes: ReadonlyArray<number>,
+  sizesLine: number,
+  fields: AxisFields
+): Either.Either<ImageGrid, FormatError | UnsupportedError> =>
+  Either.gen(function* () {
+    const axes = sizes.map((_, i) => i)
     const dropped: Array<number> = []
     if (axes.length > 3 && sizes[0] === 1) dropped.push(axes.shift()!)
     while (axes.length > 3 && sizes[axes[axes.length - 1]!] === 1) dropped.unshift(axes.pop()!)
+    const kinds = fields.kinds
     const component = axes.find((a) => kinds !== undefined && !DOMAIN_KINDS.has(kinds[a]!))
     if (axes.length < 2 || axes.length > 3 || component !== undefined)
       return yield* Either.left(
         new UnsupportedError({
-          path,
+          path: c.path,
           detail:
             component !== undefined
               ? `axis ${component} has kind "${kinds![component]}" (${sizes[component]} components): slicewise handles scalar images`
-              : `dimension ${dimension} with sizes ${sizes.join(" ")}: slicewise handles 2-D and 3-D scalar images`,
+              : `dimension ${sizes.length} with sizes ${sizes.join(" ")}: slicewise handles 2-D and 3-D scalar images`,
           hint:
             axes.length < 2
               ? "a 1-D array is not an image"
               : "take one component or time point with `unu slice -a AXIS -p INDEX`"
         })
       )
-    const spacingOf = (a: number): number => {
-      const d = directions?.[a]
-      if (d) {
-        const n = Math.hypot(...d)
-        if (Number.isFinite(n) && n > 0) return n
-      }
-      const s = spacings?.[a]
-      if (s !== undefined && Number.isFinite(s) && s !== 0) return Math.abs(s)
-      return 1
-    }
     const [ax, ay, az] = axes as [number, number, number | undefined]
     const shape = [az === undefined ? 1 : sizes[az]!, sizes[ay]!, sizes[ax]!] as const
-    const spacing: Spacing = [az === undefined ? 1 : spacingOf(az), spacingOf(ay), spacingOf(ax)]
+    const spacing: Spacing = [az === undefined ? 1 : axisSpacing(fields, az), axisSpacing(fields, ay), axisSpacing(fields, ax)]
     if (!Number.isSafeInteger(shape[0] * shape[1] * shape[2] * bytesPerVoxel(dtype)))
-      return yield* bad(sizesField.line, `sizes ${sizes.join(" ")} describe more bytes than this reader can address`)
+      return yield* c.bad(sizesLine, `sizes ${sizes.join(" ")} describe more bytes than this reader can address`)
+    return { shape, spacing, dropped }
+  })
 
-    // details for `slicewise info`
-    const details: Details = {
-      version: `NRRD000${header.version}`,
-      type: typeField.value,
-      encoding: "raw",
-      endian: bytesPerVoxel(dtype) === 1 ? "n/a (1 byte)" : endian,
-      sizes: sizes.join(" ")
-    }
-    if (dropped.length > 0) details["dropped axes"] = dropped.map((a) => `${a} (size 1)`).join(", ")
-    if (byteSkip !== 0) details["byte skip"] = byteSkip
-    if (lineSkip !== 0) details["line skip"] = lineSkip
-    for (const name of ["space", "space dimension", "space directions", "space origin", "space units", "spacings", "kinds", "labels", "units", "content", "measurement frame", "centers", "thicknesses", "old min", "old max", "sample units"]) {
-      const v = f.get(name)
-      if (v) details[name] = v.value
-    }
-    for (const [name, v] of f) if (!FIELD_ALIASES.has(name)) details[`field ${name}`] = v.value
-    if (header.comments.length > 0) details.comments = header.comments.join(" | ")
-    for (const [k, v] of header.keyValues) details[`kv:${k}`] = v
+/** Fields reported by `slicewise info` as the header gives them. */
+const REPORTED_FIELDS = ["space", "space dimension", "space directions", "space origin", "space units", "spacings", "kinds", "labels", "units", "content", "measurement frame", "centers", "thicknesses", "old min", "old max", "sample units"]
 
-    return { info: { dtype, shape, spacing }, typeName: typeField.value, endian, dataFile, byteSkip, lineSkip, details }
+/** Facts for `slicewise info`: the interpreted fields, then everything else the header holds. */
+const layoutDetails = (
+  header: NrrdHeader,
+  layout: Omit<NrrdLayout, "details" | "dataFile">,
+  sizes: ReadonlyArray<number>,
+  dropped: ReadonlyArray<number>
+): Details => {
+  const details: Details = {
+    version: `NRRD000${header.version}`,
+    type: layout.typeName,
+    encoding: "raw",
+    endian: bytesPerVoxel(layout.info.dtype) === 1 ? "n/a (1 byte)" : layout.endian,
+    sizes: sizes.join(" ")
+  }
+  if (dropped.length > 0) details["dropped axes"] = dropped.map((a) => `${a} (size 1)`).join(", ")
+  if (layout.byteSkip !== 0) details["byte skip"] = layout.byteSkip
+  if (layout.lineSkip !== 0) details["line skip"] = layout.lineSkip
+  for (const name of REPORTED_FIELDS) {
+    const v = header.fields.get(name)
+    if (v) details[name] = v.value
+  }
+  for (const [name, v] of header.fields) if (!FIELD_ALIASES.has(name)) details[`field ${name}`] = v.value
+  if (header.comments.length > 0) details.comments = header.comments.join(" | ")
+  for (const [k, v] of header.keyValues) details[`kv:${k}`] = v
+  return details
+}
+
+/**
+ * Interprets a parsed header as a slicewise volume: dtype, shape (z, y, x), spacing, and where and
+ * how the data are stored.
+ *
+ * Axis rules: `sizes` lists the fastest axis first, so sizes `x y z` give shape [z, y, x], and a
+ * 2-D header gives depth 1. A leading axis of size 1 (a single component) and trailing axes of
+ * size 1 beyond the third (a single time point) are dropped; any other axis with more than one
+ * sample, or a component axis (kind RGB-color, vector …), is unsupported. Spacing comes from the
+ * norms of `space directions`, else from `spacings`, else 1.
+ *
+ * Fields are checked in a fixed order (type, sizes, encoding, endian, skips, data file, per-axis
+ * geometry), so a header with several problems always reports the same one.
+ */
+export const interpretHeader = (
+  header: NrrdHeader,
+  path: string
+): Either.Either<NrrdLayout, FormatError | UnsupportedError> =>
+  Either.gen(function* () {
+    const c = fieldCheck(header, path)
+    const { dtype, typeName } = yield* voxelType(c)
+    const { dimension, sizes, sizesLine } = yield* axisSizes(c)
+    yield* checkRawEncoding(c)
+    const endian = yield* byteOrder(c, dtype)
+    const { byteSkip, lineSkip } = yield* skips(c)
+    const dataFile = yield* dataFileOf(c)
+    const fields = yield* axisFields(c, dimension)
+    const { shape, spacing, dropped } = yield* imageGrid(c, dtype, sizes, sizesLine, fields)
+    const info = { dtype, shape, spacing }
+    const details = layoutDetails(header, { info, typeName, endian, byteSkip, lineSkip }, sizes, dropped)
+    return { info, typeName, endian, dataFile, byteSkip, lineSkip, details }
   })
 
 // ---------------------------------------------------------------------------------------------

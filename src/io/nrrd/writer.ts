@@ -14,7 +14,7 @@
  * yield* Effect.scoped(Effect.gen(function* () {
  *   const w = yield* sink.create(info)
  *   for (const z of [2, 0, 1]) yield* w.write(z, slices[z])
- *   yield* w.commit                                                // now visible
+ *   yield* w.commit                                                // visible under its name from here
  * }))
  * ```
  */
@@ -107,23 +107,20 @@ export const nrrdSink = (path: string, options: NrrdSinkOptions = {}): SliceSink
   }
 }
 
-const createWriter = <D extends DType>(
-  path: string,
-  info: VolumeInfo<D>,
-  endian: NrrdEndian
-): Effect.Effect<SliceWriter<D>, IoError, Scope.Scope> =>
+/** The temporaries of one output: the data file (the whole output, when attached) and the header's. */
+interface Temporaries {
+  readonly dataFd: number
+  readonly tempData: string
+  /** The temporary header; `tempData` itself when the header is attached. */
+  readonly tempHeader: string
+}
+
+/**
+ * Creates the output's temporaries beside their targets, writes the header and gives the data file
+ * its final length (sparse), so that slices land at their offsets in any order.
+ */
+const createTemporaries = (plan: OutputPlan, info: VolumeInfo, pending: Pending): Effect.Effect<Temporaries, IoError> =>
   Effect.gen(function* () {
-    const [depth, height, width] = info.shape
-    if (![depth, height, width].every((n) => Number.isSafeInteger(n) && n >= 1))
-      return yield* new UnsupportedError({ path, detail: `shape ${info.shape.join("×")}: every axis needs at least one voxel` })
-    const plan = planOutput(path, info, endian)
-    const bytes = sliceBytes(info)
-    const voxelWidth = bytesPerVoxel(info.dtype)
-    const swap = voxelWidth > 1 && (endian === "little") !== HOST_LITTLE_ENDIAN
-
-    const pending: Pending = { fds: new Map(), temps: [], renamed: [], committed: false }
-    yield* Effect.addFinalizer(() => cleanUp(pending))
-
     // One suffix for both files of a detached output: the temporaries are recognisably one set.
     const suffix = temporarySuffix()
     const tempData = temporaryName(plan.dataPath, suffix)
@@ -140,8 +137,6 @@ const createWriter = <D extends DType>(
           (fd) => Effect.sync(() => pending.fds.set(p, fd))
         )
       )
-
-    let bytesWritten = 0
     const dataFd = yield* create(tempData)
     if (plan.detached) {
       const headerFd = yield* create(tempHeader)
@@ -151,39 +146,92 @@ const createWriter = <D extends DType>(
     } else {
       yield* writeAt(dataFd, tempData, plan.header, 0)
     }
-    bytesWritten += plan.header.length
-    // Give the file its final length up front (sparse): slices then land at their offsets in any order.
     yield* truncateFd(dataFd, tempData, plan.dataOffset + volumeBytes(info))
+    return { dataFd, tempData, tempHeader }
+  })
+
+/**
+ * Writes rows of a slice at their place in the data file, in the file's byte order, and reports
+ * each completed write to `done`. Swapping goes through one reusable buffer (the caller's slice
+ * must not be modified); a write that finds it in use by a concurrent write allocates its own.
+ */
+const spanWriter = <D extends DType>(
+  plan: OutputPlan,
+  info: VolumeInfo<D>,
+  files: Temporaries,
+  swap: boolean,
+  done: (z: number, rows: RowRange, bytes: number) => void
+) => {
+  const { dataFd, tempData } = files
+  const voxelWidth = bytesPerVoxel(info.dtype)
+  let spare: Uint8Array | undefined
+  return (z: number, rows: RowRange, data: ArrayOf<D>): Effect.Effect<void, IoError> => {
+    const span = rawRowSpan(info, z, rows)
+    const view = new Uint8Array(data.buffer, data.byteOffset, span.bytes)
+    const position = plan.dataOffset + span.offset
+    const record = Effect.sync(() => done(z, rows, span.bytes))
+    if (!swap) return Effect.zipRight(writeAt(dataFd, tempData, view, position), record)
+    return Effect.suspend(() => {
+      const scratch = spare !== undefined && spare.length >= span.bytes ? spare : new Uint8Array(Math.max(span.bytes, spare?.length ?? 0))
+      spare = undefined
+      const part = scratch.subarray(0, span.bytes)
+      part.set(view)
+      swapBytes(part, voxelWidth)
+      return Effect.ensuring(
+        Effect.zipRight(writeAt(dataFd, tempData, part, position), record),
+        Effect.sync(() => {
+          spare = scratch
+        })
+      )
+    })
+  }
+}
+
+/** Closes the temporaries and renames them to their final names, the header last. */
+const renameIntoPlace = (plan: OutputPlan, files: Temporaries, pending: Pending): Effect.Effect<void, IoError> =>
+  Effect.gen(function* () {
+    // Close before renaming so that a late write error (e.g. ENOSPC on a network file system,
+    // reported at close) fails the commit instead of leaving a damaged file in place.
+    for (const [p, fd] of [...pending.fds]) {
+      pending.fds.delete(p)
+      yield* closeFd(fd, p)
+    }
+    // The header declares the output, so it is renamed last: a reader never sees a header
+    // whose data file is not yet in place.
+    if (plan.detached) {
+      yield* renameFile(files.tempData, plan.dataPath)
+      pending.renamed.push(plan.dataPath)
+      yield* renameFile(files.tempHeader, plan.headerPath)
+    } else {
+      yield* renameFile(files.tempData, plan.dataPath)
+    }
+    pending.committed = true
+  })
+
+const createWriter = <D extends DType>(
+  path: string,
+  info: VolumeInfo<D>,
+  endian: NrrdEndian
+): Effect.Effect<SliceWriter<D>, IoError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const [depth, height, width] = info.shape
+    if (![depth, height, width].every((n) => Number.isSafeInteger(n) && n >= 1))
+      return yield* new UnsupportedError({ path, detail: `shape ${info.shape.join("×")}: every axis needs at least one voxel` })
+    const plan = planOutput(path, info, endian)
+    const bytes = sliceBytes(info)
+    const swap = bytesPerVoxel(info.dtype) > 1 && (endian === "little") !== HOST_LITTLE_ENDIAN
+
+    const pending: Pending = { fds: new Map(), temps: [], renamed: [], committed: false }
+    yield* Effect.addFinalizer(() => cleanUp(pending))
+    const files = yield* createTemporaries(plan, info, pending)
+    let bytesWritten = plan.header.length
 
     const written = new RowTracker(depth, height)
     let finished = false
-    // One reusable buffer for byte swapping (the caller's slice must not be modified); a write
-    // that finds it in use by a concurrent write allocates its own.
-    let spare: Uint8Array | undefined
-
-    const writeSpan = (z: number, rows: RowRange, data: ArrayOf<D>): Effect.Effect<void, IoError> => {
-      const span = rawRowSpan(info, z, rows)
-      const view = new Uint8Array(data.buffer, data.byteOffset, span.bytes)
-      const position = plan.dataOffset + span.offset
-      const done = Effect.sync(() => {
-        written.add(z, rows)
-        bytesWritten += span.bytes
-      })
-      if (!swap) return Effect.zipRight(writeAt(dataFd, tempData, view, position), done)
-      return Effect.suspend(() => {
-        const scratch = spare !== undefined && spare.length >= span.bytes ? spare : new Uint8Array(Math.max(span.bytes, spare?.length ?? 0))
-        spare = undefined
-        const part = scratch.subarray(0, span.bytes)
-        part.set(view)
-        swapBytes(part, voxelWidth)
-        return Effect.ensuring(
-          Effect.zipRight(writeAt(dataFd, tempData, part, position), done),
-          Effect.sync(() => {
-            spare = scratch
-          })
-        )
-      })
-    }
+    const writeSpan = spanWriter(plan, info, files, swap, (z, rows, n) => {
+      written.add(z, rows)
+      bytesWritten += n
+    })
 
     const write = (z: number, data: ArrayOf<D>): Effect.Effect<void, IoError> => {
       if (finished) return Effect.die(new Error(`${path}: write of slice ${z} after commit`))
@@ -212,24 +260,7 @@ const createWriter = <D extends DType>(
         })
       }
       finished = true
-      return Effect.gen(function* () {
-        // Close before renaming so that a late write error (e.g. ENOSPC on a network file system,
-        // reported at close) fails the commit instead of leaving a damaged file in place.
-        for (const [p, fd] of [...pending.fds]) {
-          pending.fds.delete(p)
-          yield* closeFd(fd, p)
-        }
-        // The header declares the output, so it is renamed last: a reader never sees a header
-        // whose data file is not yet in place.
-        if (plan.detached) {
-          yield* renameFile(tempData, plan.dataPath)
-          pending.renamed.push(plan.dataPath)
-          yield* renameFile(tempHeader, plan.headerPath)
-        } else {
-          yield* renameFile(tempData, plan.dataPath)
-        }
-        pending.committed = true
-      })
+      return renameIntoPlace(plan, files, pending)
     })
 
     return { write, writeRows, commit, bytesWritten: () => bytesWritten }

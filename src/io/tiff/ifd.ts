@@ -65,11 +65,24 @@ export const parseTiffStructure = async (
   size: number,
   maxChunk = 1024 * 1024
 ): Promise<TiffStructure> => {
-  const fail = (position: string, detail: string, hint?: string): never => {
-    throw new FormatError({ path, position, detail, ...(hint ? { hint } : {}) })
-  }
+  const fail = failer(path)
   if (size < 8) fail("byte 0", `file is ${size} bytes, too short for a TIFF header`, "is it a TIFF file?")
   const w = new FileWindow(fd, size, maxChunk, true)
+  const { bigTiff, firstIfdOffset } = await readHeader(w, size, fail)
+  const ifds = await readIfdChain(w, size, bigTiff, firstIfdOffset, fail)
+  return { path, size, header: { littleEndian: w.littleEndian, bigTiff, firstIfdOffset }, ifds, window: w }
+}
+
+type Fail = (position: string, detail: string, hint?: string) => never
+
+const failer =
+  (path: string): Fail =>
+  (position, detail, hint) => {
+    throw new FormatError({ path, position, detail, ...(hint ? { hint } : {}) })
+  }
+
+/** Reads the byte order (set on `w`), the TIFF or BigTIFF version and the first IFD's offset. */
+const readHeader = async (w: FileWindow, size: number, fail: Fail): Promise<{ readonly bigTiff: boolean; readonly firstIfdOffset: number }> => {
   await w.ensure(0, Math.min(size, 16))
   const b0 = w.u8(0)
   const b1 = w.u8(1)
@@ -95,10 +108,13 @@ export const parseTiffStructure = async (
     return fail("byte 2", `TIFF version is ${version}, expected 42 (TIFF) or 43 (BigTIFF)`)
   }
   if (firstIfdOffset === 0) fail(bigTiff ? "byte 8" : "byte 4", "the file holds no image (first IFD offset is 0)")
+  return { bigTiff, firstIfdOffset }
+}
 
+/** Walks the chain of IFDs from `firstIfdOffset`, refusing offsets past the end and loops. */
+const readIfdChain = async (w: FileWindow, size: number, bigTiff: boolean, firstIfdOffset: number, fail: Fail): Promise<RawIfd[]> => {
   const countSize = bigTiff ? 8 : 2
   const entrySize = bigTiff ? 20 : 12
-  const inlineSize = bigTiff ? 8 : 4
   const ifds: RawIfd[] = []
   const seen = new Set<number>()
   let offset = firstIfdOffset
@@ -123,30 +139,37 @@ export const parseTiffStructure = async (
         "the file is truncated"
       )
     }
-    const entries = new Map<number, IfdEntry>()
-    for (let i = 0; i < n; i++) {
-      const at = offset + countSize + i * entrySize
-      const tag = w.u16(at)
-      const type = w.u16(at + 2)
-      const count = bigTiff ? w.u64(at + 4) : w.u32(at + 4)
-      const valueField = at + (bigTiff ? 12 : 8)
-      const bytes = count * fieldTypeSize(type)
-      // Entries of unknown types are kept (valueAt = -1) so that a needed one fails with a clear message.
-      const valueAt =
-        fieldTypeSize(type) === 0 || !Number.isFinite(count)
-          ? -1
-          : bytes <= inlineSize
-            ? valueField
-            : bigTiff
-              ? w.u64(valueField)
-              : w.u32(valueField)
-      entries.set(tag, { tag, type, count, valueAt })
-    }
-    ifds.push({ index, offset, entryCount: n, entries })
+    ifds.push({ index, offset, entryCount: n, entries: readEntries(w, offset + countSize, n, bigTiff) })
     pointerAt = offset + countSize + n * entrySize
     offset = bigTiff ? w.u64(pointerAt) : w.u32(pointerAt)
   }
-  return { path, size, header: { littleEndian: w.littleEndian, bigTiff, firstIfdOffset }, ifds, window: w }
+  return ifds
+}
+
+/** Indexes the `n` entries of an IFD table at `start` (already in the window) by tag. */
+const readEntries = (w: FileWindow, start: number, n: number, bigTiff: boolean): Map<number, IfdEntry> => {
+  const entrySize = bigTiff ? 20 : 12
+  const inlineSize = bigTiff ? 8 : 4
+  const entries = new Map<number, IfdEntry>()
+  for (let i = 0; i < n; i++) {
+    const at = start + i * entrySize
+    const tag = w.u16(at)
+    const type = w.u16(at + 2)
+    const count = bigTiff ? w.u64(at + 4) : w.u32(at + 4)
+    const valueField = at + (bigTiff ? 12 : 8)
+    const bytes = count * fieldTypeSize(type)
+    // Entries of unknown types are kept (valueAt = -1) so that a needed one fails with a clear message.
+    const valueAt =
+      fieldTypeSize(type) === 0 || !Number.isFinite(count)
+        ? -1
+        : bytes <= inlineSize
+          ? valueField
+          : bigTiff
+            ? w.u64(valueField)
+            : w.u32(valueField)
+    entries.set(tag, { tag, type, count, valueAt })
+  }
+  return entries
 }
 
 /**

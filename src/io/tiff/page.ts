@@ -72,6 +72,185 @@ export const isReducedPage = async (t: TiffStructure, ifd: RawIfd): Promise<bool
 // Codecs for which libtiff applies the Predictor tag; for the others it is ignored.
 const PREDICTED = new Set<number>([Compression.LZW, Compression.Deflate, Compression.AdobeDeflate, Compression.Zstd])
 
+/** The tags of one IFD being read as a page, and the errors that name `label` and the tag. */
+interface PageTags {
+  readonly t: TiffStructure
+  readonly ifd: RawIfd
+  readonly label: string
+  /** `label` and a tag, as an error position. */
+  readonly at: (tag: number) => string
+  readonly format: (position: string, detail: string, hint?: string) => never
+  readonly unsupported: (detail: string, hint?: string) => never
+  /** The values of `tag`; a FormatError when it is missing. */
+  readonly required: (tag: number) => Promise<Float64Array>
+  /** The first value of `tag`, or `fallback`. */
+  readonly number: (tag: number, fallback: number) => Promise<number>
+}
+
+const pageTags = (t: TiffStructure, ifd: RawIfd, label: string): PageTags => {
+  const path = t.path
+  const format = (position: string, detail: string, hint?: string): never => {
+    throw new FormatError({ path, position, detail, ...(hint ? { hint } : {}) })
+  }
+  return {
+    t,
+    ifd,
+    label,
+    at: (tag) => `${label} tag ${tagLabel(tag)}`,
+    format,
+    unsupported: (detail, hint) => {
+      throw new UnsupportedError({ path, detail, ...(hint ? { hint } : {}) })
+    },
+    required: async (tag) => {
+      const v = await ifdNumbers(t, ifd, tag)
+      return v !== undefined && v.length > 0 ? v : format(label, `required tag ${tagLabel(tag)} is missing`)
+    },
+    number: (tag, fallback) => ifdNumber(t, ifd, tag, fallback)
+  }
+}
+
+/** ImageWidth and ImageLength, at least one pixel each. */
+const pageSize = async (p: PageTags): Promise<{ readonly width: number; readonly height: number }> => {
+  const width = (await p.required(Tag.ImageWidth))[0]!
+  const height = (await p.required(Tag.ImageLength))[0]!
+  if (!(width >= 1 && height >= 1)) p.format(p.label, `image is ${width}×${height}`, "an image needs at least one pixel")
+  return { width, height }
+}
+
+/** The dtype of the page's one sample per pixel, stored most significant bit first. */
+const sampleType = async (p: PageTags): Promise<DType> => {
+  const spp = await p.number(Tag.SamplesPerPixel, 1)
+  if (spp !== 1) {
+    p.unsupported(
+      `${p.at(Tag.SamplesPerPixel)} = ${spp}: only one sample per pixel (grayscale) is supported`,
+      "split the channels into separate files first"
+    )
+  }
+  const bits = await p.number(Tag.BitsPerSample, 1)
+  const sampleFormat = await p.number(Tag.SampleFormat, 1)
+  const dtype = dtypeOfSamples(bits, sampleFormat)
+  if (dtype === undefined) {
+    const kind = ["", "unsigned integer", "signed integer", "floating point", "untyped"][sampleFormat] ?? `SampleFormat ${sampleFormat}`
+    return p.unsupported(
+      `${p.at(Tag.BitsPerSample)} = ${bits} with ${kind} samples (SampleFormat ${sampleFormat})`,
+      "supported: 8, 16, 32-bit integers and 32, 64-bit floats"
+    )
+  }
+  if ((await p.number(Tag.FillOrder, 1)) === 2) {
+    p.unsupported(`${p.at(Tag.FillOrder)} = 2 (bits stored least significant first)`)
+  }
+  return dtype
+}
+
+/** Compression and predictor, both ones slicewise decodes; the predictor is 1 where the codec ignores it. */
+const coding = async (p: PageTags): Promise<{ readonly compression: number; readonly predictor: number }> => {
+  const compression = await p.number(Tag.Compression, 1)
+  if (!SUPPORTED_COMPRESSIONS.has(compression)) {
+    p.unsupported(
+      `${p.at(Tag.Compression)} = ${compression} (${compressionName(compression)})`,
+      `supported: ${supportedCompressionText}; convert with e.g. "tiffcp -c none in.tif out.tif"`
+    )
+  }
+  let predictor = await p.number(Tag.Predictor, 1)
+  if (!PREDICTED.has(compression)) predictor = 1
+  if (predictor !== 1 && predictor !== 2 && predictor !== 3) {
+    p.unsupported(`${p.at(Tag.Predictor)} = ${predictor}`, "supported predictors: 1 (none), 2 (horizontal), 3 (floating point)")
+  }
+  return { compression, predictor }
+}
+
+/** How the page is cut into blocks (strips or tiles), and the tags that place them. */
+interface BlockGrid {
+  readonly tiled: boolean
+  readonly blockWidth: number
+  readonly blockHeight: number
+  readonly blocksAcross: number
+  readonly blocksDown: number
+  /** "tile" or "strip", for messages. */
+  readonly kind: string
+  readonly offsets: Float64Array
+  readonly counts: Float64Array
+  readonly countsTag: number
+}
+
+/** Block size and the offsets and byte counts of every block, one per block at least. */
+const blockGrid = async (p: PageTags, width: number, height: number, compression: number, bps: number): Promise<BlockGrid> => {
+  const tiled = p.ifd.entries.has(Tag.TileWidth)
+  let blockWidth: number
+  let blockHeight: number
+  let offsetsTag: number
+  let countsTag: number
+  if (tiled) {
+    blockWidth = (await p.required(Tag.TileWidth))[0]!
+    blockHeight = (await p.required(Tag.TileLength))[0]!
+    if (!(blockWidth >= 1 && blockHeight >= 1)) p.format(p.at(Tag.TileWidth), `tile is ${blockWidth}×${blockHeight}`)
+    offsetsTag = Tag.TileOffsets
+    countsTag = Tag.TileByteCounts
+  } else {
+    const rps = await p.number(Tag.RowsPerStrip, height)
+    blockWidth = width
+    blockHeight = rps >= 1 ? Math.min(rps, height) : height
+    offsetsTag = Tag.StripOffsets
+    countsTag = Tag.StripByteCounts
+  }
+  const offsets = await p.required(offsetsTag)
+  let counts = await ifdNumbers(p.t, p.ifd, countsTag)
+  const blocksAcross = Math.ceil(width / blockWidth)
+  const blocksDown = Math.ceil(height / blockHeight)
+  const blocks = blocksAcross * blocksDown
+  const kind = tiled ? "tile" : "strip"
+  if (offsets.length < blocks) {
+    p.format(p.at(offsetsTag), `holds ${offsets.length} offsets, expected ${blocks} (one per ${kind})`)
+  }
+  if (counts === undefined) {
+    // libtiff infers the byte count of a lone uncompressed strip; so do we.
+    if (compression === Compression.None && !tiled && blocks === 1) counts = new Float64Array([height * width * bps])
+    else return p.format(p.label, `required tag ${tagLabel(countsTag)} is missing`)
+  }
+  if (counts.length < blocks) p.format(p.at(countsTag), `holds ${counts.length} byte counts, expected ${blocks}`)
+  return { tiled, blockWidth, blockHeight, blocksAcross, blocksDown, kind, offsets, counts, countsTag }
+}
+
+/**
+ * The bytes read for each block, checked against the file's end: what an uncompressed block
+ * decodes to (at most its byte count), or a compressed block's byte count. `contiguous` when the
+ * page is uncompressed strips stored back to back, which one read takes whole.
+ */
+const blockLengths = (p: PageTags, g: BlockGrid, height: number, compression: number, dtype: DType) => {
+  const { tiled, blockWidth, blockHeight, kind, offsets, counts } = g
+  const bps = bytesPerVoxel(dtype)
+  const blocks = g.blocksAcross * g.blocksDown
+  const lengths = new Float64Array(blocks)
+  let readBytes = 0
+  let contiguous = compression === Compression.None && !tiled
+  for (let b = 0; b < blocks; b++) {
+    const rows = tiled ? blockHeight : Math.min(blockHeight, height - b * blockHeight)
+    const expected = rows * blockWidth * bps
+    let length = counts[b]!
+    if (compression === Compression.None) {
+      if (length < expected) {
+        p.format(
+          `${p.label} ${kind} ${b}`,
+          `holds ${length} bytes (tag ${tagLabel(g.countsTag)}), expected ${expected} for ${rows} rows of ${blockWidth} ${dtype} samples`
+        )
+      }
+      length = expected
+    }
+    const offset = offsets[b]!
+    if (!(offset + length <= p.t.size)) {
+      p.format(
+        `${p.label} ${kind} ${b} at byte ${offset}`,
+        `its ${length} bytes end at byte ${offset + length}, past the end of the file (${p.t.size} bytes)`,
+        "the file is truncated"
+      )
+    }
+    if (b > 0 && offsets[b - 1]! + lengths[b - 1]! !== offset) contiguous = false
+    lengths[b] = length
+    readBytes += length
+  }
+  return { lengths, readBytes, contiguous }
+}
+
 /**
  * Validates a full-resolution IFD and computes its block layout. Throws FormatError or
  * UnsupportedError naming `label` and the tag.
@@ -83,123 +262,14 @@ const PREDICTED = new Set<number>([Compression.LZW, Compression.Deflate, Compres
  * ```
  */
 export const readPage = async (t: TiffStructure, ifd: RawIfd, label: string): Promise<TiffPage> => {
-  const path = t.path
-  const at = (tag: number) => `${label} tag ${tagLabel(tag)}`
-  const format = (position: string, detail: string, hint?: string): never => {
-    throw new FormatError({ path, position, detail, ...(hint ? { hint } : {}) })
-  }
-  const unsupported = (detail: string, hint?: string): never => {
-    throw new UnsupportedError({ path, detail, ...(hint ? { hint } : {}) })
-  }
-  const required = async (tag: number): Promise<Float64Array> => {
-    const v = await ifdNumbers(t, ifd, tag)
-    return v !== undefined && v.length > 0 ? v : format(label, `required tag ${tagLabel(tag)} is missing`)
-  }
-
-  const width = (await required(Tag.ImageWidth))[0]!
-  const height = (await required(Tag.ImageLength))[0]!
-  if (!(width >= 1 && height >= 1)) format(label, `image is ${width}×${height}`, "an image needs at least one pixel")
-
-  const spp = await ifdNumber(t, ifd, Tag.SamplesPerPixel, 1)
-  if (spp !== 1) {
-    unsupported(
-      `${at(Tag.SamplesPerPixel)} = ${spp}: only one sample per pixel (grayscale) is supported`,
-      "split the channels into separate files first"
-    )
-  }
-  const bits = await ifdNumber(t, ifd, Tag.BitsPerSample, 1)
-  const sampleFormat = await ifdNumber(t, ifd, Tag.SampleFormat, 1)
-  const dtype = dtypeOfSamples(bits, sampleFormat)
-  if (dtype === undefined) {
-    const kind = ["", "unsigned integer", "signed integer", "floating point", "untyped"][sampleFormat] ?? `SampleFormat ${sampleFormat}`
-    return unsupported(
-      `${at(Tag.BitsPerSample)} = ${bits} with ${kind} samples (SampleFormat ${sampleFormat})`,
-      "supported: 8, 16, 32-bit integers and 32, 64-bit floats"
-    )
-  }
-  if ((await ifdNumber(t, ifd, Tag.FillOrder, 1)) === 2) {
-    unsupported(`${at(Tag.FillOrder)} = 2 (bits stored least significant first)`)
-  }
-  const compression = await ifdNumber(t, ifd, Tag.Compression, 1)
-  if (!SUPPORTED_COMPRESSIONS.has(compression)) {
-    unsupported(
-      `${at(Tag.Compression)} = ${compression} (${compressionName(compression)})`,
-      `supported: ${supportedCompressionText}; convert with e.g. "tiffcp -c none in.tif out.tif"`
-    )
-  }
-  let predictor = await ifdNumber(t, ifd, Tag.Predictor, 1)
-  if (!PREDICTED.has(compression)) predictor = 1
-  if (predictor !== 1 && predictor !== 2 && predictor !== 3) {
-    unsupported(`${at(Tag.Predictor)} = ${predictor}`, "supported predictors: 1 (none), 2 (horizontal), 3 (floating point)")
-  }
-  const photometric = await ifdNumber(t, ifd, Tag.Photometric, 1)
+  const p = pageTags(t, ifd, label)
+  const { width, height } = await pageSize(p)
+  const dtype = await sampleType(p)
+  const { compression, predictor } = await coding(p)
+  const photometric = await p.number(Tag.Photometric, 1)
   const bps = bytesPerVoxel(dtype)
-
-  const tiled = ifd.entries.has(Tag.TileWidth)
-  let blockWidth: number
-  let blockHeight: number
-  let offsets: Float64Array
-  let counts: Float64Array | undefined
-  let offsetsTag: number
-  let countsTag: number
-  if (tiled) {
-    blockWidth = (await required(Tag.TileWidth))[0]!
-    blockHeight = (await required(Tag.TileLength))[0]!
-    if (!(blockWidth >= 1 && blockHeight >= 1)) format(at(Tag.TileWidth), `tile is ${blockWidth}×${blockHeight}`)
-    offsetsTag = Tag.TileOffsets
-    countsTag = Tag.TileByteCounts
-  } else {
-    const rps = await ifdNumber(t, ifd, Tag.RowsPerStrip, height)
-    blockWidth = width
-    blockHeight = rps >= 1 ? Math.min(rps, height) : height
-    offsetsTag = Tag.StripOffsets
-    countsTag = Tag.StripByteCounts
-  }
-  offsets = await required(offsetsTag)
-  counts = await ifdNumbers(t, ifd, countsTag)
-  const blocksAcross = Math.ceil(width / blockWidth)
-  const blocksDown = Math.ceil(height / blockHeight)
-  const blocks = blocksAcross * blocksDown
-  const kind = tiled ? "tile" : "strip"
-  if (offsets.length < blocks) {
-    format(at(offsetsTag), `holds ${offsets.length} offsets, expected ${blocks} (one per ${kind})`)
-  }
-  if (counts === undefined) {
-    // libtiff infers the byte count of a lone uncompressed strip; so do we.
-    if (compression === Compression.None && !tiled && blocks === 1) counts = new Float64Array([height * width * bps])
-    else return format(label, `required tag ${tagLabel(countsTag)} is missing`)
-  }
-  if (counts.length < blocks) format(at(countsTag), `holds ${counts.length} byte counts, expected ${blocks}`)
-
-  // What one block decodes to; uncompressed blocks are read for exactly this many bytes.
-  const lengths = new Float64Array(blocks)
-  let readBytes = 0
-  let contiguous = compression === Compression.None && !tiled
-  for (let b = 0; b < blocks; b++) {
-    const rows = tiled ? blockHeight : Math.min(blockHeight, height - b * blockHeight)
-    const expected = rows * blockWidth * bps
-    let length = counts[b]!
-    if (compression === Compression.None) {
-      if (length < expected) {
-        format(
-          `${label} ${kind} ${b}`,
-          `holds ${length} bytes (tag ${tagLabel(countsTag)}), expected ${expected} for ${rows} rows of ${blockWidth} ${dtype} samples`
-        )
-      }
-      length = expected
-    }
-    const offset = offsets[b]!
-    if (!(offset + length <= t.size)) {
-      format(
-        `${label} ${kind} ${b} at byte ${offset}`,
-        `its ${length} bytes end at byte ${offset + length}, past the end of the file (${t.size} bytes)`,
-        "the file is truncated"
-      )
-    }
-    if (b > 0 && offsets[b - 1]! + lengths[b - 1]! !== offset) contiguous = false
-    lengths[b] = length
-    readBytes += length
-  }
+  const grid = await blockGrid(p, width, height, compression, bps)
+  const { lengths, readBytes, contiguous } = blockLengths(p, grid, height, compression, dtype)
   const empty = new Float64Array(0)
   return {
     ifdIndex: ifd.index,
@@ -212,14 +282,14 @@ export const readPage = async (t: TiffStructure, ifd: RawIfd, label: string): Pr
     compression,
     predictor,
     photometric,
-    tiled,
-    blockWidth,
-    blockHeight,
-    blocksAcross,
-    blocksDown,
-    offsets: contiguous ? empty : offsets.subarray(0, blocks),
+    tiled: grid.tiled,
+    blockWidth: grid.blockWidth,
+    blockHeight: grid.blockHeight,
+    blocksAcross: grid.blocksAcross,
+    blocksDown: grid.blocksDown,
+    offsets: contiguous ? empty : grid.offsets.subarray(0, lengths.length),
     lengths: contiguous ? empty : lengths,
-    contiguousAt: contiguous ? offsets[0]! : -1,
+    contiguousAt: contiguous ? grid.offsets[0]! : -1,
     readBytes
   }
 }

@@ -154,6 +154,75 @@ export const listTiffFiles = (dir: string): Effect.Effect<ReadonlyArray<string>,
   )
 
 /**
+ * Inspects every file of a stack. The first file is parsed and its metadata bytes kept; a file
+ * with the same size and bytes there parses the same. Those files are recognised in one
+ * synchronous sweep (an open, a stat and a read of a few KiB each), because an effect per file
+ * costs more than the check (docs/BENCHMARKS.md, "Copy and threshold: reads and writes in flight
+ * without a fiber per slice"); the others are parsed one by one, which also reports what is wrong
+ * with them.
+ */
+const inspectStack = (files: ReadonlyArray<string>, options: TiffReadOptions): Effect.Effect<ReadonlyArray<InspectedTiff>, IoError> =>
+  Effect.gen(function* () {
+    const head = yield* withFile(files[0]!, (fd, size) => inspectTiff(fd, files[0]!, size, STACK_CHUNK, true))
+    const alike = yield* Effect.sync(() => files.map((file, z) => z > 0 && checkFileSync(file, (fd, size) => isLaidOutLike(head, fd, size))))
+    const parsed = yield* Effect.forEach(
+      files.filter((_, z) => z > 0 && !alike[z]),
+      (file) => withFile(file, (fd, size) => inspectTiff(fd, file, size, STACK_CHUNK)),
+      { concurrency: options.concurrency ?? 8 }
+    )
+    let next = 0
+    return files.map((file, z): InspectedTiff => (z === 0 ? head : alike[z] ? { ...head, path: file } : parsed[next++]!))
+  })
+
+/** The page of each file of a stack: one full-resolution page per file, all of the first's size and dtype. */
+const stackPages = (inspected: ReadonlyArray<InspectedTiff>, firstName: string): Effect.Effect<ReadonlyArray<TiffPage>, FormatError> =>
+  Effect.gen(function* () {
+    const pages: TiffPage[] = []
+    const first = inspected[0]!.pages[0]!
+    for (let z = 0; z < inspected.length; z++) {
+      const t: InspectedTiff = inspected[z]!
+      const page = t.pages[0]!
+      if (t.pages.length !== 1) {
+        return yield* Effect.fail(
+          new FormatError({
+            path: t.path,
+            position: `file ${z} of the stack`,
+            detail: `holds ${t.pages.length} full-resolution pages, a stack needs one 2D image per file`,
+            hint: "open a multi-page file with openTiffFile"
+          })
+        )
+      }
+      if (page.width !== first.width || page.height !== first.height || page.dtype !== first.dtype) {
+        return yield* Effect.fail(
+          new FormatError({
+            path: t.path,
+            position: `file ${z} of the stack`,
+            detail: `is ${page.height}×${page.width} ${page.dtype}, but ${firstName} is ${first.height}×${first.width} ${first.dtype}`,
+            hint: "every file of a stack must have the same size and dtype"
+          })
+        )
+      }
+      pages.push(page)
+    }
+    return pages
+  })
+
+/** Facts for `slicewise info`: the first file's, and what differs between files. */
+const stackDetails = (names: ReadonlyArray<string>, inspected: ReadonlyArray<InspectedTiff>) => {
+  const head = inspected[0]!
+  const compressions = new Set(inspected.map((t) => String(pageDetails(t).compression)))
+  return {
+    files: names.length,
+    firstFile: names[0]!,
+    lastFile: names[names.length - 1]!,
+    ...pageDetails(head),
+    compression: [...compressions].join("+"),
+    bigtiff: inspected.some((t) => t.header.bigTiff),
+    byteOrder: new Set(inspected.map((t) => t.header.littleEndian)).size === 1 ? String(pageDetails(head).byteOrder) : "mixed"
+  }
+}
+
+/**
  * Opens a directory of 2D TIFF files (*.tif, *.tiff, any case) as a slice source, one file per z
  * in natural order (img2 before img10). Each file must hold one full-resolution page, all of the
  * same size and dtype.
@@ -179,59 +248,12 @@ export const openTiffStack = (dir: string, options: TiffReadOptions = {}): Effec
       )
     }
     const files = names.map((n) => nodePath.join(dir, n))
-    // The first file is parsed and its metadata bytes kept; a file with the same size and bytes
-    // there parses the same. Those files are recognised in one synchronous sweep (an open, a stat
-    // and a read of a few KiB each; an effect per file cost more than the check: `slicewise info`
-    // of a 512-file stack took 0.23–0.28 s with one, 0.18–0.25 s without); the others are parsed
-    // one by one, which also reports what is wrong with them.
-    const head = yield* withFile(files[0]!, (fd, size) => inspectTiff(fd, files[0]!, size, STACK_CHUNK, true))
-    const alike = yield* Effect.sync(() => files.map((file, z) => z > 0 && checkFileSync(file, (fd, size) => isLaidOutLike(head, fd, size))))
-    const parsed = yield* Effect.forEach(
-      files.filter((_, z) => z > 0 && !alike[z]),
-      (file) => withFile(file, (fd, size) => inspectTiff(fd, file, size, STACK_CHUNK)),
-      { concurrency: options.concurrency ?? 8 }
-    )
-    let next = 0
-    const inspected = files.map((file, z): InspectedTiff => (z === 0 ? head : alike[z] ? { ...head, path: file } : parsed[next++]!))
-    const pages: TiffPage[] = []
-    const first = head.pages[0]!
-    for (let z = 0; z < inspected.length; z++) {
-      const t: InspectedTiff = inspected[z]!
-      const page = t.pages[0]!
-      if (t.pages.length !== 1) {
-        return yield* Effect.fail(
-          new FormatError({
-            path: t.path,
-            position: `file ${z} of the stack`,
-            detail: `holds ${t.pages.length} full-resolution pages, a stack needs one 2D image per file`,
-            hint: "open a multi-page file with openTiffFile"
-          })
-        )
-      }
-      if (page.width !== first.width || page.height !== first.height || page.dtype !== first.dtype) {
-        return yield* Effect.fail(
-          new FormatError({
-            path: t.path,
-            position: `file ${z} of the stack`,
-            detail: `is ${page.height}×${page.width} ${page.dtype}, but ${names[0]} is ${first.height}×${first.width} ${first.dtype}`,
-            hint: "every file of a stack must have the same size and dtype"
-          })
-        )
-      }
-      pages.push(page)
-    }
-    const info = volumeInfo(first.dtype, [pages.length, first.height, first.width], head.spacing)
+    const inspected = yield* inspectStack(files, options)
+    const pages = yield* stackPages(inspected, names[0]!)
+    const first = pages[0]!
+    const info = volumeInfo(first.dtype, [pages.length, first.height, first.width], inspected[0]!.spacing)
     const strategy = options.strategy ?? "auto"
-    const compressions = new Set(inspected.map((t) => String(pageDetails(t).compression)))
-    const details = {
-      files: files.length,
-      firstFile: names[0]!,
-      lastFile: names[names.length - 1]!,
-      ...pageDetails(head),
-      compression: [...compressions].join("+"),
-      bigtiff: inspected.some((t) => t.header.bigTiff),
-      byteOrder: new Set(inspected.map((t) => t.header.littleEndian)).size === 1 ? String(pageDetails(head).byteOrder) : "mixed"
-    }
+    const details = stackDetails(names, inspected)
     const open = Effect.sync((): SliceReader => {
       let bytesRead = 0
       const pool: BlockScratch[] = []

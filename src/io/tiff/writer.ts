@@ -92,83 +92,92 @@ export const tiffFileSink = (path: string, options: TiffWriteOptions = {}): Slic
     }
   },
   writesRows: true,
-  create: <D extends DType>(info: VolumeInfo<D>) =>
-    Effect.gen(function* () {
-      yield* hostCheck(path)
-      const layout = yield* plan(path, info, options)
-      yield* checkReplaceableFile(path)
-      const temporary = temporaryName(path)
-      let committed = false
-      let closed = false
-      // Errors name the output, not its temporary.
-      const fd = yield* Effect.acquireRelease(openFd(temporary, "wx", { operation: "create", shown: path }), (fd) =>
-        Effect.zipRight(closed ? Effect.void : Effect.ignore(closeFd(fd, path)), committed ? Effect.void : removeQuietly(temporary))
-      )
-      let bytesWritten = 0
-      // Header and IFDs first, in batches of about 1 MiB so huge page counts need no huge buffer.
-      // Uninterruptible, as every use of a raw fd (../files.ts).
-      yield* Effect.uninterruptible(attempt(path, "write", async () => {
-        const batch = Math.max(1, Math.floor(METADATA_BATCH / Math.max(layout.ifdBytes(1), 1)))
-        // The largest chunk: header, first IFD, a batch of IFDs and the padding before the data.
-        const buffer = new Uint8Array(Math.min(layout.metadataBytes, 16 + layout.ifdBytes(0) + batch * layout.ifdBytes(1) + 4096))
-        for (let from = 0; from < layout.depth; from += batch) {
-          const to = Math.min(layout.depth, from + batch)
-          const start = from === 0 ? 0 : layout.ifdOffset(from)
-          const end = to === layout.depth ? layout.metadataBytes : layout.ifdOffset(to)
-          const chunk = buffer.subarray(0, end - start)
-          chunk.fill(0)
-          encodeMetadata(layout, chunk, from, to)
-          await writeFully(fd, chunk, start)
-          bytesWritten += chunk.length
-        }
-      }))
-      const slices = sliceTracker(path, info)
-      const writer: SliceWriter<D> = {
-        write: (z, data) => {
-          const bad = slices.check(z, data)
-          if (bad) return Effect.fail(bad)
-          if (committed) return Effect.fail(alreadyCommitted(path))
-          return Effect.zipRight(
-            writeAt(fd, path, bytesOf(data), layout.dataOffset(z)),
-            Effect.sync(() => {
-              bytesWritten += layout.sliceBytes
-              slices.mark(z)
-            })
-          )
-        },
-        writeRows: (z, rows, data) => {
-          const bad = slices.checkRows(z, rows, data)
-          if (bad) return Effect.fail(bad)
-          if (committed) return Effect.fail(alreadyCommitted(path))
-          const span = rawRowSpan(info, 0, rows)
-          return Effect.zipRight(
-            writeAt(fd, path, bytesOf(data), layout.dataOffset(z) + span.offset),
-            Effect.sync(() => {
-              bytesWritten += span.bytes
-              slices.mark(z, rows)
-            })
-          )
-        },
-        commit: Effect.suspend(() => {
-          if (committed) return Effect.fail(alreadyCommitted(path))
-          const missing = slices.missing()
-          if (missing) return Effect.fail(missing)
-          // Uninterruptible: the rename happens entirely or not at all.
-          // Close first, so that a late write error fails the commit instead of leaving a damaged file.
-          return Effect.uninterruptible(
-            Effect.gen(function* () {
-              closed = true
-              yield* closeFd(fd, path)
-              yield* commitFile(temporary, path)
-              committed = true
-            })
-          )
-        }),
-        bytesWritten: () => bytesWritten
-      }
-      return writer
-    })
+  create: <D extends DType>(info: VolumeInfo<D>) => createFileWriter(path, info, options)
 })
+
+/**
+ * Writes the header and every IFD of `layout` at the start of the open file, in batches of about
+ * 1 MiB so that huge page counts need no huge buffer; returns the bytes written. Uninterruptible,
+ * as every use of a raw fd (../files.ts).
+ */
+const writeFileMetadata = (fd: number, path: string, layout: TiffLayout): Effect.Effect<number, IoError> =>
+  Effect.uninterruptible(attempt(path, "write", async () => {
+    let written = 0
+    const batch = Math.max(1, Math.floor(METADATA_BATCH / Math.max(layout.ifdBytes(1), 1)))
+    // The largest chunk: header, first IFD, a batch of IFDs and the padding before the data.
+    const buffer = new Uint8Array(Math.min(layout.metadataBytes, 16 + layout.ifdBytes(0) + batch * layout.ifdBytes(1) + 4096))
+    for (let from = 0; from < layout.depth; from += batch) {
+      const to = Math.min(layout.depth, from + batch)
+      const start = from === 0 ? 0 : layout.ifdOffset(from)
+      const end = to === layout.depth ? layout.metadataBytes : layout.ifdOffset(to)
+      const chunk = buffer.subarray(0, end - start)
+      chunk.fill(0)
+      encodeMetadata(layout, chunk, from, to)
+      await writeFully(fd, chunk, start)
+      written += chunk.length
+    }
+    return written
+  }))
+
+const createFileWriter = <D extends DType>(path: string, info: VolumeInfo<D>, options: TiffWriteOptions) =>
+  Effect.gen(function* () {
+    yield* hostCheck(path)
+    const layout = yield* plan(path, info, options)
+    yield* checkReplaceableFile(path)
+    const temporary = temporaryName(path)
+    let committed = false
+    let closed = false
+    // Errors name the output, not its temporary.
+    const fd = yield* Effect.acquireRelease(openFd(temporary, "wx", { operation: "create", shown: path }), (fd) =>
+      Effect.zipRight(closed ? Effect.void : Effect.ignore(closeFd(fd, path)), committed ? Effect.void : removeQuietly(temporary))
+    )
+    let bytesWritten = yield* writeFileMetadata(fd, path, layout)
+    const slices = sliceTracker(path, info)
+    const writer: SliceWriter<D> = {
+      write: (z, data) => {
+        const bad = slices.check(z, data)
+        if (bad) return Effect.fail(bad)
+        if (committed) return Effect.fail(alreadyCommitted(path))
+        return Effect.zipRight(
+          writeAt(fd, path, bytesOf(data), layout.dataOffset(z)),
+          Effect.sync(() => {
+            bytesWritten += layout.sliceBytes
+            slices.mark(z)
+          })
+        )
+      },
+      writeRows: (z, rows, data) => {
+        const bad = slices.checkRows(z, rows, data)
+        if (bad) return Effect.fail(bad)
+        if (committed) return Effect.fail(alreadyCommitted(path))
+        const span = rawRowSpan(info, 0, rows)
+        return Effect.zipRight(
+          writeAt(fd, path, bytesOf(data), layout.dataOffset(z) + span.offset),
+          Effect.sync(() => {
+            bytesWritten += span.bytes
+            slices.mark(z, rows)
+          })
+        )
+      },
+      commit: Effect.suspend(() => {
+        if (committed) return Effect.fail(alreadyCommitted(path))
+        const missing = slices.missing()
+        if (missing) return Effect.fail(missing)
+        // Uninterruptible: the rename happens entirely or not at all.
+        // Close first, so that a late write error fails the commit instead of leaving a damaged file.
+        return Effect.uninterruptible(
+          Effect.gen(function* () {
+            closed = true
+            yield* closeFd(fd, path)
+            yield* commitFile(temporary, path)
+            committed = true
+          })
+        )
+      }),
+      bytesWritten: () => bytesWritten
+    }
+    return writer
+  })
 
 /**
  * The name of slice z's file in a stack: zero-padded to at least 5 digits, more for deeper volumes,
@@ -207,89 +216,91 @@ export const tiffStackSink = (dir: string, options: TiffWriteOptions = {}): Slic
       }
     },
     writesRows: true,
-    create: <D extends DType>(info: VolumeInfo<D>) =>
-      Effect.gen(function* () {
-        yield* hostCheck(dir)
-        if (!(Number.isInteger(info.shape[0]) && info.shape[0] >= 1)) {
-          return yield* Effect.fail(new UnsupportedError({ path: dir, detail: `depth is ${info.shape[0]}; a stack needs at least 1 slice` }))
-        }
-        const layout = yield* plan(dir, { ...info, shape: [1, info.shape[1], info.shape[2]] }, options)
-        yield* checkReplaceableStack(dir)
-        const target = dir.replace(/[/\\]+$/, "") || dir
-        const temporary = temporaryName(target)
-        let committed = false
-        yield* Effect.acquireRelease(
-          makeDirectory(temporary, dir),
-          () => (committed ? Effect.void : removeQuietly(temporary))
-        )
-        // Every file has the same header and IFD: encode them once.
-        const metadata = new Uint8Array(layout.metadataBytes)
-        encodeMetadata(layout, metadata, 0, 1)
-        const depth = info.shape[0]
-        let bytesWritten = 0
-        const slices = sliceTracker(dir, info)
-        const startWrite = (z: number, data: ArrayOf<D>) => {
-          const bad = slices.check(z, data)
-          if (bad) return Effect.fail(bad)
-          if (committed) return Effect.fail(alreadyCommitted(dir))
-          const name = stackFileName(z, depth)
-          const file = nodePath.join(temporary, name)
-          // Errors name the file as it will be after commit.
-          const shown = nodePath.join(target, name)
-          return startFile(
-            file,
-            "w",
-            "write",
-            async (fd) => {
-              await writevFully(fd, [metadata, bytesOf(data)], 0)
-              bytesWritten += layout.totalBytes
-              slices.mark(z)
-            },
-            { operation: "create", shown }
-          )
-        }
-        const writer: SliceWriter<D> = {
-          write: (z, data) => Effect.suspend(() => startWrite(z, data)),
-          startWrite,
-          writeRows: (z, rows, data) => {
-            const bad = slices.checkRows(z, rows, data)
-            if (bad) return Effect.fail(bad)
-            if (committed) return Effect.fail(alreadyCommitted(dir))
-            const name = stackFileName(z, depth)
-            const file = nodePath.join(temporary, name)
-            const shown = nodePath.join(target, name)
-            const span = rawRowSpan(info, 0, rows)
-            // The first band of a slice creates its file and writes the header with it.
-            const fresh = slices.before(z) === 0
-            return usingFile(
-              file,
-              fresh ? "w" : "r+",
-              "write",
-              async (fd) => {
-                if (fresh) await writeFully(fd, metadata, 0)
-                await writeFully(fd, bytesOf(data), metadata.length + span.offset)
-                bytesWritten += span.bytes + (fresh ? metadata.length : 0)
-                slices.mark(z, rows)
-              },
-              { operation: fresh ? "create" : "write", shown }
-            )
-          },
-          commit: Effect.suspend(() => {
-            if (committed) return Effect.fail(alreadyCommitted(dir))
-            const missing = slices.missing()
-            if (missing) return Effect.fail(missing)
-            return Effect.uninterruptible(
-              Effect.zipRight(
-                commitDirectory(temporary, target),
-                Effect.sync(() => {
-                  committed = true
-                })
-              )
-            )
-          }),
-          bytesWritten: () => bytesWritten
-        }
-        return writer
-      })
+    create: <D extends DType>(info: VolumeInfo<D>) => createStackWriter(dir, info, options)
   }
 }
+
+const createStackWriter = <D extends DType>(dir: string, info: VolumeInfo<D>, options: TiffWriteOptions) =>
+  Effect.gen(function* () {
+    yield* hostCheck(dir)
+    if (!(Number.isInteger(info.shape[0]) && info.shape[0] >= 1)) {
+      return yield* Effect.fail(new UnsupportedError({ path: dir, detail: `depth is ${info.shape[0]}; a stack needs at least 1 slice` }))
+    }
+    const layout = yield* plan(dir, { ...info, shape: [1, info.shape[1], info.shape[2]] }, options)
+    yield* checkReplaceableStack(dir)
+    const target = dir.replace(/[/\\]+$/, "") || dir
+    const temporary = temporaryName(target)
+    let committed = false
+    yield* Effect.acquireRelease(
+      makeDirectory(temporary, dir),
+      () => (committed ? Effect.void : removeQuietly(temporary))
+    )
+    // Every file has the same header and IFD: encode them once.
+    const metadata = new Uint8Array(layout.metadataBytes)
+    encodeMetadata(layout, metadata, 0, 1)
+    const depth = info.shape[0]
+    let bytesWritten = 0
+    const slices = sliceTracker(dir, info)
+    const startWrite = (z: number, data: ArrayOf<D>) => {
+      const bad = slices.check(z, data)
+      if (bad) return Effect.fail(bad)
+      if (committed) return Effect.fail(alreadyCommitted(dir))
+      const name = stackFileName(z, depth)
+      const file = nodePath.join(temporary, name)
+      // Errors name the file as it will be after commit.
+      const shown = nodePath.join(target, name)
+      return startFile(
+        file,
+        "w",
+        "write",
+        async (fd) => {
+          await writevFully(fd, [metadata, bytesOf(data)], 0)
+          bytesWritten += layout.totalBytes
+          slices.mark(z)
+        },
+        { operation: "create", shown }
+      )
+    }
+    const writer: SliceWriter<D> = {
+      write: (z, data) => Effect.suspend(() => startWrite(z, data)),
+      startWrite,
+      writeRows: (z, rows, data) => {
+        const bad = slices.checkRows(z, rows, data)
+        if (bad) return Effect.fail(bad)
+        if (committed) return Effect.fail(alreadyCommitted(dir))
+        const name = stackFileName(z, depth)
+        const file = nodePath.join(temporary, name)
+        const shown = nodePath.join(target, name)
+        const span = rawRowSpan(info, 0, rows)
+        // The first band of a slice creates its file and writes the header with it.
+        const fresh = slices.before(z) === 0
+        return usingFile(
+          file,
+          fresh ? "w" : "r+",
+          "write",
+          async (fd) => {
+            if (fresh) await writeFully(fd, metadata, 0)
+            await writeFully(fd, bytesOf(data), metadata.length + span.offset)
+            bytesWritten += span.bytes + (fresh ? metadata.length : 0)
+            slices.mark(z, rows)
+          },
+          { operation: fresh ? "create" : "write", shown }
+        )
+      },
+      commit: Effect.suspend(() => {
+        if (committed) return Effect.fail(alreadyCommitted(dir))
+        const missing = slices.missing()
+        if (missing) return Effect.fail(missing)
+        return Effect.uninterruptible(
+          Effect.zipRight(
+            commitDirectory(temporary, target),
+            Effect.sync(() => {
+              committed = true
+            })
+          )
+        )
+      }),
+      bytesWritten: () => bytesWritten
+    }
+    return writer
+  })

@@ -1,8 +1,9 @@
 /**
  * Codecs for Zarr chunks: decoding goes through zarrita's registry (so every codec zarrita knows is
- * read); gzip is replaced by one on node:zlib, which both decodes faster than zarrita's
- * DecompressionStream and encodes (zarrita's gzip cannot). Encoding for the writer is here too:
- * raw, gzip (node:zlib), zstd and blosc (numcodecs' WebAssembly builds, as zarrita uses).
+ * read); gzip is replaced by one on node:zlib, which decodes natively in one call instead of through
+ * zarrita's DecompressionStream, and encodes too (zarrita's gzip cannot). Encoding for the writer
+ * is here too: raw, gzip (node:zlib), zstd and blosc (numcodecs' WebAssembly builds, as zarrita
+ * uses).
  *
  * @example
  * ```ts

@@ -169,33 +169,56 @@ const openArrayDtype = async (zarr: typeof import("zarrita"), backend: Backend, 
   return { dtype: array.dtype as DType, array, store }
 }
 
-const buildSource = async (
-  path: string,
-  backend: Backend,
-  located: Located,
-  grid: Grid,
-  dtype: DType,
-  axes: AxisMap,
-  options: ZarrOptions,
-  reopen: () => Promise<{ readonly array: ZArray; readonly store: SlabStore }>
-): Promise<ZarrSource> => {
-  const rank = grid.shape.length
+/** The chunk-rows of the (t, c)-fixed 3D volume: a slab's depth and the stored objects of each row. */
+interface RowGrid {
+  /** The volume's shape (z, y, x). */
+  readonly shape: readonly [number, number, number]
+  /** A stored object's (chunk's, or shard's) shape (z, y, x); outer[0] is a chunk-row's depth. */
+  readonly outer: readonly [number, number, number]
+  readonly rows: number
+  /** Objects down and across one chunk-row. */
+  readonly cols: readonly [number, number]
+  readonly objectsPerRow: number
+  /** The store key of object (j, k) of chunk-row r. */
+  readonly keyOf: (r: number, j: number, k: number) => string
+}
+
+const rowGridOf = (located: Located, grid: Grid, axes: AxisMap): RowGrid => {
   const [Z, Y, X] = grid.shape.slice(-3) as [number, number, number]
   const [oz, oy, ox] = grid.outer.slice(-3) as [number, number, number]
   const leadOuter = axes.lead.map((t, i) => Math.floor(t / grid.outer[i]!))
-  const rows = Math.ceil(Z / oz)
   const cols = [Math.ceil(Y / oy), Math.ceil(X / ox)] as const
-  const objectsPerRow = cols[0] * cols[1]
   const prefix = located.prefix
-  const keyOf = (r: number, j: number, k: number) => `${prefix}/${grid.key([...leadOuter, r, j, k])}`
-  const limit = options.concurrency ?? (backend.remote ? 16 : 8)
+  return {
+    shape: [Z, Y, X],
+    outer: [oz, oy, ox],
+    rows: Math.ceil(Z / oz),
+    cols,
+    objectsPerRow: cols[0] * cols[1],
+    keyOf: (r, j, k) => `${prefix}/${grid.key([...leadOuter, r, j, k])}`
+  }
+}
 
-  // Stored sizes of every object of the (t, c)-fixed grid: stat or HEAD, no voxel read.
+/** The stored objects of a RowGrid as the store held them when the source was opened. */
+interface StoredObjects {
+  /** Every object's key, row by row: index r · objectsPerRow + j · cols[1] + k. */
+  readonly keys: ReadonlyArray<string>
+  /** Every object's stored size; undefined where it is missing (fill value). */
+  readonly sizes: ReadonlyArray<number | undefined>
+  /** Stored bytes of each chunk-row. */
+  readonly rowBytes: ReadonlyArray<number>
+  readonly missing: number
+}
+
+/** Stored sizes of every object of the grid: stat or HEAD, no voxel read. */
+const storedObjects = async (backend: Backend, g: RowGrid): Promise<StoredObjects> => {
+  const { rows, cols, objectsPerRow } = g
+  const [Z, Y, X] = g.shape
   const sizes = new Array<number | undefined>(rows * objectsPerRow)
   const keys = Array.from({ length: rows * objectsPerRow }, (_, i) => {
     const r = Math.floor(i / objectsPerRow)
     const rest = i % objectsPerRow
-    return keyOf(r, Math.floor(rest / cols[1]), rest % cols[1])
+    return g.keyOf(r, Math.floor(rest / cols[1]), rest % cols[1])
   })
   if (Z * Y * X > 0)
     await pool(keys, backend.remote ? 32 : 64, async (key, i) => {
@@ -207,24 +230,32 @@ const buildSource = async (
     return s
   })
   const missing = sizes.filter((s) => s === undefined).length
+  return { keys, sizes, rowBytes, missing }
+}
+
+/** With `missingChunks: "error"`, throws a FormatError naming the first missing object. */
+const checkNoneMissing = (backend: Backend, prefix: string, objects: StoredObjects, options: ZarrOptions): void => {
+  const { keys, sizes, missing } = objects
   if (missing > 0 && options.missingChunks === "error") {
     const i = sizes.findIndex((s) => s === undefined)
     throw new FormatError({ path: backend.locate(keys[i]!), position: `chunk ${keys[i]!.slice(prefix.length + 1)}`, detail: `chunk missing (${missing} of ${keys.length} missing)`, hint: "a missing chunk is fill value in Zarr; pass missingChunks: \"fill\" to accept that" })
   }
+}
 
+/** Voxel spacing (z, y, x): the OME level's scale, or 1 for a plain array. */
+const spacingOf = (located: Located, rank: number): [number, number, number] => {
   const ome = located.ome
-  const spacingOf = (): [number, number, number] => {
-    if (ome === undefined) return [1, 1, 1]
-    const s = ome.image.levels[ome.level]!.scale
-    return [s[rank - 3]!, s[rank - 2]!, s[rank - 1]!]
-  }
-  const info: VolumeInfo = volumeInfo(dtype, [Z, Y, X], spacingOf())
-  const bpv = bytesPerVoxel(dtype)
-  const slabVoxels = Math.min(oz, Z) * Y * X
-  const innerBytes = product(grid.inner) * bpv
-  const maxObject = sizes.reduce<number>((m, s) => Math.max(m, s ?? 0), 0)
-  const inFlight = Math.min(limit, objectsPerRow)
-  const details: Record<string, string | number | boolean> = {
+  if (ome === undefined) return [1, 1, 1]
+  const s = ome.image.levels[ome.level]!.scale
+  return [s[rank - 3]!, s[rank - 2]!, s[rank - 1]!]
+}
+
+/** Facts for `slicewise info`. */
+const zarrDetails = (backend: Backend, located: Located, grid: Grid, axes: AxisMap, objects: StoredObjects): Record<string, string | number | boolean> => {
+  const { prefix, ome } = located
+  const rank = grid.shape.length
+  const { keys, missing } = objects
+  return {
     "zarr format": located.zarrFormat,
     store: backend.remote ? "http" : "local",
     ...(prefix ? { array: prefix.slice(1) } : {}),
@@ -236,7 +267,7 @@ const buildSource = async (
     order: grid.order,
     "fill value": String(located.meta.fill_value ?? null),
     "chunk files": `${keys.length - missing} of ${keys.length}${missing ? ` (${missing} missing: fill value)` : ""}`,
-    "stored bytes": rowBytes.reduce((a, b) => a + b, 0),
+    "stored bytes": objects.rowBytes.reduce((a, b) => a + b, 0),
     ...(axes.names.length > 0 ? { axes: axes.names.join(" ") } : {}),
     ...(axes.lead.length > 0 ? { "leading index": axes.lead.join(", ") } : {}),
     ...(ome
@@ -248,122 +279,51 @@ const buildSource = async (
         }
       : {})
   }
+}
 
-  const open: Effect.Effect<SliceReader, IoError, never> = Effect.map(
-    attempt(path, "read", reopen),
-    ({ array, store }) => makeReader(array, store)
-  )
+/** What every reader of one source shares. */
+interface SlabPlan {
+  readonly path: string
+  readonly backend: Backend
+  readonly prefix: string
+  readonly grid: Grid
+  /** Index along each leading axis. */
+  readonly lead: ReadonlyArray<number>
+  readonly dtype: DType
+  readonly rows: RowGrid
+  /** Stored sizes when the source was opened: a read that finds another size fails. */
+  readonly sizes: ReadonlyArray<number | undefined>
+  /** Objects fetched and decoded at a time. */
+  readonly limit: number
+}
 
-  const makeReader = (array: ZArray, slabStore: SlabStore): SliceReader => {
-    let bytesRead = 0
-    let slab: Typed | undefined
-    let slabRow = -1
-    const sliceVoxels = Y * X
-
-    const loadRow = async (r: number) => {
-      slabRow = -1
-      slab ??= new (ctorOf(dtype))(slabVoxels) as Typed
-      const z0 = r * oz
-      const depth = Math.min(oz, Z - z0)
-      const objects = Array.from({ length: objectsPerRow }, (_, i) => i)
-      await pool(objects, limit, async (i) => {
-        const j = Math.floor(i / cols[1])
-        const k = i % cols[1]
-        const key = keyOf(r, j, k)
-        const expected = sizes[r * objectsPerRow + i]
-        const bytes = expected === undefined ? undefined : await backend.get(key)
-        if (bytes !== undefined) {
-          bytesRead += bytes.length
-          if (bytes.length !== expected)
-            throw new FormatError({ path: backend.locate(key), position: `chunk ${key.slice(prefix.length + 1)}`, detail: `the object holds ${bytes.length} bytes; it held ${expected} when the store was opened`, hint: "the store changed while it was read" })
-        } else if (expected !== undefined) {
-          throw new FormatError({ path: backend.locate(key), position: `chunk ${key.slice(prefix.length + 1)}`, detail: "the object disappeared after the store was opened" })
-        }
-        slabStore.slab.set(key, bytes)
-        try {
-          await decodeInto(r, j, k, z0, depth, key)
-        } finally {
-          slabStore.slab.delete(key)
-        }
-      })
-      slabRow = r
-    }
-
-    /** Decodes every inner chunk of outer object (r, j, k) into the slab. */
-    const decodeInto = async (r: number, j: number, k: number, z0: number, depth: number, key: string) => {
-      const [iz, iy, ix] = grid.inner.slice(-3) as [number, number, number]
-      const leadInner = axes.lead.map((t, a) => Math.floor(t / grid.inner[a]!))
-      const leadOffset = axes.lead.map((t, a) => t % grid.inner[a]!)
-      const per = [oz / iz, oy / iy, ox / ix] as const
-      for (let a = 0; a < per[0]; a++) {
-        const zc = r * per[0] + a
-        if (zc * iz >= Math.min(Z, z0 + depth)) break
-        for (let b = 0; b < per[1]; b++) {
-          const yc = j * per[1] + b
-          if (yc * iy >= Y) break
-          for (let c = 0; c < per[2]; c++) {
-            const xc = k * per[2] + c
-            if (xc * ix >= X) break
-            const coords = [...leadInner, zc, yc, xc]
-            let chunk: { data: Typed; shape: Array<number>; stride: Array<number> }
-            try {
-              chunk = await array.getChunk(coords)
-            } catch (e) {
-              if (isIoError(e)) throw e
-              const cause = e instanceof Error ? (e.cause instanceof Error ? `${e.message}: ${e.cause.message}` : e.message) : String(e)
-              throw new FormatError({ path: backend.locate(key), position: `chunk ${coords.join(".")}`, detail: `cannot decode: ${cause}`, hint: "the chunk is corrupt, truncated or not in the declared codec" })
-            }
-            if (chunk.data.length !== product(grid.inner))
-              throw new FormatError({
-                path: backend.locate(key),
-                position: `chunk ${coords.join(".")}`,
-                detail: `the chunk decodes to ${chunk.data.length} voxels; its shape ${grid.inner.join("×")} needs ${product(grid.inner)}`,
-                hint: "the chunk is truncated, or the metadata's dtype or chunk shape is wrong"
-              })
-            copyChunk(chunk, leadOffset, zc * iz - z0, yc * iy, xc * ix, Math.min(iz, Z - zc * iz), Math.min(iy, Y - yc * iy), Math.min(ix, X - xc * ix))
-          }
-        }
-      }
-    }
-
-    /** Copies the in-volume part of a decoded chunk to slab position (sz, sy, sx). */
-    const copyChunk = (chunk: { data: Typed; stride: Array<number> }, leadOffset: ReadonlyArray<number>, sz: number, sy: number, sx: number, nz: number, ny: number, nx: number) => {
-      const st = chunk.stride
-      const [tz, ty, tx] = st.slice(-3) as [number, number, number]
-      let base = 0
-      leadOffset.forEach((o, a) => (base += o * st[a]!))
-      const data = chunk.data
-      const dst = slab!
-      for (let dz = 0; dz < nz; dz++) {
-        for (let dy = 0; dy < ny; dy++) {
-          const from = base + dz * tz + dy * ty
-          const to = (sz + dz) * sliceVoxels + (sy + dy) * X + sx
-          if (tx === 1) dst.set(data.subarray(from, from + nx) as never, to)
-          else for (let dx = 0; dx < nx; dx++) dst[to + dx] = data[from + dx * tx]!
-        }
-      }
-    }
-
-    const read = (z: number, into: Typed): Effect.Effect<void, IoError> => {
-      if (!Number.isInteger(z) || z < 0 || z >= Z) return Effect.die(new RangeError(`${path}: slice ${z} is outside 0…${Z - 1}`))
-      if (into.length !== sliceVoxels || bytesPerVoxel(dtype) !== into.BYTES_PER_ELEMENT)
-        return Effect.die(new RangeError(`${path}: slice buffer has ${into.length} voxels, a slice has ${sliceVoxels}`))
-      const r = Math.floor(z / oz)
-      const copy = Effect.sync(() => {
-        const off = (z - r * oz) * sliceVoxels
-        into.set(slab!.subarray(off, off + sliceVoxels) as never)
-      })
-      if (r === slabRow) return copy
-      return Effect.zipRight(
-        attempt(path, "read", () => loadRow(r)),
-        copy
-      )
-    }
-    return { read, bytesRead: () => bytesRead }
-  }
-
+const buildSource = async (
+  path: string,
+  backend: Backend,
+  located: Located,
+  grid: Grid,
+  dtype: DType,
+  axes: AxisMap,
+  options: ZarrOptions,
+  reopen: () => Promise<{ readonly array: ZArray; readonly store: SlabStore }>
+): Promise<ZarrSource> => {
+  const rows = rowGridOf(located, grid, axes)
+  const objects = await storedObjects(backend, rows)
+  checkNoneMissing(backend, located.prefix, objects, options)
+  const [Z, Y, X] = rows.shape
+  const oz = rows.outer[0]
+  const info: VolumeInfo = volumeInfo(dtype, [Z, Y, X], spacingOf(located, grid.shape.length))
+  const limit = options.concurrency ?? (backend.remote ? 16 : 8)
+  const plan: SlabPlan = { path, backend, prefix: located.prefix, grid, lead: axes.lead, dtype, rows, sizes: objects.sizes, limit }
+  const bpv = bytesPerVoxel(dtype)
+  const slabVoxels = Math.min(oz, Z) * Y * X
+  const innerBytes = product(grid.inner) * bpv
+  const maxObject = objects.sizes.reduce<number>((m, s) => Math.max(m, s ?? 0), 0)
+  const inFlight = Math.min(limit, rows.objectsPerRow)
+  const details = zarrDetails(backend, located, grid, axes, objects)
+  const rowBytes = objects.rowBytes
   return {
-    format: ome ? "ome-zarr" : "zarr",
+    format: located.ome ? "ome-zarr" : "zarr",
     path,
     info,
     details,
@@ -371,7 +331,132 @@ const buildSource = async (
     readerBufferBytes: slabVoxels * bpv + inFlight * (maxObject + 2 * innerBytes),
     rowBytes,
     rowDepth: oz,
-    open
+    open: Effect.map(attempt(path, "read", reopen), ({ array, store }) => makeReader(plan, array, store))
+  }
+}
+
+/**
+ * A reader with a slab of its own: a slice in the slab's chunk-row is copied out of it; any other
+ * slice first loads its chunk-row, every object of it fetched and decoded once.
+ */
+const makeReader = (plan: SlabPlan, array: ZArray, slabStore: SlabStore): SliceReader => {
+  const { path, backend, rows, sizes, limit, dtype } = plan
+  const [Z, Y, X] = rows.shape
+  const oz = rows.outer[0]
+  const sliceVoxels = Y * X
+  const slabVoxels = Math.min(oz, Z) * sliceVoxels
+  let bytesRead = 0
+  let slab: Typed | undefined
+  let slabRow = -1
+
+  const loadRow = async (r: number) => {
+    slabRow = -1
+    slab ??= new (ctorOf(dtype))(slabVoxels) as Typed
+    const target = slab
+    const z0 = r * oz
+    const depth = Math.min(oz, Z - z0)
+    const objects = Array.from({ length: rows.objectsPerRow }, (_, i) => i)
+    await pool(objects, limit, async (i) => {
+      const j = Math.floor(i / rows.cols[1])
+      const k = i % rows.cols[1]
+      const key = rows.keyOf(r, j, k)
+      const expected = sizes[r * rows.objectsPerRow + i]
+      const bytes = expected === undefined ? undefined : await backend.get(key)
+      if (bytes !== undefined) bytesRead += bytes.length
+      checkObject(plan, key, bytes, expected)
+      slabStore.slab.set(key, bytes)
+      try {
+        await decodeInto(plan, array, target, r, j, k, z0, depth, key)
+      } finally {
+        slabStore.slab.delete(key)
+      }
+    })
+    slabRow = r
+  }
+
+  const read = (z: number, into: Typed): Effect.Effect<void, IoError> => {
+    if (!Number.isInteger(z) || z < 0 || z >= Z) return Effect.die(new RangeError(`${path}: slice ${z} is outside 0…${Z - 1}`))
+    if (into.length !== sliceVoxels || bytesPerVoxel(dtype) !== into.BYTES_PER_ELEMENT)
+      return Effect.die(new RangeError(`${path}: slice buffer has ${into.length} voxels, a slice has ${sliceVoxels}`))
+    const r = Math.floor(z / oz)
+    const copy = Effect.sync(() => {
+      const off = (z - r * oz) * sliceVoxels
+      into.set(slab!.subarray(off, off + sliceVoxels) as never)
+    })
+    if (r === slabRow) return copy
+    return Effect.zipRight(
+      attempt(path, "read", () => loadRow(r)),
+      copy
+    )
+  }
+  return { read, bytesRead: () => bytesRead }
+}
+
+/** Throws unless a fetched object is as the store held it when the source was opened. */
+const checkObject = (plan: SlabPlan, key: string, bytes: Uint8Array | undefined, expected: number | undefined): void => {
+  const { backend, prefix } = plan
+  if (bytes !== undefined) {
+    if (bytes.length !== expected)
+      throw new FormatError({ path: backend.locate(key), position: `chunk ${key.slice(prefix.length + 1)}`, detail: `the object holds ${bytes.length} bytes; it held ${expected} when the store was opened`, hint: "the store changed while it was read" })
+  } else if (expected !== undefined) {
+    throw new FormatError({ path: backend.locate(key), position: `chunk ${key.slice(prefix.length + 1)}`, detail: "the object disappeared after the store was opened" })
+  }
+}
+
+/** Decodes every inner chunk of outer object (r, j, k), whose chunk-row starts at z0, into `slab`. */
+const decodeInto = async (plan: SlabPlan, array: ZArray, slab: Typed, r: number, j: number, k: number, z0: number, depth: number, key: string) => {
+  const { grid, backend } = plan
+  const [Z, Y, X] = plan.rows.shape
+  const [oz, oy, ox] = plan.rows.outer
+  const [iz, iy, ix] = grid.inner.slice(-3) as [number, number, number]
+  const leadInner = plan.lead.map((t, a) => Math.floor(t / grid.inner[a]!))
+  const leadOffset = plan.lead.map((t, a) => t % grid.inner[a]!)
+  const per = [oz / iz, oy / iy, ox / ix] as const
+  for (let a = 0; a < per[0]; a++) {
+    const zc = r * per[0] + a
+    if (zc * iz >= Math.min(Z, z0 + depth)) break
+    for (let b = 0; b < per[1]; b++) {
+      const yc = j * per[1] + b
+      if (yc * iy >= Y) break
+      for (let c = 0; c < per[2]; c++) {
+        const xc = k * per[2] + c
+        if (xc * ix >= X) break
+        const coords = [...leadInner, zc, yc, xc]
+        let chunk: { data: Typed; shape: Array<number>; stride: Array<number> }
+        try {
+          chunk = await array.getChunk(coords)
+        } catch (e) {
+          if (isIoError(e)) throw e
+          const cause = e instanceof Error ? (e.cause instanceof Error ? `${e.message}: ${e.cause.message}` : e.message) : String(e)
+          throw new FormatError({ path: backend.locate(key), position: `chunk ${coords.join(".")}`, detail: `cannot decode: ${cause}`, hint: "the chunk is corrupt, truncated or not in the declared codec" })
+        }
+        if (chunk.data.length !== product(grid.inner))
+          throw new FormatError({
+            path: backend.locate(key),
+            position: `chunk ${coords.join(".")}`,
+            detail: `the chunk decodes to ${chunk.data.length} voxels; its shape ${grid.inner.join("×")} needs ${product(grid.inner)}`,
+            hint: "the chunk is truncated, or the metadata's dtype or chunk shape is wrong"
+          })
+        copyChunk(slab, X, Y * X, chunk, leadOffset, zc * iz - z0, yc * iy, xc * ix, Math.min(iz, Z - zc * iz), Math.min(iy, Y - yc * iy), Math.min(ix, X - xc * ix))
+      }
+    }
+  }
+}
+
+/** Copies the in-volume part of a decoded chunk to slab position (sz, sy, sx); slab rows are X voxels, slices sliceVoxels. */
+const copyChunk = (dst: Typed, X: number, sliceVoxels: number, chunk: { data: Typed; stride: Array<number> }, leadOffset: ReadonlyArray<number>, sz: number, sy: number, sx: number, nz: number, ny: number, nx: number) => {
+  const st = chunk.stride
+  const [tz, ty, tx] = st.slice(-3) as [number, number, number]
+  let base = 0
+  leadOffset.forEach((o, a) => (base += o * st[a]!))
+  const data = chunk.data
+  for (let dz = 0; dz < nz; dz++) {
+    for (let dy = 0; dy < ny; dy++) {
+      const from = base + dz * tz + dy * ty
+      const to = (sz + dz) * sliceVoxels + (sy + dy) * X + sx
+      if (tx === 1) dst.set(data.subarray(from, from + nx) as never, to)
+      else for (let dx = 0; dx < nx; dx++) dst[to + dx] = data[from + dx * tx]!
+    }
   }
 }
 

@@ -191,7 +191,7 @@ export const zarrSink = (path: string, options: ZarrSinkOptions = {}): ZarrSink 
   const metadataBytes = (info: VolumeInfo) => {
     const levels = levelsOf(info, options)
     let n = 0
-    for (const l of levels) n += arrayMetadata(version, l, info.dtype, codec, ome).bytes.length + (version === 2 && ome ? 0 : 0)
+    for (const l of levels) n += arrayMetadata(version, l, info.dtype, codec, ome).bytes.length
     if (ome) for (const m of omeMetadata(version, levels, options.ome!)) n += m.bytes.length
     if (!ome && version === 2) n += json({}).length // .zattrs
     return n
@@ -227,6 +227,122 @@ const checkReplaceableStore = (path: string): Effect.Effect<void, FileError> =>
       : Effect.fail(new FileError({ path, operation: "create", detail: "exists and is not a Zarr store; refusing to replace it — remove it or choose another output" }))
   })
 
+/** The temporary directory an output is written into, and how objects get there. */
+interface TemporaryStore {
+  readonly temp: string
+  readonly state: { committed: boolean }
+  /** Writes one object (a chunk or metadata) at `key`, creating its directories on first use. */
+  readonly writeObject: (key: string, bytes: Uint8Array) => Promise<void>
+  /** Bytes of every object written so far. */
+  readonly bytesWritten: () => number
+}
+
+/** Creates `<path>.partial-…` in the scope, which removes it unless the store was committed. */
+const temporaryStore = (path: string): Effect.Effect<TemporaryStore, IoError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const temp = temporaryName(path)
+    const state = { committed: false }
+    yield* Effect.acquireRelease(
+      attempt(path, "create", async () => {
+        await fs.promises.mkdir(temp)
+      }),
+      () => (state.committed ? Effect.void : removeQuietly(temp))
+    )
+    let bytesWritten = 0
+    const made = new Set<string>()
+    const writeObject = async (key: string, bytes: Uint8Array) => {
+      const file = nodePath.join(temp, ...key.split("/"))
+      const dir = nodePath.dirname(file)
+      if (!made.has(dir)) {
+        await fs.promises.mkdir(dir, { recursive: true })
+        made.add(dir)
+      }
+      await fs.promises.writeFile(file, bytes)
+      bytesWritten += bytes.length
+    }
+    return { temp, state, writeObject, bytesWritten: () => bytesWritten }
+  })
+
+/**
+ * Feeds slices of level 0 to their level writers and builds the pyramid on the way: level l+1
+ * slice z is made from level l slices 2z and 2z+1 (or 2z alone at an odd end), as soon as both
+ * have come; the first of a pair waits, copied, for its partner.
+ */
+const pyramidFeed = (
+  levels: ReadonlyArray<Level>,
+  writers: ReadonlyArray<ReturnType<typeof levelWriter>>,
+  dtype: DType,
+  labels: boolean
+) => {
+  const pending = levels.map(() => new Map<number, ArrayOf<DType>>())
+  const feed = async (l: number, z: number, data: ArrayOf<DType>): Promise<void> => {
+    await writers[l]!.put(z, data)
+    if (l + 1 >= levels.length) return
+    const parentZ = z >> 1
+    const partner = z ^ 1
+    const below = levels[l]!.shape
+    if (partner >= below[0]) {
+      return feed(l + 1, parentZ, downsample([data], below, levels[l + 1]!.shape, dtype, labels))
+    }
+    const other = pending[l]!.get(partner)
+    if (other === undefined) {
+      pending[l]!.set(z, copyOf(data))
+      return
+    }
+    pending[l]!.delete(partner)
+    const pair = z < partner ? [data, other] : [other, data]
+    return feed(l + 1, parentZ, downsample(pair, below, levels[l + 1]!.shape, dtype, labels))
+  }
+  return (z: number, data: ArrayOf<DType>) => feed(0, z, data)
+}
+
+/**
+ * Writes the metadata that declares the arrays, the group's last, and moves the temporary store
+ * to `path`: an existing store is moved aside first and removed once the new one is in place.
+ */
+const commitStore = (
+  path: string,
+  store: TemporaryStore,
+  levels: ReadonlyArray<Level>,
+  writers: ReadonlyArray<ReturnType<typeof levelWriter>>,
+  dtype: DType,
+  options: ZarrSinkOptions,
+  version: 2 | 3,
+  codec: CodecChoice
+): Effect.Effect<void, IoError> =>
+  Effect.gen(function* () {
+    const ome = options.ome !== undefined
+    const { temp, writeObject } = store
+    yield* attempt(path, "write", async () => {
+      for (const w of writers) w.check()
+      // Array metadata, then (for OME) the group metadata that declares the image: last.
+      for (const l of levels) {
+        const m = arrayMetadata(version, l, dtype, codec, ome)
+        await writeObject(m.key, m.bytes)
+      }
+      if (ome) for (const m of omeMetadata(version, levels, options.ome!)) await writeObject(m.key, m.bytes)
+      else if (version === 2) await writeObject(".zattrs", json({}))
+    })
+    yield* checkReplaceableStore(path)
+    yield* attempt(path, "rename", async () => {
+      const kind = fs.existsSync(path)
+      if (!kind) {
+        await fs.promises.rename(temp, path)
+      } else {
+        const aside = `${temporaryName(path)}-old`
+        await fs.promises.rename(path, aside)
+        try {
+          await fs.promises.rename(temp, path)
+        } catch (e) {
+          await fs.promises.rename(aside, path)
+          throw e
+        }
+        await fs.promises.rm(aside, { recursive: true, force: true })
+      }
+    })
+    store.state.committed = true
+  })
+
 const createWriter = <D extends DType>(
   path: string,
   info: VolumeInfo<D>,
@@ -246,49 +362,10 @@ const createWriter = <D extends DType>(
     if (ome && (!Number.isInteger(levels.length) || levels.length < 1 || levels.length > 16))
       return yield* new UnsupportedError({ path, detail: `${options.ome!.levels} pyramid levels`, hint: "1…16" })
     const encode = yield* attempt(path, "create", () => chunkEncoder({ ...codec, dtype: info.dtype }))
-    const temp = temporaryName(path)
-    const state = { committed: false }
-    yield* Effect.acquireRelease(
-      attempt(path, "create", async () => {
-        await fs.promises.mkdir(temp)
-      }),
-      () => (state.committed ? Effect.void : removeQuietly(temp))
-    )
-    let bytesWritten = 0
+    const store = yield* temporaryStore(path)
     const concurrency = options.concurrency ?? 4
-    const made = new Set<string>()
-    const writeObject = async (key: string, bytes: Uint8Array) => {
-      const file = nodePath.join(temp, ...key.split("/"))
-      const dir = nodePath.dirname(file)
-      if (!made.has(dir)) {
-        await fs.promises.mkdir(dir, { recursive: true })
-        made.add(dir)
-      }
-      await fs.promises.writeFile(file, bytes)
-      bytesWritten += bytes.length
-    }
-    const writers = levels.map((l) => levelWriter(l, info.dtype, version, ome, encode, writeObject, concurrency))
-    const labels = options.ome?.labels === true
-    // Pyramid: level l+1 slice z is made from level l slices 2z and 2z+1 (or 2z alone at an odd end).
-    const pending = levels.map(() => new Map<number, ArrayOf<DType>>())
-    const feed = async (l: number, z: number, data: ArrayOf<DType>): Promise<void> => {
-      await writers[l]!.put(z, data)
-      if (l + 1 >= levels.length) return
-      const parentZ = z >> 1
-      const partner = z ^ 1
-      const below = levels[l]!.shape
-      if (partner >= below[0]) {
-        return feed(l + 1, parentZ, downsample([data], below, levels[l + 1]!.shape, info.dtype, labels))
-      }
-      const other = pending[l]!.get(partner)
-      if (other === undefined) {
-        pending[l]!.set(z, copyOf(data))
-        return
-      }
-      pending[l]!.delete(partner)
-      const pair = z < partner ? [data, other] : [other, data]
-      return feed(l + 1, parentZ, downsample(pair, below, levels[l + 1]!.shape, info.dtype, labels))
-    }
+    const writers = levels.map((l) => levelWriter(l, info.dtype, version, ome, encode, store.writeObject, concurrency))
+    const feed = pyramidFeed(levels, writers, info.dtype, options.ome?.labels === true)
     const seen = new Uint8Array(depth)
     let finished = false
     const write = (z: number, data: ArrayOf<D>): Effect.Effect<void, IoError> => {
@@ -297,7 +374,7 @@ const createWriter = <D extends DType>(
       if (data.length !== height * width) return Effect.die(new RangeError(`${path}: slice ${z} has ${data.length} voxels, a slice has ${height * width}`))
       if (seen[z]) return Effect.die(new Error(`${path}: slice ${z} written twice`))
       seen[z] = 1
-      return Effect.uninterruptible(attempt(path, "write", () => feed(0, z, data)))
+      return Effect.uninterruptible(attempt(path, "write", () => feed(z, data)))
     }
     const commit = Effect.suspend((): Effect.Effect<void, IoError> => {
       if (finished) return Effect.die(new Error(`${path}: commit called twice`))
@@ -308,38 +385,9 @@ const createWriter = <D extends DType>(
         return Effect.fail(new FormatError({ path, position: `slice ${first}`, detail: `commit with ${count} of ${depth} slices never written (first: ${first}); the output would be incomplete` }))
       }
       finished = true
-      return Effect.gen(function* () {
-        yield* attempt(path, "write", async () => {
-          for (const w of writers) w.check()
-          // Array metadata, then (for OME) the group metadata that declares the image: last.
-          for (const l of levels) {
-            const m = arrayMetadata(version, l, info.dtype, codec, ome)
-            await writeObject(m.key, m.bytes)
-          }
-          if (ome) for (const m of omeMetadata(version, levels, options.ome!)) await writeObject(m.key, m.bytes)
-          else if (version === 2) await writeObject(".zattrs", json({}))
-        })
-        yield* checkReplaceableStore(path)
-        yield* attempt(path, "rename", async () => {
-          const kind = fs.existsSync(path)
-          if (!kind) {
-            await fs.promises.rename(temp, path)
-          } else {
-            const aside = `${temporaryName(path)}-old`
-            await fs.promises.rename(path, aside)
-            try {
-              await fs.promises.rename(temp, path)
-            } catch (e) {
-              await fs.promises.rename(aside, path)
-              throw e
-            }
-            await fs.promises.rm(aside, { recursive: true, force: true })
-          }
-        })
-        state.committed = true
-      })
+      return commitStore(path, store, levels, writers, info.dtype, options, version, codec)
     })
-    return { write: write as SliceWriter<D>["write"], commit, bytesWritten: () => bytesWritten }
+    return { write: write as SliceWriter<D>["write"], commit, bytesWritten: store.bytesWritten }
   })
 
 const copyOf = (a: ArrayOf<DType>): ArrayOf<DType> => a.slice() as ArrayOf<DType>
