@@ -24,9 +24,9 @@ import type { Program } from "../../algebra/algebra.js"
 import { allocShared, allocSlice, type DType } from "../../algebra/dtype.js"
 import type { Accumulator } from "../../algebra/kernel.js"
 import { sliceLength } from "../../algebra/volume.js"
-import type { SliceSource } from "../../algebra/slices.js"
-import type { Node, ScalarNode, WriteNode } from "../plan/graph.js"
-import type { StagePlan } from "../plan/passes.js"
+import type { SliceReader, SliceSource, SliceWriter } from "../../algebra/slices.js"
+import type { Node, ReduceNode, ScalarNode, WriteNode } from "../plan/graph.js"
+import type { PassPlan, StagePlan } from "../plan/passes.js"
 import * as Plan from "../plan/index.js"
 import { zOfStep } from "../plan/schedule.js"
 import { anySplit } from "../plan/threads.js"
@@ -58,6 +58,25 @@ interface StageRuntime {
   readonly compute: (s: number) => void
 }
 
+/** What the parts of one pass share. */
+interface PassState {
+  readonly pass: PassPlan
+  readonly runtimes: ReadonlyMap<Node, StageRuntime>
+  readonly meterOf: (n: Node) => Meter
+  /** The z of step s in a volume of depth n, in the pass's direction. */
+  readonly zOf: (depth: number, s: number) => number
+  /** Reads and writes in flight while the stages compute are charged their time less this clock's. */
+  readonly computeClock: ComputeClock
+}
+
+/** The reads (of the sources) and writes (of the roots) of tick t, started now or when run. */
+interface PassIo {
+  readonly readsOf: (t: number, start: boolean) => ReadonlyArray<Effect.Effect<void, RunError>>
+  readonly writesOf: (t: number, start: boolean) => ReadonlyArray<Effect.Effect<void, RunError>>
+  /** Whether every reader and writer of the pass can start its I/O when asked (startRead, startWrite). */
+  readonly startable: boolean
+}
+
 /** The outcome of `fiber` as this fiber's own: `Fiber.join` without inheriting its FiberRefs. */
 const settled = <A, E>(fiber: Fiber.Fiber<A, E>): Effect.Effect<A, E> => Effect.flatMap(Fiber.await(fiber), (exit) => exit)
 
@@ -72,206 +91,255 @@ const settleAll = <E>(pending: ReadonlyArray<Effect.Effect<void, E>>): Effect.Ef
   return Effect.flatMap(Effect.forEach(pending, (p) => Effect.exit(p)), (exits) => exits.find(Exit.isFailure) ?? Effect.void)
 }
 
-/**
- * Executes one pass. `scalarValue` gives the values of scalars from earlier passes; returns the
- * accumulators of the pass's reductions.
- */
-const runPass: PassRunner<Meter, FusedOptions> = (pass, readers, writers, scalarValue, meters, options, passCount) =>
-  Effect.gen(function* () {
-    const started = performance.now()
-    const runtimes = new Map<Node, StageRuntime>()
-    const meterOf = (n: Node): Meter => {
-      const key = `${pass.index}:${n.id}`
-      let m = meters.get(key)
-      if (m === undefined) {
-        m = newMeter()
-        meters.set(key, m)
-      }
-      return m
+/** The meter of node n in `pass`, made on first use (keyed "pass:id"). */
+const meterLookup =
+  (pass: PassPlan, meters: Map<string, Meter>) =>
+  (n: Node): Meter => {
+    const key = `${pass.index}:${n.id}`
+    let m = meters.get(key)
+    if (m === undefined) {
+      m = newMeter()
+      meters.set(key, m)
     }
-    const stepToZ = (depth: number, s: number) => zOfStep(pass.direction, depth, s)
-    const threads = options.rowThreads
-    const context: StageContext = { ring: (n) => runtimes.get(n)!.ring, scalar: scalarValue, zOf: stepToZ, threads, split: pass.threads }
+    return m
+  }
 
-    for (const sp of pass.stages) {
-      const node = sp.node
-      const ring = new RingBuffer(node.info.dtype, sliceLength(node.info), sp.ringSlices, threads === undefined ? allocSlice : allocShared)
-      const meter = meterOf(node)
-      let compute: (s: number) => void = () => {}
-      if (node.kind !== "source") {
-        const work = stageCompute(node, context)
-        compute = (s) => work(s, ring.slot(s))
-        meter.peakBufferBytes += sp.scratchBytes
-      }
-      runtimes.set(node, { plan: sp, ring, meter, compute })
+/** Every stage's ring, meter and compute (its kernels prepared, its split steps defined on the row threads). */
+const stageRuntimes = (
+  pass: PassPlan,
+  meterOf: (n: Node) => Meter,
+  zOf: (depth: number, s: number) => number,
+  scalarValue: (n: ScalarNode) => unknown,
+  threads: RowThreads | undefined
+): Map<Node, StageRuntime> => {
+  const runtimes = new Map<Node, StageRuntime>()
+  const context: StageContext = { ring: (n) => runtimes.get(n)!.ring, scalar: scalarValue, zOf, threads, split: pass.threads }
+  for (const sp of pass.stages) {
+    const node = sp.node
+    const ring = new RingBuffer(node.info.dtype, sliceLength(node.info), sp.ringSlices, threads === undefined ? allocSlice : allocShared)
+    const meter = meterOf(node)
+    let compute: (s: number) => void = () => {}
+    if (node.kind !== "source") {
+      const work = stageCompute(node, context)
+      compute = (s) => work(s, ring.slot(s))
+      meter.peakBufferBytes += sp.scratchBytes
     }
+    runtimes.set(node, { plan: sp, ring, meter, compute })
+  }
+  return runtimes
+}
 
-    // Reads and writes in flight while the stages compute are charged their time less this clock's.
-    const computeClock: ComputeClock = { wallMs: 0, cpuUs: 0 }
-    const reductions = pass.roots.filter((r) => r.kind === "reduce")
-    const accumulators = new Map<ScalarNode, Accumulator<DType, unknown>>()
-    for (const r of reductions) accumulators.set(r, r.reducer.start(r.input.info))
-    const sources = pass.stages.filter((s) => s.node.kind === "source")
-    const computeStages = pass.stages.filter((s) => s.node.kind !== "source").map((s) => runtimes.get(s.node)!)
-    const writes = pass.roots.filter((r): r is WriteNode => r.kind === "write")
-
-    const readerOf = (sp: StagePlan) => readers.get((sp.node as { source: SliceSource }).source)!
-    // One read or write of a slice, charged to `m` with the bytes it moved (`moved` counts them),
-    // started now (`start`, see below) or when the effect runs.
-    const metered = (
-      m: Meter,
-      moved: () => number,
-      count: (bytes: number) => void,
-      io: () => Effect.Effect<void, RunError>,
-      start: boolean
-    ): Effect.Effect<void, RunError> => {
-      const go = () => {
-        const before = moved()
-        const stop = startTiming(m, computeClock)
-        return Effect.map(io(), () => {
-          stop()
-          count(moved() - before)
-        })
-      }
-      return start ? go() : Effect.suspend(go)
+/** The pass's reads and writes, each charged to its stage's meter with the bytes it moved. */
+const passIo = (
+  state: PassState,
+  readers: ReadonlyMap<SliceSource, SliceReader>,
+  writers: ReadonlyMap<WriteNode, SliceWriter>
+): PassIo => {
+  const { pass, runtimes, meterOf, zOf, computeClock } = state
+  const sources = pass.stages.filter((s) => s.node.kind === "source")
+  const writes = pass.roots.filter((r): r is WriteNode => r.kind === "write")
+  const readerOf = (sp: StagePlan) => readers.get((sp.node as { source: SliceSource }).source)!
+  // One read or write of a slice, charged to `m` with the bytes it moved (`moved` counts them),
+  // started now (`start`: startRead, startWrite) or when the effect runs.
+  const metered = (
+    m: Meter,
+    moved: () => number,
+    count: (bytes: number) => void,
+    io: () => Effect.Effect<void, RunError>,
+    start: boolean
+  ): Effect.Effect<void, RunError> => {
+    const go = () => {
+      const before = moved()
+      const stop = startTiming(m, computeClock)
+      return Effect.map(io(), () => {
+        stop()
+        count(moved() - before)
+      })
     }
-    const readSource = (sp: StagePlan, t: number, start: boolean) => {
-      const { meter, ring } = runtimes.get(sp.node)!
-      const reader = readerOf(sp)
-      const z = stepToZ(sp.node.info.shape[0], t)
-      const io = () => (start ? reader.startRead!(z, ring.slot(t)) : reader.read(z, ring.slot(t)))
-      return metered(meter, () => reader.bytesRead(), (n) => (meter.bytesRead += n), io, start)
-    }
-    const writeRoot = (w: WriteNode, s: number, start: boolean) => {
-      const writer = writers.get(w)!
-      const m = meterOf(w)
-      const z = stepToZ(w.input.info.shape[0], s)
-      const data = runtimes.get(w.input)!.ring.get(s)
-      const io = () => (start ? writer.startWrite!(z, data) : writer.write(z, data))
-      return metered(m, () => writer.bytesWritten(), (n) => (m.bytesWritten += n), io, start)
-    }
-    const readsOf = (t: number, start: boolean) => {
+    return start ? go() : Effect.suspend(go)
+  }
+  const readSource = (sp: StagePlan, t: number, start: boolean) => {
+    const { meter, ring } = runtimes.get(sp.node)!
+    const reader = readerOf(sp)
+    const z = zOf(sp.node.info.shape[0], t)
+    const io = () => (start ? reader.startRead!(z, ring.slot(t)) : reader.read(z, ring.slot(t)))
+    return metered(meter, () => reader.bytesRead(), (n) => (meter.bytesRead += n), io, start)
+  }
+  const writeRoot = (w: WriteNode, s: number, start: boolean) => {
+    const writer = writers.get(w)!
+    const m = meterOf(w)
+    const z = zOf(w.input.info.shape[0], s)
+    const data = runtimes.get(w.input)!.ring.get(s)
+    const io = () => (start ? writer.startWrite!(z, data) : writer.write(z, data))
+    return metered(m, () => writer.bytesWritten(), (n) => (m.bytesWritten += n), io, start)
+  }
+  return {
+    readsOf: (t, start) => {
       const out: Array<Effect.Effect<void, RunError>> = []
       for (const sp of sources) if (t < sp.node.info.shape[0]) out.push(readSource(sp, t, start))
       return out
-    }
-    const writesOf = (t: number, start: boolean) => {
+    },
+    writesOf: (t, start) => {
       const out: Array<Effect.Effect<void, RunError>> = []
       for (const w of writes) {
         const s = t - pass.rootLatency.get(w)!
         if (s >= 0 && s < w.input.info.shape[0]) out.push(writeRoot(w, s, start))
       }
       return out
-    }
+    },
+    startable: sources.every((sp) => readerOf(sp).startRead !== undefined) && writes.every((w) => writers.get(w)!.startWrite !== undefined)
+  }
+}
 
-    const computeTick = (t: number) =>
-      Effect.sync(() => {
-        for (const rt of computeStages) {
-          const s = t - rt.plan.latency
-          if (s < 0 || s >= rt.plan.node.info.shape[0]) continue
-          timed(rt.meter, () => rt.compute(s), computeClock)
-        }
-        for (const r of reductions) {
-          const depth = r.input.info.shape[0]
-          const s = t - pass.rootLatency.get(r)!
-          if (s < 0 || s >= depth) continue
-          const m = meterOf(r)
-          const slice = runtimes.get(r.input)!.ring.get(s)
-          timed(m, () => accumulators.get(r)!.add(slice, stepToZ(depth, s)), computeClock)
-        }
-      })
-    const progress = (t: number) => options.onProgress?.({ pass: pass.index, passes: passCount, tick: t + 1, ticks: pass.ticks })
-
-    // With overlap (the plan gave the rings the slices for it), the reads of tick t + 1 and the
-    // writes of tick t are in flight while the stages compute: their system calls run on libuv's
-    // threads, read-ahead and write-behind.
-    //
-    // Where every reader and writer of the pass can start its I/O when asked (startRead,
-    // startWrite), it is started directly and awaited a tick later: no fiber per slice. In a run
-    // of a few hundred slices Effect's runtime is still mostly interpreted, and two fibers a tick
-    // cost more than the system calls: a 512³ uint16 TIFF stack copy took 0.52 s with them and
-    // 0.42 s without (user CPU 0.42 → 0.29 s; `bash bench/before-after.sh 08cd7d1 …`). A pass that
-    // ends early (failure, interruption) waits for what is in flight before its scope closes.
-    const startable =
-      sources.every((sp) => readerOf(sp).startRead !== undefined) && writes.every((w) => writers.get(w)!.startWrite !== undefined)
-    if (pass.overlap && startable) {
-      // Each read or write is awaited once: taken out of `inFlight` as it is awaited.
-      const inFlight = { reads: [] as ReadonlyArray<Effect.Effect<void, RunError>>, writes: [] as ReadonlyArray<Effect.Effect<void, RunError>> }
-      const awaitIo = (kind: "reads" | "writes") => {
-        const now = inFlight[kind]
-        inFlight[kind] = []
-        return settleAll(now)
+/** The compute of tick t: each stage's step of it, then each reduction's fold. */
+const tickCompute = (state: PassState, accumulators: ReadonlyMap<ReduceNode, Accumulator<DType, unknown>>) => {
+  const { pass, runtimes, meterOf, zOf, computeClock } = state
+  const computeStages = pass.stages.filter((s) => s.node.kind !== "source").map((s) => runtimes.get(s.node)!)
+  return (t: number): Effect.Effect<void> =>
+    Effect.sync(() => {
+      for (const rt of computeStages) {
+        const s = t - rt.plan.latency
+        if (s < 0 || s >= rt.plan.node.info.shape[0]) continue
+        timed(rt.meter, () => rt.compute(s), computeClock)
       }
-      const tick = (t: number) =>
-        Effect.gen(function* () {
-          if (t === 0) inFlight.reads = readsOf(0, true)
-          yield* awaitIo("reads")
-          if (t + 1 < pass.ticks) inFlight.reads = readsOf(t + 1, true)
-          yield* computeTick(t)
-          yield* awaitIo("writes")
-          inFlight.writes = writesOf(t, true)
-          progress(t)
-        })
-      yield* Stream.range(0, pass.ticks - 1).pipe(
-        Stream.runForEach(tick),
-        Effect.zipRight(Effect.suspend(() => awaitIo("writes"))),
-        // The row workers forget this pass's steps and buffers when it ends, however it ends.
-        Effect.onExit(() =>
-          Effect.zipRight(
-            Effect.suspend(() => Effect.zipRight(Effect.ignore(awaitIo("reads")), Effect.ignore(awaitIo("writes")))),
-            Effect.sync(() => threads?.reset())
-          )
-        )
-      )
-    } else {
-      // Otherwise the I/O of a tick runs in fibers of its own. A forked fiber first runs when this
-      // one yields, hence the yield before computing; without it the I/O would wait for the
-      // compute. The fibers are awaited, not joined: joining merges a child's FiberRefs into this
-      // fiber's, an allocation per tick that outlives the young generation, and no state passes
-      // through FiberRefs here. The fibers live in the pass's own scope: closing it (on failure or
-      // interruption) interrupts them, after any read or write already in the kernel has returned.
-      const inFlight = yield* Scope.make()
-      let reading: Fiber.RuntimeFiber<void, RunError> | undefined
-      let writing: Fiber.RuntimeFiber<void, RunError> | undefined
-      const readTick = (t: number) => sequence(readsOf(t, false))
-      const writeTick = (t: number) => Effect.suspend(() => sequence(writesOf(t, false)))
-      const tick = (t: number) =>
-        Effect.gen(function* () {
-          if (reading === undefined) yield* readTick(t)
-          else yield* settled(reading)
-          reading = pass.overlap && t + 1 < pass.ticks ? yield* Effect.forkIn(readTick(t + 1), inFlight) : undefined
-          if (pass.overlap) yield* Effect.yieldNow()
-          yield* computeTick(t)
-          if (writing !== undefined) yield* settled(writing)
-          if (pass.overlap) writing = yield* Effect.forkIn(writeTick(t), inFlight)
-          else yield* writeTick(t)
-          progress(t)
-        })
-      yield* Stream.range(0, pass.ticks - 1).pipe(
-        Stream.runForEach(tick),
-        Effect.zipRight(Effect.suspend(() => (writing === undefined ? Effect.void : settled(writing)))),
-        Effect.onExit((exit) => Effect.zipRight(Scope.close(inFlight, exit), Effect.sync(() => threads?.reset())))
-      )
-    }
+      for (const [r, acc] of accumulators) {
+        const depth = r.input.info.shape[0]
+        const s = t - pass.rootLatency.get(r)!
+        if (s < 0 || s >= depth) continue
+        const m = meterOf(r)
+        const slice = runtimes.get(r.input)!.ring.get(s)
+        timed(m, () => acc.add(slice, zOf(depth, s)), computeClock)
+      }
+    })
+}
 
-    let peak = 0
-    for (const rt of runtimes.values()) {
-      rt.meter.peakBufferBytes += rt.ring.allocatedBytes
-      peak += rt.meter.peakBufferBytes
-    }
-    const reduced = new Map<ScalarNode, unknown>()
-    for (const [n, acc] of accumulators) reduced.set(n, acc.result())
-    return {
-      metrics: {
-        index: pass.index,
-        direction: pass.direction,
-        ticks: pass.ticks,
-        wallMs: performance.now() - started,
-        peakBufferBytes: peak
-      },
-      reduced
-    }
+/** What runs the ticks of a pass: its I/O, the compute of a tick, and the progress callback. */
+type TickLoop = (
+  pass: PassPlan,
+  io: PassIo,
+  compute: (t: number) => Effect.Effect<void>,
+  progress: (t: number) => void
+) => Effect.Effect<void, RunError>
+
+/**
+ * The ticks, with overlap, where every reader and writer can start its I/O when asked: the reads
+ * of tick t + 1 and the writes of tick t are started directly and awaited a tick later, no fiber
+ * per slice. In a run of a few hundred slices Effect's runtime is still mostly interpreted, and two
+ * fibers a tick cost more than the system calls: a 512³ uint16 TIFF stack copy took 0.52 s with
+ * them and 0.42 s without (user CPU 0.42 → 0.29 s; `bash bench/before-after.sh 08cd7d1 …`). A pass
+ * that ends early (failure, interruption) waits for what is in flight.
+ */
+const startedTicks: TickLoop = (pass, io, compute, progress) => {
+  // Each read or write is awaited once: taken out of `inFlight` as it is awaited.
+  const inFlight = { reads: [] as ReadonlyArray<Effect.Effect<void, RunError>>, writes: [] as ReadonlyArray<Effect.Effect<void, RunError>> }
+  const awaitIo = (kind: "reads" | "writes") => {
+    const now = inFlight[kind]
+    inFlight[kind] = []
+    return settleAll(now)
+  }
+  const tick = (t: number) =>
+    Effect.gen(function* () {
+      if (t === 0) inFlight.reads = io.readsOf(0, true)
+      yield* awaitIo("reads")
+      if (t + 1 < pass.ticks) inFlight.reads = io.readsOf(t + 1, true)
+      yield* compute(t)
+      yield* awaitIo("writes")
+      inFlight.writes = io.writesOf(t, true)
+      progress(t)
+    })
+  return Stream.range(0, pass.ticks - 1).pipe(
+    Stream.runForEach(tick),
+    Effect.zipRight(Effect.suspend(() => awaitIo("writes"))),
+    Effect.onExit(() => Effect.suspend(() => Effect.zipRight(Effect.ignore(awaitIo("reads")), Effect.ignore(awaitIo("writes")))))
+  )
+}
+
+/**
+ * The ticks otherwise: the I/O of a tick runs in fibers of its own (with overlap, the reads of
+ * tick t + 1 and the writes of tick t while the stages compute: their system calls run on libuv's
+ * threads, read-ahead and write-behind). A forked fiber first runs when this one yields, hence the
+ * yield before computing; without it the I/O would wait for the compute. The fibers are awaited,
+ * not joined: joining merges a child's FiberRefs into this fiber's, an allocation per tick that
+ * outlives the young generation, and no state passes through FiberRefs here. The fibers live in
+ * the pass's own scope: closing it (on failure or interruption) interrupts them, after any read or
+ * write already in the kernel has returned.
+ */
+const forkedTicks: TickLoop = (pass, io, compute, progress) =>
+  Effect.gen(function* () {
+    const inFlight = yield* Scope.make()
+    let reading: Fiber.RuntimeFiber<void, RunError> | undefined
+    let writing: Fiber.RuntimeFiber<void, RunError> | undefined
+    const readTick = (t: number) => sequence(io.readsOf(t, false))
+    const writeTick = (t: number) => Effect.suspend(() => sequence(io.writesOf(t, false)))
+    const tick = (t: number) =>
+      Effect.gen(function* () {
+        if (reading === undefined) yield* readTick(t)
+        else yield* settled(reading)
+        reading = pass.overlap && t + 1 < pass.ticks ? yield* Effect.forkIn(readTick(t + 1), inFlight) : undefined
+        if (pass.overlap) yield* Effect.yieldNow()
+        yield* compute(t)
+        if (writing !== undefined) yield* settled(writing)
+        if (pass.overlap) writing = yield* Effect.forkIn(writeTick(t), inFlight)
+        else yield* writeTick(t)
+        progress(t)
+      })
+    yield* Stream.range(0, pass.ticks - 1).pipe(
+      Stream.runForEach(tick),
+      Effect.zipRight(Effect.suspend(() => (writing === undefined ? Effect.void : settled(writing)))),
+      Effect.onExit((exit) => Scope.close(inFlight, exit))
+    )
   })
+
+/** The pass's figures once its ticks ran: buffers per stage and in all, and its reductions' values. */
+const passOutcome = (
+  pass: PassPlan,
+  runtimes: ReadonlyMap<Node, StageRuntime>,
+  accumulators: ReadonlyMap<ReduceNode, Accumulator<DType, unknown>>,
+  started: number
+) => {
+  let peak = 0
+  for (const rt of runtimes.values()) {
+    rt.meter.peakBufferBytes += rt.ring.allocatedBytes
+    peak += rt.meter.peakBufferBytes
+  }
+  const reduced = new Map<ScalarNode, unknown>()
+  for (const [n, acc] of accumulators) reduced.set(n, acc.result())
+  return {
+    metrics: {
+      index: pass.index,
+      direction: pass.direction,
+      ticks: pass.ticks,
+      wallMs: performance.now() - started,
+      peakBufferBytes: peak
+    },
+    reduced
+  }
+}
+
+/**
+ * Executes one pass. `scalarValue` gives the values of scalars from earlier passes; returns the
+ * accumulators of the pass's reductions. With overlap (the plan gave the rings the slices for
+ * it), reads and writes are in flight while the stages compute (`startedTicks`, `forkedTicks`).
+ */
+const runPass: PassRunner<Meter, FusedOptions> = (pass, readers, writers, scalarValue, meters, options, passCount) => {
+  const threads = options.rowThreads
+  // The row workers forget this pass's steps and buffers when it ends, however it ends.
+  const forget = Effect.sync(() => threads?.reset())
+  return Effect.gen(function* () {
+    const started = performance.now()
+    const meterOf = meterLookup(pass, meters)
+    const zOf = (depth: number, s: number) => zOfStep(pass.direction, depth, s)
+    const runtimes = stageRuntimes(pass, meterOf, zOf, scalarValue, threads)
+    const state: PassState = { pass, runtimes, meterOf, zOf, computeClock: { wallMs: 0, cpuUs: 0 } }
+    const accumulators = new Map<ReduceNode, Accumulator<DType, unknown>>()
+    for (const r of pass.roots) if (r.kind === "reduce") accumulators.set(r, r.reducer.start(r.input.info))
+    const io = passIo(state, readers, writers)
+    const progress = (t: number) => options.onProgress?.({ pass: pass.index, passes: passCount, tick: t + 1, ticks: pass.ticks })
+    const ticks = pass.overlap && io.startable ? startedTicks : forkedTicks
+    yield* ticks(pass, io, tickCompute(state, accumulators), progress)
+    return passOutcome(pass, runtimes, accumulators, started)
+  }).pipe(Effect.ensuring(forget))
+}
 
 /**
  * Plans and runs a program, fused (default) or unfused. Each source is opened once, when a pass
