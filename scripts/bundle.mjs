@@ -19,16 +19,27 @@ const MINIFY = !argv.includes("--no-minify")
 fs.rmSync(OUT, { recursive: true, force: true })
 
 // The row threads' worker (src/interpreters/run/threads) is a bundle of its own, beside the CLI's:
-// it loads the kernels, not Effect or the CLI.
+// it loads neither Effect nor the CLI. It knows no kernel either: it imports the module a recipe
+// names, which for the built-in kernels is src/ops/kernels.ts, an entry point of its own here
+// (importing the CLI's bundle in a worker would run the CLI). The CLI's ops code finds it beside
+// its chunks by the name SLICEWISE_KERNELS_BUNDLE (src/ops/internal/kernel-module.ts); what the
+// two share (dtypes, generated loops) goes to a chunk.
 const WORKER = "slicewise-worker.mjs"
+const KERNELS = "slicewise-kernels.mjs"
+const defineKernels = { SLICEWISE_KERNELS_BUNDLE: JSON.stringify(KERNELS) }
 
 await build({
-  entryPoints: ["src/interpreters/run/threads/worker.ts"],
+  entryPoints: { "slicewise-worker": "src/interpreters/run/threads/worker.ts", "slicewise-kernels": "src/ops/kernels.ts" },
+  define: defineKernels,
   bundle: true,
   platform: "node",
   format: "esm",
   target: "node20",
-  outfile: `${OUT}/${WORKER}`,
+  splitting: true,
+  outdir: OUT,
+  entryNames: "[name]",
+  chunkNames: "threads-[hash]",
+  outExtension: { ".js": ".mjs" },
   minify: MINIFY,
   sourcemap: true,
   logLevel: "warning"
@@ -57,7 +68,7 @@ const lazyBuiltins = {
 const cli = await build({
   entryPoints: { slicewise: "src/cli/main.ts" },
   plugins: [lazyBuiltins],
-  define: { SLICEWISE_WORKER_BUNDLE: JSON.stringify(WORKER) },
+  define: { SLICEWISE_WORKER_BUNDLE: JSON.stringify(WORKER), ...defineKernels },
   bundle: true,
   platform: "node",
   format: "esm",

@@ -75,16 +75,37 @@ export interface PreparedKernel<In extends DType, Out extends DType> {
    * Fills rows `start` ≤ y < `end` of `out` (a whole slice) and writes no other row, with the same
    * values `compute` gives them. Optional: with it, threads can share one slice of a kernel that
    * reads other rows (halo.y > 0); kernels with no y halo are split without it (see `recipe`).
+   * A throw here (or in `compute`, or `prepare`) fails the run with a KernelError
+   * (algebra/kernel-error.ts) naming the stage and the slice.
    */
   readonly computeRows?: (window: SliceWindow<In>, out: ArrayOf<Out>, start: number, end: number) => void
 }
 
 /**
- * How a worker thread rebuilds a kernel: the name of a factory in `ops/registry.ts` and the
- * arguments to call it with, which must survive structured cloning (numbers, strings, plain
- * objects, typed arrays). Kernels without one run on the calling thread only.
+ * How a row thread (a worker) rebuilds a kernel: the ES module that exports its factory, the
+ * export's name, and the arguments to call it with, which must survive structured cloning
+ * (numbers, strings, plain objects, typed arrays). A worker imports the module, calls
+ * `module[factory](...args)` and must get the same kernel. Built-in kernels name `ops/kernels.ts`;
+ * a kernel of your own names its own module. Kernels without a recipe run on the calling thread
+ * only.
+ *
+ * @example
+ * ```ts
+ * // my-kernels.ts: the factory is exported, and the kernel it makes says how to make it again
+ * export const zMean = (r: number): WindowKernel<"float32", "float32"> => ({
+ *   name: "zmean", params: { r }, halo: haloZ(r), // …
+ *   recipe: { module: import.meta.url, factory: "zMean", args: [r] }
+ * })
+ * ```
  */
 export interface KernelRecipe {
+  /**
+   * An absolute URL a worker can `import()`: `import.meta.url` of the module that exports the
+   * factory. The module should not depend on anything of the calling thread's (state set at run
+   * time, closures): the worker has its own copy of every module.
+   */
+  readonly module: string
+  /** The name of the factory among the module's exports. */
   readonly factory: string
   readonly args: ReadonlyArray<unknown>
 }

@@ -27,6 +27,7 @@ import * as E from "../algebra/expr.js"
 import type { ComputeRows, WindowKernel } from "../algebra/kernel.js"
 import type { VolumeInfo } from "../algebra/volume.js"
 import { dilateBallByDistance, erodeBallByDistance } from "./ball-distance.js"
+import { builtInRecipe } from "./internal/kernel-module.js"
 import { generated, SharedLines } from "./internal/loops.js"
 import { boxExtreme } from "./morphology.js"
 
@@ -63,7 +64,7 @@ const distanceType = (radius: number): "uint8" | "uint16" | "int32" =>
  */
 export const rowDistanceKernel = (op: Operation, radius: number, output: DType): WindowKernel<DType, DType> => ({
   name: `${op}-row-distance`,
-  recipe: { factory: "row-distance", args: [op, radius, output] },
+  recipe: builtInRecipe("rowDistanceKernel", [op, radius, output]),
   params: { radius, to: op === "dilate" ? "foreground" : "background" },
   halo: { z: { before: 0, after: 0 }, y: { before: 0, after: 0 }, x: { before: radius, after: radius } },
   mode: "constant",
@@ -148,7 +149,7 @@ export const ballKernel = (op: Operation, radius: number, distance: DType): Wind
   const rows = ballRows(radius)
   return {
     name: `${op}-ball`,
-    recipe: { factory: "ball", args: [op, radius, distance] },
+    recipe: builtInRecipe("ballKernel", [op, radius, distance]),
     params: { radius, rows: rows.length },
     halo: { z: { before: radius, after: radius }, y: { before: radius, after: radius }, x: { before: 0, after: 0 } },
     // Outside the volume is background; the kernel never asks for slices outside it.

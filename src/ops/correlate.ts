@@ -30,6 +30,7 @@ import { extensionTable, type BoundaryMode } from "../algebra/boundary.js"
 import type { DType, VoxelArray } from "../algebra/dtype.js"
 import type { ComputeRows, PreparedKernel, WindowKernel } from "../algebra/kernel.js"
 import type { VolumeInfo } from "../algebra/volume.js"
+import { builtInRecipe } from "./internal/kernel-module.js"
 import { constantLine, extendRow } from "./internal/lines.js"
 import { SharedLines, tapSum } from "./internal/loops.js"
 import { WasmTapSum, wasmTapSumBytes, type WasmTapDType } from "./internal/wasm-taps.js"
@@ -109,7 +110,7 @@ export const correlateZKernel = (
 ): AnyKernel => ({
   name: label.name,
   params: label.params,
-  recipe: { factory: "correlate-z", args: [output, k, mode, cval, label] },
+  recipe: builtInRecipe("correlateZKernel", [output, k, mode, cval, label]),
   halo: { z: { before: k.before, after: k.after }, y: { before: 0, after: 0 }, x: { before: 0, after: 0 } },
   mode,
   cval,
@@ -176,7 +177,7 @@ export const correlateYKernel = (
 ): AnyKernel => ({
   name: label.name,
   params: label.params,
-  recipe: { factory: "correlate-y", args: [output, k, mode, cval, label] },
+  recipe: builtInRecipe("correlateYKernel", [output, k, mode, cval, label]),
   halo: { z: { before: 0, after: 0 }, y: { before: k.before, after: k.after }, x: { before: 0, after: 0 } },
   mode,
   cval,
@@ -257,7 +258,7 @@ export const correlateXKernel = (
 ): AnyKernel => ({
   name: label.name,
   params: label.params,
-  recipe: { factory: "correlate-x", args: [output, k, mode, cval, label] },
+  recipe: builtInRecipe("correlateXKernel", [output, k, mode, cval, label]),
   halo: { z: { before: 0, after: 0 }, y: { before: 0, after: 0 }, x: { before: k.before, after: k.after } },
   mode,
   cval,

@@ -31,6 +31,7 @@ import { extensionTable, type BoundaryMode } from "../algebra/boundary.js"
 import { allocSlice, dtypeRange, isFloat, type DType, type VoxelArray } from "../algebra/dtype.js"
 import { haloOf, type ComputeRows, type SliceWindow, type WindowKernel } from "../algebra/kernel.js"
 import type { VolumeInfo } from "../algebra/volume.js"
+import { builtInRecipe } from "./internal/kernel-module.js"
 import { constantLine } from "./internal/lines.js"
 import { generated } from "./internal/loops.js"
 
@@ -120,7 +121,7 @@ export const medianKernel = (dtype: DType, radius: number, mode: BoundaryMode, c
   const bits = histogramBits(dtype)
   return {
     name: "median",
-    recipe: { factory: "median", args: [dtype, radius, mode, cval] },
+    recipe: builtInRecipe("medianKernel", [dtype, radius, mode, cval]),
     params: { radius, size: side, mode, method, ...(mode === "constant" ? { cval } : {}) },
     halo: haloOf(radius),
     mode,

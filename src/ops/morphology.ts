@@ -17,6 +17,7 @@ import { extensionTable, type BoundaryMode } from "../algebra/boundary.js"
 import type { DType, VoxelArray } from "../algebra/dtype.js"
 import type { ComputeRows, WindowKernel } from "../algebra/kernel.js"
 import type { VolumeInfo } from "../algebra/volume.js"
+import { builtInRecipe } from "./internal/kernel-module.js"
 import { castOf, constantLine, extendRow, storeLine } from "./internal/lines.js"
 
 type AnyKernel = WindowKernel<DType, DType>
@@ -46,7 +47,7 @@ const params = (s: ExtremeSpec) => ({
 export const extremeZKernel = (s: ExtremeSpec): AnyKernel => ({
   name: `${s.name}-z`,
   params: params(s),
-  recipe: { factory: "extreme-z", args: [s] },
+  recipe: builtInRecipe("extremeZKernel", [s]),
   halo: { z: { before: s.before, after: s.after }, y: { before: 0, after: 0 }, x: { before: 0, after: 0 } },
   mode: s.mode,
   cval: s.cval,
@@ -88,7 +89,7 @@ export const extremeZKernel = (s: ExtremeSpec): AnyKernel => ({
 export const extremeYKernel = (s: ExtremeSpec): AnyKernel => ({
   name: `${s.name}-y`,
   params: params(s),
-  recipe: { factory: "extreme-y", args: [s] },
+  recipe: builtInRecipe("extremeYKernel", [s]),
   halo: { z: { before: 0, after: 0 }, y: { before: s.before, after: s.after }, x: { before: 0, after: 0 } },
   mode: s.mode,
   cval: s.cval,
@@ -192,7 +193,7 @@ const runningMin = (ext: Float64Array, n: number, size: number, g: Float64Array,
 export const extremeXKernel = (s: ExtremeSpec): AnyKernel => ({
   name: `${s.name}-x`,
   params: params(s),
-  recipe: { factory: "extreme-x", args: [s] },
+  recipe: builtInRecipe("extremeXKernel", [s]),
   halo: { z: { before: 0, after: 0 }, y: { before: 0, after: 0 }, x: { before: s.before, after: s.after } },
   mode: s.mode,
   cval: s.cval,

@@ -25,6 +25,7 @@ import type { ComputeRows, WindowKernel } from "../algebra/kernel.js"
 import type { VolumeInfo } from "../algebra/volume.js"
 import type { PerAxis } from "./gaussian.js"
 import { perAxis } from "./gaussian.js"
+import { builtInRecipe } from "./internal/kernel-module.js"
 import { castOf, constantLine, extendRow, storeLine } from "./internal/lines.js"
 import { boxMean, generated, SharedLines } from "./internal/loops.js"
 
@@ -38,7 +39,7 @@ export const uniformZKernel = (output: DType, size: number, mode: BoundaryMode, 
   const { before, after } = boxReach(size)
   return {
     name: "uniform-z",
-    recipe: { factory: "uniform-z", args: [output, size, mode, cval] },
+    recipe: builtInRecipe("uniformZKernel", [output, size, mode, cval]),
     params: { size, mode, ...(mode === "constant" ? { cval } : {}) },
     halo: { z: { before, after }, y: { before: 0, after: 0 }, x: { before: 0, after: 0 } },
     mode,
@@ -121,7 +122,7 @@ export const uniformYKernel = (output: DType, size: number, mode: BoundaryMode, 
   const { before, after } = boxReach(size)
   return {
     name: "uniform-y",
-    recipe: { factory: "uniform-y", args: [output, size, mode, cval, input] },
+    recipe: builtInRecipe("uniformYKernel", [output, size, mode, cval, input]),
     params: { size, mode, ...(mode === "constant" ? { cval } : {}) },
     halo: { z: { before: 0, after: 0 }, y: { before, after }, x: { before: 0, after: 0 } },
     // The running sum of row y holds the rounding of every row before it: a band starting
@@ -179,7 +180,7 @@ export const uniformXKernel = (output: DType, size: number, mode: BoundaryMode, 
   const { before, after } = boxReach(size)
   return {
     name: "uniform-x",
-    recipe: { factory: "uniform-x", args: [output, size, mode, cval] },
+    recipe: builtInRecipe("uniformXKernel", [output, size, mode, cval]),
     params: { size, mode, ...(mode === "constant" ? { cval } : {}) },
     halo: { z: { before: 0, after: 0 }, y: { before: 0, after: 0 }, x: { before, after } },
     mode,

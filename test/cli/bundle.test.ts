@@ -72,4 +72,12 @@ describe("the bundled CLI", () => {
     expect(loaded.has("worker_threads")).toBe(true)
     expect(loaded.has("crypto")).toBe(false)
   })
+
+  it("its row workers rebuild the built-in kernels from slicewise-kernels.mjs: the voxels of one thread", () => {
+    expect(fs.existsSync(path.join(root, "dist/bundle/slicewise-kernels.mjs"))).toBe(true)
+    expect(modulesOfRun("median-2", "median:radius=1", "--threads", "2").has("worker_threads")).toBe(true)
+    expect(modulesOfRun("median-1", "median:radius=1", "--threads", "1").has("worker_threads")).toBe(false)
+    const [one, two] = ["median-1", "median-2"].map((name) => fs.readFileSync(path.join(dir, `${name}.nrrd`)))
+    expect(Buffer.compare(one!, two!)).toBe(0)
+  })
 })

@@ -108,7 +108,8 @@ describe("row threads", () => {
       Effect.scoped(
         Effect.gen(function* () {
           const threads = yield* acquireRowThreads(2)
-          const step = threads.defineKernel({ factory: "no-such-kernel", args: [] }, volumeInfo("uint8", [1, 4, 4]), "rows")
+          // A recipe the workers were not asked to load when they started.
+          const step = threads.defineKernel({ module: import.meta.url, factory: "noSuchKernel", args: [] }, volumeInfo("uint8", [1, 4, 4]), "rows")
           const out = allocShared("uint8", 16)
           let mine: [number, number] | undefined
           threads.run(step, 0, 4, [out], (start, end) => (mine = [start, end]))
@@ -116,7 +117,7 @@ describe("row threads", () => {
         })
       )
     )
-    expect(Exit.isFailure(failure) && Cause.pretty(failure.cause)).toContain('no kernel factory "no-such-kernel"')
+    expect(Exit.isFailure(failure) && Cause.pretty(failure.cause)).toContain('did not load "noSuchKernel"')
   })
 
   /** Runs `use` with 2 row threads and a median step on 4×4 uint8 slices; the failure's text. */
@@ -124,8 +125,9 @@ describe("row threads", () => {
     const exit = await Effect.runPromiseExit(
       Effect.scoped(
         Effect.gen(function* () {
-          const threads = yield* acquireRowThreads(2)
-          const step = threads.defineKernel(medianKernel("uint8", 1, "reflect", 0).recipe!, volumeInfo("uint8", [1, 4, 4]), "rows")
+          const recipe = medianKernel("uint8", 1, "reflect", 0).recipe!
+          const threads = yield* acquireRowThreads(2, [{ recipe, stage: "#1 median", kernel: "median" }])
+          const step = threads.defineKernel(recipe, volumeInfo("uint8", [1, 4, 4]), "rows")
           yield* use(threads, step)
         })
       )

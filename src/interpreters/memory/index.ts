@@ -13,6 +13,7 @@ import * as Effect from "effect/Effect"
 import type { Algebra, Outputs, Program, Repr } from "../../algebra/algebra.js"
 import { allocSlice, castValue, type ArrayOf, type DType } from "../../algebra/dtype.js"
 import * as E from "../../algebra/expr.js"
+import { KernelError, thrownMessage } from "../../algebra/kernel-error.js"
 import type { Direction, Reducer, WindowKernel } from "../../algebra/kernel.js"
 import { sameShape, shapeText, sliceLength, volumeInfo, voxelCount, type VolumeInfo } from "../../algebra/volume.js"
 import type { IoError } from "../../algebra/io-errors.js"
@@ -60,21 +61,36 @@ export const sliceOf = <D extends DType>(v: MemVolume<D>, z: number): ArrayOf<D>
   return v.data.subarray(z * n, (z + 1) * n) as ArrayOf<D>
 }
 
-/** Runs a window or sweep kernel over a whole volume, visiting z in `direction` order. */
+/**
+ * Runs a window or sweep kernel over a whole volume, visiting z in `direction` order. What the
+ * kernel throws is thrown on as a KernelError of `stage`.
+ */
 const applyKernel = <In extends DType, Out extends DType>(
   input: MemVolume<In>,
   kernel: WindowKernel<In, Out>,
-  direction: Direction
+  direction: Direction,
+  stage: string
 ): MemVolume<Out> => {
   const info = volumeInfo(kernel.output, input.info.shape, input.info.spacing)
   const out = memVolume(info, allocSlice(kernel.output, voxelCount(info)))
   const depth = input.info.shape[0]
-  const prepared = kernel.prepare(input.info)
+  const failure = (phase: "prepare" | "compute", e: unknown, z?: number) =>
+    new KernelError({ stage, kernel: kernel.name, phase, z, detail: thrownMessage(e), cause: e })
+  let prepared: ReturnType<typeof kernel.prepare>
+  try {
+    prepared = kernel.prepare(input.info)
+  } catch (e) {
+    throw failure("prepare", e)
+  }
   const w = kernelWindow(kernel, input.info, (z) => sliceOf(input, z))
   for (let s = 0; s < depth; s++) {
     const z = direction === "forward" ? s : depth - 1 - s
     w.moveTo(z)
-    prepared.compute(w.window, sliceOf(out, z))
+    try {
+      prepared.compute(w.window, sliceOf(out, z))
+    } catch (e) {
+      throw failure("compute", e, z)
+    }
   }
   return out
 }
@@ -112,32 +128,41 @@ const reduce = <D extends DType, A>(input: MemVolume<D>, reducer: Reducer<D, A>)
   return { _tag: "MemScalar", name: reducer.name, value: acc.result() }
 }
 
-/** The memory algebra over sources already loaded into `loaded`; every write is added to `writes`. */
+/**
+ * The memory algebra over sources already loaded into `loaded`; every write is added to `writes`.
+ * `stageOf(k, kernel)` names the k-th window or sweep in errors (default: the kernel's name).
+ */
 export const makeMemoryAlgebra = (
   loaded: ReadonlyMap<SliceSource, MemVolume>,
-  writes: Array<MemWritten>
-): Algebra<MemoryRepr> => ({
-  interpreter: "memory",
-  info: (volume) => volume.info as never,
-  source: (source) => {
-    const v = loaded.get(source as unknown as SliceSource)
-    if (v === undefined) throw new PlanError({ detail: `source ${source.path} was not loaded` })
-    return v as never
-  },
-  map: (input, f, options) => pointwise([input], (x) => f(x!), options?.dtype) as never,
-  zip: (inputs, f, options) => pointwise(inputs as ReadonlyArray<MemVolume>, f, options?.dtype) as never,
-  window: (input, kernel) => applyKernel(input as MemVolume as never, kernel, "forward") as never,
-  sweep: (input, kernel, direction) => applyKernel(input as MemVolume as never, kernel, direction) as never,
-  reduce: (input, reducer) => reduce(input as MemVolume as never, reducer) as never,
-  derive: (scalar, f, name) => ({ _tag: "MemScalar", name, value: f(scalar.value) }) as never,
-  scalar: (scalar) => E.scalarRef(scalar, scalar.name),
-  lookup: (table, index) => E.lookup(table, table.name, index),
-  write: (input, sink) => {
-    const written: MemWritten = { _tag: "MemWritten", volume: input as MemVolume, sink }
-    writes.push(written)
-    return written
+  writes: Array<MemWritten>,
+  stageOf: (k: number, kernel: WindowKernel<DType, DType>) => string = (_, kernel) => kernel.name
+): Algebra<MemoryRepr> => {
+  let kernels = 0
+  const apply = (input: unknown, kernel: WindowKernel<DType, DType>, direction: Direction) =>
+    applyKernel(input as MemVolume, kernel, direction, stageOf(kernels++, kernel)) as never
+  return {
+    interpreter: "memory",
+    info: (volume) => volume.info as never,
+    source: (source) => {
+      const v = loaded.get(source as unknown as SliceSource)
+      if (v === undefined) throw new PlanError({ detail: `source ${source.path} was not loaded` })
+      return v as never
+    },
+    map: (input, f, options) => pointwise([input], (x) => f(x!), options?.dtype) as never,
+    zip: (inputs, f, options) => pointwise(inputs as ReadonlyArray<MemVolume>, f, options?.dtype) as never,
+    window: (input, kernel) => apply(input, kernel as never, "forward"),
+    sweep: (input, kernel, direction) => apply(input, kernel as never, direction),
+    reduce: (input, reducer) => reduce(input as MemVolume as never, reducer) as never,
+    derive: (scalar, f, name) => ({ _tag: "MemScalar", name, value: f(scalar.value) }) as never,
+    scalar: (scalar) => E.scalarRef(scalar, scalar.name),
+    lookup: (table, index) => E.lookup(table, table.name, index),
+    write: (input, sink) => {
+      const written: MemWritten = { _tag: "MemWritten", volume: input as MemVolume, sink }
+      writes.push(written)
+      return written
+    }
   }
-})
+}
 
 /** Reads a whole source into memory. */
 export const loadSource = <D extends DType>(source: SliceSource<D>): Effect.Effect<MemVolume<D>, IoError> =>
@@ -173,17 +198,22 @@ export interface MemoryResult {
 /**
  * Evaluates a program in memory: loads its sources whole, evaluates, writes its sinks.
  */
-export const evaluate = (program: Program): Effect.Effect<MemoryResult, IoError | PlanError> =>
+export const evaluate = (program: Program): Effect.Effect<MemoryResult, IoError | PlanError | KernelError> =>
   Effect.gen(function* () {
     const graph = yield* graphOf(program)
     const loaded = new Map<SliceSource, MemVolume>()
     for (const n of graph.nodes) {
       if (n.kind === "source" && !loaded.has(n.source)) loaded.set(n.source, yield* loadSource(n.source))
     }
+    // The program makes its windows and sweeps in the same order for every algebra: the k-th is
+    // the program graph's k-th window node, named as an unfused plan names its stage.
+    const windows = graph.nodes.filter((n) => n.kind === "window")
+    const stageOf = (k: number, kernel: WindowKernel<DType, DType>) =>
+      windows[k]?.kernel.name === kernel.name ? `#${windows[k]!.id} ${kernel.name}` : kernel.name
     const writes: Array<MemWritten> = []
     const outputs = yield* Effect.try({
-      try: () => program(makeMemoryAlgebra(loaded, writes)) as Outputs<MemoryRepr>,
-      catch: (e) => (e instanceof PlanError ? e : new PlanError({ detail: String(e) }))
+      try: () => program(makeMemoryAlgebra(loaded, writes, stageOf)) as Outputs<MemoryRepr>,
+      catch: (e) => (e instanceof PlanError || e instanceof KernelError ? e : new PlanError({ detail: String(e) }))
     })
     const volumes: Record<string, MemVolume> = {}
     const scalars: Record<string, unknown> = {}

@@ -22,6 +22,7 @@ import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { Program } from "../../algebra/algebra.js"
 import { allocShared, allocSlice, type DType } from "../../algebra/dtype.js"
+import { KernelError } from "../../algebra/kernel-error.js"
 import type { Accumulator } from "../../algebra/kernel.js"
 import { sliceLength } from "../../algebra/volume.js"
 import type { SliceReader, SliceSource, SliceWriter } from "../../algebra/slices.js"
@@ -35,10 +36,12 @@ import type { RunError, RunOptions, RunResult } from "./result.js"
 import { RingBuffer } from "./ring.js"
 import { startTiming, timed, type ComputeClock, type TimeMeter } from "./metrics.js"
 import { stageCompute, type StageContext } from "./stage.js"
+import { threadKernels } from "./threads/plan-kernels.js"
 import { acquireRowThreads, type RowThreads } from "./threads/pool.js"
 import { runUnfused } from "./unfused.js"
 
 export type { PassMetrics, Progress, RunError, RunOptions, RunResult, StageMetrics } from "./result.js"
+export { KernelError } from "../../algebra/kernel-error.js"
 
 /** A mutable metrics record, frozen into StageMetrics at the end. */
 interface Meter extends TimeMeter {
@@ -91,6 +94,17 @@ const settleAll = <E>(pending: ReadonlyArray<Effect.Effect<void, E>>): Effect.Ef
   return Effect.flatMap(Effect.forEach(pending, (p) => Effect.exit(p)), (exits) => exits.find(Exit.isFailure) ?? Effect.void)
 }
 
+/** Runs `f`: a KernelError it throws (stage.ts) is the effect's failure; anything else a defect. */
+const kernelFailing = <A>(f: () => A): Effect.Effect<A, KernelError> =>
+  Effect.suspend(() => {
+    try {
+      return Effect.succeed(f())
+    } catch (e) {
+      if (e instanceof KernelError) return Effect.fail(e)
+      throw e
+    }
+  })
+
 /** The meter of node n in `pass`, made on first use (keyed "pass:id"). */
 const meterLookup =
   (pass: PassPlan, meters: Map<string, Meter>) =>
@@ -104,7 +118,10 @@ const meterLookup =
     return m
   }
 
-/** Every stage's ring, meter and compute (its kernels prepared, its split steps defined on the row threads). */
+/**
+ * Every stage's ring, meter and compute (its kernels prepared, its split steps defined on the row
+ * threads); throws the KernelError of a kernel whose `prepare` throws.
+ */
 const stageRuntimes = (
   pass: PassPlan,
   meterOf: (n: Node) => Meter,
@@ -191,12 +208,12 @@ const passIo = (
   }
 }
 
-/** The compute of tick t: each stage's step of it, then each reduction's fold. */
+/** The compute of tick t: each stage's step of it, then each reduction's fold; fails as a kernel throws. */
 const tickCompute = (state: PassState, accumulators: ReadonlyMap<ReduceNode, Accumulator<DType, unknown>>) => {
   const { pass, runtimes, meterOf, zOf, computeClock } = state
   const computeStages = pass.stages.filter((s) => s.node.kind !== "source").map((s) => runtimes.get(s.node)!)
-  return (t: number): Effect.Effect<void> =>
-    Effect.sync(() => {
+  return (t: number): Effect.Effect<void, KernelError> =>
+    kernelFailing(() => {
       for (const rt of computeStages) {
         const s = t - rt.plan.latency
         if (s < 0 || s >= rt.plan.node.info.shape[0]) continue
@@ -217,7 +234,7 @@ const tickCompute = (state: PassState, accumulators: ReadonlyMap<ReduceNode, Acc
 type TickLoop = (
   pass: PassPlan,
   io: PassIo,
-  compute: (t: number) => Effect.Effect<void>,
+  compute: (t: number) => Effect.Effect<void, KernelError>,
   progress: (t: number) => void
 ) => Effect.Effect<void, RunError>
 
@@ -329,7 +346,7 @@ const runPass: PassRunner<Meter, FusedOptions> = (pass, readers, writers, scalar
     const started = performance.now()
     const meterOf = meterLookup(pass, meters)
     const zOf = (depth: number, s: number) => zOfStep(pass.direction, depth, s)
-    const runtimes = stageRuntimes(pass, meterOf, zOf, scalarValue, threads)
+    const runtimes = yield* kernelFailing(() => stageRuntimes(pass, meterOf, zOf, scalarValue, threads))
     const state: PassState = { pass, runtimes, meterOf, zOf, computeClock: { wallMs: 0, cpuUs: 0 } }
     const accumulators = new Map<ReduceNode, Accumulator<DType, unknown>>()
     for (const r of pass.roots) if (r.kind === "reduce") accumulators.set(r, r.reducer.start(r.input.info))
@@ -357,11 +374,12 @@ interface FusedOptions extends RunOptions {
 const runFused = (program: Program, options: RunOptions): Effect.Effect<RunResult, RunError> => {
   const bufferBytes = (m: Meter) => m.peakBufferBytes
   if ((options.threads ?? 1) <= 1) return runPlanned(Plan.make(program, options), options, runPass, bufferBytes)
-  // Workers only when some step is worth splitting (a copy or a threshold is not).
+  // Workers only when some step is worth splitting (a copy or a threshold is not); they import
+  // the modules of the split kernels' recipes before the first pass.
   return Effect.flatMap(Plan.make(program, options), (plan) =>
     anySplit(plan)
       ? Effect.scoped(
-          Effect.flatMap(acquireRowThreads(options.threads!), (rowThreads) =>
+          Effect.flatMap(acquireRowThreads(options.threads!, threadKernels(plan)), (rowThreads) =>
             runPlanned(Effect.succeed(plan), { ...options, rowThreads }, runPass, bufferBytes)
           )
         )

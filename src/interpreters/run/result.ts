@@ -4,6 +4,7 @@
 import type { VoxelArray } from "../../algebra/dtype.js"
 import type { VolumeInfo } from "../../algebra/volume.js"
 import type { IoError } from "../../algebra/io-errors.js"
+import type { KernelError } from "../../algebra/kernel-error.js"
 import type { BudgetError, PlanError } from "../plan/errors.js"
 import type { Node } from "../plan/graph.js"
 import type { PlanOptions } from "../plan/index.js"
@@ -73,4 +74,5 @@ export interface RunOptions extends PlanOptions {
   readonly onProgress?: (p: Progress) => void
 }
 
-export type RunError = IoError | PlanError | BudgetError
+/** What a run fails with; a KernelError is what a kernel threw, with its stage and slice. */
+export type RunError = IoError | PlanError | BudgetError | KernelError

@@ -7,6 +7,9 @@
  * among the threads, and the next step starts when all of them are done, as plan/threads.ts
  * decides for pointwise loops and kernels alike. Anything else runs on this thread.
  *
+ * What a kernel throws, here or in a worker, is thrown on as a KernelError naming the stage and
+ * the slice (the executor turns it into the run's failure); a pointwise loop's throw stays a defect.
+ *
  * @example
  * ```ts
  * const compute = stageCompute(node, context)
@@ -15,15 +18,16 @@
  */
 import { allocShared, allocSlice, bytesPerVoxel, viewOf, type ArrayOf, type DType, type VoxelArray } from "../../algebra/dtype.js"
 import * as E from "../../algebra/expr.js"
-import type { SliceWindow, WindowKernel } from "../../algebra/kernel.js"
+import { KernelError, thrownMessage } from "../../algebra/kernel-error.js"
+import type { PreparedKernel, SliceWindow, WindowKernel } from "../../algebra/kernel.js"
 import { sliceLength, type VolumeInfo } from "../../algebra/volume.js"
-import type { PointwiseNode, ScalarNode, VolumeNode, WindowNode } from "../plan/graph.js"
+import type { Node, PointwiseNode, ScalarNode, VolumeNode, WindowNode } from "../plan/graph.js"
 import { inputInfo } from "../plan/rewrites/fuse-chain.js"
 import { partRows, pointwiseSplits, splitMode, type Threads } from "../plan/threads.js"
 import { kernelWindow, type KernelWindow } from "../window.js"
 import { pointwiseFromSource, pointwiseSource } from "./compile.js"
 import type { RingBuffer } from "./ring.js"
-import type { RowThreads } from "./threads/pool.js"
+import { RowWorkerError, type RowThreads } from "./threads/pool.js"
 
 export interface StageContext {
   /** The ring holding a stage's outputs. */
@@ -37,6 +41,29 @@ export interface StageContext {
   /** Which steps are worth splitting (the pass's plan: plan/threads.ts). */
   readonly split: Threads
 }
+
+/** A stage as plans and metrics show it, and as a KernelError names it. */
+export const stageName = (node: Node): string => `#${node.id} ${node.label}`
+
+/** `kernel.prepare(info)` for `stage`; what it throws is the stage's KernelError. */
+const prepareKernel = (kernel: WindowKernel<DType, DType>, info: VolumeInfo, stage: string): PreparedKernel<DType, DType> => {
+  try {
+    return kernel.prepare(info)
+  } catch (e) {
+    throw new KernelError({ stage, kernel: kernel.name, phase: "prepare", detail: thrownMessage(e), cause: e })
+  }
+}
+
+/** What `kernel` threw (here or in a row worker) computing slice z of `stage`. */
+const computeError = (kernel: WindowKernel<DType, DType>, stage: string, z: number, e: unknown): KernelError =>
+  new KernelError({
+    stage,
+    kernel: kernel.name,
+    phase: "compute",
+    z,
+    detail: e instanceof RowWorkerError ? e.detail : thrownMessage(e),
+    cause: e
+  })
 
 /** Fills `out` with step s of the stage. */
 export type StageCompute = (s: number, out: VoxelArray) => void
@@ -78,37 +105,46 @@ const pointwiseLoop = (node: PointwiseNode, inputs: ReadonlyArray<DType>, dtype:
 
 /**
  * Slice z of `kernel` over the window `w` (of input `info`) into `out`, its rows split across the
- * threads where the kernel allows it (see the module comment).
+ * threads where the kernel allows it (see the module comment). `stage` names it in errors.
  */
 const kernelStep = (
   kernel: WindowKernel<DType, DType>,
   info: VolumeInfo,
   w: KernelWindow<DType>,
-  ctx: StageContext
+  ctx: StageContext,
+  stage: string
 ): ((z: number, out: VoxelArray) => void) => {
   const threads = ctx.threads
   const mode = threads === undefined ? undefined : splitMode(kernel, info, ctx.split)
   if (mode !== "band") {
-    const prepared = kernel.prepare(info)
+    const prepared = prepareKernel(kernel, info, stage)
     const rows = prepared.computeRows
     if (mode === undefined || rows === undefined) {
       return (z, out) => {
         w.moveTo(z)
-        prepared.compute(w.window, out)
+        try {
+          prepared.compute(w.window, out)
+        } catch (e) {
+          throw computeError(kernel, stage, z, e)
+        }
       }
     }
     const step = threads!.defineKernel(kernel.recipe!, info, "rows")
     const arraysOf = windowArrays(kernel, w)
     return (z, out) => {
       w.moveTo(z)
-      threads!.run(step, z, info.shape[1], arraysOf(out), (start, end) => rows(w.window, out, start, end))
+      try {
+        threads!.run(step, z, info.shape[1], arraysOf(out), (start, end) => rows(w.window, out, start, end))
+      } catch (e) {
+        throw computeError(kernel, stage, z, e)
+      }
     }
   }
   // No y halo: each thread runs the kernel prepared for its band, on views of the band's rows.
   const [, height, width] = info.shape
   const step = threads!.defineKernel(kernel.recipe!, info, "band")
   const [first, last] = partRows(height, threads!.count, 0)
-  const mine = kernel.prepare({ ...info, shape: [info.shape[0], last - first, width] })
+  const mine = prepareKernel(kernel, { ...info, shape: [info.shape[0], last - first, width] }, stage)
   const arraysOf = windowArrays(kernel, w)
   const before = kernel.halo.z.before
   const views: Array<VoxelArray> = new Array(before + kernel.halo.z.after + 1)
@@ -120,11 +156,15 @@ const kernelStep = (
   }
   return (z, out) => {
     w.moveTo(z)
-    const arrays = arraysOf(out)
-    threads!.run(step, z, height, arrays, (start, end) => {
-      for (let i = 0; i < views.length; i++) views[i] = arrays[i + 1]!.subarray(start * width, end * width)
-      mine.compute(bandWindow, out.subarray(start * width, end * width))
-    })
+    try {
+      const arrays = arraysOf(out)
+      threads!.run(step, z, height, arrays, (start, end) => {
+        for (let i = 0; i < views.length; i++) views[i] = arrays[i + 1]!.subarray(start * width, end * width)
+        mine.compute(bandWindow, out.subarray(start * width, end * width))
+      })
+    } catch (e) {
+      throw computeError(kernel, stage, z, e)
+    }
   }
 }
 
@@ -156,7 +196,7 @@ const headCompute = (node: PointwiseNode | WindowNode, ctx: StageContext): Stage
   const input = ctx.ring(node.input)
   const depth = node.input.info.shape[0]
   const w = kernelWindow(node.kernel, node.input.info, (zi) => input.get(ctx.zOf(depth, zi)), allocFor(ctx))
-  const step = kernelStep(node.kernel, node.input.info, w, ctx)
+  const step = kernelStep(node.kernel, node.input.info, w, ctx, stageName(node))
   return (s, out) => step(ctx.zOf(depth, s), out)
 }
 
@@ -180,7 +220,7 @@ export const stageCompute = (node: PointwiseNode | WindowNode, ctx: StageContext
       const inputs = [input]
       return (_z, out) => run(out, inputs)
     }
-    return kernelStep(member.kernel, info, kernelWindow(member.kernel, info, () => input, alloc), ctx)
+    return kernelStep(member.kernel, info, kernelWindow(member.kernel, info, () => input, alloc), ctx, stageName(node))
   })
   const last = steps.length - 1
   return (s, out) => {

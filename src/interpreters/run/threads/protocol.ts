@@ -3,6 +3,7 @@
  * messages, which the worker takes synchronously before each job; a job itself is a few integers
  * in shared memory, handed over and waited for with Atomics, so a split step costs microseconds.
  */
+import type { MessagePort } from "node:worker_threads"
 import type { DType } from "../../../algebra/dtype.js"
 import type { KernelRecipe } from "../../../algebra/kernel.js"
 import type { VolumeInfo } from "../../../algebra/volume.js"
@@ -55,7 +56,28 @@ export type SetupMessage =
   /** Forget every step and buffer (a pass ended). */
   | { readonly type: "reset" }
 
+/** A module of kernel factories a worker imports before it starts, and the exports it must have. */
+export interface KernelModule {
+  readonly module: string
+  readonly factories: ReadonlyArray<string>
+}
+
 export interface WorkerData {
   readonly control: SharedArrayBuffer
   readonly job: SharedArrayBuffer
+  /** The worker's end of the channel: set-up messages in, job failures out. */
+  readonly port: MessagePort
+  /** The modules of the recipes of the run's split kernels (the worker imports them first). */
+  readonly modules: ReadonlyArray<KernelModule>
+}
+
+/** The worker's first message: ready for jobs, or why it could not load a kernel module. */
+export type StartMessage =
+  | { readonly type: "ready" }
+  | { readonly type: "failed"; readonly module: string; readonly factory?: string; readonly message: string }
+
+/** What a failed job leaves on the error port. */
+export interface JobFailure {
+  readonly message: string
+  readonly stack?: string
 }

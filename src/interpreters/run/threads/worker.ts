@@ -1,16 +1,28 @@
 /**
  * A row worker: runs its share of the rows of split steps (pool.ts) until the caller stops it.
- * It rebuilds kernels from their recipes (ops/registry.ts) and pointwise loops from their source,
- * and reads and writes the caller's rings and scratch in shared memory. Between jobs it waits on
- * its control block, so it costs no CPU while idle.
+ * It rebuilds kernels from their recipes and pointwise loops from their source, and reads and
+ * writes the caller's rings and scratch in shared memory. Between jobs it waits on its control
+ * block, so it costs no CPU while idle.
+ *
+ * It knows no kernel of its own: before it reports ready it imports the modules the run's recipes
+ * name (the built-in ones' ops/kernels.ts, or a user's module), and a recipe is then a call of one
+ * of their exports. That import is the one asynchronous thing it does; the job loop is synchronous.
  */
-import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from "node:worker_threads"
+import { parentPort, receiveMessageOnPort, workerData } from "node:worker_threads"
 import { bytesPerVoxel, DTYPES, viewOf, type DType, type VoxelArray } from "../../../algebra/dtype.js"
-import type { PreparedKernel, SliceWindow, WindowKernel } from "../../../algebra/kernel.js"
+import type { KernelRecipe, PreparedKernel, SliceWindow, WindowKernel } from "../../../algebra/kernel.js"
 import type { VolumeInfo } from "../../../algebra/volume.js"
-import { kernelFromRecipe } from "../../../ops/registry.js"
 import { pointwiseFromSource, type PointwiseLoop } from "../compile.js"
-import { ARRAY_INTS, CONTROL, JOB, type SetupMessage, type StepMode } from "./protocol.js"
+import {
+  ARRAY_INTS,
+  CONTROL,
+  JOB,
+  type JobFailure,
+  type SetupMessage,
+  type StartMessage,
+  type StepMode,
+  type WorkerData
+} from "./protocol.js"
 
 type Step =
   | {
@@ -23,12 +35,44 @@ type Step =
     }
   | { readonly kind: "pointwise"; readonly loop: PointwiseLoop; readonly scalars: ReadonlyArray<unknown>; readonly width: number }
 
-const { control, job, port } = workerData as { control: SharedArrayBuffer; job: SharedArrayBuffer; port: MessagePort }
+type Factory = (...args: ReadonlyArray<unknown>) => WindowKernel<DType, DType>
+
+const { control, job, port, modules } = workerData as WorkerData
 const ctrl = new Int32Array(control)
 const jobs = new Int32Array(job)
 const buffers = new Map<number, SharedArrayBuffer>()
 const steps = new Map<number, Step>()
 let messagesRead = 0
+/** The kernel factories of the run's recipes, by module URL and export name. */
+const factories = new Map<string, Map<string, Factory>>()
+
+const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e))
+
+/** Imports every kernel module of the run; the first that fails (or lacks an export) is reported. */
+const loadModules = async (): Promise<StartMessage> => {
+  for (const { module, factories: names } of modules) {
+    let exports: Record<string, unknown>
+    try {
+      exports = (await import(module)) as Record<string, unknown>
+    } catch (e) {
+      return { type: "failed", module, message: `cannot import ${module}: ${messageOf(e)}` }
+    }
+    const byName = new Map<string, Factory>()
+    for (const name of names) {
+      const f = exports[name]
+      if (typeof f !== "function") return { type: "failed", module, factory: name, message: `${module} exports no function "${name}"` }
+      byName.set(name, f as Factory)
+    }
+    factories.set(module, byName)
+  }
+  return { type: "ready" }
+}
+
+const kernelOf = (recipe: KernelRecipe): WindowKernel<DType, DType> => {
+  const factory = factories.get(recipe.module)?.get(recipe.factory)
+  if (factory === undefined) throw new Error(`internal: row worker did not load "${recipe.factory}" of ${recipe.module}`)
+  return factory(...recipe.args)
+}
 
 const setUp = (m: SetupMessage): void => {
   switch (m.type) {
@@ -36,7 +80,7 @@ const setUp = (m: SetupMessage): void => {
       buffers.set(m.id, m.buffer)
       return
     case "kernel":
-      steps.set(m.step, { kind: "kernel", kernel: kernelFromRecipe(m.recipe), info: m.info, mode: m.mode, prepared: new Map() })
+      steps.set(m.step, { kind: "kernel", kernel: kernelOf(m.recipe), info: m.info, mode: m.mode, prepared: new Map() })
       return
     case "pointwise":
       steps.set(m.step, { kind: "pointwise", loop: pointwiseFromSource(m.source), scalars: m.scalars, width: m.width })
@@ -90,28 +134,36 @@ const runJob = (): void => {
   p.compute(window, arrayOf(0, rows))
 }
 
-let seen = 0
-parentPort!.postMessage("ready")
-for (;;) {
-  Atomics.wait(ctrl, CONTROL.posted, seen)
-  const posted = Atomics.load(ctrl, CONTROL.posted)
-  if (posted < 0) break
-  seen = posted
-  try {
-    const expected = Atomics.load(ctrl, CONTROL.messages)
-    while (messagesRead < expected) {
-      const m = receiveMessageOnPort(port)
-      if (m === undefined) continue // posted before the job, still on its way
-      messagesRead++
-      setUp(m.message as SetupMessage)
+/** Takes jobs until the caller stops the worker (control.posted < 0). */
+const serve = (): void => {
+  let seen = 0
+  for (;;) {
+    Atomics.wait(ctrl, CONTROL.posted, seen)
+    const posted = Atomics.load(ctrl, CONTROL.posted)
+    if (posted < 0) break
+    seen = posted
+    try {
+      const expected = Atomics.load(ctrl, CONTROL.messages)
+      while (messagesRead < expected) {
+        const m = receiveMessageOnPort(port)
+        if (m === undefined) continue // posted before the job, still on its way
+        messagesRead++
+        setUp(m.message as SetupMessage)
+      }
+      runJob()
+      Atomics.store(ctrl, CONTROL.failed, 0)
+    } catch (e) {
+      const failure: JobFailure = { message: messageOf(e), stack: e instanceof Error ? e.stack : undefined }
+      port.postMessage(failure)
+      Atomics.store(ctrl, CONTROL.failed, 1)
     }
-    runJob()
-    Atomics.store(ctrl, CONTROL.failed, 0)
-  } catch (e) {
-    port.postMessage({ message: e instanceof Error ? e.message : String(e), stack: e instanceof Error ? e.stack : undefined })
-    Atomics.store(ctrl, CONTROL.failed, 1)
+    Atomics.store(ctrl, CONTROL.done, seen)
+    Atomics.notify(ctrl, CONTROL.done)
   }
-  Atomics.store(ctrl, CONTROL.done, seen)
-  Atomics.notify(ctrl, CONTROL.done)
+  port.close()
 }
-port.close()
+
+void loadModules().then((started) => {
+  parentPort!.postMessage(started)
+  if (started.type === "ready") serve()
+})

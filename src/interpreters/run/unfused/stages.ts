@@ -23,6 +23,7 @@ import * as Effect from "effect/Effect"
 import { timed, timedEffect, type TimeMeter } from "../metrics.js"
 import * as Stream from "effect/Stream"
 import { allocSlice, bytesPerVoxel, type DType, type VoxelArray } from "../../../algebra/dtype.js"
+import { KernelError, thrownMessage } from "../../../algebra/kernel-error.js"
 import type { PreparedKernel } from "../../../algebra/kernel.js"
 import { sliceLength } from "../../../algebra/volume.js"
 import type { IoError } from "../../../algebra/io-errors.js"
@@ -32,6 +33,7 @@ import type { PassPlan, StagePlan } from "../../plan/passes.js"
 import { zOfStep } from "../../plan/schedule.js"
 import { kernelWindow } from "../../window.js"
 import { compilePointwise } from "../compile.js"
+import { stageName } from "../stage.js"
 
 /** A mutable metrics record of one stage in one pass. */
 export interface Meter extends TimeMeter {
@@ -167,8 +169,13 @@ export const pointwiseStage = <E>(
  * the held slices) and the steps each output reads are the plan's (`windowSteps`), so the stage
  * holds exactly the slices the fused run's ring would. A sweep is the same: its kernel keeps its
  * state and sees outputs in pass order, which is its direction (the planner guarantees it).
+ * What the kernel throws (in `prepare` or `compute`) fails the stream with a KernelError.
  */
-export const windowStage = <E>(ctx: PassContext, sp: StagePlan, input: Stream.Stream<Slice, E>): Stream.Stream<Slice, E> => {
+export const windowStage = <E>(
+  ctx: PassContext,
+  sp: StagePlan,
+  input: Stream.Stream<Slice, E>
+): Stream.Stream<Slice, E | KernelError> => {
   const node = sp.node as WindowNode
   const steps = sp.steps ?? internal(`window #${node.id} has no steps in its plan`)
   const depth = node.input.info.shape[0]
@@ -176,9 +183,16 @@ export const windowStage = <E>(ctx: PassContext, sp: StagePlan, input: Stream.St
   const direction = ctx.pass.direction
   const meter = ctx.meterOf(node)
   meter.scratchBytes = sp.scratchBytes
+  const failure = (phase: "prepare" | "compute", e: unknown, z?: number) =>
+    new KernelError({ stage: stageName(node), kernel: node.kernel.name, phase, z, detail: thrownMessage(e), cause: e })
   return Stream.suspend(() => {
     const held = new Map<number, Slice>()
-    const prepared: PreparedKernel<DType, DType> = node.kernel.prepare(node.input.info)
+    let prepared: PreparedKernel<DType, DType>
+    try {
+      prepared = node.kernel.prepare(node.input.info)
+    } catch (e) {
+      return Stream.fail(failure("prepare", e))
+    }
     const w = kernelWindow(node.kernel, node.input.info, (zi) => {
       const s = held.get(zOfStep(direction, depth, zi))
       return s === undefined ? internal(`window #${node.id} ${node.label} read slice ${zi}, which it no longer holds`) : s.data
@@ -199,12 +213,16 @@ export const windowStage = <E>(ctx: PassContext, sp: StagePlan, input: Stream.St
     // inputs are here; otherwise one more input is taken. So the window holds what its kernel
     // needs and nothing queued behind it.
     let pending: Iterator<Slice> | undefined // the rest of the last input chunk
-    const step = (): Channel.Channel<Chunk.Chunk<Slice>, Chunk.Chunk<Slice>, E, E, unknown, unknown> => {
+    const step = (): Channel.Channel<Chunk.Chunk<Slice>, Chunk.Chunk<Slice>, E | KernelError, E, unknown, unknown> => {
       if (next < depth && steps.hi[next]! < received) {
         const z = zOfStep(direction, depth, next)
         const data = allocSlice(node.info.dtype, length)
         w.moveTo(z)
-        timed(meter, () => prepared.compute(w.window, data))
+        try {
+          timed(meter, () => prepared.compute(w.window, data))
+        } catch (e) {
+          return Channel.fail(failure("compute", e, z))
+        }
         const slice = emit(ctx, node, next, z, data)
         next++
         drop(steps.suffixMin[next]!)
