@@ -6,15 +6,8 @@
  *   npx tsx examples/two-interpreters.ts
  */
 import * as Effect from "effect/Effect"
-import type { Algebra, Repr } from "../src/algebra/algebra.js"
-import type { DType } from "../src/algebra/dtype.js"
-import * as E from "../src/algebra/expr.js"
-import type { Reducer } from "../src/algebra/kernel.js"
-import * as Memory from "../src/interpreters/memory/index.js"
-import * as Plan from "../src/interpreters/plan/index.js"
-import * as Run from "../src/interpreters/run/index.js"
-import { phantomSource } from "../src/io/phantom.js"
-import { dilate, gaussian, median } from "../src/ops/index.js"
+import { dilate, Expr as E, gaussian, median, Memory, phantomSource, Plan, Run } from "slicewise"
+import type { Algebra, DType, Reducer, Repr } from "slicewise"
 
 const image = phantomSource({ shape: [48, 96, 96], seed: 3 })
 

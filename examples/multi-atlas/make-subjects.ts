@@ -16,10 +16,8 @@
 import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { voxelCount } from "../../src/algebra/volume.js"
-import { loadSource, memVolume, storeVolume, type MemVolume } from "../../src/interpreters/memory/index.js"
-import { openSource, sinkFor } from "../../src/io/index.js"
-import type { FuseJob } from "../../src/cli/fuse.js"
+import { Memory, openSource, sinkFor, voxelCount } from "slicewise"
+import type { FuseJob } from "slicewise/jobs"
 
 const TEMPLATES = "/usr/share/mricron/templates"
 
@@ -73,7 +71,7 @@ const smoothField = (rand: () => number, shape: readonly [number, number, number
 const gaussianNoise = (rand: () => number) => () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand())
 
 /** One subject: T1 trilinear and labels nearest under its deformation, with its own scanner. */
-const makeSubject = (t1: MemVolume<"uint8">, aal: MemVolume<"uint8">, rand: () => number) => {
+const makeSubject = (t1: Memory.MemVolume<"uint8">, aal: Memory.MemVolume<"uint8">, rand: () => number) => {
   const [Z, Y, X] = t1.info.shape
   const dz = smoothField(rand, [Z, Y, X], 6, amplitude)
   const dy = smoothField(rand, [Z, Y, X], 6, amplitude)
@@ -111,20 +109,20 @@ const makeSubject = (t1: MemVolume<"uint8">, aal: MemVolume<"uint8">, rand: () =
       }
     }
   }
-  return { image: memVolume(t1.info, image), labels: memVolume(aal.info, labels) }
+  return { image: Memory.memVolume(t1.info, image), labels: Memory.memVolume(aal.info, labels) }
 }
 
 const program = Effect.gen(function* () {
   const t1Source = yield* openSource(path.join(TEMPLATES, "ch2.nii.gz"))
   const aalSource = yield* openSource(path.join(TEMPLATES, "aal.nii.gz"))
-  const t1 = (yield* loadSource(t1Source)) as MemVolume<"uint8">
-  const aal = (yield* loadSource(aalSource)) as MemVolume<"uint8">
+  const t1 = (yield* Memory.loadSource(t1Source)) as Memory.MemVolume<"uint8">
+  const aal = (yield* Memory.loadSource(aalSource)) as Memory.MemVolume<"uint8">
   fs.mkdirSync(out, { recursive: true })
   const rand = random(seed)
   const write = (name: string, subject: ReturnType<typeof makeSubject>) =>
     Effect.gen(function* () {
-      yield* storeVolume(subject.image, yield* sinkFor(path.join(out, `${name}.nii.gz`), { like: t1Source }))
-      yield* storeVolume(subject.labels, yield* sinkFor(path.join(out, `${name}-aal.nii.gz`), { like: aalSource }))
+      yield* Memory.storeVolume(subject.image, yield* sinkFor(path.join(out, `${name}.nii.gz`), { like: t1Source }))
+      yield* Memory.storeVolume(subject.labels, yield* sinkFor(path.join(out, `${name}-aal.nii.gz`), { like: aalSource }))
       console.log(`wrote ${name}.nii.gz and ${name}-aal.nii.gz`)
     })
   const atlasList: Array<{ image: string; labels: string }> = []

@@ -10,14 +10,9 @@
 import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import type { Program } from "../../src/algebra/algebra.js"
-import { fuseSetUp, type FuseJob } from "../../src/cli/fuse.js"
-import * as Run from "../../src/interpreters/run/index.js"
-import { openSource } from "../../src/io/index.js"
-import type { SliceSource } from "../../src/algebra/slices.js"
-import { dice, type DiceResult } from "../../src/ops/fusion.js"
-import type { IntegerDType } from "../../src/ops/reducers.js"
-import { formatBytes } from "../../src/util/units.js"
+import { dice, openSource, Run } from "slicewise"
+import type { DiceResult, IntegerDType, Program, SliceSource } from "slicewise"
+import { fuseSetUp, type FuseJob } from "slicewise/jobs"
 
 const args = process.argv.slice(2)
 const option = (name: string, fallback: string): string => {
@@ -39,6 +34,9 @@ const overlap = (a: string, b: string) =>
   })
 
 const row = (cells: ReadonlyArray<string>) => `| ${cells.join(" | ")} |`
+
+/** Bytes in MiB, as the table shows them. */
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`
 
 const main = Effect.gen(function* () {
   const files = fs.readdirSync(data)
@@ -68,8 +66,8 @@ const main = Effect.gen(function* () {
       const seconds = (performance.now() - started) / 1000
       const d = yield* overlap(output, truth)
       const verdict = d.mean > bestSingle ? "beats" : "does NOT beat"
-      console.error(`target ${k}: ${method}: mean Dice ${d.mean.toFixed(4)} (${verdict} the best single atlas, ${bestSingle.toFixed(4)}), ${seconds.toFixed(1)} s, peak buffers ${formatBytes(result.peakBufferBytes)}`)
-      lines.push(row([`${k}`, `${method} (${atlasCount} atlases)`, d.mean.toFixed(4), `${seconds.toFixed(1)} s`, formatBytes(result.peakBufferBytes)]))
+      console.error(`target ${k}: ${method}: mean Dice ${d.mean.toFixed(4)} (${verdict} the best single atlas, ${bestSingle.toFixed(4)}), ${seconds.toFixed(1)} s, peak buffers ${mib(result.peakBufferBytes)}`)
+      lines.push(row([`${k}`, `${method} (${atlasCount} atlases)`, d.mean.toFixed(4), `${seconds.toFixed(1)} s`, mib(result.peakBufferBytes)]))
     }
   }
   console.log(lines.join("\n"))

@@ -9,7 +9,7 @@
  *
  * @example
  * ```ts
- * import * as E from "slicewise/algebra/expr"
+ * import { Expr as E, gaussian, stats, type Program } from "slicewise"
  * // Smooth, then keep the voxels brighter than the mean.
  * const program: Program = (alg) => {
  *   const image = alg.source(src)                       // Volume<F, "uint16">

@@ -3,7 +3,7 @@
  *
  * @example
  * ```ts
- * import { castValue, allocSlice } from "slicewise/algebra/dtype"
+ * import { castValue, allocSlice } from "slicewise"   // or "slicewise/algebra"
  * castValue("uint8", 300.7)  // 255 (saturated)
  * castValue("int16", -2.9)   // -2  (truncated toward zero)
  * const slice = allocSlice("float32", 512 * 512)

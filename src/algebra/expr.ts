@@ -9,7 +9,7 @@
  *
  * @example
  * ```ts
- * import * as E from "slicewise/algebra/expr"
+ * import { Expr as E } from "slicewise"   // or "slicewise/algebra"
  * // (a + b) / 2, then 1 where it exceeds 100
  * const e = E.gt(E.div(E.add(E.input(0), E.input(1)), 2), 100)
  * E.show(e, ["a", "b"])   // "((a + b) / 2) > 100"

@@ -18,6 +18,7 @@
  *
  * @example
  * ```ts
+ * import { openSource, sinkFor } from "slicewise/io"              // also exported by "slicewise"
  * const source = yield* openSource("scan/")                       // a TIFF stack
  * const image = yield* openSource("cells.ome.zarr", { level: 1 })  // OME-Zarr, second level
  * const sink = yield* sinkFor("result.zarr", { codec: "zstd", chunks: [64, 64, 64] })
@@ -34,6 +35,16 @@ import type { SinkOptions, SourceOptions } from "./options.js"
 import { tiffFileSink, tiffStackSink } from "./tiff/writer.js"
 
 export type { SinkOptions, SourceOptions } from "./options.js"
+export { arraySink, arraySource, type ArraySink } from "./memory.js"
+export { phantomSource, type PhantomOptions } from "./phantom.js"
+export { listTiffFiles, openTiffFile, openTiffStack, type TiffReadOptions } from "./tiff/reader.js"
+export { tiffFileSink, tiffStackSink, type TiffWriteOptions } from "./tiff/writer.js"
+export type { ReadStrategy } from "./tiff/blocks.js"
+export { nrrdSink, openNrrd, type NrrdEndian, type NrrdSinkOptions } from "./nrrd.js"
+// NIfTI and Zarr are loaded on first use by openSource / sinkFor; their openers and sinks are in
+// "slicewise/io/nifti" and "slicewise/io/zarr". Their types cost nothing at run time:
+export type { NiftiOptions, NiftiSink, NiftiSinkOptions, NiftiSource } from "./nifti.js"
+export type { ZarrOptions, ZarrSink, ZarrSinkOptions, ZarrSource } from "./zarr.js"
 
 const extension = (path: string): string => {
   const m = /\.([A-Za-z0-9]+)$/.exec(path)

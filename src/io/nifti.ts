@@ -3,7 +3,7 @@
  *
  * @example
  * ```ts
- * import { openNifti, niftiSink } from "./io/nifti.js"
+ * import { openNifti, niftiSink } from "slicewise/io/nifti"
  * const src = yield* openNifti("brain.nii.gz", { scale: true })
  * const sink = niftiSink("out.nii.gz", { template: src.niftiHeader })
  * ```

@@ -4,7 +4,7 @@
  *
  * @example
  * ```ts
- * import { openNrrd, nrrdSink } from "./io/nrrd.js"
+ * import { openNrrd, nrrdSink } from "slicewise/io"
  * const src = yield* openNrrd("in.nhdr")
  * const sink = nrrdSink("out.nrrd", { endian: "little" })
  * ```

@@ -4,7 +4,7 @@
  *
  * @example
  * ```ts
- * import { openZarr, zarrSink } from "./io/zarr.js"
+ * import { openZarr, zarrSink } from "slicewise/io/zarr"
  * const src = yield* openZarr("in.zarr")
  * const sink = zarrSink("out.zarr", { codec: { codec: "zstd" }, chunks: [64, 64, 64] })
  * ```

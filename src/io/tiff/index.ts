@@ -4,7 +4,7 @@
  *
  * @example
  * ```ts
- * import { openTiffFile, tiffStackSink } from "slicewise/io/tiff"
+ * import { openTiffFile, tiffStackSink } from "slicewise/io"
  * const src = yield* openTiffFile("/data/vol.tif")
  * const sink = tiffStackSink("/out/slices")
  * ```
