@@ -1,8 +1,9 @@
 /**
  * The algebra and its core vocabulary (`slicewise/algebra`): the `Algebra` interface programs are
  * written against, dtypes and the cast rule, volume metadata, pointwise expressions (the `Expr`
- * namespace), kernels and reducers, boundary modes, the slice source/sink interface and its typed
- * errors. Everything here is also exported by the root, `slicewise`.
+ * namespace), kernels and reducers (and `KernelError`, what a kernel that throws fails a run with),
+ * boundary modes, the slice source/sink interface and its typed errors. Everything here is also
+ * exported by the root, `slicewise`.
  *
  * @example
  * ```ts
@@ -51,3 +52,4 @@ export type { Shape, Spacing, VolumeInfo } from "./volume.js"
 export type { Location, RowRange, SliceReader, SliceSink, SliceSource, SliceWriter } from "./slices.js"
 export { FileError, FormatError, UnsupportedError } from "./io-errors.js"
 export type { IoError } from "./io-errors.js"
+export { KernelError } from "./kernel-error.js"
