@@ -98,13 +98,13 @@ const planJob = (name: string, s: JobSetUp, share: number, overhead: number, bud
   })
   const failed = (failure: string): Planned => ({ job: { name, predictedBytes: 0, failure, run: Effect.die("failed") }, plannedBufferBytes: 0 })
   return Effect.gen(function* () {
-    const first = yield* Effect.either(Plan.make(s.program, { ...base, ...(s.memoryBytes === undefined ? {} : { memoryBytes: s.memoryBytes }) }))
+    const first = yield* Effect.either(Plan.make(s.program, { ...base, ...(s.bufferBytes === undefined ? {} : { memoryBytes: s.bufferBytes }) }))
     if (first._tag === "Left") {
       const e = first.left
-      if (e instanceof Plan.BudgetError) return refused(e.minimumBytes + overhead, `its memory ${formatBytes(s.memoryBytes ?? 0)} is too small: ${e.detail}`)
+      if (e instanceof Plan.BudgetError) return refused(e.minimumBytes + overhead, `its buffers ${formatBytes(s.bufferBytes ?? 0)} are too few: ${e.detail}`)
       return failed(lineOf(e))
     }
-    if (first.right.peakBufferBytes + overhead <= share) return planned(first.right, s.memoryBytes)
+    if (first.right.peakBufferBytes + overhead <= share) return planned(first.right, s.bufferBytes)
     const allowed = share - overhead
     const fitted = allowed > 0 ? yield* Effect.either(Plan.make(s.program, { ...base, memoryBytes: allowed })) : undefined
     if (fitted !== undefined && fitted._tag === "Right") return planned(fitted.right, allowed)

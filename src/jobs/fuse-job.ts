@@ -20,7 +20,7 @@ import { openSource, sinkFor } from "../io/index.js"
 import { jointFusion, majorityVote, weightedVote } from "../ops/fusion.js"
 import type { IntegerDType } from "../ops/reducers.js"
 import { UsageError } from "./errors.js"
-import { jobMemory, jobRunOptions, RunMode, type JobSetUp } from "./run-job.js"
+import { jobBuffers, jobRunOptions, RunMode, type JobSetUp } from "./run-job.js"
 
 const PositiveNumber = Schema.Number.pipe(Schema.positive())
 const NonNegativeInt = Schema.Int.pipe(Schema.nonNegative())
@@ -60,7 +60,7 @@ export const FuseJob = Schema.Struct({
   epsilon: Schema.optional(PositiveNumber),
   alpha: Schema.optional(Schema.Number.pipe(Schema.nonNegative())),
   exponent: Schema.optional(PositiveNumber),
-  memory: Schema.optional(Schema.NonEmptyString),
+  buffers: Schema.optional(Schema.NonEmptyString),
   mode: Schema.optional(RunMode)
 })
 export type FuseJob = typeof FuseJob.Type
@@ -93,7 +93,7 @@ const sameGrid = (what: string, s: SliceSource, target: SliceSource): Effect.Eff
  */
 export const fuseSetUp = (job: FuseJob): Effect.Effect<JobSetUp, IoError | UsageError> =>
   Effect.gen(function* () {
-    const memoryBytes = yield* jobMemory(job.memory)
+    const bufferBytes = yield* jobBuffers(job.buffers)
     const needsImages = job.method !== "majority"
     const target = yield* openSource(job.target)
     const labels: Array<SliceSource> = []
@@ -145,7 +145,7 @@ export const fuseSetUp = (job: FuseJob): Effect.Effect<JobSetUp, IoError | Usage
               })
       return { fused: alg.write(fused, sink) }
     }
-    return { program, ...jobRunOptions(job, memoryBytes) }
+    return { program, ...jobRunOptions(job, bufferBytes) }
   })
 
 /** `IMAGE:LABELS`, or a bare `LABELS` (majority voting needs no image). */

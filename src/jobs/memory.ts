@@ -1,5 +1,5 @@
 /**
- * Memory sizes as people write them (`--memory 512MiB`, `"memory": "2GiB"` in a job), checked in
+ * Memory sizes as people write them (`--memory 512MiB`, `"buffers": "64MiB"` in a job), checked in
  * one place; and what a process holds beyond the plans' buffers, so that its RSS stays under
  * `--memory`, for one run or a batch of jobs:
  *

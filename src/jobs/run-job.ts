@@ -29,8 +29,9 @@ export type RunMode = typeof RunMode.Type
 
 /**
  * A `slicewise run` as data: the same input, output, steps and format options as on the command
- * line (`--level` → `level`, `--zarr-version` → `zarrVersion`, …), and optionally a `memory` cap
- * ("256MiB") for its plan's buffers.
+ * line (`--level` → `level`, `--zarr-version` → `zarrVersion`, …), and optionally `buffers`
+ * ("256MiB"), a cap for its plan's buffers as `--buffers` is (the memory of the whole process is
+ * the batch's `--memory`).
  */
 export const RunJob = Schema.Struct({
   kind: Schema.Literal("run"),
@@ -38,7 +39,7 @@ export const RunJob = Schema.Struct({
   input: Schema.NonEmptyString,
   output: Schema.NonEmptyString,
   steps: Schema.Array(Schema.NonEmptyString),
-  memory: Schema.optional(Schema.NonEmptyString),
+  buffers: Schema.optional(Schema.NonEmptyString),
   mode: Schema.optional(RunMode),
   level: Schema.optional(NonNegativeInt),
   channel: Schema.optional(NonNegativeInt),
@@ -59,30 +60,30 @@ export interface JobSetUp {
   /** Where it writes (for reports). */
   readonly output?: string
   readonly mode?: RunMode
-  /** The job's own cap for its plan's buffers, if it gave one. */
-  readonly memoryBytes?: number
+  /** The job's own cap for its plan's buffers (`buffers`), if it gave one. */
+  readonly bufferBytes?: number
 }
 
-/** The job's `memory`, checked; undefined when it gives none. */
-export const jobMemory = (memory: string | undefined): Effect.Effect<number | undefined, UsageError> =>
-  memory === undefined ? Effect.succeed(undefined) : parseMemory(memory, "memory")
+/** The job's `buffers`, checked; undefined when it gives none. */
+export const jobBuffers = (buffers: string | undefined): Effect.Effect<number | undefined, UsageError> =>
+  buffers === undefined ? Effect.succeed(undefined) : parseMemory(buffers, "buffers")
 
-/** How the job asked to run: its output, mode and memory cap. */
+/** How the job asked to run: its output, mode and buffer cap. */
 export const jobRunOptions = (
   job: { readonly output: string; readonly mode?: RunMode | undefined },
-  memoryBytes: number | undefined
+  bufferBytes: number | undefined
 ): Omit<JobSetUp, "program"> => ({
   output: job.output,
   ...(job.mode === undefined ? {} : { mode: job.mode }),
-  ...(memoryBytes === undefined ? {} : { memoryBytes })
+  ...(bufferBytes === undefined ? {} : { bufferBytes })
 })
 
 /** Opens the input (metadata only), parses the steps and builds the program that writes the output. */
 export const runJobSetUp = (job: RunJob): Effect.Effect<JobSetUp, StepError | IoError | UsageError> =>
   Effect.gen(function* () {
     const steps = yield* parseSteps(job.steps)
-    const memoryBytes = yield* jobMemory(job.memory)
+    const bufferBytes = yield* jobBuffers(job.buffers)
     const source = yield* openSource(job.input, sourceOptions(job))
     const sink = yield* sinkFor(job.output, yield* sinkOptions(job, source))
-    return { program: pipeline(source, steps, sink), ...jobRunOptions(job, memoryBytes) }
+    return { program: pipeline(source, steps, sink), ...jobRunOptions(job, bufferBytes) }
   })

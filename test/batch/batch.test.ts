@@ -144,6 +144,19 @@ describe("runBatch", () => {
     expect(fs.readFileSync(path.join(dir, "f2.nrrd")).equals(fs.readFileSync(path.join(dir, "f.nrrd")))).toBe(true)
   })
 
+  it("plans a job within its own buffers, with bands, and refuses buffers too few for it", async () => {
+    const jobs = [runJob("free", "in-2.nrrd", "b.nrrd", ["gaussian:sigma=2"])]
+    const unbudgeted = await Effect.runPromise(runBatch(toBatch(jobs), { memoryBytes: 1024 * MiB, baselineBytes: 0, headroomBytes: 0, overheadBytesPerJob: 0 }))
+    const cap = Math.floor(unbudgeted.jobs[0]!.plannedBufferBytes / 2)
+    const capped = [{ ...jobs[0]!, name: "capped", output: "b2.nrrd", buffers: `${cap}B` }, { ...jobs[0]!, name: "tiny", output: "b3.nrrd", buffers: "16B" }]
+    const r = await Effect.runPromise(runBatch(toBatch(capped), { memoryBytes: 1024 * MiB, baselineBytes: 0, headroomBytes: 0, overheadBytesPerJob: 0 }))
+    expect(r.jobs[0]).toMatchObject({ status: "done", planMemoryBytes: cap })
+    expect(r.jobs[0]!.plannedBufferBytes).toBeLessThanOrEqual(cap)
+    expect(fs.readFileSync(path.join(dir, "b2.nrrd")).equals(fs.readFileSync(path.join(dir, "b.nrrd")))).toBe(true)
+    expect(r.jobs[1]).toMatchObject({ status: "refused" })
+    expect(r.jobs[1]!.detail).toMatch(/^its buffers 16 B are too few: /)
+  })
+
   it("reports failing jobs, before and after they start, and completes the others", async () => {
     const jobs = [
       runJob("ok-1", "in-0.nrrd", "x-1.nrrd", ["median:radius=1"]),
