@@ -12,14 +12,13 @@
  * ] }
  * ```
  */
-import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
 import type { IoError } from "../algebra/io-errors.js"
-import { firstIssue, locatedMessage } from "../util/json-path.js"
+import { firstIssue, JsonFileError } from "../util/json-path.js"
 import type { UsageError } from "./errors.js"
 import { FuseJob, fuseSetUp } from "./fuse-job.js"
 import { RunJob, runJobSetUp, type JobSetUp } from "./run-job.js"
@@ -33,16 +32,7 @@ export type Job = typeof Job.Type
 export const JOB_KINDS: ReadonlyArray<Job["kind"]> = ["run", "fuse"]
 
 /** A file that is not a valid jobs file: `message` names the file and where in it. */
-export class JobsFileError extends Data.TaggedError("JobsFileError")<{
-  readonly path: string
-  /** The JSON path of the bad field, or "" for the file as a whole. */
-  readonly at: string
-  readonly detail: string
-}> {
-  override get message(): string {
-    return locatedMessage(this.path, this.at, this.detail)
-  }
-}
+export class JobsFileError extends JsonFileError("JobsFileError") {}
 
 const JobsFile = Schema.Struct({ jobs: Schema.Array(Job).pipe(Schema.minItems(1, { message: () => "give at least one job" })) })
 

@@ -9,12 +9,11 @@
  * const again = yield* readProfile("run.profile.json")
  * ```
  */
-import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import * as fs from "node:fs"
-import { firstIssue, locatedMessage } from "../util/json-path.js"
+import { firstIssue, JsonFileError } from "../util/json-path.js"
 import type { RunResult } from "../interpreters/run/index.js"
 import { computeCpuMs } from "./cpu.js"
 import { startSampler, type SamplerOptions } from "./sampler.js"
@@ -23,16 +22,7 @@ import { Profile, PROFILE_VERSION, type JobFigures, type Sample } from "./schema
 export { Profile, PROFILE_VERSION, type JobFigures, type Sample } from "./schema.js"
 
 /** A profile file that cannot be read, written or is not a valid profile. */
-export class ProfileError extends Data.TaggedError("ProfileError")<{
-  readonly path: string
-  /** The JSON path of the bad field, or "" for the file as a whole. */
-  readonly at: string
-  readonly detail: string
-}> {
-  override get message(): string {
-    return locatedMessage(this.path, this.at, this.detail)
-  }
-}
+export class ProfileError extends JsonFileError("ProfileError") {}
 
 export interface Recording<A> {
   readonly value: A

@@ -31,7 +31,8 @@ import type { PassPlan, StagePlan } from "../plan/passes.js"
 import * as Plan from "../plan/index.js"
 import { zOfStep } from "../plan/schedule.js"
 import { anySplit } from "../plan/threads.js"
-import { runPlanned, type PassRunner } from "./harness.js"
+import { runPlanned } from "./harness.js"
+import { passOutcome, type PassRunner } from "./pass-runner.js"
 import type { RunError, RunOptions, RunResult } from "./result.js"
 import { RingBuffer } from "./ring.js"
 import { startTiming, timed, type ComputeClock, type TimeMeter } from "./metrics.js"
@@ -307,30 +308,14 @@ const forkedTicks: TickLoop = (pass, io, compute, progress) =>
     )
   })
 
-/** The pass's figures once its ticks ran: buffers per stage and in all, and its reductions' values. */
-const passOutcome = (
-  pass: PassPlan,
-  runtimes: ReadonlyMap<Node, StageRuntime>,
-  accumulators: ReadonlyMap<ReduceNode, Accumulator<DType, unknown>>,
-  started: number
-) => {
+/** The buffers the pass's stages held: their rings and scratch. */
+const passBufferBytes = (runtimes: ReadonlyMap<Node, StageRuntime>): number => {
   let peak = 0
   for (const rt of runtimes.values()) {
     rt.meter.peakBufferBytes += rt.ring.allocatedBytes
     peak += rt.meter.peakBufferBytes
   }
-  const reduced = new Map<ScalarNode, unknown>()
-  for (const [n, acc] of accumulators) reduced.set(n, acc.result())
-  return {
-    metrics: {
-      index: pass.index,
-      direction: pass.direction,
-      ticks: pass.ticks,
-      wallMs: performance.now() - started,
-      peakBufferBytes: peak
-    },
-    reduced
-  }
+  return peak
 }
 
 /**
@@ -354,7 +339,7 @@ const runPass: PassRunner<Meter, FusedOptions> = (pass, readers, writers, scalar
     const progress = (t: number) => options.onProgress?.({ pass: pass.index, passes: passCount, tick: t + 1, ticks: pass.ticks })
     const ticks = pass.overlap && io.startable ? startedTicks : forkedTicks
     yield* ticks(pass, io, tickCompute(state, accumulators), progress)
-    return passOutcome(pass, runtimes, accumulators, started)
+    return passOutcome(pass, accumulators, started, passBufferBytes(runtimes))
   }).pipe(Effect.ensuring(forget))
 }
 

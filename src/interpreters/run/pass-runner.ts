@@ -8,6 +8,8 @@
  * ```
  */
 import type * as Effect from "effect/Effect"
+import type { DType } from "../../algebra/dtype.js"
+import type { Accumulator } from "../../algebra/kernel.js"
 import type { SliceReader, SliceSource, SliceWriter } from "../../algebra/slices.js"
 import type { ScalarNode, WriteNode } from "../plan/graph.js"
 import type { PassPlan } from "../plan/types.js"
@@ -25,6 +27,25 @@ export interface StageMeter extends TimeMeter {
   bytesWritten: number
 }
 
+/** What a pass gives back: its figures and the values of the reductions it made. */
+export interface PassOutcome {
+  readonly metrics: PassMetrics
+  readonly reduced: ReadonlyMap<ScalarNode, unknown>
+}
+
+/** The outcome of a pass whose ticks have run since `started` (a performance.now() value). */
+export const passOutcome = (
+  pass: PassPlan,
+  accumulators: ReadonlyMap<ScalarNode, Accumulator<DType, unknown>>,
+  started: number,
+  peakBufferBytes: number
+): PassOutcome => {
+  const reduced = new Map<ScalarNode, unknown>()
+  for (const [n, acc] of accumulators) reduced.set(n, acc.result())
+  // An unfused pass has no ticks of its own: the plan's, for comparison with the fused run.
+  return { metrics: { index: pass.index, direction: pass.direction, ticks: pass.ticks, wallMs: performance.now() - started, peakBufferBytes }, reduced }
+}
+
 /** Runs one pass; returns its figures and the values of the reductions it made. */
 export type PassRunner<M extends StageMeter, O> = (
   pass: PassPlan,
@@ -34,4 +55,4 @@ export type PassRunner<M extends StageMeter, O> = (
   meters: Map<string, M>,
   options: O,
   passCount: number
-) => Effect.Effect<{ readonly metrics: PassMetrics; readonly reduced: ReadonlyMap<ScalarNode, unknown> }, RunError>
+) => Effect.Effect<PassOutcome, RunError>

@@ -40,7 +40,8 @@ import type { Accumulator } from "../../algebra/kernel.js"
 import type { Node, ScalarNode, VolumeNode } from "../plan/graph.js"
 import type { PassPlan } from "../plan/passes.js"
 import * as Plan from "../plan/index.js"
-import { runPlanned, type PassRunner } from "./harness.js"
+import { runPlanned } from "./harness.js"
+import { passOutcome, type PassRunner } from "./pass-runner.js"
 import type { RunError, RunOptions, RunResult } from "./result.js"
 import {
   broadcastLags,
@@ -173,19 +174,7 @@ const runPass: PassRunner<Meter, UnfusedOptions> = (pass, readers, writers, scal
 
       let scratch = 0
       for (const sp of pass.stages) scratch += meterOf(sp.node).scratchBytes
-      const reduced = new Map<ScalarNode, unknown>()
-      for (const [n, acc] of accumulators) reduced.set(n, acc.result())
-      return {
-        metrics: {
-          index: pass.index,
-          direction: pass.direction,
-          // No ticks here: the plan's, for comparison with the fused run.
-          ticks: pass.ticks,
-          wallMs: performance.now() - started,
-          peakBufferBytes: ctx.live.peak + scratch
-        },
-        reduced
-      }
+      return passOutcome(pass, accumulators, started, ctx.live.peak + scratch)
     })
   )
 
