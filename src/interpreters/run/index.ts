@@ -32,7 +32,7 @@ import * as Plan from "../plan/index.js"
 import { zOfStep } from "../plan/schedule.js"
 import { anySplit } from "../plan/threads.js"
 import { runPlanned } from "./harness.js"
-import { passOutcome, type PassRunner } from "./pass-runner.js"
+import { meterLookup, passOutcome, type PassRunner } from "./pass-runner.js"
 import type { RunError, RunOptions, RunResult } from "./result.js"
 import { RingBuffer } from "./ring.js"
 import { startTiming, timed, type ComputeClock, type TimeMeter } from "./metrics.js"
@@ -105,19 +105,6 @@ const kernelFailing = <A>(f: () => A): Effect.Effect<A, KernelError> =>
       throw e
     }
   })
-
-/** The meter of node n in `pass`, made on first use (keyed "pass:id"). */
-const meterLookup =
-  (pass: PassPlan, meters: Map<string, Meter>) =>
-  (n: Node): Meter => {
-    const key = `${pass.index}:${n.id}`
-    let m = meters.get(key)
-    if (m === undefined) {
-      m = newMeter()
-      meters.set(key, m)
-    }
-    return m
-  }
 
 /**
  * Every stage's ring, meter and compute (its kernels prepared, its split steps defined on the row
@@ -329,7 +316,7 @@ const runPass: PassRunner<Meter, FusedOptions> = (pass, readers, writers, scalar
   const forget = Effect.sync(() => threads?.reset())
   return Effect.gen(function* () {
     const started = performance.now()
-    const meterOf = meterLookup(pass, meters)
+    const meterOf = meterLookup(pass, meters, newMeter)
     const zOf = (depth: number, s: number) => zOfStep(pass.direction, depth, s)
     const runtimes = yield* kernelFailing(() => stageRuntimes(pass, meterOf, zOf, scalarValue, threads))
     const state: PassState = { pass, runtimes, meterOf, zOf, computeClock: { wallMs: 0, cpuUs: 0 } }

@@ -11,7 +11,7 @@ import type * as Effect from "effect/Effect"
 import type { DType } from "../../algebra/dtype.js"
 import type { Accumulator } from "../../algebra/kernel.js"
 import type { SliceReader, SliceSource, SliceWriter } from "../../algebra/slices.js"
-import type { ScalarNode, WriteNode } from "../plan/graph.js"
+import type { Node, ScalarNode, WriteNode } from "../plan/graph.js"
 import type { PassPlan } from "../plan/types.js"
 import type { TimeMeter } from "./metrics.js"
 import type { PassMetrics, Progress, RunError } from "./result.js"
@@ -26,6 +26,19 @@ export interface StageMeter extends TimeMeter {
   bytesRead: number
   bytesWritten: number
 }
+
+/** The meter of node n in `pass`, made by `make` on first use (keyed "pass:id"). */
+export const meterLookup =
+  <M>(pass: PassPlan, meters: Map<string, M>, make: () => M) =>
+  (n: Node): M => {
+    const key = `${pass.index}:${n.id}`
+    let m = meters.get(key)
+    if (m === undefined) {
+      m = make()
+      meters.set(key, m)
+    }
+    return m
+  }
 
 /** What a pass gives back: its figures and the values of the reductions it made. */
 export interface PassOutcome {

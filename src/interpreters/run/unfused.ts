@@ -37,11 +37,12 @@ import * as Stream from "effect/Stream"
 import type { Program } from "../../algebra/algebra.js"
 import type { DType } from "../../algebra/dtype.js"
 import type { Accumulator } from "../../algebra/kernel.js"
-import type { Node, ScalarNode, VolumeNode } from "../plan/graph.js"
+import type { SliceReader, SliceSource, SliceWriter } from "../../algebra/slices.js"
+import type { ScalarNode, VolumeNode, WriteNode } from "../plan/graph.js"
 import type { PassPlan } from "../plan/passes.js"
 import * as Plan from "../plan/index.js"
 import { runPlanned } from "./harness.js"
-import { passOutcome, type PassRunner } from "./pass-runner.js"
+import { meterLookup, passOutcome, type PassRunner } from "./pass-runner.js"
 import type { RunError, RunOptions, RunResult } from "./result.js"
 import {
   broadcastLags,
@@ -79,99 +80,92 @@ const consumerCounts = (pass: PassPlan): Map<VolumeNode, number> => {
   return counts
 }
 
+/** A stream of each volume of the pass per consumer edge; `take` hands out the next one of a node. */
+const stageStreams = (ctx: PassContext, readers: ReadonlyMap<SliceSource, SliceReader>, lags: ReadonlyMap<VolumeNode, number>) =>
+  Effect.gen(function* () {
+    const branches = new Map<VolumeNode, Array<Stream.Stream<Slice, RunError>>>()
+    const take = (n: VolumeNode): Stream.Stream<Slice, RunError> => {
+      const s = branches.get(n)?.pop()
+      if (s === undefined) throw new Error(`internal (unfused run): no stream left for #${n.id} ${n.label}`)
+      return s
+    }
+    for (const sp of ctx.pass.stages) {
+      const node = sp.node
+      ctx.meterOf(node)
+      const stream =
+        node.kind === "source"
+          ? sourceStage(ctx, sp, readers.get(node.source)!)
+          : node.kind === "pointwise"
+            ? pointwiseStage(ctx, sp, node.inputs.map(take))
+            : windowStage(ctx, sp, take(node.input))
+      const n = ctx.consumers.get(node) ?? 0
+      if (n <= 1) {
+        branches.set(node, [stream])
+        continue
+      }
+      // Stream.broadcast, taking one slice at a time: one element per chunk in, so that the lag
+      // counts slices, and one per pull out (Stream.broadcast's own branches take everything
+      // queued at once, which lets a fast branch hold a whole lag of slices in a zip while the
+      // queue fills again). The upstream starts now, in the pass's scope, and waits whenever
+      // the slowest branch is `lag` slices behind.
+      const queues = yield* Stream.broadcastedQueues(Stream.rechunk(stream, 1), n, lags.get(node)!)
+      branches.set(
+        node,
+        queues.map((q) => Stream.flattenTake(Stream.fromQueue(q, { maxChunkSize: 1, shutdown: true })))
+      )
+    }
+    return take
+  })
+
+/** Drains a root's stream: into its writer, or into its reduction's accumulator (added to `accumulators`). */
+const drainRoot = (
+  ctx: PassContext,
+  r: PassPlan["roots"][number],
+  input: Stream.Stream<Slice, RunError>,
+  writers: ReadonlyMap<WriteNode, SliceWriter>,
+  accumulators: Map<ScalarNode, Accumulator<DType, unknown>>,
+  progressed: () => void
+): Effect.Effect<void, RunError> => {
+  const m = ctx.meterOf(r)
+  if (r.kind === "write") {
+    const writer = writers.get(r)!
+    return Stream.runForEach(input, (slice) =>
+      Effect.suspend(() => {
+        const before = writer.bytesWritten()
+        return Effect.map(timedEffect(m, writer.write(slice.z, slice.data)), () => {
+          m.bytesWritten += writer.bytesWritten() - before
+          release(ctx, slice)
+          progressed()
+        })
+      })
+    )
+  }
+  const acc = r.reducer.start(r.input.info)
+  accumulators.set(r, acc)
+  return Stream.runForEach(input, (slice) =>
+    Effect.sync(() => {
+      timed(m, () => acc.add(slice.data, slice.z))
+      release(ctx, slice)
+      progressed()
+    })
+  )
+}
+
 /** Runs one pass; returns its metrics and the values of its reductions. */
 const runPass: PassRunner<Meter, UnfusedOptions> = (pass, readers, writers, scalarValue, meters, options, passCount) =>
   // The pass's own scope holds its broadcasts' fibers: they end with the pass, or with its failure.
   Effect.scoped(
     Effect.gen(function* () {
       const started = performance.now()
-      const meterOf = (n: Node): Meter => {
-        const key = `${pass.index}:${n.id}`
-        let m = meters.get(key)
-        if (m === undefined) {
-          m = newMeter()
-          meters.set(key, m)
-        }
-        return m
-      }
-      const consumers = consumerCounts(pass)
-      const ctx: PassContext = { pass, consumers, meterOf, scalarValue, live: { bytes: 0, peak: 0 } }
-      const lags = broadcastLags(pass, options.broadcastMargin)
-
-      // The streams not yet handed to a consumer, by node: one per consumer edge.
-      const branches = new Map<VolumeNode, Array<Stream.Stream<Slice, RunError>>>()
-      const take = (n: VolumeNode): Stream.Stream<Slice, RunError> => {
-        const s = branches.get(n)?.pop()
-        if (s === undefined) throw new Error(`internal (unfused run): no stream left for #${n.id} ${n.label}`)
-        return s
-      }
-      for (const sp of pass.stages) {
-        const node = sp.node
-        meterOf(node)
-        let stream: Stream.Stream<Slice, RunError>
-        switch (node.kind) {
-          case "source":
-            stream = sourceStage(ctx, sp, readers.get(node.source)!)
-            break
-          case "pointwise":
-            stream = pointwiseStage(ctx, sp, node.inputs.map(take))
-            break
-          case "window":
-            stream = windowStage(ctx, sp, take(node.input))
-            break
-        }
-        const n = consumers.get(node) ?? 0
-        if (n <= 1) {
-          branches.set(node, [stream])
-        } else {
-          // Stream.broadcast, taking one slice at a time: one element per chunk in, so that the lag
-          // counts slices, and one per pull out (Stream.broadcast's own branches take everything
-          // queued at once, which lets a fast branch hold a whole lag of slices in a zip while the
-          // queue fills again). The upstream starts now, in the pass's scope, and waits whenever
-          // the slowest branch is `lag` slices behind.
-          const queues = yield* Stream.broadcastedQueues(Stream.rechunk(stream, 1), n, lags.get(node)!)
-          branches.set(
-            node,
-            queues.map((q) => Stream.flattenTake(Stream.fromQueue(q, { maxChunkSize: 1, shutdown: true })))
-          )
-        }
-      }
-
+      const meterOf = meterLookup(pass, meters, newMeter)
+      const ctx: PassContext = { pass, consumers: consumerCounts(pass), meterOf, scalarValue, live: { bytes: 0, peak: 0 } }
+      const take = yield* stageStreams(ctx, readers, broadcastLags(pass, options.broadcastMargin))
       const totalSlices = pass.roots.reduce((a, r) => a + r.input.info.shape[0], 0)
       let done = 0
-      const progressed = () => {
-        done++
-        options.onProgress?.({ pass: pass.index, passes: passCount, tick: done, ticks: totalSlices })
-      }
+      const progressed = () => options.onProgress?.({ pass: pass.index, passes: passCount, tick: ++done, ticks: totalSlices })
       const accumulators = new Map<ScalarNode, Accumulator<DType, unknown>>()
-      const sinks = pass.roots.map((r) => {
-        const input = take(r.input)
-        const m = meterOf(r)
-        if (r.kind === "write") {
-          const writer = writers.get(r)!
-          return Stream.runForEach(input, (slice) =>
-            Effect.suspend(() => {
-              const before = writer.bytesWritten()
-              return Effect.map(timedEffect(m, writer.write(slice.z, slice.data)), () => {
-                m.bytesWritten += writer.bytesWritten() - before
-                release(ctx, slice)
-                progressed()
-              })
-            })
-          )
-        }
-        const acc = r.reducer.start(r.input.info)
-        accumulators.set(r, acc)
-        return Stream.runForEach(input, (slice) =>
-          Effect.sync(() => {
-            timed(m, () => acc.add(slice.data, slice.z))
-            release(ctx, slice)
-            progressed()
-          })
-        )
-      })
+      const sinks = pass.roots.map((r) => drainRoot(ctx, r, take(r.input), writers, accumulators, progressed))
       yield* Effect.all(sinks, { concurrency: "unbounded", discard: true })
-
       let scratch = 0
       for (const sp of pass.stages) scratch += meterOf(sp.node).scratchBytes
       return passOutcome(pass, accumulators, started, ctx.live.peak + scratch)
