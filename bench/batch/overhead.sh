@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The overhead model of `slicewise batch` (src/batch/overhead.ts): K identical jobs all running at
+# The overhead model of `slicewise batch` (src/jobs/memory.ts): K identical jobs all running at
 # once (--concurrency K, a budget that never holds any back), for K = 1 2 3 4 6. For each K it
 # prints the baseline RSS the batch measured before starting, the sum of the jobs' planned
 # buffers, the peak RSS from outside (GNU time) and what is left: peak − baseline − Σ buffers,

@@ -110,7 +110,7 @@ export const Profile = Schema.Struct({
   /** Batch: the --memory budget and the part of it the jobs share. */
   memoryBytes: Schema.optional(Bytes),
   jobBudgetBytes: Schema.optional(Schema.Number),
-  /** Batch: the process-wide headroom of the overhead model (src/batch/overhead.ts). */
+  /** Batch: the process-wide headroom of the overhead model (src/jobs/memory.ts). */
   headroomBytes: Schema.optional(Bytes),
   samples: Schema.Array(Sample),
   jobs: Schema.Array(JobFigures),

@@ -1,7 +1,7 @@
 /**
  * A full garbage collection where node runs with --expose-gc (bin/slicewise.js sets it); nothing
  * elsewhere. For the points where much has just become garbage and V8 would otherwise keep it
- * resident for a while: before a pass or band of a run (src/interpreters/run), after a batch job
+ * resident for a while: before a pass or band of a run (src/interpreters/run) and in its row workers, after a batch job
  * ends (src/batch).
  *
  * @example
