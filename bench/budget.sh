@@ -4,7 +4,11 @@
 # run for the runtime's own footprint. Prints, per run, the planned bands and passes, predicted
 # against measured bytes and buffers, peak RSS (GNU time, from outside) and wall time.
 #
-#   bash bench/budget.sh [DIR] [BUDGET…]        (default: /tmp/slicewise-budget, budgets 64MiB 16MiB 4MiB)
+#   bash bench/budget.sh [DIR] [BUDGET…]        (default: /tmp/slicewise-budget, budgets 160MiB 112MiB 96MiB)
+#   FLAG=--buffers bash bench/budget.sh DIR 64MiB 16MiB 4MiB
+#
+# Budgets are for --memory, the process's peak RSS ("RSS − budget" is then at most 0); with
+# FLAG=--buffers they cap the plan's buffers alone.
 #
 # Needs the built CLI (npm ci builds it; or npm run build) and GNU time (apt-get install time). It runs
 # bin/slicewise.js itself, as `slicewise` does: its shebang sets the node flags the memory figures rely on.
@@ -13,7 +17,8 @@ cd "$(dirname "$0")/.."
 dir="${1:-/tmp/slicewise-budget}"
 shift || true
 budgets=("$@")
-[ ${#budgets[@]} -eq 0 ] && budgets=(64MiB 16MiB 4MiB)
+[ ${#budgets[@]} -eq 0 ] && budgets=(160MiB 112MiB 96MiB)
+flag="${FLAG:---memory}"
 steps=(gaussian:sigma=2 median:radius=1)
 mkdir -p "$dir"
 [ -d "$dir/in" ] || npx tsx bench/make-volume.ts "$dir/in" --shape 512,1024,1024 --dtype uint16
@@ -28,7 +33,7 @@ run() { # name input memory-args…
 
 run runtime "$dir/tiny"
 run none "$dir/in"
-for b in "${budgets[@]}"; do run "$b" "$dir/in" --memory "$b"; done
+for b in "${budgets[@]}"; do run "$b" "$dir/in" "$flag" "$b"; done
 
 node - "$dir" runtime none "${budgets[@]}" <<'JS'
 const fs = require("fs")

@@ -1,7 +1,7 @@
 /**
  * Batches of jobs under one memory budget. Every job is set up (inputs opened, steps parsed) and
  * planned before any starts; its predicted peak is its plan's buffer bytes plus a per-job overhead
- * (./overhead.ts). The jobs share the budget less the process's baseline RSS and a headroom. A job
+ * (src/jobs/memory.ts). The jobs share the budget less the process's baseline RSS and a headroom. A job
  * that needs more than that share is planned within it (bands, spills); one that cannot fit even
  * then is refused up front with what it needs. The rest run as fibers, admitted by ./scheduler.ts.
  *
