@@ -22,7 +22,7 @@ import { metricsJson, metricsText } from "./report.js"
 /** Writes `text` and a newline to stdout. */
 export const print = (text: string) => Effect.sync(() => process.stdout.write(text.endsWith("\n") ? text : `${text}\n`))
 
-/** The calibrated throughputs (Schema is loaded only by the commands that read them). */
+/** The calibrated throughputs; their module is loaded only by the commands that use them. */
 export const throughput = Effect.flatMap(
   Effect.promise(() => import("../interpreters/cost/calibration.js")),
   (m) => m.loadThroughput()
