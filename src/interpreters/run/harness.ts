@@ -23,6 +23,71 @@ import type { PassMetrics, RunError, RunResult, StageMetrics } from "./result.js
 
 export type { PassRunner } from "./pass-runner.js"
 
+type Graph = Plan["graph"]
+
+/** The value of each scalar: reductions as their passes give them (`known`), derived ones computed on first use. */
+const scalarResolver = (known: Map<ScalarNode, unknown>) => {
+  const scalarValue = (n: ScalarNode): unknown => {
+    if (known.has(n)) return known.get(n)
+    if (n.kind === "reduce") throw new Error(`internal: scalar #${n.id} ${n.label} used before its pass`)
+    const v = n.f(scalarValue(n.input))
+    known.set(n, v)
+    return v
+  }
+  return scalarValue
+}
+
+/** Commits every sink; headers and trailers written at creation or commit belong to the write stage too. */
+const commitAll = <M extends StageMeter>(writers: ReadonlyMap<WriteNode, SliceWriter>, plan: Plan, meters: ReadonlyMap<string, M>) =>
+  Effect.forEach(
+    writers,
+    ([node, w]) =>
+      Effect.map(w.commit, () => {
+        const pass = plan.passes.find((p) => p.roots.includes(node))
+        const m = pass === undefined ? undefined : meters.get(`${pass.index}:${node.id}`)
+        if (m !== undefined) m.bytesWritten = w.bytesWritten()
+      }),
+    { discard: true }
+  )
+
+/** Every stage's figures, in pass and node order; a banded stage's buffers are its largest band's. */
+const stageFigures = <M extends StageMeter>(
+  graph: Graph,
+  meters: ReadonlyMap<string, M>,
+  bufferBytesOf: (m: M) => number,
+  bandPeaks: ReadonlyMap<string, number>
+): Array<StageMetrics> => {
+  const stages: Array<StageMetrics> = []
+  for (const [key, m] of meters) {
+    const [pass, id] = key.split(":").map(Number) as [number, number]
+    const node = graph.nodes[id]!
+    stages.push({
+      pass,
+      id,
+      kind: node.kind,
+      label: node.label,
+      cpuMs: m.cpuUs / 1000,
+      wallMs: m.wallMs,
+      slices: m.slices,
+      bytesRead: m.bytesRead,
+      bytesWritten: m.bytesWritten,
+      peakBufferBytes: Math.max(bufferBytesOf(m), bandPeaks.get(key) ?? 0)
+    })
+  }
+  return stages.sort((a, b) => a.pass - b.pass || a.id - b.id)
+}
+
+/** The program's outputs that are not written: scalars, and volumes collected in memory. */
+const programOutputs = (graph: Graph, scalarValue: (n: ScalarNode) => unknown): Pick<RunResult, "scalars" | "volumes"> => {
+  const scalars: Record<string, unknown> = {}
+  for (const [name, node] of Object.entries(graph.outputs)) {
+    if (node.kind === "reduce" || node.kind === "derive") scalars[name] = scalarValue(node)
+  }
+  const volumes: Record<string, { info: VolumeInfo; data: VoxelArray }> = {}
+  for (const [name, { node, sink }] of graph.collected) volumes[name] = { info: node.input.info, data: sink.result()! }
+  return { scalars, volumes }
+}
+
 export const runPlanned = <M extends StageMeter, O extends ProgressOptions>(
   planned: Effect.Effect<Plan, RunError>,
   options: O,
@@ -35,20 +100,11 @@ export const runPlanned = <M extends StageMeter, O extends ProgressOptions>(
       const plan = yield* planned
       // The planned graph: the program's, with spills (and, fused, merged stages).
       const graph = plan.graph
-
       const readers = new Map<SliceSource, SliceReader>()
       const writers = new Map<WriteNode, SliceWriter>()
       for (const n of graph.nodes) if (n.kind === "write") writers.set(n, yield* n.sink.create(n.input.info))
-
       const known = new Map<ScalarNode, unknown>()
-      const scalarValue = (n: ScalarNode): unknown => {
-        if (known.has(n)) return known.get(n)
-        if (n.kind === "reduce") throw new Error(`internal: scalar #${n.id} ${n.label} used before its pass`)
-        const v = n.f(scalarValue(n.input))
-        known.set(n, v)
-        return v
-      }
-
+      const scalarValue = scalarResolver(known)
       const meters = new Map<string, M>()
       const bandPeaks = new Map<string, number>()
       const passes: Array<PassMetrics> = []
@@ -61,61 +117,17 @@ export const runPlanned = <M extends StageMeter, O extends ProgressOptions>(
         for (const { node } of pass.stages) {
           if (node.kind === "source" && !readers.has(node.source)) readers.set(node.source, yield* node.source.open)
         }
-        const { metrics, reduced } = yield* runBanded(
-          pass,
-          runPass,
-          readers,
-          writers,
-          scalarValue,
-          meters,
-          options,
-          plan.passes.length,
-          bufferBytesOf,
-          bandPeaks
-        )
+        const { metrics, reduced } = yield* runBanded(pass, runPass, readers, writers, scalarValue, meters, options, plan.passes.length, bufferBytesOf, bandPeaks)
         for (const [n, v] of reduced) known.set(n, v)
         passes.push(metrics)
       }
-      for (const [node, w] of writers) {
-        yield* w.commit
-        // Headers and trailers written at creation or commit belong to the write stage too.
-        const pass = plan.passes.find((p) => p.roots.includes(node))
-        const m = pass === undefined ? undefined : meters.get(`${pass.index}:${node.id}`)
-        if (m !== undefined) m.bytesWritten = w.bytesWritten()
-      }
-
-      const stages: Array<StageMetrics> = []
-      for (const [key, m] of meters) {
-        const [pass, id] = key.split(":").map(Number) as [number, number]
-        const node = graph.nodes[id]!
-        stages.push({
-          pass,
-          id,
-          kind: node.kind,
-          label: node.label,
-          cpuMs: m.cpuUs / 1000,
-          wallMs: m.wallMs,
-          slices: m.slices,
-          bytesRead: m.bytesRead,
-          bytesWritten: m.bytesWritten,
-          peakBufferBytes: Math.max(bufferBytesOf(m), bandPeaks.get(key) ?? 0)
-        })
-      }
-      stages.sort((a, b) => a.pass - b.pass || a.id - b.id)
-
-      const scalars: Record<string, unknown> = {}
-      for (const [name, node] of Object.entries(graph.outputs)) {
-        if (node.kind === "reduce" || node.kind === "derive") scalars[name] = scalarValue(node)
-      }
-      const volumes: Record<string, { info: VolumeInfo; data: VoxelArray }> = {}
-      for (const [name, { node, sink }] of graph.collected) volumes[name] = { info: node.input.info, data: sink.result()! }
-
+      yield* commitAll(writers, plan, meters)
+      const stages = stageFigures(graph, meters, bufferBytesOf, bandPeaks)
       return {
         plan,
         passes,
         stages,
-        scalars,
-        volumes,
+        ...programOutputs(graph, scalarValue),
         bytesRead: stages.reduce((a, s) => a + s.bytesRead, 0),
         bytesWritten: stages.reduce((a, s) => a + s.bytesWritten, 0),
         peakBufferBytes: Math.max(0, ...passes.map((p) => p.peakBufferBytes)),
