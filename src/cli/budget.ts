@@ -48,8 +48,12 @@ export const threadCount = (given: Option.Option<number>) =>
         : Effect.fail(new UsageError({ detail: `--threads must be an integer from 1 to 256, got ${n}` }))
   })
 
-/** A few hundred KiB of runtime more in the next process must not turn a suggested size into a refusal. */
-const SUGGESTION_SLACK = 2 * 2 ** 20
+/**
+ * A suggested --memory: what this process needs, with room for the runtime of the next one, which
+ * is measured anew and varies by a few MiB (more when run from the sources under tsx), so that the
+ * suggestion is not refused in turn.
+ */
+const suggestion = (neededBytes: number): string => sizeAtLeast(Math.ceil((neededBytes * 1.05 + 4 * 2 ** 20) / 2 ** 20) * 2 ** 20)
 
 /** The plan options of the flags, fitted to --memory and --buffers; refuses what cannot fit, naming a size that does. */
 export const fitBudget = (program: Program, f: BudgetFlags): Effect.Effect<Budget, UsageError | Plan.PlanError> =>
@@ -78,12 +82,12 @@ export const fitBudget = (program: Program, f: BudgetFlags): Effect.Effect<Budge
     }
     const least = splitMemory(total, runtime, counts[counts.length - 1]!)
     const minimum = yield* leastBuffers(program, counts[counts.length - 1]!, rewrites)
-    const needed = total - least.bufferBytes + minimum + SUGGESTION_SLACK
+    const needed = total - least.bufferBytes + minimum
     return yield* new UsageError({
       detail:
         `--memory ${f.memory.value} is too small: the runtime takes ${formatBytes(least.runtimeBytes)}, headroom ${formatBytes(least.headroomBytes)}` +
         (least.workerThreads > 0 ? `, ${least.workerThreads} worker thread${least.workerThreads === 1 ? "" : "s"} ${formatBytes(least.workerBytes)}` : "") +
-        ` and the plan's buffers at least ${formatBytes(minimum)}; try --memory ${sizeAtLeast(needed)}`
+        ` and the plan's buffers at least ${formatBytes(minimum)}; try --memory ${suggestion(needed)}`
     })
   })
 
