@@ -22,6 +22,7 @@ import { sourceOptions, type InputFormat, type OutputFormat } from "../jobs/form
 import { runJobSetUp, type RunJob } from "../jobs/run-job.js"
 import { parseMemory } from "../jobs/memory.js"
 import { describeSteps } from "../jobs/steps.js"
+import { shortest, type Precision } from "../util/numbers.js"
 import { formatBytes } from "../util/units.js"
 import { runDemo } from "./demo.js"
 import { fieldsOf, inputOptions, outputOptions, type Flags } from "./formats.js"
@@ -113,15 +114,24 @@ const costCommand = Command.make("cost", { ...pipelineArgs, json, memory, buffer
   })
 ).pipe(Command.withDescription("the dry run: bytes read and written, amplification, buffers and voxel-ops, without reading any voxel"))
 
+/**
+ * How precisely a format stores the voxel spacing: NIfTI-1's pixdim is float32 (NIfTI-2 is refused);
+ * NRRD and Zarr write decimals, TIFF rationals, all read as float64.
+ */
+const spacingPrecision = (format: string): Precision => (format.startsWith("nifti") ? "float32" : "float64")
+
 const infoCommand = Command.make("info", { input, inputFlags: inputOptions, json }, (a) =>
   Effect.gen(function* () {
     const s = yield* openSource(a.input, sourceOptions(fieldsOf<InputFormat>(a.inputFlags)))
+    // Printed (text and JSON) as the shortest decimal that reads back as the stored value: a NIfTI
+    // pixdim of 0.9 is 0.9, not the float32's 0.8999999761581421; Math.fround of it is the stored value.
+    const spacing = s.info.spacing.map((v) => shortest(v, spacingPrecision(s.format)))
     const facts = {
       path: s.path,
       format: s.format,
       dtype: s.info.dtype,
       shape: s.info.shape,
-      spacing: s.info.spacing,
+      spacing,
       bytes: volumeBytes(s.info),
       ...s.details
     }
@@ -131,7 +141,7 @@ const infoCommand = Command.make("info", { input, inputFlags: inputOptions, json
         `${s.path}: ${s.format}`,
         `  dtype    ${s.info.dtype}`,
         `  shape    ${shapeText(s.info.shape)} (z×y×x)`,
-        `  spacing  ${s.info.spacing.join(" × ")}`,
+        `  spacing  ${spacing.join(" × ")}`,
         `  size     ${formatBytes(volumeBytes(s.info))} of voxels`,
         ...Object.entries(s.details).map(([k, v]) => `  ${k.padEnd(8)} ${v}`)
       ].join("\n")

@@ -37,6 +37,26 @@ describe("slicewise info", () => {
     expect(r.stderr.trim().split("\n")).toHaveLength(1)
     expect(r.stderr).toMatch(/^slicewise: .*nope\.tif.*no such file/)
   })
+
+  it("prints a NIfTI's float32 pixdim as the decimal it was written as (0.9, not 0.8999999761581421)", () => {
+    // A NIfTI-1 header by hand: 2×3×4 uint8, pixdim 0.9 × 1.1 × 2.5 (x, y, z) as float32.
+    const header = Buffer.alloc(352)
+    header.writeInt32LE(348, 0)
+    ;[3, 2, 3, 4, 1, 1, 1, 1].forEach((d, i) => header.writeInt16LE(d, 40 + 2 * i))
+    header.writeInt16LE(2, 70) // DT_UNSIGNED_CHAR
+    header.writeInt16LE(8, 72)
+    ;[1, 0.9, 1.1, 2.5].forEach((p, i) => header.writeFloatLE(p, 76 + 4 * i))
+    header.writeFloatLE(352, 108)
+    header.writeUInt8(2, 123) // mm
+    header.write("n+1\0", 344, "latin1")
+    const file = path.join(dir, "pixdim.nii")
+    fs.writeFileSync(file, Buffer.concat([header, Buffer.alloc(24, 1)]))
+    const text = slicewise("info", file)
+    expect(text.code, text.stderr).toBe(0)
+    expect(text.stdout).toMatch(/^ {2}spacing {2}2\.5 × 1\.1 × 0\.9$/m)
+    const json = slicewise("info", file, "--json")
+    expect(JSON.parse(json.stdout).spacing).toEqual([2.5, 1.1, 0.9])
+  })
 })
 
 describe("slicewise run", () => {
