@@ -37,14 +37,203 @@ class NodeGzipCodec {
   }
 }
 
+/**
+ * A zarrita bytes-to-bytes codec for zlib on node:zlib: the stream must end exactly where the chunk
+ * ends (zlib itself stops at the stream's end and would ignore whatever follows).
+ */
+class NodeZlibCodec {
+  readonly kind = "bytes_to_bytes"
+  static fromConfig() {
+    return new NodeZlibCodec()
+  }
+  async encode(bytes: Uint8Array): Promise<Uint8Array> {
+    return asBytes(await promisify(zlib.deflate)(bytes))
+  }
+  async decode(bytes: Uint8Array): Promise<Uint8Array> {
+    const { buffer, engine } = (await inflateInfo(bytes, { info: true })) as unknown as { buffer: Buffer; engine: { bytesWritten: number } }
+    if (engine.bytesWritten !== bytes.length)
+      throw new Error(`the zlib stream ends after ${engine.bytesWritten} of the chunk's ${bytes.length} bytes`)
+    return asBytes(buffer)
+  }
+}
+const inflateInfo = promisify(zlib.inflate) as (b: Uint8Array, o: zlib.ZlibOptions & { info: true }) => Promise<unknown>
+
+/** A zarrita codec as its registry holds it (only what the wrappers below use). */
+interface RegistryCodec {
+  readonly kind: string
+  encode(data: never): unknown
+  decode(data: Uint8Array): unknown
+}
+type CodecClass = { fromConfig(config: unknown, meta: unknown): RegistryCodec }
+
+/** The 16-byte header of a blosc 1 buffer (little-endian fields). */
+export interface BloscHeader {
+  readonly version: number
+  readonly flags: number
+  readonly typesize: number
+  /** Bytes the buffer decompresses to. */
+  readonly nbytes: number
+  readonly blocksize: number
+  /** Bytes of the whole compressed buffer, header included. */
+  readonly cbytes: number
+}
+
+const BLOSC_HEADER = 16
+const BLOSC_MEMCPYED = 0x2
+
+/**
+ * Checks a blosc buffer's header against the bytes present: at least the header, exactly the
+ * `cbytes` it states, `nbytes + 16` for a stored (memcpyed) buffer, and block starts inside the
+ * buffer. Throws an Error saying what disagrees; returns the header. numcodecs' WebAssembly blosc
+ * trusts the header: a buffer cut short decodes, without an error, into whatever its heap held.
+ */
+export const checkBloscHeader = (bytes: Uint8Array): BloscHeader => {
+  if (bytes.length < BLOSC_HEADER) throw new Error(`the blosc buffer holds ${bytes.length} bytes, less than its ${BLOSC_HEADER}-byte header`)
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const h: BloscHeader = {
+    version: bytes[0]!,
+    flags: bytes[2]!,
+    typesize: bytes[3]!,
+    nbytes: dv.getUint32(4, true),
+    blocksize: dv.getUint32(8, true),
+    cbytes: dv.getUint32(12, true)
+  }
+  if (h.cbytes !== bytes.length)
+    throw new Error(`the blosc header says ${h.cbytes} compressed bytes, the chunk holds ${bytes.length}`)
+  if (h.typesize === 0) throw new Error("the blosc header says type size 0")
+  if ((h.flags & BLOSC_MEMCPYED) !== 0) {
+    if (h.cbytes !== h.nbytes + BLOSC_HEADER)
+      throw new Error(`the blosc header says ${h.nbytes} bytes stored uncompressed, but the buffer holds ${h.cbytes - BLOSC_HEADER} after its header`)
+    return h
+  }
+  // Blosc 1 (format versions 1 and 2): after the header, one 32-bit start per block.
+  if (h.version <= 2 && h.nbytes > 0) {
+    if (h.blocksize === 0) throw new Error(`the blosc header says ${h.nbytes} bytes in blocks of 0 bytes`)
+    const blocks = Math.ceil(h.nbytes / h.blocksize)
+    const first = BLOSC_HEADER + 4 * blocks
+    if (first > h.cbytes) throw new Error(`the blosc header says ${blocks} blocks, whose starts alone need ${first} bytes; the buffer holds ${h.cbytes}`)
+    for (let b = 0; b < blocks; b++) {
+      const start = dv.getInt32(BLOSC_HEADER + 4 * b, true)
+      if (start < first || start >= h.cbytes) throw new Error(`blosc block ${b} starts at byte ${start}, outside the buffer's data (${first}…${h.cbytes - 1})`)
+    }
+  }
+  return h
+}
+
+/** Wraps numcodecs' blosc: the header is checked against the buffer before, the length after decoding. */
+const checkedBlosc = (Blosc: CodecClass) =>
+  class CheckedBlosc {
+    readonly kind = "bytes_to_bytes"
+    constructor(private readonly inner: RegistryCodec) {}
+    static fromConfig(config: unknown, meta: unknown) {
+      return new CheckedBlosc(Blosc.fromConfig(config, meta))
+    }
+    encode(data: Uint8Array) {
+      return this.inner.encode(data as never)
+    }
+    async decode(bytes: Uint8Array): Promise<Uint8Array> {
+      const h = checkBloscHeader(bytes)
+      const out = (await this.inner.decode(bytes)) as Uint8Array
+      if (out.length !== h.nbytes) throw new Error(`the blosc buffer decodes to ${out.length} bytes; its header says ${h.nbytes}`)
+      return out
+    }
+  }
+
+/**
+ * Wraps zarrita's bytes codec (the array-to-bytes step of every pipeline): the bytes must be
+ * exactly the chunk's voxels. zarrita's own would read a buffer whose length is not a multiple
+ * of the voxel size as the whole voxels it holds.
+ */
+const checkedBytes = (Bytes: CodecClass) =>
+  class CheckedBytes {
+    readonly kind = "array_to_bytes"
+    constructor(private readonly inner: RegistryCodec) {}
+    static fromConfig(config: unknown, meta: unknown) {
+      return new CheckedBytes(Bytes.fromConfig(config, meta))
+    }
+    encode(chunk: unknown) {
+      return this.inner.encode(chunk as never)
+    }
+    computeEncodedSize(size: number) {
+      return size
+    }
+    decode(bytes: Uint8Array) {
+      const chunk = this.inner.decode(bytes) as { data: { length: number; BYTES_PER_ELEMENT: number }; shape: ReadonlyArray<number> }
+      const voxels = chunk.shape.reduce((a, b) => a * b, 1)
+      const need = voxels * chunk.data.BYTES_PER_ELEMENT
+      if (bytes.byteLength !== need) throw new Error(`the chunk's data are ${bytes.byteLength} bytes; ${chunk.shape.join("×")} voxels of ${chunk.data.BYTES_PER_ELEMENT} bytes need ${need}`)
+      return chunk
+    }
+  }
+
+const CRC32C_TABLE = (() => {
+  const t = new Uint32Array(256)
+  for (let n = 0; n < 256; n++) {
+    let c = n
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0x82f63b78 ^ (c >>> 1) : c >>> 1
+    t[n] = c >>> 0
+  }
+  return t
+})()
+
+/** CRC-32C (Castagnoli), as Zarr v3's crc32c codec stores it. */
+export const crc32c = (bytes: Uint8Array): number => {
+  let c = 0xffffffff
+  const t = CRC32C_TABLE
+  for (let i = 0; i < bytes.length; i++) c = t[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8)
+  return ~c >>> 0
+}
+
+/** Zarr v3 crc32c that checks the checksum (zarrita's drops the 4 bytes unchecked). */
+class CheckedCrc32c {
+  readonly kind = "bytes_to_bytes"
+  static fromConfig() {
+    return new CheckedCrc32c()
+  }
+  encode(bytes: Uint8Array): Uint8Array {
+    const out = new Uint8Array(bytes.length + 4)
+    out.set(bytes)
+    new DataView(out.buffer).setUint32(bytes.length, crc32c(bytes), true)
+    return out
+  }
+  computeEncodedSize(size: number) {
+    return size + 4
+  }
+  decode(bytes: Uint8Array): Uint8Array {
+    if (bytes.length < 4) throw new Error(`a crc32c-checked buffer of ${bytes.length} bytes has no room for its checksum`)
+    const data = bytes.subarray(0, bytes.length - 4)
+    const stored = new DataView(bytes.buffer, bytes.byteOffset + bytes.length - 4, 4).getUint32(0, true)
+    const actual = crc32c(data)
+    if (stored !== actual) throw new Error(`crc32c checksum mismatch: stored ${stored.toString(16)}, computed ${actual.toString(16)}`)
+    return data
+  }
+}
+
 let registered: Promise<typeof import("zarrita")> | undefined
 
-/** Loads zarrita and puts the node:zlib gzip codec in its registry (v3 "gzip", v2 "numcodecs.gzip"). */
+/**
+ * Loads zarrita and puts slicewise's codecs in its registry: gzip and zlib on node:zlib, and
+ * checking wrappers around blosc, bytes and crc32c (v3 names and v2 "numcodecs.*" names), so that
+ * a chunk whose header or length disagrees with its bytes fails instead of decoding to garbage.
+ */
 export const loadZarrita = (): Promise<typeof import("zarrita")> =>
   (registered ??= import("zarrita").then((zarr) => {
-    const entry = () => Promise.resolve(NodeGzipCodec as never)
-    zarr.registry.set("gzip", entry)
-    zarr.registry.set("numcodecs.gzip", entry)
+    // Each entry loads its codec on first use, as zarrita's do (blosc's WebAssembly only when needed).
+    const set = (names: ReadonlyArray<string>, load: () => Promise<unknown>) => {
+      let loaded: Promise<unknown> | undefined
+      for (const n of names) zarr.registry.set(n, () => (loaded ??= load()) as Promise<never>)
+    }
+    const originalOf = (name: string) => {
+      const load = zarr.registry.get(name)!
+      return async () => (await load()) as unknown as CodecClass
+    }
+    const blosc = originalOf("blosc")
+    const bytes = originalOf("bytes")
+    set(["gzip", "numcodecs.gzip"], async () => NodeGzipCodec)
+    set(["zlib", "numcodecs.zlib"], async () => NodeZlibCodec)
+    set(["blosc", "numcodecs.blosc"], async () => checkedBlosc(await blosc()))
+    set(["bytes"], async () => checkedBytes(await bytes()))
+    set(["crc32c", "numcodecs.crc32c"], async () => CheckedCrc32c)
     return zarr
   }))
 
