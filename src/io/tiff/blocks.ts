@@ -308,12 +308,14 @@ const decodeBlock = async (
       hint: "the file is corrupt"
     })
   }
-  if (decoded.byteLength < needed) {
+  // Exactly the block's bytes; a short last strip may also hold a whole strip's rows (some writers pad it).
+  const whole = page.blockHeight * page.blockWidth * page.bytesPerSample
+  if (decoded.byteLength !== needed && decoded.byteLength !== whole) {
     throw new FormatError({
       path,
       position: `${page.label} ${kind} ${k} at byte ${page.offsets[k]}`,
-      detail: `decompresses to ${decoded.byteLength} bytes, expected ${needed}`,
-      hint: "the file is corrupt"
+      detail: `its ${length} bytes decompress to ${decoded.byteLength} bytes, expected ${needed}${whole !== needed ? ` (or ${whole}, a whole ${kind})` : ""}`,
+      hint: "the file is corrupt or truncated"
     })
   }
   const block = new Uint8Array(decoded, 0, needed)

@@ -227,16 +227,26 @@ const blockLengths = (p: PageTags, g: BlockGrid, height: number, compression: nu
     const rows = tiled ? blockHeight : Math.min(blockHeight, height - b * blockHeight)
     const expected = rows * blockWidth * bps
     let length = counts[b]!
+    const offset = offsets[b]!
     if (compression === Compression.None) {
-      if (length < expected) {
+      // Exactly its rows, or (a short last strip) a whole strip's: a byte count that says more or
+      // less than the block holds means the tags or the file are damaged.
+      const whole = blockHeight * blockWidth * bps
+      if (length !== expected && length !== whole) {
         p.format(
-          `${p.label} ${kind} ${b}`,
+          `${p.label} ${kind} ${b} at byte ${offset}`,
           `holds ${length} bytes (tag ${tagLabel(g.countsTag)}), expected ${expected} for ${rows} rows of ${blockWidth} ${dtype} samples`
+        )
+      }
+      if (!(offset + length <= p.t.size)) {
+        p.format(
+          `${p.label} ${kind} ${b} at byte ${offset}`,
+          `its ${length} bytes (tag ${tagLabel(g.countsTag)}) end at byte ${offset + length}, past the end of the file (${p.t.size} bytes)`,
+          "the file is truncated"
         )
       }
       length = expected
     }
-    const offset = offsets[b]!
     if (!(offset + length <= p.t.size)) {
       p.format(
         `${p.label} ${kind} ${b} at byte ${offset}`,
