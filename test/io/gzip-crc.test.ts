@@ -1,6 +1,6 @@
 import * as zlib from "node:zlib"
 import { describe, expect, it } from "vitest"
-import { crcByTable } from "../../src/io/nifti/gzip.js"
+import { crcByTable } from "../../src/io/gzip.js"
 
 describe("gzip CRC-32", () => {
   it("the table fallback for older Node equals node:zlib's crc32, continued across chunks", () => {

@@ -96,7 +96,7 @@ describe("nrrd reader errors", () => {
       })
     )
 
-  for (const enc of ["gzip", "gz", "bzip2", "bz2", "ascii", "text", "txt", "hex"])
+  for (const enc of ["bzip2", "bz2", "ascii", "text", "txt", "hex"])
     it.effect(`encoding ${enc} is unsupported, with a hint to convert`, () =>
       Effect.gen(function* () {
         writeFile(at("z.nrrd"), header(...variant("encoding", `encoding: ${enc}`), ""), new Uint8Array(16))
@@ -209,7 +209,7 @@ describe("nrrd reader errors", () => {
       const e = (yield* failure(at("n.nhdr"))) as FileError
       expect(e._tag).toBe("FileError")
       expect(e.path).toBe(at("nowhere.raw"))
-      expect(e.detail).toContain("ENOENT")
+      expect([e.code, e.message]).toEqual(["ENOENT", `${at("nowhere.raw")}: no such file or directory`])
     })
   )
 

@@ -33,10 +33,15 @@ export const sliceOf = (info: VolumeInfo, volume: Uint8Array, z: number): VoxelA
   return slice
 }
 
-/** Reads every slice of `src` in `order` (default ascending); returns the volume's bytes in z order. */
+/**
+ * Reads every slice of `src` in `order` (default ascending); returns the volume's bytes in z order.
+ * Each slice's bytes read must be its `sliceReadBytes` unless `perSlice` is false (a gzip source
+ * read out of order is exact in sum only).
+ */
 export const readVolume = (
   src: SliceSource,
-  order?: ReadonlyArray<number>
+  order?: ReadonlyArray<number>,
+  perSlice = true
 ): Effect.Effect<{ readonly bytes: Uint8Array; readonly bytesRead: number }, IoError> =>
   Effect.scoped(
     Effect.gen(function* () {
@@ -49,7 +54,7 @@ export const readVolume = (
         const slice = allocSlice(src.info.dtype, len)
         const before = reader.bytesRead()
         yield* reader.read(z, slice)
-        if (reader.bytesRead() - before !== src.sliceReadBytes(z)) throw new Error(`bytesRead grew by ${reader.bytesRead() - before}, not ${src.sliceReadBytes(z)}`)
+        if (perSlice && reader.bytesRead() - before !== src.sliceReadBytes(z)) throw new Error(`bytesRead grew by ${reader.bytesRead() - before}, not ${src.sliceReadBytes(z)}`)
         out.set(new Uint8Array(slice.buffer, slice.byteOffset, sb), z * sb)
       }
       return { bytes: out, bytesRead: reader.bytesRead() }

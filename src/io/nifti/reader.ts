@@ -32,7 +32,7 @@ import { FormatError, UnsupportedError, type IoError } from "../../algebra/io-er
 import { attempt, fdSize, HOST_LITTLE_ENDIAN, openScoped, readAt, readFully, swapBytes, withFd, writeFully } from "../files.js"
 import type { RowRange, SliceReader, SliceSource } from "../../algebra/slices.js"
 import { spillDirectory } from "../spill.js"
-import { GZ_BLOCK, GzCursor, gzBlockBytes, gzStatedSize } from "./gzip.js"
+import { GZ_BLOCK, GzCursor, gzBlockBytes, gzStatedSize } from "../gzip.js"
 import { hasScaling, headerDetails, MIN_VOX_OFFSET, parseNiftiHeader, type NiftiHeader } from "./header.js"
 
 export interface NiftiOptions {

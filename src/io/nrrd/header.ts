@@ -20,6 +20,9 @@ import { FormatError, UnsupportedError } from "../../algebra/io-errors.js"
 
 export type NrrdEndian = "little" | "big"
 
+/** The encodings slicewise reads and writes. */
+export type NrrdEncoding = "raw" | "gzip"
+
 /** What a reader may report about a file in `SliceSource.details`. */
 export type Details = Record<string, string | number | boolean>
 
@@ -292,6 +295,11 @@ export interface NrrdLayout {
   readonly byteSkip: number
   /** Lines to skip at the start of the data. */
   readonly lineSkip: number
+  /**
+   * How the data are stored: raw, or one gzip stream (then `byteSkip` counts decompressed bytes,
+   * as Teem reads it, and `lineSkip` lines of the file before the stream).
+   */
+  readonly encoding: NrrdEncoding
   /** Facts for `slicewise info`. */
   readonly details: Details
 }
@@ -437,20 +445,29 @@ const axisSizes = (
     return { dimension, sizes, sizesLine: sizesField.line }
   })
 
-/** Checks that `encoding:` is raw: slices are read at computed offsets, which no other encoding has. */
-const checkRawEncoding = (c: FieldCheck): Either.Either<void, FormatError | UnsupportedError> =>
+/**
+ * `encoding:` raw or gzip (read as one stream, in z order); ascii, hex, bzip2 and zrl are refused.
+ * A gzip stream cannot end where the file ends minus the data, so `byte skip: -1` goes with raw only.
+ */
+const encodingOf = (c: FieldCheck): Either.Either<NrrdEncoding, FormatError | UnsupportedError> =>
   Either.gen(function* () {
     const encField = yield* c.required("encoding")
     const encoding = encField.value.toLowerCase()
-    if (encoding === "raw") return
+    if (encoding === "raw") return "raw"
     const known = OTHER_ENCODINGS.get(encoding)
     if (known === undefined)
       return yield* c.bad(encField.line, `unknown encoding ${JSON.stringify(encField.value)}`, "NRRD encodings are raw, ascii, hex, gzip, bzip2")
+    if (known === "gzip") {
+      const bs = c.fields.get("byte skip")
+      if (bs && bs.value.trim() === "-1")
+        return yield* c.bad(bs.line, "byte skip -1 with gzip encoding: only raw data can be found from the end of the file", "Teem allows byte skip -1 with raw encoding only")
+      return "gzip"
+    }
     return yield* Either.left(
       new UnsupportedError({
         path: c.path,
-        detail: `encoding "${encField.value}": slicewise reads raw NRRD data only (it reads slices at computed offsets)`,
-        hint: "convert with `unu save -f nrrd -e raw -i IN -o OUT`"
+        detail: `encoding "${encField.value}": slicewise reads raw and gzip NRRD data only`,
+        hint: "convert with `unu save -f nrrd -e gzip -i IN -o OUT` (or -e raw)"
       })
     )
   })
@@ -637,7 +654,7 @@ const layoutDetails = (
   const details: Details = {
     version: `NRRD000${header.version}`,
     type: layout.typeName,
-    encoding: "raw",
+    encoding: layout.encoding,
     endian: bytesPerVoxel(layout.info.dtype) === 1 ? "n/a (1 byte)" : layout.endian,
     sizes: sizes.join(" ")
   }
@@ -675,15 +692,15 @@ export const interpretHeader = (
     const c = fieldCheck(header, path)
     const { dtype, typeName } = yield* voxelType(c)
     const { dimension, sizes, sizesLine } = yield* axisSizes(c)
-    yield* checkRawEncoding(c)
+    const encoding = yield* encodingOf(c)
     const endian = yield* byteOrder(c, dtype)
     const { byteSkip, lineSkip } = yield* skips(c)
     const dataFile = yield* dataFileOf(c)
     const fields = yield* axisFields(c, dimension)
     const { shape, spacing, dropped } = yield* imageGrid(c, dtype, sizes, sizesLine, fields)
     const info = { dtype, shape, spacing }
-    const details = layoutDetails(header, { info, typeName, endian, byteSkip, lineSkip }, sizes, dropped)
-    return { info, typeName, endian, dataFile, byteSkip, lineSkip, details }
+    const details = layoutDetails(header, { info, typeName, endian, byteSkip, lineSkip, encoding }, sizes, dropped)
+    return { info, typeName, endian, dataFile, byteSkip, lineSkip, encoding, details }
   })
 
 // ---------------------------------------------------------------------------------------------
@@ -691,6 +708,8 @@ export const interpretHeader = (
 
 export interface FormatOptions {
   readonly endian: NrrdEndian
+  /** raw (default) or gzip. */
+  readonly encoding?: NrrdEncoding
   /** For a detached header: the data file name as it should appear in the header. */
   readonly dataFile?: string
 }
@@ -699,7 +718,7 @@ export interface FormatOptions {
 const num = (v: number): string => String(v)
 
 /**
- * The NRRD0004 header for a raw volume `info`, ending with the blank line that separates it from
+ * The NRRD0004 header for a volume `info` (raw or gzip-encoded data), ending with the blank line that separates it from
  * attached data (a detached header ends after its last field instead). ASCII except perhaps the
  * data file name, so measure it with `Buffer.byteLength`. Geometry is written as `space dimension: 3` and axis-aligned
  * `space directions` whose norms are the spacing, which ITK and 3D Slicer read as voxel size.
@@ -720,7 +739,7 @@ export const formatNrrdHeader = (info: VolumeInfo, options: FormatOptions): stri
     "kinds: domain domain domain",
     // Byte order means nothing for 1-byte voxels; Teem omits the field there too.
     ...(bytesPerVoxel(info.dtype) > 1 ? [`endian: ${options.endian}`] : []),
-    "encoding: raw",
+    `encoding: ${options.encoding ?? "raw"}`,
     ...(options.dataFile !== undefined ? [`data file: ${options.dataFile}`] : [])
   ]
   return lines.join("\n") + (options.dataFile !== undefined ? "\n" : "\n\n")

@@ -1,11 +1,18 @@
 /**
- * Reading raw NRRD volumes slice by slice: `.nrrd` (header and data in one file) and `.nhdr`
- * (a detached header naming its data file).
+ * Reading NRRD volumes slice by slice: `.nrrd` (header and data in one file) and `.nhdr`
+ * (a detached header naming its data file), raw or gzip-encoded.
  *
  * The header is parsed once, when the source is made; the data file's length is checked against
- * the sizes then, so a truncated file fails before any processing starts. A reader then does one
- * positional read per slice, straight into the caller's slice buffer, and swaps bytes in place
+ * the sizes then, so a truncated file fails before any processing starts. A raw reader then does
+ * one positional read per slice, straight into the caller's slice buffer, and swaps bytes in place
  * when the file's byte order is not the machine's.
+ *
+ * gzip data (`encoding: gzip`, what 3D Slicer writes by default) are one stream: the source
+ * decompresses it once when opened (checking the data and the gzip trailer, and recording how many
+ * compressed bytes each slice needs, `sliceReadBytes`), and a reader streams forward; a slice
+ * asked for out of order makes it decompress the whole volume once into a raw temporary in the
+ * spill directory (see `openGzSlices` in ../gzip.ts, shared with NIfTI's `.nii.gz`). Per slice,
+ * `sliceReadBytes` is exact for a forward pass; for any other order only its sum over the pass is.
  *
  * @example
  * ```ts
@@ -24,7 +31,8 @@ import * as Either from "effect/Either"
 import { bytesPerVoxel, type ArrayOf, type DType } from "../../algebra/dtype.js"
 import { sliceBytes, volumeBytes, type VolumeInfo } from "../../algebra/volume.js"
 import { FormatError, type IoError } from "../../algebra/io-errors.js"
-import { fdSize, HOST_LITTLE_ENDIAN, openScoped, readAt, swapBytes, withFd } from "../files.js"
+import { attempt, fdSize, HOST_LITTLE_ENDIAN, openScoped, readAt, swapBytes, withFd } from "../files.js"
+import { gzReaderBufferBytes, openGzSlices, scanGzSlices, type GzSlices } from "../gzip.js"
 import { rawRowSpan, rowsProblem } from "../rows.js"
 import type { RowRange, SliceReader, SliceSource } from "../../algebra/slices.js"
 import { checkMagic, interpretHeader, parseHeader, scanHeader, type HeaderText, type NrrdLayout } from "./header.js"
@@ -105,6 +113,8 @@ const locateData = (
           pos += linesLeft > 0 ? n : i
         }
       }
+      // A gzip stream starts after the skipped lines; its byte skip counts decompressed bytes.
+      if (layout.encoding === "gzip") return pos
       const offset = layout.byteSkip === -1 ? size - dataBytes : pos + layout.byteSkip
       const available = layout.byteSkip === -1 ? size - pos : size - offset
       if (offset < pos || available < dataBytes) {
@@ -127,8 +137,8 @@ const locateData = (
  * `data file:` is relative to the header's folder or absolute) as a slice source. The header is
  * read and checked here, once; `open` then opens the data file in a Scope.
  *
- * Fails with FormatError (not NRRD, malformed or missing field, data shorter than the sizes say),
- * UnsupportedError (compressed or text encodings, 64-bit or block types, more than 3 axes of
+ * Fails with FormatError (not NRRD, malformed or missing field, data shorter than the sizes say,
+ * corrupt gzip data), UnsupportedError (text, hex and bzip2 encodings, 64-bit or block types, more than 3 axes of
  * more than one sample) or FileError.
  *
  * @example
@@ -159,6 +169,19 @@ export const openNrrd = (path: string): Effect.Effect<SliceSource, IoError> =>
       "data file": layout.dataFile === undefined ? "(attached)" : dataPath,
       "data offset": offset,
       "header bytes": layout.dataFile === undefined ? text.dataStart : fileSize
+    }
+    if (layout.encoding === "gzip") {
+      const gz = yield* withFd(dataPath, "r", (fd) =>
+        Effect.flatMap(fdSize(fd, dataPath), (size) =>
+          attempt(dataPath, "read", () =>
+            scanGzSlices(fd, dataPath, size, { start: offset, skip: layout.byteSkip, sliceBytes: sliceBytes(info), depth: info.shape[0] }, {
+              skip: `byte skip ${layout.byteSkip}`,
+              slice: (z) => `slice ${z} (${path} declares ${info.shape[2]}×${info.shape[1]}×${info.shape[0]} ${layout.typeName} voxels)`
+            })
+          )
+        )
+      )
+      return makeGzSource(path, info, layout, { ...details, "file bytes": gz.fileSize }, gz)
     }
     return makeSource(path, dataPath, offset, info, layout, details)
   })
@@ -212,4 +235,35 @@ const makeSource = (
     }
   )
   return { format: "nrrd", path, info, details, sliceReadBytes: () => bytes, rowReadBytes: (z, rows) => rawRowSpan(info, z, rows).bytes, open }
+}
+
+/** A source over gzip-encoded data: no rows (a stream has no positions), slices in any order. */
+const makeGzSource = (path: string, info: VolumeInfo, layout: NrrdLayout, details: SliceSource["details"], gz: GzSlices): SliceSource => {
+  const bytes = sliceBytes(info)
+  const width = bytesPerVoxel(info.dtype)
+  const swap = width > 1 && (layout.endian === "little") !== HOST_LITTLE_ENDIAN
+  const depth = info.shape[0]
+  const open = Effect.map(openGzSlices(gz, "nrrd"), (gzReader): SliceReader => ({
+    read: (z: number, into: ArrayOf<DType>): Effect.Effect<void, IoError> => {
+      if (!Number.isInteger(z) || z < 0 || z >= depth) return Effect.die(new RangeError(`${path}: slice ${z} is outside 0…${depth - 1}`))
+      if (into.byteLength !== bytes) return Effect.die(new RangeError(`${path}: slice buffer has ${into.byteLength} bytes, a slice has ${bytes}`))
+      return Effect.uninterruptible(
+        attempt(gz.path, "read", async () => {
+          const view = new Uint8Array(into.buffer, into.byteOffset, bytes)
+          await gzReader.read(z, view)
+          if (swap) swapBytes(view, width)
+        })
+      )
+    },
+    bytesRead: gzReader.bytesRead
+  }))
+  return {
+    format: "nrrd-gz",
+    path,
+    info,
+    details,
+    sliceReadBytes: (z) => gz.sliceCost[z] ?? 0,
+    readerBufferBytes: gzReaderBufferBytes(gz),
+    open
+  }
 }

@@ -1,5 +1,7 @@
 /**
- * Writing raw NRRD volumes slice by slice, atomically.
+ * Writing NRRD volumes slice by slice, atomically: raw (positional, any order, rows too) or
+ * gzip-encoded (one gzip stream through node:zlib, in z order: slices that arrive ahead of their
+ * turn wait in a raw side file, as for `.nii.gz`).
  *
  * The output is written under temporary names next to the target
  * (`<name>.partial-<pid>-<random>`), slices at their final offsets in any order, and renamed to
@@ -25,14 +27,19 @@ import { bytesPerVoxel, type ArrayOf, type DType } from "../../algebra/dtype.js"
 import { sliceBytes, volumeBytes, type VolumeInfo } from "../../algebra/volume.js"
 import { removeTemporary, temporaryName, temporarySuffix } from "../atomic.js"
 import { FormatError, UnsupportedError, type IoError } from "../../algebra/io-errors.js"
-import { closeFd, HOST_LITTLE_ENDIAN, openFd, renameFile, swapBytes, truncateFd, writeAt } from "../files.js"
+import { attempt, closeFd, HOST_LITTLE_ENDIAN, openFd, renameFile, swapBytes, truncateFd, writeAt } from "../files.js"
 import { allRows, rawRowSpan, RowTracker, rowsProblem } from "../rows.js"
 import type { RowRange, SliceSink, SliceWriter } from "../../algebra/slices.js"
-import { formatNrrdHeader, type NrrdEndian } from "./header.js"
+import { DEFLATE_STATE_BYTES, gzSliceStream } from "../gzip.js"
+import { formatNrrdHeader, type NrrdEncoding, type NrrdEndian } from "./header.js"
 
 export interface NrrdSinkOptions {
   /** Byte order of the written data; little-endian (what nearly every machine uses) by default. */
   readonly endian?: NrrdEndian
+  /** raw (default) or gzip (`encoding: gzip`, what 3D Slicer writes). */
+  readonly encoding?: NrrdEncoding
+  /** gzip level 1…9 (default 6, as gzip and Teem). */
+  readonly level?: number
 }
 
 /** The files one output consists of, and where its data start. */
@@ -45,11 +52,11 @@ interface OutputPlan {
   readonly dataOffset: number
 }
 
-const planOutput = (path: string, info: VolumeInfo, endian: NrrdEndian): OutputPlan => {
+const planOutput = (path: string, info: VolumeInfo, endian: NrrdEndian, encoding: NrrdEncoding = "raw"): OutputPlan => {
   const detached = nodePath.extname(path).toLowerCase() === ".nhdr"
-  const dataPath = detached ? path.slice(0, -".nhdr".length) + ".raw" : path
+  const dataPath = detached ? path.slice(0, -".nhdr".length) + (encoding === "gzip" ? ".raw.gz" : ".raw") : path
   // The header names its data file relative to itself, so the pair can be moved together.
-  const text = formatNrrdHeader(info, detached ? { endian, dataFile: nodePath.basename(dataPath) } : { endian })
+  const text = formatNrrdHeader(info, detached ? { endian, encoding, dataFile: nodePath.basename(dataPath) } : { endian, encoding })
   const header = Buffer.from(text, "utf8")
   return { detached, headerPath: path, dataPath, header, dataOffset: detached ? 0 : header.length }
 }
@@ -82,13 +89,16 @@ const cleanUp = (p: Pending): Effect.Effect<void> =>
   )
 
 /**
- * A sink that writes a raw NRRD0004 volume: `<name>.nhdr` writes a detached header and its data
- * to `<name>.raw` beside it; any other name (normally `.nrrd`) holds header and data in one file.
- * The header records type, sizes, the spacing (as axis-aligned `space directions`), byte order
- * (little-endian unless `options.endian` is "big") and raw encoding.
+ * A sink that writes a NRRD0004 volume: `<name>.nhdr` writes a detached header and its data
+ * to `<name>.raw` (`<name>.raw.gz` for gzip) beside it; any other name (normally `.nrrd`) holds
+ * header and data in one file. The header records type, sizes, the spacing (as axis-aligned
+ * `space directions`), byte order (little-endian unless `options.endian` is "big") and the
+ * encoding (raw unless `options.encoding` is "gzip").
  *
- * `outputBytes(info)` is the exact size of all files written, header included, and
- * `bytesWritten()` reaches it when every slice has been written.
+ * Raw: `outputBytes(info)` is the exact size of all files written, header included, and
+ * `bytesWritten()` reaches it when every slice has been written. gzip: `outputBytes` is the
+ * uncompressed size, an estimate (`outputBytesExact: false`); `bytesWritten()` counts what was
+ * written. A gzip output takes whole slices only (no `writeRows`).
  *
  * @example
  * ```ts
@@ -98,6 +108,16 @@ const cleanUp = (p: Pending): Effect.Effect<void> =>
  */
 export const nrrdSink = (path: string, options: NrrdSinkOptions = {}): SliceSink => {
   const endian = options.endian ?? "little"
+  const encoding = options.encoding ?? "raw"
+  if (encoding === "gzip")
+    return {
+      format: "nrrd-gz",
+      path,
+      outputBytes: (info) => planOutput(path, info, endian, encoding).header.length + volumeBytes(info),
+      outputBytesExact: false,
+      writerBufferBytes: (info) => sliceBytes(info) + DEFLATE_STATE_BYTES,
+      create: <D extends DType>(info: VolumeInfo<D>) => createGzWriter(path, info, endian, options.level ?? 6)
+    }
   return {
     format: "nrrd",
     path,
@@ -113,13 +133,15 @@ interface Temporaries {
   readonly tempData: string
   /** The temporary header; `tempData` itself when the header is attached. */
   readonly tempHeader: string
+  /** The suffix that makes the temporaries' names. */
+  readonly suffix: string
 }
 
 /**
  * Creates the output's temporaries beside their targets, writes the header and gives the data file
  * its final length (sparse), so that slices land at their offsets in any order.
  */
-const createTemporaries = (plan: OutputPlan, info: VolumeInfo, pending: Pending): Effect.Effect<Temporaries, IoError> =>
+const createTemporaries = (plan: OutputPlan, info: VolumeInfo, pending: Pending, sized = true): Effect.Effect<Temporaries, IoError> =>
   Effect.gen(function* () {
     // One suffix for both files of a detached output: the temporaries are recognisably one set.
     const suffix = temporarySuffix()
@@ -146,8 +168,8 @@ const createTemporaries = (plan: OutputPlan, info: VolumeInfo, pending: Pending)
     } else {
       yield* writeAt(dataFd, tempData, plan.header, 0)
     }
-    yield* truncateFd(dataFd, tempData, plan.dataOffset + volumeBytes(info))
-    return { dataFd, tempData, tempHeader }
+    if (sized) yield* truncateFd(dataFd, tempData, plan.dataOffset + volumeBytes(info))
+    return { dataFd, tempData, tempHeader, suffix }
   })
 
 /**
@@ -264,4 +286,78 @@ const createWriter = <D extends DType>(
     })
 
     return { write, writeRows, commit, bytesWritten: () => bytesWritten }
+  })
+
+/** Writes the header, then one gzip stream of the slices in z order (see `gzSliceStream`). */
+const createGzWriter = <D extends DType>(
+  path: string,
+  info: VolumeInfo<D>,
+  endian: NrrdEndian,
+  level: number
+): Effect.Effect<SliceWriter<D>, IoError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const [depth, height, width] = info.shape
+    if (![depth, height, width].every((n) => Number.isSafeInteger(n) && n >= 1))
+      return yield* new UnsupportedError({ path, detail: `shape ${info.shape.join("×")}: every axis needs at least one voxel` })
+    if (!Number.isInteger(level) || level < 1 || level > 9) return yield* new UnsupportedError({ path, detail: `gzip level ${level}`, hint: "use 1…9" })
+    const plan = planOutput(path, info, endian, "gzip")
+    const bytes = sliceBytes(info)
+    const voxelWidth = bytesPerVoxel(info.dtype)
+    const swap = voxelWidth > 1 && (endian === "little") !== HOST_LITTLE_ENDIAN
+    const pending: Pending = { fds: new Map(), temps: [], renamed: [], committed: false }
+    yield* Effect.addFinalizer(() => cleanUp(pending))
+    const files = yield* createTemporaries(plan, info, pending, false)
+    const stream = yield* gzSliceStream(files.dataFd, plan.dataOffset, {
+      level,
+      sliceBytes: bytes,
+      depth,
+      sidePath: `${plan.dataPath}${files.suffix}-ahead`,
+      path
+    })
+    const swapped = swap ? new Uint8Array(bytes) : undefined
+    let swapBusy = false
+    let finished = false
+    const write = (z: number, data: ArrayOf<D>): Effect.Effect<void, IoError> => {
+      if (finished) return Effect.die(new Error(`${path}: write of slice ${z} after commit`))
+      if (!Number.isInteger(z) || z < 0 || z >= depth) return Effect.die(new RangeError(`${path}: slice ${z} is outside 0…${depth - 1}`))
+      if (data.byteLength !== bytes) return Effect.die(new RangeError(`${path}: slice ${z} has ${data.byteLength} bytes, a slice has ${bytes}`))
+      if (stream.written[z]) return Effect.die(new Error(`${path}: slice ${z} written twice`))
+      return Effect.uninterruptible(
+        attempt(path, "write", async () => {
+          let view = new Uint8Array(data.buffer, data.byteOffset, bytes)
+          // The caller's slice must not change: swap a copy (its own if a write is still in flight).
+          const scratch = swap ? (swapBusy ? new Uint8Array(bytes) : swapped!) : undefined
+          if (scratch) {
+            if (scratch === swapped) swapBusy = true
+            scratch.set(view)
+            swapBytes(scratch, voxelWidth)
+            view = scratch
+          }
+          try {
+            await stream.write(z, view)
+          } finally {
+            if (scratch === swapped) swapBusy = false
+          }
+        })
+      )
+    }
+    const commit: Effect.Effect<void, IoError> = Effect.suspend((): Effect.Effect<void, IoError> => {
+      if (finished) return Effect.die(new Error(`${path}: commit called twice`))
+      const missing = stream.written.indexOf(0)
+      if (missing >= 0) {
+        let count = 0
+        for (const w of stream.written) count += w === 0 ? 1 : 0
+        return new FormatError({
+          path,
+          position: `slice ${missing}`,
+          detail: `commit with ${count} of ${depth} slices never written (first: ${missing}); the output would be incomplete`
+        })
+      }
+      finished = true
+      return Effect.zipRight(
+        Effect.uninterruptible(attempt(path, "write", () => stream.end())),
+        renameIntoPlace(plan, files, pending)
+      )
+    })
+    return { write, commit, bytesWritten: () => plan.header.length + stream.bytesWritten() }
   })
