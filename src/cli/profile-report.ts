@@ -11,7 +11,8 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as fs from "node:fs"
-import { ProfileError, readProfile } from "../profile/index.js"
+import { fileError } from "../algebra/io-errors.js"
+import { readProfile } from "../profile/index.js"
 import { reportHtml } from "../profile/report-html.js"
 
 /** Where the page goes when no --out is given: run.profile.json → run.profile.html. */
@@ -23,7 +24,7 @@ export const runReportCommand = (a: { readonly profile: string; readonly out: Op
     const out = Option.getOrElse(a.out, () => defaultReportPath(a.profile))
     yield* Effect.try({
       try: () => fs.writeFileSync(out, reportHtml(profile)),
-      catch: (e) => new ProfileError({ path: out, at: "", detail: `cannot write: ${(e as NodeJS.ErrnoException).code ?? String(e)}` })
+      catch: (e) => fileError(out, "write", e)
     })
     yield* Effect.sync(() => process.stdout.write(`wrote ${out}\n`))
   })

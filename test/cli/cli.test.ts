@@ -35,7 +35,7 @@ describe("slicewise info", () => {
     const r = slicewise("info", path.join(dir, "nope.tif"))
     expect(r.code).toBe(1)
     expect(r.stderr.trim().split("\n")).toHaveLength(1)
-    expect(r.stderr).toMatch(/^slicewise: .*nope\.tif.*no such file/)
+    expect(r.stderr).toBe(`slicewise: ${path.join(dir, "nope.tif")}: no such file or directory\n`)
   })
 
   it("prints a NIfTI's float32 pixdim as the decimal it was written as (0.9, not 0.8999999761581421)", () => {
@@ -100,6 +100,13 @@ describe("slicewise run", () => {
     expect(r.stderr).toContain('step "median:radius=-2"')
     expect(r.stderr).not.toMatch(/\bat .*\.ts:\d+/)
     expect(fs.existsSync(path.join(dir, "x.tif"))).toBe(false)
+  })
+
+  it("names the output's directory when it does not exist", () => {
+    const out = path.join(dir, "no-such-dir", "deeper", "x.tif")
+    const r = slicewise("run", fixture("classic/uint8.tif"), out, "copy")
+    expect(r.code).toBe(1)
+    expect(r.stderr).toBe(`slicewise: cannot create ${out}: the directory ${path.join(dir, "no-such-dir", "deeper")} does not exist\n`)
   })
 
   it("refuses an unknown step", () => {

@@ -94,7 +94,7 @@ describe("attempt", () => {
     ).toBe(own)
     const e = (await failure(attempt("/no/such", "stat", () => fs.promises.stat("/no/such")))) as FileError
     expect(e).toBeInstanceOf(FileError)
-    expect(e.message).toBe("cannot stat /no/such: ENOENT: no such file or directory")
+    expect([e.message, e.code]).toEqual(["/no/such: no such file or directory", "ENOENT"])
   })
 })
 
@@ -147,7 +147,7 @@ describe("positional I/O on raw fds", () => {
     const missing = nodePath.join(dir, "missing.bin")
     const open = (await failure(openFd(missing, "r"))) as FileError
     expect([open.path, open.operation]).toEqual([missing, "open"])
-    expect(open.detail).toContain("ENOENT")
+    expect([open.code, open.message]).toEqual(["ENOENT", `${missing}: no such file or directory`])
     const shown = (await failure(openFd(nodePath.join(dir, "no", "x.partial-1-2"), "wx", { operation: "create", shown: "x" }))) as FileError
     expect([shown.path, shown.operation]).toEqual(["x", "create"])
     // Reading a write-only fd, writing a read-only one.
@@ -177,7 +177,7 @@ describe("positional I/O on raw fds", () => {
     const st = await run(withFd(dir, "r", (fd) => statFd(fd, dir)))
     expect(st.isDirectory()).toBe(true)
     const e = (await failure(withFd(dir, "r", (fd) => fdSize(fd, dir)))) as FileError
-    expect(e.message).toBe(`cannot read ${dir}: EISDIR: is a directory`)
+    expect([e.message, e.code]).toEqual([`cannot read ${dir}: is a directory`, "EISDIR"])
   })
 
   it("withFd and openScoped close their fd on success, failure and interruption", async () => {

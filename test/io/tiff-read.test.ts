@@ -386,7 +386,7 @@ describe("TIFF reader errors", () => {
     const dir = tempDir()
     const missing = await failure(openTiffFile(nodePath.join(dir, "nope.tif")))
     expect(missing).toBeInstanceOf(FileError)
-    expect(missing.message).toContain("ENOENT")
+    expect(missing.message).toBe(`${nodePath.join(dir, "nope.tif")}: no such file or directory`)
 
     const isDir = await failure(openTiffFile(dir))
     expect(isDir).toBeInstanceOf(FileError)

@@ -331,7 +331,7 @@ describe("TIFF atomic output", () => {
       expect(e).toBeInstanceOf(FileError)
       expect(e.path).toBe(path)
       expect(e.operation).toBe("create")
-      expect(e.message).toContain("ENOENT")
+      expect(e.message).toBe(`cannot create ${path}: the directory ${nodePath.join(dir, "missing")} does not exist`)
     }
   })
 
