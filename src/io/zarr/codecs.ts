@@ -209,6 +209,47 @@ class CheckedCrc32c {
   }
 }
 
+/**
+ * The decoded size a chunk's own header states, for a Zarr v2 chunk stored with just a compressor
+ * (`id`, numcodecs' name; "raw" for none): blosc's nbytes, lz4's size prefix, gzip's ISIZE (modulo
+ * 2³²), a zstd frame's content size; undefined where the codec's header states none. zarrita
+ * reads a v2 chunk's decoded bytes as whatever whole voxels they hold, so the reader compares this
+ * with the chunk's size before decoding.
+ *
+ * @example
+ * ```ts
+ * declaredSize("blosc", chunkBytes)   // nbytes from the blosc header
+ * ```
+ */
+export const declaredSize = (id: string, bytes: Uint8Array): number | undefined => {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  switch (id) {
+    case "raw":
+      return bytes.length
+    case "blosc":
+      return bytes.length >= BLOSC_HEADER ? dv.getUint32(4, true) : undefined
+    case "lz4":
+      return bytes.length >= 4 ? dv.getUint32(0, true) : undefined
+    case "gzip":
+      return bytes.length >= 18 && bytes[0] === 0x1f && bytes[1] === 0x8b ? dv.getUint32(bytes.length - 4, true) : undefined
+    case "zstd": {
+      if (bytes.length < 6 || dv.getUint32(0, true) !== 0xfd2fb528) return undefined
+      const fhd = bytes[4]!
+      const single = (fhd >> 5) & 1
+      const fcsFlag = fhd >> 6
+      const at = 5 + (single ? 0 : 1) + [0, 1, 2, 4][fhd & 3]!
+      const size = fcsFlag === 0 ? single : [1, 2, 4, 8][fcsFlag]!
+      if (size === 0 || at + size > bytes.length) return undefined
+      if (size === 1) return bytes[at]!
+      if (size === 2) return dv.getUint16(at, true) + 256
+      if (size === 4) return dv.getUint32(at, true)
+      return Number(dv.getBigUint64(at, true))
+    }
+    default:
+      return undefined
+  }
+}
+
 let registered: Promise<typeof import("zarrita")> | undefined
 
 /**

@@ -32,7 +32,7 @@ import { volumeInfo, type VolumeInfo } from "../../algebra/volume.js"
 import { FormatError, UnsupportedError, type IoError } from "../../algebra/io-errors.js"
 import { attempt, isIoError } from "../files.js"
 import type { SliceReader, SliceSource } from "../../algebra/slices.js"
-import { loadZarrita } from "./codecs.js"
+import { declaredSize, loadZarrita } from "./codecs.js"
 import { gridOf, locateArray, type Grid, type Located } from "./metadata.js"
 import { backendFor, pool, type Backend } from "./store.js"
 
@@ -295,6 +295,11 @@ interface SlabPlan {
   readonly sizes: ReadonlyArray<number | undefined>
   /** Objects fetched and decoded at a time. */
   readonly limit: number
+  /**
+   * A v2 array stored raw or with one compressor: its numcodecs id ("raw" for none), whose header
+   * states each chunk's decoded size (checked against the chunk's size before decoding).
+   */
+  readonly v2Codec: string | undefined
 }
 
 const buildSource = async (
@@ -314,7 +319,8 @@ const buildSource = async (
   const oz = rows.outer[0]
   const info: VolumeInfo = volumeInfo(dtype, [Z, Y, X], spacingOf(located, grid.shape.length))
   const limit = options.concurrency ?? (backend.remote ? 16 : 8)
-  const plan: SlabPlan = { path, backend, prefix: located.prefix, grid, lead: axes.lead, dtype, rows, sizes: objects.sizes, limit }
+  const v2Codec = located.zarrFormat === 2 && grid.codecs.length <= 1 ? (grid.codecs[0] ?? "raw") : undefined
+  const plan: SlabPlan = { path, backend, prefix: located.prefix, grid, lead: axes.lead, dtype, rows, sizes: objects.sizes, limit, v2Codec }
   const bpv = bytesPerVoxel(dtype)
   const slabVoxels = Math.min(oz, Z) * Y * X
   const innerBytes = product(grid.inner) * bpv
@@ -364,6 +370,7 @@ const makeReader = (plan: SlabPlan, array: ZArray, slabStore: SlabStore): SliceR
       const bytes = expected === undefined ? undefined : await backend.get(key)
       if (bytes !== undefined) bytesRead += bytes.length
       checkObject(plan, key, bytes, expected)
+      if (bytes !== undefined) checkDeclaredSize(plan, key, bytes)
       slabStore.slab.set(key, bytes)
       try {
         await decodeInto(plan, array, target, r, j, k, z0, depth, key)
@@ -401,6 +408,25 @@ const checkObject = (plan: SlabPlan, key: string, bytes: Uint8Array | undefined,
   } else if (expected !== undefined) {
     throw new FormatError({ path: backend.locate(key), position: `chunk ${key.slice(prefix.length + 1)}`, detail: "the object disappeared after the store was opened" })
   }
+}
+
+/**
+ * A v2 chunk (raw, or with one compressor) whose own header states a decoded size other than the
+ * chunk's (its shape × the dtype's bytes) fails before decoding: zarrita would read the decoded bytes
+ * as the whole voxels they hold, however many that is.
+ */
+const checkDeclaredSize = (plan: SlabPlan, key: string, bytes: Uint8Array): void => {
+  if (plan.v2Codec === undefined) return
+  const declared = declaredSize(plan.v2Codec, bytes)
+  const need = product(plan.grid.inner) * bytesPerVoxel(plan.dtype)
+  if (declared === undefined || declared === (plan.v2Codec === "gzip" ? need % 2 ** 32 : need)) return
+  const why = plan.v2Codec === "raw" ? "uncompressed" : `its ${plan.v2Codec} header says`
+  throw new FormatError({
+    path: plan.backend.locate(key),
+    position: `chunk ${key.slice(plan.prefix.length + 1).split(/[./]/).join(".")}`,
+    detail: `the chunk decodes to ${declared} bytes (${why}); its shape ${plan.grid.inner.join("×")} of ${plan.dtype} needs ${need}`,
+    hint: "the chunk is truncated or corrupt, or the metadata's dtype or chunk shape is wrong"
+  })
 }
 
 /** Decodes every inner chunk of outer object (r, j, k), whose chunk-row starts at z0, into `slab`. */
