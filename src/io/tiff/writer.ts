@@ -4,6 +4,12 @@
  * little-endian), classic or BigTIFF. The whole layout is planned from the volume info, so slices
  * may be written in any order; output appears under its final name only on `commit`.
  *
+ * With `compression: "deflate"` or `"lzw"` the strips are compressed (with predictor 2 for integer
+ * dtypes, 3 for floats; see compressed.ts): a page's size is then known only once it is
+ * compressed, so the file's IFDs go after the pages and are written at commit, slices still in any
+ * order; these sinks take whole slices only and their `outputBytes` is the uncompressed size, an
+ * estimate (`outputBytesExact: false`).
+ *
  * @example
  * ```ts
  * const program = Effect.scoped(Effect.gen(function* () {
@@ -15,7 +21,8 @@
  */
 import * as nodePath from "node:path"
 import * as Effect from "effect/Effect"
-import type { ArrayOf, DType } from "../../algebra/dtype.js"
+import type * as Scope from "effect/Scope"
+import { bytesPerVoxel, type ArrayOf, type DType } from "../../algebra/dtype.js"
 import type { VolumeInfo } from "../../algebra/volume.js"
 import { checkReplaceableFile, checkReplaceableStack, commitDirectory, commitFile, removeQuietly, temporaryName } from "../atomic.js"
 import { FormatError, type IoError, UnsupportedError } from "../../algebra/io-errors.js"
@@ -23,9 +30,25 @@ import { attempt, closeFd, HOST_LITTLE_ENDIAN, makeDirectory, openFd, startFile,
 import { allRows, rawRowSpan, requestProblem, RowTracker } from "../rows.js"
 import type { RowRange, SliceSink, SliceWriter } from "../../algebra/slices.js"
 import { encodeMetadata, planTiffLayout, type LayoutOptions, type TiffLayout } from "./layout.js"
+import { encodeHeader, encodeIfd, ifdBytes, pageEntries, sliceCompressor, type SliceCompressor, type TiffCompression } from "./compressed.js"
 
 /** Options of the TIFF sinks; `bigtiff` defaults to "auto" (BigTIFF only past 4 GiB). */
-export interface TiffWriteOptions extends LayoutOptions {}
+export interface TiffWriteOptions extends LayoutOptions {
+  /** Strip compression: "raw" (default), "deflate" or "lzw". */
+  readonly compression?: TiffCompression
+  /** deflate level 1…9 (default 6). */
+  readonly level?: number
+}
+
+const isCompressed = (options: TiffWriteOptions): options is TiffWriteOptions & { readonly compression: "deflate" | "lzw" } =>
+  options.compression === "deflate" || options.compression === "lzw"
+
+/** zlib's deflate state (default memLevel and window) and output chunk, per strip in flight. */
+const DEFLATE_STATE_BYTES = 256 * 1024 + 16 * 1024
+/** Strips node:zlib compresses at once: its thread pool's default size. */
+const DEFLATE_THREADS = 4
+/** The LZW encoder's string table (4096 × 256 32-bit entries). */
+const LZW_TABLE_BYTES = 4096 * 256 * 4
 
 const METADATA_BATCH = 1024 * 1024
 
@@ -80,20 +103,23 @@ const alreadyCommitted = (path: string) =>
  * sink.outputBytes(info)    // exact file size
  * ```
  */
-export const tiffFileSink = (path: string, options: TiffWriteOptions = {}): SliceSink => ({
-  format: "tiff",
-  path,
-  // 0 for volumes TIFF cannot hold (create fails for them).
-  outputBytes: (info) => {
-    try {
-      return planTiffLayout(info, options).totalBytes
-    } catch {
-      return 0
-    }
-  },
-  writesRows: true,
-  create: <D extends DType>(info: VolumeInfo<D>) => createFileWriter(path, info, options)
-})
+export const tiffFileSink = (path: string, options: TiffWriteOptions = {}): SliceSink =>
+  isCompressed(options)
+    ? compressedSink("tiff", path, options, (info) => createCompressedFileWriter(path, info, options))
+    : {
+        format: "tiff",
+        path,
+        // 0 for volumes TIFF cannot hold (create fails for them).
+        outputBytes: (info) => {
+          try {
+            return planTiffLayout(info, options).totalBytes
+          } catch {
+            return 0
+          }
+        },
+        writesRows: true,
+        create: <D extends DType>(info: VolumeInfo<D>) => createFileWriter(path, info, options)
+      }
 
 /**
  * Writes the header and every IFD of `layout` at the start of the open file, in batches of about
@@ -204,6 +230,7 @@ export const stackFileName = (z: number, depth: number): string =>
  * ```
  */
 export const tiffStackSink = (dir: string, options: TiffWriteOptions = {}): SliceSink => {
+  if (isCompressed(options)) return compressedSink("tiff-stack", dir, options, (info) => createCompressedStackWriter(dir, info, options))
   const planOne = (info: VolumeInfo) => planTiffLayout({ ...info, shape: [1, info.shape[1], info.shape[2]] }, options)
   return {
     format: "tiff-stack",
@@ -287,6 +314,249 @@ const createStackWriter = <D extends DType>(dir: string, info: VolumeInfo<D>, op
           { operation: fresh ? "create" : "write", shown }
         )
       },
+      commit: Effect.suspend(() => {
+        if (committed) return Effect.fail(alreadyCommitted(dir))
+        const missing = slices.missing()
+        if (missing) return Effect.fail(missing)
+        return Effect.uninterruptible(
+          Effect.zipRight(
+            commitDirectory(temporary, target),
+            Effect.sync(() => {
+              committed = true
+            })
+          )
+        )
+      }),
+      bytesWritten: () => bytesWritten
+    }
+    return writer
+  })
+
+// ---------------------------------------------------------------------------------------------
+// Compressed strips (deflate, LZW)
+
+/** A compressed TIFF sink: whole slices, and the uncompressed size as its estimate. */
+const compressedSink = (
+  format: "tiff" | "tiff-stack",
+  path: string,
+  options: TiffWriteOptions & { readonly compression: "deflate" | "lzw" },
+  create: <D extends DType>(info: VolumeInfo<D>) => Effect.Effect<SliceWriter<D>, IoError, Scope.Scope>
+): SliceSink => ({
+  format: `${format}-${options.compression}`,
+  path,
+  outputBytes: (info) => {
+    try {
+      if (format === "tiff") return planTiffLayout(info, options).totalBytes
+      return info.shape[0] * planTiffLayout({ ...info, shape: [1, info.shape[1], info.shape[2]] }, options).totalBytes
+    } catch {
+      return 0
+    }
+  },
+  outputBytesExact: false,
+  writerBufferBytes: (info) => {
+    const sliceBytes = info.shape[1] * info.shape[2] * bytesPerVoxel(info.dtype)
+    // The predicted copy of a slice and its compressed output, plus the codec's own state.
+    return 2 * sliceBytes + (options.compression === "lzw" ? LZW_TABLE_BYTES : DEFLATE_THREADS * DEFLATE_STATE_BYTES)
+  },
+  create
+})
+
+/** What a compressed writer needs to know of the volume: strips, description, the compressor. */
+const compressedPlan = (path: string, info: VolumeInfo, options: TiffWriteOptions & { readonly compression: "deflate" | "lzw" }) =>
+  Effect.gen(function* () {
+    const level = options.level ?? 6
+    if (options.compression === "deflate" && !(Number.isInteger(level) && level >= 1 && level <= 9))
+      return yield* new UnsupportedError({ path, detail: `deflate level ${level}`, hint: "use 1…9" })
+    if (options.compression === "lzw" && options.level !== undefined)
+      return yield* new UnsupportedError({ path, detail: `LZW has no level (${options.level} given)`, hint: "use lzw without :LEVEL, or deflate:LEVEL" })
+    // The uncompressed layout gives the strip height and the ImageJ description, as for raw output.
+    const layout = yield* plan(path, info, { ...options, bigtiff: true })
+    const compressor = sliceCompressor(info, { compression: options.compression, level }, layout.rowsPerStrip)
+    return { layout, compressor }
+  })
+
+/** True when a file of `pages` pages of at most `pageBound` bytes each could pass classic TIFF's 4 GiB. */
+const needsBigTiff = (options: TiffWriteOptions, c: SliceCompressor, info: VolumeInfo, pages: number, description: string | undefined) => {
+  if (options.bigtiff === true) return true
+  if (options.bigtiff === false) return false
+  const zeros = new Array<number>(c.stripsPerPage).fill(0)
+  const ifd = ifdBytes(pageEntries(c, info, zeros, zeros, true, description), true)
+  return 16 + pages * (c.pageBound + ifd) > 0xffffffff
+}
+
+const tooBig = (path: string, end: number) =>
+  new UnsupportedError({ path, detail: `the compressed file passes classic TIFF's 4 GiB limit (byte ${end})`, hint: "allow BigTIFF (bigtiff: true or \"auto\")" })
+
+/**
+ * Header, then each slice's compressed strips where the end of the file is when it arrives, then
+ * at commit every IFD (in z order, page z = slice z) and the header pointing to the first.
+ */
+const createCompressedFileWriter = <D extends DType>(
+  path: string,
+  info: VolumeInfo<D>,
+  options: TiffWriteOptions & { readonly compression: "deflate" | "lzw" }
+) =>
+  Effect.gen(function* () {
+    yield* hostCheck(path)
+    const { layout, compressor } = yield* compressedPlan(path, info, options)
+    const depth = info.shape[0]
+    const big = needsBigTiff(options, compressor, info, depth, layout.description)
+    yield* checkReplaceableFile(path)
+    const temporary = temporaryName(path)
+    let committed = false
+    let closed = false
+    const fd = yield* Effect.acquireRelease(openFd(temporary, "wx", { operation: "create", shown: path }), (fd) =>
+      Effect.zipRight(closed ? Effect.void : Effect.ignore(closeFd(fd, path)), committed ? Effect.void : removeQuietly(temporary))
+    )
+    const header = encodeHeader(big, 0)
+    yield* writeAt(fd, path, header, 0)
+    let end = header.length
+    let bytesWritten = header.length
+    // Where each page's strips start, and their sizes (page z's at z · stripsPerPage).
+    const pageStart = new Float64Array(depth)
+    const counts = new Uint32Array(depth * compressor.stripsPerPage)
+    const slices = sliceTracker(path, info)
+    const write = (z: number, data: ArrayOf<D>): Effect.Effect<void, IoError> => {
+      const bad = slices.check(z, data)
+      if (bad) return Effect.fail(bad)
+      if (committed) return Effect.fail(alreadyCommitted(path))
+      return Effect.uninterruptible(
+        attempt(path, "write", async () => {
+          const page = await compressor.compress(bytesOf(data))
+          // Reserved before the write's first await, so concurrent writes never overlap.
+          const at = end
+          end += page.total
+          if (!big && end > 0xffffffff) throw tooBig(path, end)
+          try {
+            await writevFully(fd, page.parts, at)
+          } finally {
+            compressor.release(page)
+          }
+          pageStart[z] = at
+          counts.set(page.counts, z * compressor.stripsPerPage)
+          bytesWritten += page.total
+          slices.mark(z)
+        })
+      )
+    }
+    // The IFDs after the last page (2-aligned), batched into writes of about 1 MiB.
+    const writeIfds = attempt(path, "write", async () => {
+      const n = compressor.stripsPerPage
+      const offsets = new Array<number>(n)
+      const entriesOf = (z: number) => {
+        let o = pageStart[z]!
+        for (let s = 0; s < n; s++) {
+          offsets[s] = o
+          o += counts[z * n + s]!
+        }
+        return pageEntries(compressor, info, offsets, Array.from(counts.subarray(z * n, (z + 1) * n)), big, z === 0 ? layout.description : undefined)
+      }
+      const first = end + (end & 1)
+      let at = first
+      let batch: Array<Uint8Array> = []
+      let batchAt = at
+      let batchBytes = 0
+      for (let z = 0; z < depth; z++) {
+        const entries = entriesOf(z)
+        const size = ifdBytes(entries, big)
+        const next = z + 1 < depth ? at + size + (size & 1) : 0
+        const ifd = encodeIfd(entries, big, at, next)
+        batch.push(ifd)
+        if (size & 1) batch.push(new Uint8Array(1))
+        batchBytes += size + (size & 1)
+        at += size + (size & 1)
+        if (batchBytes >= METADATA_BATCH || z === depth - 1) {
+          await writevFully(fd, batch, batchAt)
+          batch = []
+          batchAt = at
+          batchBytes = 0
+        }
+      }
+      if (!big && at > 0xffffffff) throw tooBig(path, at)
+      await writeFully(fd, encodeHeader(big, first), 0)
+      bytesWritten += at - end
+      end = at
+    })
+    const writer: SliceWriter<D> = {
+      write,
+      commit: Effect.suspend(() => {
+        if (committed) return Effect.fail(alreadyCommitted(path))
+        const missing = slices.missing()
+        if (missing) return Effect.fail(missing)
+        return Effect.uninterruptible(
+          Effect.gen(function* () {
+            yield* writeIfds
+            closed = true
+            yield* closeFd(fd, path)
+            yield* commitFile(temporary, path)
+            committed = true
+          })
+        )
+      }),
+      bytesWritten: () => bytesWritten
+    }
+    return writer
+  })
+
+/** One file per slice: header, IFD, then the compressed strips. */
+const createCompressedStackWriter = <D extends DType>(
+  dir: string,
+  info: VolumeInfo<D>,
+  options: TiffWriteOptions & { readonly compression: "deflate" | "lzw" }
+) =>
+  Effect.gen(function* () {
+    yield* hostCheck(dir)
+    if (!(Number.isInteger(info.shape[0]) && info.shape[0] >= 1)) {
+      return yield* Effect.fail(new UnsupportedError({ path: dir, detail: `depth is ${info.shape[0]}; a stack needs at least 1 slice` }))
+    }
+    const one = { ...info, shape: [1, info.shape[1], info.shape[2]] as const }
+    const { layout, compressor } = yield* compressedPlan(dir, one, options)
+    const big = needsBigTiff(options, compressor, one, 1, layout.description)
+    yield* checkReplaceableStack(dir)
+    const target = dir.replace(/[/\\]+$/, "") || dir
+    const temporary = temporaryName(target)
+    let committed = false
+    yield* Effect.acquireRelease(makeDirectory(temporary, dir), () => (committed ? Effect.void : removeQuietly(temporary)))
+    const depth = info.shape[0]
+    const header = encodeHeader(big, big ? 16 : 8)
+    const zeros = new Array<number>(compressor.stripsPerPage).fill(0)
+    const ifdSize = ifdBytes(pageEntries(compressor, one, zeros, zeros, big, layout.description), big)
+    const dataStart = header.length + ifdSize + (ifdSize & 1)
+    let bytesWritten = 0
+    const slices = sliceTracker(dir, info)
+    const startWrite = (z: number, data: ArrayOf<D>) => {
+      const bad = slices.check(z, data)
+      if (bad) return Effect.fail(bad)
+      if (committed) return Effect.fail(alreadyCommitted(dir))
+      const name = stackFileName(z, depth)
+      return startFile(
+        nodePath.join(temporary, name),
+        "w",
+        "write",
+        async (fd) => {
+          const page = await compressor.compress(bytesOf(data))
+          try {
+            const offsets: Array<number> = []
+            let o = dataStart
+            for (const c of page.counts) {
+              offsets.push(o)
+              o += c
+            }
+            if (!big && o > 0xffffffff) throw tooBig(nodePath.join(target, name), o)
+            const ifd = encodeIfd(pageEntries(compressor, one, offsets, page.counts, big, layout.description), big, header.length, 0)
+            await writevFully(fd, [header, ifd, new Uint8Array(dataStart - header.length - ifd.length), ...page.parts], 0)
+            bytesWritten += o
+          } finally {
+            compressor.release(page)
+          }
+          slices.mark(z)
+        },
+        { operation: "create", shown: nodePath.join(target, name) }
+      )
+    }
+    const writer: SliceWriter<D> = {
+      write: (z, data) => Effect.suspend(() => startWrite(z, data)),
+      startWrite,
       commit: Effect.suspend(() => {
         if (committed) return Effect.fail(alreadyCommitted(dir))
         const missing = slices.missing()
