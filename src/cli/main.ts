@@ -20,6 +20,7 @@ import * as Plan from "../interpreters/plan/index.js"
 import { openSource } from "../io/index.js"
 import { sourceOptions, type InputFormat, type OutputFormat } from "../jobs/formats.js"
 import { runJobSetUp, type RunJob } from "../jobs/run-job.js"
+import { UsageError } from "../jobs/errors.js"
 import { parseMemory } from "../jobs/memory.js"
 import { describeSteps } from "../jobs/steps.js"
 import { shortest, type Precision } from "../util/numbers.js"
@@ -30,6 +31,7 @@ import { diceCommand, fuseCommand } from "./fuse.js"
 import { lazyTerminalLayer } from "./terminal.js"
 import { fitBudget, splitText } from "./budget.js"
 import { print, runAndReport, throughput } from "./run-program.js"
+import { unknownOption } from "./unknown-options.js"
 
 const VERSION = "0.1.0"
 
@@ -194,7 +196,17 @@ const cli = Command.make("slicewise").pipe(
   Command.withSubcommands([runCommand, planCommand, costCommand, infoCommand, calibrateCommand, demoCommand, fuseCommand, diceCommand, batchCommand, reportCommand])
 )
 
-const main = Command.run(cli, { name: "slicewise", version: VERSION })
+const run = Command.run(cli, { name: "slicewise", version: VERSION })
+
+/**
+ * The command line, refused first if a word that looks like an option is none of its command's:
+ * @effect/cli would take it for a positional argument (a step, an input).
+ */
+const main = (argv: ReadonlyArray<string>) =>
+  Effect.suspend(() => {
+    const unknown = unknownOption(argv.slice(2), cli)
+    return unknown === undefined ? run(argv) : Effect.fail(new UsageError({ detail: unknown }))
+  })
 
 /** One line for a failure: typed errors carry their own message. */
 const describeFailure = (cause: Cause.Cause<unknown>): string | undefined => {

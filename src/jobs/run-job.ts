@@ -15,7 +15,7 @@ import * as Schema from "effect/Schema"
 import type { Program } from "../algebra/algebra.js"
 import type { IoError } from "../algebra/io-errors.js"
 import { openSource, sinkFor } from "../io/index.js"
-import type { UsageError } from "./errors.js"
+import { UsageError } from "./errors.js"
 import { sinkOptions, sourceOptions } from "./formats.js"
 import { parseMemory } from "./memory.js"
 import { pipeline } from "./pipeline.js"
@@ -78,9 +78,18 @@ export const jobRunOptions = (
   ...(bufferBytes === undefined ? {} : { bufferBytes })
 })
 
-/** Opens the input (metadata only), parses the steps and builds the program that writes the output. */
+/**
+ * Opens the input (metadata only), parses the steps and builds the program that writes the output.
+ * A job with no steps is refused: a mistyped command line would otherwise copy silently; `copy`
+ * says so on purpose.
+ */
 export const runJobSetUp = (job: RunJob): Effect.Effect<JobSetUp, StepError | IoError | UsageError> =>
   Effect.gen(function* () {
+    if (job.steps.length === 0) {
+      return yield* new UsageError({
+        detail: `no steps: give at least one (e.g. median:radius=1; the list is in slicewise run --help), or copy to convert ${job.input} to ${job.output} unchanged`
+      })
+    }
     const steps = yield* parseSteps(job.steps)
     const bufferBytes = yield* jobBuffers(job.buffers)
     const source = yield* openSource(job.input, sourceOptions(job))

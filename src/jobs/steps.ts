@@ -276,6 +276,7 @@ export const parseStepEither = (text: string): Either.Either<Step, StepError> =>
   const colon = trimmed.indexOf(":")
   const name = (colon < 0 ? trimmed : trimmed.slice(0, colon)).trim()
   if (name === "") return fail("no step name", STEP_NAMES)
+  if (name.startsWith("-")) return fail(`"${name.split("=")[0]}" is an option, not a step: an unknown or misspelt one (slicewise run --help lists both)`)
   if (!isStepName(name)) return fail(`unknown step "${name}"`, STEP_NAMES)
   const spec = specOf(name)
   const keyNames = Object.keys(spec.keys)

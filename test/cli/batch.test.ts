@@ -76,6 +76,20 @@ describe("slicewise batch", () => {
     expect(fs.existsSync(at("f2.nrrd"))).toBe(false)
   })
 
+  it("fails a run job with no steps, saying to give a step or copy, and runs the others", () => {
+    const file = writeJobs("nosteps.json", [
+      { kind: "run", name: "empty", input: "in/a.nrrd", output: "e1.nrrd", steps: [] },
+      { kind: "run", name: "copied", input: "in/a.nrrd", output: "e2.nrrd", steps: ["copy"] },
+      { kind: "run", name: "dashed", input: "in/a.nrrd", output: "e3.nrrd", steps: ["--median:radius=1"] }
+    ])
+    const r = slicewise("batch", file, "--memory", "2GiB")
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/fail +empty: no steps: give at least one .*, or copy to convert /)
+    expect(r.stderr).toMatch(/fail +dashed: step "--median:radius=1": "--median" is an option, not a step/)
+    expect(fs.existsSync(at("e1.nrrd"))).toBe(false)
+    expect(fs.existsSync(at("e2.nrrd"))).toBe(true)
+  })
+
   it("refuses a job that can never fit the budget, before starting anything, and runs the others", () => {
     // Learn a process's baseline, then leave the jobs about 40 MiB: the small ones (3 MiB of
     // overhead, a few KiB of buffers) fit, the wide one (a 4 MiB row: at least 80 MiB of buffers)

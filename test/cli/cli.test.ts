@@ -102,11 +102,48 @@ describe("slicewise run", () => {
     expect(fs.existsSync(path.join(dir, "x.tif"))).toBe(false)
   })
 
+  it("refuses to run, plan or cost no steps, saying to give a step or copy; copy converts", () => {
+    const input = fixture("classic/uint8.tif")
+    const out = path.join(dir, "nosteps.nrrd")
+    for (const command of ["run", "plan", "cost"]) {
+      const r = slicewise(command, input, out)
+      expect(r.code, command).toBe(1)
+      expect(r.stderr).toBe(
+        `slicewise: no steps: give at least one (e.g. median:radius=1; the list is in slicewise run --help), or copy to convert ${input} to ${out} unchanged\n`
+      )
+      expect(fs.existsSync(out)).toBe(false)
+    }
+    expect(slicewise("run", input, out, "copy").code).toBe(0)
+    expect(JSON.parse(slicewise("info", out, "--json").stdout)).toMatchObject({ format: "nrrd", dtype: "uint8", shape: [3, 5, 7] })
+  })
+
   it("names the output's directory when it does not exist", () => {
     const out = path.join(dir, "no-such-dir", "deeper", "x.tif")
     const r = slicewise("run", fixture("classic/uint8.tif"), out, "copy")
     expect(r.code).toBe(1)
     expect(r.stderr).toBe(`slicewise: cannot create ${out}: the directory ${path.join(dir, "no-such-dir", "deeper")} does not exist\n`)
+  })
+
+  it("reports an unknown option as an option, in one line, with the closest known one, on every command", () => {
+    const input = fixture("classic/uint8.tif")
+    const out = path.join(dir, "never3.nrrd")
+    const r = slicewise("run", input, out, "--memmory", "64MiB")
+    expect(r.code).toBe(1)
+    expect(r.stderr).toBe("slicewise: unknown option --memmory for slicewise run (did you mean --memory?)\n")
+    expect(fs.existsSync(out)).toBe(false)
+    const cases: Array<[Array<string>, string]> = [
+      [["plan", input, out, "copy", "--thread", "2"], "unknown option --thread for slicewise plan (did you mean --threads?)"],
+      [["cost", input, out, "copy", "--memory=1GiB", "--jsn"], "unknown option --jsn for slicewise cost (did you mean --json?)"],
+      [["info", "--jsn", input], "unknown option --jsn for slicewise info (did you mean --json?)"],
+      [["batch", "jobs.json", "--memory", "1GiB", "--concurency", "2"], "unknown option --concurency for slicewise batch (did you mean --concurrency?)"],
+      [["fuse", out, "--target", input, "--atlass", input], "unknown option --atlass for slicewise fuse (did you mean --atlas?)"],
+      [["run", input, out, "copy", "--frobnicate"], "unknown option --frobnicate for slicewise run (slicewise run --help lists its options)"]
+    ]
+    for (const [args, line] of cases) {
+      const c = slicewise(...args)
+      expect(c.code, args.join(" ")).toBe(1)
+      expect(c.stderr, args.join(" ")).toBe(`slicewise: ${line}\n`)
+    }
   })
 
   it("refuses an unknown step", () => {
