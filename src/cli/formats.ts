@@ -5,6 +5,7 @@
  * @example
  * ```sh
  * slicewise run cells.ome.zarr out.ome.zarr median:radius=1 --level 1 --chunks 32,128,128 --codec zstd:5
+ * slicewise run scan.nrrd mask.tif threshold:min=100 --codec lzw
  * ```
  */
 import * as Options from "@effect/cli/Options"
@@ -24,14 +25,18 @@ export const inputOptions = Options.all({
 
 /** Options that shape the output. */
 export const outputOptions = Options.all({
-  chunks: Options.text("chunks").pipe(Options.optional, Options.withDescription("Zarr output: chunk shape z,y,x (default 64,64,64)")),
+  chunks: Options.text("chunks").pipe(Options.optional, Options.withDescription("Zarr output only: chunk shape z,y,x (default 64,64,64)")),
   codec: Options.text("codec").pipe(
     Options.optional,
-    Options.withDescription("Zarr output: raw, gzip, zstd (default) or blosc, with an optional level (zstd:5); NIfTI .nii.gz: gzip:LEVEL")
+    Options.withDescription(
+      "Output compression, per format: Zarr raw, gzip, zstd (default) or blosc, each with an optional level (zstd:5); " +
+        "NIfTI .nii.gz gzip:LEVEL; NRRD raw (default) or gzip[:LEVEL]; TIFF raw (default), deflate[:LEVEL] or lzw " +
+        "(with the horizontal predictor for integers, the floating-point one for floats). A codec the output does not take is refused"
+    )
   ),
-  zarrVersion: Options.choice("zarr-version", ["2", "3"] as const).pipe(Options.optional, Options.withDescription("Zarr output: format version (default 2)")),
-  levels: optionalInteger("levels", "OME-Zarr output: pyramid levels, the full resolution included (default: down to about 64 voxels)"),
-  labels: Options.boolean("labels").pipe(Options.withDescription("OME-Zarr output: a label image (pyramid by mode, not mean)"))
+  zarrVersion: Options.choice("zarr-version", ["2", "3"] as const).pipe(Options.optional, Options.withDescription("Zarr output only: format version (default 2)")),
+  levels: optionalInteger("levels", "OME-Zarr output only: pyramid levels, the full resolution included (default: down to about 64 voxels)"),
+  labels: Options.boolean("labels").pipe(Options.withDescription("OME-Zarr output only: a label image (pyramid by mode, not mean)"))
 })
 
 /** What @effect/cli gives for the options of T: an Option for a value, a boolean for a switch. */

@@ -25,7 +25,7 @@ import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import { FormatError, type IoError } from "../algebra/io-errors.js"
 import { removeQuietly, temporarySuffix } from "./atomic.js"
-import { attempt, openScoped, readFully, writeFully } from "./files.js"
+import { openScoped, readFully, writeFully } from "./files.js"
 import { spillDirectory } from "./spill.js"
 
 /** Compressed bytes read per step, at most. */
@@ -438,6 +438,3 @@ export const gzSliceStream = (
     }
     return { write, written, end, bytesWritten: () => bytesWritten }
   })
-
-/** `attempt` for a gzip stream's work, uninterruptible as every use of a raw fd. */
-export const gzAttempt = <A>(path: string, f: () => Promise<A>): Effect.Effect<A, IoError> => Effect.uninterruptible(attempt(path, "write", f))

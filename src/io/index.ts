@@ -82,13 +82,84 @@ export const openSource = (path: string, options: SourceOptions = {}): Effect.Ef
     }
   })
 
-/** A sink for writing a volume, choosing the format from the path. */
+/** The output formats `sinkFor` chooses among. */
+export type OutputKind = "tiff" | "tiff-stack" | "nrrd" | "nifti" | "nifti-gz" | "zarr" | "ome-zarr"
+
+/** How each output kind is named in messages. */
+export const OUTPUT_KIND_NAMES: Record<OutputKind, string> = {
+  tiff: "TIFF",
+  "tiff-stack": "TIFF stack",
+  nrrd: "NRRD",
+  nifti: "NIfTI .nii",
+  "nifti-gz": "NIfTI .nii.gz",
+  zarr: "Zarr",
+  "ome-zarr": "OME-Zarr"
+}
+
+/**
+ * The format `sinkFor` writes at `path` (undefined: a URL or a name it does not know). A path
+ * ending in `/`, an existing directory or a name without extension is a TIFF stack.
+ *
+ * @example
+ * ```ts
+ * outputKindOf("out/labels.nhdr")   // "nrrd"
+ * outputKindOf("cells.ome.zarr")    // "ome-zarr"
+ * ```
+ */
+export const outputKindOf = (path: string): OutputKind | undefined => {
+  if (isUrl(path)) return undefined
+  const ext = extension(path)
+  if (ext === "tif" || ext === "tiff") return "tiff"
+  if (ext === "nrrd" || ext === "nhdr") return "nrrd"
+  const bare = path.replace(/\/+$/, "")
+  if (isNifti(bare)) return /\.gz$/i.test(bare) ? "nifti-gz" : "nifti"
+  if (/\.ome\.zarr$/i.test(bare)) return "ome-zarr"
+  if (/\.zarr$/i.test(bare)) return "zarr"
+  if (path.endsWith("/") || (fs.existsSync(path) && fs.statSync(path).isDirectory()) || ext === "") return "tiff-stack"
+  return undefined
+}
+
+/** The sink options each output kind takes (`like` goes everywhere). */
+const TAKES: Record<OutputKind, ReadonlyArray<keyof SinkOptions>> = {
+  tiff: ["tiffCodec", "compressionLevel"],
+  "tiff-stack": ["tiffCodec", "compressionLevel"],
+  nrrd: ["nrrdEncoding", "compressionLevel"],
+  nifti: [],
+  "nifti-gz": ["compressionLevel"],
+  zarr: ["codec", "compressionLevel", "zarrVersion", "chunks", "levels", "labels"],
+  "ome-zarr": ["codec", "compressionLevel", "zarrVersion", "chunks", "levels", "labels"]
+}
+
+/** The first option in `options` that an output of `kind` does not take, if any. */
+export const inapplicableOption = (kind: OutputKind, options: SinkOptions): keyof SinkOptions | undefined => {
+  for (const key of Object.keys(options) as Array<keyof SinkOptions>) {
+    if (key === "like" || options[key] === undefined) continue
+    if (!TAKES[kind].includes(key)) return key
+  }
+  return undefined
+}
+
+/**
+ * A sink for writing a volume, choosing the format from the path. An option the format does not
+ * take (a Zarr codec for a TIFF, chunks for NRRD, …) is an UnsupportedError naming it, not ignored.
+ */
 export const sinkFor = (path: string, options: SinkOptions = {}): Effect.Effect<SliceSink, IoError> =>
   Effect.suspend((): Effect.Effect<SliceSink, IoError> => {
     if (isUrl(path)) return Effect.fail(new UnsupportedError({ path, detail: "writing over HTTP", hint: "write to a local path" }))
+    const kind = outputKindOf(path)
+    const wrong = kind === undefined ? undefined : inapplicableOption(kind, options)
+    if (kind !== undefined && wrong !== undefined)
+      return Effect.fail(
+        new UnsupportedError({
+          path,
+          detail: `the sink option ${wrong} (${JSON.stringify(options[wrong])}) does not apply to ${OUTPUT_KIND_NAMES[kind]} output`,
+          hint: `${OUTPUT_KIND_NAMES[kind]} output takes ${TAKES[kind].length > 0 ? TAKES[kind].join(", ") : "no such option"}`
+        })
+      )
     const ext = extension(path)
-    if (ext === "tif" || ext === "tiff") return Effect.succeed(tiffFileSink(path))
-    if (ext === "nrrd" || ext === "nhdr") return Effect.succeed(nrrdSink(path))
+    const level = options.compressionLevel !== undefined ? { level: options.compressionLevel } : {}
+    if (kind === "tiff") return Effect.succeed(tiffFileSink(path, { compression: options.tiffCodec ?? "raw", ...level }))
+    if (kind === "nrrd") return Effect.succeed(nrrdSink(path, { encoding: options.nrrdEncoding ?? "raw", ...level }))
     if (isNifti(path.replace(/\/+$/, "")))
       return Effect.map(loadNifti, (n) => {
         const like = options.like as Partial<import("./nifti.js").NiftiSource> | undefined
@@ -104,7 +175,7 @@ export const sinkFor = (path: string, options: SinkOptions = {}): Effect.Effect<
     const bare = path.replace(/\/+$/, "")
     if (/\.zarr$/i.test(bare)) return Effect.flatMap(loadZarr, (z) => z.zarrSinkFor(bare, options))
     const isDir = path.endsWith("/") || (fs.existsSync(path) && fs.statSync(path).isDirectory()) || ext === ""
-    if (isDir) return Effect.succeed(tiffStackSink(bare || "/"))
+    if (isDir) return Effect.succeed(tiffStackSink(bare || "/", { compression: options.tiffCodec ?? "raw", ...(options.compressionLevel !== undefined ? { level: options.compressionLevel } : {}) }))
     return Effect.fail(new UnsupportedError({ path, detail: "unknown output format", hint: `use ${KNOWN}` }))
   })
 

@@ -1,6 +1,6 @@
 /**
  * The options `openSource` and `sinkFor` take, one set for every format: each format reads the
- * fields that are its own and ignores the rest. A module of their own, below the dispatcher in
+ * fields that are its own; `sinkFor` refuses a sink option that its output's format does not take. A module of their own, below the dispatcher in
  * index.ts, so that a format's adapter (`zarrSinkFor`) can take them without importing the
  * dispatcher that loads it.
  *
@@ -25,7 +25,7 @@ export interface SourceOptions {
   readonly c?: number
 }
 
-/** Options a format may take when writing; formats ignore what is not theirs. */
+/** Options a format may take when writing; `sinkFor` refuses those its output's format does not take. */
 export interface SinkOptions {
   /** The source the output is made from: a NIfTI output keeps a NIfTI source's orientation. */
   readonly like?: SliceSource
@@ -35,7 +35,15 @@ export interface SinkOptions {
   readonly chunks?: readonly [number, number, number]
   /** Zarr: "raw", "gzip", "zstd" (default) or "blosc". */
   readonly codec?: "raw" | "gzip" | "zstd" | "blosc"
-  /** Compression level (gzip 1…9, zstd 1…22, blosc 0…9). */
+  /**
+   * TIFF (file or stack): "raw" (default, uncompressed strips), "deflate" (Adobe deflate, zlib) or
+   * "lzw"; compressed strips carry the horizontal predictor for integer dtypes, the floating-point
+   * predictor for float32 and float64.
+   */
+  readonly tiffCodec?: "raw" | "deflate" | "lzw"
+  /** NRRD: "raw" (default) or "gzip" (`encoding: gzip`). */
+  readonly nrrdEncoding?: "raw" | "gzip"
+  /** Compression level (gzip and deflate 1…9, zstd 1…22, blosc 0…9): Zarr, NIfTI .nii.gz, NRRD gzip, TIFF deflate. */
   readonly compressionLevel?: number
   /** OME-Zarr: number of pyramid levels including the full resolution (default: down to ~64 voxels). */
   readonly levels?: number

@@ -2,8 +2,9 @@
  * Format options of a pipeline, as plain data: which part of an input to read (an OME-Zarr level,
  * a channel, a NIfTI volume) and how to write an output (Zarr chunks and codec, pyramid levels).
  * The command line's flags and a run job's fields are the same names (`--zarr-version` is
- * `zarrVersion`); this module maps them onto the options of `openSource` and `sinkFor`. Formats
- * ignore what is not theirs.
+ * `zarrVersion`); this module maps them onto the options of `openSource` and `sinkFor`. An output
+ * option that the output's format does not take (`--codec gzip` for a TIFF, `--chunks` for NRRD)
+ * is a UsageError naming the option and the output, never ignored.
  *
  * @example
  * ```ts
@@ -13,7 +14,7 @@
  */
 import * as Effect from "effect/Effect"
 import type { SliceSource } from "../algebra/slices.js"
-import type { SinkOptions, SourceOptions } from "../io/index.js"
+import { OUTPUT_KIND_NAMES, outputKindOf, type OutputKind, type SinkOptions, type SourceOptions } from "../io/index.js"
 import { UsageError } from "./errors.js"
 
 /** What of the input is read. */
@@ -34,7 +35,11 @@ export interface InputFormat {
 export interface OutputFormat {
   /** Zarr: the chunk shape "z,y,x" (default 64,64,64). */
   readonly chunks?: string | undefined
-  /** Zarr: raw, gzip, zstd (default) or blosc with an optional level ("zstd:5"); NIfTI .nii.gz: gzip:LEVEL. */
+  /**
+   * The output's compression, named per format: Zarr raw, gzip, zstd (default) or blosc, each with
+   * an optional level ("zstd:5"); NIfTI .nii.gz gzip:LEVEL; NRRD raw (default) or gzip[:LEVEL];
+   * TIFF raw (default), deflate[:LEVEL] or lzw.
+   */
   readonly codec?: string | undefined
   /** Zarr: the format version (default 2). */
   readonly zarrVersion?: "2" | "3" | undefined
@@ -64,21 +69,83 @@ const parseChunks = (text: string): Effect.Effect<readonly [number, number, numb
     : Effect.fail(new UsageError({ detail: `--chunks ${text}: give three positive integers z,y,x (e.g. 64,64,64)` }))
 }
 
-const parseCodecText = (text: string): Effect.Effect<Pick<SinkOptions, "codec" | "compressionLevel">, UsageError> =>
+/** The codecs each output takes, as the help and the errors name them. */
+const CODECS_OF: Record<OutputKind, string> = {
+  zarr: "raw, gzip, zstd or blosc, optionally with :LEVEL",
+  "ome-zarr": "raw, gzip, zstd or blosc, optionally with :LEVEL",
+  "nifti-gz": "gzip or gzip:LEVEL (1…9)",
+  nifti: "none (name the output .nii.gz for gzip)",
+  nrrd: "raw, gzip or gzip:LEVEL (1…9)",
+  tiff: "raw, deflate, deflate:LEVEL (1…9) or lzw",
+  "tiff-stack": "raw, deflate, deflate:LEVEL (1…9) or lzw"
+}
+
+const CODEC_TEXT = /^([a-z0-9]+)(?::(\d+))?$/
+
+/** `--codec TEXT` for an output of `kind` at `output`, as sink options; a UsageError if it does not apply. */
+const parseCodecText = (
+  text: string,
+  kind: OutputKind | undefined,
+  output: string | undefined
+): Effect.Effect<Pick<SinkOptions, "codec" | "compressionLevel" | "tiffCodec" | "nrrdEncoding">, UsageError> =>
   Effect.gen(function* () {
-    // The codec names live with the Zarr module, loaded only when a codec is named.
-    const { parseCodec } = yield* Effect.promise(() => import("../io/zarr.js"))
-    const parsed = parseCodec(text)
-    if (parsed === undefined) return yield* new UsageError({ detail: `--codec ${text}: use raw, gzip, zstd or blosc, optionally with :LEVEL` })
-    return { codec: parsed.codec, ...(parsed.level === undefined ? {} : { compressionLevel: parsed.level }) }
+    const m = CODEC_TEXT.exec(text.trim().toLowerCase())
+    const name = m?.[1] === "none" ? "raw" : m?.[1]
+    const level = m?.[2] === undefined ? {} : { compressionLevel: Number(m[2]) }
+    const where = kind === undefined ? "" : ` to ${OUTPUT_KIND_NAMES[kind]} output${output === undefined ? "" : ` ${output}`}`
+    const refuse = () =>
+      new UsageError({ detail: `--codec ${text} does not apply${where} (use ${kind === undefined ? "a codec its format takes" : CODECS_OF[kind]})` })
+    if (kind === undefined || kind === "zarr" || kind === "ome-zarr") {
+      // Zarr's codec names live with the Zarr module, loaded only when a codec is named.
+      const { parseCodec } = yield* Effect.promise(() => import("../io/zarr.js"))
+      const parsed = parseCodec(text)
+      if (parsed === undefined) return yield* kind === undefined ? new UsageError({ detail: `--codec ${text}: use raw, gzip, zstd or blosc, optionally with :LEVEL` }) : refuse()
+      return { codec: parsed.codec, ...(parsed.level === undefined ? {} : { compressionLevel: parsed.level }) }
+    }
+    if (m === null) return yield* refuse()
+    switch (kind) {
+      case "nifti-gz":
+        if (name === "gzip") return level
+        return yield* refuse()
+      case "nrrd":
+        if (name === "raw" && m[2] === undefined) return { nrrdEncoding: "raw" }
+        if (name === "gzip") return { nrrdEncoding: "gzip", ...level }
+        return yield* refuse()
+      case "tiff":
+      case "tiff-stack":
+        if ((name === "raw" || name === "lzw") && m[2] === undefined) return { tiffCodec: name }
+        if (name === "deflate") return { tiffCodec: "deflate", ...level }
+        return yield* refuse()
+      case "nifti":
+        return yield* refuse()
+    }
   })
 
-/** The `sinkFor` options of an output format; an output made from `source` keeps its orientation (NIfTI). */
-export const sinkOptions = (f: OutputFormat, source: SliceSource): Effect.Effect<SinkOptions, UsageError> =>
+/** The output formats a Zarr-only option applies to. */
+const ZARR_KINDS: ReadonlyArray<OutputKind | undefined> = ["zarr", "ome-zarr", undefined]
+
+/**
+ * The `sinkFor` options of an output format; an output made from `source` keeps its orientation
+ * (NIfTI). With the output's path (a job's `output`), options its format does not take are refused.
+ */
+export const sinkOptions = (f: OutputFormat & { readonly output?: string | undefined }, source: SliceSource): Effect.Effect<SinkOptions, UsageError> =>
   Effect.gen(function* () {
+    const kind = f.output === undefined ? undefined : outputKindOf(f.output)
+    const zarrOnly = (flag: string, present: boolean) =>
+      present && !ZARR_KINDS.includes(kind)
+        ? Effect.fail(
+            new UsageError({
+              detail: `${flag} does not apply to ${OUTPUT_KIND_NAMES[kind!]} output ${f.output} (it is a Zarr${flag === "--levels" || flag === "--labels" ? " / OME-Zarr" : ""} option)`
+            })
+          )
+        : Effect.void
+    yield* zarrOnly("--chunks", f.chunks !== undefined)
+    yield* zarrOnly("--zarr-version", f.zarrVersion !== undefined)
+    yield* zarrOnly("--levels", f.levels !== undefined)
+    yield* zarrOnly("--labels", f.labels === true)
     const options: Mutable<SinkOptions> = { like: source }
     if (f.chunks !== undefined) options.chunks = yield* parseChunks(f.chunks)
-    if (f.codec !== undefined) Object.assign(options, yield* parseCodecText(f.codec))
+    if (f.codec !== undefined) Object.assign(options, yield* parseCodecText(f.codec, kind, f.output))
     if (f.zarrVersion !== undefined) options.zarrVersion = f.zarrVersion === "3" ? 3 : 2
     if (f.levels !== undefined) options.levels = f.levels
     if (f.labels === true) options.labels = true
