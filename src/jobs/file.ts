@@ -17,7 +17,7 @@ import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
-import type { IoError } from "../algebra/io-errors.js"
+import { fileError, type FileError, type IoError } from "../algebra/io-errors.js"
 import { firstIssue, JsonFileError } from "../util/json-path.js"
 import type { UsageError } from "./errors.js"
 import { FuseJob, fuseSetUp } from "./fuse-job.js"
@@ -83,12 +83,9 @@ export const resolveJobPaths = <J extends Job>(job: J, jobsFile: string): J => {
 }
 
 /** Reads and decodes a jobs file; the jobs' paths are resolved against its directory. */
-export const readJobs = (path: string): Effect.Effect<ReadonlyArray<Job>, JobsFileError> =>
+export const readJobs = (path: string): Effect.Effect<ReadonlyArray<Job>, JobsFileError | FileError> =>
   Effect.flatMap(
-    Effect.try({
-      try: () => fs.readFileSync(path, "utf8"),
-      catch: (e) => new JobsFileError({ path, at: "", detail: `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}` })
-    }),
+    Effect.try({ try: () => fs.readFileSync(path, "utf8"), catch: (e) => fileError(path, "read", e) }),
     (text) => Either.map(decodeJobs(path, text), (jobs) => jobs.map((j) => resolveJobPaths(j, path)))
   )
 

@@ -13,15 +13,16 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import * as fs from "node:fs"
-import { firstIssue, JsonFileError } from "../util/json-path.js"
+import { fileError, type FileError } from "../algebra/io-errors.js"
 import type { RunResult } from "../interpreters/run/index.js"
+import { firstIssue, JsonFileError } from "../util/json-path.js"
 import { computeCpuMs } from "./cpu.js"
 import { startSampler, type SamplerOptions } from "./sampler.js"
 import { Profile, PROFILE_VERSION, type JobFigures, type Sample } from "./schema.js"
 
 export { Profile, PROFILE_VERSION, type JobFigures, type Sample } from "./schema.js"
 
-/** A profile file that cannot be read, written or is not a valid profile. */
+/** A profile file that is not a valid profile (one that cannot be read or written is a FileError). */
 export class ProfileError extends JsonFileError("ProfileError") {}
 
 export interface Recording<A> {
@@ -113,10 +114,10 @@ export const batchProfile = (r: BatchFigures, startedAt: string, samples: Readon
 })
 
 /** Writes a profile as JSON (encoded with its Schema). */
-export const writeProfile = (path: string, profile: Profile): Effect.Effect<void, ProfileError> =>
+export const writeProfile = (path: string, profile: Profile): Effect.Effect<void, FileError> =>
   Effect.try({
     try: () => fs.writeFileSync(path, `${JSON.stringify(Schema.encodeSync(Profile)(profile))}\n`),
-    catch: (e) => new ProfileError({ path, at: "", detail: `cannot write: ${(e as NodeJS.ErrnoException).code ?? String(e)}` })
+    catch: (e) => fileError(path, "write", e)
   })
 
 /** Decodes a profile from JSON text; the error names the first bad field. */
@@ -139,11 +140,11 @@ export const decodeProfile = (path: string, text: string): Either.Either<Profile
 }
 
 /** Reads and checks a profile file. */
-export const readProfile = (path: string): Effect.Effect<Profile, ProfileError> =>
+export const readProfile = (path: string): Effect.Effect<Profile, ProfileError | FileError> =>
   Effect.flatMap(
     Effect.try({
       try: () => fs.readFileSync(path, "utf8"),
-      catch: (e) => new ProfileError({ path, at: "", detail: `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}` })
+      catch: (e) => fileError(path, "read", e)
     }),
     (text) => decodeProfile(path, text)
   )

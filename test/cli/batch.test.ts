@@ -223,4 +223,11 @@ describe("profiles and the report", () => {
     expect(r.code).toBe(1)
     expect(r.stderr.trim()).toBe(`slicewise: ${at("not.json")}: startedAt: is missing`)
   })
+
+  it("says in plain words when a profile or a jobs file does not exist", () => {
+    const report = slicewise("report", at("gone.json"))
+    expect([report.code, report.stderr.trim()]).toEqual([1, `slicewise: ${at("gone.json")}: no such file or directory`])
+    const batch = slicewise("batch", at("gone-jobs.json"), "--memory", "1GiB")
+    expect([batch.code, batch.stderr.trim()]).toEqual([1, `slicewise: ${at("gone-jobs.json")}: no such file or directory`])
+  })
 })
