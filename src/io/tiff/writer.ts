@@ -40,7 +40,10 @@ export interface TiffWriteOptions extends LayoutOptions {
   readonly level?: number
 }
 
-const isCompressed = (options: TiffWriteOptions): options is TiffWriteOptions & { readonly compression: "deflate" | "lzw" } =>
+/** Options of a compressed TIFF sink. */
+type CompressedOptions = TiffWriteOptions & { readonly compression: "deflate" | "lzw" }
+
+const isCompressed = (options: TiffWriteOptions): options is CompressedOptions =>
   options.compression === "deflate" || options.compression === "lzw"
 
 /** zlib's deflate state (default memLevel and window) and output chunk, per strip in flight. */
@@ -63,33 +66,197 @@ const hostCheck = (path: string): Effect.Effect<void, IoError> =>
 
 const bytesOf = (a: ArrayOf<DType>): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength)
 
-/** Checks writes and tracks which rows of which slices were written, for `commit`'s completeness check. */
+/**
+ * Checks writes and tracks which rows of which slices were written, for `commit`'s completeness
+ * check, and whether the output was committed.
+ */
 const sliceTracker = (path: string, info: VolumeInfo) => {
   const [depth, height] = info.shape
   const rows = new RowTracker(depth, height)
-  return {
-    check: (z: number, data: ArrayOf<DType>): IoError | undefined => requestProblem(path, info, z, data),
-    checkRows: (z: number, range: RowRange, data: ArrayOf<DType>): IoError | undefined => requestProblem(path, info, z, data, range),
+  const missing = (): IoError | undefined => {
+    const first = rows.firstIncomplete()
+    if (first < 0) return undefined
+    return new FormatError({
+      path,
+      position: `slice ${first}`,
+      detail:
+        `commit before every slice was written (${rows.complete()} of ${depth} written, slice ${first} ` +
+        (rows.written(first) === 0 ? "missing)" : `has ${rows.written(first)} of ${height} rows)`),
+      hint: "write each slice once, then commit"
+    })
+  }
+  const tracker = {
+    committed: false,
+    /** Why slice z cannot be written now, if it cannot. */
+    check: (z: number, data: ArrayOf<DType>): IoError | undefined =>
+      requestProblem(path, info, z, data) ?? (tracker.committed ? alreadyCommitted(path) : undefined),
+    checkRows: (z: number, range: RowRange, data: ArrayOf<DType>): IoError | undefined =>
+      requestProblem(path, info, z, data, range) ?? (tracker.committed ? alreadyCommitted(path) : undefined),
     /** Rows of slice z written before this write. */
     before: (z: number) => rows.written(z),
     mark: (z: number, range: RowRange = allRows(info)) => rows.add(z, range),
-    missing: (): IoError | undefined => {
-      const first = rows.firstIncomplete()
-      if (first < 0) return undefined
-      return new FormatError({
-        path,
-        position: `slice ${first}`,
-        detail:
-          `commit before every slice was written (${rows.complete()} of ${depth} written, slice ${first} ` +
-          (rows.written(first) === 0 ? "missing)" : `has ${rows.written(first)} of ${height} rows)`),
-        hint: "write each slice once, then commit"
+    /**
+     * `commit`: once, after every row of every slice; `finish` (uninterruptible: the rename happens
+     * entirely or not at all) makes the output visible.
+     */
+    commit: (finish: Effect.Effect<void, IoError>): Effect.Effect<void, IoError> =>
+      Effect.suspend(() => {
+        if (tracker.committed) return Effect.fail(alreadyCommitted(path))
+        const problem = missing()
+        if (problem) return Effect.fail(problem)
+        return Effect.uninterruptible(
+          Effect.zipRight(
+            finish,
+            Effect.sync(() => {
+              tracker.committed = true
+            })
+          )
+        )
       })
-    }
   }
+  return tracker
 }
+type SliceTracker = ReturnType<typeof sliceTracker>
 
 const alreadyCommitted = (path: string) =>
   new FormatError({ path, position: "commit", detail: "the output was already committed", hint: "call commit once" })
+
+/** How a single-file writer places slices in its open file; writes reach it checked. */
+interface FilePlacement<D extends DType> {
+  readonly write: (z: number, data: ArrayOf<D>) => Effect.Effect<void, IoError>
+  readonly writeRows?: (z: number, rows: RowRange, data: ArrayOf<D>) => Effect.Effect<void, IoError>
+  /** Commit's step before the file is closed and renamed. */
+  readonly finish: Effect.Effect<void, IoError>
+  readonly bytesWritten: () => number
+}
+
+/**
+ * A writer of one file at `path`, written as a temporary (removed if the scope closes before
+ * commit) that commit closes and renames over `path`. `prepare` plans it (before the existing
+ * `path` is checked), `place` writes into the open file.
+ */
+const createSingleFileWriter = <D extends DType, P>(
+  path: string,
+  info: VolumeInfo<D>,
+  prepare: Effect.Effect<P, IoError>,
+  place: (planned: P, fd: number, slices: SliceTracker) => Effect.Effect<FilePlacement<D>, IoError>
+) =>
+  Effect.gen(function* () {
+    yield* hostCheck(path)
+    const planned = yield* prepare
+    yield* checkReplaceableFile(path)
+    const temporary = temporaryName(path)
+    const slices = sliceTracker(path, info)
+    let closed = false
+    // Errors name the output, not its temporary.
+    const fd = yield* Effect.acquireRelease(openFd(temporary, "wx", { operation: "create", shown: path }), (fd) =>
+      Effect.zipRight(closed ? Effect.void : Effect.ignore(closeFd(fd, path)), slices.committed ? Effect.void : removeQuietly(temporary))
+    )
+    const placement = yield* place(planned, fd, slices)
+    const { writeRows } = placement
+    const writer: SliceWriter<D> = {
+      write: (z, data) => {
+        const bad = slices.check(z, data)
+        return bad ? Effect.fail(bad) : placement.write(z, data)
+      },
+      ...(writeRows && {
+        writeRows: (z: number, rows: RowRange, data: ArrayOf<D>) => {
+          const bad = slices.checkRows(z, rows, data)
+          return bad ? Effect.fail(bad) : writeRows(z, rows, data)
+        }
+      }),
+      // Close first, so that a late write error fails the commit instead of leaving a damaged file.
+      commit: slices.commit(
+        Effect.gen(function* () {
+          yield* placement.finish
+          closed = true
+          yield* closeFd(fd, path)
+          yield* commitFile(temporary, path)
+        })
+      ),
+      bytesWritten: placement.bytesWritten
+    }
+    return writer
+  })
+
+/** How a stack writer writes a slice's file; writes reach it checked. Both return the bytes written. */
+interface StackPlacement<D extends DType> {
+  /** Writes all of slice z into its new file (open at `fd`; `shown` names it in errors). */
+  readonly writeFile: (fd: number, data: ArrayOf<D>, shown: string) => Promise<number>
+  /** Writes rows of a slice into its file, `fresh` (just created) for the slice's first band. */
+  readonly writeBand?: (fd: number, fresh: boolean, rows: RowRange, data: ArrayOf<D>) => Promise<number>
+}
+
+/**
+ * A writer of a directory `dir` of one file per slice, written into a temporary directory (removed
+ * if the scope closes before commit) that commit renames over `dir`. `prepare` plans one slice's
+ * file (before the existing `dir` is checked), `place` writes them.
+ */
+const createStackWriterWith = <D extends DType, P>(
+  dir: string,
+  info: VolumeInfo<D>,
+  prepare: (one: VolumeInfo<D>) => Effect.Effect<P, IoError>,
+  place: (planned: P, one: VolumeInfo<D>) => StackPlacement<D>
+) =>
+  Effect.gen(function* () {
+    yield* hostCheck(dir)
+    if (!(Number.isInteger(info.shape[0]) && info.shape[0] >= 1)) {
+      return yield* Effect.fail(new UnsupportedError({ path: dir, detail: `depth is ${info.shape[0]}; a stack needs at least 1 slice` }))
+    }
+    const one: VolumeInfo<D> = { ...info, shape: [1, info.shape[1], info.shape[2]] }
+    const planned = yield* prepare(one)
+    yield* checkReplaceableStack(dir)
+    const target = dir.replace(/[/\\]+$/, "") || dir
+    const temporary = temporaryName(target)
+    const slices = sliceTracker(dir, info)
+    yield* Effect.acquireRelease(makeDirectory(temporary, dir), () => (slices.committed ? Effect.void : removeQuietly(temporary)))
+    const { writeFile, writeBand } = place(planned, one)
+    const depth = info.shape[0]
+    let bytesWritten = 0
+    const startWrite = (z: number, data: ArrayOf<D>) => {
+      const bad = slices.check(z, data)
+      if (bad) return Effect.fail(bad)
+      const name = stackFileName(z, depth)
+      // Errors name the file as it will be after commit.
+      const shown = nodePath.join(target, name)
+      return startFile(
+        nodePath.join(temporary, name),
+        "w",
+        "write",
+        async (fd) => {
+          bytesWritten += await writeFile(fd, data, shown)
+          slices.mark(z)
+        },
+        { operation: "create", shown }
+      )
+    }
+    const writer: SliceWriter<D> = {
+      write: (z, data) => Effect.suspend(() => startWrite(z, data)),
+      startWrite,
+      ...(writeBand && {
+        writeRows: (z: number, rows: RowRange, data: ArrayOf<D>) => {
+          const bad = slices.checkRows(z, rows, data)
+          if (bad) return Effect.fail(bad)
+          const name = stackFileName(z, depth)
+          // The first band of a slice creates its file.
+          const fresh = slices.before(z) === 0
+          return usingFile(
+            nodePath.join(temporary, name),
+            fresh ? "w" : "r+",
+            "write",
+            async (fd) => {
+              bytesWritten += await writeBand(fd, fresh, rows, data)
+              slices.mark(z, rows)
+            },
+            { operation: fresh ? "create" : "write", shown: nodePath.join(target, name) }
+          )
+        }
+      }),
+      commit: slices.commit(commitDirectory(temporary, target)),
+      bytesWritten: () => bytesWritten
+    }
+    return writer
+  })
 
 /**
  * A sink writing one multi-page TIFF at `path` (page z = slice z). BigTIFF is chosen when the file
@@ -145,65 +312,35 @@ const writeFileMetadata = (fd: number, path: string, layout: TiffLayout): Effect
     return written
   }))
 
+/** The header and every IFD first, then each slice's strips at their planned offsets. */
 const createFileWriter = <D extends DType>(path: string, info: VolumeInfo<D>, options: TiffWriteOptions) =>
-  Effect.gen(function* () {
-    yield* hostCheck(path)
-    const layout = yield* plan(path, info, options)
-    yield* checkReplaceableFile(path)
-    const temporary = temporaryName(path)
-    let committed = false
-    let closed = false
-    // Errors name the output, not its temporary.
-    const fd = yield* Effect.acquireRelease(openFd(temporary, "wx", { operation: "create", shown: path }), (fd) =>
-      Effect.zipRight(closed ? Effect.void : Effect.ignore(closeFd(fd, path)), committed ? Effect.void : removeQuietly(temporary))
-    )
-    let bytesWritten = yield* writeFileMetadata(fd, path, layout)
-    const slices = sliceTracker(path, info)
-    const writer: SliceWriter<D> = {
-      write: (z, data) => {
-        const bad = slices.check(z, data)
-        if (bad) return Effect.fail(bad)
-        if (committed) return Effect.fail(alreadyCommitted(path))
-        return Effect.zipRight(
-          writeAt(fd, path, bytesOf(data), layout.dataOffset(z)),
-          Effect.sync(() => {
-            bytesWritten += layout.sliceBytes
-            slices.mark(z)
-          })
-        )
-      },
-      writeRows: (z, rows, data) => {
-        const bad = slices.checkRows(z, rows, data)
-        if (bad) return Effect.fail(bad)
-        if (committed) return Effect.fail(alreadyCommitted(path))
-        const span = rawRowSpan(info, 0, rows)
-        return Effect.zipRight(
-          writeAt(fd, path, bytesOf(data), layout.dataOffset(z) + span.offset),
-          Effect.sync(() => {
-            bytesWritten += span.bytes
-            slices.mark(z, rows)
-          })
-        )
-      },
-      commit: Effect.suspend(() => {
-        if (committed) return Effect.fail(alreadyCommitted(path))
-        const missing = slices.missing()
-        if (missing) return Effect.fail(missing)
-        // Uninterruptible: the rename happens entirely or not at all.
-        // Close first, so that a late write error fails the commit instead of leaving a damaged file.
-        return Effect.uninterruptible(
-          Effect.gen(function* () {
-            closed = true
-            yield* closeFd(fd, path)
-            yield* commitFile(temporary, path)
-            committed = true
-          })
-        )
-      }),
-      bytesWritten: () => bytesWritten
-    }
-    return writer
-  })
+  createSingleFileWriter(path, info, plan(path, info, options), (layout, fd, slices) =>
+    Effect.map(writeFileMetadata(fd, path, layout), (metadataBytes): FilePlacement<D> => {
+      let bytesWritten = metadataBytes
+      return {
+        write: (z, data) =>
+          Effect.zipRight(
+            writeAt(fd, path, bytesOf(data), layout.dataOffset(z)),
+            Effect.sync(() => {
+              bytesWritten += layout.sliceBytes
+              slices.mark(z)
+            })
+          ),
+        writeRows: (z, rows, data) => {
+          const span = rawRowSpan(info, 0, rows)
+          return Effect.zipRight(
+            writeAt(fd, path, bytesOf(data), layout.dataOffset(z) + span.offset),
+            Effect.sync(() => {
+              bytesWritten += span.bytes
+              slices.mark(z, rows)
+            })
+          )
+        },
+        finish: Effect.void,
+        bytesWritten: () => bytesWritten
+      }
+    })
+  )
 
 /**
  * The name of slice z's file in a stack: zero-padded to at least 5 digits, more for deeper volumes,
@@ -247,90 +384,31 @@ export const tiffStackSink = (dir: string, options: TiffWriteOptions = {}): Slic
   }
 }
 
+/** Each file: the header and IFD (the same in every file), then the slice's strips. */
 const createStackWriter = <D extends DType>(dir: string, info: VolumeInfo<D>, options: TiffWriteOptions) =>
-  Effect.gen(function* () {
-    yield* hostCheck(dir)
-    if (!(Number.isInteger(info.shape[0]) && info.shape[0] >= 1)) {
-      return yield* Effect.fail(new UnsupportedError({ path: dir, detail: `depth is ${info.shape[0]}; a stack needs at least 1 slice` }))
-    }
-    const layout = yield* plan(dir, { ...info, shape: [1, info.shape[1], info.shape[2]] }, options)
-    yield* checkReplaceableStack(dir)
-    const target = dir.replace(/[/\\]+$/, "") || dir
-    const temporary = temporaryName(target)
-    let committed = false
-    yield* Effect.acquireRelease(
-      makeDirectory(temporary, dir),
-      () => (committed ? Effect.void : removeQuietly(temporary))
-    )
-    // Every file has the same header and IFD: encode them once.
-    const metadata = new Uint8Array(layout.metadataBytes)
-    encodeMetadata(layout, metadata, 0, 1)
-    const depth = info.shape[0]
-    let bytesWritten = 0
-    const slices = sliceTracker(dir, info)
-    const startWrite = (z: number, data: ArrayOf<D>) => {
-      const bad = slices.check(z, data)
-      if (bad) return Effect.fail(bad)
-      if (committed) return Effect.fail(alreadyCommitted(dir))
-      const name = stackFileName(z, depth)
-      const file = nodePath.join(temporary, name)
-      // Errors name the file as it will be after commit.
-      const shown = nodePath.join(target, name)
-      return startFile(
-        file,
-        "w",
-        "write",
-        async (fd) => {
+  createStackWriterWith(
+    dir,
+    info,
+    (one) => plan(dir, one, options),
+    (layout): StackPlacement<D> => {
+      // Every file has the same header and IFD: encode them once.
+      const metadata = new Uint8Array(layout.metadataBytes)
+      encodeMetadata(layout, metadata, 0, 1)
+      return {
+        writeFile: async (fd, data) => {
           await writevFully(fd, [metadata, bytesOf(data)], 0)
-          bytesWritten += layout.totalBytes
-          slices.mark(z)
+          return layout.totalBytes
         },
-        { operation: "create", shown }
-      )
+        // The first band of a slice writes the header with it.
+        writeBand: async (fd, fresh, rows, data) => {
+          const span = rawRowSpan(info, 0, rows)
+          if (fresh) await writeFully(fd, metadata, 0)
+          await writeFully(fd, bytesOf(data), metadata.length + span.offset)
+          return span.bytes + (fresh ? metadata.length : 0)
+        }
+      }
     }
-    const writer: SliceWriter<D> = {
-      write: (z, data) => Effect.suspend(() => startWrite(z, data)),
-      startWrite,
-      writeRows: (z, rows, data) => {
-        const bad = slices.checkRows(z, rows, data)
-        if (bad) return Effect.fail(bad)
-        if (committed) return Effect.fail(alreadyCommitted(dir))
-        const name = stackFileName(z, depth)
-        const file = nodePath.join(temporary, name)
-        const shown = nodePath.join(target, name)
-        const span = rawRowSpan(info, 0, rows)
-        // The first band of a slice creates its file and writes the header with it.
-        const fresh = slices.before(z) === 0
-        return usingFile(
-          file,
-          fresh ? "w" : "r+",
-          "write",
-          async (fd) => {
-            if (fresh) await writeFully(fd, metadata, 0)
-            await writeFully(fd, bytesOf(data), metadata.length + span.offset)
-            bytesWritten += span.bytes + (fresh ? metadata.length : 0)
-            slices.mark(z, rows)
-          },
-          { operation: fresh ? "create" : "write", shown }
-        )
-      },
-      commit: Effect.suspend(() => {
-        if (committed) return Effect.fail(alreadyCommitted(dir))
-        const missing = slices.missing()
-        if (missing) return Effect.fail(missing)
-        return Effect.uninterruptible(
-          Effect.zipRight(
-            commitDirectory(temporary, target),
-            Effect.sync(() => {
-              committed = true
-            })
-          )
-        )
-      }),
-      bytesWritten: () => bytesWritten
-    }
-    return writer
-  })
+  )
 
 // ---------------------------------------------------------------------------------------------
 // Compressed strips (deflate, LZW)
@@ -339,7 +417,7 @@ const createStackWriter = <D extends DType>(dir: string, info: VolumeInfo<D>, op
 const compressedSink = (
   format: "tiff" | "tiff-stack",
   path: string,
-  options: TiffWriteOptions & { readonly compression: "deflate" | "lzw" },
+  options: CompressedOptions,
   create: <D extends DType>(info: VolumeInfo<D>) => Effect.Effect<SliceWriter<D>, IoError, Scope.Scope>
 ): SliceSink => ({
   format: `${format}-${options.compression}`,
@@ -362,7 +440,7 @@ const compressedSink = (
 })
 
 /** What a compressed writer needs to know of the volume: strips, description, the compressor. */
-const compressedPlan = (path: string, info: VolumeInfo, options: TiffWriteOptions & { readonly compression: "deflate" | "lzw" }) =>
+const compressedPlan = (path: string, info: VolumeInfo, options: CompressedOptions) =>
   Effect.gen(function* () {
     const level = options.level ?? 6
     if (options.compression === "deflate" && !(Number.isInteger(level) && level >= 1 && level <= 9))
@@ -391,186 +469,112 @@ const tooBig = (path: string, end: number) =>
  * Header, then each slice's compressed strips where the end of the file is when it arrives, then
  * at commit every IFD (in z order, page z = slice z) and the header pointing to the first.
  */
-const createCompressedFileWriter = <D extends DType>(
-  path: string,
-  info: VolumeInfo<D>,
-  options: TiffWriteOptions & { readonly compression: "deflate" | "lzw" }
-) =>
-  Effect.gen(function* () {
-    yield* hostCheck(path)
-    const { layout, compressor } = yield* compressedPlan(path, info, options)
-    const depth = info.shape[0]
-    const big = needsBigTiff(options, compressor, info, depth, layout.description)
-    yield* checkReplaceableFile(path)
-    const temporary = temporaryName(path)
-    let committed = false
-    let closed = false
-    const fd = yield* Effect.acquireRelease(openFd(temporary, "wx", { operation: "create", shown: path }), (fd) =>
-      Effect.zipRight(closed ? Effect.void : Effect.ignore(closeFd(fd, path)), committed ? Effect.void : removeQuietly(temporary))
-    )
-    const header = encodeHeader(big, 0)
-    yield* writeAt(fd, path, header, 0)
-    let end = header.length
-    let bytesWritten = header.length
-    // Where each page's strips start, and their sizes (page z's at z · stripsPerPage).
-    const pageStart = new Float64Array(depth)
-    const counts = new Uint32Array(depth * compressor.stripsPerPage)
-    const slices = sliceTracker(path, info)
-    const write = (z: number, data: ArrayOf<D>): Effect.Effect<void, IoError> => {
-      const bad = slices.check(z, data)
-      if (bad) return Effect.fail(bad)
-      if (committed) return Effect.fail(alreadyCommitted(path))
-      return Effect.uninterruptible(
-        attempt(path, "write", async () => {
-          const page = await compressor.compress(bytesOf(data))
-          // Reserved before the write's first await, so concurrent writes never overlap.
-          const at = end
-          end += page.total
-          if (!big && end > 0xffffffff) throw tooBig(path, end)
-          try {
-            await writevFully(fd, page.parts, at)
-          } finally {
-            compressor.release(page)
+const createCompressedFileWriter = <D extends DType>(path: string, info: VolumeInfo<D>, options: CompressedOptions) =>
+  createSingleFileWriter(
+    path,
+    info,
+    Effect.map(compressedPlan(path, info, options), ({ layout, compressor }) => ({
+      layout,
+      compressor,
+      big: needsBigTiff(options, compressor, info, info.shape[0], layout.description)
+    })),
+    ({ layout, compressor, big }, fd, slices) =>
+      Effect.gen(function* () {
+        const depth = info.shape[0]
+        const header = encodeHeader(big, 0)
+        yield* writeAt(fd, path, header, 0)
+        let end = header.length
+        let bytesWritten = header.length
+        // Where each page's strips start, and their sizes (page z's at z · stripsPerPage).
+        const pageStart = new Float64Array(depth)
+        const counts = new Uint32Array(depth * compressor.stripsPerPage)
+        const write = (z: number, data: ArrayOf<D>): Effect.Effect<void, IoError> =>
+          Effect.uninterruptible(
+            attempt(path, "write", async () => {
+              const page = await compressor.compress(bytesOf(data))
+              // Reserved before the write's first await, so concurrent writes never overlap.
+              const at = end
+              end += page.total
+              if (!big && end > 0xffffffff) throw tooBig(path, end)
+              try {
+                await writevFully(fd, page.parts, at)
+              } finally {
+                compressor.release(page)
+              }
+              pageStart[z] = at
+              counts.set(page.counts, z * compressor.stripsPerPage)
+              bytesWritten += page.total
+              slices.mark(z)
+            })
+          )
+        // The IFDs after the last page (2-aligned), batched into writes of about 1 MiB.
+        const writeIfds = attempt(path, "write", async () => {
+          const n = compressor.stripsPerPage
+          const offsets = new Array<number>(n)
+          const entriesOf = (z: number) => {
+            let o = pageStart[z]!
+            for (let s = 0; s < n; s++) {
+              offsets[s] = o
+              o += counts[z * n + s]!
+            }
+            return pageEntries(compressor, info, offsets, Array.from(counts.subarray(z * n, (z + 1) * n)), big, z === 0 ? layout.description : undefined)
           }
-          pageStart[z] = at
-          counts.set(page.counts, z * compressor.stripsPerPage)
-          bytesWritten += page.total
-          slices.mark(z)
+          const first = end + (end & 1)
+          let at = first
+          let batch: Array<Uint8Array> = []
+          let batchAt = at
+          let batchBytes = 0
+          for (let z = 0; z < depth; z++) {
+            const entries = entriesOf(z)
+            const size = ifdBytes(entries, big)
+            const next = z + 1 < depth ? at + size + (size & 1) : 0
+            const ifd = encodeIfd(entries, big, at, next)
+            batch.push(ifd)
+            if (size & 1) batch.push(new Uint8Array(1))
+            batchBytes += size + (size & 1)
+            at += size + (size & 1)
+            if (batchBytes >= METADATA_BATCH || z === depth - 1) {
+              await writevFully(fd, batch, batchAt)
+              batch = []
+              batchAt = at
+              batchBytes = 0
+            }
+          }
+          if (!big && at > 0xffffffff) throw tooBig(path, at)
+          await writeFully(fd, encodeHeader(big, first), 0)
+          bytesWritten += at - end
+          end = at
         })
-      )
-    }
-    // The IFDs after the last page (2-aligned), batched into writes of about 1 MiB.
-    const writeIfds = attempt(path, "write", async () => {
-      const n = compressor.stripsPerPage
-      const offsets = new Array<number>(n)
-      const entriesOf = (z: number) => {
-        let o = pageStart[z]!
-        for (let s = 0; s < n; s++) {
-          offsets[s] = o
-          o += counts[z * n + s]!
-        }
-        return pageEntries(compressor, info, offsets, Array.from(counts.subarray(z * n, (z + 1) * n)), big, z === 0 ? layout.description : undefined)
-      }
-      const first = end + (end & 1)
-      let at = first
-      let batch: Array<Uint8Array> = []
-      let batchAt = at
-      let batchBytes = 0
-      for (let z = 0; z < depth; z++) {
-        const entries = entriesOf(z)
-        const size = ifdBytes(entries, big)
-        const next = z + 1 < depth ? at + size + (size & 1) : 0
-        const ifd = encodeIfd(entries, big, at, next)
-        batch.push(ifd)
-        if (size & 1) batch.push(new Uint8Array(1))
-        batchBytes += size + (size & 1)
-        at += size + (size & 1)
-        if (batchBytes >= METADATA_BATCH || z === depth - 1) {
-          await writevFully(fd, batch, batchAt)
-          batch = []
-          batchAt = at
-          batchBytes = 0
-        }
-      }
-      if (!big && at > 0xffffffff) throw tooBig(path, at)
-      await writeFully(fd, encodeHeader(big, first), 0)
-      bytesWritten += at - end
-      end = at
-    })
-    const writer: SliceWriter<D> = {
-      write,
-      commit: Effect.suspend(() => {
-        if (committed) return Effect.fail(alreadyCommitted(path))
-        const missing = slices.missing()
-        if (missing) return Effect.fail(missing)
-        return Effect.uninterruptible(
-          Effect.gen(function* () {
-            yield* writeIfds
-            closed = true
-            yield* closeFd(fd, path)
-            yield* commitFile(temporary, path)
-            committed = true
-          })
-        )
-      }),
-      bytesWritten: () => bytesWritten
-    }
-    return writer
-  })
+        const placement: FilePlacement<D> = { write, finish: writeIfds, bytesWritten: () => bytesWritten }
+        return placement
+      })
+  )
 
 /** One file per slice: header, IFD, then the compressed strips. */
-const createCompressedStackWriter = <D extends DType>(
-  dir: string,
-  info: VolumeInfo<D>,
-  options: TiffWriteOptions & { readonly compression: "deflate" | "lzw" }
-) =>
-  Effect.gen(function* () {
-    yield* hostCheck(dir)
-    if (!(Number.isInteger(info.shape[0]) && info.shape[0] >= 1)) {
-      return yield* Effect.fail(new UnsupportedError({ path: dir, detail: `depth is ${info.shape[0]}; a stack needs at least 1 slice` }))
-    }
-    const one = { ...info, shape: [1, info.shape[1], info.shape[2]] as const }
-    const { layout, compressor } = yield* compressedPlan(dir, one, options)
+const createCompressedStackWriter = <D extends DType>(dir: string, info: VolumeInfo<D>, options: CompressedOptions) =>
+  createStackWriterWith(dir, info, (one) => compressedPlan(dir, one, options), ({ layout, compressor }, one): StackPlacement<D> => {
     const big = needsBigTiff(options, compressor, one, 1, layout.description)
-    yield* checkReplaceableStack(dir)
-    const target = dir.replace(/[/\\]+$/, "") || dir
-    const temporary = temporaryName(target)
-    let committed = false
-    yield* Effect.acquireRelease(makeDirectory(temporary, dir), () => (committed ? Effect.void : removeQuietly(temporary)))
-    const depth = info.shape[0]
     const header = encodeHeader(big, big ? 16 : 8)
     const zeros = new Array<number>(compressor.stripsPerPage).fill(0)
     const ifdSize = ifdBytes(pageEntries(compressor, one, zeros, zeros, big, layout.description), big)
     const dataStart = header.length + ifdSize + (ifdSize & 1)
-    let bytesWritten = 0
-    const slices = sliceTracker(dir, info)
-    const startWrite = (z: number, data: ArrayOf<D>) => {
-      const bad = slices.check(z, data)
-      if (bad) return Effect.fail(bad)
-      if (committed) return Effect.fail(alreadyCommitted(dir))
-      const name = stackFileName(z, depth)
-      return startFile(
-        nodePath.join(temporary, name),
-        "w",
-        "write",
-        async (fd) => {
-          const page = await compressor.compress(bytesOf(data))
-          try {
-            const offsets: Array<number> = []
-            let o = dataStart
-            for (const c of page.counts) {
-              offsets.push(o)
-              o += c
-            }
-            if (!big && o > 0xffffffff) throw tooBig(nodePath.join(target, name), o)
-            const ifd = encodeIfd(pageEntries(compressor, one, offsets, page.counts, big, layout.description), big, header.length, 0)
-            await writevFully(fd, [header, ifd, new Uint8Array(dataStart - header.length - ifd.length), ...page.parts], 0)
-            bytesWritten += o
-          } finally {
-            compressor.release(page)
+    return {
+      writeFile: async (fd, data, shown) => {
+        const page = await compressor.compress(bytesOf(data))
+        try {
+          const offsets: Array<number> = []
+          let o = dataStart
+          for (const c of page.counts) {
+            offsets.push(o)
+            o += c
           }
-          slices.mark(z)
-        },
-        { operation: "create", shown: nodePath.join(target, name) }
-      )
+          if (!big && o > 0xffffffff) throw tooBig(shown, o)
+          const ifd = encodeIfd(pageEntries(compressor, one, offsets, page.counts, big, layout.description), big, header.length, 0)
+          await writevFully(fd, [header, ifd, new Uint8Array(dataStart - header.length - ifd.length), ...page.parts], 0)
+          return o
+        } finally {
+          compressor.release(page)
+        }
+      }
     }
-    const writer: SliceWriter<D> = {
-      write: (z, data) => Effect.suspend(() => startWrite(z, data)),
-      startWrite,
-      commit: Effect.suspend(() => {
-        if (committed) return Effect.fail(alreadyCommitted(dir))
-        const missing = slices.missing()
-        if (missing) return Effect.fail(missing)
-        return Effect.uninterruptible(
-          Effect.zipRight(
-            commitDirectory(temporary, target),
-            Effect.sync(() => {
-              committed = true
-            })
-          )
-        )
-      }),
-      bytesWritten: () => bytesWritten
-    }
-    return writer
   })

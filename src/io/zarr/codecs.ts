@@ -120,24 +120,37 @@ export const checkBloscHeader = (bytes: Uint8Array): BloscHeader => {
   return h
 }
 
-/** Wraps numcodecs' blosc: the header is checked against the buffer before, the length after decoding. */
-const checkedBlosc = (Blosc: CodecClass) =>
-  class CheckedBlosc {
-    readonly kind = "bytes_to_bytes"
+/**
+ * A registry codec class wrapping `Inner`'s: encoding passes through, decoding goes through
+ * `decode` (given the bytes and the wrapped codec), which checks what the wrapped one trusts.
+ */
+const checkedCodec = <Kind extends string, Out>(
+  Inner: CodecClass,
+  kind: Kind,
+  decode: (bytes: Uint8Array, inner: RegistryCodec) => Out
+) =>
+  class Checked {
+    readonly kind = kind
     constructor(private readonly inner: RegistryCodec) {}
     static fromConfig(config: unknown, meta: unknown) {
-      return new CheckedBlosc(Blosc.fromConfig(config, meta))
+      return new this(Inner.fromConfig(config, meta))
     }
-    encode(data: Uint8Array) {
+    encode(data: unknown) {
       return this.inner.encode(data as never)
     }
-    async decode(bytes: Uint8Array): Promise<Uint8Array> {
-      const h = checkBloscHeader(bytes)
-      const out = (await this.inner.decode(bytes)) as Uint8Array
-      if (out.length !== h.nbytes) throw new Error(`the blosc buffer decodes to ${out.length} bytes; its header says ${h.nbytes}`)
-      return out
+    decode(bytes: Uint8Array): Out {
+      return decode(bytes, this.inner)
     }
   }
+
+/** Wraps numcodecs' blosc: the header is checked against the buffer before, the length after decoding. */
+const checkedBlosc = (Blosc: CodecClass) =>
+  checkedCodec(Blosc, "bytes_to_bytes", async (bytes, inner): Promise<Uint8Array> => {
+    const h = checkBloscHeader(bytes)
+    const out = (await inner.decode(bytes)) as Uint8Array
+    if (out.length !== h.nbytes) throw new Error(`the blosc buffer decodes to ${out.length} bytes; its header says ${h.nbytes}`)
+    return out
+  })
 
 /**
  * Wraps zarrita's bytes codec (the array-to-bytes step of every pipeline): the bytes must be
@@ -145,24 +158,15 @@ const checkedBlosc = (Blosc: CodecClass) =>
  * of the voxel size as the whole voxels it holds.
  */
 const checkedBytes = (Bytes: CodecClass) =>
-  class CheckedBytes {
-    readonly kind = "array_to_bytes"
-    constructor(private readonly inner: RegistryCodec) {}
-    static fromConfig(config: unknown, meta: unknown) {
-      return new CheckedBytes(Bytes.fromConfig(config, meta))
-    }
-    encode(chunk: unknown) {
-      return this.inner.encode(chunk as never)
-    }
+  class CheckedBytes extends checkedCodec(Bytes, "array_to_bytes", (bytes, inner) => {
+    const chunk = inner.decode(bytes) as { data: { length: number; BYTES_PER_ELEMENT: number }; shape: ReadonlyArray<number> }
+    const voxels = chunk.shape.reduce((a, b) => a * b, 1)
+    const need = voxels * chunk.data.BYTES_PER_ELEMENT
+    if (bytes.byteLength !== need) throw new Error(`the chunk's data are ${bytes.byteLength} bytes; ${chunk.shape.join("×")} voxels of ${chunk.data.BYTES_PER_ELEMENT} bytes need ${need}`)
+    return chunk
+  }) {
     computeEncodedSize(size: number) {
       return size
-    }
-    decode(bytes: Uint8Array) {
-      const chunk = this.inner.decode(bytes) as { data: { length: number; BYTES_PER_ELEMENT: number }; shape: ReadonlyArray<number> }
-      const voxels = chunk.shape.reduce((a, b) => a * b, 1)
-      const need = voxels * chunk.data.BYTES_PER_ELEMENT
-      if (bytes.byteLength !== need) throw new Error(`the chunk's data are ${bytes.byteLength} bytes; ${chunk.shape.join("×")} voxels of ${chunk.data.BYTES_PER_ELEMENT} bytes need ${need}`)
-      return chunk
     }
   }
 
