@@ -25,7 +25,7 @@ import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import { FormatError, type IoError } from "../algebra/io-errors.js"
 import { removeQuietly, temporarySuffix } from "./atomic.js"
-import { openScoped, readFully, writeFully } from "./files.js"
+import { attempt, openScoped, readFully, writeFully } from "./files.js"
 import { spillDirectory } from "./spill.js"
 
 /** Compressed bytes read per step, at most. */
@@ -128,6 +128,11 @@ export class GzCursor {
     }
   }
 
+  /** Compressed bytes read per step. */
+  get blockBytes(): number {
+    return this.block.length
+  }
+
   /** Bytes decompressed and waiting. */
   private get buffered(): number {
     let n = -this.head
@@ -224,6 +229,10 @@ export class GzCursor {
   }
 }
 
+/** A cursor over the gzip stream from `start` to the end of the file, at the block size chosen for the file (`gzBlockBytes`). */
+export const openGzCursor = async (fd: number, path: string, fileSize: number, start: number = 0): Promise<GzCursor> =>
+  new GzCursor(fd, path, fileSize, gzBlockBytes(fileSize - start, await gzStatedSize(fd, fileSize)), start)
+
 // ---------------------------------------------------------------------------------------------
 // Slices of a gzip stream: a scan at open, then readers that stream forward
 
@@ -252,20 +261,23 @@ const skipScratchBytes = (sliceBytes: number) => Math.max(GZ_BLOCK, Math.min(sli
  * Decompresses the stream from `start` to the end of the file once: checks the data and the gzip
  * trailer, and records the compressed bytes a forward reader needs before each slice is complete.
  * A stream shorter than `skip + depth · sliceBytes` decompressed bytes is a FormatError naming the
- * slice it ends in (`what(z)`).
+ * slice it ends in (`what(z)`). `from` continues a cursor (`openGzCursor` at `layout.start`) that has
+ * already read part of the bytes before slice 0 (NIfTI parses its header from it first); the
+ * compressed bytes it has read count toward slice 0.
  */
 export const scanGzSlices = async (
   fd: number,
   path: string,
   fileSize: number,
   layout: { readonly start: number; readonly skip: number; readonly sliceBytes: number; readonly depth: number },
-  what: { readonly skip: string; readonly slice: (z: number) => string } = { skip: "the bytes before the data", slice: (z) => `slice ${z}` }
+  what: { readonly skip: string; readonly slice: (z: number) => string } = { skip: "the bytes before the data", slice: (z) => `slice ${z}` },
+  from?: GzCursor
 ): Promise<GzSlices> => {
   const { start, skip, sliceBytes, depth } = layout
-  const blockBytes = gzBlockBytes(fileSize - start, await gzStatedSize(fd, fileSize))
-  const cursor = new GzCursor(fd, path, fileSize, blockBytes, start)
+  const cursor = from ?? (await openGzCursor(fd, path, fileSize, start))
+  const blockBytes = cursor.blockBytes
   const scratch = new Uint8Array(skipScratchBytes(sliceBytes))
-  await cursor.skip(skip, scratch, what.skip)
+  await cursor.skip(skip - cursor.position, scratch, what.skip)
   const sliceCost = new Array<number>(depth)
   let before = 0
   for (let z = 0; z < depth; z++) {
@@ -296,9 +308,14 @@ export interface GzSliceReader {
  * slice asked for out of order (a backward pass starts at the last slice) makes a raw copy of the
  * whole volume in the spill directory (removed with the scope), which serves that slice and every
  * later one: a pass in either direction reads the compressed file once, one that turns back
- * midway at most twice. `label` names the temporary (`slicewise-<label>…raw`).
+ * midway at most twice. `label` names the temporary (`slicewise-<label>…raw`); `skipWhat` names the
+ * bytes before slice 0 in an error.
  */
-export const openGzSlices = (s: GzSlices, label: string): Effect.Effect<GzSliceReader, IoError, Scope.Scope> =>
+export const openGzSlices = (
+  s: GzSlices,
+  label: string,
+  skipWhat: string = "the bytes before the data"
+): Effect.Effect<GzSliceReader, IoError, Scope.Scope> =>
   Effect.gen(function* () {
     const { path, fileSize, sliceBytes, depth } = s
     const fd = yield* openScoped(path, "r")
@@ -314,7 +331,7 @@ export const openGzSlices = (s: GzSlices, label: string): Effect.Effect<GzSliceR
     const forward = async (z: number, target: Uint8Array) => {
       if (!started) {
         started = true
-        await cursor.skip(s.skip, scratch, "the bytes before the data")
+        await cursor.skip(s.skip, scratch, skipWhat)
       }
       await cursor.fill(target, `slice ${z}`)
       next++
@@ -326,7 +343,7 @@ export const openGzSlices = (s: GzSlices, label: string): Effect.Effect<GzSliceR
       spill = { path: spillPath, fd: fdOut }
       const fresh = new GzCursor(fd, path, fileSize, s.blockBytes, s.start)
       const buf = new Uint8Array(sliceBytes)
-      await fresh.skip(s.skip, scratch, "the bytes before the data")
+      await fresh.skip(s.skip, scratch, skipWhat)
       for (let z = 0; z < depth; z++) {
         await fresh.fill(buf, `slice ${z}`)
         await writeFully(fdOut, buf, z * sliceBytes)
@@ -366,13 +383,21 @@ export interface GzSliceStream {
  * One gzip stream at `level` into the open file `fd` from byte `offset` on, fed slice by slice in z
  * order: a slice that arrives ahead of its turn waits in a raw side file (`sidePath`, created on
  * first need and removed with the scope), so a backward pass costs one extra write and read of
- * the volume, not memory. The deflater is destroyed when the scope closes.
+ * the volume, not memory. The deflater is destroyed when the scope closes. `head` is compressed
+ * first, at the start of the stream (NIfTI's header, which `.nii.gz` compresses with the voxels).
  */
 export const gzSliceStream = (
   fd: number,
   offset: number,
-  options: { readonly level: number; readonly sliceBytes: number; readonly depth: number; readonly sidePath: string; readonly path: string }
-): Effect.Effect<GzSliceStream, never, Scope.Scope> =>
+  options: {
+    readonly level: number
+    readonly sliceBytes: number
+    readonly depth: number
+    readonly sidePath: string
+    readonly path: string
+    readonly head?: Uint8Array
+  }
+): Effect.Effect<GzSliceStream, IoError, Scope.Scope> =>
   Effect.gen(function* () {
     const { sliceBytes, depth, sidePath, path } = options
     const gzip = zlib.createGzip({ level: options.level })
@@ -407,6 +432,10 @@ export const gzSliceStream = (
       await new Promise<void>((resolve, reject) => gzip.write(data, (e) => (e ? reject(e) : resolve())))
       if (failure) throw failure
       await flushOut()
+    }
+    if (options.head !== undefined) {
+      const head = options.head
+      yield* attempt(path, "write", () => compress(head))
     }
     const written = new Uint8Array(depth)
     let drainBuf = new Uint8Array(0)

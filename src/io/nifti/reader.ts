@@ -21,18 +21,14 @@
  * src.details     // { qform: "…", sform: "…", scl_slope: 1, … }
  * ```
  */
-import * as fs from "node:fs"
-import * as nodePath from "node:path"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { bytesPerVoxel, viewOf, type ArrayOf, type DType } from "../../algebra/dtype.js"
 import { sliceBytes, volumeInfo, type VolumeInfo } from "../../algebra/volume.js"
-import { temporarySuffix, removeQuietly } from "../atomic.js"
 import { FormatError, UnsupportedError, type IoError } from "../../algebra/io-errors.js"
-import { attempt, fdSize, HOST_LITTLE_ENDIAN, openScoped, readAt, readFully, swapBytes, withFd, writeFully } from "../files.js"
+import { attempt, fdSize, HOST_LITTLE_ENDIAN, openScoped, readAt, swapBytes, withFd } from "../files.js"
 import type { RowRange, SliceReader, SliceSource } from "../../algebra/slices.js"
-import { spillDirectory } from "../spill.js"
-import { GZ_BLOCK, GzCursor, gzBlockBytes, gzStatedSize } from "../gzip.js"
+import { gzReaderBufferBytes, openGzCursor, openGzSlices, scanGzSlices, type GzSlices } from "../gzip.js"
 import { hasScaling, headerDetails, MIN_VOX_OFFSET, parseNiftiHeader, type NiftiHeader } from "./header.js"
 
 export interface NiftiOptions {
@@ -81,7 +77,7 @@ export const openNifti = (path: string, options: NiftiOptions = {}): Effect.Effe
           if (head[0] === 0x1f && head[1] === 0x8b)
             return yield* new FormatError({ path, position: "byte 0", detail: "the file is gzip-compressed but its name does not end in .gz", hint: "rename it to .nii.gz" })
           const header = yield* Either.match(parseNiftiHeader(head, path), { onLeft: Effect.fail, onRight: Effect.succeed })
-          return { header, fileSize, gz: undefined as GzScan | undefined }
+          return { header, fileSize, gz: undefined as GzSlices | undefined }
         }
         return yield* scanGzip(fd, path, fileSize, options)
       })
@@ -139,24 +135,14 @@ const layoutOf = (h: NiftiHeader, path: string, options: NiftiOptions): Effect.E
   })
 }
 
-/** What the scan of a `.nii.gz` at open learns: what reading it will cost and hold. */
-interface GzScan {
-  /** Compressed bytes a forward reader reads before slice z is complete. */
-  readonly sliceCost: ReadonlyArray<number>
-  /** The block size chosen for the file (`gzBlockBytes`), used by every cursor over it. */
-  readonly blockBytes: number
-  /** The most decompressed bytes one block yielded: what a cursor holds at most. */
-  readonly largestBlockOutput: number
-}
-
 /**
- * Decompresses the whole `.nii.gz` once: parses the header, checks the data and the gzip trailer,
- * and records the compressed bytes a forward reader needs before each slice is complete.
+ * Decompresses the whole `.nii.gz` once: parses the header, then (`scanGzSlices`, continuing the
+ * same cursor) checks the data and the gzip trailer, and records the compressed bytes a forward
+ * reader needs before each slice is complete.
  */
 const scanGzip = (fd: number, path: string, fileSize: number, options: NiftiOptions) =>
   attempt(path, "read", async () => {
-    const blockBytes = gzBlockBytes(fileSize, await gzStatedSize(fd, fileSize))
-    const cursor = new GzCursor(fd, path, fileSize, blockBytes)
+    const cursor = await openGzCursor(fd, path, fileSize)
     const head = new Uint8Array(MIN_VOX_OFFSET)
     try {
       await cursor.fill(head, "the NIfTI-1 header")
@@ -173,19 +159,14 @@ const scanGzip = (fd: number, path: string, fileSize: number, options: NiftiOpti
     const layout = Effect.runSync(Effect.either(layoutOf(header, path, options)))
     if (Either.isLeft(layout)) throw layout.left
     const { stored, dataOffset } = layout.right
-    const bytes = sliceBytes(stored)
-    const scratch = new Uint8Array(Math.max(GZ_BLOCK, Math.min(bytes, 1 << 22)))
-    await cursor.skip(dataOffset - MIN_VOX_OFFSET, scratch, "the header extensions")
-    const depth = stored.shape[0]
-    const sliceCost = new Array<number>(depth)
-    let before = 0
-    for (let z = 0; z < depth; z++) {
-      await cursor.skip(bytes, scratch, `slice ${z}`)
-      if (z === depth - 1) await cursor.finish()
-      sliceCost[z] = cursor.compressedRead - before
-      before = cursor.compressedRead
-    }
-    const gz: GzScan = { sliceCost, blockBytes, largestBlockOutput: cursor.largestBlockOutput }
+    const gz = await scanGzSlices(
+      fd,
+      path,
+      fileSize,
+      { start: 0, skip: dataOffset, sliceBytes: sliceBytes(stored), depth: stored.shape[0] },
+      { skip: "the header extensions", slice: (z) => `slice ${z}` },
+      cursor
+    )
     return { header, fileSize, gz }
   })
 
@@ -283,41 +264,14 @@ const openPlain = (d: SliceDecoding) =>
   })
 
 /**
- * A `.nii.gz` reader: slices in order are decompressed as they come; the first slice asked for out
- * of order makes a raw copy of the whole volume in the spill directory (removed with the scope),
- * which serves that slice and every later one.
+ * A `.nii.gz` reader (`openGzSlices`): slices in order are decompressed as they come; the first
+ * slice asked for out of order makes a raw copy of the whole volume in the spill directory
+ * (removed with the scope), which serves that slice and every later one.
  */
-const openGz = (d: SliceDecoding, fileSize: number, gzScan: GzScan) =>
-  Effect.gen(function* () {
+const openGz = (d: SliceDecoding, gz: GzSlices) =>
+  Effect.map(openGzSlices(gz, "nifti", "the header and extensions"), (gzReader): SliceReader => {
     const { path, rawBytes, scaled } = d
-    const depth = d.stored.shape[0]
-    const fd = yield* openScoped(path, "r")
-    const cursor = new GzCursor(fd, path, fileSize, gzScan.blockBytes)
-    const scratch = new Uint8Array(Math.max(GZ_BLOCK, Math.min(rawBytes, 1 << 22)))
     const sliceBuf = scaled ? new Uint8Array(rawBytes) : undefined
-    let next = 0 // the slice the cursor is at
-    let started = false
-    // The raw file a backward or random read falls back to, and its fd.
-    let spill: { readonly path: string; readonly fd: number } | undefined
-    const spillPath = nodePath.join(spillDirectory(), `slicewise-nifti${temporarySuffix()}.raw`)
-    yield* Effect.addFinalizer(() =>
-      spill === undefined ? Effect.void : Effect.zipRight(Effect.sync(() => fs.closeSync(spill!.fd)), removeQuietly(spill.path))
-    )
-    const forward = async (z: number, target: Uint8Array) => {
-      if (!started) {
-        started = true
-        await cursor.skip(d.dataOffset, scratch, "the header and extensions")
-      }
-      await cursor.fill(target, `slice ${z}`)
-      next++
-      if (next === depth) await cursor.finish()
-    }
-    const materialise = async () => {
-      const fdOut = fs.openSync(spillPath, "wx+")
-      spill = { path: spillPath, fd: fdOut }
-      return rawCopy(d, fd, fileSize, gzScan, fdOut, scratch)
-    }
-    let extra = 0
     const read = (z: number, into: ArrayOf<DType>): Effect.Effect<void, IoError> =>
       checkZ(d, z) ??
       (into.byteLength !== sliceBytes(d.info)
@@ -325,44 +279,20 @@ const openGz = (d: SliceDecoding, fileSize: number, gzScan: GzScan) =>
         : Effect.uninterruptible(
             attempt(path, "read", async () => {
               const target = scaled ? sliceBuf! : new Uint8Array(into.buffer, into.byteOffset, rawBytes)
-              // In order: stream. Anything else (a backward pass starts at the last slice) falls
-              // back to the raw copy, made once, so a pass in either direction reads the file once.
-              if (spill === undefined && z === next) await forward(z, target)
-              else {
-                if (spill === undefined) extra += await materialise()
-                const got = await readFully(spill!.fd, target, z * rawBytes)
-                if (got < rawBytes) throw new FormatError({ path: spill!.path, position: `slice ${z}`, detail: "the temporary raw copy is shorter than written" })
-              }
+              await gzReader.read(z, target)
               if (d.swap) swapBytes(target, d.width)
               deliver(d, target, into, rawBytes / d.width)
             })
           ))
-    return { read, bytesRead: () => cursor.compressedRead + extra } satisfies SliceReader
+    return { read, bytesRead: gzReader.bytesRead }
   })
-
-/**
- * Decompresses the whole volume from a fresh cursor into `fdOut`, slice z at z · rawBytes, and
- * returns the compressed bytes read: a pass that starts out of order reads the file once; one that
- * turns back midway reads it at most twice.
- */
-const rawCopy = async (d: SliceDecoding, fd: number, fileSize: number, gzScan: GzScan, fdOut: number, scratch: Uint8Array) => {
-  const fresh = new GzCursor(fd, d.path, fileSize, gzScan.blockBytes)
-  const buf = new Uint8Array(d.rawBytes)
-  await fresh.skip(d.dataOffset, scratch, "the header and extensions")
-  for (let z = 0; z < d.stored.shape[0]; z++) {
-    await fresh.fill(buf, `slice ${z}`)
-    await writeFully(fdOut, buf, z * d.rawBytes)
-  }
-  await fresh.finish()
-  return fresh.compressedRead
-}
 
 const makeSource = (
   path: string,
   header: NiftiHeader,
   layout: Layout,
   fileSize: number,
-  gzScan: GzScan | undefined,
+  gzScan: GzSlices | undefined,
   scaled: boolean
 ): NiftiSource => {
   const d = sliceDecoding(path, header, layout, scaled)
@@ -384,13 +314,11 @@ const makeSource = (
     sliceReadBytes,
     ...(gz
       ? {
-          // The block, the decompressor's window, a block's output twice (fflate decodes into a
-          // buffer of its own and hands out a copy), the skip scratch and the scaled slice.
-          readerBufferBytes:
-            gzScan.blockBytes + 32 * 1024 + 2 * gzScan.largestBlockOutput + Math.max(GZ_BLOCK, Math.min(rawBytes, 1 << 22)) + (scaled ? rawBytes : 0)
+          // What the gzip reader holds, and the scaled slice.
+          readerBufferBytes: gzReaderBufferBytes(gzScan) + (scaled ? rawBytes : 0)
         }
       : { rowReadBytes: (_z: number, rows: RowRange) => (rows.end - rows.start) * rowBytes, readerBufferBytes: scaled ? rawBytes : 0 }),
-    open: gz ? openGz(d, fileSize, gzScan) : openPlain(d),
+    open: gz ? openGz(d, gzScan) : openPlain(d),
     niftiHeader: header,
     scaled
   }

@@ -19,15 +19,15 @@
  * ```
  */
 import * as fs from "node:fs"
-import * as zlib from "node:zlib"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import { type ArrayOf, type DType } from "../../algebra/dtype.js"
 import { sliceBytes, volumeBytes, type VolumeInfo } from "../../algebra/volume.js"
 import { checkReplaceableFile, commitFile, removeQuietly, temporarySuffix } from "../atomic.js"
 import { FormatError, UnsupportedError, type IoError } from "../../algebra/io-errors.js"
-import { attempt, HOST_LITTLE_ENDIAN, readFully, writeFully } from "../files.js"
+import { attempt, HOST_LITTLE_ENDIAN, writeFully } from "../files.js"
 import type { RowRange, SliceSink, SliceWriter } from "../../algebra/slices.js"
+import { DEFLATE_STATE_BYTES, gzSliceStream } from "../gzip.js"
 import { formatNiftiHeader, MIN_VOX_OFFSET, type NiftiHeader } from "./header.js"
 
 export interface NiftiSinkOptions {
@@ -43,9 +43,6 @@ export interface NiftiSinkOptions {
 export interface NiftiSink extends SliceSink {
   readonly outputBytesExact: boolean
 }
-
-/** zlib's deflate state at the default memLevel/windowBits plus its output chunk, for the plan. */
-const DEFLATE_STATE_BYTES = 256 * 1024 + 16 * 1024
 
 /**
  * A sink writing NIfTI-1, little-endian, magic "n+1", data at byte 352. `.gz` names are
@@ -167,64 +164,9 @@ const createPlain = <D extends DType>(path: string, info: VolumeInfo<D>, options
   })
 
 /**
- * The side file of a `.nii.gz` writer for slices that arrive ahead of their turn, opened on first
- * need and closed and removed when the scope closes.
+ * The header, then the slices in z order, as one gzip stream (`gzSliceStream`) into the temporary
+ * file; slices ahead of their turn wait in a side file beside it.
  */
-const scopedSideFile = (path: string, suffix: string) =>
-  Effect.gen(function* () {
-    const side = { path: `${path}${suffix}-ahead`, fd: -1 }
-    yield* Effect.addFinalizer(() =>
-      Effect.zipRight(
-        Effect.sync(() => {
-          if (side.fd >= 0) fs.closeSync(side.fd)
-          side.fd = -1
-        }),
-        removeQuietly(side.path)
-      )
-    )
-    return side
-  })
-
-/**
- * One gzip stream at `level` into the temporary file `state.fd`, destroyed when the scope closes:
- * `compress` writes what the compressor has produced after each input, `end` the rest.
- */
-const gzipStream = (state: { fd: number }, level: number) =>
-  Effect.gen(function* () {
-    const gzip = zlib.createGzip({ level })
-    yield* Effect.addFinalizer(() => Effect.sync(() => gzip.destroy()))
-    const out: Array<Buffer> = []
-    let failure: Error | undefined
-    gzip.on("data", (c: Buffer) => out.push(c))
-    gzip.on("error", (e) => {
-      failure = e
-    })
-    let bytesWritten = 0
-    let fileOffset = 0
-    const flushOut = async () => {
-      while (out.length > 0) {
-        const c = out.shift()!
-        await writeFully(state.fd, c, fileOffset)
-        fileOffset += c.length
-        bytesWritten += c.length
-      }
-    }
-    const compress = async (data: Uint8Array) => {
-      await new Promise<void>((resolve, reject) => gzip.write(data, (e) => (e ? reject(e) : resolve())))
-      if (failure) throw failure
-      await flushOut()
-    }
-    const end = async () => {
-      await new Promise<void>((resolve, reject) => {
-        gzip.once("end", resolve)
-        gzip.once("error", reject)
-        gzip.end()
-      })
-      await flushOut()
-    }
-    return { compress, end, bytesWritten: () => bytesWritten }
-  })
-
 const createGz = <D extends DType>(path: string, info: VolumeInfo<D>, options: NiftiSinkOptions): Effect.Effect<SliceWriter<D>, IoError, Scope.Scope> =>
   Effect.gen(function* () {
     yield* checkShape(path, info)
@@ -233,53 +175,32 @@ const createGz = <D extends DType>(path: string, info: VolumeInfo<D>, options: N
     if (!Number.isInteger(level) || level < 1 || level > 9) return yield* new UnsupportedError({ path, detail: `gzip level ${level}`, hint: "use 1…9" })
     const suffix = temporarySuffix()
     const { temp, state } = yield* scopedTemp(path, suffix)
-    const side = yield* scopedSideFile(path, suffix)
-    const gzip = yield* gzipStream(state, level)
     const bytes = sliceBytes(info)
     const depth = info.shape[0]
-    const ahead = new Uint8Array(depth)
-    let drainBuf = new Uint8Array(0)
-    let next = 0
+    const stream = yield* gzSliceStream(state.fd, 0, {
+      level,
+      sliceBytes: bytes,
+      depth,
+      sidePath: `${path}${suffix}-ahead`,
+      path,
+      head: formatNiftiHeader(info, options)
+    })
     let finished = false
-    yield* attempt(path, "write", () => gzip.compress(formatNiftiHeader(info, options)))
     const write = (z: number, data: ArrayOf<D>): Effect.Effect<void, IoError> => {
       if (finished) return Effect.die(new Error(`${path}: write after commit`))
       if (!Number.isInteger(z) || z < 0 || z >= depth) return Effect.die(new RangeError(`${path}: slice ${z} is outside 0…${depth - 1}`))
       if (data.byteLength !== bytes) return Effect.die(new RangeError(`${path}: slice ${z} has ${data.byteLength} bytes, a slice has ${bytes}`))
-      if (z < next || ahead[z]) return Effect.die(new Error(`${path}: slice ${z} written twice`))
-      return Effect.uninterruptible(
-        attempt(path, "write", async () => {
-          if (z !== next) {
-            if (side.fd < 0) side.fd = fs.openSync(side.path, "wx+")
-            await writeFully(side.fd, bytesOf(data), z * bytes)
-            ahead[z] = 1
-            return
-          }
-          await gzip.compress(bytesOf(data))
-          next++
-          while (next < depth && ahead[next]) {
-            if (drainBuf.length !== bytes) drainBuf = new Uint8Array(bytes)
-            const got = await readFully(side.fd, drainBuf, next * bytes)
-            if (got !== bytes) throw new FormatError({ path: side.path, position: `slice ${next}`, detail: "the side file is shorter than written" })
-            await gzip.compress(drainBuf)
-            ahead[next] = 0
-            next++
-          }
-        })
-      )
+      if (stream.written[z]) return Effect.die(new Error(`${path}: slice ${z} written twice`))
+      return Effect.uninterruptible(attempt(path, "write", () => stream.write(z, bytesOf(data))))
     }
     const commit = Effect.suspend((): Effect.Effect<void, IoError> => {
       if (finished) return Effect.die(new Error(`${path}: commit called twice`))
-      if (next < depth) {
-        const done = new Uint8Array(depth)
-        for (let z = 0; z < depth; z++) done[z] = z < next || ahead[z] ? 1 : 0
-        const missing = missingSlices(path, done)
-        if (missing) return Effect.fail(missing)
-      }
+      const missing = missingSlices(path, stream.written)
+      if (missing) return Effect.fail(missing)
       finished = true
       return Effect.gen(function* () {
         yield* attempt(path, "write", async () => {
-          await gzip.end()
+          await stream.end()
           const fd = state.fd
           state.fd = -1
           fs.closeSync(fd)
@@ -288,5 +209,5 @@ const createGz = <D extends DType>(path: string, info: VolumeInfo<D>, options: N
         state.committed = true
       })
     })
-    return { write, commit, bytesWritten: gzip.bytesWritten }
+    return { write, commit, bytesWritten: stream.bytesWritten }
   })
