@@ -51,5 +51,5 @@ export { sameShape, shapeText, sliceBytes, sliceLength, volumeBytes, volumeInfo,
 export type { Shape, Spacing, VolumeInfo } from "./volume.js"
 export type { Location, RowRange, SliceReader, SliceSink, SliceSource, SliceWriter } from "./slices.js"
 export { FileError, FormatError, UnsupportedError } from "./io-errors.js"
-export type { IoError } from "./io-errors.js"
+export type { FileErrorProps, FileOperation, IoError } from "./io-errors.js"
 export { KernelError } from "./kernel-error.js"

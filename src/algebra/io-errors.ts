@@ -8,7 +8,7 @@ import * as Data from "effect/Data"
 export type FileOperation = "open" | "read" | "write" | "stat" | "rename" | "remove" | "list" | "create"
 
 /** The props of a FileError, before a detail written "ECODE: text" is split into code and text. */
-interface FileErrorProps {
+export interface FileErrorProps {
   readonly path: string
   readonly operation: FileOperation
   /** What went wrong, in words ("no such file or directory"); never the errno code alone. */

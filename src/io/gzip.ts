@@ -8,16 +8,18 @@
  *
  * fflate's Gunzip is synchronous and incremental (Node's zlib streams are neither), and hands out
  * fresh arrays; it does not check the gzip CRC, so this cursor does (per member, with node:zlib's
- * native crc32 where Node has it, a table loop in JavaScript elsewhere).
+ * native crc32 where Node has it, a table loop in JavaScript elsewhere). fflate is loaded by the
+ * first cursor opened (`openGzCursor`): importing it loads node:worker_threads (for its async API),
+ * which a run that reads no gzip stream should not pay for.
  *
  * @example
  * ```ts
- * const cursor = new GzCursor(fd, "brain.nii.gz", fileSize)
+ * const cursor = await openGzCursor(fd, "brain.nii.gz", fileSize)
  * await cursor.fill(header)            // the first 352 decompressed bytes
  * cursor.compressedRead                // compressed bytes read so far (whole blocks)
  * ```
  */
-import { Gunzip } from "fflate"
+import type { Gunzip } from "fflate"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
 import * as zlib from "node:zlib"
@@ -85,6 +87,12 @@ export const crcByTable = (crc: number, bytes: Uint8Array): number => {
 const crcUpdate: (crc: number, bytes: Uint8Array) => number =
   typeof zlib.crc32 === "function" ? (crc, bytes) => zlib.crc32(bytes, crc) : crcByTable
 
+/** fflate's Gunzip, once the first cursor has been opened. */
+let GunzipClass: typeof Gunzip | undefined
+const loadGunzip = async (): Promise<void> => {
+  GunzipClass ??= (await import("fflate")).Gunzip
+}
+
 export class GzCursor {
   /** Compressed bytes read from the file so far. */
   compressedRead = 0
@@ -111,7 +119,8 @@ export class GzCursor {
     private readonly start: number = 0
   ) {
     this.block = new Uint8Array(blockBytes)
-    this.gunzip = new Gunzip((chunk, final) => {
+    if (GunzipClass === undefined) throw new Error("internal: a GzCursor made before openGzCursor loaded fflate")
+    this.gunzip = new GunzipClass((chunk, final) => {
       if (chunk.length > 0) {
         this.queue.push(chunk)
         this.crc = crcUpdate(this.crc, chunk)
@@ -230,8 +239,10 @@ export class GzCursor {
 }
 
 /** A cursor over the gzip stream from `start` to the end of the file, at the block size chosen for the file (`gzBlockBytes`). */
-export const openGzCursor = async (fd: number, path: string, fileSize: number, start: number = 0): Promise<GzCursor> =>
-  new GzCursor(fd, path, fileSize, gzBlockBytes(fileSize - start, await gzStatedSize(fd, fileSize)), start)
+export const openGzCursor = async (fd: number, path: string, fileSize: number, start: number = 0): Promise<GzCursor> => {
+  await loadGunzip()
+  return new GzCursor(fd, path, fileSize, gzBlockBytes(fileSize - start, await gzStatedSize(fd, fileSize)), start)
+}
 
 // ---------------------------------------------------------------------------------------------
 // Slices of a gzip stream: a scan at open, then readers that stream forward

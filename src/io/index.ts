@@ -40,6 +40,8 @@ export { phantomSource, type PhantomOptions } from "./phantom.js"
 export { listTiffFiles, openTiffFile, openTiffStack, type TiffReadOptions } from "./tiff/reader.js"
 export { tiffFileSink, tiffStackSink, type TiffWriteOptions } from "./tiff/writer.js"
 export type { ReadStrategy } from "./tiff/blocks.js"
+export type { TiffCompression } from "./tiff/compressed.js"
+export type { NrrdEncoding } from "./nrrd/header.js"
 export { nrrdSink, openNrrd, type NrrdEndian, type NrrdSinkOptions } from "./nrrd.js"
 // NIfTI and Zarr are loaded on first use by openSource / sinkFor; their openers and sinks are in
 // "slicewise/io/nifti" and "slicewise/io/zarr". Their types cost nothing at run time:
