@@ -26,6 +26,7 @@ import * as zlib from "node:zlib"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import { FormatError, type IoError } from "../algebra/io-errors.js"
+import { crcTable, crcWith } from "../util/crc.js"
 import { removeQuietly, temporarySuffix } from "./atomic.js"
 import { attempt, openScoped, readFully, writeFully } from "./files.js"
 import { spillDirectory } from "./spill.js"
@@ -65,23 +66,10 @@ export const gzStatedSize = async (fd: number, fileSize: number): Promise<number
   return got === 4 ? new DataView(trailer.buffer).getUint32(0, true) : 0
 }
 
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256)
-  for (let n = 0; n < 256; n++) {
-    let c = n
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
-    t[n] = c >>> 0
-  }
-  return t
-})()
+const CRC_TABLE = crcTable(0xedb88320)
 
 /** CRC-32 by table, for Node versions without zlib.crc32 (exported for its test). */
-export const crcByTable = (crc: number, bytes: Uint8Array): number => {
-  let c = ~crc >>> 0
-  const t = CRC_TABLE
-  for (let i = 0; i < bytes.length; i++) c = t[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8)
-  return ~c >>> 0
-}
+export const crcByTable = (crc: number, bytes: Uint8Array): number => crcWith(CRC_TABLE, crc, bytes)
 
 /** CRC-32 of `bytes` continuing `crc`: node:zlib's native one where Node has it (20.15, 22.2 on). */
 const crcUpdate: (crc: number, bytes: Uint8Array) => number =

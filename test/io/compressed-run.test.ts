@@ -11,8 +11,7 @@ import * as nodePath from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import * as Effect from "effect/Effect"
 import type { Algebra, Repr } from "../../src/algebra/algebra.js"
-import { allocSlice, bytesPerVoxel } from "../../src/algebra/dtype.js"
-import { sliceLength, volumeBytes, volumeInfo } from "../../src/algebra/volume.js"
+import { volumeBytes, volumeInfo } from "../../src/algebra/volume.js"
 import type { SliceSink, SliceSource } from "../../src/algebra/slices.js"
 import * as Cost from "../../src/interpreters/cost/index.js"
 import * as Run from "../../src/interpreters/run/index.js"
@@ -21,26 +20,14 @@ import { nrrdSink } from "../../src/io/nrrd.js"
 import { tiffFileSink } from "../../src/io/tiff/writer.js"
 import { edt } from "../../src/ops/edt.js"
 import { median } from "../../src/ops/median.js"
+import { readAll } from "../support/volume-io.js"
 import { pseudoRandomBytes, writeVolume } from "./nrrd-helpers.js"
 
 const dir = fs.mkdtempSync(nodePath.join(os.tmpdir(), "slicewise-compressed-run-"))
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
 
-const readAllBytes = (src: SliceSource) =>
-  Effect.scoped(
-    Effect.gen(function* () {
-      const r = yield* src.open
-      const n = sliceLength(src.info)
-      const sb = n * bytesPerVoxel(src.info.dtype)
-      const out = new Uint8Array(sb * src.info.shape[0])
-      const slice = allocSlice(src.info.dtype, n)
-      for (let z = 0; z < src.info.shape[0]; z++) {
-        yield* r.read(z, slice)
-        out.set(new Uint8Array(slice.buffer, slice.byteOffset, sb), z * sb)
-      }
-      return out
-    })
-  )
+/** Every voxel of a source, as bytes. */
+const readAllBytes = (src: SliceSource) => Effect.map(readAll(src), (r) => r.bytes)
 
 describe("gzip NRRD input, compressed outputs, through the run interpreter", () => {
   const info = volumeInfo("uint8", [9, 40, 70])

@@ -230,22 +230,30 @@ const renameIntoPlace = (plan: OutputPlan, files: Temporaries, pending: Pending)
     pending.committed = true
   })
 
+/**
+ * What every NRRD writer starts with: a shape it can write, the output's plan, and its temporary
+ * files, removed with the scope unless committed (`sized`: the data file takes its final size).
+ */
+const beginOutput = (path: string, info: VolumeInfo, endian: NrrdEndian, encoding: NrrdEncoding, sized: boolean) =>
+  Effect.gen(function* () {
+    if (!info.shape.every((n) => Number.isSafeInteger(n) && n >= 1))
+      return yield* new UnsupportedError({ path, detail: `shape ${info.shape.join("×")}: every axis needs at least one voxel` })
+    const plan = planOutput(path, info, endian, encoding)
+    const pending: Pending = { fds: new Map(), temps: [], renamed: [], committed: false }
+    yield* Effect.addFinalizer(() => cleanUp(pending))
+    const files = yield* createTemporaries(plan, info, pending, sized)
+    const swap = bytesPerVoxel(info.dtype) > 1 && (endian === "little") !== HOST_LITTLE_ENDIAN
+    return { plan, pending, files, swap, bytes: sliceBytes(info) }
+  })
+
 const createWriter = <D extends DType>(
   path: string,
   info: VolumeInfo<D>,
   endian: NrrdEndian
 ): Effect.Effect<SliceWriter<D>, IoError, Scope.Scope> =>
   Effect.gen(function* () {
-    const [depth, height, width] = info.shape
-    if (![depth, height, width].every((n) => Number.isSafeInteger(n) && n >= 1))
-      return yield* new UnsupportedError({ path, detail: `shape ${info.shape.join("×")}: every axis needs at least one voxel` })
-    const plan = planOutput(path, info, endian)
-    const bytes = sliceBytes(info)
-    const swap = bytesPerVoxel(info.dtype) > 1 && (endian === "little") !== HOST_LITTLE_ENDIAN
-
-    const pending: Pending = { fds: new Map(), temps: [], renamed: [], committed: false }
-    yield* Effect.addFinalizer(() => cleanUp(pending))
-    const files = yield* createTemporaries(plan, info, pending)
+    const [depth, height] = info.shape
+    const { plan, pending, files, swap, bytes } = yield* beginOutput(path, info, endian, "raw", true)
     let bytesWritten = plan.header.length
 
     const written = new RowTracker(depth, height)
@@ -296,17 +304,10 @@ const createGzWriter = <D extends DType>(
   level: number
 ): Effect.Effect<SliceWriter<D>, IoError, Scope.Scope> =>
   Effect.gen(function* () {
-    const [depth, height, width] = info.shape
-    if (![depth, height, width].every((n) => Number.isSafeInteger(n) && n >= 1))
-      return yield* new UnsupportedError({ path, detail: `shape ${info.shape.join("×")}: every axis needs at least one voxel` })
     if (!Number.isInteger(level) || level < 1 || level > 9) return yield* new UnsupportedError({ path, detail: `gzip level ${level}`, hint: "use 1…9" })
-    const plan = planOutput(path, info, endian, "gzip")
-    const bytes = sliceBytes(info)
+    const depth = info.shape[0]
+    const { plan, pending, files, swap, bytes } = yield* beginOutput(path, info, endian, "gzip", false)
     const voxelWidth = bytesPerVoxel(info.dtype)
-    const swap = voxelWidth > 1 && (endian === "little") !== HOST_LITTLE_ENDIAN
-    const pending: Pending = { fds: new Map(), temps: [], renamed: [], committed: false }
-    yield* Effect.addFinalizer(() => cleanUp(pending))
-    const files = yield* createTemporaries(plan, info, pending, false)
     const stream = yield* gzSliceStream(files.dataFd, plan.dataOffset, {
       level,
       sliceBytes: bytes,

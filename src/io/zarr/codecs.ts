@@ -15,6 +15,7 @@
 import * as zlib from "node:zlib"
 import { promisify } from "node:util"
 import { bytesPerVoxel, type DType } from "../../algebra/dtype.js"
+import { crcTable, crcWith } from "../../util/crc.js"
 
 const gzipAsync = promisify(zlib.gzip)
 const gunzipAsync = promisify(zlib.gunzip)
@@ -170,23 +171,10 @@ const checkedBytes = (Bytes: CodecClass) =>
     }
   }
 
-const CRC32C_TABLE = (() => {
-  const t = new Uint32Array(256)
-  for (let n = 0; n < 256; n++) {
-    let c = n
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0x82f63b78 ^ (c >>> 1) : c >>> 1
-    t[n] = c >>> 0
-  }
-  return t
-})()
+const CRC32C_TABLE = crcTable(0x82f63b78)
 
 /** CRC-32C (Castagnoli), as Zarr v3's crc32c codec stores it. */
-export const crc32c = (bytes: Uint8Array): number => {
-  let c = 0xffffffff
-  const t = CRC32C_TABLE
-  for (let i = 0; i < bytes.length; i++) c = t[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8)
-  return ~c >>> 0
-}
+export const crc32c = (bytes: Uint8Array): number => crcWith(CRC32C_TABLE, 0, bytes)
 
 /** Zarr v3 crc32c that checks the checksum (zarrita's drops the 4 bytes unchecked). */
 class CheckedCrc32c {
