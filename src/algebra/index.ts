@@ -47,7 +47,24 @@ export type {
   SliceWindow,
   WindowKernel
 } from "./kernel.js"
-export { sameShape, shapeText, sliceBytes, sliceLength, volumeBytes, volumeInfo, voxelCount } from "./volume.js"
+export { sameShape, shapeText, sliceBytes, sliceLength, volumeBytes, volumeInfo, voxelCount, withDType } from "./volume.js"
+export {
+  affineOf,
+  convertUnit,
+  DEFAULT_GEOMETRY,
+  describeGeometry,
+  geometryOf,
+  IDENTITY_DIRECTION,
+  inSpace,
+  isIdentityDirection,
+  METRES_PER_UNIT,
+  parseLengthUnit,
+  sameGeometry,
+  UNIT_NAMES,
+  unitFactor,
+  voxelToPhysical
+} from "./geometry.js"
+export type { DirectionMatrix, Geometry, LengthUnit, Space, Vec3 } from "./geometry.js"
 export type { Shape, Spacing, VolumeInfo } from "./volume.js"
 export type { Location, RowRange, SliceReader, SliceSink, SliceSource, SliceWriter } from "./slices.js"
 export { FileError, FormatError, UnsupportedError } from "./io-errors.js"

@@ -106,5 +106,11 @@ export interface SliceSink extends Location {
   readonly writesRows?: boolean
   /** Bytes a writer holds besides the caller's slices (a chunk-row being gathered), for the plan. */
   readonly writerBufferBytes?: (info: VolumeInfo) => number
+  /**
+   * What of a volume's physical metadata this output cannot hold, each as a short phrase ("the
+   * direction (a rotation)", "the origin"): what a run reports in one line instead of dropping it
+   * silently. Empty or absent: everything is kept (converted to the output's units if need be).
+   */
+  readonly drops?: (info: VolumeInfo) => ReadonlyArray<string>
   readonly create: <D extends DType>(info: VolumeInfo<D>) => Effect.Effect<SliceWriter<D>, IoError, Scope.Scope>
 }

@@ -1,5 +1,6 @@
 /**
- * The metadata of a volume: dtype, shape (z, y, x) with x fastest in memory, and voxel spacing.
+ * The metadata of a volume: dtype, shape (z, y, x) with x fastest in memory, voxel spacing and,
+ * when its source states it, its physical geometry.
  *
  * @example
  * ```ts
@@ -9,6 +10,7 @@
  * ```
  */
 import { bytesPerVoxel, type DType } from "./dtype.js"
+import type { Geometry } from "./geometry.js"
 
 /** (z, y, x): depth, height, width. */
 export type Shape = readonly [z: number, y: number, x: number]
@@ -20,13 +22,15 @@ export interface VolumeInfo<D extends DType = DType> {
   readonly dtype: D
   readonly shape: Shape
   readonly spacing: Spacing
+  /** Unit, origin, directions and frame, when the source states any (see geometry.ts). */
+  readonly geometry?: Geometry
 }
 
-export const volumeInfo = <D extends DType>(dtype: D, shape: Shape, spacing: Spacing = [1, 1, 1]): VolumeInfo<D> => ({
-  dtype,
-  shape,
-  spacing
-})
+export const volumeInfo = <D extends DType>(dtype: D, shape: Shape, spacing: Spacing = [1, 1, 1], geometry?: Geometry): VolumeInfo<D> =>
+  geometry === undefined ? { dtype, shape, spacing } : { dtype, shape, spacing, geometry }
+
+/** The same volume with voxels of another dtype: shape, spacing and geometry kept. */
+export const withDType = <D extends DType>(info: VolumeInfo, dtype: D): VolumeInfo<D> => ({ ...info, dtype })
 
 /** Voxels in one z slice. */
 export const sliceLength = (info: VolumeInfo): number => info.shape[1] * info.shape[2]

@@ -15,7 +15,7 @@ import { allocSlice, castValue, type ArrayOf, type DType } from "../../algebra/d
 import * as E from "../../algebra/expr.js"
 import { KernelError, thrownMessage } from "../../algebra/kernel-error.js"
 import type { Direction, Reducer, WindowKernel } from "../../algebra/kernel.js"
-import { sameShape, shapeText, sliceLength, volumeInfo, voxelCount, type VolumeInfo } from "../../algebra/volume.js"
+import { sameShape, shapeText, sliceLength, voxelCount, withDType, type VolumeInfo } from "../../algebra/volume.js"
 import type { IoError } from "../../algebra/io-errors.js"
 import type { SliceSink, SliceSource } from "../../algebra/slices.js"
 import { PlanError } from "../plan/errors.js"
@@ -71,7 +71,7 @@ const applyKernel = <In extends DType, Out extends DType>(
   direction: Direction,
   stage: string
 ): MemVolume<Out> => {
-  const info = volumeInfo(kernel.output, input.info.shape, input.info.spacing)
+  const info = withDType(input.info, kernel.output)
   const out = memVolume(info, allocSlice(kernel.output, voxelCount(info)))
   const depth = input.info.shape[0]
   const failure = (phase: "prepare" | "compute", e: unknown, z?: number) =>
@@ -111,7 +111,7 @@ const pointwise = (
   }
   const expr = f(...inputs.map((_, i) => E.input(i)))
   const outType = dtype ?? first.info.dtype
-  const info = volumeInfo(outType, first.info.shape, first.info.spacing)
+  const info = withDType(first.info, outType)
   const out = allocSlice(outType, voxelCount(info))
   const values = new Float64Array(inputs.length)
   const scalar = (ref: unknown): unknown => (ref as MemScalar).value

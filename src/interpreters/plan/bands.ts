@@ -21,7 +21,7 @@
  * ```
  */
 import * as Effect from "effect/Effect"
-import { volumeInfo, type VolumeInfo } from "../../algebra/volume.js"
+import type { VolumeInfo } from "../../algebra/volume.js"
 import type { WindowKernel } from "../../algebra/kernel.js"
 import type { DType } from "../../algebra/dtype.js"
 import type { SliceSource } from "../../algebra/slices.js"
@@ -121,7 +121,7 @@ const template = (
   sourceOf: Map<SliceSource, SliceSource>,
   writeOf: Map<WriteNode, WriteNode>
 ): PassPlan => {
-  const banded = (info: VolumeInfo): VolumeInfo => volumeInfo(info.dtype, [info.shape[0], height, info.shape[2]], info.spacing)
+  const banded = (info: VolumeInfo): VolumeInfo => ({ ...info, shape: [info.shape[0], height, info.shape[2]] })
   const copies = new Map<VolumeNode, VolumeNode>()
   const copyTail = (fused: FusedTail | undefined): FusedTail | undefined =>
     fused === undefined ? undefined : { ...fused, tail: fused.tail.map((m) => ({ ...m, info: banded(m.info) })) }

@@ -12,7 +12,7 @@ import type { Algebra, Outputs, Program, Repr } from "../../algebra/algebra.js"
 import type { DType } from "../../algebra/dtype.js"
 import * as E from "../../algebra/expr.js"
 import type { Direction, Reducer, WindowKernel } from "../../algebra/kernel.js"
-import { sameShape, shapeText, volumeInfo, type VolumeInfo } from "../../algebra/volume.js"
+import { sameShape, shapeText, withDType, type VolumeInfo } from "../../algebra/volume.js"
 import { arraySink, type ArraySink } from "../../io/memory.js"
 import type { SliceSink, SliceSource } from "../../algebra/slices.js"
 import { PlanError } from "./errors.js"
@@ -160,7 +160,7 @@ export const makePlanAlgebra = (nodes: Array<Node>): Algebra<PlanRepr> => {
       kind: "pointwise",
       id,
       label: name ?? (inputs.length === 1 ? "map" : "zip"),
-      info: volumeInfo(dtype ?? first.info.dtype, first.info.shape, first.info.spacing),
+      info: withDType(first.info, dtype ?? first.info.dtype),
       inputs,
       expr,
       scalars
@@ -175,7 +175,7 @@ export const makePlanAlgebra = (nodes: Array<Node>): Algebra<PlanRepr> => {
       kind: "window",
       id,
       label: kernel.name,
-      info: volumeInfo(kernel.output, input.info.shape, input.info.spacing),
+      info: withDType(input.info, kernel.output),
       input,
       kernel,
       direction
