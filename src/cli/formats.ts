@@ -17,8 +17,12 @@ const optionalInteger = (name: string, description: string) =>
 /** Options that choose what of the input is read. */
 export const inputOptions = Options.all({
   level: optionalInteger("level", "OME-Zarr input: the resolution level to read (0, the default, is the full resolution)"),
-  channel: optionalInteger("channel", "OME-Zarr input: the channel of a multi-channel image (default 0)"),
-  time: optionalInteger("time", "OME-Zarr input: the time point (default 0)"),
+  channel: optionalInteger("channel", "OME-Zarr, ImageJ hyperstack or OME-TIFF input: the channel of a multi-channel image"),
+  time: optionalInteger("time", "OME-Zarr, ImageJ hyperstack or OME-TIFF input: the time point"),
+  series: Options.text("series").pipe(
+    Options.optional,
+    Options.withDescription("DICOM directory input: the series to read, by SeriesNumber or SeriesInstanceUID (info lists them)")
+  ),
   volume: optionalInteger("volume", "NIfTI input: the volume of a 4D image (default 0)"),
   scale: Options.boolean("scale").pipe(Options.withDescription("NIfTI input: apply scl_slope/scl_inter (voxels become float32)"))
 })

@@ -124,7 +124,7 @@ const spacingPrecision = (format: string): Precision => (format.startsWith("nift
 
 const infoCommand = Command.make("info", { input, inputFlags: inputOptions, json }, (a) =>
   Effect.gen(function* () {
-    const s = yield* openSource(a.input, sourceOptions(fieldsOf<InputFormat>(a.inputFlags)))
+    const s = yield* openSource(a.input, { ...sourceOptions(fieldsOf<InputFormat>(a.inputFlags)), describe: true })
     // Printed (text and JSON) as the shortest decimal that reads back as the stored value: a NIfTI
     // pixdim of 0.9 is 0.9, not the float32's 0.8999999761581421; Math.fround of it is the stored value.
     const spacing = s.info.spacing.map((v) => shortest(v, spacingPrecision(s.format)))

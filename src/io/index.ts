@@ -69,13 +69,13 @@ export const openSource = (path: string, options: SourceOptions = {}): Effect.Ef
     const stat = yield* Effect.try({ try: () => fs.statSync(path), catch: (e) => fileError(path, "stat", e) })
     if (stat.isDirectory()) {
       if (isZarrDirectory(path)) return yield* Effect.flatMap(loadZarr, (z) => z.openZarr(path, options))
-      return yield* openTiffStack(path)
+      return yield* openTiffStack(path, options)
     }
     if (isNifti(path)) return yield* Effect.flatMap(loadNifti, (n) => n.openNifti(path, options))
     switch (extension(path)) {
       case "tif":
       case "tiff":
-        return yield* openTiffFile(path)
+        return yield* openTiffFile(path, options)
       case "nrrd":
       case "nhdr":
         return yield* openNrrd(path)

@@ -20,9 +20,19 @@ export interface SourceOptions {
   readonly volume?: number
   /** OME-Zarr: which resolution level (default 0, the full resolution). */
   readonly level?: number
-  /** OME-Zarr: time point and channel of a 4D/5D image (default 0). */
+  /**
+   * Time point and channel of a 4D/5D image: OME-Zarr (default 0), and TIFF hyperstacks and
+   * OME-TIFF, which refuse a multi-channel or multi-time file when none is chosen.
+   */
   readonly t?: number
   readonly c?: number
+  /** DICOM directory: which series (SeriesNumber or SeriesInstanceUID); needed when it holds several. */
+  readonly series?: string
+  /**
+   * Open only to describe the input (`slicewise info`): a file with several channels, time points
+   * or series is not refused for want of a choice; the first is opened and `details` lists them all.
+   */
+  readonly describe?: boolean
 }
 
 /** Options a format may take when writing; `sinkFor` refuses those its output's format does not take. */

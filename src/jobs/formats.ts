@@ -21,10 +21,12 @@ import { UsageError } from "./errors.js"
 export interface InputFormat {
   /** OME-Zarr: the resolution level (0, the default, is the full resolution). */
   readonly level?: number | undefined
-  /** OME-Zarr: the channel of a multi-channel image (default 0). */
+  /** OME-Zarr, TIFF hyperstack or OME-TIFF: the channel of a multi-channel image. */
   readonly channel?: number | undefined
-  /** OME-Zarr: the time point (default 0). */
+  /** OME-Zarr, TIFF hyperstack or OME-TIFF: the time point. */
   readonly time?: number | undefined
+  /** DICOM directory: the series to read (its SeriesNumber or SeriesInstanceUID, as `info` lists them). */
+  readonly series?: string | undefined
   /** NIfTI: the volume of a 4D image (default 0). */
   readonly volume?: number | undefined
   /** NIfTI: apply scl_slope/scl_inter (voxels become float32). */
@@ -57,6 +59,7 @@ export const sourceOptions = (f: InputFormat): SourceOptions => {
   if (f.level !== undefined) options.level = f.level
   if (f.channel !== undefined) options.c = f.channel
   if (f.time !== undefined) options.t = f.time
+  if (f.series !== undefined) options.series = f.series
   if (f.volume !== undefined) options.volume = f.volume
   if (f.scale === true) options.scale = true
   return options

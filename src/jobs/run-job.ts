@@ -44,6 +44,7 @@ export const RunJob = Schema.Struct({
   level: Schema.optional(NonNegativeInt),
   channel: Schema.optional(NonNegativeInt),
   time: Schema.optional(NonNegativeInt),
+  series: Schema.optional(Schema.NonEmptyString),
   volume: Schema.optional(NonNegativeInt),
   scale: Schema.optional(Schema.Boolean),
   chunks: Schema.optional(Schema.NonEmptyString),

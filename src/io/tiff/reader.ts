@@ -30,6 +30,12 @@ export interface TiffReadOptions {
   readonly strategy?: ReadStrategy
   /** Files of a stack inspected at once when the source is opened (default 8). */
   readonly concurrency?: number
+  /** The channel of a multi-channel hyperstack or OME-TIFF. */
+  readonly c?: number
+  /** The time point of a multi-time hyperstack or OME-TIFF. */
+  readonly t?: number
+  /** Describe only: a multi-channel or multi-time file without a choice opens its first (see SourceOptions). */
+  readonly describe?: boolean
 }
 
 const hostCheck: Effect.Effect<void, IoError> = HOST_LITTLE_ENDIAN
