@@ -7,13 +7,15 @@
  * | a directory with `.zarray`/`zarr.json` | a Zarr v2/v3 array                           |
  * | a directory with OME `multiscales`     | an OME-Zarr image (level 0 unless `level`)   |
  * | `.zarr`, `.ome.zarr` (as output)       | a Zarr v2 array; OME-Zarr 0.4 image          |
+ * | a directory of DICOM files or DICOMDIR | a DICOM series (`series` chooses one)        |
+ * | `.dcm`                                 | one DICOM file: a volume of one slice        |
  * | any other existing directory           | a stack of 2D .tif/.tiff files               |
  * | a path ending in `/`                   | a stack (as output)                          |
  * | `.tif`, `.tiff`                        | one multi-page TIFF                          |
  * | `.nrrd`, `.nhdr`                       | NRRD, attached or detached                   |
  * | `.nii`, `.nii.gz`                      | NIfTI-1, slices along the third axis         |
  *
- * Zarr and NIfTI modules (and zarrita) are loaded only when such a path is used, so that other
+ * Zarr, NIfTI and DICOM modules (and zarrita) are loaded only when such a path is used, so that other
  * commands do not pay for them at start-up.
  *
  * @example
@@ -29,6 +31,7 @@ import * as fs from "node:fs"
 import * as nodePath from "node:path"
 import { fileError, UnsupportedError, type IoError } from "../algebra/io-errors.js"
 import { nrrdSink, openNrrd } from "./nrrd.js"
+import { isDicomDirectory } from "./dicom/detect.js"
 import type { SliceSink, SliceSource } from "../algebra/slices.js"
 import { openTiffFile, openTiffStack } from "./tiff/reader.js"
 import type { SinkOptions, SourceOptions } from "./options.js"
@@ -47,13 +50,15 @@ export { nrrdSink, openNrrd, type NrrdEndian, type NrrdSinkOptions } from "./nrr
 // "slicewise/io/nifti" and "slicewise/io/zarr". Their types cost nothing at run time:
 export type { NiftiOptions, NiftiSink, NiftiSinkOptions, NiftiSource } from "./nifti.js"
 export type { ZarrOptions, ZarrSink, ZarrSinkOptions, ZarrSource } from "./zarr.js"
+// DICOM series likewise: openDicomSeries is in "slicewise/io/dicom".
+export type { DicomHeader, DicomOptions, DicomSeriesSummary, DicomSource } from "./dicom.js"
 
 const extension = (path: string): string => {
   const m = /\.([A-Za-z0-9]+)$/.exec(path)
   return m === null ? "" : m[1]!.toLowerCase()
 }
 
-const KNOWN = "a directory of .tif files, .tif/.tiff, .nrrd/.nhdr, .nii/.nii.gz, or a Zarr/OME-Zarr directory or http(s) URL"
+const KNOWN = "a directory of .tif files, .tif/.tiff, .nrrd/.nhdr, .nii/.nii.gz, a directory of DICOM files or .dcm, or a Zarr/OME-Zarr directory or http(s) URL"
 
 const isUrl = (path: string) => /^https?:\/\//i.test(path)
 const isNifti = (path: string) => /\.nii(\.gz)?$/i.test(path)
@@ -69,6 +74,7 @@ export const openSource = (path: string, options: SourceOptions = {}): Effect.Ef
     const stat = yield* Effect.try({ try: () => fs.statSync(path), catch: (e) => fileError(path, "stat", e) })
     if (stat.isDirectory()) {
       if (isZarrDirectory(path)) return yield* Effect.flatMap(loadZarr, (z) => z.openZarr(path, options))
+      if (isDicomDirectory(path)) return yield* Effect.flatMap(loadDicom, (d) => d.openDicomSeries(path, options))
       return yield* openTiffStack(path, options)
     }
     if (isNifti(path)) return yield* Effect.flatMap(loadNifti, (n) => n.openNifti(path, options))
@@ -79,6 +85,8 @@ export const openSource = (path: string, options: SourceOptions = {}): Effect.Ef
       case "nrrd":
       case "nhdr":
         return yield* openNrrd(path)
+      case "dcm":
+        return yield* Effect.flatMap(loadDicom, (d) => d.openDicomSeries(path, options))
       default:
         return yield* new UnsupportedError({ path, detail: "unknown input format", hint: `use ${KNOWN}` })
     }
@@ -183,3 +191,4 @@ export const sinkFor = (path: string, options: SinkOptions = {}): Effect.Effect<
 
 const loadNifti = Effect.promise(() => import("./nifti.js"))
 const loadZarr = Effect.promise(() => import("./zarr.js"))
+const loadDicom = Effect.promise(() => import("./dicom.js"))

@@ -1,0 +1,16 @@
+/**
+ * DICOM series input: a directory of DICOM files, one slice each (what scanners and PACS export),
+ * read as a volume; `openSource` loads this module when a directory holds DICOM files.
+ *
+ * @example
+ * ```ts
+ * import { openDicomSeries } from "slicewise/io/dicom"
+ * const ct = yield* openDicomSeries("/data/exam/", { series: "3" })   // SeriesNumber or SeriesInstanceUID
+ * ct.info.geometry   // { unit: "mm", space: "LPS", origin: [...], direction: [...] }
+ * ct.series          // every series of the directory
+ * ```
+ */
+export { openDicomSeries, type DicomOptions, type DicomSource } from "./dicom/reader.js"
+export type { DicomSeriesSummary } from "./dicom/series.js"
+export { compressedSyntaxName, parseDicom, memoryBytes, type ByteSource, type DicomHeader } from "./dicom/parse.js"
+export { isDicomDirectory } from "./dicom/detect.js"
