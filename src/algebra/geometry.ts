@@ -141,8 +141,12 @@ export const geometryOf = (info: { readonly geometry?: Geometry | undefined }): 
 export const isIdentityDirection = (d: DirectionMatrix, tolerance = 1e-6): boolean =>
   d.every((v, c) => v.every((x, r) => Math.abs(x - (r === c ? 1 : 0)) <= tolerance))
 
+/** True for what a file that says nothing means: no unit, no frame, origin 0, identity directions. */
+export const isDefaultGeometry = (g: Geometry): boolean =>
+  g.unit === undefined && g.space === undefined && g.origin.every((v) => v === 0) && isIdentityDirection(g.direction, 0)
+
 /** Mirrors x and y: LPS ↔ RAS. */
-const flipXY = (v: Vec3): Vec3 => [-v[0], -v[1], v[2]]
+const flipXY = (v: Vec3): Vec3 => [0 - v[0], 0 - v[1], v[2]] // 0 − 0 is +0: no "-0" in headers
 
 /**
  * The same geometry in another anatomical frame (LPS ↔ RAS flips x and y). A geometry without a
@@ -231,13 +235,57 @@ export const sameGeometry = (a: Geometry, b: Geometry, tolerance = 1e-6): boolea
   )
 }
 
-/** The origin written out for `slicewise info`: "(−10, 20, 30) mm". */
+/** What of a volume's geometry a format can hold. */
+export interface GeometryHeld {
+  /** Any spacing (not only 1). */
+  readonly spacing: boolean
+  readonly unit: boolean
+  readonly origin: boolean
+  /** Directions other than the identity (rotations, flips). */
+  readonly direction: boolean
+  /** An anatomical frame (LPS, RAS). */
+  readonly space: boolean
+}
+
+/**
+ * What of `info`'s spacing and geometry a format holding `held` drops, as short phrases for the
+ * one line a run prints ("the direction (not axis-aligned)", "the anatomical frame (LPS)").
+ *
+ * @example
+ * ```ts
+ * geometryDrops(info, { spacing: true, unit: true, origin: true, direction: false, space: false })
+ * ```
+ */
+export const geometryDrops = (
+  info: { readonly spacing: readonly [number, number, number]; readonly geometry?: Geometry | undefined },
+  held: GeometryHeld
+): ReadonlyArray<string> => {
+  const g = geometryOf(info)
+  const out: Array<string> = []
+  if (!held.spacing && info.spacing.some((s) => s !== 1)) out.push(`the spacing (${info.spacing.join("×")})`)
+  if (!held.unit && g.unit !== undefined) out.push(`the unit (${g.unit})`)
+  if (!held.origin && g.origin.some((v) => v !== 0)) out.push(`the origin (${g.origin.join(", ")})`)
+  if (!held.direction && !isIdentityDirection(g.direction)) out.push("the direction (not axis-aligned)")
+  if (!held.space && g.space !== undefined) out.push(`the anatomical frame (${g.space})`)
+  return out
+}
+
+/**
+ * A geometry as text for `slicewise info`: origins with `fmt` (the precision the format stores),
+ * directions to six significant digits (they are computed, not stored, in most formats).
+ *
+ * @example
+ * ```ts
+ * describeGeometry(g)   // { unit: "mm", space: "LPS", origin: "(-10, 20, 30)", direction: "identity" }
+ * ```
+ */
 export const describeGeometry = (g: Geometry, fmt: (n: number) => string = String): Record<string, string> => {
-  const vec = (v: Vec3) => `(${v.map(fmt).join(", ")})`
+  const vec = (v: Vec3, f: (n: number) => string) => `(${v.map(f).join(", ")})`
+  const six = (n: number) => String(Number(n.toPrecision(6)) + 0)
   return {
     unit: g.unit ?? "not stated",
     ...(g.space !== undefined ? { space: g.space } : {}),
-    origin: vec(g.origin),
-    direction: isIdentityDirection(g.direction) ? "identity" : g.direction.map(vec).join(" ")
+    origin: vec(g.origin, fmt),
+    direction: isIdentityDirection(g.direction) ? "identity" : g.direction.map((v) => vec(v, six)).join(" ")
   }
 }

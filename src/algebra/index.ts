@@ -53,9 +53,11 @@ export {
   convertUnit,
   DEFAULT_GEOMETRY,
   describeGeometry,
+  geometryDrops,
   geometryOf,
   IDENTITY_DIRECTION,
   inSpace,
+  isDefaultGeometry,
   isIdentityDirection,
   METRES_PER_UNIT,
   parseLengthUnit,
@@ -64,7 +66,7 @@ export {
   unitFactor,
   voxelToPhysical
 } from "./geometry.js"
-export type { DirectionMatrix, Geometry, LengthUnit, Space, Vec3 } from "./geometry.js"
+export type { DirectionMatrix, Geometry, GeometryHeld, LengthUnit, Space, Vec3 } from "./geometry.js"
 export type { Shape, Spacing, VolumeInfo } from "./volume.js"
 export type { Location, RowRange, SliceReader, SliceSink, SliceSource, SliceWriter } from "./slices.js"
 export { FileError, FormatError, UnsupportedError } from "./io-errors.js"

@@ -24,6 +24,7 @@ import { UsageError } from "../jobs/errors.js"
 import { parseMemory } from "../jobs/memory.js"
 import { describeSteps } from "../jobs/steps.js"
 import { shortest, type Precision } from "../util/numbers.js"
+import { describeGeometry } from "../algebra/geometry.js"
 import { formatBytes } from "../util/units.js"
 import { runDemo } from "./demo.js"
 import { fieldsOf, inputOptions, outputOptions, type Flags } from "./formats.js"
@@ -127,13 +128,17 @@ const infoCommand = Command.make("info", { input, inputFlags: inputOptions, json
     const s = yield* openSource(a.input, { ...sourceOptions(fieldsOf<InputFormat>(a.inputFlags)), describe: true })
     // Printed (text and JSON) as the shortest decimal that reads back as the stored value: a NIfTI
     // pixdim of 0.9 is 0.9, not the float32's 0.8999999761581421; Math.fround of it is the stored value.
-    const spacing = s.info.spacing.map((v) => shortest(v, spacingPrecision(s.format)))
+    const precision = spacingPrecision(s.format)
+    const spacing = s.info.spacing.map((v) => shortest(v, precision))
+    const g = s.info.geometry
+    const geometry = g === undefined ? undefined : { ...g, origin: g.origin.map((v) => shortest(v, precision)) }
     const facts = {
       path: s.path,
       format: s.format,
       dtype: s.info.dtype,
       shape: s.info.shape,
       spacing,
+      ...(geometry === undefined ? {} : { geometry }),
       bytes: volumeBytes(s.info),
       ...s.details
     }
@@ -143,7 +148,10 @@ const infoCommand = Command.make("info", { input, inputFlags: inputOptions, json
         `${s.path}: ${s.format}`,
         `  dtype    ${s.info.dtype}`,
         `  shape    ${shapeText(s.info.shape)} (z×y×x)`,
-        `  spacing  ${spacing.join(" × ")}`,
+        `  spacing  ${spacing.join(" × ")}${s.info.geometry?.unit === undefined ? "" : ` ${s.info.geometry.unit}`}`,
+        ...Object.entries(g === undefined ? {} : describeGeometry(g, (v) => String(shortest(v, precision))))
+          .filter(([k]) => k !== "unit")
+          .map(([k, v]) => `  ${k.padEnd(8)} ${v}`),
         `  size     ${formatBytes(volumeBytes(s.info))} of voxels`,
         ...Object.entries(s.details).map(([k, v]) => `  ${k.padEnd(8)} ${v}`)
       ].join("\n")

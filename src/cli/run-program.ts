@@ -66,7 +66,8 @@ export const runAndReport = (program: Program, a: RunAndReport) =>
       if (split !== undefined) yield* print(splitText(split, result.plan.peakBufferBytes))
       yield* print(
         `${metricsText(result)}\npredicted: read ${formatBytes(predicted.bytesRead)}, wrote ${predicted.bytesWrittenExact ? "" : "≈"}${formatBytes(predicted.bytesWritten)}, ` +
-          `peak buffers ${formatBytes(predicted.peakBufferBytes)}, about ${formatMs(predicted.estimatedSeconds * 1000)}\nwrote ${a.output}`
+          `peak buffers ${formatBytes(predicted.peakBufferBytes)}, about ${formatMs(predicted.estimatedSeconds * 1000)}\n` +
+          [...Plan.geometryNotes(result.plan.graph), `wrote ${a.output}`].join("\n")
       )
     }
     return result

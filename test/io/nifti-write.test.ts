@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import { allocSlice, bytesPerVoxel, DTYPES, type DType } from "../../src/algebra/dtype.js"
+import { IDENTITY_DIRECTION } from "../../src/algebra/geometry.js"
 import { sliceLength, volumeBytes, volumeInfo, type VolumeInfo } from "../../src/algebra/volume.js"
 import { niftiSink, openNifti } from "../../src/io/nifti.js"
 import { writeAll } from "../support/volume-io.js"
@@ -51,7 +52,12 @@ describe("nifti writer", () => {
     for (const ext of [".nii", ".nii.gz"]) {
       it.effect(`${dtype}${ext}: header fields and voxels; backward order`, () =>
         Effect.gen(function* () {
-          const info = volumeInfo(dtype as DType, [4, 3, 5], [2, 0.75, 0.5])
+          const info = volumeInfo(dtype as DType, [4, 3, 5], [2, 0.75, 0.5], {
+            unit: "mm",
+            space: "RAS",
+            origin: [-10, 20, 30.5],
+            direction: IDENTITY_DIRECTION
+          })
           const bytes = volumeOf(info)
           const path = at(`v-${dtype}${ext}`)
           const sink = niftiSink(path)

@@ -36,6 +36,17 @@ const manifest = JSON.parse(fs.readFileSync(nodePath.join(FIXTURES, "manifest.js
 }
 
 describe("NRRD files made by Teem's unu", () => {
+  it.effect("space, directions and origin become the geometry", () =>
+    Effect.gen(function* () {
+      const ras = yield* openNrrd(nodePath.join(FIXTURES, "f32-ras.nrrd"))
+      expect(ras.info.geometry).toEqual({ space: "RAS", origin: [1, 2, 3], direction: [[1, 0, 0], [0, 1, 0], [0, 0, 1]] })
+      // A stub axis first: the image axes are 1…3, mirrored in x and y.
+      const lps = yield* openNrrd(nodePath.join(FIXTURES, "u16-stub.nrrd"))
+      expect(lps.info.spacing).toEqual([3, 1.5, 1])
+      expect(lps.info.geometry).toMatchObject({ space: "LPS", direction: [[-1, 0, 0], [0, -1, 0], [0, 0, 1]] })
+    })
+  )
+
   it("the manifest covers readable and refused files", () => {
     expect(manifest.fixtures.filter((f) => f.expected).length).toBeGreaterThanOrEqual(8)
     expect(manifest.fixtures.filter((f) => f.error).length).toBeGreaterThanOrEqual(4)
@@ -46,7 +57,8 @@ describe("NRRD files made by Teem's unu", () => {
       it.effect(`${f.file} reads as ${f.dtype} ${f.shape!.join("×")}`, () =>
         Effect.gen(function* () {
           const src = yield* openNrrd(nodePath.join(FIXTURES, f.file))
-          expect(src.info).toEqual({ dtype: f.dtype, shape: f.shape, spacing: f.spacing })
+          const { dtype, shape, spacing } = src.info
+          expect({ dtype, shape, spacing }).toEqual({ dtype: f.dtype, shape: f.shape, spacing: f.spacing })
           const { bytes, bytesRead } = yield* readVolume(src)
           const expected = fs.readFileSync(nodePath.join(FIXTURES, f.expected!))
           expect(Buffer.from(bytes).equals(expected)).toBe(true)

@@ -22,7 +22,7 @@ export { bandPass, fitBands, passReadBytes, planIo, whyNotBanded, type Band, typ
 export { planWithin } from "./budget.js"
 export { buildGraph, makePlanAlgebra, type Graph, type Node, type PlanRepr } from "./graph.js"
 export { planPasses, type PassPlan, type Plan, type StagePlan } from "./passes.js"
-export { planJson, planText } from "./print.js"
+export { geometryNotes, planJson, planText } from "./print.js"
 export { ALL_REWRITES, optimize, REWRITES, type RewriteName } from "./rewrites/index.js"
 
 const asPlanError = (e: unknown): PlanError =>

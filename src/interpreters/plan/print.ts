@@ -13,7 +13,7 @@
 import * as E from "../../algebra/expr.js"
 import { shapeText } from "../../algebra/volume.js"
 import { formatBytes } from "../../util/units.js"
-import type { Node, VolumeNode } from "./graph.js"
+import type { Graph, Node, VolumeNode } from "./graph.js"
 import type { PassPlan, PassRoot, Plan, StagePlan } from "./passes.js"
 
 const paramsText = (params: Readonly<Record<string, unknown>>): string =>
@@ -124,12 +124,33 @@ export const passText = (whole: PassPlan, passes: number): string => {
 export const planText = (plan: Plan): string =>
   [
     `plan: ${plan.passes.length} pass${plan.passes.length === 1 ? "" : "es"}, peak buffers ${formatBytes(plan.peakBufferBytes)}`,
-    ...plan.passes.map((p) => passText(p, plan.passes.length))
+    ...plan.passes.map((p) => passText(p, plan.passes.length)),
+    ...geometryNotes(plan.graph)
   ].join("\n")
+
+/**
+ * One line per output that cannot hold all of its volume's physical metadata, saying what it
+ * drops (`SliceSink.drops`): what `plan` prints and `run` reports, so that nothing is lost silently.
+ *
+ * @example
+ * ```ts
+ * geometryNotes(plan.graph)   // ["note: out.ome.zarr (ome-zarr) does not hold the direction (not axis-aligned); it is not written"]
+ * ```
+ */
+export const geometryNotes = (graph: Graph): ReadonlyArray<string> =>
+  graph.nodes.flatMap((n) => {
+    if (n.kind !== "write") return []
+    const drops = n.sink.drops?.(n.input.info) ?? []
+    return drops.length === 0 ? [] : [`note: ${n.sink.path} (${n.sink.format}) does not hold ${listText(drops)}; ${drops.length === 1 ? "it is" : "they are"} not written`]
+  })
+
+const listText = (items: ReadonlyArray<string>): string =>
+  items.length <= 1 ? (items[0] ?? "") : `${items.slice(0, -1).join(", ")} and ${items[items.length - 1]}`
 
 /** The plan as JSON-ready data. */
 export const planJson = (plan: Plan) => ({
   peakBufferBytes: plan.peakBufferBytes,
+  notes: geometryNotes(plan.graph),
   passes: plan.passes.map((whole) => passJson(whole))
 })
 

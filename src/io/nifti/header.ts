@@ -17,6 +17,8 @@ import type { DType } from "../../algebra/dtype.js"
 import { bytesPerVoxel } from "../../algebra/dtype.js"
 import type { VolumeInfo } from "../../algebra/volume.js"
 import { FormatError, UnsupportedError, type IoError } from "../../algebra/io-errors.js"
+import { sameGeometry } from "../../algebra/geometry.js"
+import { niftiGeometry, niftiOrientation, type NiftiOrientation } from "./orientation.js"
 
 /** Size of the NIfTI-1 header proper. */
 export const HEADER_BYTES = 348
@@ -198,8 +200,8 @@ export interface FormatOptions {
 
 /**
  * The 352 bytes a slicewise `.nii` starts with: a little-endian NIfTI-1 header (magic "n+1",
- * vox_offset 352) and an extension flag of zeros (no extensions). Without a template the sform
- * and qform are the scaling by the spacing (codes 2, "aligned"), x/y/z in mm.
+ * vox_offset 352) and an extension flag of zeros (no extensions). The sform and qform state the
+ * volume's geometry (see orientation.ts), or the template's when that is the same geometry.
  */
 export const formatNiftiHeader = (info: VolumeInfo, options: FormatOptions = {}): Uint8Array => {
   const out = new Uint8Array(MIN_VOX_OFFSET)
@@ -220,6 +222,8 @@ export const formatNiftiHeader = (info: VolumeInfo, options: FormatOptions = {})
   const qfac = t !== undefined && t.pixdim[0] === -1 ? -1 : 1
   const pix = [qfac, sx, sy, sz, t?.pixdim[4] ?? 0, t?.pixdim[5] ?? 0, t?.pixdim[6] ?? 0, t?.pixdim[7] ?? 0]
   pix.forEach((p, i) => dv.setFloat32(76 + 4 * i, p, true))
+  // A template whose orientation is the volume's is kept bit for bit (codes, quaternion rounding).
+  if (t === undefined || !statesGeometry(t, info)) writeOrientation(dv, out, niftiOrientation(info.spacing, info.geometry))
   dv.setFloat32(108, MIN_VOX_OFFSET, true)
   dv.setFloat32(112, options.scale?.slope ?? 0, true)
   dv.setFloat32(116, options.scale?.inter ?? 0, true)
@@ -228,16 +232,25 @@ export const formatNiftiHeader = (info: VolumeInfo, options: FormatOptions = {})
   dv.setFloat32(128, 0, true)
   dv.setInt32(140, 0, true)
   dv.setInt32(144, 0, true)
-  if (t === undefined) {
-    out[123] = 2 // mm
-    dv.setInt16(252, 2, true)
-    dv.setInt16(254, 2, true)
-    // qform: identity rotation (b = c = d = 0) scaled by pixdim; sform: diag(sx, sy, sz).
-    const rows = [[sx, 0, 0, 0], [0, sy, 0, 0], [0, 0, sz, 0]]
-    rows.forEach((r, i) => r.forEach((v, j) => dv.setFloat32(280 + 16 * i + 4 * j, v, true)))
-  }
   out.set([0x6e, 0x2b, 0x31, 0], 344) // "n+1\0"
   return out
+}
+
+/** True when the template's orientation and units are the volume's geometry. */
+const statesGeometry = (t: NiftiHeader, info: VolumeInfo): boolean => {
+  const g = niftiGeometry(t)
+  return g === undefined || info.geometry === undefined ? g === info.geometry : sameGeometry(g, info.geometry)
+}
+
+/** Writes pixdim[0..3], the space unit (time unit kept), qform and sform. */
+const writeOrientation = (dv: DataView, out: Uint8Array, o: NiftiOrientation): void => {
+  dv.setFloat32(76, o.qfac, true)
+  o.pixdim.forEach((p, i) => dv.setFloat32(80 + 4 * i, p, true))
+  out[123] = (out[123]! & ~7) | o.unitCode
+  dv.setInt16(252, o.formCode, true)
+  dv.setInt16(254, o.formCode, true)
+  o.quatern.forEach((q, i) => dv.setFloat32(256 + 4 * i, q, true))
+  o.srow.forEach((r, i) => r.forEach((v, j) => dv.setFloat32(280 + 16 * i + 4 * j, v, true)))
 }
 
 /** Byte-swaps, in place, every multi-byte field of a NIfTI-1 header (big-endian template → little). */

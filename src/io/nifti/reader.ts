@@ -24,7 +24,8 @@
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { bytesPerVoxel, viewOf, type ArrayOf, type DType } from "../../algebra/dtype.js"
-import { sliceBytes, volumeInfo, type VolumeInfo } from "../../algebra/volume.js"
+import { sliceBytes, volumeInfo, withDType, type VolumeInfo } from "../../algebra/volume.js"
+import { niftiGeometry } from "./orientation.js"
 import { FormatError, UnsupportedError, type IoError } from "../../algebra/io-errors.js"
 import { attempt, fdSize, HOST_LITTLE_ENDIAN, openScoped, readAt, swapBytes, withFd } from "../files.js"
 import type { RowRange, SliceReader, SliceSource } from "../../algebra/slices.js"
@@ -123,7 +124,7 @@ const layoutOf = (h: NiftiHeader, path: string, options: NiftiOptions): Effect.E
     const p = Math.abs(h.pixdim[i] ?? 0)
     return i <= n && Number.isFinite(p) && p > 0 ? p : 1
   }
-  const stored = volumeInfo(h.dtype, [nz, ny, nx], [spacing(3), spacing(2), spacing(1)])
+  const stored = volumeInfo(h.dtype, [nz, ny, nx], [spacing(3), spacing(2), spacing(1)], niftiGeometry(h))
   const vb = nx * ny * nz * bytesPerVoxel(h.dtype)
   return Effect.succeed({
     stored,
@@ -201,7 +202,7 @@ const sliceDecoding = (path: string, header: NiftiHeader, layout: Layout, scaled
   return {
     path,
     stored,
-    info: scaled ? volumeInfo(scaledDtype(stored.dtype), stored.shape, stored.spacing) : stored,
+    info: scaled ? withDType(stored, scaledDtype(stored.dtype)) : stored,
     dataOffset: layout.dataOffset,
     rawBytes: sliceBytes(stored),
     width,

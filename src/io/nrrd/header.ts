@@ -15,7 +15,9 @@
  */
 import * as Either from "effect/Either"
 import { bytesPerVoxel, type DType } from "../../algebra/dtype.js"
-import type { Spacing, VolumeInfo } from "../../algebra/volume.js"
+import { volumeInfo, type Spacing, type VolumeInfo } from "../../algebra/volume.js"
+import type { Geometry } from "../../algebra/geometry.js"
+import { nrrdGeometry, spaceLines } from "./space.js"
 import { FormatError, UnsupportedError } from "../../algebra/io-errors.js"
 
 export type NrrdEndian = "little" | "big"
@@ -590,6 +592,8 @@ interface ImageGrid {
   readonly shape: readonly [number, number, number]
   readonly spacing: Spacing
   readonly dropped: ReadonlyArray<number>
+  /** The header axes that are the image's x, y and (for 3-D) z. */
+  readonly imageAxes: readonly [number, number, number | undefined]
 }
 
 /** Spacing of axis `a`: the norm of its space direction, else its `spacings` entry, else 1. */
@@ -638,7 +642,40 @@ const imageGrid = (
     const spacing: Spacing = [az === undefined ? 1 : axisSpacing(fields, az), axisSpacing(fields, ay), axisSpacing(fields, ax)]
     if (!Number.isSafeInteger(shape[0] * shape[1] * shape[2] * bytesPerVoxel(dtype)))
       return yield* c.bad(sizesLine, `sizes ${sizes.join(" ")} describe more bytes than this reader can address`)
-    return { shape, spacing, dropped }
+    return { shape, spacing, dropped, imageAxes: [ax, ay, az] }
+  })
+
+/** The header's physical space for the image axes (see space.ts); spacing from directions wins. */
+const imageGeometry = (
+  c: FieldCheck,
+  fields: AxisFields,
+  grid: ImageGrid
+): Either.Either<{ readonly spacing: Spacing; readonly geometry?: Geometry }, FormatError> =>
+  Either.gen(function* () {
+    const axes = grid.imageAxes.filter((a): a is number => a !== undefined)
+    let origin: ReadonlyArray<number> | undefined
+    const o = c.fields.get("space origin")
+    if (o) {
+      const parsed = parseDirections(o.value)
+      if (typeof parsed === "string" || parsed.length !== 1 || parsed[0] === null)
+        return yield* c.bad(o.line, `space origin ${JSON.stringify(o.value)} is not one vector (x,y,z)`)
+      origin = parsed[0]
+    }
+    const dirs = fields.directions === undefined ? undefined : axes.map((a) => fields.directions![a])
+    const perAxis = c.fields.get("units")
+    const units = c.fields.get("space units")
+      ? axisWords(c.fields.get("space units")!.value)
+      : perAxis
+        ? axes.map((a) => axisWords(perAxis.value)[a] ?? "")
+        : undefined
+    const stated = nrrdGeometry({
+      space: c.fields.get("space")?.value,
+      directions: dirs?.every((d) => d !== null) ? (dirs as ReadonlyArray<ReadonlyArray<number>>) : undefined,
+      origin,
+      units
+    })
+    const spacing = stated?.spacing ?? grid.spacing
+    return stated?.geometry === undefined ? { spacing } : { spacing, geometry: stated.geometry }
   })
 
 /** Fields reported by `slicewise info` as the header gives them. */
@@ -697,8 +734,10 @@ export const interpretHeader = (
     const { byteSkip, lineSkip } = yield* skips(c)
     const dataFile = yield* dataFileOf(c)
     const fields = yield* axisFields(c, dimension)
-    const { shape, spacing, dropped } = yield* imageGrid(c, dtype, sizes, sizesLine, fields)
-    const info = { dtype, shape, spacing }
+    const grid = yield* imageGrid(c, dtype, sizes, sizesLine, fields)
+    const { shape, dropped } = grid
+    const { spacing, geometry } = yield* imageGeometry(c, fields, grid)
+    const info = volumeInfo(dtype, shape, spacing, geometry)
     const details = layoutDetails(header, { info, typeName, endian, byteSkip, lineSkip, encoding }, sizes, dropped)
     return { info, typeName, endian, dataFile, byteSkip, lineSkip, encoding, details }
   })
@@ -714,18 +753,15 @@ export interface FormatOptions {
   readonly dataFile?: string
 }
 
-/** Shortest decimal that reads back as the same double (and that Teem's `%lg` parses). */
-const num = (v: number): string => String(v)
-
 /**
  * The NRRD0004 header for a volume `info` (raw or gzip-encoded data), ending with the blank line that separates it from
  * attached data (a detached header ends after its last field instead). ASCII except perhaps the
- * data file name, so measure it with `Buffer.byteLength`. Geometry is written as `space dimension: 3` and axis-aligned
- * `space directions` whose norms are the spacing, which ITK and 3D Slicer read as voxel size.
+ * data file name, so measure it with `Buffer.byteLength`. Geometry is written as space.ts says: the
+ * space (LPS, RAS, or `space dimension: 3`), `space directions` whose norms are the spacing (what ITK
+ * and 3D Slicer read as voxel size), `space origin` and `space units`.
  */
 export const formatNrrdHeader = (info: VolumeInfo, options: FormatOptions): string => {
   const [nz, ny, nx] = info.shape
-  const [sz, sy, sx] = info.spacing
   const lines = [
     "NRRD0004",
     "# Complete NRRD file format specification at:",
@@ -733,9 +769,8 @@ export const formatNrrdHeader = (info: VolumeInfo, options: FormatOptions): stri
     "# written by slicewise",
     `type: ${WRITE_TYPE[info.dtype]}`,
     "dimension: 3",
-    "space dimension: 3",
     `sizes: ${nx} ${ny} ${nz}`,
-    `space directions: (${num(sx)},0,0) (0,${num(sy)},0) (0,0,${num(sz)})`,
+    ...spaceLines(info.spacing, info.geometry),
     "kinds: domain domain domain",
     // Byte order means nothing for 1-byte voxels; Teem omits the field there too.
     ...(bytesPerVoxel(info.dtype) > 1 ? [`endian: ${options.endian}`] : []),

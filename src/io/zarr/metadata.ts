@@ -37,6 +37,8 @@ export interface OmeLevel {
   readonly path: string
   /** Scale per axis (in the image's axis order), dataset and global transformations combined. */
   readonly scale: ReadonlyArray<number>
+  /** Translation per axis: the physical position of the first voxel's centre, combined likewise. */
+  readonly translation: ReadonlyArray<number>
 }
 
 export interface OmeImage {
@@ -60,13 +62,26 @@ export interface Located {
   readonly ome?: { readonly image: OmeImage; readonly level: number }
 }
 
-const scaleOf = (transforms: unknown, rank: number): Array<number> => {
-  const out = new Array<number>(rank).fill(1)
-  if (!Array.isArray(transforms)) return out
+interface Transform {
+  readonly scale: Array<number>
+  readonly translation: Array<number>
+}
+
+/** A list of scale and translation transformations, applied in order, as one scale then translation. */
+const transformOf = (transforms: unknown, rank: number): Transform => {
+  const scale = new Array<number>(rank).fill(1)
+  const translation = new Array<number>(rank).fill(0)
+  if (!Array.isArray(transforms)) return { scale, translation }
   for (const t of transforms as Array<Json>) {
-    if (t?.type === "scale" && Array.isArray(t.scale) && t.scale.length === rank) (t.scale as Array<number>).forEach((s, i) => (out[i] = out[i]! * Number(s)))
+    if (t?.type === "scale" && Array.isArray(t.scale) && t.scale.length === rank)
+      (t.scale as Array<number>).forEach((s, i) => {
+        scale[i] = scale[i]! * Number(s)
+        translation[i] = translation[i]! * Number(s)
+      })
+    if (t?.type === "translation" && Array.isArray(t.translation) && t.translation.length === rank)
+      (t.translation as Array<number>).forEach((v, i) => (translation[i] = translation[i]! + Number(v)))
   }
-  return out
+  return { scale, translation }
 }
 
 /** Parses the `multiscales` of an NGFF 0.4 (.zattrs) or 0.5 (zarr.json attributes.ome) image. */
@@ -84,11 +99,15 @@ export const parseMultiscales = (attrs: Json, where: string): OmeImage | undefin
   const datasets = ms.datasets
   if (!Array.isArray(datasets) || datasets.length === 0)
     throw new FormatError({ path: where, position: "multiscales[0].datasets", detail: "an OME-Zarr image without datasets" })
-  const global = scaleOf(ms.coordinateTransformations, axes.length)
+  const global = transformOf(ms.coordinateTransformations, axes.length)
   const levels = datasets.map((d: Json, i) => {
     if (typeof d?.path !== "string") throw new FormatError({ path: where, position: `multiscales[0].datasets[${i}].path`, detail: "a dataset without a path" })
-    const s = scaleOf(d.coordinateTransformations, axes.length)
-    return { path: d.path, scale: s.map((v, k) => v * global[k]!) }
+    const own = transformOf(d.coordinateTransformations, axes.length)
+    return {
+      path: d.path,
+      scale: own.scale.map((v, k) => v * global.scale[k]!),
+      translation: own.translation.map((v, k) => v * global.scale[k]! + global.translation[k]!)
+    }
   })
   return { version, name: typeof ms.name === "string" ? ms.name : undefined, axes, units, levels }
 }

@@ -28,7 +28,8 @@
  */
 import * as Effect from "effect/Effect"
 import { bytesPerVoxel, isDType, type ArrayOf, type DType } from "../../algebra/dtype.js"
-import { volumeInfo, type VolumeInfo } from "../../algebra/volume.js"
+import { volumeInfo, type Spacing, type VolumeInfo } from "../../algebra/volume.js"
+import { IDENTITY_DIRECTION, isDefaultGeometry, parseLengthUnit, unitFactor, type Geometry } from "../../algebra/geometry.js"
 import { FormatError, UnsupportedError, type IoError } from "../../algebra/io-errors.js"
 import { attempt, isIoError } from "../files.js"
 import type { SliceReader, SliceSource } from "../../algebra/slices.js"
@@ -242,12 +243,24 @@ const checkNoneMissing = (backend: Backend, prefix: string, objects: StoredObjec
   }
 }
 
-/** Voxel spacing (z, y, x): the OME level's scale, or 1 for a plain array. */
-const spacingOf = (located: Located, rank: number): [number, number, number] => {
+/**
+ * Voxel spacing (z, y, x) and geometry: the OME level's scale, translation and axis units (spacing
+ * 1 and no geometry for a plain array). Axes in different units are converted to the x axis's.
+ */
+const gridGeometry = (located: Located, rank: number): { spacing: Spacing; geometry?: Geometry } => {
   const ome = located.ome
-  if (ome === undefined) return [1, 1, 1]
-  const s = ome.image.levels[ome.level]!.scale
-  return [s[rank - 3]!, s[rank - 2]!, s[rank - 1]!]
+  if (ome === undefined) return { spacing: [1, 1, 1] }
+  const { scale: s, translation: t } = ome.image.levels[ome.level]!
+  const units = [rank - 3, rank - 2, rank - 1].map((k) => parseLengthUnit(ome.image.units[k]))
+  const unit = units[2]
+  const k = units.map((u) => (u === undefined || unit === undefined ? 1 : unitFactor(u, unit)))
+  const spacing: Spacing = [s[rank - 3]! * k[0]!, s[rank - 2]! * k[1]!, s[rank - 1]! * k[2]!]
+  const geometry: Geometry = {
+    ...(unit === undefined ? {} : { unit }),
+    origin: [t[rank - 1]! * k[2]!, t[rank - 2]! * k[1]!, t[rank - 3]! * k[0]!],
+    direction: IDENTITY_DIRECTION
+  }
+  return isDefaultGeometry(geometry) ? { spacing } : { spacing, geometry }
 }
 
 /** Facts for `slicewise info`. */
@@ -317,7 +330,8 @@ const buildSource = async (
   checkNoneMissing(backend, located.prefix, objects, options)
   const [Z, Y, X] = rows.shape
   const oz = rows.outer[0]
-  const info: VolumeInfo = volumeInfo(dtype, [Z, Y, X], spacingOf(located, grid.shape.length))
+  const { spacing, geometry } = gridGeometry(located, grid.shape.length)
+  const info: VolumeInfo = volumeInfo(dtype, [Z, Y, X], spacing, geometry)
   const limit = options.concurrency ?? (backend.remote ? 16 : 8)
   const v2Codec = located.zarrFormat === 2 && grid.codecs.length <= 1 ? (grid.codecs[0] ?? "raw") : undefined
   const plan: SlabPlan = { path, backend, prefix: located.prefix, grid, lead: axes.lead, dtype, rows, sizes: objects.sizes, limit, v2Codec }

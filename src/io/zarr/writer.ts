@@ -29,6 +29,7 @@ import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import { bytesPerVoxel, castValue, isFloat, type ArrayOf, type DType } from "../../algebra/dtype.js"
 import { sliceBytes, type VolumeInfo } from "../../algebra/volume.js"
+import { geometryDrops, geometryOf, UNIT_NAMES, type Geometry } from "../../algebra/geometry.js"
 import { pathKind, removeQuietly, temporaryName } from "../atomic.js"
 import { FileError, FormatError, UnsupportedError, type IoError } from "../../algebra/io-errors.js"
 import { attempt } from "../files.js"
@@ -69,6 +70,8 @@ interface Level {
   /** Key prefix of the level's array inside the store ("" for a plain array, "0", "1" … for OME). */
   readonly dir: string
   readonly scale: readonly [number, number, number]
+  /** (z, y, x) position of the level's first voxel centre. */
+  readonly translation: readonly [number, number, number]
 }
 
 const V2_DTYPE: Record<DType, string> = {
@@ -98,11 +101,15 @@ const levelsOf = (info: VolumeInfo, options: ZarrSinkOptions): ReadonlyArray<Lev
     return n
   })()
   const out: Array<Level> = []
+  const { origin } = geometryOf(info)
+  const first = [origin[2], origin[1], origin[0]]
   for (let l = 0; l < count; l++) {
     const shape = info.shape.map((s) => Math.ceil(s / 2 ** l)) as unknown as readonly [number, number, number]
     const chunks = want.map((c, i) => Math.max(1, Math.min(c, shape[i]!))) as unknown as readonly [number, number, number]
     const scale = info.spacing.map((s) => s * 2 ** l) as unknown as readonly [number, number, number]
-    out.push({ shape, chunks, dir: options.ome === undefined ? "" : String(l), scale })
+    // A mean (or mode) of 2^l voxels is centred half a block in: the translation keeps levels aligned.
+    const translation = scale.map((s, k) => first[k]! + (s - info.spacing[k]!) / 2) as unknown as readonly [number, number, number]
+    out.push({ shape, chunks, dir: options.ome === undefined ? "" : String(l), scale, translation })
   }
   return out
 }
@@ -142,14 +149,19 @@ const arrayMetadata = (version: 2 | 3, level: Level, dtype: DType, codec: CodecC
 }
 
 /** The group metadata of an OME-Zarr image (written last). */
-const omeMetadata = (version: 2 | 3, levels: ReadonlyArray<Level>, options: NonNullable<ZarrSinkOptions["ome"]>): ReadonlyArray<{ readonly key: string; readonly bytes: Buffer }> => {
-  const axes = ["z", "y", "x"].map((name) => ({ name, type: "space", ...(options.unit ? { unit: options.unit } : {}) }))
-  const datasets = levels.map((l, i) => ({
+const omeMetadata = (
+  version: 2 | 3,
+  levels: ReadonlyArray<Level>,
+  options: NonNullable<ZarrSinkOptions["ome"]>,
+  geometry: Geometry | undefined
+): ReadonlyArray<{ readonly key: string; readonly bytes: Buffer }> => {
+  const unit = options.unit ?? (geometry?.unit === undefined ? undefined : UNIT_NAMES[geometry.unit])
+  const axes = ["z", "y", "x"].map((name) => ({ name, type: "space", ...(unit ? { unit } : {}) }))
+  const datasets = levels.map((l) => ({
     path: l.dir,
     coordinateTransformations: [
       { type: "scale", scale: l.scale },
-      // A mean (or mode) of 2^l voxels is centred half a block in: a translation keeps levels aligned.
-      { type: "translation", translation: l.scale.map((s, k) => (i === 0 ? 0 : (s - levels[0]!.scale[k]!) / 2)) }
+      { type: "translation", translation: l.translation }
     ]
   }))
   const multiscale = {
@@ -192,7 +204,7 @@ export const zarrSink = (path: string, options: ZarrSinkOptions = {}): ZarrSink 
     const levels = levelsOf(info, options)
     let n = 0
     for (const l of levels) n += arrayMetadata(version, l, info.dtype, codec, ome).bytes.length
-    if (ome) for (const m of omeMetadata(version, levels, options.ome!)) n += m.bytes.length
+    if (ome) for (const m of omeMetadata(version, levels, options.ome!, info.geometry)) n += m.bytes.length
     if (!ome && version === 2) n += json({}).length // .zattrs
     return n
   }
@@ -201,6 +213,8 @@ export const zarrSink = (path: string, options: ZarrSinkOptions = {}): ZarrSink 
     path,
     outputBytes: (info) => levelsOf(info, options).reduce((s, l) => s + rawChunkBytes(l, info.dtype), 0) + metadataBytes(info),
     outputBytesExact: codec.codec === "raw",
+    // OME-Zarr 0.4/0.5 hold a scale and translation per axis; a plain array holds none of it.
+    drops: (info) => geometryDrops(info, { spacing: ome, unit: ome, origin: ome, direction: false, space: false }),
     writerBufferBytes: (info) => {
       const k = options.concurrency ?? 4
       return levelsOf(info, options).reduce((s, l, i) => {
@@ -305,7 +319,7 @@ const commitStore = (
   store: TemporaryStore,
   levels: ReadonlyArray<Level>,
   writers: ReadonlyArray<ReturnType<typeof levelWriter>>,
-  dtype: DType,
+  info: VolumeInfo,
   options: ZarrSinkOptions,
   version: 2 | 3,
   codec: CodecChoice
@@ -317,10 +331,10 @@ const commitStore = (
       for (const w of writers) w.check()
       // Array metadata, then (for OME) the group metadata that declares the image: last.
       for (const l of levels) {
-        const m = arrayMetadata(version, l, dtype, codec, ome)
+        const m = arrayMetadata(version, l, info.dtype, codec, ome)
         await writeObject(m.key, m.bytes)
       }
-      if (ome) for (const m of omeMetadata(version, levels, options.ome!)) await writeObject(m.key, m.bytes)
+      if (ome) for (const m of omeMetadata(version, levels, options.ome!, info.geometry)) await writeObject(m.key, m.bytes)
       else if (version === 2) await writeObject(".zattrs", json({}))
     })
     yield* checkReplaceableStore(path)
@@ -385,7 +399,7 @@ const createWriter = <D extends DType>(
         return Effect.fail(new FormatError({ path, position: `slice ${first}`, detail: `commit with ${count} of ${depth} slices never written (first: ${first}); the output would be incomplete` }))
       }
       finished = true
-      return commitStore(path, store, levels, writers, info.dtype, options, version, codec)
+      return commitStore(path, store, levels, writers, info, options, version, codec)
     })
     return { write: write as SliceWriter<D>["write"], commit, bytesWritten: store.bytesWritten }
   })
