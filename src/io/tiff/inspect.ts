@@ -1,19 +1,26 @@
 /**
  * Everything slicewise learns from a TIFF file's metadata, read once when a source is opened: the
- * full-resolution pages (reduced-resolution ones skipped), voxel spacing and descriptive details.
+ * full-resolution pages (reduced-resolution ones skipped), how they stack into z, channels and time
+ * points (ImageJ hyperstack, OME-TIFF, tifffile's shaped description, or one page per z), the
+ * voxel spacing and the geometry the file states, and descriptive details.
  *
  * @example
  * ```ts
  * const tiff = await inspectTiff(fd, "/data/stack.tif", size)
- * tiff.pages.length     // slices
- * tiff.spacing          // [z, y, x] from ImageJ "spacing=" and X/YResolution
+ * tiff.axes.letters     // "TZCYX" for an ImageJ hyperstack, "ZYX" for a plain multi-page file
+ * tiff.spacing          // [z, y, x] from ImageJ "spacing=", OME PhysicalSize* or X/YResolution
  * ```
  */
 import type { Spacing } from "../../algebra/volume.js"
-import { FormatError } from "../../algebra/io-errors.js"
+import type { Geometry } from "../../algebra/geometry.js"
+import { FormatError, UnsupportedError } from "../../algebra/io-errors.js"
 import { readFullySync } from "../files.js"
-import { ifdNumber, ifdNumbers, ifdText, metadataRanges, parseTiffStructure, type TiffHeader, type TiffStructure } from "./ifd.js"
+import { imagejAxes, omeAxes, planeIndex, plainAxes, shapedAxes, type PageAxes, type ShapedFacts } from "./axes.js"
+import { descriptionFields, imagejFacts } from "./description.js"
+import { ifdNumber, ifdNumbers, ifdText, metadataRanges, parseTiffStructure, type RawIfd, type TiffHeader, type TiffStructure } from "./ifd.js"
+import { isOmeXml, omeDtype, parseOmeXml, type OmeImage } from "./ome.js"
 import { isReducedPage, readPage, type TiffPage } from "./page.js"
+import { imagejPhysical, omePhysical, resolutionPhysical, type Physical, type Resolution } from "./physical.js"
 import { compressionName, photometricName, resolutionUnitName, Tag } from "./tags.js"
 
 /** Bytes of a file's metadata at `offset` (see metadataRanges). */
@@ -26,32 +33,28 @@ export interface InspectedTiff {
   readonly path: string
   readonly size: number
   readonly header: TiffHeader
+  /** The file's planes: full-resolution pages in the order `axes.planeIndex` counts them. */
   readonly pages: ReadonlyArray<TiffPage>
+  /** How the planes stack into z, channels and time points. */
+  readonly axes: PageAxes
   /** IFDs in the file, reduced-resolution ones included. */
   readonly ifdCount: number
+  /** Spacing of channel 0, time 0 (the same for every channel and time point). */
   readonly spacing: Spacing
+  /** Geometry of channel 0, time 0; undefined when the file states no unit and no origin. */
+  readonly geometry: Geometry | undefined
+  /** What spacing and geometry come from (see physicalOf); plain data, so inspections compare equal. */
+  readonly physicalFacts: PhysicalFacts
   readonly resolutionUnit: number
   /** Unit named by an ImageJ or slicewise description ("µm"), if any. */
   readonly unit: string | undefined
-  /** "imagej", "slicewise", "other" or "none". */
+  /** "imagej", "slicewise", "ome", "shaped", "other" or "none". */
   readonly descriptionKind: string
+  /** Facts of the description for `slicewise info` (the OME series chosen, …). */
+  readonly descriptionDetails: Readonly<Record<string, string | number>>
   /** The file's metadata bytes, when inspected with `keepMetadata` (see inspectTiffLike). */
   readonly metadata?: ReadonlyArray<MetadataBytes>
 }
-
-/** key=value lines of an ImageJ-style description. */
-const descriptionFields = (text: string): Map<string, string> => {
-  const fields = new Map<string, string>()
-  for (const line of text.split("\n")) {
-    const eq = line.indexOf("=")
-    if (eq > 0) fields.set(line.slice(0, eq).trim(), line.slice(eq + 1).trim())
-  }
-  return fields
-}
-
-// ImageJ and tifffile escape non-ASCII units ("\u00B5m").
-const unescapeUnit = (s: string): string =>
-  s.replace(/\\u([0-9a-fA-F]{4})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)))
 
 const spacingOf = (pair: Float64Array | undefined): number => {
   // Resolution is pixels per unit, so spacing is denominator / numerator.
@@ -60,12 +63,55 @@ const spacingOf = (pair: Float64Array | undefined): number => {
   return num > 0 && den > 0 ? den / num : 1
 }
 
+const resolutionOf = async (t: TiffStructure, ifd: RawIfd): Promise<Resolution> => {
+  const xPair = await ifdNumbers(t, ifd, Tag.XResolution)
+  const x = spacingOf(xPair)
+  const y = ifd.entries.has(Tag.YResolution) ? spacingOf(await ifdNumbers(t, ifd, Tag.YResolution)) : x
+  const unit = ifd.entries.has(Tag.ResolutionUnit) ? await ifdNumber(t, ifd, Tag.ResolutionUnit, 2) : undefined
+  return { x, y, unit, stated: xPair !== undefined }
+}
+
+const UTF8 = new TextDecoder("utf-8", { fatal: true })
+
+/** The description as text: UTF-8 (OME-XML, JSON) when it decodes as such, else Latin-1. */
+const decodeDescription = (latin1: string | undefined): string | undefined => {
+  if (latin1 === undefined || !/[\x80-\xff]/.test(latin1)) return latin1
+  try {
+    return UTF8.decode(Buffer.from(latin1, "latin1"))
+  } catch {
+    return latin1
+  }
+}
+
+const DESCRIPTION_AT = (ifd: RawIfd) => `IFD ${ifd.index} tag 270 (ImageDescription)`
+
 /**
- * ImageJ writes stacks past 4 GiB with one IFD only: the description's `images=` counts the slices,
- * stored back to back after the first. Such a file yields one page per image; other files keep
- * their pages.
+ * Reads `ifds` as pages labelled `page k (IFD i)`; every page must have the first's size and dtype.
  */
-const imagejPages = (path: string, size: number, pages: TiffPage[], images: number): TiffPage[] => {
+const readUniformPages = async (t: TiffStructure, ifds: ReadonlyArray<RawIfd>): Promise<TiffPage[]> => {
+  const pages: TiffPage[] = []
+  for (const ifd of ifds) {
+    const page = await readPage(t, ifd, `page ${pages.length} (IFD ${ifd.index})`)
+    const first = pages[0]
+    if (first !== undefined && (page.width !== first.width || page.height !== first.height || page.dtype !== first.dtype)) {
+      throw new FormatError({
+        path: t.path,
+        position: page.label,
+        detail: `is ${page.height}×${page.width} ${page.dtype}, but page 0 is ${first.height}×${first.width} ${first.dtype}`,
+        hint: "every page of a multi-page TIFF must have the same size and dtype"
+      })
+    }
+    pages.push(page)
+  }
+  return pages
+}
+
+/**
+ * ImageJ writes stacks past 4 GiB with one IFD only, and tifffile does with `truncate=True`: the
+ * description counts the images, stored back to back after the first. Such a file yields one page
+ * per image; other files keep their pages.
+ */
+const contiguousPages = (path: string, size: number, pages: TiffPage[], images: number, what: string): TiffPage[] => {
   const first = pages[0]!
   if (pages.length !== 1 || !(Number.isInteger(images) && images > 1) || first.contiguousAt < 0) return pages
   const end = first.contiguousAt + images * first.readBytes
@@ -73,15 +119,182 @@ const imagejPages = (path: string, size: number, pages: TiffPage[], images: numb
     throw new FormatError({
       path,
       position: `IFD ${first.ifdIndex} tag 270 (ImageDescription)`,
-      detail: `ImageJ's images=${images} would end at byte ${end}, past the end of the file (${size} bytes)`,
+      detail: `${what} would end at byte ${end}, past the end of the file (${size} bytes)`,
       hint: "the file is truncated"
     })
   }
   return Array.from({ length: images }, (_, k) => ({
     ...first,
-    label: `page ${k} (IFD ${first.ifdIndex}, ImageJ image ${k})`,
+    label: `page ${k} (IFD ${first.ifdIndex}, image ${k})`,
     contiguousAt: first.contiguousAt + k * first.readBytes
   }))
+}
+
+/** Spacing and geometry as stated once for the file, or per OME plane (their positions differ). */
+export type PhysicalFacts = { readonly fixed: Physical } | { readonly ome: OmeImage; readonly resolution: Resolution }
+
+/**
+ * Spacing and geometry of channel `c` at time `t`.
+ *
+ * @example
+ * ```ts
+ * physicalOf(tiff, 1, 0).geometry?.origin   // the position of channel 1's first plane, for OME
+ * ```
+ */
+export const physicalOf = (tiff: InspectedTiff, c: number, t: number): Physical =>
+  "fixed" in tiff.physicalFacts ? tiff.physicalFacts.fixed : omePhysical(tiff.physicalFacts.ome, tiff.physicalFacts.resolution, c, t)
+
+/** Pages, axes and physical facts, as the description (or its absence) says. */
+interface PlaneLayout {
+  readonly pages: ReadonlyArray<TiffPage>
+  readonly axes: PageAxes
+  readonly physical: PhysicalFacts
+  readonly kind: string
+  readonly unit?: string
+  readonly details?: Record<string, string | number>
+}
+
+const plainLayout = async (t: TiffStructure, full: ReadonlyArray<RawIfd>, r: Resolution, kind: string): Promise<PlaneLayout> => {
+  const pages = await readUniformPages(t, full)
+  const p = pages[0]!
+  return { pages, axes: plainAxes(pages.length, p.height, p.width), physical: { fixed: resolutionPhysical(r) }, kind }
+}
+
+const imagejLayout = async (t: TiffStructure, full: ReadonlyArray<RawIfd>, r: Resolution, description: string, kind: string): Promise<PlaneLayout> => {
+  const facts = imagejFacts(descriptionFields(description))
+  let pages = await readUniformPages(t, full)
+  if (kind === "imagej") pages = contiguousPages(t.path, t.size, pages, facts.images ?? 0, `ImageJ's images=${facts.images}`)
+  const p = pages[0]!
+  return {
+    pages,
+    axes: imagejAxes(t.path, facts, pages.length, p.height, p.width),
+    physical: { fixed: imagejPhysical(facts, r) },
+    kind,
+    ...(facts.unit !== undefined && { unit: facts.unit })
+  }
+}
+
+/** tifffile's JSON description (`{"shape": [16, 64, 64]}`) or its old `shape=(16, 64, 64)`. */
+const shapedFacts = (description: string): ShapedFacts | undefined => {
+  try {
+    if (description.startsWith("shape=(")) {
+      const shape = description.slice(7, description.indexOf(")")).split(",").filter((s) => s.trim() !== "").map(Number)
+      return shape.every((n) => Number.isInteger(n) && n >= 0) ? { shape, axes: undefined, truncated: false } : undefined
+    }
+    const json = JSON.parse(description) as { shape?: unknown; axes?: unknown; truncated?: unknown }
+    const shape = json.shape
+    if (!Array.isArray(shape) || !shape.every((n) => Number.isInteger(n) && n >= 0)) return undefined
+    return { shape: shape as number[], axes: typeof json.axes === "string" ? json.axes : undefined, truncated: json.truncated === true }
+  } catch {
+    return undefined
+  }
+}
+
+const shapedLayout = async (t: TiffStructure, full: ReadonlyArray<RawIfd>, r: Resolution, facts: ShapedFacts): Promise<PlaneLayout> => {
+  const first = await readPage(t, full[0]!, `page 0 (IFD ${full[0]!.index})`)
+  const axes = shapedAxes(t.path, facts, first.height, first.width)
+  if (axes === undefined) {
+    // tifffile ignores a shape that does not fit the pages, and reads them as a sequence.
+    const plain = await plainLayout(t, full, r, "shaped")
+    return { ...plain, details: { shapedDescription: `shape [${facts.shape.join(", ")}] does not fit the pages: ignored, as tifffile does` } }
+  }
+  const planes = axes.z * axes.c * axes.t
+  // tifffile writes each `write` call as a series of its own: files written one 2D page at a time
+  // are a sequence of 2D series, which slicewise stacks along z as it does plain pages.
+  if (planes === 1 && !facts.truncated && full.length > 1) return plainLayout(t, full, r, "shaped")
+  let pages = await readUniformPages(t, full.slice(0, planes))
+  if (facts.truncated) pages = contiguousPages(t.path, t.size, pages, planes, `tifffile's shape [${facts.shape.join(", ")}]`)
+  if (pages.length < planes) {
+    throw new FormatError({
+      path: t.path,
+      position: DESCRIPTION_AT(full[0]!),
+      detail: `tifffile's shape [${facts.shape.join(", ")}] needs ${planes} pages, the file holds ${pages.length}`,
+      hint: "the file is truncated"
+    })
+  }
+  const rest = full.length - planes
+  return { pages, axes, physical: { fixed: resolutionPhysical(r) }, kind: "shaped", ...(rest > 0 && { details: { series: `0 (pages 0…${planes - 1}; ${rest} more pages not read)` } }) }
+}
+
+/** Which IFD holds each plane of `image` (−1: none), from its TiffData, or IFD p for plane p. */
+const planeIfds = (image: OmeImage, axes: PageAxes, ifdCount: number): Int32Array => {
+  const { Z, C, T } = image.size
+  const n = Z * C * T
+  const out = new Int32Array(n).fill(-1)
+  if (image.tiffData.length === 0) {
+    for (let p = 0; p < Math.min(n, ifdCount); p++) out[p] = p
+    return out
+  }
+  for (const d of image.tiffData) {
+    const start = planeIndex(axes, d.first.T, d.first.C, d.first.Z)
+    const count = d.planeCount ?? (d.hasIfd ? 1 : ifdCount - d.ifd)
+    for (let i = 0; i < count && start + i < n; i++) out[start + i] = d.ifd + i
+  }
+  return out
+}
+
+const omeLayout = async (t: TiffStructure, r: Resolution, description: string): Promise<PlaneLayout> => {
+  const at = DESCRIPTION_AT(t.ifds[0]!)
+  let doc
+  try {
+    doc = parseOmeXml(description)
+  } catch (e) {
+    throw new FormatError({ path: t.path, position: at, detail: e instanceof Error ? e.message : String(e) })
+  }
+  if (doc.binaryOnly !== undefined) {
+    throw new UnsupportedError({
+      path: t.path,
+      detail: `OME-TIFF whose metadata is in a companion file (BinaryOnly${doc.binaryOnly ? `, MetadataFile="${doc.binaryOnly}"` : ""})`,
+      hint: "open the file the metadata names, or convert to a single-file OME-TIFF"
+    })
+  }
+  const image = doc.images[0]
+  if (image === undefined) throw new FormatError({ path: t.path, position: at, detail: "the OME-XML holds no Image" })
+  if (image.samplesPerPixel > 1) {
+    throw new UnsupportedError({ path: t.path, detail: `OME-TIFF with ${image.samplesPerPixel} samples per pixel (RGB): only one sample per pixel is read`, hint: "split the channels into separate files first" })
+  }
+  const elsewhere = image.tiffData.find((d) => d.fileName !== undefined && d.fileName !== baseName(t.path))
+  if (elsewhere !== undefined) {
+    throw new UnsupportedError({
+      path: t.path,
+      detail: `multi-file OME-TIFF: planes of Image 0 are in ${elsewhere.fileName}`,
+      hint: "slicewise reads OME-TIFFs whose planes are all in one file"
+    })
+  }
+  const ifdOfPlane = planeIfds(image, omeAxes(image), t.ifds.length)
+  const pageOfIfd = new Map<number, number>()
+  const ifds: RawIfd[] = []
+  for (const i of ifdOfPlane) {
+    const ifd = t.ifds[i]
+    if (ifd === undefined || pageOfIfd.has(i) || (await isReducedPage(t, ifd))) continue
+    pageOfIfd.set(i, ifds.length)
+    ifds.push(ifd)
+  }
+  if (ifds.length === 0) throw new FormatError({ path: t.path, position: at, detail: "no plane of OME Image 0 is in a full-resolution IFD of the file" })
+  const pages = await readUniformPages(t, ifds)
+  checkOmePages(t.path, at, image, pages[0]!)
+  const planeToPage = ifdOfPlane.map((i) => pageOfIfd.get(i) ?? -1)
+  return {
+    pages,
+    axes: omeAxes(image, planeToPage),
+    physical: { ome: image, resolution: r },
+    kind: "ome",
+    ...(doc.images.length > 1 && { details: { series: `0 of ${doc.images.length}${image.name ? ` (${image.name})` : ""}` } })
+  }
+}
+
+const baseName = (path: string): string => path.slice(Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\")) + 1)
+
+/** OME's SizeX, SizeY and Type must be the pages'. */
+const checkOmePages = (path: string, at: string, image: OmeImage, page: TiffPage) => {
+  const type = omeDtype(image.type)
+  if (image.size.X !== page.width || image.size.Y !== page.height || (type !== undefined && type !== page.dtype)) {
+    throw new FormatError({
+      path,
+      position: at,
+      detail: `OME-XML says SizeX=${image.size.X} SizeY=${image.size.Y} Type=${image.type ?? "(none)"}, but ${page.label} is ${page.width}×${page.height} ${page.dtype}`
+    })
+  }
 }
 
 /**
@@ -93,7 +306,7 @@ const imagejPages = (path: string, size: number, pages: TiffPage[], images: numb
  * @example
  * ```ts
  * const tiff = await inspectTiff(fd, "a.tif", size)
- * tiff.pages.length, tiff.spacing
+ * tiff.pages.length, tiff.axes, tiff.spacing
  * ```
  */
 export const inspectTiff = async (
@@ -104,22 +317,9 @@ export const inspectTiff = async (
   keepMetadata = false
 ): Promise<InspectedTiff> => {
   const t = await parseTiffStructure(fd, path, size, maxChunk)
-  let pages: TiffPage[] = []
-  for (const ifd of t.ifds) {
-    if (await isReducedPage(t, ifd)) continue
-    const page = await readPage(t, ifd, `page ${pages.length} (IFD ${ifd.index})`)
-    const first = pages[0]
-    if (first !== undefined && (page.width !== first.width || page.height !== first.height || page.dtype !== first.dtype)) {
-      throw new FormatError({
-        path,
-        position: page.label,
-        detail: `is ${page.height}×${page.width} ${page.dtype}, but page 0 is ${first.height}×${first.width} ${first.dtype}`,
-        hint: "every page of a multi-page TIFF must have the same size and dtype"
-      })
-    }
-    pages.push(page)
-  }
-  if (pages.length === 0) {
+  const full: RawIfd[] = []
+  for (const ifd of t.ifds) if (!(await isReducedPage(t, ifd))) full.push(ifd)
+  if (full.length === 0) {
     throw new FormatError({
       path,
       position: `IFD 0 at byte ${t.header.firstIfdOffset}`,
@@ -127,35 +327,38 @@ export const inspectTiff = async (
       hint: "the file holds only reduced-resolution images or masks"
     })
   }
-  const firstIfd = t.ifds[pages[0]!.ifdIndex]!
-  const x = spacingOf(await ifdNumbers(t, firstIfd, Tag.XResolution))
-  const y = firstIfd.entries.has(Tag.YResolution) ? spacingOf(await ifdNumbers(t, firstIfd, Tag.YResolution)) : x
-  const resolutionUnit = await ifdNumber(t, firstIfd, Tag.ResolutionUnit, 2)
-  const description = await ifdText(t, firstIfd, Tag.ImageDescription)
-  let z = 1
-  let unit: string | undefined
-  let descriptionKind = description === undefined ? "none" : "other"
-  if (description !== undefined && (description.startsWith("ImageJ=") || description.startsWith("slicewise="))) {
-    descriptionKind = description.startsWith("ImageJ=") ? "imagej" : "slicewise"
-    const fields = descriptionFields(description)
-    const s = Number(fields.get("spacing"))
-    if (fields.has("spacing") && Number.isFinite(s) && s > 0) z = s
-    const u = fields.get("unit")
-    if (u !== undefined && u !== "") unit = unescapeUnit(u)
-    if (descriptionKind === "imagej") pages = imagejPages(t.path, size, pages, Number(fields.get("images")))
-  }
+  const firstIfd = full[0]!
+  const resolution = await resolutionOf(t, firstIfd)
+  const description = decodeDescription(await ifdText(t, firstIfd, Tag.ImageDescription))
+  const layout = await layoutOf(t, full, resolution, description)
+  const physical = "fixed" in layout.physical ? layout.physical.fixed : omePhysical(layout.physical.ome, layout.physical.resolution, 0, 0)
   return {
     path,
     size,
     header: t.header,
-    pages,
+    pages: layout.pages,
+    axes: layout.axes,
     ifdCount: t.ifds.length,
-    spacing: [z, y, x],
-    resolutionUnit,
-    unit,
-    descriptionKind,
+    spacing: physical.spacing,
+    geometry: physical.geometry,
+    physicalFacts: layout.physical,
+    resolutionUnit: resolution.unit ?? 2,
+    unit: layout.unit,
+    descriptionKind: layout.kind,
+    descriptionDetails: layout.details ?? {},
     ...(keepMetadata ? await metadataBytes(t) : {})
   }
+}
+
+/** The layout the description names, in tifffile's order of precedence: shaped, OME, ImageJ. */
+const layoutOf = (t: TiffStructure, full: ReadonlyArray<RawIfd>, r: Resolution, description: string | undefined): Promise<PlaneLayout> => {
+  if (description === undefined) return plainLayout(t, full, r, "none")
+  const shaped = description.startsWith("{") || description.startsWith("shape=") ? shapedFacts(description) : undefined
+  if (shaped !== undefined) return shapedLayout(t, full, r, shaped)
+  if (isOmeXml(description)) return omeLayout(t, r, description)
+  if (description.startsWith("ImageJ=")) return imagejLayout(t, full, r, description, "imagej")
+  if (description.startsWith("slicewise=")) return imagejLayout(t, full, r, description, "slicewise")
+  return plainLayout(t, full, r, "other")
 }
 
 /** Past this many bytes of metadata a comparison costs as much as a parse (large descriptions). */
@@ -244,5 +447,5 @@ export const pageDetails = (t: InspectedTiff): Record<string, string | number | 
     details.stripsPerPage = p.blocksDown
   }
   if (t.unit !== undefined) details.unit = t.unit
-  return details
+  return { ...details, ...t.descriptionDetails }
 }

@@ -121,9 +121,12 @@ const pageSize = async (p: PageTags): Promise<{ readonly width: number; readonly
 const sampleType = async (p: PageTags): Promise<DType> => {
   const spp = await p.number(Tag.SamplesPerPixel, 1)
   if (spp !== 1) {
+    const photometric = await p.number(Tag.Photometric, 1)
+    const planar = (await p.number(Tag.PlanarConfiguration, 1)) === 2 ? "separate planes" : "interleaved"
+    const kind = photometric === 2 ? `RGB${spp > 3 ? " with alpha" : ""}` : photometric === 6 ? "YCbCr" : "several samples"
     p.unsupported(
-      `${p.at(Tag.SamplesPerPixel)} = ${spp}: only one sample per pixel (grayscale) is supported`,
-      "split the channels into separate files first"
+      `${p.at(Tag.SamplesPerPixel)} = ${spp} (${kind}, ${planar}): only one sample per pixel (grayscale) is read`,
+      "split the channels into grayscale pages or files first, e.g. with ImageJ's Image › Color › Split Channels or tifffile's photometric='minisblack'"
     )
   }
   const bits = await p.number(Tag.BitsPerSample, 1)

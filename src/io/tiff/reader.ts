@@ -21,7 +21,8 @@ import { attempt, begin, checkFileSync, HOST_LITTLE_ENDIAN, listDirectory, openS
 import { requestProblem } from "../rows.js"
 import type { RowRange, SliceReader, SliceSource } from "../../algebra/slices.js"
 import { BlockScratch, pageRowReadBytes, readPageInto, readPageRowsInto, type ReadStrategy } from "./blocks.js"
-import { inspectTiff, isLaidOutLike, pageDetails, type InspectedTiff } from "./inspect.js"
+import { axesText, KIND_NAMES, plainAxes, selectPlanes, type PageAxes } from "./axes.js"
+import { inspectTiff, isLaidOutLike, pageDetails, physicalOf, type InspectedTiff } from "./inspect.js"
 import { naturalCompare } from "./natural.js"
 import type { TiffPage } from "./page.js"
 
@@ -91,23 +92,31 @@ const readSlice = async (
 /**
  * Opens a multi-page TIFF (classic or BigTIFF, either byte order) as a slice source: page i is
  * slice z = i; reduced-resolution pages are skipped. Every page must have the same size and dtype.
+ * ImageJ hyperstacks, OME-TIFF and tifffile's shaped files are read as their descriptions say: one
+ * channel (`c`) at one time point (`t`) is streamed, and a file with several of either is refused
+ * unless one is chosen (or `describe` is set: then the first is opened). Only the chosen
+ * channel's pages are read. Spacing, unit and origin come from the description and the
+ * resolution tags (see physical.ts).
  *
  * @example
  * ```ts
  * const src = yield* openTiffFile("/data/em.tif")
- * src.info          // { dtype: "uint8", shape: [z, y, x], spacing: [zs, ys, xs] }
- * src.details       // { pages, compression, byteOrder, bigtiff, stripsPerPage, … }
+ * src.info          // { dtype: "uint8", shape: [z, y, x], spacing: [zs, ys, xs], geometry? }
+ * src.details       // { pages, compression, byteOrder, bigtiff, stripsPerPage, axes: "ZYX 64×512×512", … }
+ * const green = yield* openTiffFile("/data/hyper.tif", { c: 1 })   // channel 1 of a hyperstack
  * ```
  */
 export const openTiffFile = (path: string, options: TiffReadOptions = {}): Effect.Effect<SliceSource, IoError> =>
   Effect.gen(function* () {
     yield* hostCheck
     const tiff = yield* withFile(path, (fd, size) => inspectTiff(fd, path, size))
-    const pages = tiff.pages
+    const chosen = yield* selectPlanes(path, tiff.axes, options)
+    const pages = yield* planePages(path, tiff, chosen)
     const first = pages[0]!
-    const info = volumeInfo(first.dtype, [pages.length, first.height, first.width], tiff.spacing)
+    const { spacing, geometry, notes } = physicalOf(tiff, chosen.c, chosen.t)
+    const info = volumeInfo(first.dtype, [pages.length, first.height, first.width], spacing, geometry)
     const strategy = options.strategy ?? "auto"
-    const details = { pages: pages.length, ifds: tiff.ifdCount, ...pageDetails(tiff) }
+    const details = { pages: tiff.pages.length, ifds: tiff.ifdCount, ...pageDetails(tiff), ...axesDetails(tiff.axes, chosen), ...(notes.length > 0 && { geometryNotes: notes.join("; ") }) }
     const open = Effect.map(
       openScoped(path, "r"),
       (fd): SliceReader => {
@@ -139,6 +148,37 @@ export const openTiffFile = (path: string, options: TiffReadOptions = {}): Effec
     }
     return source
   })
+
+/** The pages of the chosen planes, z order; a plane the file lacks is a FormatError naming it. */
+const planePages = (
+  path: string,
+  tiff: InspectedTiff,
+  chosen: { readonly c: number; readonly t: number; readonly planes: ReadonlyArray<number> }
+): Effect.Effect<ReadonlyArray<TiffPage>, IoError> => {
+  const pages: TiffPage[] = []
+  for (let z = 0; z < chosen.planes.length; z++) {
+    const page = tiff.pages[chosen.planes[z]!]
+    if (page === undefined) {
+      return Effect.fail(
+        new FormatError({
+          path,
+          position: `plane z ${z}, channel ${chosen.c}, time ${chosen.t}`,
+          detail: `${axesText(tiff.axes)} (${KIND_NAMES[tiff.axes.kind] ?? tiff.axes.kind}) names this plane, but no full-resolution page of the file holds it`,
+          hint: "the file is truncated, or its description does not match its pages"
+        })
+      )
+    }
+    pages.push(page)
+  }
+  return Effect.succeed(pages)
+}
+
+/** `slicewise info` facts of the axes: all of them with their sizes, and the channel and time read. */
+const axesDetails = (axes: PageAxes, chosen: { readonly c: number; readonly t: number }): Record<string, string> => ({
+  axes: axesText(axes),
+  ...(axes.c > 1 && { channel: `${chosen.c} of ${axes.c}` }),
+  ...(axes.t > 1 && { time: `${chosen.t} of ${axes.t}` })
+})
 
 const TIFF_NAME = /\.tiff?$/i
 
@@ -257,7 +297,9 @@ export const openTiffStack = (dir: string, options: TiffReadOptions = {}): Effec
     const inspected = yield* inspectStack(files, options)
     const pages = yield* stackPages(inspected, names[0]!)
     const first = pages[0]!
-    const info = volumeInfo(first.dtype, [pages.length, first.height, first.width], inspected[0]!.spacing)
+    // A stack is one channel at one time point: a choice other than 0 is out of range.
+    yield* selectPlanes(dir, plainAxes(pages.length, first.height, first.width), options)
+    const info = volumeInfo(first.dtype, [pages.length, first.height, first.width], inspected[0]!.spacing, inspected[0]!.geometry)
     const strategy = options.strategy ?? "auto"
     const details = stackDetails(names, inspected)
     const open = Effect.sync((): SliceReader => {
