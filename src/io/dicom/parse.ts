@@ -167,6 +167,8 @@ const WANTED: ReadonlyMap<number, { readonly vr: string; readonly set: (h: Mutab
 const MODALITY_LUT_SEQUENCE = 0x00283000
 const DIRECTORY_RECORD_SEQUENCE = 0x00041220
 const PIXEL_DATA = 0x7fe00010
+/** Media Storage Directory Storage: a DICOMDIR. */
+const MEDIA_DIRECTORY = "1.2.840.10008.1.3.10"
 
 /** A value being decoded: its VR (stated, or from WANTED), bytes and byte order; throws a FormatError when malformed. */
 class Value {
@@ -374,6 +376,11 @@ export const parseDicom = (src: ByteSource, path: string, inflate?: (data: Uint8
       h.transferSyntax = frame.bare === "explicit" ? EXPLICIT_LE : IMPLICIT_LE
     }
     h.datasetOffset = pos
+    // A DICOMDIR's record sequence can be megabytes long; its meta group already says what it is.
+    if (h.mediaStorageSopClass === MEDIA_DIRECTORY) {
+      h.isDirectory = true
+      return h
+    }
     let data = src
     if (h.transferSyntax === DEFLATED_LE) {
       if (inflate === undefined) throw new Error("parseDicom: a deflated dataset needs `inflate`")

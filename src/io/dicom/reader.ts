@@ -128,6 +128,8 @@ interface DirectoryScan {
   readonly nonImage: number
   /** Files that are not DICOM. */
   readonly other: number
+  /** True when a DICOMDIR is among the DICOM files without pixels. */
+  readonly index: boolean
 }
 
 const isImage = (h: DicomHeader) => h.pixelData !== undefined && !h.isDirectory
@@ -140,13 +142,17 @@ const scanPath = (path: string): Effect.Effect<DirectoryScan, IoError> =>
       const images: DicomFile[] = []
       let nonImage = 0
       let other = 0
+      let index = false
       for (const [file, name] of entries) {
         const s = scanFile(file, name)
         if (s.kind === "other") other++
         else if (isImage(s.file.header)) images.push(s.file)
-        else nonImage++
+        else {
+          nonImage++
+          index ||= s.file.header.isDirectory
+        }
       }
-      return { images, nonImage, other }
+      return { images, nonImage, other, index }
     },
     catch: (e) => (isIoError(e) ? e : fileError(path, "list", e))
   })
@@ -209,7 +215,7 @@ const detailsOf = (
   const seriesList: Record<string, string> = {}
   groups.forEach((g, i) => (seriesList[`series ${g.number ?? `#${i + 1}`}`] = seriesLine(g).replace(/^\S+ ?/, "") + (g === chosen ? " (read)" : "")))
   return {
-    series: groups.length === 1 ? seriesLine(chosen) : `${seriesLine(chosen)} (one of ${groups.length}: choose with --series)`,
+    series: groups.length === 1 ? seriesLine(chosen) : `reading ${chosen.number ?? chosen.uid}, one of ${groups.length} (choose with --series)`,
     ...(groups.length > 1 ? seriesList : {}),
     ...(chosen.modality !== undefined ? { modality: chosen.modality } : {}),
     files: files.length,
@@ -258,7 +264,9 @@ export const openDicomSeries = (path: string, options: DicomOptions = {}): Effec
           scan.nonImage > 0
             ? `holds ${scan.nonImage} DICOM file(s) but none with pixels (DICOMDIR, reports …)`
             : `holds no DICOM file (${scan.other} other file(s))`,
-        hint: "a DICOM volume is a directory of DICOM image files, one slice each"
+        hint: scan.index
+          ? "a DICOMDIR indexes images kept in subdirectories: open the directory that holds one series' image files"
+          : "a DICOM volume is a directory of DICOM image files, one slice each"
       })
     const groups = groupSeries(scan.images)
     const chosen = chooseSeries(path, groups, options.series, options.describe === true)

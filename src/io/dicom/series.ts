@@ -125,7 +125,7 @@ export const chooseSeries = (
   return new UnsupportedError({
     path: dir,
     detail: `the directory holds ${groups.length} DICOM series: ${list}`,
-    hint: "choose one with --series <SeriesNumber or SeriesInstanceUID> (the series option); slicewise info lists them"
+    hint: "choose one with --series <SeriesNumber or SeriesInstanceUID>; slicewise info lists them"
   })
 }
 
