@@ -16,6 +16,7 @@
 import * as zlib from "node:zlib"
 import { bytesPerVoxel, type DType } from "../../algebra/dtype.js"
 import type { VolumeInfo } from "../../algebra/volume.js"
+import { writtenPhysical } from "./description.js"
 import { toRational } from "./layout.js"
 import { LzwEncoder, lzwBound } from "./lzw.js"
 import { FieldType, samplesOfDtype, SampleFormat, Tag } from "./tags.js"
@@ -211,8 +212,9 @@ export const pageEntries = (
   description: string | undefined
 ): ReadonlyArray<Entry> => {
   const { bits, format } = samplesOfDtype(info.dtype)
-  const [xp, xq] = toRational(info.spacing[2])
-  const [yp, yq] = toRational(info.spacing[1])
+  const { spacing } = writtenPhysical(info)
+  const [xp, xq] = toRational(spacing[2])
+  const [yp, yq] = toRational(spacing[1])
   const big = bigTiff
   const e: Array<Entry> = [
     { tag: Tag.NewSubfileType, type: FieldType.LONG, values: [0] },

@@ -15,6 +15,7 @@
  */
 import { bytesPerVoxel, type DType } from "../../algebra/dtype.js"
 import type { VolumeInfo } from "../../algebra/volume.js"
+import { describeVolume, writtenPhysical } from "./description.js"
 import { FieldType, samplesOfDtype, SampleFormat, Tag } from "./tags.js"
 
 export interface LayoutOptions {
@@ -22,7 +23,7 @@ export interface LayoutOptions {
   readonly bigtiff?: boolean | "auto"
   /** Target strip size in bytes (default 64 KiB); a strip holds at least one row. */
   readonly stripBytes?: number
-  /** Write an ImageJ-style description with the z spacing (default true). */
+  /** Write an ImageJ-style description with the z spacing, unit and origin (default true; see description.ts). */
   readonly description?: boolean
   /**
    * Offset of the pixel data within a 4 KiB page, for slices of 64 KiB or more (default 16: reads
@@ -91,16 +92,6 @@ export const toRational = (x: number): readonly [number, number] => {
   return [p1, q1]
 }
 
-const fmt = (n: number): string => String(n)
-
-/** The description slicewise writes: ImageJ's for the dtypes ImageJ reads, its own otherwise. */
-const descriptionFor = (info: VolumeInfo, pages: number): string => {
-  const imagej = info.dtype === "uint8" || info.dtype === "uint16" || info.dtype === "float32"
-  const head = imagej ? "ImageJ=1.11a\n" : "slicewise=1\n"
-  const stack = pages > 1 ? `images=${pages}\nslices=${pages}\n` : ""
-  return `${head}${stack}spacing=${fmt(info.spacing[0])}\nloop=false\n`
-}
-
 const align = (n: number, to: number): number => Math.ceil(n / to) * to
 
 /**
@@ -123,7 +114,7 @@ export const planTiffLayout = (info: VolumeInfo, options: LayoutOptions = {}): T
   const rowsPerStrip = Math.min(height, Math.max(1, Math.floor((options.stripBytes ?? 65536) / rowBytes)))
   const stripsPerPage = Math.ceil(height / rowsPerStrip)
   const sliceBytes = height * rowBytes
-  const description = options.description === false ? undefined : descriptionFor(info, depth)
+  const description = options.description === false ? undefined : describeVolume(info, depth)
   const classic = build(info, false, rowsPerStrip, stripsPerPage, sliceBytes, description, options.dataPhase)
   const want = options.bigtiff ?? "auto"
   if (want === false && classic.totalBytes > MAX_CLASSIC) {
@@ -153,9 +144,11 @@ const build = (
   const entryBytes = bigTiff ? 20 : 12
   const countBytes = bigTiff ? 8 : 2
   const offsetType = bigTiff ? FieldType.LONG8 : FieldType.LONG
-  // Written as resolution q/p for spacing p/q, so that readers computing den/num get p/q back exactly.
-  const [xp, xq] = toRational(info.spacing[2])
-  const [yp, yq] = toRational(info.spacing[1])
+  // Written as resolution q/p for spacing p/q, so that readers computing den/num get p/q back
+  // exactly; in the unit the description names (see writtenPhysical).
+  const { spacing } = writtenPhysical(info)
+  const [xp, xq] = toRational(spacing[2])
+  const [yp, yq] = toRational(spacing[1])
 
   // Filled in below once the data offset is known.
   let dataStart = 0

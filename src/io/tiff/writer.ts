@@ -29,6 +29,7 @@ import { FormatError, type IoError, UnsupportedError } from "../../algebra/io-er
 import { attempt, closeFd, HOST_LITTLE_ENDIAN, makeDirectory, openFd, startFile, usingFile, writeAt, writeFully, writevFully } from "../files.js"
 import { allRows, rawRowSpan, requestProblem, RowTracker } from "../rows.js"
 import type { RowRange, SliceSink, SliceWriter } from "../../algebra/slices.js"
+import { tiffDrops } from "./description.js"
 import { encodeMetadata, planTiffLayout, type LayoutOptions, type TiffLayout } from "./layout.js"
 import { encodeHeader, encodeIfd, ifdBytes, pageEntries, sliceCompressor, type SliceCompressor, type TiffCompression } from "./compressed.js"
 
@@ -285,6 +286,7 @@ export const tiffFileSink = (path: string, options: TiffWriteOptions = {}): Slic
           }
         },
         writesRows: true,
+        drops: (info) => tiffDrops(info, options.description !== false),
         create: <D extends DType>(info: VolumeInfo<D>) => createFileWriter(path, info, options)
       }
 
@@ -380,6 +382,7 @@ export const tiffStackSink = (dir: string, options: TiffWriteOptions = {}): Slic
       }
     },
     writesRows: true,
+    drops: (info) => tiffDrops(info, options.description !== false),
     create: <D extends DType>(info: VolumeInfo<D>) => createStackWriter(dir, info, options)
   }
 }
@@ -431,6 +434,7 @@ const compressedSink = (
     }
   },
   outputBytesExact: false,
+  drops: (info) => tiffDrops(info, options.description !== false),
   writerBufferBytes: (info) => {
     const sliceBytes = info.shape[1] * info.shape[2] * bytesPerVoxel(info.dtype)
     // The predicted copy of a slice and its compressed output, plus the codec's own state.
