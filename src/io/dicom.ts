@@ -1,6 +1,8 @@
 /**
  * DICOM series input: a directory of DICOM files, one slice each (what scanners and PACS export),
- * read as a volume; `openSource` loads this module when a directory holds DICOM files.
+ * read as a volume; `openSource` loads this module when a directory holds DICOM files. Transfer
+ * syntaxes: implicit and explicit VR little endian, explicit VR big endian, deflated, RLE Lossless;
+ * JPEG, JPEG-LS and JPEG 2000 are refused by name.
  *
  * @example
  * ```ts

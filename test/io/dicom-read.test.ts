@@ -226,6 +226,32 @@ describe("dicom: series, bytes and damage", () => {
     })
   )
 
+  it.effect("RLE Lossless: a slice costs its encapsulated PixelData; a damaged frame is a FormatError naming the file", () =>
+    Effect.gen(function* () {
+      const d = copyOf("series/rle")
+      const src = yield* openDicomSeries(d)
+      expect(src.details.transferSyntax).toBe("1.2.840.10008.1.2.5")
+      src.files.forEach((f, z) => {
+        const bytes = fs.readFileSync(f)
+        // The value of (7FE0,0010) OB of undefined length starts 12 bytes after its tag.
+        const at = bytes.lastIndexOf(Buffer.from([0xe0, 0x7f, 0x10, 0x00, 0x4f, 0x42, 0, 0, 0xff, 0xff, 0xff, 0xff]))
+        expect(src.sliceReadBytes(z)).toBe(bytes.length - at - 12)
+      })
+      // The frame header's segment count (after the offset table item and the fragment's item header) set to 3.
+      const file = src.files[2]!
+      const bytes = fs.readFileSync(file)
+      const at = bytes.lastIndexOf(Buffer.from([0xe0, 0x7f, 0x10, 0x00, 0x4f, 0x42, 0, 0, 0xff, 0xff, 0xff, 0xff]))
+      const bot = bytes.readUInt32LE(at + 12 + 4)
+      const frame = at + 12 + 8 + bot + 8
+      expect(bytes.readUInt32LE(frame)).toBe(2)
+      bytes.writeUInt32LE(3, frame)
+      fs.writeFileSync(file, bytes)
+      const e = yield* Effect.flip(readAll(src))
+      expect(e._tag).toBe("FormatError")
+      expect(e.message).toBe(`${file}: tag (7FE0,0010): RLE: 3 segments, 2 expected for one sample of 16 bits`)
+    })
+  )
+
   it.effect("non-DICOM files beside a series are ignored and counted", () =>
     Effect.gen(function* () {
       const d = copyOf("series/deflated")

@@ -7,8 +7,9 @@
  * Transfer syntaxes: Implicit VR Little Endian, Explicit VR Little and Big Endian, and Deflated
  * Explicit VR Little Endian (the dataset after the meta group is raw deflate: such a file is
  * inflated whole, here and when its slice is read). Encapsulated syntaxes (JPEG, JPEG-LS,
- * JPEG 2000, RLE …) are parsed as far as PixelData, so that their series can be listed, and refused
- * by name when their pixels would be read (see `compressedSyntaxName`).
+ * JPEG 2000, RLE …) are parsed as far as PixelData, so that their series can be listed; RLE Lossless
+ * is decoded (rle.ts), the others are refused by name when their pixels would be read (see
+ * `compressedSyntaxName`).
  *
  * Sequences and items of defined or undefined length are skipped, nested ones included; a value
  * of undefined length with VR UN holds implicit VR little endian items, as PS3.5 6.2.2 says. Files
@@ -28,6 +29,9 @@ export const IMPLICIT_LE = "1.2.840.10008.1.2"
 export const EXPLICIT_LE = "1.2.840.10008.1.2.1"
 export const DEFLATED_LE = "1.2.840.10008.1.2.1.99"
 export const EXPLICIT_BE = "1.2.840.10008.1.2.2"
+
+/** RLE Lossless: encapsulated, decoded by rle.ts. */
+export const RLE_LOSSLESS = "1.2.840.10008.1.2.5"
 
 /** The transfer syntaxes whose pixels are stored as they are (after inflating, for deflate). */
 export const NATIVE_SYNTAXES: ReadonlySet<string> = new Set([IMPLICIT_LE, EXPLICIT_LE, DEFLATED_LE, EXPLICIT_BE])
@@ -384,7 +388,11 @@ export const parseDicom = (src: ByteSource, path: string, inflate?: (data: Uint8
     let data = src
     if (h.transferSyntax === DEFLATED_LE) {
       if (inflate === undefined) throw new Error("parseDicom: a deflated dataset needs `inflate`")
-      data = memoryBytes(inflate(src.get(pos, src.size - pos)))
+      try {
+        data = memoryBytes(inflate(src.get(pos, src.size - pos)))
+      } catch (e) {
+        throw new Malformed(pos, `the deflated dataset does not inflate: ${(e as Error).message}`)
+      }
       h.deflated = true
       pos = 0
     }

@@ -3,7 +3,8 @@
  * the source is opened (each header up to PixelData, a few KiB), grouped by SeriesInstanceUID,
  * one series is chosen and its slices are ordered along the slice normal (series.ts). A reader
  * then reads each slice's pixel bytes at the offset its scan recorded, so `sliceReadBytes(z)` is
- * exactly the slice's stored bytes (the whole file for a deflated one, which must be inflated).
+ * exactly the slice's stored bytes (the whole file for a deflated one, which must be inflated; the
+ * encapsulated PixelData for RLE Lossless, the one compressed syntax read).
  *
  * Files that are not DICOM (a README, thumbnails) are ignored when the directory holds DICOM
  * files, and so are DICOM files without pixels (DICOMDIR, structured reports, presentation
@@ -26,7 +27,8 @@ import { FormatError, UnsupportedError, fileError, type IoError } from "../../al
 import type { SliceReader, SliceSource } from "../../algebra/slices.js"
 import { volumeInfo } from "../../algebra/volume.js"
 import { HOST_LITTLE_ENDIAN, isIoError, readFully, startFile, swapBytes } from "../files.js"
-import { compressedSyntaxName, parseDicom, type ByteSource, type DicomHeader } from "./parse.js"
+import { compressedSyntaxName, parseDicom, RLE_LOSSLESS, type ByteSource, type DicomHeader } from "./parse.js"
+import { decodeRle, rleFrame } from "./rle.js"
 import { chooseSeries, groupSeries, layOut, seriesLine, type DicomFile, type DicomSeriesSummary } from "./series.js"
 import { maskStored, pixelFormat, rawSliceBytes, rescaledDtype, rescaleInto, rescaleOf, rescales, type PixelFormat, type Rescale } from "./voxels.js"
 
@@ -85,6 +87,15 @@ const fileBytes = (fd: number, size: number): ByteSource & { readonly read: () =
 
 /** Deflated Explicit VR Little Endian: the dataset is raw deflate (RFC 1951). */
 const inflateRaw = (data: Uint8Array): Uint8Array => zlib.inflateRawSync(data)
+
+/** A deflated file's dataset, inflated; corrupt data is a FormatError naming the file. */
+const inflateDataset = (f: DicomFile, deflated: Uint8Array): Uint8Array => {
+  try {
+    return inflateRaw(deflated)
+  } catch (e) {
+    throw new FormatError({ path: f.path, position: `byte ${f.header.datasetOffset}`, detail: `the deflated dataset does not inflate: ${(e as Error).message}` })
+  }
+}
 
 /** A parsed file, not DICOM, or unreadable. */
 type Scanned = { readonly kind: "dicom"; readonly file: DicomFile } | { readonly kind: "other"; readonly name: string }
@@ -162,8 +173,9 @@ const seriesFormat = (files: ReadonlyArray<DicomFile>, seriesName: string): Pixe
   let first: PixelFormat | undefined
   for (const f of files) {
     const h = f.header
-    const compressed = compressedSyntaxName(h.transferSyntax)
-    if (compressed !== undefined || h.pixelData!.length === undefined)
+    const rle = h.transferSyntax === RLE_LOSSLESS
+    const compressed = rle ? undefined : compressedSyntaxName(h.transferSyntax)
+    if (compressed !== undefined || (h.pixelData!.length === undefined) !== rle)
       return new UnsupportedError({
         path: f.path,
         detail: `compressed pixels: transfer syntax ${compressed ?? "with encapsulated PixelData"} (${h.transferSyntax})`,
@@ -182,6 +194,7 @@ const seriesFormat = (files: ReadonlyArray<DicomFile>, seriesName: string): Pixe
         detail: `${seriesName}: this file is ${fmt.rows}×${fmt.columns} ${fmt.stored} (BitsStored ${fmt.bitsStored}), ${files[0]!.name} is ${first.rows}×${first.columns} ${first.stored} (BitsStored ${first.bitsStored})`,
         hint: "every slice of a series must have the same size and pixel format"
       })
+    if (rle) continue
     const need = rawSliceBytes(fmt)
     const px = h.pixelData!
     if (px.length! < need)
@@ -282,7 +295,7 @@ export const openDicomSeries = (path: string, options: DicomOptions = {}): Effec
     const dtype = applied ? rescaledDtype(fmt, all) : fmt.stored
     const info = volumeInfo(dtype, [files.length, fmt.rows, fmt.columns], layout.spacing, layout.geometry)
     const raw = rawSliceBytes(fmt)
-    const readBytes = files.map((f) => (f.header.deflated ? f.size : raw))
+    const readBytes = files.map((f) => storedReadBytes(f, raw))
     const { files: _, ...summary } = chosen
     const source: DicomSource = {
       format: "dicom",
@@ -291,7 +304,7 @@ export const openDicomSeries = (path: string, options: DicomOptions = {}): Effec
       details: detailsOf(scan, groups, chosen, files, fmt, layout.ordering, rescaleText(all, applied, dtype)),
       sliceReadBytes: (z) => readBytes[z] ?? 0,
       // A scratch slice of stored pixels, when they are not delivered as they are.
-      readerBufferBytes: applied || files.some((f) => f.header.deflated) ? raw : 0,
+      readerBufferBytes: (applied ? raw : 0) + compressedInputBytes(files, raw),
       open: Effect.sync(() => makeReader(path, files, fmt, dtype, applied ? all : undefined)),
       series: groups.map(({ files: _f, ...g }) => g),
       chosen: summary,
@@ -300,6 +313,24 @@ export const openDicomSeries = (path: string, options: DicomOptions = {}): Effec
     }
     return source
   })
+
+const isRle = (f: DicomFile) => f.header.transferSyntax === RLE_LOSSLESS
+
+/**
+ * Bytes read for a file's slice: its stored pixels; the whole file when deflated; for RLE, the
+ * encapsulated PixelData to the end of the file (its items are parsed from those bytes).
+ */
+const storedReadBytes = (f: DicomFile, raw: number): number => (f.header.deflated ? f.size : isRle(f) ? f.size - f.header.pixelData!.offset : raw)
+
+/**
+ * Bytes a reader holds for compressed slices: the largest file or encapsulated PixelData it reads
+ * whole, and for deflate the inflated dataset too.
+ */
+const compressedInputBytes = (files: ReadonlyArray<DicomFile>, raw: number): number => {
+  let most = 0
+  for (const f of files) if (f.header.deflated || isRle(f)) most = Math.max(most, storedReadBytes(f, raw) + (f.header.deflated ? raw : 0))
+  return most
+}
 
 /**
  * A reader: each slice's file opened, its pixel bytes read at the recorded offset (the whole file
@@ -319,10 +350,28 @@ const makeReader = (
   const width = bytesPerVoxel(fmt.stored)
   const outBytes = voxels * bytesPerVoxel(dtype)
   const pool: Uint8Array[] = []
+  // Whole files (deflate) and encapsulated PixelData (RLE), reused: the largest one asked for so far.
+  const inputs: Uint8Array[] = []
+  const takeInput = (n: number) => {
+    const b = inputs.pop()
+    return b !== undefined && b.length >= n ? b : new Uint8Array(Math.max(n, b?.length ?? 0))
+  }
   let bytesRead = 0
 
   const storedBytes = async (fd: number, f: DicomFile, target: Uint8Array): Promise<void> => {
     const px = f.header.pixelData!
+    if (isRle(f)) {
+      const n = f.size - px.offset
+      const encapsulated = takeInput(n)
+      try {
+        const got = await readFully(fd, encapsulated.subarray(0, n), px.offset)
+        bytesRead += got
+        decodeRle(rleFrame(encapsulated.subarray(0, got), f.path), f.path, width, voxels, target)
+      } finally {
+        inputs.push(encapsulated)
+      }
+      return
+    }
     if (!f.header.deflated) {
       const got = await readFully(fd, target, px.offset)
       bytesRead += got
@@ -336,14 +385,14 @@ const makeReader = (
       return
     }
     // Deflated: the pixels are inside the compressed dataset; inflate the whole file.
-    const whole = new Uint8Array(f.size)
-    const got = await readFully(fd, whole, 0)
-    bytesRead += got
+    const whole = takeInput(f.size)
     let data: Uint8Array
     try {
-      data = inflateRaw(whole.subarray(f.header.datasetOffset, got))
-    } catch (e) {
-      throw new FormatError({ path: f.path, position: `byte ${f.header.datasetOffset}`, detail: `the deflated dataset does not inflate: ${(e as Error).message}` })
+      const got = await readFully(fd, whole.subarray(0, f.size), 0)
+      bytesRead += got
+      data = inflateDataset(f, whole.subarray(f.header.datasetOffset, got))
+    } finally {
+      inputs.push(whole)
     }
     if (data.length < px.offset + raw)
       throw new FormatError({ path: f.path, position: "tag (7FE0,0010)", detail: `the inflated dataset ends ${px.offset + raw - data.length} bytes before the end of its PixelData` })
@@ -354,13 +403,15 @@ const makeReader = (
     if (!Number.isInteger(z) || z < 0 || z >= files.length) return Effect.die(new RangeError(`${dir}: slice ${z} is outside 0…${files.length - 1}`))
     if (into.byteLength !== outBytes) return Effect.die(new RangeError(`${dir}: slice buffer has ${into.byteLength} bytes, a slice has ${outBytes}`))
     const f = files[z]!
+    // Deflated and RLE slices are decoded into the caller's slice when no rescale follows.
     const direct = rescale === undefined
     return startFile(f.path, "r", "read", async (fd) => {
       const scratch = direct ? undefined : (pool.pop() ?? new Uint8Array(raw))
       try {
         const target = scratch ?? new Uint8Array(into.buffer, into.byteOffset, raw)
         await storedBytes(fd, f, target)
-        if (width > 1 && f.header.littleEndian !== HOST_LITTLE_ENDIAN) swapBytes(target, width)
+        // RLE decodes straight to the host's order.
+        if (width > 1 && !isRle(f) && f.header.littleEndian !== HOST_LITTLE_ENDIAN) swapBytes(target, width)
         const stored: VoxelArray = scratch === undefined ? into : viewOf(fmt.stored, scratch.buffer, scratch.byteOffset, voxels)
         maskStored(fmt, stored, voxels)
         if (scratch !== undefined) rescaleInto(stored, into, voxels, rescale![z]!)
