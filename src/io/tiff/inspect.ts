@@ -356,7 +356,8 @@ const layoutOf = (t: TiffStructure, full: ReadonlyArray<RawIfd>, r: Resolution, 
   const shaped = description.startsWith("{") || description.startsWith("shape=") ? shapedFacts(description) : undefined
   if (shaped !== undefined) return shapedLayout(t, full, r, shaped)
   if (isOmeXml(description)) return omeLayout(t, r, description)
-  if (description.startsWith("ImageJ=")) return imagejLayout(t, full, r, description, "imagej")
+  // SCIFIO writes ImageJ's description under its own name (tifffile reads both alike).
+  if (description.startsWith("ImageJ=") || description.startsWith("SCIFIO=")) return imagejLayout(t, full, r, description, "imagej")
   if (description.startsWith("slicewise=")) return imagejLayout(t, full, r, description, "slicewise")
   return plainLayout(t, full, r, "other")
 }
