@@ -32,6 +32,8 @@ export interface PageAxes {
   readonly stride: readonly [t: number, c: number, z: number]
   /** OME: the page of each plane (−1: none); absent when plane p is page p. */
   readonly planeToPage?: Int32Array
+  /** Axes read only at index 0 because the file does not say what they are (describe only). */
+  readonly note?: string
 }
 
 /**
@@ -97,7 +99,7 @@ const IMAGEJ_ORDERS: Readonly<Record<string, string>> = { czt: "TZC", default: "
  * axesText(imagejAxes("a.tif", { channels: 2, slices: 16, frames: 1, order: "czt", … }, 32, 64, 64))   // "TZCYX 1×16×2×64×64"
  * ```
  */
-export const imagejAxes = (path: string, f: ImageJFacts, pages: number, height: number, width: number): PageAxes => {
+export const imagejAxes = (path: string, f: ImageJFacts, pages: number, height: number, width: number, describe = false): PageAxes => {
   const stored = IMAGEJ_ORDERS[f.order]
   if (stored === undefined) {
     throw new UnsupportedError({ path, detail: `ImageJ description order=${f.order}`, hint: `ImageJ's orders are ${Object.keys(IMAGEJ_ORDERS).join(", ")}` })
@@ -113,15 +115,19 @@ export const imagejAxes = (path: string, f: ImageJFacts, pages: number, height: 
       hint: "the file is truncated"
     })
   }
+  const letters = `${stored}YX`
+  const sizes = [...stored].map((l) => size[l]!).concat([height, width])
   if (pages > needed && pages % needed === 0 && f.images === pages) {
     // tifffile calls the rest an unidentified dimension ("I"); which of it is z is not known.
+    if (describe) {
+      return { ...rowMajor("imagej", `I${letters}`, [pages / needed, ...sizes], height, width), note: "I: not named by the description, read at 0" }
+    }
     throw new UnsupportedError({
       path,
       detail: `ImageJ's images=${pages} is ${pages / needed} × channels=${f.channels} × slices=${f.slices} × frames=${f.frames}: an axis the description does not name`
     })
   }
-  const letters = `${stored}YX`
-  return rowMajor("imagej", letters, [...stored].map((l) => size[l]!).concat([height, width]), height, width)
+  return rowMajor("imagej", letters, sizes, height, width)
 }
 
 /** tifffile's "shaped" description: the array's shape, and its axes when the writer gave them. */
@@ -147,7 +153,8 @@ const leadingDimensions = (shape: ReadonlyArray<number>, height: number, width: 
 /**
  * The axes of a tifffile "shaped" file. Leading dimensions named Z, C or T (tifffile writes the
  * names given as `metadata={"axes": …}`) are those axes; without names, one leading dimension of
- * more than one is z (tifffile's "Q"), and several are refused: which of them is z is unknown.
+ * more than one is z (tifffile's "Q"), and several are refused: which of them is z is unknown
+ * (`describe`: the last is taken for z, the others are read at 0).
  * Undefined when the shape does not match the pages (tifffile then reads the pages as a plain
  * sequence, and so does slicewise).
  *
@@ -156,7 +163,7 @@ const leadingDimensions = (shape: ReadonlyArray<number>, height: number, width: 
  * shapedAxes("a.tif", { shape: [16, 64, 64], axes: undefined, truncated: false }, 64, 64)?.z   // 16
  * ```
  */
-export const shapedAxes = (path: string, f: ShapedFacts, height: number, width: number): PageAxes | undefined => {
+export const shapedAxes = (path: string, f: ShapedFacts, height: number, width: number, describe = false): PageAxes | undefined => {
   const lead = leadingDimensions(f.shape, height, width)
   if (lead === undefined) return undefined
   const named = f.axes !== undefined && f.axes.length === f.shape.length ? f.axes.toUpperCase() : undefined
@@ -166,20 +173,25 @@ export const shapedAxes = (path: string, f: ShapedFacts, height: number, width: 
   const big = leading.map((l, i) => [l, sizes[i]!] as const).filter(([, n]) => n > 1)
   const unknown = big.filter(([l]) => !"ZCT".includes(l))
   const text = `${letters.join("")} ${f.shape.join("×")}`
-  if (unknown.length > 0 && (unknown.length > 1 || big.some(([l]) => l === "Z"))) {
+  const ambiguous = unknown.length > 0 && (unknown.length > 1 || big.some(([l]) => l === "Z"))
+  if (ambiguous && !describe) {
     throw new UnsupportedError({
       path,
       detail: `tifffile's shaped description says ${text}: ${unknown.map(([l, n]) => `${n} along ${l}`).join(" and ")}, and which of them is z is not stated`,
       hint: "write it with tifffile's metadata={'axes': 'CZYX'} or the like, or as ImageJ or OME-TIFF"
     })
   }
-  // The one unnamed leading dimension of more than one is z; an axis named twice is refused.
-  const asZ = leading.map((l, i) => ("ZCT".includes(l) ? l : sizes[i]! > 1 ? "Z" : "Q"))
+  // The one unnamed leading dimension of more than one is z (describing an ambiguous file: the
+  // last, unless one is named Z; the others are read at 0); an axis named twice is refused.
+  let zAt = -1
+  if (!big.some(([l]) => l === "Z")) leading.forEach((l, i) => (zAt = sizes[i]! > 1 && !"ZCT".includes(l) ? i : zAt))
+  const asZ = leading.map((l, i) => ("ZCT".includes(l) ? l : i === zAt ? "Z" : "Q"))
   const named2 = asZ.filter((l, i) => l !== "Q" && sizes[i]! > 1)
   if (new Set(named2).size !== named2.length) {
     throw new UnsupportedError({ path, detail: `tifffile's shaped description says ${text}: an axis appears twice` })
   }
-  return { ...rowMajor("shaped", asZ.join("") + "YX", [...sizes, height, width], height, width), letters: letters.join(""), sizes: f.shape }
+  const axes = { ...rowMajor("shaped", asZ.join("") + "YX", [...sizes, height, width], height, width), letters: letters.join(""), sizes: f.shape }
+  return ambiguous ? { ...axes, note: `${zAt >= 0 ? `dimension ${zAt} read as z, ` : ""}the other unnamed dimensions read at 0` } : axes
 }
 
 /**

@@ -160,14 +160,14 @@ const plainLayout = async (t: TiffStructure, full: ReadonlyArray<RawIfd>, r: Res
   return { pages, axes: plainAxes(pages.length, p.height, p.width), physical: { fixed: resolutionPhysical(r) }, kind }
 }
 
-const imagejLayout = async (t: TiffStructure, full: ReadonlyArray<RawIfd>, r: Resolution, description: string, kind: string): Promise<PlaneLayout> => {
+const imagejLayout = async (t: TiffStructure, full: ReadonlyArray<RawIfd>, r: Resolution, description: string, kind: string, describe: boolean): Promise<PlaneLayout> => {
   const facts = imagejFacts(descriptionFields(description))
   let pages = await readUniformPages(t, full)
   if (kind === "imagej") pages = contiguousPages(t.path, t.size, pages, facts.images ?? 0, `ImageJ's images=${facts.images}`)
   const p = pages[0]!
   return {
     pages,
-    axes: imagejAxes(t.path, facts, pages.length, p.height, p.width),
+    axes: imagejAxes(t.path, facts, pages.length, p.height, p.width, describe),
     physical: { fixed: imagejPhysical(facts, r) },
     kind,
     ...(facts.unit !== undefined && { unit: facts.unit })
@@ -190,15 +190,17 @@ const shapedFacts = (description: string): ShapedFacts | undefined => {
   }
 }
 
-const shapedLayout = async (t: TiffStructure, full: ReadonlyArray<RawIfd>, r: Resolution, facts: ShapedFacts): Promise<PlaneLayout> => {
+const shapedLayout = async (t: TiffStructure, full: ReadonlyArray<RawIfd>, r: Resolution, facts: ShapedFacts, describe: boolean): Promise<PlaneLayout> => {
   const first = await readPage(t, full[0]!, `page 0 (IFD ${full[0]!.index})`)
-  const axes = shapedAxes(t.path, facts, first.height, first.width)
+  const axes = shapedAxes(t.path, facts, first.height, first.width, describe)
   if (axes === undefined) {
     // tifffile ignores a shape that does not fit the pages, and reads them as a sequence.
     const plain = await plainLayout(t, full, r, "shaped")
     return { ...plain, details: { shapedDescription: `shape [${facts.shape.join(", ")}] does not fit the pages: ignored, as tifffile does` } }
   }
-  const planes = axes.z * axes.c * axes.t
+  // The leading dimensions' product: trailing ones are 1 (see shapedAxes).
+  const planes = facts.shape.reduce((n, k) => n * k, 1) / (first.height * first.width)
+  if (planes === 0) throw new FormatError({ path: t.path, position: DESCRIPTION_AT(full[0]!), detail: `tifffile's shape [${facts.shape.join(", ")}] holds no image` })
   // tifffile writes each `write` call as a series of its own: files written one 2D page at a time
   // are a sequence of 2D series, which slicewise stacks along z as it does plain pages.
   if (planes === 1 && !facts.truncated && full.length > 1) return plainLayout(t, full, r, "shaped")
@@ -300,7 +302,8 @@ const checkOmePages = (path: string, at: string, image: OmeImage, page: TiffPage
 /**
  * Parses a TIFF's IFDs and pages. `maxChunk` bounds the metadata read size (large for multi-page
  * files, small for the 2D files of a stack); `keepMetadata` keeps the metadata's bytes (up to
- * 64 KiB of them), making the result a template for inspectTiffLike.
+ * 64 KiB of them), making the result a template for inspectTiffLike; `describe` takes a file whose
+ * axes are ambiguous for describing, reading the unnamed ones at 0 (see PageAxes.note).
  * Throws FormatError / UnsupportedError.
  *
  * @example
@@ -314,7 +317,8 @@ export const inspectTiff = async (
   path: string,
   size: number,
   maxChunk = 1024 * 1024,
-  keepMetadata = false
+  keepMetadata = false,
+  describe = false
 ): Promise<InspectedTiff> => {
   const t = await parseTiffStructure(fd, path, size, maxChunk)
   const full: RawIfd[] = []
@@ -330,7 +334,7 @@ export const inspectTiff = async (
   const firstIfd = full[0]!
   const resolution = await resolutionOf(t, firstIfd)
   const description = decodeDescription(await ifdText(t, firstIfd, Tag.ImageDescription))
-  const layout = await layoutOf(t, full, resolution, description)
+  const layout = await layoutOf(t, full, resolution, description, describe)
   const physical = "fixed" in layout.physical ? layout.physical.fixed : omePhysical(layout.physical.ome, layout.physical.resolution, 0, 0)
   return {
     path,
@@ -351,14 +355,14 @@ export const inspectTiff = async (
 }
 
 /** The layout the description names, in tifffile's order of precedence: shaped, OME, ImageJ. */
-const layoutOf = (t: TiffStructure, full: ReadonlyArray<RawIfd>, r: Resolution, description: string | undefined): Promise<PlaneLayout> => {
+const layoutOf = (t: TiffStructure, full: ReadonlyArray<RawIfd>, r: Resolution, description: string | undefined, describe: boolean): Promise<PlaneLayout> => {
   if (description === undefined) return plainLayout(t, full, r, "none")
   const shaped = description.startsWith("{") || description.startsWith("shape=") ? shapedFacts(description) : undefined
-  if (shaped !== undefined) return shapedLayout(t, full, r, shaped)
+  if (shaped !== undefined) return shapedLayout(t, full, r, shaped, describe)
   if (isOmeXml(description)) return omeLayout(t, r, description)
   // SCIFIO writes ImageJ's description under its own name (tifffile reads both alike).
-  if (description.startsWith("ImageJ=") || description.startsWith("SCIFIO=")) return imagejLayout(t, full, r, description, "imagej")
-  if (description.startsWith("slicewise=")) return imagejLayout(t, full, r, description, "slicewise")
+  if (description.startsWith("ImageJ=") || description.startsWith("SCIFIO=")) return imagejLayout(t, full, r, description, "imagej", describe)
+  if (description.startsWith("slicewise=")) return imagejLayout(t, full, r, description, "slicewise", describe)
   return plainLayout(t, full, r, "other")
 }
 

@@ -109,7 +109,7 @@ const readSlice = async (
 export const openTiffFile = (path: string, options: TiffReadOptions = {}): Effect.Effect<SliceSource, IoError> =>
   Effect.gen(function* () {
     yield* hostCheck
-    const tiff = yield* withFile(path, (fd, size) => inspectTiff(fd, path, size))
+    const tiff = yield* withFile(path, (fd, size) => inspectTiff(fd, path, size, undefined, false, options.describe === true))
     const chosen = yield* selectPlanes(path, tiff.axes, options)
     const pages = yield* planePages(path, tiff, chosen)
     const first = pages[0]!
@@ -176,6 +176,7 @@ const planePages = (
 /** `slicewise info` facts of the axes: all of them with their sizes, and the channel and time read. */
 const axesDetails = (axes: PageAxes, chosen: { readonly c: number; readonly t: number }): Record<string, string> => ({
   axes: axesText(axes),
+  ...(axes.note !== undefined && { axesNote: axes.note }),
   ...(axes.c > 1 && { channel: `${chosen.c} of ${axes.c}` }),
   ...(axes.t > 1 && { time: `${chosen.t} of ${axes.t}` })
 })
