@@ -115,6 +115,33 @@ describe("dicom: series, bytes and damage", () => {
     })
   )
 
+  it.effect("describe skips a series that cannot be read, saying why; one SeriesNumber for two series needs the UID", () =>
+    Effect.gen(function* () {
+      const d = copyOf("series/uneven")
+      for (const f of fs.readdirSync(nodePath.join(DIR, "series", "implicit"))) fs.copyFileSync(nodePath.join(DIR, "series", "implicit", f), nodePath.join(d, f))
+      const src = yield* openDicomSeries(d, { describe: true })
+      expect(src.info.shape).toEqual([4, 6, 7])
+      expect(src.series).toHaveLength(2)
+      const other = src.series.find((s) => s.uid !== src.chosen.uid)!
+      const lines = Object.entries(src.details).filter(([k]) => /^series 1#[12]$/.test(k))
+      expect(lines).toHaveLength(2)
+      expect(lines.map(([, v]) => String(v)).find((v) => v.includes(other.uid))).toMatch(/\(cannot be read: unsupported: series 1: uneven slice spacing: steps of 2 to 4 mm/)
+      const both = yield* Effect.flip(openDicomSeries(d, { series: "1" }))
+      expect(both.message).toContain("2 DICOM series have SeriesNumber 1")
+      expect(both.message).toContain("choose one by its SeriesInstanceUID")
+      const byUid = yield* openDicomSeries(d, { series: src.chosen.uid })
+      expect(byUid.info.shape).toEqual([4, 6, 7])
+    })
+  )
+
+  it.effect("without positions: InstanceNumber order and SliceThickness, said in details", () =>
+    Effect.gen(function* () {
+      const src = yield* openDicomSeries(nodePath.join(DIR, "series", "nopositions"))
+      expect(src.details.order).toBe("by InstanceNumber (no ImagePositionPatient/ImageOrientationPatient); z spacing from SliceThickness")
+      expect(src.info.spacing[0]).toBe(4)
+    })
+  )
+
   it.effect("rescale: CT slope 1 intercept −1024 over 12 stored bits is int16; rescale false gives the stored uint16", () =>
     Effect.gen(function* () {
       const hu = yield* openDicomSeries(exam, { series: "2" })

@@ -29,7 +29,7 @@ import { volumeInfo } from "../../algebra/volume.js"
 import { HOST_LITTLE_ENDIAN, isIoError, readFully, startFile, swapBytes } from "../files.js"
 import { compressedSyntaxName, parseDicom, RLE_LOSSLESS, type ByteSource, type DicomHeader } from "./parse.js"
 import { decodeRle, rleFrame } from "./rle.js"
-import { chooseSeries, groupSeries, layOut, seriesLine, type DicomFile, type DicomSeriesSummary } from "./series.js"
+import { chooseSeries, groupSeries, layOut, seriesLine, seriesText, type DicomFile, type DicomSeriesGroup, type DicomSeriesSummary, type SeriesLayout } from "./series.js"
 import { maskStored, pixelFormat, rawSliceBytes, rescaledDtype, rescaleInto, rescaleOf, rescales, type PixelFormat, type Rescale } from "./voxels.js"
 
 export interface DicomOptions {
@@ -218,6 +218,7 @@ const detailsOf = (
   scan: DirectoryScan,
   groups: ReadonlyArray<DicomSeriesSummary>,
   chosen: DicomSeriesSummary,
+  refused: ReadonlyMap<DicomSeriesSummary, string>,
   files: ReadonlyArray<DicomFile>,
   fmt: PixelFormat,
   ordering: string,
@@ -226,7 +227,11 @@ const detailsOf = (
   const h = files[0]!.header
   const syntaxes = [...new Set(files.map((f) => f.header.transferSyntax))]
   const seriesList: Record<string, string> = {}
-  groups.forEach((g, i) => (seriesList[`series ${g.number ?? `#${i + 1}`}`] = seriesLine(g).replace(/^\S+ ?/, "") + (g === chosen ? " (read)" : "")))
+  // Keyed by SeriesNumber; a number two series share (or none) gets the series' place in the list.
+  const shared = (g: DicomSeriesSummary) => g.number === undefined || groups.filter((o) => o.number === g.number).length > 1
+  groups.forEach(
+    (g, i) => (seriesList[`series ${g.number ?? ""}${shared(g) ? `#${i + 1}` : ""}`] = seriesText(g) + (g === chosen ? " (read)" : refused.has(g) ? ` (cannot be read: ${refused.get(g)})` : ""))
+  )
   return {
     series: groups.length === 1 ? seriesLine(chosen) : `reading ${chosen.number ?? chosen.uid}, one of ${groups.length} (choose with --series)`,
     ...(groups.length > 1 ? seriesList : {}),
@@ -282,13 +287,25 @@ export const openDicomSeries = (path: string, options: DicomOptions = {}): Effec
           : "a DICOM volume is a directory of DICOM image files, one slice each"
       })
     const groups = groupSeries(scan.images)
-    const chosen = chooseSeries(path, groups, options.series, options.describe === true)
-    if (chosen instanceof UnsupportedError) return yield* chosen
-    const seriesName = `series ${chosen.number ?? chosen.uid}`
-    const fmt = seriesFormat(chosen.files, seriesName)
-    if (!("rows" in fmt)) return yield* fmt
-    const layout = layOut(path, chosen)
-    if (layout instanceof Error) return yield* layout
+    const picked = chooseSeries(path, groups, options.series, options.describe === true)
+    if (picked instanceof UnsupportedError) return yield* picked
+    // Describing a directory of several series without a choice: the first that can be read (a
+    // localizer of three orientations often comes first), each one before it noted with why not.
+    const candidates = options.describe === true && options.series === undefined ? groups : [picked]
+    const refused = new Map<DicomSeriesGroup, string>()
+    let firstError: IoError | undefined
+    let prepared: Prepared | undefined
+    for (const g of candidates) {
+      const p = prepare(path, g)
+      if (!(p instanceof Error)) {
+        prepared = p
+        break
+      }
+      firstError ??= p
+      refused.set(g, p.message.replace(`${p.path}: `, ""))
+    }
+    if (prepared === undefined) return yield* Effect.fail(firstError!)
+    const { chosen, fmt, layout } = prepared
     const files = layout.files
     const all = files.map((f) => rescaleOf(f.header))
     const applied = options.rescale !== false && rescales(all)
@@ -301,7 +318,7 @@ export const openDicomSeries = (path: string, options: DicomOptions = {}): Effec
       format: "dicom",
       path,
       info,
-      details: detailsOf(scan, groups, chosen, files, fmt, layout.ordering, rescaleText(all, applied, dtype)),
+      details: detailsOf(scan, groups, chosen, refused, files, fmt, layout.ordering, rescaleText(all, applied, dtype)),
       sliceReadBytes: (z) => readBytes[z] ?? 0,
       // A scratch slice of stored pixels, when they are not delivered as they are.
       readerBufferBytes: (applied ? raw : 0) + compressedInputBytes(files, raw),
@@ -315,6 +332,21 @@ export const openDicomSeries = (path: string, options: DicomOptions = {}): Effec
   })
 
 const isRle = (f: DicomFile) => f.header.transferSyntax === RLE_LOSSLESS
+
+/** A series checked and laid out. */
+interface Prepared {
+  readonly chosen: DicomSeriesGroup
+  readonly fmt: PixelFormat
+  readonly layout: SeriesLayout
+}
+
+/** A series checked and laid out, or the error that refuses it. */
+const prepare = (path: string, chosen: DicomSeriesGroup): Prepared | IoError => {
+  const fmt = seriesFormat(chosen.files, `series ${chosen.number ?? chosen.uid}`)
+  if (!("rows" in fmt)) return fmt
+  const layout = layOut(path, chosen)
+  return layout instanceof Error ? layout : { chosen, fmt, layout }
+}
 
 /**
  * Bytes read for a file's slice: its stored pixels; the whole file when deflated; for RLE, the

@@ -88,12 +88,21 @@ export const groupSeries = (files: ReadonlyArray<DicomFile>): ReadonlyArray<Dico
  * // "3 MR, 12 slices of 256×256, UID 1.2.3"
  * ```
  */
-export const seriesLine = (s: DicomSeriesSummary): string =>
+export const seriesLine = (s: DicomSeriesSummary): string => `${s.number !== undefined ? String(s.number) : "(no SeriesNumber)"} ${seriesText(s)}`
+
+/**
+ * A series without its number: `"T1 axial" MR, 12 slices of 256×256, UID 1.2.3…`.
+ *
+ * @example
+ * ```ts
+ * seriesText({ uid: "1.2.3", modality: "MR", slices: 1, size: "64×64" })   // "MR, 1 slice of 64×64, UID 1.2.3"
+ * ```
+ */
+export const seriesText = (s: DicomSeriesSummary): string =>
   [
-    s.number !== undefined ? String(s.number) : "(no SeriesNumber)",
-    s.description !== undefined ? ` ${JSON.stringify(s.description)}` : "",
-    s.modality !== undefined ? ` ${s.modality}` : "",
-    `, ${s.slices} slice${s.slices === 1 ? "" : "s"} of ${s.size}, UID ${s.uid}`
+    s.description !== undefined ? JSON.stringify(s.description) : "",
+    s.modality !== undefined ? `${s.description !== undefined ? " " : ""}${s.modality}` : "",
+    `${s.description !== undefined || s.modality !== undefined ? ", " : ""}${s.slices} slice${s.slices === 1 ? "" : "s"} of ${s.size}, UID ${s.uid}`
   ].join("")
 
 /**
