@@ -163,6 +163,11 @@ describe("dicom: series, bytes and damage", () => {
 
   it.effect("byte accounting: a slice costs its stored pixel bytes; a deflated file costs the whole file", () =>
     Effect.gen(function* () {
+      // Opening reads the header, not the pixels: CT_small.dcm's 32 KiB of pixels follow 6.4 KB of header.
+      const small = nodePath.join(DIR, "real", "CT_small.dcm")
+      const head = yield* openDicomSeries(small)
+      expect(head.details["header bytes read"]).toBeLessThanOrEqual(8192)
+      expect(fs.statSync(small).size - head.sliceReadBytes(0)).toBeGreaterThan(6000)
       const ct = yield* openDicomSeries(exam, { series: "2" })
       up(12).forEach((z) => expect(ct.sliceReadBytes(z)).toBe(16 * 20 * 2))
       const dfl = yield* openDicomSeries(nodePath.join(DIR, "series", "deflated"))

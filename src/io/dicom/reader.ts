@@ -58,29 +58,32 @@ export interface DicomSource extends SliceSource {
 /** Header bytes read per request while scanning: most headers fit, Siemens MR ones take two or three. */
 const WINDOW = 8 * 1024
 
-/** A file read on demand, synchronously, through one window: the scanner's ByteSource. */
-const fileBytes = (fd: number, size: number): ByteSource & { readonly read: () => number } => {
-  let buf = new Uint8Array(WINDOW)
+/** The scanner's window, shared by the files of a scan, and the bytes it has read. */
+interface ScanWindow {
+  buf: Uint8Array
+  read: number
+}
+
+/** A file read on demand, synchronously, through the scan's window: the scanner's ByteSource. */
+const fileBytes = (fd: number, size: number, w: ScanWindow): ByteSource => {
   let start = 0
   let filled = 0
-  let read = 0
   return {
     size,
-    read: () => read,
     get(offset, length) {
-      if (offset >= start && offset + length <= start + filled) return buf.subarray(offset - start, offset - start + length)
-      if (length > buf.length) buf = new Uint8Array(Math.max(length, 2 * buf.length))
-      const want = Math.min(buf.length, size - offset)
+      if (offset >= start && offset + length <= start + filled) return w.buf.subarray(offset - start, offset - start + length)
+      if (length > w.buf.length) w.buf = new Uint8Array(Math.max(length, 2 * w.buf.length))
+      const want = Math.min(w.buf.length, size - offset)
       let got = 0
       while (got < want) {
-        const n = fs.readSync(fd, buf, got, want - got, offset + got)
+        const n = fs.readSync(fd, w.buf, got, want - got, offset + got)
         if (n === 0) break
         got += n
       }
-      read += got
+      w.read += got
       start = offset
       filled = got
-      return buf.subarray(0, Math.min(length, got))
+      return w.buf.subarray(0, Math.min(length, got))
     }
   }
 }
@@ -101,7 +104,7 @@ const inflateDataset = (f: DicomFile, deflated: Uint8Array): Uint8Array => {
 type Scanned = { readonly kind: "dicom"; readonly file: DicomFile } | { readonly kind: "other"; readonly name: string }
 
 /** Scans one file up to its PixelData; throws an IoError naming it when it is DICOM but malformed. */
-const scanFile = (path: string, name: string): Scanned => {
+const scanFile = (path: string, name: string, window: ScanWindow): Scanned => {
   let fd: number
   try {
     fd = fs.openSync(path, "r")
@@ -109,9 +112,11 @@ const scanFile = (path: string, name: string): Scanned => {
     throw fileError(path, "open", e)
   }
   try {
-    const size = fs.fstatSync(fd).size
-    const bytes = fileBytes(fd, size)
-    const header = parseDicom(bytes, path, inflateRaw)
+    const st = fs.fstatSync(fd)
+    // A link to a directory, a device …: not a slice.
+    if (!st.isFile()) return { kind: "other", name }
+    const header = parseDicom(fileBytes(fd, st.size, window), path, inflateRaw)
+    const size = st.size
     return header === undefined ? { kind: "other", name } : { kind: "dicom", file: { path, name, size, header } }
   } catch (e) {
     if (e instanceof FormatError || e instanceof UnsupportedError) throw e
@@ -141,6 +146,8 @@ interface DirectoryScan {
   readonly other: number
   /** True when a DICOMDIR is among the DICOM files without pixels. */
   readonly index: boolean
+  /** Bytes the scan read: headers up to PixelData, about one window per file. */
+  readonly headerBytes: number
 }
 
 const isImage = (h: DicomHeader) => h.pixelData !== undefined && !h.isDirectory
@@ -154,8 +161,9 @@ const scanPath = (path: string): Effect.Effect<DirectoryScan, IoError> =>
       let nonImage = 0
       let other = 0
       let index = false
+      const window: ScanWindow = { buf: new Uint8Array(WINDOW), read: 0 }
       for (const [file, name] of entries) {
-        const s = scanFile(file, name)
+        const s = scanFile(file, name, window)
         if (s.kind === "other") other++
         else if (isImage(s.file.header)) images.push(s.file)
         else {
@@ -163,7 +171,7 @@ const scanPath = (path: string): Effect.Effect<DirectoryScan, IoError> =>
           index ||= s.file.header.isDirectory
         }
       }
-      return { images, nonImage, other, index }
+      return { images, nonImage, other, index, headerBytes: window.read }
     },
     catch: (e) => (isIoError(e) ? e : fileError(path, "list", e))
   })
@@ -241,9 +249,11 @@ const detailsOf = (
     lastFile: files[files.length - 1]!.name,
     transferSyntax: syntaxes.join(", "),
     stored: `${fmt.stored}, BitsStored ${fmt.bitsStored}`,
-    ...(h.photometric !== undefined ? { photometric: h.photometric } : {}),
+    ...(h.photometric !== undefined ? { photometric: h.photometric === "MONOCHROME1" ? "MONOCHROME1 (higher values display darker; values not inverted)" : h.photometric } : {}),
+    ...(h.pixelSpacing === undefined ? { "pixel spacing": "not stated (no PixelSpacing): 1 × 1" } : {}),
     rescale: rescaleText,
     order: ordering,
+    "header bytes read": scan.headerBytes,
     ...(scan.nonImage > 0 ? { "ignored DICOM files": `${scan.nonImage} without pixels (DICOMDIR, reports …)` } : {}),
     ...(scan.other > 0 ? { "ignored other files": scan.other } : {}),
     ...(files.some((f) => f.header.modalityLut) ? { "modality LUT": "present, not applied (slope and intercept are)" } : {})
