@@ -134,6 +134,17 @@ describe("dicom: series, bytes and damage", () => {
     })
   )
 
+  it.effect("pydicom's MR2 (two pilots of mixed orientation and a localizer, all SeriesNumber 2): describe reads the localizer", () =>
+    Effect.gen(function* () {
+      const src = yield* openDicomSeries(nodePath.join(DIR, "real", "MR2"), { describe: true })
+      expect(src.chosen.description).toBe("FAST LOCALIZER")
+      expect(src.info.shape).toEqual([1, 16, 16])
+      const notes = Object.values(src.details).map(String).filter((v) => v.includes("cannot be read"))
+      expect(notes).toHaveLength(2)
+      notes.forEach((n) => expect(n).toMatch(/ImageOrientationPatient .* differs from/))
+    })
+  )
+
   it.effect("without positions: InstanceNumber order and SliceThickness, said in details", () =>
     Effect.gen(function* () {
       const src = yield* openDicomSeries(nodePath.join(DIR, "series", "nopositions"))
