@@ -295,6 +295,20 @@ describe("dicom: series, bytes and damage", () => {
     })
   )
 
+  it.effect("PixelData without Rows: FormatError naming the file and the missing attributes", () =>
+    Effect.gen(function* () {
+      const d = fs.mkdtempSync(nodePath.join(tmp, "norows-"))
+      const file = nodePath.join(d, "IM1")
+      // Preamble, DICM, the transfer syntax (explicit VR LE), then PixelData alone (OW, 4 bytes).
+      const ts = Buffer.from("1.2.840.10008.1.2.1\0")
+      const meta = Buffer.concat([Buffer.from([2, 0, 0x10, 0]), Buffer.from("UI"), Buffer.from([ts.length, 0]), ts])
+      const pixels = Buffer.concat([Buffer.from([0xe0, 0x7f, 0x10, 0]), Buffer.from("OW"), Buffer.from([0, 0, 4, 0, 0, 0, 1, 2, 3, 4])])
+      fs.writeFileSync(file, Buffer.concat([Buffer.alloc(128), Buffer.from("DICM"), meta, pixels]))
+      const e = yield* Effect.flip(openSource(d))
+      expect(e.message).toBe(`${file}: tag (0028,0010): it has PixelData but no Rows (0028,0010), Columns (0028,0011), BitsAllocated (0028,0100)`)
+    })
+  )
+
   it.effect("non-DICOM files beside a series are ignored and counted", () =>
     Effect.gen(function* () {
       const d = copyOf("series/deflated")

@@ -193,7 +193,7 @@ const seriesFormat = (files: ReadonlyArray<DicomFile>, seriesName: string): Pixe
     if ("problem" in fmt)
       return fmt.unsupported
         ? new UnsupportedError({ path: f.path, detail: fmt.problem })
-        : new FormatError({ path: f.path, position: "tag (0028,0010)", detail: fmt.problem })
+        : new FormatError({ path: f.path, position: `tag ${fmt.tag}`, detail: fmt.problem })
     if (first === undefined) first = fmt
     else if (fmt.rows !== first.rows || fmt.columns !== first.columns || fmt.stored !== first.stored || fmt.bitsStored !== first.bitsStored)
       return new FormatError({

@@ -36,20 +36,29 @@ export interface PixelFormat {
   readonly signed: boolean
 }
 
+/** The attributes a slice cannot be read without: field, name and tag. */
+const REQUIRED = [
+  ["rows", "Rows", "(0028,0010)"],
+  ["columns", "Columns", "(0028,0011)"],
+  ["bitsAllocated", "BitsAllocated", "(0028,0100)"]
+] as const
+
 /** The pixel format a header states, or a phrase saying what is missing or not supported. */
-export const pixelFormat = (h: DicomHeader): PixelFormat | { readonly problem: string; readonly unsupported: boolean } => {
-  const missing = (["rows", "columns", "bitsAllocated"] as const).filter((k) => h[k] === undefined)
-  if (missing.length > 0) return { problem: `it has PixelData but no ${missing.join(", ")}`, unsupported: false }
+export const pixelFormat = (h: DicomHeader): PixelFormat | { readonly problem: string; readonly unsupported: boolean; readonly tag: string } => {
+  const missing = REQUIRED.filter(([k]) => h[k] === undefined)
+  if (missing.length > 0)
+    return { problem: `it has PixelData but no ${missing.map(([, name, tag]) => `${name} ${tag}`).join(", ")}`, unsupported: false, tag: missing[0]![2] }
+  const found = (tag: string, problem: string, unsupported = true) => ({ problem, unsupported, tag })
   const samples = h.samplesPerPixel ?? 1
   if (samples !== 1)
-    return { problem: `${h.photometric ?? "colour"} pixels (SamplesPerPixel ${samples}); slicewise reads one sample per pixel (MONOCHROME1/2)`, unsupported: true }
-  if ((h.frames ?? 1) > 1) return { problem: `a multi-frame image (NumberOfFrames ${h.frames}); slicewise reads one slice per file`, unsupported: true }
+    return found("(0028,0002)", `${h.photometric ?? "colour"} pixels (SamplesPerPixel ${samples}); slicewise reads one sample per pixel (MONOCHROME1/2)`)
+  if ((h.frames ?? 1) > 1) return found("(0028,0008)", `a multi-frame image (NumberOfFrames ${h.frames}); slicewise reads one slice per file`)
   const ba = h.bitsAllocated!
-  if (ba !== 8 && ba !== 16 && ba !== 32) return { problem: `BitsAllocated ${ba} (8, 16 or 32 are read)`, unsupported: true }
+  if (ba !== 8 && ba !== 16 && ba !== 32) return found("(0028,0100)", `BitsAllocated ${ba} (8, 16 or 32 are read)`)
   const bs = h.bitsStored ?? ba
-  if (bs < 1 || bs > ba) return { problem: `BitsStored ${bs} with BitsAllocated ${ba}`, unsupported: false }
+  if (bs < 1 || bs > ba) return found("(0028,0101)", `BitsStored ${bs} with BitsAllocated ${ba}`, false)
   if (h.highBit !== undefined && h.highBit !== bs - 1)
-    return { problem: `HighBit ${h.highBit} with BitsStored ${bs} (stored bits not at the bottom of the word)`, unsupported: true }
+    return found("(0028,0102)", `HighBit ${h.highBit} with BitsStored ${bs} (stored bits not at the bottom of the word)`)
   const signed = h.pixelRepresentation === 1
   const stored: DType = ba === 8 ? (signed ? "int8" : "uint8") : ba === 16 ? (signed ? "int16" : "uint16") : signed ? "int32" : "uint32"
   return { rows: h.rows!, columns: h.columns!, stored, bitsAllocated: ba, bitsStored: bs, signed }
