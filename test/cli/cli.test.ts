@@ -53,9 +53,59 @@ describe("slicewise info", () => {
     fs.writeFileSync(file, Buffer.concat([header, Buffer.alloc(24, 1)]))
     const text = slicewise("info", file)
     expect(text.code, text.stderr).toBe(0)
-    expect(text.stdout).toMatch(/^ {2}spacing {2}2\.5 × 1\.1 × 0\.9$/m)
+    expect(text.stdout).toMatch(/^ {2}spacing {2}2\.5 × 1\.1 × 0\.9 mm$/m)
     const json = slicewise("info", file, "--json")
     expect(JSON.parse(json.stdout).spacing).toEqual([2.5, 1.1, 0.9])
+  })
+})
+
+describe("physical metadata on the command line", () => {
+  // An oblique LPS volume in mm, as 3D Slicer writes NRRD: 2×3×4 uint8.
+  const obliqueNrrd = () => {
+    const file = path.join(dir, "oblique.nrrd")
+    const header = [
+      "NRRD0004",
+      "type: uint8",
+      "dimension: 3",
+      "space: left-posterior-superior",
+      "sizes: 4 3 2",
+      "space directions: (0,0.5,0) (-0.5,0,0) (0,0,2)",
+      "space origin: (-10,20.5,30)",
+      'space units: "mm" "mm" "mm"',
+      "encoding: raw",
+      "",
+      ""
+    ].join("\n")
+    fs.writeFileSync(file, Buffer.concat([Buffer.from(header, "latin1"), Buffer.alloc(24, 7)]))
+    return file
+  }
+
+  it("info shows the unit, frame, origin and directions", () => {
+    const r = slicewise("info", obliqueNrrd())
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).toMatch(/^ {2}spacing {2}2 × 0\.5 × 0\.5 mm$/m)
+    expect(r.stdout).toMatch(/^ {2}space {4}LPS$/m)
+    expect(r.stdout).toMatch(/^ {2}origin {3}\(-10, 20\.5, 30\)$/m)
+    expect(r.stdout).toMatch(/^ {2}direction \(0, 1, 0\) \(-1, 0, 0\) \(0, 0, 1\)$/m)
+    const facts = JSON.parse(slicewise("info", obliqueNrrd(), "--json").stdout)
+    expect(facts.geometry).toEqual({ unit: "mm", space: "LPS", origin: [-10, 20.5, 30], direction: [[0, 1, 0], [-1, 0, 0], [0, 0, 1]] })
+  })
+
+  it("a run into a format that cannot hold the directions and frame says so in one line; one that can says nothing", () => {
+    const input = obliqueNrrd()
+    const zarr = slicewise("run", input, path.join(dir, "oblique.ome.zarr"), "copy")
+    expect(zarr.code, zarr.stderr).toBe(0)
+    const notes = zarr.stdout.split("\n").filter((l) => l.startsWith("note:"))
+    expect(notes).toEqual([
+      `note: ${path.join(dir, "oblique.ome.zarr")} (ome-zarr) does not hold the direction (not axis-aligned) and the anatomical frame (LPS); they are not written`
+    ])
+    expect(slicewise("plan", input, path.join(dir, "p.ome.zarr"), "copy").stdout).toContain("does not hold the direction")
+    const nifti = slicewise("run", input, path.join(dir, "oblique.nii"), "copy")
+    expect(nifti.code, nifti.stderr).toBe(0)
+    expect(nifti.stdout).not.toContain("note:")
+    const back = JSON.parse(slicewise("info", path.join(dir, "oblique.nii"), "--json").stdout)
+    // The same directions in RAS: x and y mirrored.
+    expect(back.geometry).toMatchObject({ unit: "mm", space: "RAS", origin: [10, -20.5, 30], direction: [[0, -1, 0], [1, 0, 0], [0, 0, 1]] })
   })
 })
 
