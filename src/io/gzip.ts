@@ -81,7 +81,33 @@ const loadGunzip = async (): Promise<void> => {
   GunzipClass ??= (await import("fflate")).Gunzip
 }
 
-export class GzCursor {
+/**
+ * A forward cursor over the decompressed bytes of a compressed stream: what the slice machinery
+ * below (`scanSliceCosts`, `openStreamSlices`) needs of a decompressor. `GzCursor` is one, and
+ * `Bz2Cursor` (./bzip2.ts) another. Its compressed reads must be a function of the file and of how
+ * far it has been read, so that a scan and the readers after it agree on each slice's cost.
+ *
+ * @example
+ * ```ts
+ * await cursor.skip(352, scratch, "the header")   // decompressed bytes skipped
+ * await cursor.fill(slice, "slice 0")
+ * await cursor.finish()                           // to the end of the file, with its checks
+ * ```
+ */
+export interface SliceCursor {
+  /** Compressed bytes read from the file so far. */
+  readonly compressedRead: number
+  /** Decompressed bytes handed out (or skipped) so far. */
+  readonly position: number
+  /** Fills `target` with the next decompressed bytes; a FormatError naming `what` if they end first. */
+  fill(target: Uint8Array, what: string): Promise<void>
+  /** Skips `n` decompressed bytes, decompressing them into `scratch`-sized pieces. */
+  skip(n: number, scratch: Uint8Array, what: string): Promise<void>
+  /** Reads to the end of the file and checks the stream's end. */
+  finish(): Promise<void>
+}
+
+export class GzCursor implements SliceCursor {
   /** Compressed bytes read from the file so far. */
   compressedRead = 0
   /** Decompressed bytes handed out (or skipped) so far. */
@@ -235,26 +261,64 @@ export const openGzCursor = async (fd: number, path: string, fileSize: number, s
 // ---------------------------------------------------------------------------------------------
 // Slices of a gzip stream: a scan at open, then readers that stream forward
 
-/** Where a volume's slices are in a gzip stream, and what reading them forward costs. */
-export interface GzSlices {
+/**
+ * Where a volume's slices are in a compressed stream (gzip, bzip2), and what reading them forward
+ * costs.
+ */
+export interface StreamSlices {
   readonly path: string
   readonly fileSize: number
-  /** File offset at which the gzip stream starts. */
+  /** File offset at which the compressed stream starts. */
   readonly start: number
   /** Decompressed bytes before slice 0. */
   readonly skip: number
   readonly sliceBytes: number
   readonly depth: number
+  /** Compressed bytes a forward reader reads before slice z is complete (the stream's end with the last). */
+  readonly sliceCost: ReadonlyArray<number>
+}
+
+/** Where a volume's slices are in a gzip stream, and what reading them forward costs. */
+export interface GzSlices extends StreamSlices {
   /** The block size chosen for the file (`gzBlockBytes`), used by every cursor over it. */
   readonly blockBytes: number
-  /** Compressed bytes a forward reader reads before slice z is complete (the trailer with the last). */
-  readonly sliceCost: ReadonlyArray<number>
   /** The most decompressed bytes one block yielded: what a cursor holds at most. */
   readonly largestBlockOutput: number
 }
 
 /** The scratch a skip decompresses into: a slice, at least a block and at most 4 MiB. */
 const skipScratchBytes = (sliceBytes: number) => Math.max(GZ_BLOCK, Math.min(sliceBytes, 1 << 22))
+
+/**
+ * Reads `cursor` from where it is to the end of the file: past the bytes before slice 0, through
+ * every slice and the stream's end (`finish`). Returns the compressed bytes a forward reader needs
+ * before each slice is complete; the compressed bytes the cursor had read already count toward
+ * slice 0. A stream that ends early is the cursor's FormatError naming the part (`what`).
+ *
+ * @example
+ * ```ts
+ * const cost = await scanSliceCosts(cursor, { skip: 0, sliceBytes: 4096, depth: 8 }, what, scratch)
+ * cost.reduce((a, b) => a + b)   // the compressed stream's length
+ * ```
+ */
+export const scanSliceCosts = async (
+  cursor: SliceCursor,
+  layout: { readonly skip: number; readonly sliceBytes: number; readonly depth: number },
+  what: { readonly skip: string; readonly slice: (z: number) => string },
+  scratch: Uint8Array
+): Promise<Array<number>> => {
+  const { skip, sliceBytes, depth } = layout
+  await cursor.skip(skip - cursor.position, scratch, what.skip)
+  const sliceCost = new Array<number>(depth)
+  let before = 0
+  for (let z = 0; z < depth; z++) {
+    await cursor.skip(sliceBytes, scratch, what.slice(z))
+    if (z === depth - 1) await cursor.finish()
+    sliceCost[z] = cursor.compressedRead - before
+    before = cursor.compressedRead
+  }
+  return sliceCost
+}
 
 /**
  * Decompresses the stream from `start` to the end of the file once: checks the data and the gzip
@@ -274,18 +338,8 @@ export const scanGzSlices = async (
 ): Promise<GzSlices> => {
   const { start, skip, sliceBytes, depth } = layout
   const cursor = from ?? (await openGzCursor(fd, path, fileSize, start))
-  const blockBytes = cursor.blockBytes
-  const scratch = new Uint8Array(skipScratchBytes(sliceBytes))
-  await cursor.skip(skip - cursor.position, scratch, what.skip)
-  const sliceCost = new Array<number>(depth)
-  let before = 0
-  for (let z = 0; z < depth; z++) {
-    await cursor.skip(sliceBytes, scratch, what.slice(z))
-    if (z === depth - 1) await cursor.finish()
-    sliceCost[z] = cursor.compressedRead - before
-    before = cursor.compressedRead
-  }
-  return { path, fileSize, start, skip, sliceBytes, depth, blockBytes, sliceCost, largestBlockOutput: cursor.largestBlockOutput }
+  const sliceCost = await scanSliceCosts(cursor, layout, what, new Uint8Array(skipScratchBytes(sliceBytes)))
+  return { path, fileSize, start, skip, sliceBytes, depth, blockBytes: cursor.blockBytes, sliceCost, largestBlockOutput: cursor.largestBlockOutput }
 }
 
 /**
@@ -294,13 +348,16 @@ export const scanGzSlices = async (
  */
 export const gzReaderBufferBytes = (s: GzSlices): number => s.blockBytes + 32 * 1024 + 2 * s.largestBlockOutput + skipScratchBytes(s.sliceBytes)
 
-/** A reader of the slices of a gzip stream, as raw bytes in the file's order. */
-export interface GzSliceReader {
+/** A reader of the slices of a compressed stream, as raw bytes in the file's order. */
+export interface StreamSliceReader {
   /** Fills `target` (sliceBytes long) with slice z. */
   readonly read: (z: number, target: Uint8Array) => Promise<void>
   /** Compressed bytes read so far (the raw copy's own reads not included: they are not the file's). */
   readonly bytesRead: () => number
 }
+
+/** A reader of the slices of a gzip stream (`openGzSlices`). */
+export type GzSliceReader = StreamSliceReader
 
 /**
  * Opens a reader of `s` in the scope. Slices in z order are decompressed as they come; the first
@@ -315,11 +372,30 @@ export const openGzSlices = (
   label: string,
   skipWhat: string = "the bytes before the data"
 ): Effect.Effect<GzSliceReader, IoError, Scope.Scope> =>
+  openStreamSlices(s, (fd) => new GzCursor(fd, s.path, s.fileSize, s.blockBytes, s.start), skipScratchBytes(s.sliceBytes), label, skipWhat)
+
+/**
+ * `openGzSlices` for any decompressor: `cursor(fd)` makes a fresh cursor at the start of the
+ * stream in the open data file (each must read the same compressed bytes for the same decompressed
+ * ones as the cursor of the scan that made `s`); `scratchBytes` is the skip scratch.
+ *
+ * @example
+ * ```ts
+ * const reader = yield* openStreamSlices(s, (fd) => new Bz2Cursor(fd, s.path, s.fileSize, s.start), 1 << 20, "nrrd")
+ * ```
+ */
+export const openStreamSlices = (
+  s: StreamSlices,
+  cursor: (fd: number) => SliceCursor,
+  scratchBytes: number,
+  label: string,
+  skipWhat: string = "the bytes before the data"
+): Effect.Effect<StreamSliceReader, IoError, Scope.Scope> =>
   Effect.gen(function* () {
-    const { path, fileSize, sliceBytes, depth } = s
+    const { path, sliceBytes, depth } = s
     const fd = yield* openScoped(path, "r")
-    const cursor = new GzCursor(fd, path, fileSize, s.blockBytes, s.start)
-    const scratch = new Uint8Array(skipScratchBytes(sliceBytes))
+    const forwardCursor = cursor(fd)
+    const scratch = new Uint8Array(scratchBytes)
     let next = 0 // the slice the cursor is at
     let started = false
     let spill: { readonly path: string; readonly fd: number } | undefined
@@ -330,17 +406,17 @@ export const openGzSlices = (
     const forward = async (z: number, target: Uint8Array) => {
       if (!started) {
         started = true
-        await cursor.skip(s.skip, scratch, skipWhat)
+        await forwardCursor.skip(s.skip, scratch, skipWhat)
       }
-      await cursor.fill(target, `slice ${z}`)
+      await forwardCursor.fill(target, `slice ${z}`)
       next++
-      if (next === depth) await cursor.finish()
+      if (next === depth) await forwardCursor.finish()
     }
     // Decompresses the whole volume from a fresh cursor into the raw copy, slice z at z · sliceBytes.
     const materialise = async (): Promise<number> => {
       const fdOut = fs.openSync(spillPath, "wx+")
       spill = { path: spillPath, fd: fdOut }
-      const fresh = new GzCursor(fd, path, fileSize, s.blockBytes, s.start)
+      const fresh = cursor(fd)
       const buf = new Uint8Array(sliceBytes)
       await fresh.skip(s.skip, scratch, skipWhat)
       for (let z = 0; z < depth; z++) {
@@ -357,7 +433,7 @@ export const openGzSlices = (
       const got = await readFully(spill!.fd, target, z * sliceBytes)
       if (got < sliceBytes) throw new FormatError({ path: spill!.path, position: `slice ${z}`, detail: "the temporary raw copy is shorter than written" })
     }
-    return { read, bytesRead: () => cursor.compressedRead + extra }
+    return { read, bytesRead: () => forwardCursor.compressedRead + extra }
   })
 
 // ---------------------------------------------------------------------------------------------
