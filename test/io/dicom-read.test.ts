@@ -273,7 +273,7 @@ describe("dicom: series, bytes and damage", () => {
     Effect.gen(function* () {
       const d = copyOf("series/rle")
       const src = yield* openDicomSeries(d)
-      expect(src.details.transferSyntax).toBe("1.2.840.10008.1.2.5")
+      expect(src.details.transferSyntax).toBe("RLE Lossless (1.2.840.10008.1.2.5)")
       src.files.forEach((f, z) => {
         const bytes = fs.readFileSync(f)
         // The value of (7FE0,0010) OB of undefined length starts 12 bytes after its tag.

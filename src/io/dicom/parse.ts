@@ -68,6 +68,23 @@ const COMPRESSED: Readonly<Record<string, string>> = {
 export const compressedSyntaxName = (uid: string): string | undefined =>
   NATIVE_SYNTAXES.has(uid) ? undefined : (COMPRESSED[uid] ?? `an unknown transfer syntax`)
 
+const NATIVE_NAMES: Readonly<Record<string, string>> = {
+  [IMPLICIT_LE]: "Implicit VR Little Endian",
+  [EXPLICIT_LE]: "Explicit VR Little Endian",
+  [DEFLATED_LE]: "Deflated Explicit VR Little Endian",
+  [EXPLICIT_BE]: "Explicit VR Big Endian"
+}
+
+/**
+ * A transfer syntax by name and UID, for `details`: "Explicit VR Little Endian (1.2.840.10008.1.2.1)".
+ *
+ * @example
+ * ```ts
+ * syntaxText("1.2.840.10008.1.2.5")   // "RLE Lossless (1.2.840.10008.1.2.5)"
+ * ```
+ */
+export const syntaxText = (uid: string): string => `${NATIVE_NAMES[uid] ?? COMPRESSED[uid] ?? "unknown"} (${uid})`
+
 /** Bytes the parser reads, by offset; a file read on demand, or bytes in memory. */
 export interface ByteSource {
   readonly size: number

@@ -27,7 +27,7 @@ import { FormatError, UnsupportedError, fileError, type IoError } from "../../al
 import type { SliceReader, SliceSource } from "../../algebra/slices.js"
 import { volumeInfo } from "../../algebra/volume.js"
 import { HOST_LITTLE_ENDIAN, isIoError, readFully, startFile, swapBytes } from "../files.js"
-import { compressedSyntaxName, parseDicom, RLE_LOSSLESS, type ByteSource, type DicomHeader } from "./parse.js"
+import { compressedSyntaxName, parseDicom, RLE_LOSSLESS, syntaxText, type ByteSource, type DicomHeader } from "./parse.js"
 import { decodeRle, rleFrame } from "./rle.js"
 import { chooseSeries, groupSeries, layOut, seriesLine, seriesText, type DicomFile, type DicomSeriesGroup, type DicomSeriesSummary, type SeriesLayout } from "./series.js"
 import { maskStored, pixelFormat, rawSliceBytes, rescaledDtype, rescaleInto, rescaleOf, rescales, type PixelFormat, type Rescale } from "./voxels.js"
@@ -247,7 +247,7 @@ const detailsOf = (
     files: files.length,
     firstFile: files[0]!.name,
     lastFile: files[files.length - 1]!.name,
-    transferSyntax: syntaxes.join(", "),
+    transferSyntax: syntaxes.map(syntaxText).join(", "),
     stored: `${fmt.stored}, BitsStored ${fmt.bitsStored}`,
     ...(h.photometric !== undefined ? { photometric: h.photometric === "MONOCHROME1" ? "MONOCHROME1 (higher values display darker; values not inverted)" : h.photometric } : {}),
     ...(h.pixelSpacing === undefined ? { "pixel spacing": "not stated (no PixelSpacing): 1 × 1" } : {}),
