@@ -105,6 +105,8 @@ export interface SliceCursor {
   skip(n: number, scratch: Uint8Array, what: string): Promise<void>
   /** Reads to the end of the file and checks the stream's end. */
   finish(): Promise<void>
+  /** Drops the cursor's large buffers (it is not read again), so a fresh cursor does not double them. */
+  release?(): void
 }
 
 export class GzCursor implements SliceCursor {
@@ -414,6 +416,7 @@ export const openStreamSlices = (
     }
     // Decompresses the whole volume from a fresh cursor into the raw copy, slice z at z · sliceBytes.
     const materialise = async (): Promise<number> => {
+      forwardCursor.release?.()
       const fdOut = fs.openSync(spillPath, "wx+")
       spill = { path: spillPath, fd: fdOut }
       const fresh = cursor(fd)

@@ -272,3 +272,52 @@ describe("corrupt .nii.gz members", () => {
     expectCliFailure(path, path, /compressed byte \d+/)
   }, 60_000)
 })
+
+// ---------------------------------------------------------------------------------------------
+// NRRD encoding: bzip2 — a block of bzip2's own output damaged, or the stream cut short
+
+describe("corrupt NRRD bzip2 data", () => {
+  const bz2 = new Uint8Array(fs.readFileSync(nodePath.join(FIXTURES, "bzip2", "multiblock-1.bz2")))
+  const header = "NRRD0004\ntype: uint8\ndimension: 3\nsizes: 250 100 12\nencoding: bzip2\n\n"
+  /** Byte offsets (in the .bz2) where each block's 48-bit magic starts, found bit by bit. */
+  const blockBytes = (() => {
+    const out: Array<number> = []
+    const bit = (i: number) => (bz2[i >>> 3]! >>> (7 - (i & 7))) & 1
+    for (let i = 32; i + 48 <= bz2.length * 8; i++) {
+      let hi = 0
+      let lo = 0
+      for (let k = 0; k < 24; k++) hi = hi * 2 + bit(i + k)
+      if (hi !== 0x314159) continue
+      for (let k = 24; k < 48; k++) lo = lo * 2 + bit(i + k)
+      if (lo === 0x265359) out.push(i >>> 3)
+    }
+    return out
+  })()
+  const nrrdWith = (f: Corrupt) => {
+    const path = fresh("bz2.nrrd")
+    fs.writeFileSync(path, Buffer.concat([Buffer.from(header), f(bz2)]))
+    return path
+  }
+
+  it("the fixture has several blocks", () => expect(blockBytes.length).toBeGreaterThanOrEqual(3))
+
+  for (const k of [1, 2, 3]) {
+    it(`a byte flipped in block ${k}: a FormatError naming block ${k}; a run leaves no output`, async () => {
+      const path = nrrdWith(flip(blockBytes[k - 1]! + 300))
+      expectFormatError(await readFailure(path), path, new RegExp(`^block ${k}, compressed byte \\d+`))
+      expectFormatError(await runFailure(path), path, new RegExp(`^block ${k}, compressed byte \\d+`))
+    })
+  }
+
+  it("cut short, or junk after the stream: a FormatError naming the compressed byte", async () => {
+    for (const corrupt of [truncate(1000), truncate(3), append(1, 2, 3, 4, 5)]) {
+      const path = nrrdWith(corrupt)
+      expectFormatError(await readFailure(path), path, /compressed byte \d+/)
+    }
+  })
+
+  it("slicewise run: a damaged block fails in one line naming the file and block, exit 1, no output", () => {
+    const path = nrrdWith(flip(blockBytes[1]! + 300))
+    expectCliFailure(path, path, /block 2, compressed byte \d+/)
+  }, 60_000)
+})

@@ -25,6 +25,9 @@ export type NrrdEndian = "little" | "big"
 /** The encodings slicewise reads and writes. */
 export type NrrdEncoding = "raw" | "gzip"
 
+/** The encodings slicewise reads: those it writes, and bzip2 (read only). */
+export type NrrdDataEncoding = NrrdEncoding | "bzip2"
+
 /** What a reader may report about a file in `SliceSource.details`. */
 export type Details = Record<string, string | number | boolean>
 
@@ -298,10 +301,10 @@ export interface NrrdLayout {
   /** Lines to skip at the start of the data. */
   readonly lineSkip: number
   /**
-   * How the data are stored: raw, or one gzip stream (then `byteSkip` counts decompressed bytes,
-   * as Teem reads it, and `lineSkip` lines of the file before the stream).
+   * How the data are stored: raw, or compressed by gzip or bzip2 (then `byteSkip` counts
+   * decompressed bytes, as Teem reads it, and `lineSkip` lines of the file before the stream).
    */
-  readonly encoding: NrrdEncoding
+  readonly encoding: NrrdDataEncoding
   /** Facts for `slicewise info`. */
   readonly details: Details
 }
@@ -358,7 +361,7 @@ const parseDirections = (s: string): Array<Array<number> | null> | string => {
   return out
 }
 
-/** Encodings we recognise but do not decode, with the name to report. */
+/** Encoding names other than raw, with the encoding each stands for. */
 const OTHER_ENCODINGS: ReadonlyMap<string, string> = new Map([
   ["txt", "ascii"],
   ["text", "ascii"],
@@ -448,10 +451,11 @@ const axisSizes = (
   })
 
 /**
- * `encoding:` raw or gzip (read as one stream, in z order); ascii, hex, bzip2 and zrl are refused.
- * A gzip stream cannot end where the file ends minus the data, so `byte skip: -1` goes with raw only.
+ * `encoding:` raw, gzip or bzip2 (each read as one stream, in z order); ascii, hex and zrl are
+ * refused. A compressed stream cannot end where the file ends minus the data, so `byte skip: -1`
+ * goes with raw only.
  */
-const encodingOf = (c: FieldCheck): Either.Either<NrrdEncoding, FormatError | UnsupportedError> =>
+const encodingOf = (c: FieldCheck): Either.Either<NrrdDataEncoding, FormatError | UnsupportedError> =>
   Either.gen(function* () {
     const encField = yield* c.required("encoding")
     const encoding = encField.value.toLowerCase()
@@ -459,16 +463,16 @@ const encodingOf = (c: FieldCheck): Either.Either<NrrdEncoding, FormatError | Un
     const known = OTHER_ENCODINGS.get(encoding)
     if (known === undefined)
       return yield* c.bad(encField.line, `unknown encoding ${JSON.stringify(encField.value)}`, "NRRD encodings are raw, ascii, hex, gzip, bzip2")
-    if (known === "gzip") {
+    if (known === "gzip" || known === "bzip2") {
       const bs = c.fields.get("byte skip")
       if (bs && bs.value.trim() === "-1")
-        return yield* c.bad(bs.line, "byte skip -1 with gzip encoding: only raw data can be found from the end of the file", "Teem allows byte skip -1 with raw encoding only")
-      return "gzip"
+        return yield* c.bad(bs.line, `byte skip -1 with ${known} encoding: only raw data can be found from the end of the file`, "Teem allows byte skip -1 with raw encoding only")
+      return known
     }
     return yield* Either.left(
       new UnsupportedError({
         path: c.path,
-        detail: `encoding "${encField.value}": slicewise reads raw and gzip NRRD data only`,
+        detail: `encoding "${encField.value}": slicewise reads raw, gzip and bzip2 NRRD data only`,
         hint: "convert with `unu save -f nrrd -e gzip -i IN -o OUT` (or -e raw)"
       })
     )

@@ -1,6 +1,6 @@
 /**
  * Reading NRRD volumes slice by slice: `.nrrd` (header and data in one file) and `.nhdr`
- * (a detached header naming its data file), raw or gzip-encoded.
+ * (a detached header naming its data file), raw, gzip- or bzip2-encoded.
  *
  * The header is parsed once, when the source is made; the data file's length is checked against
  * the sizes then, so a truncated file fails before any processing starts. A raw reader then does
@@ -13,6 +13,12 @@
  * asked for out of order makes it decompress the whole volume once into a raw temporary in the
  * spill directory (see `openGzSlices` in ../gzip.ts, shared with NIfTI's `.nii.gz`). Per slice,
  * `sliceReadBytes` is exact for a forward pass; for any other order only its sum over the pass is.
+ *
+ * bzip2 data (`encoding: bzip2` or `bz2`, which Teem and 3D Slicer can write) are read the same
+ * way, through slicewise's own streaming decoder (../bzip2.ts): one scan at open checks every block
+ * and stream CRC and records each slice's compressed bytes; a reader holds one block (up to 3.6 MB)
+ * whatever the volume's size. The data must decode to exactly the bytes the header declares (byte
+ * skip included); more is a FormatError, as is anything after the last bzip2 stream.
  *
  * @example
  * ```ts
@@ -28,11 +34,13 @@
 import * as nodePath from "node:path"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import type * as Scope from "effect/Scope"
 import { bytesPerVoxel, type ArrayOf, type DType } from "../../algebra/dtype.js"
 import { sliceBytes, volumeBytes, type VolumeInfo } from "../../algebra/volume.js"
 import { FormatError, type IoError } from "../../algebra/io-errors.js"
 import { attempt, fdSize, HOST_LITTLE_ENDIAN, openScoped, readAt, swapBytes, withFd } from "../files.js"
-import { gzReaderBufferBytes, openGzSlices, scanGzSlices, type GzSlices } from "../gzip.js"
+import { bz2ReaderBufferBytes, openBz2Slices, scanBz2Slices } from "../bzip2.js"
+import { gzReaderBufferBytes, openGzSlices, scanGzSlices, type StreamSliceReader, type StreamSlices } from "../gzip.js"
 import { rawRowSpan, rowsProblem } from "../rows.js"
 import type { RowRange, SliceReader, SliceSource } from "../../algebra/slices.js"
 import { checkMagic, interpretHeader, parseHeader, scanHeader, type HeaderText, type NrrdLayout } from "./header.js"
@@ -113,8 +121,8 @@ const locateData = (
           pos += linesLeft > 0 ? n : i
         }
       }
-      // A gzip stream starts after the skipped lines; its byte skip counts decompressed bytes.
-      if (layout.encoding === "gzip") return pos
+      // A compressed stream starts after the skipped lines; its byte skip counts decompressed bytes.
+      if (layout.encoding !== "raw") return pos
       const offset = layout.byteSkip === -1 ? size - dataBytes : pos + layout.byteSkip
       const available = layout.byteSkip === -1 ? size - pos : size - offset
       if (offset < pos || available < dataBytes) {
@@ -138,7 +146,7 @@ const locateData = (
  * read and checked here, once; `open` then opens the data file in a Scope.
  *
  * Fails with FormatError (not NRRD, malformed or missing field, data shorter than the sizes say,
- * corrupt gzip data), UnsupportedError (text, hex and bzip2 encodings, 64-bit or block types, more than 3 axes of
+ * corrupt gzip or bzip2 data), UnsupportedError (text, hex and zrl encodings, 64-bit or block types, more than 3 axes of
  * more than one sample) or FileError.
  *
  * @example
@@ -170,18 +178,9 @@ export const openNrrd = (path: string): Effect.Effect<SliceSource, IoError> =>
       "data offset": offset,
       "header bytes": layout.dataFile === undefined ? text.dataStart : fileSize
     }
-    if (layout.encoding === "gzip") {
-      const gz = yield* withFd(dataPath, "r", (fd) =>
-        Effect.flatMap(fdSize(fd, dataPath), (size) =>
-          attempt(dataPath, "read", () =>
-            scanGzSlices(fd, dataPath, size, { start: offset, skip: layout.byteSkip, sliceBytes: sliceBytes(info), depth: info.shape[0] }, {
-              skip: `byte skip ${layout.byteSkip}`,
-              slice: (z) => `slice ${z} (${path} declares ${info.shape[2]}×${info.shape[1]}×${info.shape[0]} ${layout.typeName} voxels)`
-            })
-          )
-        )
-      )
-      return makeGzSource(path, info, layout, { ...details, "file bytes": gz.fileSize }, gz)
+    if (layout.encoding !== "raw") {
+      const encoded = yield* scanEncoded(path, dataPath, offset, layout)
+      return makeStreamSource(path, info, layout, { ...details, "file bytes": encoded.slices.fileSize }, encoded)
     }
     return makeSource(path, dataPath, offset, info, layout, details)
   })
@@ -237,33 +236,64 @@ const makeSource = (
   return { format: "nrrd", path, info, details, sliceReadBytes: () => bytes, rowReadBytes: (z, rows) => rawRowSpan(info, z, rows).bytes, open }
 }
 
-/** A source over gzip-encoded data: no rows (a stream has no positions), slices in any order. */
-const makeGzSource = (path: string, info: VolumeInfo, layout: NrrdLayout, details: SliceSource["details"], gz: GzSlices): SliceSource => {
+/** Compressed data scanned at open: where the slices are, and how to read them. */
+interface Encoded {
+  readonly slices: StreamSlices
+  readonly format: string
+  readonly readerBufferBytes: number
+  readonly open: Effect.Effect<StreamSliceReader, IoError, Scope.Scope>
+}
+
+/** Decompresses the gzip or bzip2 data from `offset` to the end of `dataPath` once (see `scanGzSlices`). */
+const scanEncoded = (path: string, dataPath: string, offset: number, layout: NrrdLayout): Effect.Effect<Encoded, IoError> => {
+  const { info } = layout
+  const geometry = { start: offset, skip: layout.byteSkip, sliceBytes: sliceBytes(info), depth: info.shape[0] }
+  const what = {
+    skip: `byte skip ${layout.byteSkip}`,
+    slice: (z: number) => `slice ${z} (${path} declares ${info.shape[2]}×${info.shape[1]}×${info.shape[0]} ${layout.typeName} voxels)`
+  }
+  return withFd(dataPath, "r", (fd) =>
+    Effect.flatMap(fdSize(fd, dataPath), (size) =>
+      attempt(dataPath, "read", async (): Promise<Encoded> => {
+        if (layout.encoding === "bzip2") {
+          const bz = await scanBz2Slices(fd, dataPath, size, geometry, what)
+          return { slices: bz, format: "nrrd-bz2", readerBufferBytes: bz2ReaderBufferBytes(bz), open: openBz2Slices(bz, "nrrd") }
+        }
+        const gz = await scanGzSlices(fd, dataPath, size, geometry, what)
+        return { slices: gz, format: "nrrd-gz", readerBufferBytes: gzReaderBufferBytes(gz), open: openGzSlices(gz, "nrrd") }
+      })
+    )
+  )
+}
+
+/** A source over gzip- or bzip2-encoded data: no rows (a stream has no positions), slices in any order. */
+const makeStreamSource = (path: string, info: VolumeInfo, layout: NrrdLayout, details: SliceSource["details"], encoded: Encoded): SliceSource => {
   const bytes = sliceBytes(info)
   const width = bytesPerVoxel(info.dtype)
   const swap = width > 1 && (layout.endian === "little") !== HOST_LITTLE_ENDIAN
   const depth = info.shape[0]
-  const open = Effect.map(openGzSlices(gz, "nrrd"), (gzReader): SliceReader => ({
+  const dataPath = encoded.slices.path
+  const open = Effect.map(encoded.open, (streamReader): SliceReader => ({
     read: (z: number, into: ArrayOf<DType>): Effect.Effect<void, IoError> => {
       if (!Number.isInteger(z) || z < 0 || z >= depth) return Effect.die(new RangeError(`${path}: slice ${z} is outside 0…${depth - 1}`))
       if (into.byteLength !== bytes) return Effect.die(new RangeError(`${path}: slice buffer has ${into.byteLength} bytes, a slice has ${bytes}`))
       return Effect.uninterruptible(
-        attempt(gz.path, "read", async () => {
+        attempt(dataPath, "read", async () => {
           const view = new Uint8Array(into.buffer, into.byteOffset, bytes)
-          await gzReader.read(z, view)
+          await streamReader.read(z, view)
           if (swap) swapBytes(view, width)
         })
       )
     },
-    bytesRead: gzReader.bytesRead
+    bytesRead: streamReader.bytesRead
   }))
   return {
-    format: "nrrd-gz",
+    format: encoded.format,
     path,
     info,
     details,
-    sliceReadBytes: (z) => gz.sliceCost[z] ?? 0,
-    readerBufferBytes: gzReaderBufferBytes(gz),
+    sliceReadBytes: (z) => encoded.slices.sliceCost[z] ?? 0,
+    readerBufferBytes: encoded.readerBufferBytes,
     open
   }
 }
