@@ -9,7 +9,7 @@
  *
  * This module exports what composing and running a pipeline needs. The subpaths group the same
  * and more by layer: `slicewise/algebra`, `slicewise/ops`, `slicewise/io` (with
- * `slicewise/io/tiff`, `/nrrd`, `/nifti`, `/zarr`), `slicewise/interpreters`, `slicewise/batch`,
+ * `slicewise/io/tiff`, `/nrrd`, `/nifti`, `/zarr`, `/dicom`), `slicewise/interpreters`, `slicewise/batch`,
  * `slicewise/jobs` and `slicewise/profile`. What no entry point exports is internal.
  *
  * @example

@@ -39,6 +39,7 @@ import { runBatch } from "slicewise/batch"
 import * as Interpreters from "slicewise/interpreters"
 import { openTiffFile, type NiftiSource } from "slicewise/io"
 import { openNifti } from "slicewise/io/nifti"
+import { openDicomSeries } from "slicewise/io/dicom"
 import { zarrSink } from "slicewise/io/zarr"
 import { parseMemory, parseSteps, pipeline } from "slicewise/jobs"
 import { threshold } from "slicewise/ops"
@@ -136,6 +137,13 @@ const check = (dir: string) =>
     const back: NiftiSource = yield* openNifti(nii)
     const niiDiff = differing((yield* Memory.loadSource(back)).data, phantom.data)
     if (niiDiff !== 0) fail(`the NIfTI round trip changed ${niiDiff} voxels`)
+
+    // "slicewise/io/dicom": a directory of TIFF files is not a DICOM series, and says so by a typed error.
+    const notDicom = yield* openDicomSeries(dir).pipe(
+      Effect.as("opened"),
+      Effect.catchTags({ FormatError: (e) => Effect.succeed(e._tag), UnsupportedError: (e) => Effect.succeed(e._tag), FileError: (e) => Effect.succeed(e._tag) })
+    )
+    if (notDicom === "opened") fail("a directory of TIFF files opened as a DICOM series")
 
     // A typed error, caught by its tag.
     const missing = yield* openSource(path.join(dir, "missing.tif")).pipe(

@@ -28,6 +28,8 @@ export interface SourceOptions {
   readonly c?: number
   /** DICOM directory: which series (SeriesNumber or SeriesInstanceUID); needed when it holds several. */
   readonly series?: string
+  /** DICOM: apply RescaleSlope/RescaleIntercept (default true); false reads the stored values. */
+  readonly rescale?: boolean
   /**
    * Open only to describe the input (`slicewise info`): a file with several channels, time points
    * or series is not refused for want of a choice; the first is opened and `details` lists them all.
