@@ -10,7 +10,13 @@
  * free is kept for it and it starts once enough has been freed. Big jobs wait a bounded number of
  * overtakes, small ones fill the gaps meanwhile.
  *
- * The scheduler keeps its own log of events (admit, start, finish, fail, refuse), each with the
+ * Dependencies: a job may come `after` others (their positions in the list). It is prepared (its
+ * `prepare`: set up and planned, so that its predicted peak is known) only once every one of them
+ * has finished, and then waits for admission like any other. When one of them fails, is refused,
+ * is interrupted or is not run itself, the job is settled as "not-run" (a `skip` event naming that
+ * dependency) and never starts, and so are the jobs that come after it.
+ *
+ * The scheduler keeps its own log of events (admit, start, finish, fail, refuse, skip), each with the
  * time, the job, its predicted peak, and the running count and sum of predicted peaks after it.
  *
  * @example
@@ -27,8 +33,8 @@ import * as Exit from "effect/Exit"
 import * as Queue from "effect/Queue"
 import { formatBytes } from "../util/units.js"
 
-export interface SchedulerJob<A, E> {
-  readonly name: string
+/** A job ready to be admitted: its predicted peak and how to run it (or why it cannot run). */
+export interface ReadyJob<A, E> {
   /** The most bytes the job will hold at once, as predicted before it starts. */
   readonly predictedBytes: number
   /** Why the job cannot run (it was refused while being prepared), if it cannot. */
@@ -38,7 +44,19 @@ export interface SchedulerJob<A, E> {
   readonly run: Effect.Effect<A, E>
 }
 
-export type EventKind = "admit" | "start" | "finish" | "fail" | "refuse"
+export interface SchedulerJob<A, E> extends ReadyJob<A, E> {
+  readonly name: string
+  /** Positions of the jobs that must finish before this one is prepared (default: none). */
+  readonly after?: ReadonlyArray<number>
+  /**
+   * Makes the job ready once the jobs it comes after have finished (e.g. opens the inputs they
+   * wrote and plans it); replaces `predictedBytes`, `refusal`, `failure` and `run`. Without it the
+   * job is ready as given.
+   */
+  readonly prepare?: Effect.Effect<ReadyJob<A, E>>
+}
+
+export type EventKind = "admit" | "start" | "finish" | "fail" | "refuse" | "skip"
 
 export interface SchedulerEvent {
   /** Milliseconds since the scheduler started. */
@@ -52,11 +70,12 @@ export interface SchedulerEvent {
   readonly runningPredictedBytes: number
   /** After the event: how many jobs are running (admitted, not ended). */
   readonly running: number
-  /** For fail and refuse: why. */
+  /** For fail, refuse and skip: why. */
   readonly detail?: string
 }
 
-export type JobStatus = "done" | "failed" | "refused" | "interrupted"
+/** not-run: a job it comes after did not finish, so it never started. */
+export type JobStatus = "done" | "failed" | "refused" | "interrupted" | "not-run"
 
 export interface JobOutcome<A, E> {
   readonly index: number
@@ -111,7 +130,8 @@ const failureLine = (cause: Cause.Cause<unknown>): string => {
 
 /** What the scheduler knows as it goes: the log, the outcomes, and the running jobs' count and bytes. */
 interface Ledger<A, E> {
-  readonly jobs: ReadonlyArray<SchedulerJob<A, E>>
+  /** The jobs, each replaced by its prepared self once prepared. */
+  readonly jobs: Array<SchedulerJob<A, E>>
   readonly options: SchedulerOptions
   /** performance.now() at the time origin. */
   readonly origin: number
@@ -139,28 +159,32 @@ const log = (l: Ledger<unknown, unknown>, kind: EventKind, index: number, detail
   l.options.onEvent?.(e)
 }
 
-/** Settles the jobs that failed to set up or can never fit, before anything starts; the others wait. */
-const settleUpFront = (l: Ledger<unknown, unknown>): Array<number> => {
-  const waiting: Array<number> = []
-  const budget = l.options.budgetBytes
-  for (let i = 0; i < l.jobs.length; i++) {
-    const job = l.jobs[i]!
-    if (job.failure !== undefined) {
-      l.outcomes[i] = { index: i, name: job.name, status: "failed", predictedBytes: job.predictedBytes, detail: job.failure }
-      log(l, "fail", i, job.failure)
-      continue
-    }
-    const refusal =
-      job.refusal ??
-      (job.predictedBytes > budget ? `needs ${formatBytes(job.predictedBytes)}, more than the ${formatBytes(budget)} the budget leaves for jobs` : undefined)
-    if (refusal === undefined) {
-      waiting.push(i)
-      continue
-    }
-    l.outcomes[i] = { index: i, name: job.name, status: "refused", predictedBytes: job.predictedBytes, detail: refusal }
-    log(l, "refuse", i, refusal)
+/**
+ * Settles a ready job that failed to set up or can never fit; returns true when it did (the job
+ * will not wait for admission).
+ */
+const settleUnrunnable = (l: Ledger<unknown, unknown>, i: number): boolean => {
+  const job = l.jobs[i]!
+  if (job.failure !== undefined) {
+    l.outcomes[i] = { index: i, name: job.name, status: "failed", predictedBytes: job.predictedBytes, detail: job.failure }
+    log(l, "fail", i, job.failure)
+    return true
   }
-  return waiting
+  const budget = l.options.budgetBytes
+  const refusal =
+    job.refusal ??
+    (job.predictedBytes > budget ? `needs ${formatBytes(job.predictedBytes)}, more than the ${formatBytes(budget)} the budget leaves for jobs` : undefined)
+  if (refusal === undefined) return false
+  l.outcomes[i] = { index: i, name: job.name, status: "refused", predictedBytes: job.predictedBytes, detail: refusal }
+  log(l, "refuse", i, refusal)
+  return true
+}
+
+/** Inserts job `i` into `waiting`, which is kept in list order (the order of admission). */
+const enqueue = (waiting: Array<number>, i: number): void => {
+  let pos = waiting.length
+  while (pos > 0 && waiting[pos - 1]! > i) pos--
+  waiting.splice(pos, 0, i)
 }
 
 /**
@@ -221,25 +245,80 @@ const runAdmitted = <A, E>(l: Ledger<A, E>, i: number, ended: Queue.Enqueue<numb
   )
 }
 
-/** Runs the jobs under the budget; refuses up front those that could never fit. */
+/** How a dependency's end reads in a not-run job's detail. */
+const ENDED: Record<JobStatus, string> = { done: "finished", failed: "failed", refused: "was refused", interrupted: "was interrupted", "not-run": "was not run" }
+
+/** The jobs that come after each job (the reverse of `after`). */
+const dependentsOf = (jobs: ReadonlyArray<SchedulerJob<unknown, unknown>>): Array<Array<number>> => {
+  const dependents: Array<Array<number>> = jobs.map(() => [])
+  jobs.forEach((job, i) => {
+    for (const d of job.after ?? []) dependents[d]?.push(i)
+  })
+  return dependents
+}
+
+/**
+ * Runs the jobs under the budget, each after the jobs it comes after; refuses up front those that
+ * could never fit.
+ */
 export const schedule = <A, E>(jobs: ReadonlyArray<SchedulerJob<A, E>>, options: SchedulerOptions): Effect.Effect<ScheduleResult<A, E>> =>
   Effect.scoped(
     Effect.gen(function* () {
       const concurrency = Math.max(1, Math.floor(options.concurrency))
       const maxOvertakes = options.maxOvertakes ?? DEFAULT_MAX_OVERTAKES
-      const l: Ledger<A, E> = { jobs, options, origin: options.originMs ?? performance.now(), events: [], outcomes: new Array(jobs.length), running: 0, runningBytes: 0 }
-      const waiting = settleUpFront(l)
+      const l: Ledger<A, E> = { jobs: [...jobs], options, origin: options.originMs ?? performance.now(), events: [], outcomes: new Array(jobs.length), running: 0, runningBytes: 0 }
+      const dependents = dependentsOf(jobs)
+      // How many of its dependencies each job still waits for.
+      const blockers = jobs.map((j) => new Set(j.after ?? []).size)
+      const waiting: Array<number> = []
+      /** Prepares job `i` (its dependencies have finished) and settles it or lets it wait. */
+      const ready = (i: number) =>
+        Effect.gen(function* () {
+          const job = l.jobs[i]!
+          if (job.prepare !== undefined) l.jobs[i] = { name: job.name, ...(job.after === undefined ? {} : { after: job.after }), ...(yield* job.prepare) }
+          if (!settleUnrunnable(l, i)) enqueue(waiting, i)
+        })
+      /** Settles every job that (transitively) comes after `i`, which did not finish, as not run. */
+      const skipAfter = (i: number) => {
+        for (const d of dependents[i]!) {
+          if (l.outcomes[d] !== undefined) continue
+          const detail = `not run: it comes after ${jobs[i]!.name}, which ${ENDED[l.outcomes[i]!.status]}`
+          l.outcomes[d] = { index: d, name: jobs[d]!.name, status: "not-run", predictedBytes: 0, detail }
+          log(l, "skip", d, detail)
+          skipAfter(d)
+        }
+      }
+      /** After job `i` ended: its dependents become ready, or are not run. */
+      const release = (i: number) =>
+        Effect.gen(function* () {
+          if (l.outcomes[i]!.status !== "done") return skipAfter(i)
+          for (const d of dependents[i]!) {
+            blockers[d]!--
+            if (blockers[d] === 0 && l.outcomes[d] === undefined) yield* ready(d)
+          }
+        })
+      for (let i = 0; i < jobs.length; i++) if (blockers[i] === 0) yield* ready(i)
+      // Jobs settled before they could start release their dependents too (as not run).
+      for (let i = 0; i < jobs.length; i++) if (l.outcomes[i] !== undefined) skipAfter(i)
       const overtaken = new Map<number, number>()
       const ended = yield* Queue.unbounded<number>()
       while (waiting.length > 0 || l.running > 0) {
         for (let pos = nextToAdmit(l, waiting, overtaken, concurrency, maxOvertakes); pos >= 0; pos = nextToAdmit(l, waiting, overtaken, concurrency, maxOvertakes)) {
           const [i] = waiting.splice(pos, 1) as [number]
-          setLoad(l, 1, jobs[i]!.predictedBytes)
+          setLoad(l, 1, l.jobs[i]!.predictedBytes)
           log(l, "admit", i)
           yield* Effect.forkScoped(Effect.suspend(() => runAdmitted(l, i, ended)))
         }
-        yield* Queue.take(ended)
+        const i = yield* Queue.take(ended)
         options.reclaim?.()
+        yield* release(i)
+      }
+      // Only a circle of `after` (refused by the jobs file, possible through the API) leaves jobs here.
+      for (let i = 0; i < jobs.length; i++) {
+        if (l.outcomes[i] !== undefined) continue
+        const detail = "not run: it comes after itself through its dependencies (a circle of after)"
+        l.outcomes[i] = { index: i, name: jobs[i]!.name, status: "not-run", predictedBytes: 0, detail }
+        log(l, "skip", i, detail)
       }
       return { outcomes: l.outcomes, events: l.events }
     })

@@ -14,9 +14,8 @@ import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import * as nodePath from "node:path"
 import { runBatch, type BatchJob, type BatchResult } from "../batch/index.js"
-import { jobSetUp, readJobs, type Job } from "../jobs/file.js"
+import { jobName, jobSetUp, readJobs, type Job } from "../jobs/file.js"
 import { BatchResultJson } from "../batch/results.js"
 import type { SchedulerEvent } from "../batch/scheduler.js"
 import { batchProfile, peakRss, recording, writeProfile } from "../profile/index.js"
@@ -28,10 +27,16 @@ import { parseMemory } from "../jobs/memory.js"
 export class BatchFailedError extends Data.TaggedError("BatchFailedError")<{
   readonly failed: number
   readonly refused: number
+  /** Not run because a job they come after did not finish. */
+  readonly notRun: number
   readonly total: number
 }> {
   override get message(): string {
-    const parts = [this.failed > 0 ? `${this.failed} failed` : "", this.refused > 0 ? `${this.refused} refused` : ""].filter((p) => p !== "")
+    const parts = [
+      this.failed > 0 ? `${this.failed} failed` : "",
+      this.refused > 0 ? `${this.refused} refused` : "",
+      this.notRun > 0 ? `${this.notRun} not run` : ""
+    ].filter((p) => p !== "")
     return `batch: ${parts.join(", ")} of ${this.total} jobs`
   }
 }
@@ -45,8 +50,9 @@ export interface BatchArgs {
 }
 
 const toBatchJob = (job: Job, i: number): BatchJob => ({
-  name: job.name ?? `${i + 1}:${nodePath.basename(job.output)}`,
+  name: jobName(job, i),
   kind: job.kind,
+  ...(job.after === undefined ? {} : { after: job.after }),
   setUp: jobSetUp(job)
 })
 
@@ -58,25 +64,41 @@ export const eventLine = (e: SchedulerEvent, jobBudgetBytes: number): string => 
   const load = `running ${e.running}, predicted ${formatBytes(e.runningPredictedBytes)} of ${formatBytes(Math.max(0, jobBudgetBytes))}`
   const what = `${pad(e.kind, 6)} ${e.job}`
   const detail = e.detail === undefined ? "" : `: ${e.detail}`
-  const peak = e.kind === "refuse" || (e.kind === "fail" && e.predictedBytes === 0) ? "" : ` (peak ${formatBytes(e.predictedBytes)}; ${load})`
+  const peak = e.kind === "refuse" || e.kind === "skip" || (e.kind === "fail" && e.predictedBytes === 0) ? "" : ` (peak ${formatBytes(e.predictedBytes)}; ${load})`
   return `batch ${padLeft((e.tMs / 1000).toFixed(1), 7)} s  ${what}${peak}${detail}`
 }
 
-/** The summary: job, status, predicted peak, measured buffers, wall, CPU, bytes read and written. */
+/**
+ * The measured peak of a job: an external command's peak RSS, or a slicewise job's peak buffers
+ * (what its prediction counts, less the per-job overhead).
+ */
+const measuredPeak = (j: BatchResult["jobs"][number]): string =>
+  j.measuredPeakRssBytes !== undefined
+    ? `${formatBytes(j.measuredPeakRssBytes)} rss`
+    : j.measuredPeakBufferBytes === undefined
+      ? ""
+      : `${formatBytes(j.measuredPeakBufferBytes)} buf`
+
+/**
+ * The summary: job, state, kind, attempts, predicted peak, measured peak (RSS of an external
+ * command, buffers of a slicewise job), wall, CPU, bytes read and written.
+ */
 export const summaryText = (r: BatchResult, peakRssBytes: number): string => {
-  const header = ["job", "status", "predicted", "buffers", "wall", "cpu", "read", "written"]
+  const header = ["job", "state", "kind", "attempts", "predicted", "measured", "wall", "cpu", "read", "written"]
   const rows = r.jobs.map((j) => [
     j.name.slice(0, 40),
     j.status,
-    formatBytes(j.predictedPeakBytes),
-    j.measuredPeakBufferBytes === undefined ? "" : formatBytes(j.measuredPeakBufferBytes),
+    j.kind,
+    j.attempts === undefined ? (j.startMs === undefined ? "0" : "1") : String(j.attempts),
+    j.status === "not-run" ? "" : formatBytes(j.predictedPeakBytes),
+    measuredPeak(j),
     j.wallMs === undefined ? "" : formatMs(j.wallMs),
     j.cpuMs === undefined ? "" : formatMs(j.cpuMs),
     j.bytesRead === undefined ? "" : formatBytes(j.bytesRead),
     j.bytesWritten === undefined ? "" : formatBytes(j.bytesWritten)
   ])
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)))
-  const line = (row: ReadonlyArray<string>) => row.map((c, i) => (i < 2 ? pad(c, widths[i]!) : padLeft(c, widths[i]!))).join("  ")
+  const line = (row: ReadonlyArray<string>) => row.map((c, i) => (i < 3 ? pad(c, widths[i]!) : padLeft(c, widths[i]!))).join("  ")
   const problems = r.jobs.filter((j) => j.detail !== undefined).map((j) => `${j.name}: ${j.status}: ${j.detail}`)
   return [
     line(header),
@@ -124,5 +146,6 @@ export const runBatchCommand = (a: BatchArgs) =>
     yield* Effect.sync(() => process.stdout.write(`${out}\n`))
     const failed = result.jobs.filter((j) => j.status === "failed" || j.status === "interrupted").length
     const refused = result.jobs.filter((j) => j.status === "refused").length
-    if (failed + refused > 0) return yield* new BatchFailedError({ failed, refused, total: result.jobs.length })
+    const notRun = result.jobs.filter((j) => j.status === "not-run").length
+    if (failed + refused + notRun > 0) return yield* new BatchFailedError({ failed, refused, notRun, total: result.jobs.length })
   })

@@ -1,14 +1,19 @@
 /**
- * The jobs file of `slicewise batch`: `{ "jobs": [Job, …] }`, a Job being a run or a fuse job
- * (a union on `kind`). It is decoded with effect/Schema; a bad file fails with a JobsFileError
- * naming the file and the JSON path of the first bad field (`jobs[2].steps[0]`). Relative paths
- * in a job are read against the jobs file's directory.
+ * The pipeline file of `slicewise batch` (a jobs file): `{ "jobs": [Job, …] }`, a Job being a
+ * run, fuse, exec, register or warp job (a union on `kind`), each of which may come `after` others
+ * by name. It is decoded with effect/Schema and checked as a graph (./dag.ts: unknown or shared
+ * names, a circle, an input that is neither there nor written by a job it comes after); a bad file
+ * fails with a JobsFileError naming the file and the JSON path of the first bad field
+ * (`jobs[2].steps[0]`, `jobs[3].after[0]`). Relative paths in a job are read against the file's
+ * directory.
  *
  * @example
  * ```json
  * { "jobs": [
- *   { "kind": "run", "name": "case-01", "input": "in/01.nii.gz", "output": "out/01.nii.gz",
- *     "steps": ["gaussian:sigma=1", "threshold:min=100"] }
+ *   { "kind": "run", "name": "smooth", "input": "in/01.nii.gz", "output": "out/01.nii.gz",
+ *     "steps": ["gaussian:sigma=1"] },
+ *   { "kind": "run", "name": "mask", "after": ["smooth"], "input": "out/01.nii.gz",
+ *     "output": "out/01-mask.nii.gz", "steps": ["threshold:min=100"] }
  * ] }
  * ```
  */
@@ -19,6 +24,7 @@ import * as fs from "node:fs"
 import * as nodePath from "node:path"
 import { fileError, type FileError, type IoError } from "../algebra/io-errors.js"
 import { firstIssue, JsonFileError } from "../util/json-path.js"
+import { checkGraph, type GraphJob, type GraphPath } from "./dag.js"
 import type { UsageError } from "./errors.js"
 import { FuseJob, fuseSetUp } from "./fuse-job.js"
 import { RunJob, runJobSetUp, type JobSetUp } from "./run-job.js"
@@ -49,8 +55,40 @@ const kindError = (path: string, jobs: ReadonlyArray<unknown>): JobsFileError | 
   return undefined
 }
 
-/** Decodes the text of a jobs file (paths as written). */
-export const decodeJobs = (path: string, text: string): Either.Either<ReadonlyArray<Job>, JobsFileError> => {
+/** A job's name: its own, or `N:basename(output)` (N counting from 1). */
+export const jobName = (job: Job, i: number): string => job.name ?? `${i + 1}:${nodePath.basename(job.output)}`
+
+/** What a job reads and writes, with where the file names each path (paths as in `job`). */
+export const jobIo = (job: Job, i: number): Pick<GraphJob, "inputs" | "outputs"> => {
+  const at = (field: string, path: string): GraphPath => ({ at: `jobs[${i}].${field}`, path })
+  const j: Job = job
+  switch (j.kind) {
+    case "run":
+      return { inputs: [at("input", j.input)], outputs: [at("output", j.output)] }
+    case "fuse":
+      return {
+        inputs: [
+          at("target", j.target),
+          ...j.atlases.flatMap((a, k) => [...(a.image === undefined ? [] : [at(`atlases[${k}].image`, a.image)]), at(`atlases[${k}].labels`, a.labels)])
+        ],
+        outputs: [at("output", j.output)]
+      }
+  }
+}
+
+/** The jobs as a graph, their paths resolved against the jobs file's directory. */
+const graphOf = (file: string, jobs: ReadonlyArray<Job>): Array<GraphJob> =>
+  jobs.map((job, i) => {
+    const io = jobIo(job, i)
+    const resolve = (p: GraphPath): GraphPath => ({ at: p.at, path: resolveFrom(file, p.path) })
+    return { name: jobName(job, i), at: `jobs[${i}]`, after: job.after ?? [], inputs: io.inputs.map(resolve), outputs: io.outputs.map(resolve) }
+  })
+
+/**
+ * Decodes the text of a jobs file (paths as written) and checks its graph. `exists` says whether
+ * an input is there (default: every input is; readJobs looks at the file system).
+ */
+export const decodeJobs = (path: string, text: string, exists: (path: string) => boolean = () => true): Either.Either<ReadonlyArray<Job>, JobsFileError> => {
   let json: unknown
   try {
     json = JSON.parse(text)
@@ -61,8 +99,9 @@ export const decodeJobs = (path: string, text: string): Either.Either<ReadonlyAr
   const badKind = Array.isArray(jobs) ? kindError(path, jobs) : undefined
   if (badKind !== undefined) return Either.left(badKind)
   const decoded = Schema.decodeUnknownEither(JobsFile, { onExcessProperty: "error" })(json)
-  if (Either.isRight(decoded)) return Either.right(decoded.right.jobs)
-  return Either.left(new JobsFileError({ path, ...firstIssue(decoded.left) }))
+  if (Either.isLeft(decoded)) return Either.left(new JobsFileError({ path, ...firstIssue(decoded.left) }))
+  const problem = checkGraph(graphOf(path, decoded.right.jobs), exists)
+  return problem === undefined ? Either.right(decoded.right.jobs) : Either.left(new JobsFileError({ path, ...problem }))
 }
 
 /** Resolves a job path against the jobs file's directory (URLs and absolute paths stay). */
@@ -82,11 +121,14 @@ export const resolveJobPaths = <J extends Job>(job: J, jobsFile: string): J => {
   } as unknown as J
 }
 
-/** Reads and decodes a jobs file; the jobs' paths are resolved against its directory. */
+/**
+ * Reads and decodes a jobs file, checking that every input is there or written by a job it comes
+ * after; the jobs' paths are resolved against its directory.
+ */
 export const readJobs = (path: string): Effect.Effect<ReadonlyArray<Job>, JobsFileError | FileError> =>
   Effect.flatMap(
     Effect.try({ try: () => fs.readFileSync(path, "utf8"), catch: (e) => fileError(path, "read", e) }),
-    (text) => Either.map(decodeJobs(path, text), (jobs) => jobs.map((j) => resolveJobPaths(j, path)))
+    (text) => Either.map(decodeJobs(path, text, fs.existsSync), (jobs) => jobs.map((j) => resolveJobPaths(j, path)))
   )
 
 /** Sets up a job of either kind (metadata only: no voxel read, no file created). */

@@ -20,7 +20,7 @@ import { openSource, sinkFor } from "../io/index.js"
 import { jointFusion, majorityVote, weightedVote } from "../ops/fusion.js"
 import type { IntegerDType } from "../ops/reducers.js"
 import { UsageError } from "./errors.js"
-import { jobBuffers, jobRunOptions, RunMode, type JobSetUp } from "./run-job.js"
+import { After, jobBuffers, jobRunOptions, RunMode, type JobSetUp } from "./run-job.js"
 
 const PositiveNumber = Schema.Number.pipe(Schema.positive())
 const NonNegativeInt = Schema.Int.pipe(Schema.nonNegative())
@@ -48,6 +48,7 @@ export type FuseAtlas = typeof FuseAtlas.Type
 export const FuseJob = Schema.Struct({
   kind: Schema.Literal("fuse"),
   name: Schema.optional(Schema.NonEmptyString),
+  after: Schema.optional(After),
   target: Schema.NonEmptyString,
   atlases: Schema.Array(FuseAtlas).pipe(Schema.minItems(1, { message: () => "give at least one atlas" })),
   method: Schema.Literal("majority", "weighted", "joint"),

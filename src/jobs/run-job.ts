@@ -23,6 +23,12 @@ import { parseSteps, type StepError } from "./steps.js"
 
 const NonNegativeInt = Schema.Int.pipe(Schema.nonNegative())
 
+/**
+ * The names of the jobs a job comes after (in a jobs file, every kind takes it): it starts only
+ * once they have all finished, and their outputs may be its inputs.
+ */
+export const After = Schema.Array(Schema.NonEmptyString)
+
 /** fused: the optimised plan; unfused: one stream stage per algebra node (same voxels, slower). */
 export const RunMode = Schema.Literal("fused", "unfused")
 export type RunMode = typeof RunMode.Type
@@ -36,6 +42,7 @@ export type RunMode = typeof RunMode.Type
 export const RunJob = Schema.Struct({
   kind: Schema.Literal("run"),
   name: Schema.optional(Schema.NonEmptyString),
+  after: Schema.optional(After),
   input: Schema.NonEmptyString,
   output: Schema.NonEmptyString,
   steps: Schema.Array(Schema.NonEmptyString),

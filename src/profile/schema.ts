@@ -53,7 +53,8 @@ export const StageFigures = Schema.Struct({
 })
 export type StageFigures = typeof StageFigures.Type
 
-export const JobStatus = Schema.Literal("done", "failed", "refused", "interrupted")
+/** "not-run": a job it comes after (`after`) did not succeed, so it never started. */
+export const JobStatus = Schema.Literal("done", "failed", "refused", "interrupted", "not-run")
 
 /** One job: predicted before it started, measured after. A `run` is a batch of one. */
 export const JobFigures = Schema.Struct({
@@ -74,6 +75,10 @@ export const JobFigures = Schema.Struct({
   bytesRead: Schema.optional(Bytes),
   bytesWritten: Schema.optional(Bytes),
   measuredPeakBufferBytes: Schema.optional(Bytes),
+  /** External commands (exec, register, warp): the peak RSS of the command's processes. */
+  measuredPeakRssBytes: Schema.optional(Bytes),
+  /** How many times it was started (retries of external commands); absent: once, or never. */
+  attempts: Schema.optional(Schema.Int.pipe(Schema.nonNegative())),
   output: Schema.optional(Schema.String),
   /** Why it failed or was refused, one line. */
   detail: Schema.optional(Schema.String),
@@ -84,7 +89,8 @@ export type JobFigures = typeof JobFigures.Type
 /** An event of the batch scheduler (src/batch/scheduler.ts). */
 export const SchedulerEvent = Schema.Struct({
   tMs: Ms,
-  kind: Schema.Literal("admit", "start", "finish", "fail", "refuse"),
+  /** skip: not run because a job it comes after did not succeed. */
+  kind: Schema.Literal("admit", "start", "finish", "fail", "refuse", "skip"),
   index: Schema.Int,
   job: Schema.String,
   predictedBytes: Bytes,

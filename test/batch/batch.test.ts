@@ -184,3 +184,51 @@ describe("the batch's headroom", () => {
     expect(HEADROOM_BYTES).toBe(headroomBytes(Number(process.versions.node.split(".")[0])))
   })
 })
+
+describe("runBatch with after", () => {
+  const after = (job: RunJob, names: ReadonlyArray<string>): BatchJob => ({
+    name: job.name!,
+    kind: "run",
+    after: names,
+    setUp: Effect.suspend(() => runJobSetUp(resolveJobPaths(job, jobsFile())))
+  })
+
+  it("starts a job only after the jobs it comes after finished, reading their outputs; never starts those after a failed one", async () => {
+    const jobs: ReadonlyArray<BatchJob> = [
+      // d-second reads d-first's output, which does not exist when the batch starts.
+      after(runJob("d-second", "d-first.nrrd", "d-second.nrrd", ["uniform:size=3"]), ["d-first"]),
+      ...toBatch([runJob("d-first", "in-0.nrrd", "d-first.nrrd", ["median:radius=1"])]),
+      ...toBatch([runJob("d-broken", "in-1.nrrd", "no/such/dir/d.nrrd", ["copy"])]),
+      after(runJob("d-orphan", "no/such/dir/d.nrrd", "d-orphan.nrrd", ["copy"]), ["d-broken"]),
+      after(runJob("d-grandchild", "d-orphan.nrrd", "d-grandchild.nrrd", ["copy"]), ["d-orphan", "d-first"]),
+      after(runJob("d-third", "d-second.nrrd", "d-third.nrrd", ["copy"]), ["d-second", "d-first"])
+    ]
+    const r = await Effect.runPromise(runBatch(jobs, { memoryBytes: 64 * MiB, baselineBytes: 0, headroomBytes: 0, overheadBytesPerJob: MiB, concurrency: 4 }))
+    expect(r.jobs.map((j) => [j.name, j.status])).toEqual([
+      ["d-second", "done"],
+      ["d-first", "done"],
+      ["d-broken", "failed"],
+      ["d-orphan", "not-run"],
+      ["d-grandchild", "not-run"],
+      ["d-third", "done"]
+    ])
+    expect(r.jobs[3]!.detail).toBe("not run: it comes after d-broken, which failed")
+    expect(r.jobs[4]!.detail).toBe("not run: it comes after d-orphan, which was not run")
+    for (const j of [3, 4]) expect(r.events.filter((e) => e.index === j).map((e) => e.kind)).toEqual(["skip"])
+    const at = (job: string, kind: string) => r.events.findIndex((e) => e.job === job && e.kind === kind)
+    expect(at("d-second", "start")).toBeGreaterThan(at("d-first", "finish"))
+    expect(at("d-third", "start")).toBeGreaterThan(at("d-second", "finish"))
+    expect(at("d-orphan", "skip")).toBeGreaterThan(at("d-broken", "fail"))
+    expect(r.jobs.find((j) => j.name === "d-second")).toMatchObject({ attempts: 1 })
+    expect(r.jobs[3]!.attempts).toBeUndefined()
+    expect(fs.existsSync(path.join(dir, "d-third.nrrd"))).toBe(true)
+    expect(fs.existsSync(path.join(dir, "d-orphan.nrrd")) || fs.existsSync(path.join(dir, "d-grandchild.nrrd"))).toBe(false)
+  })
+
+  it("fails a job whose after names no job, and does not run what comes after it", async () => {
+    const jobs = [after(runJob("lost", "in-0.nrrd", "lost.nrrd", ["copy"]), ["nobody"]), after(runJob("next", "lost.nrrd", "next.nrrd", ["copy"]), ["lost"])]
+    const r = await Effect.runPromise(runBatch(jobs, { memoryBytes: 64 * MiB, baselineBytes: 0, headroomBytes: 0, overheadBytesPerJob: MiB }))
+    expect(r.jobs.map((j) => j.status)).toEqual(["failed", "not-run"])
+    expect(r.jobs[0]!.detail).toBe("it comes after nobody: no such job")
+  })
+})

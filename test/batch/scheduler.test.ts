@@ -112,3 +112,72 @@ describe("schedule", () => {
     expect(interrupted.sort()).toEqual(["a", "b"])
   })
 })
+
+describe("schedule with after", () => {
+  it("prepares a job only when the jobs it comes after have finished, then admits it by its prepared peak", async () => {
+    const events: Array<SchedulerEvent> = []
+    let prepared = 0
+    await Effect.runPromise(
+      Effect.gen(function* () {
+        const { gates, jobs } = yield* gated([4, 4, 0])
+        const late = {
+          ...jobs[2]!,
+          after: [0, 1],
+          prepare: Effect.sync(() => {
+            prepared++
+            return { predictedBytes: 9, run: Effect.void }
+          })
+        }
+        const fiber = yield* Effect.fork(schedule([jobs[0]!, jobs[1]!, late], { budgetBytes: 10, concurrency: 10, onEvent: (e) => events.push(e) }))
+        yield* settle
+        expect(admitted(events)).toBe("AB")
+        yield* Deferred.succeed(gates[0]!, undefined)
+        yield* settle
+        expect(prepared).toBe(0) // B still runs
+        yield* Deferred.succeed(gates[1]!, undefined)
+        const { outcomes } = yield* Fiber.join(fiber)
+        expect(outcomes.map((o) => o.status)).toEqual(["done", "done", "done"])
+        expect(outcomes[2]!.predictedBytes).toBe(9)
+      })
+    )
+    expect(prepared).toBe(1)
+    expect(admitted(events)).toBe("ABC")
+  })
+
+  it("does not run, nor prepare, the jobs after one that failed", async () => {
+    const events: Array<SchedulerEvent> = []
+    let prepared = 0
+    const prepare = Effect.sync(() => {
+      prepared++
+      return { predictedBytes: 1, run: Effect.void }
+    })
+    const { outcomes } = await Effect.runPromise(
+      schedule(
+        [
+          { name: "A", predictedBytes: 1, run: Effect.fail("boom") },
+          { name: "B", predictedBytes: 0, after: [0], run: Effect.void, prepare },
+          { name: "C", predictedBytes: 0, after: [1], run: Effect.void, prepare },
+          { name: "D", predictedBytes: 1, run: Effect.void }
+        ],
+        { budgetBytes: 10, concurrency: 1, onEvent: (e) => events.push(e) }
+      )
+    )
+    expect(outcomes.map((o) => o.status)).toEqual(["failed", "not-run", "not-run", "done"])
+    expect(outcomes[1]!.detail).toBe("not run: it comes after A, which failed")
+    expect(prepared).toBe(0)
+    expect(events.filter((e) => e.kind === "skip").map((e) => e.job)).toEqual(["B", "C"])
+  })
+
+  it("settles a circle given through the API as not run, instead of waiting forever", async () => {
+    const { outcomes } = await Effect.runPromise(
+      schedule(
+        [
+          { name: "A", predictedBytes: 1, after: [1], run: Effect.void },
+          { name: "B", predictedBytes: 1, after: [0], run: Effect.void }
+        ],
+        { budgetBytes: 10, concurrency: 1 }
+      )
+    )
+    expect(outcomes.map((o) => o.status)).toEqual(["not-run", "not-run"])
+  })
+})

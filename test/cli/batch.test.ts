@@ -134,6 +134,53 @@ describe("slicewise batch", () => {
   })
 })
 
+describe("slicewise batch with after", () => {
+  it("runs jobs in dependency order, reports those after a failed job as not run, and shows state, attempts, predicted and measured peaks", () => {
+    const file = writeJobs("after.json", [
+      { kind: "run", name: "mask", after: ["smooth"], input: "dep/smooth.nrrd", output: "dep/mask.nrrd", steps: ["threshold:min=100"] },
+      { kind: "run", name: "smooth", input: "in/a.nrrd", output: "dep/smooth.nrrd", steps: ["gaussian:sigma=1"] },
+      { kind: "run", name: "broken", input: "in/truncated.nrrd", output: "dep/broken.nrrd", steps: ["copy"] },
+      { kind: "run", name: "after-broken", after: ["broken"], input: "dep/broken.nrrd", output: "dep/never.nrrd", steps: ["copy"] }
+    ])
+    fs.mkdirSync(at("dep"), { recursive: true })
+    const r = slicewise("batch", file, "--memory", "2GiB")
+    expect(r.code).toBe(1)
+    expect(r.stderr.trim().split("\n").pop()).toBe("slicewise: batch: 1 failed, 1 not run of 4 jobs")
+    expect(r.stderr).toMatch(/skip +after-broken: not run: it comes after broken, which failed/)
+    const lines = r.stderr.split("\n")
+    const where = (re: RegExp) => lines.findIndex((l) => re.test(l))
+    expect(where(/start +mask /)).toBeGreaterThan(where(/finish smooth /))
+    expect(r.stdout).toMatch(/^job +state +kind +attempts +predicted +measured +wall /m)
+    expect(r.stdout).toMatch(/^mask +done +run +1 +[\d.]+ [KM]iB +[\d.]+ [KM]iB buf /m)
+    expect(r.stdout).toMatch(/^after-broken +not-run +run +0 /m)
+    expect(fs.existsSync(at("dep/mask.nrrd"))).toBe(true)
+    expect(fs.existsSync(at("dep/never.nrrd"))).toBe(false)
+    const json = slicewise("batch", writeJobs("after2.json", [
+      { kind: "run", name: "s2", input: "in/a.nrrd", output: "dep/s2.nrrd", steps: ["copy"] },
+      { kind: "run", name: "m2", after: ["s2"], input: "dep/s2.nrrd", output: "dep/m2.nrrd", steps: ["copy"] }
+    ]), "--memory", "2GiB", "--json")
+    expect(json.code).toBe(0)
+    const result = Schema.decodeUnknownSync(BatchResultJson)(JSON.parse(json.stdout))
+    expect(result.jobs.map((j) => [j.name, j.status, j.attempts])).toEqual([["s2", "done", 1], ["m2", "done", 1]])
+    for (const j of result.jobs) expect(j.wallMs).toBeGreaterThanOrEqual(0)
+  })
+
+  it("refuses a pipeline with a circle or a missing input before running anything", () => {
+    const circle = writeJobs("circle.json", [
+      { kind: "run", name: "x", after: ["y"], input: "in/a.nrrd", output: "cx.nrrd", steps: ["copy"] },
+      { kind: "run", name: "y", after: ["x"], input: "in/a.nrrd", output: "cy.nrrd", steps: ["copy"] }
+    ])
+    const r = slicewise("batch", circle, "--memory", "1GiB")
+    expect(r.code).toBe(1)
+    expect(r.stderr.trim()).toBe(`slicewise: ${circle}: jobs[0].after: after makes a circle: x → y → x`)
+    const missing = writeJobs("missing.json", [{ kind: "run", name: "m", input: "in/nothing.nrrd", output: "cm.nrrd", steps: ["copy"] }])
+    expect(slicewise("batch", missing, "--memory", "1GiB").stderr.trim()).toBe(
+      `slicewise: ${missing}: jobs[0].input: ${at("in/nothing.nrrd")}: no such file, and no job this one comes after writes it`
+    )
+    expect(fs.existsSync(at("cx.nrrd")) || fs.existsSync(at("cm.nrrd"))).toBe(false)
+  })
+})
+
 describe("slicewise batch with a fuse job", () => {
   it("runs a label fusion next to a run job, with the same voxels as slicewise fuse", () => {
     fs.mkdirSync(at("atlas"))
