@@ -53,7 +53,7 @@ const toBatchJob = (job: Job, i: number): BatchJob => ({
   name: jobName(job, i),
   kind: job.kind,
   ...(job.after === undefined ? {} : { after: job.after }),
-  setUp: jobSetUp(job)
+  setUp: jobSetUp(job, jobName(job, i))
 })
 
 const pad = (s: string, n: number) => (s.length >= n ? s : s + " ".repeat(n - s.length))

@@ -28,14 +28,19 @@ import { checkGraph, type GraphJob, type GraphPath } from "./dag.js"
 import type { UsageError } from "./errors.js"
 import { FuseJob, fuseSetUp } from "./fuse-job.js"
 import { RunJob, runJobSetUp, type JobSetUp } from "./run-job.js"
+import { declaredOutput, ExecJob, execSetUp, unusedOutput } from "./exec/exec-job.js"
+import type { ExternalSetUp } from "./external.js"
 import type { StepError } from "./steps.js"
 
-/** A job of a jobs file: a pipeline (`slicewise run`) or a label fusion (`slicewise fuse`). */
-export const Job = Schema.Union(RunJob, FuseJob)
+/**
+ * A job of a pipeline file: a pipeline (`slicewise run`), a label fusion (`slicewise fuse`) or an
+ * external command (exec).
+ */
+export const Job = Schema.Union(RunJob, FuseJob, ExecJob)
 export type Job = typeof Job.Type
 
 /** The kinds of job, as `kind` names them. */
-export const JOB_KINDS: ReadonlyArray<Job["kind"]> = ["run", "fuse"]
+export const JOB_KINDS: ReadonlyArray<Job["kind"]> = ["run", "fuse", "exec"]
 
 /** A file that is not a valid jobs file: `message` names the file and where in it. */
 export class JobsFileError extends JsonFileError("JobsFileError") {}
@@ -56,7 +61,10 @@ const kindError = (path: string, jobs: ReadonlyArray<unknown>): JobsFileError | 
 }
 
 /** A job's name: its own, or `N:basename(output)` (N counting from 1). */
-export const jobName = (job: Job, i: number): string => job.name ?? `${i + 1}:${nodePath.basename(job.output)}`
+export const jobName = (job: Job, i: number): string => job.name ?? `${i + 1}:${nodePath.basename(firstOutput(job))}`
+
+/** The path a job is known by in reports: its (first) output. */
+const firstOutput = (job: Job): string => (job.kind === "exec" ? declaredOutput(job.outputs[0]).path : job.output)
 
 /** What a job reads and writes, with where the file names each path (paths as in `job`). */
 export const jobIo = (job: Job, i: number): Pick<GraphJob, "inputs" | "outputs"> => {
@@ -73,7 +81,21 @@ export const jobIo = (job: Job, i: number): Pick<GraphJob, "inputs" | "outputs">
         ],
         outputs: [at("output", j.output)]
       }
+    case "exec":
+      return {
+        inputs: j.inputs.map((p, k) => at(`inputs[${k}]`, p)),
+        outputs: j.outputs.map((p, k) => at(`outputs[${k}]`, declaredOutput(p).path))
+      }
   }
+}
+
+/** What the Schema cannot say of one job: an exec output its command does not name. */
+const jobProblem = (job: Job, i: number): { readonly at: string; readonly detail: string } | undefined => {
+  if (job.kind !== "exec") return undefined
+  const k = unusedOutput(job)
+  return k === undefined
+    ? undefined
+    : { at: `jobs[${i}].outputs[${k}]`, detail: `${job.outputs[k]} is not in the command as {output${k}}: the command must write it through that placeholder (atomic outputs)` }
 }
 
 /** The jobs as a graph, their paths resolved against the jobs file's directory. */
@@ -100,7 +122,7 @@ export const decodeJobs = (path: string, text: string, exists: (path: string) =>
   if (badKind !== undefined) return Either.left(badKind)
   const decoded = Schema.decodeUnknownEither(JobsFile, { onExcessProperty: "error" })(json)
   if (Either.isLeft(decoded)) return Either.left(new JobsFileError({ path, ...firstIssue(decoded.left) }))
-  const problem = checkGraph(graphOf(path, decoded.right.jobs), exists)
+  const problem = decoded.right.jobs.map(jobProblem).find((p) => p !== undefined) ?? checkGraph(graphOf(path, decoded.right.jobs), exists)
   return problem === undefined ? Either.right(decoded.right.jobs) : Either.left(new JobsFileError({ path, ...problem }))
 }
 
@@ -113,6 +135,17 @@ export const resolveJobPaths = <J extends Job>(job: J, jobsFile: string): J => {
   const at = (p: string) => resolveFrom(jobsFile, p)
   const j: Job = job
   if (j.kind === "run") return { ...j, input: at(j.input), output: at(j.output) } as unknown as J
+  if (j.kind === "exec") {
+    // A trailing "/" says the output is a directory: resolving keeps it.
+    const out = (p: string) => (p.endsWith("/") ? `${at(p)}/` : at(p))
+    return {
+      ...j,
+      inputs: j.inputs.map(at),
+      outputs: j.outputs.map(out),
+      cwd: at(j.cwd ?? "."),
+      ...(j.log === undefined ? {} : { log: at(j.log) })
+    } as unknown as J
+  }
   return {
     ...j,
     target: at(j.target),
@@ -131,6 +164,17 @@ export const readJobs = (path: string): Effect.Effect<ReadonlyArray<Job>, JobsFi
     (text) => Either.map(decodeJobs(path, text, fs.existsSync), (jobs) => jobs.map((j) => resolveJobPaths(j, path)))
   )
 
-/** Sets up a job of either kind (metadata only: no voxel read, no file created). */
-export const jobSetUp = (job: Job): Effect.Effect<JobSetUp, StepError | IoError | UsageError> =>
-  job.kind === "run" ? runJobSetUp(job) : fuseSetUp(job)
+/**
+ * Sets up a job of any kind (metadata only: no voxel read, no file created, no command started);
+ * `name` names it in an external command's messages and log.
+ */
+export const jobSetUp = (job: Job, name = job.name ?? job.kind): Effect.Effect<JobSetUp | ExternalSetUp, StepError | IoError | UsageError> => {
+  switch (job.kind) {
+    case "run":
+      return runJobSetUp(job)
+    case "fuse":
+      return fuseSetUp(job)
+    case "exec":
+      return execSetUp(job, name)
+  }
+}

@@ -1,6 +1,7 @@
 /**
  * Pipelines as data, shared by the command line, batches and (later) the cluster: steps as text,
- * format options, run and fuse jobs with their Schemas, memory sizes, and the jobs file.
+ * format options, run, fuse and external (exec) jobs with their Schemas, memory sizes, and the
+ * pipeline (jobs) file with its dependency graph.
  *
  * @example
  * ```ts
@@ -12,7 +13,14 @@
  * ```
  */
 export { UsageError } from "./errors.js"
-export { decodeJobs, Job, JOB_KINDS, jobSetUp, JobsFileError, readJobs, resolveFrom, resolveJobPaths } from "./file.js"
+export { decodeJobs, Job, JOB_KINDS, jobIo, jobName, jobSetUp, JobsFileError, readJobs, resolveFrom, resolveJobPaths } from "./file.js"
+export { checkGraph } from "./dag.js"
+export type { GraphJob, GraphPath, GraphProblem } from "./dag.js"
+export { isExternal } from "./external.js"
+export type { ExternalResult, ExternalSetUp } from "./external.js"
+export { ExecJob, execSetUp } from "./exec/exec-job.js"
+export { ExecError, runExternal, substitute } from "./exec/run-external.js"
+export type { Attempt, DeclaredOutput, ExternalCommand } from "./exec/run-external.js"
 export { sinkOptions, sourceOptions } from "./formats.js"
 export type { InputFormat, OutputFormat } from "./formats.js"
 export { FuseAtlas, FuseJob, fuseSetUp, parseAtlas } from "./fuse-job.js"

@@ -11,6 +11,7 @@ import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { BatchResultJson } from "../../src/batch/results.js"
 import { HEADROOM_BYTES } from "../../src/jobs/memory.js"
+import { JOB_KINDS } from "../../src/jobs/file.js"
 import { readProfile } from "../../src/profile/index.js"
 import { writeUint8Nrrd } from "../support/volume-io.js"
 
@@ -126,7 +127,7 @@ describe("slicewise batch", () => {
     expect(r.stderr.trim()).toBe(`slicewise: ${file}: jobs[1].steps: Expected ReadonlyArray<NonEmptyString>, actual "copy"`)
     expect(fs.existsSync(at("b1.nrrd"))).toBe(false)
     const kind = slicewise("batch", writeJobs("kind.json", [{ kind: "segment", input: "x" }]), "--memory", "1GiB")
-    expect(kind.stderr.trim()).toBe(`slicewise: ${at("kind.json")}: jobs[0].kind: unknown kind "segment" (one of run, fuse)`)
+    expect(kind.stderr.trim()).toBe(`slicewise: ${at("kind.json")}: jobs[0].kind: unknown kind "segment" (one of ${JOB_KINDS.join(", ")})`)
     const extra = slicewise("batch", writeJobs("extra.json", [{ kind: "run", input: "a", output: "b", steps: [], memroy: "1GiB" }]), "--memory", "1GiB")
     expect(extra.stderr.trim()).toMatch(/jobs\[0\]\.memroy: is unexpected/)
     const size = slicewise("batch", file, "--memory", "lots")
@@ -163,6 +164,27 @@ describe("slicewise batch with after", () => {
     const result = Schema.decodeUnknownSync(BatchResultJson)(JSON.parse(json.stdout))
     expect(result.jobs.map((j) => [j.name, j.status, j.attempts])).toEqual([["s2", "done", 1], ["m2", "done", 1]])
     for (const j of result.jobs) expect(j.wallMs).toBeGreaterThanOrEqual(0)
+  })
+
+  it("runs an exec job after a run job, on its output, and shows its measured RSS beside the prediction", () => {
+    const file = writeJobs("exec.json", [
+      { kind: "run", name: "make", input: "in/a.nrrd", output: "ex/a.nrrd", steps: ["copy"] },
+      {
+        kind: "exec",
+        name: "checksum",
+        after: ["make"],
+        command: ["sh", "-c", 'sha256sum "$1" > "$2"', "sh", "{input0}", "{output0}"],
+        inputs: ["ex/a.nrrd"],
+        outputs: ["ex/a.sha256"],
+        memory: "32MiB"
+      }
+    ])
+    fs.mkdirSync(at("ex"), { recursive: true })
+    const r = slicewise("batch", file, "--memory", "2GiB")
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(/^checksum +done +exec +1 +32\.0 MiB +[\d.]+ [KMG]?i?B rss /m)
+    expect(fs.readFileSync(at("ex/a.sha256"), "utf8")).toMatch(/^[0-9a-f]{64} /)
+    expect(fs.existsSync(at("ex/a.sha256.log"))).toBe(true)
   })
 
   it("refuses a pipeline with a circle or a missing input before running anything", () => {
