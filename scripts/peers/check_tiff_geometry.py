@@ -6,11 +6,11 @@
 
 For each entry of DIR/manifest.json (written by write_tiff_geometry.ts), for the file or every file
 of a stack:
-- uint8, uint16 and float32 outputs must be ImageJ files to tifffile (TiffFile.is_imagej), and
+- every output must be an ImageJ file to tifffile (TiffFile.is_imagej), whatever its dtype, and
   tifffile.imagej_metadata must give `spacing` (the z spacing), `unit` (ImageJ's name: micron, mm,
   nm, cm, inch; absent when the volume has none), `xorigin`/`yorigin`/`zorigin` (pixels; absent
-  when 0) and loop=False; the other dtypes carry the same lines under `slicewise=1`, parsed with
-  tifffile's own ImageJ description parser;
+  when 0) and loop=False (a manifest entry with "imagej": false, from older writers, is parsed
+  with tifffile's own ImageJ description parser after `slicewise=1`);
 - X/YResolution must be 1 / spacing (tifffile's tag values), ResolutionUnit NONE;
 - tifffile's series 0 must be (z, y, x) of the volume's shape: the ImageJ description is not taken
   for a hyperstack.

@@ -53,7 +53,7 @@ for (const [i, [dtype, unit, spacing, origin]] of cases.entries()) {
       name: file,
       kind,
       dtype,
-      imagej: dtype === "uint8" || dtype === "uint16" || dtype === "float32",
+      imagej: true,
       spacing: w.spacing,
       unit: w.unitName ?? null,
       originPixels: w.originPixels ?? [0, 0, 0]

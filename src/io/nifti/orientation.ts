@@ -23,6 +23,7 @@ import {
   type Vec3
 } from "../../algebra/geometry.js"
 import type { Spacing } from "../../algebra/volume.js"
+import { shortestFloat32 } from "../../util/numbers.js"
 
 /** The header fields that state orientation (a NiftiHeader has them). */
 export interface OrientationFields {
@@ -60,13 +61,15 @@ export const niftiGeometry = (h: OrientationFields): Geometry | undefined => {
   if (h.sformCode > 0) {
     const r = h.srow
     const column = (c: number): Vec3 => unitVector([r[0]![c]!, r[1]![c]!, r[2]![c]!])
-    return { ...withUnit, space: "RAS", origin: [r[0]![3]!, r[1]![3]!, r[2]![3]!], direction: [column(0), column(1), column(2)] }
+    const origin: Vec3 = [shortestFloat32(r[0]![3]!), shortestFloat32(r[1]![3]!), shortestFloat32(r[2]![3]!)]
+    return { ...withUnit, space: "RAS", origin, direction: [column(0), column(1), column(2)] }
   }
   if (h.qformCode > 0) {
     const [b, c, d, x, y, z] = h.quatern as [number, number, number, number, number, number]
     const [cx, cy, cz] = quaternionColumns(b, c, d)
     const qfac = h.pixdim[0] === -1 ? -1 : 1
-    return { ...withUnit, space: "RAS", origin: [x, y, z], direction: [cx, cy, [cz[0] * qfac, cz[1] * qfac, cz[2] * qfac]] }
+    const origin: Vec3 = [shortestFloat32(x), shortestFloat32(y), shortestFloat32(z)]
+    return { ...withUnit, space: "RAS", origin, direction: [cx, cy, [cz[0] * qfac, cz[1] * qfac, cz[2] * qfac]] }
   }
   return unit === undefined ? undefined : { ...DEFAULT_NO_POSITION, unit }
 }

@@ -26,6 +26,7 @@ import * as Either from "effect/Either"
 import { bytesPerVoxel, viewOf, type ArrayOf, type DType } from "../../algebra/dtype.js"
 import { sliceBytes, volumeInfo, withDType, type VolumeInfo } from "../../algebra/volume.js"
 import { niftiGeometry } from "./orientation.js"
+import { shortestFloat32 } from "../../util/numbers.js"
 import { FormatError, UnsupportedError, type IoError } from "../../algebra/io-errors.js"
 import { attempt, fdSize, HOST_LITTLE_ENDIAN, openScoped, readAt, swapBytes, withFd } from "../files.js"
 import type { RowRange, SliceReader, SliceSource } from "../../algebra/slices.js"
@@ -120,9 +121,11 @@ const layoutOf = (h: NiftiHeader, path: string, options: NiftiOptions): Effect.E
   const volume = options.volume ?? 0
   if (!Number.isInteger(volume) || volume < 0 || volume >= volumes)
     return Effect.fail(new UnsupportedError({ path, detail: `volume ${volume} of an image with ${volumes} volume(s)`, hint: `choose 0…${volumes - 1}` }))
+  // pixdim is float32: the shortest decimal that rounds to it is what was written (0.9, not
+  // 0.8999999761581421), and it is what other formats' outputs then say; NIfTI gets the same float32 back.
   const spacing = (i: number) => {
     const p = Math.abs(h.pixdim[i] ?? 0)
-    return i <= n && Number.isFinite(p) && p > 0 ? p : 1
+    return i <= n && Number.isFinite(p) && p > 0 ? shortestFloat32(p) : 1
   }
   const stored = volumeInfo(h.dtype, [nz, ny, nx], [spacing(3), spacing(2), spacing(1)], niftiGeometry(h))
   const vb = nx * ny * nz * bytesPerVoxel(h.dtype)

@@ -155,9 +155,11 @@ export const writtenPhysical = (info: VolumeInfo): WrittenPhysical => {
 }
 
 /**
- * The description slicewise writes for `info` in a file of `pages` pages: ImageJ's for the dtypes
- * ImageJ reads, `slicewise=1` with the same lines otherwise. Lines in ImageJ's order: sizes, unit,
- * spacing, loop, then non-zero origins. The raw and compressed writers both take it from here.
+ * The description slicewise writes in a file of `pages` pages: ImageJ's, for every dtype — tifffile
+ * reads an ImageJ description whatever the sample format (int8 … float64), and Fiji takes the
+ * calibration from it. Lines in ImageJ's order: sizes, unit, spacing, loop, then non-zero origins.
+ * The raw and compressed writers both take it from here. (Files written before said `slicewise=1`
+ * for dtypes other than uint8, uint16 and float32; the reader still reads those.)
  *
  * @example
  * ```ts
@@ -166,9 +168,8 @@ export const writtenPhysical = (info: VolumeInfo): WrittenPhysical => {
  * ```
  */
 export const describeVolume = (info: VolumeInfo, pages: number): string => {
-  const imagej = info.dtype === "uint8" || info.dtype === "uint16" || info.dtype === "float32"
   const w = writtenPhysical(info)
-  const lines = [imagej ? "ImageJ=1.11a" : "slicewise=1"]
+  const lines = ["ImageJ=1.11a"]
   if (pages > 1) lines.push(`images=${pages}`, `slices=${pages}`)
   if (w.unitName !== undefined) lines.push(`unit=${w.unitName}`)
   lines.push(`spacing=${w.spacing[0]}`, "loop=false")
