@@ -30,17 +30,18 @@ import { FuseJob, fuseSetUp } from "./fuse-job.js"
 import { RunJob, runJobSetUp, type JobSetUp } from "./run-job.js"
 import { declaredOutput, ExecJob, execSetUp, unusedOutput } from "./exec/exec-job.js"
 import type { ExternalSetUp } from "./external.js"
+import { BUILTIN_PARAMS, paramsList, RegisterJob, registerSetUp, WarpJob, warpSetUp } from "./exec/elastix.js"
 import type { StepError } from "./steps.js"
 
 /**
- * A job of a pipeline file: a pipeline (`slicewise run`), a label fusion (`slicewise fuse`) or an
- * external command (exec).
+ * A job of a pipeline file: a pipeline (`slicewise run`), a label fusion (`slicewise fuse`), an
+ * external command (exec), a registration (elastix) or a warp (transformix).
  */
-export const Job = Schema.Union(RunJob, FuseJob, ExecJob)
+export const Job = Schema.Union(RunJob, FuseJob, ExecJob, RegisterJob, WarpJob)
 export type Job = typeof Job.Type
 
 /** The kinds of job, as `kind` names them. */
-export const JOB_KINDS: ReadonlyArray<Job["kind"]> = ["run", "fuse", "exec"]
+export const JOB_KINDS: ReadonlyArray<Job["kind"]> = ["run", "fuse", "exec", "register", "warp"]
 
 /** A file that is not a valid jobs file: `message` names the file and where in it. */
 export class JobsFileError extends JsonFileError("JobsFileError") {}
@@ -86,6 +87,13 @@ export const jobIo = (job: Job, i: number): Pick<GraphJob, "inputs" | "outputs">
         inputs: j.inputs.map((p, k) => at(`inputs[${k}]`, p)),
         outputs: j.outputs.map((p, k) => at(`outputs[${k}]`, declaredOutput(p).path))
       }
+    case "register": {
+      const list = paramsList(j.params)
+      const files = list.flatMap((p, k) => (BUILTIN_PARAMS[p] !== undefined ? [] : [at(typeof j.params === "string" ? "params" : `params[${k}]`, p)]))
+      return { inputs: [at("fixed", j.fixed), at("moving", j.moving), ...files], outputs: [at("output", j.output.replace(/\/+$/, ""))] }
+    }
+    case "warp":
+      return { inputs: [at("transform", j.transform), at("input", j.input)], outputs: [at("output", j.output)] }
   }
 }
 
@@ -135,6 +143,20 @@ export const resolveJobPaths = <J extends Job>(job: J, jobsFile: string): J => {
   const at = (p: string) => resolveFrom(jobsFile, p)
   const j: Job = job
   if (j.kind === "run") return { ...j, input: at(j.input), output: at(j.output) } as unknown as J
+  if (j.kind === "register") {
+    const param = (p: string) => (BUILTIN_PARAMS[p] === undefined ? at(p) : p)
+    return {
+      ...j,
+      fixed: at(j.fixed),
+      moving: at(j.moving),
+      output: at(j.output),
+      params: typeof j.params === "string" ? param(j.params) : j.params.map(param),
+      ...(j.log === undefined ? {} : { log: at(j.log) })
+    } as unknown as J
+  }
+  if (j.kind === "warp") {
+    return { ...j, transform: at(j.transform), input: at(j.input), output: at(j.output), ...(j.log === undefined ? {} : { log: at(j.log) }) } as unknown as J
+  }
   if (j.kind === "exec") {
     // A trailing "/" says the output is a directory: resolving keeps it.
     const out = (p: string) => (p.endsWith("/") ? `${at(p)}/` : at(p))
@@ -176,5 +198,9 @@ export const jobSetUp = (job: Job, name = job.name ?? job.kind): Effect.Effect<J
       return fuseSetUp(job)
     case "exec":
       return execSetUp(job, name)
+    case "register":
+      return registerSetUp(job, name)
+    case "warp":
+      return warpSetUp(job, name)
   }
 }

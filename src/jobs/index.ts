@@ -19,6 +19,21 @@ export type { GraphJob, GraphPath, GraphProblem } from "./dag.js"
 export { isExternal } from "./external.js"
 export type { ExternalResult, ExternalSetUp } from "./external.js"
 export { ExecJob, execSetUp } from "./exec/exec-job.js"
+export {
+  BUILTIN_PARAMS,
+  paramFiles,
+  paramsDirectory,
+  predictBytes,
+  REGISTER_MODEL,
+  RegisterJob,
+  registerSetUp,
+  setParameter,
+  transformFile,
+  WARP_MODEL,
+  WarpJob,
+  warpSetUp
+} from "./exec/elastix.js"
+export type { MemoryModel } from "./exec/elastix.js"
 export { ExecError, runExternal, substitute } from "./exec/run-external.js"
 export type { Attempt, DeclaredOutput, ExternalCommand } from "./exec/run-external.js"
 export { sinkOptions, sourceOptions } from "./formats.js"
