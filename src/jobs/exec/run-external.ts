@@ -150,7 +150,9 @@ const attempt = (c: ExternalCommand, n: number): Effect.Effect<Omit<ExternalResu
         ? group.exited
         : Effect.timeoutFail(group.exited, { duration: c.timeoutMs, onTimeout: () => fail(`${argv[0]} ran out of its ${c.timeoutMs! / 1000} s and was killed`) })
       if (exit.code !== 0) {
-        return yield* fail(exit.signal !== null ? `${argv[0]} was killed by ${exit.signal}` : `${argv[0]} exited with code ${exit.code}`)
+        // Under GNU time a signal shows as 128 + its number (137: SIGKILL, e.g. the kernel's OOM killer).
+        const code = exit.code === null ? "" : `${argv[0]} exited with code ${exit.code}${exit.code > 128 ? ` (signal ${exit.code - 128})` : ""}`
+        return yield* fail(exit.signal !== null ? `${argv[0]} was killed by ${exit.signal}` : code)
       }
       if (c.collect !== undefined) yield* Effect.mapError(c.collect(a), asExec)
       const missing = finals.filter((_, i) => !fs.existsSync(temps[i]!))
