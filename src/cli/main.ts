@@ -29,6 +29,7 @@ import { formatBytes } from "../util/units.js"
 import { runDemo } from "./demo.js"
 import { fieldsOf, inputOptions, outputOptions, type Flags } from "./formats.js"
 import { diceCommand, fuseCommand } from "./fuse.js"
+import { segmentCommand } from "./segment.js"
 import { lazyTerminalLayer } from "./terminal.js"
 import { fitBudget, splitText } from "./budget.js"
 import { print, runAndReport, throughput } from "./run-program.js"
@@ -201,7 +202,7 @@ const calibrateCommand = Command.make("calibrate", { size, json }, (a) =>
 
 const cli = Command.make("slicewise").pipe(
   Command.withDescription("stream 3D images slice by slice"),
-  Command.withSubcommands([runCommand, planCommand, costCommand, infoCommand, calibrateCommand, demoCommand, fuseCommand, diceCommand, batchCommand, reportCommand])
+  Command.withSubcommands([runCommand, planCommand, costCommand, infoCommand, calibrateCommand, demoCommand, fuseCommand, diceCommand, segmentCommand, batchCommand, reportCommand])
 )
 
 const run = Command.run(cli, { name: "slicewise", version: VERSION })
