@@ -83,9 +83,9 @@ describe("slicewise segment", () => {
       expect(j.attempts).toBe(1)
     }
 
-    // Unregistered, these poses overlap the truth by about 0.4–0.6 for the small structures
-    // (labels 2, 3); one affine registration here reaches 0.85–0.96. 0.75 is far above the first,
-    // with room for elastix's random sampling and for majority ties between two atlases.
+    // Unregistered, most of these pairs overlap by 0.23–0.45 on the small structures (labels 2, 3;
+    // a1 and t2 by 0.82); one affine registration reaches 0.80–0.98 on them, fused 0.82–0.93
+    // (docs/BATCH.md). 0.75 is far above the first, with room for majority ties between two atlases.
     for (const [target, pose] of Object.entries(TARGETS)) {
       const truth = phantom(N, pose).labels
       const fused = await read(at(`seg/fused/${target}-labels.nii.gz`))

@@ -107,6 +107,18 @@ describe("register and warp with elastix", () => {
   }, 60_000)
 })
 
+describe("without elastix", () => {
+  it("the tests that need it fail, saying how to install it", () => {
+    const path0 = process.env.PATH
+    process.env.PATH = "/nonexistent"
+    try {
+      expect(() => requireElastix()).toThrow(/apt-get install -y elastix/)
+    } finally {
+      process.env.PATH = path0
+    }
+  })
+})
+
 describe("register and warp jobs as data", () => {
   it("predict their memory from the images' voxels, or take the job's own", async () => {
     const s = await Effect.runPromise(registerSetUp({ kind: "register", fixed: at("fixed.nii.gz"), moving: at("moving.nii.gz"), params: "affine", output: at("r2") }, "r2"))
