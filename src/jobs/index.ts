@@ -34,6 +34,8 @@ export {
   warpSetUp
 } from "./exec/elastix.js"
 export type { MemoryModel } from "./exec/elastix.js"
+export { distinctIds, segmentationJobs } from "./segment.js"
+export type { Segmentation, SegmentAtlas } from "./segment.js"
 export { ExecError, runExternal, substitute } from "./exec/run-external.js"
 export type { Attempt, DeclaredOutput, ExternalCommand } from "./exec/run-external.js"
 export { sinkOptions, sourceOptions } from "./formats.js"

@@ -256,6 +256,45 @@ describe("slicewise batch, interrupted", () => {
   })
 })
 
+describe("slicewise batch with exec jobs, interrupted", () => {
+  it("by Ctrl-C, kills each command's process group, background children included, and leaves no output", async () => {
+    fs.mkdirSync(at("ex-int"), { recursive: true })
+    const pidFile = (n: number) => at(`ex-int/pids-${n}`)
+    const sleeper = (n: number) => ({
+      kind: "exec",
+      name: `sleeper-${n}`,
+      // A background child that would outlive its parent, then the parent waits on it.
+      command: ["sh", "-c", `sleep 60 & echo $! > ${pidFile(n)}; echo $$ >> ${pidFile(n)}; echo partial > "$1"; wait`, "sh", "{output0}"],
+      outputs: [`ex-int/out-${n}.txt`],
+      memory: "16MiB"
+    })
+    const file = writeJobs("exec-interrupt.json", [sleeper(1), sleeper(2), { ...sleeper(3), after: ["sleeper-1"] }])
+    const child = spawn(process.execPath, [...cliArgs, "batch", file, "--memory", "2GiB", "--concurrency", "2"], { cwd: root })
+    let stderr = ""
+    child.stderr.on("data", (d) => (stderr += d))
+    const started = () => [1, 2].every((n) => fs.existsSync(pidFile(n)) && fs.readFileSync(pidFile(n), "utf8").trim().split("\n").length === 2)
+    const deadline = Date.now() + 30_000
+    while (!started() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+    const pids = [1, 2].flatMap((n) => fs.readFileSync(pidFile(n), "utf8").trim().split("\n").map(Number))
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0)
+        return true
+      } catch {
+        return false
+      }
+    }
+    expect(pids.filter(alive)).toHaveLength(4)
+    child.kill("SIGINT")
+    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve))
+    expect(code).toBe(130)
+    expect(stderr.trim().split("\n").pop()).toBe("slicewise: interrupted")
+    expect(pids.filter(alive)).toEqual([])
+    // The logs stay: they say what ran.
+    expect(fs.readdirSync(at("ex-int")).filter((f) => !f.startsWith("pids-") && !f.endsWith(".log"))).toEqual([])
+  })
+})
+
 describe("profiles and the report", () => {
   it("run --profile writes a profile that validates; report renders it", async () => {
     const profile = at("run.profile.json")
