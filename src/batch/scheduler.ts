@@ -276,7 +276,9 @@ export const schedule = <A, E>(jobs: ReadonlyArray<SchedulerJob<A, E>>, options:
         Effect.gen(function* () {
           const job = l.jobs[i]!
           if (job.prepare !== undefined) l.jobs[i] = { name: job.name, ...(job.after === undefined ? {} : { after: job.after }), ...(yield* job.prepare) }
-          if (!settleUnrunnable(l, i)) enqueue(waiting, i)
+          // One that cannot run (failed to set up, refused) takes the jobs after it down with it.
+          if (settleUnrunnable(l, i)) skipAfter(i)
+          else enqueue(waiting, i)
         })
       /** Settles every job that (transitively) comes after `i`, which did not finish, as not run. */
       const skipAfter = (i: number) => {
@@ -298,8 +300,6 @@ export const schedule = <A, E>(jobs: ReadonlyArray<SchedulerJob<A, E>>, options:
           }
         })
       for (let i = 0; i < jobs.length; i++) if (blockers[i] === 0) yield* ready(i)
-      // Jobs settled before they could start release their dependents too (as not run).
-      for (let i = 0; i < jobs.length; i++) if (l.outcomes[i] !== undefined) skipAfter(i)
       const overtaken = new Map<number, number>()
       const ended = yield* Queue.unbounded<number>()
       while (waiting.length > 0 || l.running > 0) {

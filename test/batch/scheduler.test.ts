@@ -168,6 +168,24 @@ describe("schedule with after", () => {
     expect(events.filter((e) => e.kind === "skip").map((e) => e.job)).toEqual(["B", "C"])
   })
 
+  it("does not run the jobs after one that could not be prepared (failed to set up once its dependencies finished)", async () => {
+    const { outcomes } = await Effect.runPromise(
+      schedule(
+        [
+          { name: "A", predictedBytes: 1, run: Effect.void },
+          { name: "B", predictedBytes: 0, after: [0], run: Effect.void, prepare: Effect.succeed({ predictedBytes: 0, failure: "no input", run: Effect.void }) },
+          { name: "C", predictedBytes: 0, after: [1], run: Effect.void, prepare: Effect.succeed({ predictedBytes: 1, run: Effect.void }) }
+        ],
+        { budgetBytes: 10, concurrency: 1 }
+      )
+    )
+    expect(outcomes.map((o) => [o.status, o.detail])).toEqual([
+      ["done", undefined],
+      ["failed", "no input"],
+      ["not-run", "not run: it comes after B, which failed"]
+    ])
+  })
+
   it("settles a circle given through the API as not run, instead of waiting forever", async () => {
     const { outcomes } = await Effect.runPromise(
       schedule(
