@@ -1,0 +1,72 @@
+/**
+ * A pipeline as a durable workflow on the cluster (@effect/workflow on @effect/cluster's workflow
+ * engine): each job, once the jobs it comes after are done, has its peak predicted (an activity,
+ * recorded once) and is put in the job queue (queue.ts) with the token of a durable deferred;
+ * a runner with room takes it (worker.ts) and completes the deferred with its report, which the
+ * workflow awaits. The workflow survives the runner that executes it: another resumes it, and
+ * recorded predictions and finished jobs are not run again.
+ *
+ * @example
+ * ```ts
+ * const reports = yield* SlicewisePipeline.execute({ id: pipelineId(jobs), jobs })
+ * ```
+ */
+import * as Activity from "@effect/workflow/Activity"
+import * as DurableDeferred from "@effect/workflow/DurableDeferred"
+import * as Workflow from "@effect/workflow/Workflow"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import { predictJob } from "./execute.js"
+import { JobReport, PipelinePayload, type QueuedJob } from "./protocol.js"
+import { JobQueueService } from "./queue.js"
+
+export const SlicewisePipeline = Workflow.make({
+  name: "SlicewisePipeline",
+  payload: PipelinePayload,
+  success: Schema.Array(JobReport),
+  idempotencyKey: (p) => p.id
+})
+
+/** The deferred a job's report completes; its token names the pipeline and the job. */
+export const jobDeferred = (name: string) => DurableDeferred.make(`job/${name}`, { success: JobReport })
+
+type PipelineJob = PipelinePayload["jobs"][number]
+
+const kindOf = (job: PipelineJob): string => (job.definition as { kind?: string } | null)?.kind ?? "?"
+
+/** One job: after its dependencies, predicted, queued, reported. */
+const runJob = (job: PipelineJob, executionId: string, reports: ReadonlyMap<string, Deferred.Deferred<JobReport>>) =>
+  Effect.gen(function* () {
+    const deps = yield* Effect.forEach(job.after, (n) => Deferred.await(reports.get(n)!))
+    const blocked = deps.find((d) => d.state !== "done")
+    const base = { name: job.name, kind: kindOf(job), attempts: 0 }
+    if (blocked !== undefined) return { ...base, state: "not-run", error: `it comes after ${blocked.name}, which did not finish (${blocked.state})` } as const
+    const predicted = yield* Activity.make({
+      name: `predict/${job.name}`,
+      success: Schema.Number,
+      error: Schema.String,
+      execute: Effect.mapError(predictJob(job.definition, job.name), (e) => e.message)
+    }).pipe(Effect.either)
+    if (predicted._tag === "Left") return { ...base, state: "failed", error: predicted.left } as const
+    const deferred = jobDeferred(job.name)
+    const token = yield* DurableDeferred.token(deferred)
+    const queued: QueuedJob = { name: job.name, definition: job.definition, predictedBytes: predicted.right }
+    const queue = yield* JobQueueService
+    // Idempotent: a replayed workflow offers the same row again, which is left as it is.
+    yield* Effect.orDie(queue.offer({ id: `${executionId}/${job.name}`, name: job.name, predictedBytes: predicted.right, payload: JSON.stringify(queued), token }))
+    return yield* DurableDeferred.await(deferred)
+  })
+
+/** The workflow's body: every job at once, each waiting for those it comes after. */
+export const PipelineLive = SlicewisePipeline.toLayer((payload, executionId) =>
+  Effect.gen(function* () {
+    const reports = new Map<string, Deferred.Deferred<JobReport>>()
+    for (const job of payload.jobs) reports.set(job.name, yield* Deferred.make<JobReport>())
+    return yield* Effect.forEach(
+      payload.jobs,
+      (job) => Effect.tap(runJob(job, executionId, reports), (r) => Deferred.succeed(reports.get(job.name)!, r)),
+      { concurrency: "unbounded" }
+    )
+  })
+)

@@ -1,0 +1,71 @@
+/**
+ * `slicewise runner` and `slicewise submit` as Effect APIs. A runner joins the cluster (its
+ * PostgreSQL), hosts pipeline workflows and pulls jobs while the sum of its running jobs' predicted
+ * peaks stays within its memory less its own measured baseline and headroom. A submission is a
+ * workflow whose id is a hash of its jobs: submitting the same pipeline twice runs it once, and
+ * waiting on it again gives the same reports.
+ *
+ * @example
+ * ```ts
+ * yield* runRunner({ url, listen: { host: "127.0.0.1", port: 34431 }, name: "a", memoryBytes: 4 * 2 ** 30 })
+ * const reports = yield* submitPipeline("pipeline.json", { url, wait: true })
+ * ```
+ */
+import * as Effect from "effect/Effect"
+import { HEADROOM_BYTES, jobName, readJobs, settledRss, UsageError } from "../jobs/index.js"
+import { formatBytes } from "../util/units.js"
+import { clientLayer, runnerLayer, type ClusterOptions } from "./layers.js"
+import { SlicewisePipeline } from "./pipeline.js"
+import { pipelineId, type JobReport, type PipelinePayload, type QueuedJob } from "./protocol.js"
+import { runWorker } from "./worker.js"
+
+export interface RunnerOptions extends ClusterOptions {
+  readonly listen: { readonly host: string; readonly port: number }
+  readonly name: string
+  /** The runner's whole memory (its RSS and its jobs'), bytes. */
+  readonly memoryBytes: number
+  readonly onStart?: (job: QueuedJob) => void
+  readonly onFinish?: (report: JobReport) => void
+}
+
+/** Runs a runner until interrupted. */
+export const runRunner = (options: RunnerOptions) =>
+  Effect.gen(function* () {
+    const baseline = settledRss()
+    const budgetBytes = options.memoryBytes - baseline - HEADROOM_BYTES
+    if (budgetBytes <= 0)
+      return yield* new UsageError({
+        detail: `--memory ${formatBytes(options.memoryBytes)} leaves no room for jobs: the runner itself takes ${formatBytes(baseline)} and ${formatBytes(HEADROOM_BYTES)} of headroom`
+      })
+    yield* Effect.forkScoped(
+      runWorker({
+        runner: options.name,
+        budgetBytes,
+        refreshSeconds: Math.max(1, Math.floor((options.lockSeconds ?? 10) / 3)),
+        ...(options.onStart ? { onStart: options.onStart } : {}),
+        ...(options.onFinish ? { onFinish: options.onFinish } : {})
+      })
+    )
+    return yield* Effect.never
+  }).pipe(Effect.scoped, Effect.provide(runnerLayer(options)))
+
+/** The pipeline a jobs file describes, as the workflow takes it. */
+export const pipelineOf = (file: string) =>
+  Effect.map(readJobs(file), (jobs): PipelinePayload => {
+    const list = jobs.map((job, i) => ({ name: jobName(job, i), after: job.after ?? [], definition: job as unknown }))
+    return { id: pipelineId(list), jobs: list }
+  })
+
+/**
+ * Submits a pipeline file: with `wait`, follows it to the end and returns every job's report;
+ * without, returns its id once it is recorded.
+ */
+export const submitPipeline = (file: string, options: ClusterOptions & { readonly wait: boolean }) =>
+  Effect.gen(function* () {
+    const payload = yield* pipelineOf(file)
+    if (!options.wait) {
+      yield* SlicewisePipeline.execute(payload, { discard: true })
+      return { id: payload.id, reports: undefined }
+    }
+    return { id: payload.id, reports: yield* SlicewisePipeline.execute(payload) }
+  }).pipe(Effect.provide(clientLayer(options)))

@@ -1,0 +1,147 @@
+/**
+ * Two runners on a real PostgreSQL (test/support/postgres.ts), each a `slicewise runner` process:
+ * a pipeline's jobs run on both, each after the jobs it comes after, with the voxels a local run
+ * gives; the same pipeline submitted twice runs once; a runner killed with SIGKILL mid-job has the
+ * job run again on the other, and the pipeline completes.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import * as Effect from "effect/Effect"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { Memory } from "../../src/interpreters/index.js"
+import { openSource, phantomSource, sinkFor } from "../../src/io/index.js"
+import { freePort, startPostgres, type Postgres } from "../support/postgres.js"
+
+const root = path.resolve(__dirname, "../..")
+const cliArgs = ["--import", "tsx", path.join(root, "src/cli/main.ts")]
+
+interface Runner {
+  readonly name: string
+  readonly child: ChildProcess
+  readonly log: Array<string>
+}
+
+let pg: Postgres
+let dir: string
+const runners: Array<Runner> = []
+
+const startRunner = async (name: string): Promise<Runner> => {
+  const port = await freePort()
+  const child = spawn(
+    process.execPath,
+    [...cliArgs, "runner", "--cluster", pg.url, "--memory", "1GiB", "--listen", `127.0.0.1:${port}`, "--name", name, "--lock-seconds", "4"],
+    { cwd: root, stdio: ["ignore", "ignore", "pipe"] }
+  )
+  const runner = { name, child, log: [] as Array<string> }
+  child.stderr!.setEncoding("utf8").on("data", (s: string) => runner.log.push(...s.split("\n").filter((l) => l !== "")))
+  runners.push(runner)
+  return runner
+}
+
+const waitFor = async (what: () => boolean, ms: number, label: string) => {
+  const end = Date.now() + ms
+  while (!what()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${label}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
+const submit = (file: string, ...flags: Array<string>) => {
+  const r = spawnSync(process.execPath, [...cliArgs, "submit", file, "--cluster", pg.url, ...flags], { cwd: root, encoding: "utf8", timeout: 120_000 })
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr }
+}
+
+const writePipeline = (name: string, jobs: ReadonlyArray<object>) => {
+  const file = path.join(dir, `${name}.json`)
+  fs.writeFileSync(file, JSON.stringify({ jobs }))
+  return file
+}
+
+/** An exec job that predicts 450 MiB (so a 1 GiB runner takes one at a time) and sleeps. */
+const slowCopy = (name: string, seconds: number, after: ReadonlyArray<string> = []) => ({
+  kind: "exec",
+  name,
+  ...(after.length > 0 ? { after } : {}),
+  command: ["sh", "-c", `sleep ${seconds} && cp "$0" "$1"`, "{input0}", "{output0}"],
+  inputs: [path.join(dir, "in.tif")],
+  outputs: [path.join(dir, `${name}.tif`)],
+  memory: "450MiB"
+})
+
+beforeAll(async () => {
+  pg = await startPostgres()
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "slicewise-cluster-"))
+  await Effect.runPromise(
+    Effect.gen(function* () {
+      const volume = yield* Memory.loadSource(phantomSource({ shape: [12, 48, 40], seed: 3 }))
+      yield* Memory.storeVolume(volume, yield* sinkFor(path.join(dir, "in.tif")))
+    })
+  )
+  await Promise.all([startRunner("A"), startRunner("B")])
+  await waitFor(() => runners.every((r) => r.log.some((l) => l.includes("runner on"))), 60_000, "the runners to start")
+}, 90_000)
+
+afterAll(() => {
+  for (const r of runners) r.child.kill("SIGKILL")
+  pg?.stop()
+  if (dir) fs.rmSync(dir, { recursive: true, force: true })
+})
+
+describe("slicewise runner and submit on PostgreSQL", () => {
+  it("runs a pipeline on both runners, each job after those it comes after, with the voxels of a local run", async () => {
+    const input = path.join(dir, "in.tif")
+    const file = writePipeline("p1", [
+      slowCopy("copy-1", 2),
+      slowCopy("copy-2", 2),
+      slowCopy("copy-3", 2),
+      { kind: "run", name: "smooth", after: ["copy-1"], input: path.join(dir, "copy-1.tif"), output: path.join(dir, "smooth.nrrd"), steps: ["median:radius=1"] },
+      { kind: "run", name: "mask", after: ["smooth", "copy-2"], input: path.join(dir, "smooth.nrrd"), output: path.join(dir, "mask.nii"), steps: ["threshold:min=100"] }
+    ])
+    const r = submit(file, "--wait", "--json")
+    expect(r.code, r.stderr).toBe(0)
+    const { id, jobs } = JSON.parse(r.stdout) as { id: string; jobs: Array<{ name: string; state: string; runner: string; startedAt: number; finishedAt: number; predictedBytes: number }> }
+    const by = new Map(jobs.map((j) => [j.name, j]))
+    expect(jobs.map((j) => j.state)).toEqual(["done", "done", "done", "done", "done"])
+    // The copies predict 450 MiB each (class 512 MiB): a 1 GiB runner has room for one at a time,
+    // so no runner ran two at once, and the three spread over both runners.
+    const copies = ["copy-1", "copy-2", "copy-3"].map((n) => by.get(n)!)
+    expect(copies.every((c) => c.predictedBytes === 450 * 2 ** 20)).toBe(true)
+    expect(new Set(copies.map((c) => c.runner))).toEqual(new Set(["A", "B"]))
+    for (const a of copies)
+      for (const b of copies)
+        if (a !== b && a.runner === b.runner) expect(a.finishedAt <= b.startedAt || b.finishedAt <= a.startedAt, `${a.name} and ${b.name} overlap on ${a.runner}`).toBe(true)
+    expect(by.get("smooth")!.startedAt).toBeGreaterThanOrEqual(by.get("copy-1")!.finishedAt)
+    expect(by.get("mask")!.startedAt).toBeGreaterThanOrEqual(Math.max(by.get("smooth")!.finishedAt, by.get("copy-2")!.finishedAt))
+    // The voxels of the same steps run here.
+    const local = path.join(dir, "local.nii")
+    const run = spawnSync(process.execPath, [...cliArgs, "run", input, local, "median:radius=1", "threshold:min=100"], { cwd: root, encoding: "utf8" })
+    expect(run.status, run.stderr).toBe(0)
+    const load = (p: string) => Effect.flatMap(openSource(p), Memory.loadSource)
+    const [mine, theirs] = await Effect.runPromise(Effect.all([load(path.join(dir, "mask.nii")), load(local)]))
+    expect(Buffer.from(mine.data.buffer).equals(Buffer.from(theirs.data.buffer))).toBe(true)
+
+    // The same pipeline again: the same id, the same reports, and no job started again.
+    const starts = runners.flatMap((x) => x.log).filter((l) => l.includes(" start ")).length
+    const again = submit(file, "--wait", "--json")
+    expect(again.code, again.stderr).toBe(0)
+    expect(JSON.parse(again.stdout)).toEqual({ id, jobs })
+    expect(runners.flatMap((x) => x.log).filter((l) => l.includes(" start ")).length).toBe(starts)
+  }, 120_000)
+
+  it("a runner killed mid-job: the job runs again on the other and the pipeline completes", async () => {
+    const file = writePipeline("p2", [slowCopy("slow", 4)])
+    const first = submit(file)
+    expect(first.code, first.stderr).toBe(0)
+    await waitFor(() => runners.some((r) => r.log.some((l) => l.includes("start slow"))), 30_000, "a runner to take the job")
+    const victim = runners.find((r) => r.log.some((l) => l.includes("start slow")))!
+    victim.child.kill("SIGKILL")
+    const r = submit(file, "--wait", "--json")
+    expect(r.code, r.stderr).toBe(0)
+    const [report] = (JSON.parse(r.stdout) as { jobs: Array<{ state: string; runner: string }> }).jobs
+    expect(report!.state).toBe("done")
+    expect(report!.runner).not.toBe(victim.name)
+    expect(fs.readFileSync(path.join(dir, "slow.tif")).equals(fs.readFileSync(path.join(dir, "in.tif")))).toBe(true)
+  }, 120_000)
+})
