@@ -50,13 +50,17 @@ export const runnerCommand = Command.make(
       const name = Option.getOrElse(a.name, () => `${os.hostname()}:${listen.port}`)
       const { runRunner } = yield* Effect.promise(() => import("../cluster/runner.js"))
       const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${name} ${line}\n`)
-      log(`runner on ${listen.host}:${listen.port}, memory ${formatBytes(memoryBytes)}`)
       yield* runRunner({
         url: a.cluster,
         listen,
         name,
         memoryBytes,
         ...(Option.isSome(a.lock) ? { lockSeconds: a.lock.value } : {}),
+        onReady: (budget, baseline) =>
+          log(
+            `runner on ${listen.host}:${listen.port}, memory ${formatBytes(memoryBytes)}: jobs may use ${formatBytes(budget)} (${budget} bytes; ` +
+              `the runner takes ${formatBytes(baseline)} and ${formatBytes(memoryBytes - budget - baseline)} of headroom)`
+          ),
         onStart: (j) => log(`start ${j.name} (predicted ${formatBytes(j.predictedBytes)})`),
         onFinish: (r) => log(`${r.state} ${r.name}${r.error ? `: ${r.error}` : ""}`)
       })

@@ -24,6 +24,8 @@ export interface RunnerOptions extends ClusterOptions {
   readonly name: string
   /** The runner's whole memory (its RSS and its jobs'), bytes. */
   readonly memoryBytes: number
+  /** Called once the budget is known: what jobs may use, and the runner's own RSS. */
+  readonly onReady?: (budgetBytes: number, baselineBytes: number) => void
   readonly onStart?: (job: QueuedJob) => void
   readonly onFinish?: (report: JobReport) => void
 }
@@ -37,6 +39,7 @@ export const runRunner = (options: RunnerOptions) =>
       return yield* new UsageError({
         detail: `--memory ${formatBytes(options.memoryBytes)} leaves no room for jobs: the runner itself takes ${formatBytes(baseline)} and ${formatBytes(HEADROOM_BYTES)} of headroom`
       })
+    options.onReady?.(budgetBytes, baseline)
     yield* Effect.forkScoped(
       runWorker({
         runner: options.name,

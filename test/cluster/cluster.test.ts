@@ -59,7 +59,13 @@ const writePipeline = (name: string, jobs: ReadonlyArray<object>) => {
   return file
 }
 
-/** An exec job that predicts 450 MiB (so a 1 GiB runner takes one at a time) and sleeps. */
+/** What each runner said its jobs may use, bytes. */
+const budgets = () => runners.map((r) => Number(/jobs may use .* \((\d+) bytes/.exec(r.log.join("\n"))?.[1]))
+
+/** A prediction only one of which fits a runner at a time: 60 % of the smaller budget. */
+let jobBytes = 0
+
+/** An exec job that predicts `jobBytes` (so a runner takes one at a time) and sleeps. */
 const slowCopy = (name: string, seconds: number, after: ReadonlyArray<string> = []) => ({
   kind: "exec",
   name,
@@ -67,7 +73,7 @@ const slowCopy = (name: string, seconds: number, after: ReadonlyArray<string> = 
   command: ["sh", "-c", `sleep ${seconds} && cp "$0" "$1"`, "{input0}", "{output0}"],
   inputs: [path.join(dir, "in.tif")],
   outputs: [path.join(dir, `${name}.tif`)],
-  memory: "450MiB"
+  memory: String(jobBytes)
 })
 
 beforeAll(async () => {
@@ -81,6 +87,7 @@ beforeAll(async () => {
   )
   await Promise.all([startRunner("A"), startRunner("B")])
   await waitFor(() => runners.every((r) => r.log.some((l) => l.includes("runner on"))), 60_000, "the runners to start")
+  jobBytes = Math.floor(0.6 * Math.min(...budgets()))
 }, 90_000)
 
 afterAll(() => {
@@ -104,10 +111,10 @@ describe("slicewise runner and submit on PostgreSQL", () => {
     const { id, jobs } = JSON.parse(r.stdout) as { id: string; jobs: Array<{ name: string; state: string; runner: string; startedAt: number; finishedAt: number; predictedBytes: number }> }
     const by = new Map(jobs.map((j) => [j.name, j]))
     expect(jobs.map((j) => j.state)).toEqual(["done", "done", "done", "done", "done"])
-    // The copies predict 450 MiB each (class 512 MiB): a 1 GiB runner has room for one at a time,
-    // so no runner ran two at once, and the three spread over both runners.
+    // Each copy predicts 60 % of a runner's budget: a runner has room for one at a time, so no
+    // runner ran two at once, and the three spread over both runners.
     const copies = ["copy-1", "copy-2", "copy-3"].map((n) => by.get(n)!)
-    expect(copies.every((c) => c.predictedBytes === 450 * 2 ** 20)).toBe(true)
+    expect(copies.every((c) => c.predictedBytes === jobBytes)).toBe(true)
     expect(new Set(copies.map((c) => c.runner))).toEqual(new Set(["A", "B"]))
     for (const a of copies)
       for (const b of copies)
