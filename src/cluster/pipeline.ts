@@ -16,10 +16,15 @@ import * as DurableDeferred from "@effect/workflow/DurableDeferred"
 import * as Workflow from "@effect/workflow/Workflow"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { predictJob } from "./execute.js"
 import { JobReport, PipelinePayload, type QueuedJob } from "./protocol.js"
 import { JobQueueService } from "./queue.js"
+import { formatBytes } from "../util/units.js"
+
+/** Runners seen in this many seconds count as the cluster's (a runner announces itself every few seconds). */
+const RUNNERS_SEEN_SECONDS = 300
 
 export const SlicewisePipeline = Workflow.make({
   name: "SlicewisePipeline",
@@ -49,10 +54,19 @@ const runJob = (job: PipelineJob, executionId: string, reports: ReadonlyMap<stri
       execute: Effect.mapError(predictJob(job.definition, job.name), (e) => e.message)
     }).pipe(Effect.either)
     if (predicted._tag === "Left") return { ...base, state: "failed", error: predicted.left } as const
+    const queue = yield* JobQueueService
+    // A job no runner alive in the last minutes can hold would wait forever: refused, naming what it needs.
+    const largest = yield* Effect.orDie(queue.largestRunner(RUNNERS_SEEN_SECONDS))
+    if (Option.isSome(largest) && largest.value.budgetBytes < predicted.right)
+      return {
+        ...base,
+        state: "refused",
+        predictedBytes: predicted.right,
+        error: `needs ${formatBytes(predicted.right)}; the largest runner, ${largest.value.name}, has ${formatBytes(largest.value.budgetBytes)} for jobs`
+      } as const
     const deferred = jobDeferred(job.name)
     const token = yield* DurableDeferred.token(deferred)
     const queued: QueuedJob = { name: job.name, definition: job.definition, predictedBytes: predicted.right }
-    const queue = yield* JobQueueService
     // Idempotent: a replayed workflow offers the same row again, which is left as it is.
     yield* Effect.orDie(queue.offer({ id: `${executionId}/${job.name}`, name: job.name, predictedBytes: predicted.right, payload: JSON.stringify(queued), token }))
     return yield* DurableDeferred.await(deferred)

@@ -49,6 +49,10 @@ export interface JobQueue {
   readonly complete: (id: string) => Effect.Effect<void, SqlError>
   /** The runner is stopping before the job finished: another may take it at once. */
   readonly release: (id: string) => Effect.Effect<void, SqlError>
+  /** Records that `runner`, whose jobs may use `budgetBytes`, is alive (at start and with every refresh). */
+  readonly announce: (runner: string, budgetBytes: number) => Effect.Effect<void, SqlError>
+  /** The runner with the largest budget among those alive in the last `seconds`, if any. */
+  readonly largestRunner: (seconds: number) => Effect.Effect<Option.Option<{ readonly name: string; readonly budgetBytes: number }>, SqlError>
 }
 
 export interface JobQueueOptions {
@@ -74,6 +78,12 @@ export const makeJobQueue = (options: JobQueueOptions = {}): Effect.Effect<JobQu
         created_at TIMESTAMPTZ NOT NULL DEFAULT now()
       )`
     yield* sql`CREATE INDEX IF NOT EXISTS slicewise_jobs_waiting ON slicewise_jobs (done, predicted_bytes)`
+    yield* sql`
+      CREATE TABLE IF NOT EXISTS slicewise_runners (
+        name TEXT PRIMARY KEY,
+        budget_bytes BIGINT NOT NULL,
+        seen_at TIMESTAMPTZ NOT NULL
+      )`
     return {
       offer: (job) =>
         sql`INSERT INTO slicewise_jobs (id, name, predicted_bytes, payload, token)
@@ -105,7 +115,18 @@ export const makeJobQueue = (options: JobQueueOptions = {}): Effect.Effect<JobQu
           ? Effect.void
           : sql`UPDATE slicewise_jobs SET acquired_at = now() WHERE runner = ${runner} AND NOT done AND ${sql.in("id", ids)}`.pipe(Effect.asVoid),
       complete: (id) => sql`UPDATE slicewise_jobs SET done = TRUE, acquired_at = NULL WHERE id = ${id}`.pipe(Effect.asVoid),
-      release: (id) => sql`UPDATE slicewise_jobs SET acquired_at = NULL, takes = takes - 1 WHERE id = ${id} AND NOT done`.pipe(Effect.asVoid)
+      release: (id) => sql`UPDATE slicewise_jobs SET acquired_at = NULL, takes = takes - 1 WHERE id = ${id} AND NOT done`.pipe(Effect.asVoid),
+      announce: (runner, budgetBytes) =>
+        sql`INSERT INTO slicewise_runners (name, budget_bytes, seen_at) VALUES (${runner}, ${Math.floor(budgetBytes)}, now())
+            ON CONFLICT (name) DO UPDATE SET budget_bytes = EXCLUDED.budget_bytes, seen_at = now()`.pipe(Effect.asVoid),
+      largestRunner: (seconds) =>
+        Effect.map(
+          sql<{ name: string; budget_bytes: string }>`
+            SELECT name, budget_bytes FROM slicewise_runners
+            WHERE seen_at > now() - interval '${sql.literal(String(Math.max(1, Math.round(seconds))))} seconds'
+            ORDER BY budget_bytes DESC, name LIMIT 1`,
+          (rows) => Option.map(Option.fromNullable(rows[0]), (r) => ({ name: r.name, budgetBytes: Number(r.budget_bytes) }))
+        )
     } satisfies JobQueue
   })
 

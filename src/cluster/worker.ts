@@ -69,8 +69,9 @@ export const runWorker = (options: WorkerOptions) =>
         Effect.ensuring(Effect.zipRight(Effect.sync(() => running.delete(taken.id)), changed.open))
       )
 
+    // The heartbeat: this runner's budget, for refusing jobs no runner can hold, and its jobs' locks.
     yield* Effect.forkScoped(
-      Effect.suspend(() => queue.refresh(options.runner, [...running.keys()])).pipe(
+      Effect.suspend(() => Effect.zipRight(queue.announce(options.runner, options.budgetBytes), queue.refresh(options.runner, [...running.keys()]))).pipe(
         Effect.catchAllCause(Effect.logWarning),
         Effect.repeat(Schedule.spaced(Duration.seconds(options.refreshSeconds ?? 3)))
       )

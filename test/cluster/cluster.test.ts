@@ -137,6 +137,17 @@ describe("slicewise runner and submit on PostgreSQL", () => {
     expect(runners.flatMap((x) => x.log).filter((l) => l.includes(" start ")).length).toBe(starts)
   }, 120_000)
 
+  it("a job larger than every runner is refused, naming what it needs and the largest runner", () => {
+    const file = writePipeline("p3", [{ ...slowCopy("huge", 0), memory: "100GiB" }])
+    const r = submit(file, "--wait", "--json")
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain("1 of 1 jobs did not finish")
+    const [report] = (JSON.parse(r.stdout) as { jobs: Array<{ state: string; error: string }> }).jobs
+    expect(report!.state).toBe("refused")
+    expect(report!.error).toMatch(/^needs 100 GiB; the largest runner, [AB], has .* for jobs$/)
+    expect(fs.existsSync(path.join(dir, "huge.tif"))).toBe(false)
+  }, 60_000)
+
   it("a runner killed mid-job: the job runs again on the other and the pipeline completes", async () => {
     const file = writePipeline("p2", [slowCopy("slow", 4)])
     const first = submit(file)
