@@ -1,5 +1,5 @@
 /**
- * `slicewise runner` and `slicewise submit`: a cluster of runners on PostgreSQL (src/cluster/).
+ * `slicewise runner`, `submit` and `status`: a cluster of runners on PostgreSQL (src/cluster/).
  * The cluster modules (@effect/cluster, the PostgreSQL client) load only when these run.
  *
  * @example
@@ -111,3 +111,33 @@ export const submitCommand = Command.make(
       if (unfinished > 0) return yield* new PipelineFailedError({ id, unfinished, total: reports.length })
     })
 ).pipe(Command.withDescription("submit a pipeline to a cluster (the same pipeline twice runs once); --wait follows it to the end"))
+
+export const statusCommand = Command.make(
+  "status",
+  {
+    pipeline: Args.text({ name: "ID" }).pipe(Args.optional, Args.withDescription("a pipeline's id (as submit prints it): its jobs")),
+    cluster,
+    json: Options.boolean("json").pipe(Options.withDescription("print the status as JSON"))
+  },
+  (a) =>
+    Effect.gen(function* () {
+      const m = yield* Effect.promise(() => import("../cluster/runner.js"))
+      if (Option.isSome(a.pipeline)) {
+        const jobs = yield* m.pipelineStatusOf(a.cluster, a.pipeline.value)
+        if (a.json) return console.log(JSON.stringify({ pipeline: a.pipeline.value, jobs }, null, 2))
+        if (jobs.length === 0) return console.log(`pipeline ${a.pipeline.value}: no job queued (unknown id, or none of its jobs ready yet)`)
+        const line = (j: (typeof jobs)[number]) =>
+          [j.name.padEnd(16), j.state.padEnd(8), (j.runner ?? "—").padEnd(16), formatBytes(j.predictedBytes).padStart(10), String(j.takes).padStart(5)].join(" ")
+        return console.log([`pipeline ${a.pipeline.value}`, `${"job".padEnd(16)} ${"state".padEnd(8)} ${"runner".padEnd(16)} ${"predicted".padStart(10)} takes`, ...jobs.map(line)].join("\n"))
+      }
+      const s = yield* m.clusterStatusOf(a.cluster)
+      if (a.json) return console.log(JSON.stringify(s, null, 2))
+      const runners = s.runners.map(
+        (r) => `  ${r.name.padEnd(20)} ${formatBytes(r.runningBytes)} of ${formatBytes(r.budgetBytes)} in ${r.runningJobs} job(s), seen ${r.seenSecondsAgo.toFixed(0)} s ago`
+      )
+      const pipelines = s.pipelines.map(
+        (p) => `  ${p.pipeline}  queued ${p.queued}, running ${p.running}${Object.entries(p.finished).map(([k, n]) => `, ${k} ${n}`).join("")}`
+      )
+      console.log([`runners (${s.runners.length})`, ...runners, `pipelines (${s.pipelines.length})`, ...pipelines].join("\n"))
+    })
+).pipe(Command.withDescription("the runners of a cluster and its pipelines, or the jobs of one pipeline"))

@@ -30,7 +30,7 @@ import { runDemo } from "./demo.js"
 import { fieldsOf, inputOptions, outputOptions, type Flags } from "./formats.js"
 import { diceCommand, fuseCommand } from "./fuse.js"
 import { segmentCommand } from "./segment.js"
-import { runnerCommand, submitCommand } from "./cluster.js"
+import { runnerCommand, statusCommand, submitCommand } from "./cluster.js"
 import { lazyTerminalLayer } from "./terminal.js"
 import { fitBudget, splitText } from "./budget.js"
 import { print, runAndReport, throughput } from "./run-program.js"
@@ -203,7 +203,7 @@ const calibrateCommand = Command.make("calibrate", { size, json }, (a) =>
 
 const cli = Command.make("slicewise").pipe(
   Command.withDescription("stream 3D images slice by slice"),
-  Command.withSubcommands([runCommand, planCommand, costCommand, infoCommand, calibrateCommand, demoCommand, fuseCommand, diceCommand, segmentCommand, batchCommand, runnerCommand, submitCommand, reportCommand])
+  Command.withSubcommands([runCommand, planCommand, costCommand, infoCommand, calibrateCommand, demoCommand, fuseCommand, diceCommand, segmentCommand, batchCommand, runnerCommand, submitCommand, statusCommand, reportCommand])
 )
 
 const run = Command.run(cli, { name: "slicewise", version: VERSION })

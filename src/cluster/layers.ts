@@ -33,7 +33,8 @@ export interface ClusterOptions {
   readonly lockSeconds?: number
 }
 
-const sqlLayer = (url: string) => PgClient.layer({ url: Redacted.make(url) })
+/** The cluster's PostgreSQL alone (for `status`). */
+export const sqlLayer = (url: string) => PgClient.layer({ url: Redacted.make(url) })
 
 const lockOf = (options: ClusterOptions) => options.lockSeconds ?? 10
 

@@ -41,7 +41,7 @@ type PipelineJob = PipelinePayload["jobs"][number]
 const kindOf = (job: PipelineJob): string => (job.definition as { kind?: string } | null)?.kind ?? "?"
 
 /** One job: after its dependencies, predicted, queued, reported. */
-const runJob = (job: PipelineJob, executionId: string, reports: ReadonlyMap<string, Deferred.Deferred<JobReport>>) =>
+const runJob = (job: PipelineJob, pipelineId: string, executionId: string, reports: ReadonlyMap<string, Deferred.Deferred<JobReport>>) =>
   Effect.gen(function* () {
     const deps = yield* Effect.forEach(job.after, (n) => Deferred.await(reports.get(n)!))
     const blocked = deps.find((d) => d.state !== "done")
@@ -68,7 +68,7 @@ const runJob = (job: PipelineJob, executionId: string, reports: ReadonlyMap<stri
     const token = yield* DurableDeferred.token(deferred)
     const queued: QueuedJob = { name: job.name, definition: job.definition, predictedBytes: predicted.right }
     // Idempotent: a replayed workflow offers the same row again, which is left as it is.
-    yield* Effect.orDie(queue.offer({ id: `${executionId}/${job.name}`, name: job.name, predictedBytes: predicted.right, payload: JSON.stringify(queued), token }))
+    yield* Effect.orDie(queue.offer({ id: `${executionId}/${job.name}`, pipeline: pipelineId, name: job.name, predictedBytes: predicted.right, payload: JSON.stringify(queued), token }))
     return yield* DurableDeferred.await(deferred)
   })
 
@@ -79,7 +79,7 @@ export const PipelineLive = SlicewisePipeline.toLayer((payload, executionId) =>
     for (const job of payload.jobs) reports.set(job.name, yield* Deferred.make<JobReport>())
     return yield* Effect.forEach(
       payload.jobs,
-      (job) => Effect.tap(runJob(job, executionId, reports), (r) => Deferred.succeed(reports.get(job.name)!, r)),
+      (job) => Effect.tap(runJob(job, payload.id, executionId, reports), (r) => Deferred.succeed(reports.get(job.name)!, r)),
       { concurrency: "unbounded" }
     )
   })

@@ -10,7 +10,7 @@
  * @example
  * ```ts
  * const queue = yield* makeJobQueue({ lockSeconds: 10 })
- * yield* queue.offer({ id: "p1/a", name: "a", predictedBytes, payload, token })
+ * yield* queue.offer({ id: "p1/a", pipeline: "p1", name: "a", predictedBytes, payload, token })
  * const job = yield* queue.take("runner-1", freeBytes)   // Option of the job, locked
  * ```
  */
@@ -25,6 +25,8 @@ import * as Option from "effect/Option"
 export interface WaitingJob {
   /** Unique in the cluster: the pipeline's execution id and the job's name. */
   readonly id: string
+  /** The pipeline's id (for `slicewise status`). */
+  readonly pipeline: string
   readonly name: string
   readonly predictedBytes: number
   /** The job as JSON (a QueuedJob). */
@@ -45,8 +47,8 @@ export interface JobQueue {
   readonly take: (runner: string, freeBytes: number) => Effect.Effect<Option.Option<TakenJob>, SqlError>
   /** Keeps the locks of `ids` (jobs `runner` is running). */
   readonly refresh: (runner: string, ids: ReadonlyArray<string>) => Effect.Effect<void, SqlError>
-  /** The job is finished (its report delivered): never taken again. */
-  readonly complete: (id: string) => Effect.Effect<void, SqlError>
+  /** The job is finished (its report delivered, its state `outcome`): never taken again. */
+  readonly complete: (id: string, outcome: string) => Effect.Effect<void, SqlError>
   /** The runner is stopping before the job finished: another may take it at once. */
   readonly release: (id: string) => Effect.Effect<void, SqlError>
   /** Records that `runner`, whose jobs may use `budgetBytes`, is alive (at start and with every refresh). */
@@ -67,11 +69,13 @@ export const makeJobQueue = (options: JobQueueOptions = {}): Effect.Effect<JobQu
     yield* sql`
       CREATE TABLE IF NOT EXISTS slicewise_jobs (
         id TEXT PRIMARY KEY,
+        pipeline TEXT NOT NULL,
         name TEXT NOT NULL,
         predicted_bytes BIGINT NOT NULL,
         payload TEXT NOT NULL,
         token TEXT NOT NULL,
         done BOOLEAN NOT NULL DEFAULT FALSE,
+        outcome TEXT,
         runner TEXT,
         acquired_at TIMESTAMPTZ,
         takes INTEGER NOT NULL DEFAULT 0,
@@ -86,12 +90,12 @@ export const makeJobQueue = (options: JobQueueOptions = {}): Effect.Effect<JobQu
       )`
     return {
       offer: (job) =>
-        sql`INSERT INTO slicewise_jobs (id, name, predicted_bytes, payload, token)
-            VALUES (${job.id}, ${job.name}, ${job.predictedBytes}, ${job.payload}, ${job.token})
+        sql`INSERT INTO slicewise_jobs (id, pipeline, name, predicted_bytes, payload, token)
+            VALUES (${job.id}, ${job.pipeline}, ${job.name}, ${job.predictedBytes}, ${job.payload}, ${job.token})
             ON CONFLICT (id) DO NOTHING`.pipe(Effect.asVoid),
       take: (runner, freeBytes) =>
         Effect.map(
-          sql<{ id: string; name: string; predicted_bytes: string; payload: string; token: string; takes: number }>`
+          sql<{ id: string; pipeline: string; name: string; predicted_bytes: string; payload: string; token: string; takes: number }>`
             UPDATE slicewise_jobs SET runner = ${runner}, acquired_at = now(), takes = takes + 1
             WHERE id = (
               SELECT id FROM slicewise_jobs
@@ -99,10 +103,11 @@ export const makeJobQueue = (options: JobQueueOptions = {}): Effect.Effect<JobQu
                 AND (acquired_at IS NULL OR acquired_at < now() - interval '${lock} seconds')
               ORDER BY predicted_bytes DESC, created_at, id
               LIMIT 1 FOR UPDATE SKIP LOCKED)
-            RETURNING id, name, predicted_bytes, payload, token, takes`,
+            RETURNING id, pipeline, name, predicted_bytes, payload, token, takes`,
           (rows) =>
             Option.map(Option.fromNullable(rows[0]), (r) => ({
               id: r.id,
+              pipeline: r.pipeline,
               name: r.name,
               predictedBytes: Number(r.predicted_bytes),
               payload: r.payload,
@@ -114,7 +119,7 @@ export const makeJobQueue = (options: JobQueueOptions = {}): Effect.Effect<JobQu
         ids.length === 0
           ? Effect.void
           : sql`UPDATE slicewise_jobs SET acquired_at = now() WHERE runner = ${runner} AND NOT done AND ${sql.in("id", ids)}`.pipe(Effect.asVoid),
-      complete: (id) => sql`UPDATE slicewise_jobs SET done = TRUE, acquired_at = NULL WHERE id = ${id}`.pipe(Effect.asVoid),
+      complete: (id, outcome) => sql`UPDATE slicewise_jobs SET done = TRUE, outcome = ${outcome}, acquired_at = NULL WHERE id = ${id}`.pipe(Effect.asVoid),
       release: (id) => sql`UPDATE slicewise_jobs SET acquired_at = NULL, takes = takes - 1 WHERE id = ${id} AND NOT done`.pipe(Effect.asVoid),
       announce: (runner, budgetBytes) =>
         sql`INSERT INTO slicewise_runners (name, budget_bytes, seen_at) VALUES (${runner}, ${Math.floor(budgetBytes)}, now())

@@ -14,9 +14,11 @@
 import * as Effect from "effect/Effect"
 import { HEADROOM_BYTES, jobName, readJobs, settledRss, UsageError } from "../jobs/index.js"
 import { formatBytes } from "../util/units.js"
-import { clientLayer, runnerLayer, type ClusterOptions } from "./layers.js"
+import { clientLayer, runnerLayer, sqlLayer, type ClusterOptions } from "./layers.js"
 import { SlicewisePipeline } from "./pipeline.js"
 import { pipelineId, type JobReport, type PipelinePayload, type QueuedJob } from "./protocol.js"
+import { makeJobQueue } from "./queue.js"
+import { clusterStatus, pipelineJobs } from "./status.js"
 import { runWorker } from "./worker.js"
 
 export interface RunnerOptions extends ClusterOptions {
@@ -72,3 +74,12 @@ export const submitPipeline = (file: string, options: ClusterOptions & { readonl
     }
     return { id: payload.id, reports: yield* SlicewisePipeline.execute(payload) }
   }).pipe(Effect.provide(clientLayer(options)))
+
+/** The tables exist once a runner has started; a status before that sees them empty. */
+const withTables = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.zipRight(makeJobQueue(), effect)
+
+/** `slicewise status`: the runners alive and the pipelines in the queue. */
+export const clusterStatusOf = (url: string) => withTables(clusterStatus).pipe(Effect.provide(sqlLayer(url)))
+
+/** `slicewise status ID`: the queued, running and finished jobs of one pipeline. */
+export const pipelineStatusOf = (url: string, pipeline: string) => withTables(pipelineJobs(pipeline)).pipe(Effect.provide(sqlLayer(url)))

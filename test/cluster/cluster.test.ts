@@ -129,6 +129,18 @@ describe("slicewise runner and submit on PostgreSQL", () => {
     const [mine, theirs] = await Effect.runPromise(Effect.all([load(path.join(dir, "mask.nii")), load(local)]))
     expect(Buffer.from(mine.data.buffer).equals(Buffer.from(theirs.data.buffer))).toBe(true)
 
+    // status: both runners alive, with their budgets; the pipeline's jobs all finished, where they ran.
+    const status = spawnSync(process.execPath, [...cliArgs, "status", "--cluster", pg.url, "--json"], { cwd: root, encoding: "utf8" })
+    expect(status.status, status.stderr).toBe(0)
+    const cluster = JSON.parse(status.stdout) as { runners: Array<{ name: string; budgetBytes: number }>; pipelines: Array<{ pipeline: string; queued: number; running: number; finished: Record<string, number> }> }
+    expect(cluster.runners.map((x) => x.name)).toEqual(["A", "B"])
+    expect(cluster.runners.map((x) => x.budgetBytes)).toEqual(budgets())
+    expect(cluster.pipelines.find((p) => p.pipeline === id)).toEqual({ pipeline: id, queued: 0, running: 0, finished: { done: 5 } })
+    const one = spawnSync(process.execPath, [...cliArgs, "status", id, "--cluster", pg.url, "--json"], { cwd: root, encoding: "utf8" })
+    expect(one.status, one.stderr).toBe(0)
+    const listed = (JSON.parse(one.stdout) as { jobs: Array<{ name: string; state: string; runner: string }> }).jobs
+    expect(Object.fromEntries(listed.map((j) => [j.name, [j.state, j.runner]]))).toEqual(Object.fromEntries(jobs.map((j) => [j.name, ["done", j.runner]])))
+
     // The same pipeline again: the same id, the same reports, and no job started again.
     const starts = runners.flatMap((x) => x.log).filter((l) => l.includes(" start ")).length
     const again = submit(file, "--wait", "--json")
