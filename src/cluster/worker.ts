@@ -64,6 +64,8 @@ export const runWorker = (options: WorkerOptions) =>
         options.onStart?.(job)
         yield* report(taken, yield* executeJob(job, options.runner, taken.takes - 1))
       }).pipe(
+        // A report that could not be delivered (PostgreSQL away): the lock lapses and the job runs again.
+        Effect.tapErrorCause(Effect.logWarning),
         // Stopping mid-job: the job goes back to the queue at once, not after its lock expires.
         Effect.onInterrupt(() => Effect.ignore(queue.release(taken.id))),
         Effect.ensuring(Effect.zipRight(Effect.sync(() => running.delete(taken.id)), changed.open))
