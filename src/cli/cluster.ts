@@ -61,6 +61,7 @@ export const runnerCommand = Command.make(
             `runner on ${listen.host}:${listen.port}, memory ${formatBytes(memoryBytes)}: jobs may use ${formatBytes(budget)} (${budget} bytes; ` +
               `the runner takes ${formatBytes(baseline)} and ${formatBytes(memoryBytes - budget - baseline)} of headroom)`
           ),
+        onReaped: (n) => log(`reaped ${n} process group(s) a runner that died here left running`),
         onStart: (j) => log(`start ${j.name} (predicted ${formatBytes(j.predictedBytes)})`),
         onFinish: (r) => log(`${r.state} ${r.name}${r.error ? `: ${r.error}` : ""}`)
       })

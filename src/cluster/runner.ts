@@ -12,7 +12,7 @@
  * ```
  */
 import * as Effect from "effect/Effect"
-import { HEADROOM_BYTES, jobName, readJobs, settledRss, UsageError } from "../jobs/index.js"
+import { HEADROOM_BYTES, jobName, readJobs, reapOrphans, settledRss, UsageError } from "../jobs/index.js"
 import { formatBytes } from "../util/units.js"
 import { clientLayer, runnerLayer, sqlLayer, type ClusterOptions } from "./layers.js"
 import { SlicewisePipeline } from "./pipeline.js"
@@ -28,6 +28,8 @@ export interface RunnerOptions extends ClusterOptions {
   readonly memoryBytes: number
   /** Called once the budget is known: what jobs may use, and the runner's own RSS. */
   readonly onReady?: (budgetBytes: number, baselineBytes: number) => void
+  /** Called when the runner reaped process groups a dead runner on this machine left running. */
+  readonly onReaped?: (groups: number) => void
   readonly onStart?: (job: QueuedJob) => void
   readonly onFinish?: (report: JobReport) => void
 }
@@ -35,6 +37,9 @@ export interface RunnerOptions extends ClusterOptions {
 /** Runs a runner until interrupted. */
 export const runRunner = (options: RunnerOptions) =>
   Effect.gen(function* () {
+    // Commands a runner killed here left running: their memory is not this runner's to give away.
+    const { reaped } = reapOrphans()
+    if (reaped > 0) options.onReaped?.(reaped)
     const baseline = settledRss()
     const budgetBytes = options.memoryBytes - baseline - HEADROOM_BYTES
     if (budgetBytes <= 0)

@@ -13,6 +13,19 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Memory } from "../../src/interpreters/index.js"
 import { openSource, phantomSource, sinkFor } from "../../src/io/index.js"
 import { freePort, startPostgres, type Postgres } from "../support/postgres.js"
+import { groupAlive, groupsDirectory } from "../../src/jobs/exec/orphans.js"
+
+/** The process groups recorded on this machine, by their owners. */
+const groupRecords = () =>
+  fs.existsSync(groupsDirectory())
+    ? fs.readdirSync(groupsDirectory()).flatMap((f) => {
+        try {
+          return [JSON.parse(fs.readFileSync(path.join(groupsDirectory(), f), "utf8")) as { owner: number; pgid: number }]
+        } catch {
+          return []
+        }
+      })
+    : []
 
 const root = path.resolve(__dirname, "../..")
 const cliArgs = ["--import", "tsx", path.join(root, "src/cli/main.ts")]
@@ -160,13 +173,23 @@ describe("slicewise runner and submit on PostgreSQL", () => {
     expect(fs.existsSync(path.join(dir, "huge.tif"))).toBe(false)
   }, 60_000)
 
-  it("a runner killed mid-job: the job runs again on the other and the pipeline completes", async () => {
-    const file = writePipeline("p2", [slowCopy("slow", 4)])
+  it("a runner killed mid-job: the job runs again on the other, the pipeline completes, and a new runner reaps the orphan", async () => {
+    const file = writePipeline("p2", [slowCopy("slow", 10)])
     const first = submit(file)
     expect(first.code, first.stderr).toBe(0)
     await waitFor(() => runners.some((r) => r.log.some((l) => l.includes("start slow"))), 30_000, "a runner to take the job")
     const victim = runners.find((r) => r.log.some((l) => l.includes("start slow")))!
+    // Once its command runs (in its own process group, recorded on this machine), the runner is killed.
+    await waitFor(() => groupRecords().some((g) => g.owner === victim.child.pid), 10_000, "the command to start")
+    const orphan = groupRecords().find((g) => g.owner === victim.child.pid)!
     victim.child.kill("SIGKILL")
+    await new Promise((r) => setTimeout(r, 500))
+    expect(groupAlive(orphan.pgid), "the command outlives its runner").toBe(true)
+    const reaper = await startRunner("C")
+    await waitFor(() => reaper.log.some((l) => l.includes("runner on")), 60_000, "runner C to start")
+    expect(reaper.log.some((l) => l.includes("reaped 1 process group(s)"))).toBe(true)
+    expect(groupAlive(orphan.pgid)).toBe(false)
+    expect(fs.readdirSync(dir).filter((f) => f.startsWith(`.slicewise-${victim.child.pid}-`))).toEqual([])
     const r = submit(file, "--wait", "--json")
     expect(r.code, r.stderr).toBe(0)
     const [report] = (JSON.parse(r.stdout) as { jobs: Array<{ state: string; runner: string }> }).jobs

@@ -27,6 +27,7 @@ import * as nodePath from "node:path"
 import * as crypto from "node:crypto"
 import type { ExternalResult } from "../external.js"
 import { spawnGroup, SpawnError } from "./process-group.js"
+import { recordGroup } from "./orphans.js"
 
 /** A declared output: a file, or a directory the command writes into (created empty for it). */
 export interface DeclaredOutput {
@@ -146,6 +147,8 @@ const attempt = (c: ExternalCommand, n: number): Effect.Effect<Omit<ExternalResu
       const group = yield* Effect.mapError(spawnGroup({ argv, logFile: c.logFile, env, ...(c.cwd === undefined ? {} : { cwd: c.cwd }) }), (e: SpawnError) =>
         fail(e.message)
       )
+      // Recorded while it runs, so that if this process dies the next runner here reaps it (orphans.ts).
+      yield* Effect.acquireRelease(Effect.sync(() => recordGroup(group.pid, [work, ...temps])), (forget) => Effect.sync(forget))
       const exit = yield* c.timeoutMs === undefined
         ? group.exited
         : Effect.timeoutFail(group.exited, { duration: c.timeoutMs, onTimeout: () => fail(`${argv[0]} ran out of its ${c.timeoutMs! / 1000} s and was killed`) })
