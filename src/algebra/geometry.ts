@@ -178,15 +178,14 @@ export const voxelToPhysical = (
 /**
  * Spacing (z, y, x) and directions from an affine's 3×3 part, given as its columns for the x, y
  * and z index axes: the spacing is each column's length, the direction the column over its length.
- * Directions that are not orthogonal (sheared grids) are orthonormalised, keeping x's direction;
- * `sheared` says so, so that a reader can report it.
+ * Directions that are not orthogonal (sheared grids) are orthonormalised, keeping x's direction.
  */
-export const fromColumns = (columns: readonly [Vec3, Vec3, Vec3]): { spacing: readonly [number, number, number]; direction: DirectionMatrix; sheared: boolean } => {
+export const fromColumns = (columns: readonly [Vec3, Vec3, Vec3]): { spacing: readonly [number, number, number]; direction: DirectionMatrix } => {
   const lengths = columns.map(norm)
   const unit = columns.map((c, i) => (lengths[i]! > 0 ? (c.map((v) => v / lengths[i]!) as unknown as Vec3) : IDENTITY_DIRECTION[i]!))
   const sheared = Math.abs(dot(unit[0]!, unit[1]!)) > 1e-4 || Math.abs(dot(unit[0]!, unit[2]!)) > 1e-4 || Math.abs(dot(unit[1]!, unit[2]!)) > 1e-4
   const direction: DirectionMatrix = sheared ? orthonormalise(unit[0]!, unit[1]!, unit[2]!) : [unit[0]!, unit[1]!, unit[2]!]
-  return { spacing: [lengths[2] || 1, lengths[1] || 1, lengths[0] || 1], direction, sheared }
+  return { spacing: [lengths[2] || 1, lengths[1] || 1, lengths[0] || 1], direction }
 }
 
 const orthonormalise = (x: Vec3, y: Vec3, z: Vec3): DirectionMatrix => {

@@ -14,7 +14,7 @@ import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { Plan, Run } from "../interpreters/index.js"
 import { isExternal, Job, jobSetUp, JOB_OVERHEAD_BYTES } from "../jobs/index.js"
-import type { JobReport, QueuedJob } from "./protocol.js"
+import { kindOf, type JobReport, type QueuedJob } from "./protocol.js"
 
 const message = (e: unknown): string => (e instanceof Error ? e.message : typeof e === "object" && e !== null && "message" in e ? String(e.message) : String(e))
 
@@ -95,7 +95,7 @@ export const executeJob = (queued: QueuedJob, runner: string, attempt = 0): Effe
 
 const failedReport = (queued: QueuedJob, runner: string, attempt: number, error: unknown): JobReport => ({
   name: queued.name,
-  kind: (queued.definition as { kind?: string } | null)?.kind ?? "?",
+  kind: kindOf(queued.definition),
   state: "failed",
   runner,
   attempts: attempt + 1,

@@ -19,7 +19,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { predictJob } from "./execute.js"
-import { JobReport, PipelinePayload, type QueuedJob } from "./protocol.js"
+import { JobReport, kindOf, PipelinePayload, type QueuedJob } from "./protocol.js"
 import { JobQueueService } from "./queue.js"
 import { formatBytes } from "../util/units.js"
 
@@ -38,14 +38,12 @@ export const jobDeferred = (name: string) => DurableDeferred.make(`job/${name}`,
 
 type PipelineJob = PipelinePayload["jobs"][number]
 
-const kindOf = (job: PipelineJob): string => (job.definition as { kind?: string } | null)?.kind ?? "?"
-
 /** One job: after its dependencies, predicted, queued, reported. */
 const runJob = (job: PipelineJob, pipelineId: string, executionId: string, reports: ReadonlyMap<string, Deferred.Deferred<JobReport>>) =>
   Effect.gen(function* () {
     const deps = yield* Effect.forEach(job.after, (n) => Deferred.await(reports.get(n)!))
     const blocked = deps.find((d) => d.state !== "done")
-    const base = { name: job.name, kind: kindOf(job), attempts: 0 }
+    const base = { name: job.name, kind: kindOf(job.definition), attempts: 0 }
     if (blocked !== undefined) return { ...base, state: "not-run", error: `it comes after ${blocked.name}, which did not finish (${blocked.state})` } as const
     const predicted = yield* Activity.make({
       name: `predict/${job.name}`,

@@ -44,6 +44,12 @@ export const JobReport = Schema.Struct({
 })
 export type JobReport = typeof JobReport.Type
 
+/** The `kind` of a job's definition ("?" when it names none), for reports. */
+export const kindOf = (definition: unknown): string => {
+  const kind = (definition as { kind?: unknown } | null)?.kind
+  return typeof kind === "string" ? kind : "?"
+}
+
 /** A pipeline as submitted: its id and its jobs (each with a unique name). */
 export const PipelinePayload = Schema.Struct({
   id: Schema.String,

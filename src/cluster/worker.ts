@@ -19,7 +19,7 @@ import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import { executeJob } from "./execute.js"
 import { jobDeferred } from "./pipeline.js"
-import { QueuedJob, type JobReport } from "./protocol.js"
+import { kindOf, QueuedJob, type JobReport } from "./protocol.js"
 import { JobQueueService, type TakenJob } from "./queue.js"
 
 export interface WorkerOptions {
@@ -59,7 +59,7 @@ export const runWorker = (options: WorkerOptions) =>
         const job = yield* Effect.orDie(decodeQueued(taken.payload))
         if (taken.takes > (options.maxTakes ?? 3)) {
           const error = `given up: taken ${taken.takes - 1} times by runners that stopped before it finished`
-          return yield* report(taken, { name: job.name, kind: "?", state: "failed", attempts: taken.takes - 1, predictedBytes: job.predictedBytes, error })
+          return yield* report(taken, { name: job.name, kind: kindOf(job.definition), state: "failed", attempts: taken.takes - 1, predictedBytes: job.predictedBytes, error })
         }
         options.onStart?.(job)
         yield* report(taken, yield* executeJob(job, options.runner, taken.takes - 1))

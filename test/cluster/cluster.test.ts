@@ -4,7 +4,7 @@
  * gives; the same pipeline submitted twice runs once; a runner killed with SIGKILL mid-job has the
  * job run again on the other, and the pipeline completes.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process"
+import { execFile, spawn, type ChildProcess } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -61,10 +61,18 @@ const waitFor = async (what: () => boolean, ms: number, label: string) => {
   }
 }
 
-const submit = (file: string, ...flags: Array<string>) => {
-  const r = spawnSync(process.execPath, [...cliArgs, "submit", file, "--cluster", pg.url, ...flags], { cwd: root, encoding: "utf8", timeout: 120_000 })
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr }
-}
+/**
+ * Runs the CLI to its end without blocking this worker's event loop (a spawnSync of a minute
+ * starves vitest's own messages: "Timeout calling onTaskUpdate").
+ */
+const cli = (...args: Array<string>) =>
+  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+    execFile(process.execPath, [...cliArgs, ...args], { cwd: root, encoding: "utf8", timeout: 120_000 }, (error, stdout, stderr) =>
+      resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : null, stdout, stderr })
+    )
+  )
+
+const submit = (file: string, ...flags: Array<string>) => cli("submit", file, "--cluster", pg.url, ...flags)
 
 const writePipeline = (name: string, jobs: ReadonlyArray<object>) => {
   const file = path.join(dir, `${name}.json`)
@@ -103,9 +111,9 @@ beforeAll(async () => {
   jobBytes = Math.floor(0.6 * Math.min(...budgets()))
 }, 90_000)
 
-afterAll(() => {
+afterAll(async () => {
   for (const r of runners) r.child.kill("SIGKILL")
-  pg?.stop()
+  await pg?.stop()
   if (dir) fs.rmSync(dir, { recursive: true, force: true })
 })
 
@@ -119,7 +127,7 @@ describe("slicewise runner and submit on PostgreSQL", () => {
       { kind: "run", name: "smooth", after: ["copy-1"], input: path.join(dir, "copy-1.tif"), output: path.join(dir, "smooth.nrrd"), steps: ["median:radius=1"] },
       { kind: "run", name: "mask", after: ["smooth", "copy-2"], input: path.join(dir, "smooth.nrrd"), output: path.join(dir, "mask.nii"), steps: ["threshold:min=100"] }
     ])
-    const r = submit(file, "--wait", "--json")
+    const r = await submit(file, "--wait", "--json")
     expect(r.code, r.stderr).toBe(0)
     const { id, jobs } = JSON.parse(r.stdout) as { id: string; jobs: Array<{ name: string; state: string; runner: string; startedAt: number; finishedAt: number; predictedBytes: number }> }
     const by = new Map(jobs.map((j) => [j.name, j]))
@@ -136,35 +144,35 @@ describe("slicewise runner and submit on PostgreSQL", () => {
     expect(by.get("mask")!.startedAt).toBeGreaterThanOrEqual(Math.max(by.get("smooth")!.finishedAt, by.get("copy-2")!.finishedAt))
     // The voxels of the same steps run here.
     const local = path.join(dir, "local.nii")
-    const run = spawnSync(process.execPath, [...cliArgs, "run", input, local, "median:radius=1", "threshold:min=100"], { cwd: root, encoding: "utf8" })
-    expect(run.status, run.stderr).toBe(0)
+    const run = await cli("run", input, local, "median:radius=1", "threshold:min=100")
+    expect(run.code, run.stderr).toBe(0)
     const load = (p: string) => Effect.flatMap(openSource(p), Memory.loadSource)
     const [mine, theirs] = await Effect.runPromise(Effect.all([load(path.join(dir, "mask.nii")), load(local)]))
     expect(Buffer.from(mine.data.buffer).equals(Buffer.from(theirs.data.buffer))).toBe(true)
 
     // status: both runners alive, with their budgets; the pipeline's jobs all finished, where they ran.
-    const status = spawnSync(process.execPath, [...cliArgs, "status", "--cluster", pg.url, "--json"], { cwd: root, encoding: "utf8" })
-    expect(status.status, status.stderr).toBe(0)
+    const status = await cli("status", "--cluster", pg.url, "--json")
+    expect(status.code, status.stderr).toBe(0)
     const cluster = JSON.parse(status.stdout) as { runners: Array<{ name: string; budgetBytes: number }>; pipelines: Array<{ pipeline: string; queued: number; running: number; finished: Record<string, number> }> }
     expect(cluster.runners.map((x) => x.name)).toEqual(["A", "B"])
     expect(cluster.runners.map((x) => x.budgetBytes)).toEqual(budgets())
     expect(cluster.pipelines.find((p) => p.pipeline === id)).toEqual({ pipeline: id, queued: 0, running: 0, finished: { done: 5 } })
-    const one = spawnSync(process.execPath, [...cliArgs, "status", id, "--cluster", pg.url, "--json"], { cwd: root, encoding: "utf8" })
-    expect(one.status, one.stderr).toBe(0)
+    const one = await cli("status", id, "--cluster", pg.url, "--json")
+    expect(one.code, one.stderr).toBe(0)
     const listed = (JSON.parse(one.stdout) as { jobs: Array<{ name: string; state: string; runner: string }> }).jobs
     expect(Object.fromEntries(listed.map((j) => [j.name, [j.state, j.runner]]))).toEqual(Object.fromEntries(jobs.map((j) => [j.name, ["done", j.runner]])))
 
     // The same pipeline again: the same id, the same reports, and no job started again.
     const starts = runners.flatMap((x) => x.log).filter((l) => l.includes(" start ")).length
-    const again = submit(file, "--wait", "--json")
+    const again = await submit(file, "--wait", "--json")
     expect(again.code, again.stderr).toBe(0)
     expect(JSON.parse(again.stdout)).toEqual({ id, jobs })
     expect(runners.flatMap((x) => x.log).filter((l) => l.includes(" start ")).length).toBe(starts)
   }, 120_000)
 
-  it("a job larger than every runner is refused, naming what it needs and the largest runner", () => {
+  it("a job larger than every runner is refused, naming what it needs and the largest runner", async () => {
     const file = writePipeline("p3", [{ ...slowCopy("huge", 0), memory: "100GiB" }])
-    const r = submit(file, "--wait", "--json")
+    const r = await submit(file, "--wait", "--json")
     expect(r.code).toBe(1)
     expect(r.stderr).toContain("1 of 1 jobs did not finish")
     const [report] = (JSON.parse(r.stdout) as { jobs: Array<{ state: string; error: string }> }).jobs
@@ -175,7 +183,7 @@ describe("slicewise runner and submit on PostgreSQL", () => {
 
   it("a runner killed mid-job: the job runs again on the other, the pipeline completes, and a new runner reaps the orphan", async () => {
     const file = writePipeline("p2", [slowCopy("slow", 10)])
-    const first = submit(file)
+    const first = await submit(file)
     expect(first.code, first.stderr).toBe(0)
     await waitFor(() => runners.some((r) => r.log.some((l) => l.includes("start slow"))), 30_000, "a runner to take the job")
     const victim = runners.find((r) => r.log.some((l) => l.includes("start slow")))!
@@ -190,7 +198,7 @@ describe("slicewise runner and submit on PostgreSQL", () => {
     expect(reaper.log.some((l) => l.includes("reaped 1 process group(s)"))).toBe(true)
     expect(groupAlive(orphan.pgid)).toBe(false)
     expect(fs.readdirSync(dir).filter((f) => f.startsWith(`.slicewise-${victim.child.pid}-`))).toEqual([])
-    const r = submit(file, "--wait", "--json")
+    const r = await submit(file, "--wait", "--json")
     expect(r.code, r.stderr).toBe(0)
     const [report] = (JSON.parse(r.stdout) as { jobs: Array<{ state: string; runner: string }> }).jobs
     expect(report!.state).toBe("done")

@@ -4,7 +4,8 @@
  * as the `postgres` user (initdb refuses root). Without PostgreSQL installed it throws, naming the
  * package: the cluster tests fail rather than skip (CI installs it).
  */
-import { execFileSync } from "node:child_process"
+import { execFile } from "node:child_process"
+import { promisify } from "node:util"
 import * as fs from "node:fs"
 import * as net from "node:net"
 import * as os from "node:os"
@@ -12,8 +13,12 @@ import * as nodePath from "node:path"
 
 export interface Postgres {
   readonly url: string
-  readonly stop: () => void
+  readonly stop: () => Promise<void>
 }
+
+// Asynchronous: initdb and pg_ctl take seconds, more on a busy machine, and a synchronous call would
+// stop the test worker from answering vitest meanwhile.
+const run = promisify(execFile)
 
 const binDir = (): string => {
   const root = "/usr/lib/postgresql"
@@ -36,21 +41,19 @@ export const startPostgres = async (): Promise<Postgres> => {
   const bin = binDir()
   const dir = fs.mkdtempSync(nodePath.join(os.tmpdir(), "slicewise-pg-"))
   const asRoot = process.getuid?.() === 0
-  if (asRoot) execFileSync("chown", ["postgres", dir])
-  const run = (tool: string, args: ReadonlyArray<string>) =>
-    asRoot
-      ? execFileSync("runuser", ["-u", "postgres", "--", nodePath.join(bin, tool), ...args], { stdio: "pipe" })
-      : execFileSync(nodePath.join(bin, tool), args, { stdio: "pipe" })
+  if (asRoot) await run("chown", ["postgres", dir])
+  const tool = (name: string, args: ReadonlyArray<string>) =>
+    asRoot ? run("runuser", ["-u", "postgres", "--", nodePath.join(bin, name), ...args]) : run(nodePath.join(bin, name), [...args])
   const data = nodePath.join(dir, "data")
-  run("initdb", ["-D", data, "-A", "trust", "-U", "postgres", "--no-sync"])
+  await tool("initdb", ["-D", data, "-A", "trust", "-U", "postgres", "--no-sync"])
   const port = await freePort()
   const settings = `-k ${dir} -p ${port} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`
-  run("pg_ctl", ["-D", data, "-o", settings, "-l", nodePath.join(dir, "log"), "-w", "start"])
+  await tool("pg_ctl", ["-D", data, "-o", settings, "-l", nodePath.join(dir, "log"), "-w", "start"])
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
-    stop: () => {
+    stop: async () => {
       try {
-        run("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"])
+        await tool("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"])
       } finally {
         fs.rmSync(dir, { recursive: true, force: true })
       }

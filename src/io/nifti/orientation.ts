@@ -14,8 +14,9 @@
  */
 import {
   convertUnit,
+  DEFAULT_GEOMETRY,
+  fromColumns,
   handedness,
-  IDENTITY_DIRECTION,
   inSpace,
   type DirectionMatrix,
   type Geometry,
@@ -38,11 +39,6 @@ export interface OrientationFields {
 const UNIT_OF_CODE: Readonly<Record<number, LengthUnit>> = { 1: "m", 2: "mm", 3: "µm" }
 const CODE_OF_UNIT: Partial<Record<LengthUnit, number>> = { m: 1, mm: 2, µm: 3 }
 
-const unitVector = (v: Vec3): Vec3 => {
-  const n = Math.hypot(v[0], v[1], v[2])
-  return n > 0 ? [v[0] / n, v[1] / n, v[2] / n] : v
-}
-
 /** The rotation of a quaternion (b, c, d; a ≥ 0 implied), as columns. */
 const quaternionColumns = (b: number, c: number, d: number): DirectionMatrix => {
   // nifti1.h: a = sqrt(1 − b² − c² − d²), clamped when rounding makes the sum exceed 1.
@@ -60,9 +56,10 @@ export const niftiGeometry = (h: OrientationFields): Geometry | undefined => {
   const withUnit = unit === undefined ? {} : { unit }
   if (h.sformCode > 0) {
     const r = h.srow
-    const column = (c: number): Vec3 => unitVector([r[0]![c]!, r[1]![c]!, r[2]![c]!])
+    const column = (c: number): Vec3 => [r[0]![c]!, r[1]![c]!, r[2]![c]!]
     const origin: Vec3 = [shortestFloat32(r[0]![3]!), shortestFloat32(r[1]![3]!), shortestFloat32(r[2]![3]!)]
-    return { ...withUnit, space: "RAS", origin, direction: [column(0), column(1), column(2)] }
+    // The spacing is pixdim's; the sform gives the directions (orthonormalised if sheared).
+    return { ...withUnit, space: "RAS", origin, direction: fromColumns([column(0), column(1), column(2)]).direction }
   }
   if (h.qformCode > 0) {
     const [b, c, d, x, y, z] = h.quatern as [number, number, number, number, number, number]
@@ -71,10 +68,8 @@ export const niftiGeometry = (h: OrientationFields): Geometry | undefined => {
     const origin: Vec3 = [shortestFloat32(x), shortestFloat32(y), shortestFloat32(z)]
     return { ...withUnit, space: "RAS", origin, direction: [cx, cy, [cz[0] * qfac, cz[1] * qfac, cz[2] * qfac]] }
   }
-  return unit === undefined ? undefined : { ...DEFAULT_NO_POSITION, unit }
+  return unit === undefined ? undefined : { ...DEFAULT_GEOMETRY, unit }
 }
-
-const DEFAULT_NO_POSITION: Geometry = { origin: [0, 0, 0], direction: IDENTITY_DIRECTION }
 
 /** The quaternion (b, c, d) of a proper rotation given as columns, with a ≥ 0 (nifti_mat44_to_quatern). */
 const quaternionOf = (m: DirectionMatrix): readonly [number, number, number] => {
@@ -128,7 +123,7 @@ export const niftiUnit = (unit: LengthUnit | undefined): LengthUnit | undefined 
  * an anatomical frame, 2 ("aligned") for one without, as slicewise has always written.
  */
 export const niftiOrientation = (spacing: Spacing, geometry: Geometry | undefined): NiftiOrientation => {
-  const g0 = geometry ?? DEFAULT_NO_POSITION
+  const g0 = geometry ?? DEFAULT_GEOMETRY
   const target = niftiUnit(g0.unit)
   const { spacing: s, geometry: g1 } = target === undefined ? { spacing, geometry: g0 } : convertUnit(spacing, g0, target)
   const g = inSpace(g1, "RAS")

@@ -14,6 +14,7 @@
  * ```
  */
 import {
+  DEFAULT_GEOMETRY,
   fromColumns,
   IDENTITY_DIRECTION,
   isDefaultGeometry,
@@ -100,7 +101,7 @@ const vector = (v: Vec3): string => `(${v.map(num).join(",")})`
  * directions (each index axis's direction times its spacing), the origin and the units.
  */
 export const spaceLines = (spacing: Spacing, geometry: Geometry | undefined): ReadonlyArray<string> => {
-  const g = geometry ?? { origin: [0, 0, 0] as Vec3, direction: IDENTITY_DIRECTION }
+  const g = geometry ?? DEFAULT_GEOMETRY
   const [sz, sy, sx] = spacing
   const [dx, dy, dz] = g.direction
   const scaled = (d: Vec3, s: number): Vec3 => [d[0] * s, d[1] * s, d[2] * s]

@@ -12,7 +12,7 @@
  * // "ImageJ=1.11a\nimages=16\nslices=16\nunit=micron\nspacing=2\nloop=false\n"
  * ```
  */
-import { convertUnit, geometryOf, isIdentityDirection, type Geometry, type LengthUnit, type Vec3 } from "../../algebra/geometry.js"
+import { convertUnit, geometryOf, geometryDrops, type Geometry, type LengthUnit, type Vec3 } from "../../algebra/geometry.js"
 import type { Spacing, VolumeInfo } from "../../algebra/volume.js"
 
 /**
@@ -195,9 +195,8 @@ export const describeVolume = (info: VolumeInfo, pages: number): string => {
  */
 export const tiffDrops = (info: VolumeInfo, withDescription: boolean): ReadonlyArray<string> => {
   const g: Geometry | undefined = info.geometry
-  const out: string[] = []
-  if (g !== undefined && !isIdentityDirection(g.direction)) out.push("the direction (not axis-aligned)")
-  if (g?.space !== undefined) out.push(`the anatomical frame (${g.space})`)
+  const out = [...geometryDrops(info, { spacing: true, unit: true, origin: true, direction: false, space: false })]
+  // Without the description only X/YResolution is left: the z spacing, unit and origin go too.
   if (!withDescription) {
     if (info.shape[0] > 1 && info.spacing[0] !== 1) out.push("the z spacing")
     if (g?.unit !== undefined) out.push("the unit")
