@@ -12,8 +12,10 @@
  */
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
+import * as fs from "node:fs"
+import * as nodePath from "node:path"
 import { Plan, Run } from "../interpreters/index.js"
-import { isExternal, Job, jobSetUp, JOB_OVERHEAD_BYTES } from "../jobs/index.js"
+import { isExternal, Job, jobIo, jobSetUp, JOB_OVERHEAD_BYTES } from "../jobs/index.js"
 import { kindOf, type JobReport, type QueuedJob } from "./protocol.js"
 
 const message = (e: unknown): string => (e instanceof Error ? e.message : typeof e === "object" && e !== null && "message" in e ? String(e.message) : String(e))
@@ -53,6 +55,24 @@ const withPeakRss = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<readonly 
     )
   })
 
+/** Bytes on disk under `path` (a file, or a directory's files), 0 if it is not there. */
+const diskBytes = (path: string): number => {
+  const stat = fs.statSync(path, { throwIfNoEntry: false })
+  if (stat === undefined) return 0
+  if (!stat.isDirectory()) return stat.size
+  return fs.readdirSync(path).reduce((n, name) => n + diskBytes(nodePath.join(path, name)), 0)
+}
+
+/**
+ * An external command's I/O, as the sizes of its declared inputs and outputs: its processes'
+ * own counters die with them, and these tools read each input and write each output once.
+ */
+const declaredBytes = (job: Job) => {
+  const io = jobIo(job, 0)
+  const sum = (paths: ReadonlyArray<{ readonly path: string }>) => paths.reduce((n, p) => n + diskBytes(p.path), 0)
+  return { bytesRead: sum(io.inputs), bytesWritten: sum(io.outputs) }
+}
+
 /** Runs `queued` here (runner `runner`) and reports it; `attempt` is how many times it was taken before. */
 export const executeJob = (queued: QueuedJob, runner: string, attempt = 0): Effect.Effect<JobReport> =>
   Effect.gen(function* () {
@@ -70,6 +90,7 @@ export const executeJob = (queued: QueuedJob, runner: string, attempt = 0): Effe
         measuredBytes: r.peakRssBytes,
         cpuMs: r.cpuMs,
         wallMs: performance.now() - started,
+        ...declaredBytes(job),
         finishedAt: Date.now()
       } as const
     }

@@ -19,6 +19,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import { PipelineLive } from "./pipeline.js"
+import { pipelineRecordsLayer } from "./pipelines.js"
 import { jobQueueLayer } from "./queue.js"
 
 export interface ClusterOptions {
@@ -49,7 +50,7 @@ export const runnerLayer = (options: ClusterOptions & { readonly listen: { reado
   const sockets = NodeClusterSocket.layer({ storage: "sql", serialization: "ndjson", shardingConfig: shardingConfig(options) })
   const engine = ClusterWorkflowEngine.layer.pipe(Layer.provideMerge(sockets))
   const queue = jobQueueLayer({ lockSeconds: lockOf(options) })
-  return PipelineLive.pipe(Layer.provideMerge(Layer.mergeAll(engine, queue)), Layer.provideMerge(sqlLayer(options.url)))
+  return PipelineLive.pipe(Layer.provideMerge(Layer.mergeAll(engine, queue, pipelineRecordsLayer)), Layer.provideMerge(sqlLayer(options.url)))
 }
 
 /** A client (submit, status): reaches the workflow on the runners, hosts nothing. */

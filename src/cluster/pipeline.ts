@@ -20,6 +20,7 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { predictJob } from "./execute.js"
 import { JobReport, kindOf, PipelinePayload, type QueuedJob } from "./protocol.js"
+import { PipelineRecordsService } from "./pipelines.js"
 import { JobQueueService } from "./queue.js"
 import { formatBytes } from "../util/units.js"
 
@@ -73,12 +74,16 @@ const runJob = (job: PipelineJob, pipelineId: string, executionId: string, repor
 /** The workflow's body: every job at once, each waiting for those it comes after. */
 export const PipelineLive = SlicewisePipeline.toLayer((payload, executionId) =>
   Effect.gen(function* () {
+    const records = yield* PipelineRecordsService
+    yield* Activity.make({ name: "record/start", execute: Effect.orDie(records.start(payload)) })
     const reports = new Map<string, Deferred.Deferred<JobReport>>()
     for (const job of payload.jobs) reports.set(job.name, yield* Deferred.make<JobReport>())
-    return yield* Effect.forEach(
+    const all = yield* Effect.forEach(
       payload.jobs,
       (job) => Effect.tap(runJob(job, payload.id, executionId, reports), (r) => Deferred.succeed(reports.get(job.name)!, r)),
       { concurrency: "unbounded" }
     )
+    yield* Activity.make({ name: "record/finish", execute: Effect.orDie(records.finish(payload.id, all)) })
+    return all
   })
 )

@@ -20,6 +20,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import type { JobReport } from "./protocol.js"
 
 /** A job in the queue. */
 export interface WaitingJob {
@@ -47,8 +48,8 @@ export interface JobQueue {
   readonly take: (runner: string, freeBytes: number) => Effect.Effect<Option.Option<TakenJob>, SqlError>
   /** Keeps the locks of `ids` (jobs `runner` is running). */
   readonly refresh: (runner: string, ids: ReadonlyArray<string>) => Effect.Effect<void, SqlError>
-  /** The job is finished (its report delivered, its state `outcome`): never taken again. */
-  readonly complete: (id: string, outcome: string) => Effect.Effect<void, SqlError>
+  /** The job is finished (its report delivered): never taken again; its report is kept for `slicewise report`. */
+  readonly complete: (id: string, report: JobReport) => Effect.Effect<void, SqlError>
   /** The runner is stopping before the job finished: another may take it at once. */
   readonly release: (id: string) => Effect.Effect<void, SqlError>
   /** Records that `runner`, whose jobs may use `budgetBytes`, is alive (at start and with every refresh). */
@@ -81,6 +82,8 @@ export const makeJobQueue = (options: JobQueueOptions = {}): Effect.Effect<JobQu
         takes INTEGER NOT NULL DEFAULT 0,
         created_at TIMESTAMPTZ NOT NULL DEFAULT now()
       )`
+    // Tables made by an earlier version have no report column.
+    yield* sql`ALTER TABLE slicewise_jobs ADD COLUMN IF NOT EXISTS report TEXT`
     yield* sql`CREATE INDEX IF NOT EXISTS slicewise_jobs_waiting ON slicewise_jobs (done, predicted_bytes)`
     yield* sql`
       CREATE TABLE IF NOT EXISTS slicewise_runners (
@@ -119,7 +122,8 @@ export const makeJobQueue = (options: JobQueueOptions = {}): Effect.Effect<JobQu
         ids.length === 0
           ? Effect.void
           : sql`UPDATE slicewise_jobs SET acquired_at = now() WHERE runner = ${runner} AND NOT done AND ${sql.in("id", ids)}`.pipe(Effect.asVoid),
-      complete: (id, outcome) => sql`UPDATE slicewise_jobs SET done = TRUE, outcome = ${outcome}, acquired_at = NULL WHERE id = ${id}`.pipe(Effect.asVoid),
+      complete: (id, report) =>
+        sql`UPDATE slicewise_jobs SET done = TRUE, outcome = ${report.state}, report = ${JSON.stringify(report)}, acquired_at = NULL WHERE id = ${id}`.pipe(Effect.asVoid),
       release: (id) => sql`UPDATE slicewise_jobs SET acquired_at = NULL, takes = takes - 1 WHERE id = ${id} AND NOT done`.pipe(Effect.asVoid),
       announce: (runner, budgetBytes) =>
         sql`INSERT INTO slicewise_runners (name, budget_bytes, seen_at) VALUES (${runner}, ${Math.floor(budgetBytes)}, now())

@@ -11,6 +11,7 @@
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
+import type { JobReport } from "./protocol.js"
 
 export interface RunnerStatus {
   readonly name: string
@@ -37,6 +38,8 @@ export interface QueuedJobStatus {
   readonly runner?: string
   readonly predictedBytes: number
   readonly takes: number
+  /** Its runner's report, once finished. */
+  readonly report?: JobReport
 }
 
 /** Runners seen in the last five minutes, and every pipeline with jobs in the queue. */
@@ -75,15 +78,16 @@ export const clusterStatus = Effect.gen(function* () {
 export const pipelineJobs = (pipeline: string) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    const rows = yield* sql<{ name: string; state: string; runner: string | null; predicted_bytes: string; takes: number }>`
+    const rows = yield* sql<{ name: string; state: string; runner: string | null; predicted_bytes: string; takes: number; report: string | null }>`
       SELECT name, CASE WHEN done THEN outcome WHEN acquired_at IS NOT NULL THEN 'running' ELSE 'queued' END AS state,
-             runner, predicted_bytes, takes
+             runner, predicted_bytes, takes, report
       FROM slicewise_jobs WHERE pipeline = ${pipeline} ORDER BY created_at, name`
     return rows.map((r): QueuedJobStatus => ({
       name: r.name,
       state: r.state,
       ...(r.runner === null ? {} : { runner: r.runner }),
       predictedBytes: Number(r.predicted_bytes),
-      takes: r.takes
+      takes: r.takes,
+      ...(r.report === null ? {} : { report: JSON.parse(r.report) as JobReport })
     }))
   })

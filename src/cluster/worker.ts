@@ -51,7 +51,7 @@ export const runWorker = (options: WorkerOptions) =>
       Effect.gen(function* () {
         options.onFinish?.(r)
         yield* DurableDeferred.done(jobDeferred(taken.name), { token: taken.token as DurableDeferred.Token, exit: Exit.succeed(r) })
-        yield* queue.complete(taken.id, r.state)
+        yield* queue.complete(taken.id, r)
       })
 
     const run = (taken: TakenJob) =>
