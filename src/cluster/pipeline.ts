@@ -25,7 +25,11 @@ import { JobQueueService } from "./queue.js"
 import { formatBytes } from "../util/units.js"
 
 /** Runners seen in this many seconds count as the cluster's (a runner announces itself every few seconds). */
-const RUNNERS_SEEN_SECONDS = 300
+export const RUNNERS_SEEN_SECONDS = 300
+
+/** Why a job is refused: what it needs, and the largest runner's room. */
+export const tooLargeMessage = (bytes: number, runner: { readonly name: string; readonly budgetBytes: number }): string =>
+  `needs ${formatBytes(bytes)}; the largest runner, ${runner.name}, has ${formatBytes(runner.budgetBytes)} for jobs`
 
 export const SlicewisePipeline = Workflow.make({
   name: "SlicewisePipeline",
@@ -61,7 +65,7 @@ const runJob = (job: PipelineJob, pipelineId: string, executionId: string, repor
         ...base,
         state: "refused",
         predictedBytes: predicted.right,
-        error: `needs ${formatBytes(predicted.right)}; the largest runner, ${largest.value.name}, has ${formatBytes(largest.value.budgetBytes)} for jobs`
+        error: tooLargeMessage(predicted.right, largest.value)
       } as const
     const deferred = jobDeferred(job.name)
     const token = yield* DurableDeferred.token(deferred)

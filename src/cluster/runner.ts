@@ -11,11 +11,14 @@
  * const reports = yield* submitPipeline("pipeline.json", { url, wait: true })
  * ```
  */
+import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { HEADROOM_BYTES, jobName, readJobs, reapOrphans, settledRss, UsageError } from "../jobs/index.js"
 import { formatBytes } from "../util/units.js"
 import { clientLayer, runnerLayer, sqlLayer, type ClusterOptions } from "./layers.js"
-import { SlicewisePipeline } from "./pipeline.js"
+import { predictJob } from "./execute.js"
+import { RUNNERS_SEEN_SECONDS, SlicewisePipeline, tooLargeMessage } from "./pipeline.js"
 import { pipelineId, type JobReport, type PipelinePayload, type QueuedJob } from "./protocol.js"
 import { makeJobQueue } from "./queue.js"
 import { clusterStatus, pipelineJobs } from "./status.js"
@@ -66,13 +69,38 @@ export const pipelineOf = (file: string) =>
     return { id: pipelineId(list), jobs: list }
   })
 
+/** A job no runner of the cluster can hold, found at submit: nothing was submitted. */
+export class JobTooLargeError extends Data.TaggedError("JobTooLargeError")<{ readonly job: string; readonly detail: string }> {
+  override get message(): string {
+    return `job ${this.job} ${this.detail}: nothing submitted`
+  }
+}
+
+/**
+ * Refuses, before anything runs, a job that no runner alive can hold — among those whose inputs
+ * exist now (no `after`); the others are predicted, and refused, once the jobs they come after
+ * are done. With no runner alive yet there is nothing to compare with: the jobs wait for one.
+ */
+const checkFits = (payload: PipelinePayload) =>
+  Effect.gen(function* () {
+    const queue = yield* makeJobQueue()
+    const largest = yield* queue.largestRunner(RUNNERS_SEEN_SECONDS)
+    if (Option.isNone(largest)) return
+    for (const job of payload.jobs.filter((j) => j.after.length === 0)) {
+      const bytes = yield* Effect.mapError(predictJob(job.definition, job.name), (e) => new UsageError({ detail: `job ${job.name}: ${e.message}` }))
+      if (bytes > largest.value.budgetBytes) return yield* new JobTooLargeError({ job: job.name, detail: tooLargeMessage(bytes, largest.value) })
+    }
+  })
+
 /**
  * Submits a pipeline file: with `wait`, follows it to the end and returns every job's report;
- * without, returns its id once it is recorded.
+ * without, returns its id once it is recorded. A job that no runner alive can hold is refused
+ * here when its inputs exist already (else when it is predicted).
  */
 export const submitPipeline = (file: string, options: ClusterOptions & { readonly wait: boolean }) =>
   Effect.gen(function* () {
     const payload = yield* pipelineOf(file)
+    yield* checkFits(payload)
     if (!options.wait) {
       yield* SlicewisePipeline.execute(payload, { discard: true })
       return { id: payload.id, reports: undefined }

@@ -170,15 +170,28 @@ describe("slicewise runner and submit on PostgreSQL", () => {
     expect(runners.flatMap((x) => x.log).filter((l) => l.includes(" start ")).length).toBe(starts)
   }, 120_000)
 
-  it("a job larger than every runner is refused, naming what it needs and the largest runner", async () => {
-    const file = writePipeline("p3", [{ ...slowCopy("huge", 0), memory: "100GiB" }])
+  it("refuses at submit a job larger than every runner (naming what it needs and the largest runner), a cycle and a missing input", async () => {
+    const huge = await submit(writePipeline("p3", [{ ...slowCopy("huge", 0), memory: "100GiB" }]), "--wait")
+    expect(huge.code).toBe(1)
+    expect(huge.stderr).toMatch(/job huge needs 100 GiB; the largest runner, [AB], has .* for jobs: nothing submitted/)
+    const cycle = await submit(writePipeline("p4", [slowCopy("x", 0, ["y"]), slowCopy("y", 0, ["x"])]))
+    expect(cycle.code).toBe(1)
+    expect(cycle.stderr).toContain("after makes a circle: x → y → x")
+    const missing = await submit(writePipeline("p5", [{ ...slowCopy("lost", 0), inputs: [path.join(dir, "nowhere.tif")] }]))
+    expect(missing.code).toBe(1)
+    expect(missing.stderr).toContain("nowhere.tif: no such file, and no job this one comes after writes it")
+    expect(fs.existsSync(path.join(dir, "huge.tif"))).toBe(false)
+  }, 60_000)
+
+  it("a job too large, known once the job it comes after is done, is refused then; the pipeline fails", async () => {
+    const file = writePipeline("p6", [slowCopy("first", 0), { ...slowCopy("later", 0, ["first"]), inputs: [path.join(dir, "first.tif")], memory: "100GiB" }])
     const r = await submit(file, "--wait", "--json")
     expect(r.code).toBe(1)
-    expect(r.stderr).toContain("1 of 1 jobs did not finish")
-    const [report] = (JSON.parse(r.stdout) as { jobs: Array<{ state: string; error: string }> }).jobs
-    expect(report!.state).toBe("refused")
-    expect(report!.error).toMatch(/^needs 100 GiB; the largest runner, [AB], has .* for jobs$/)
-    expect(fs.existsSync(path.join(dir, "huge.tif"))).toBe(false)
+    expect(r.stderr).toContain("1 of 2 jobs did not finish")
+    const jobs = (JSON.parse(r.stdout) as { jobs: Array<{ state: string; error?: string }> }).jobs
+    expect(jobs.map((j) => j.state)).toEqual(["done", "refused"])
+    expect(jobs[1]!.error).toMatch(/^needs 100 GiB; the largest runner, [AB], has .* for jobs$/)
+    expect(fs.existsSync(path.join(dir, "later.tif"))).toBe(false)
   }, 60_000)
 
   it("a runner killed mid-job: the job runs again on the other, the pipeline completes, and a new runner reaps the orphan", async () => {
