@@ -30,6 +30,7 @@ import { runDemo } from "./demo.js"
 import { fieldsOf, inputOptions, outputOptions, type Flags } from "./formats.js"
 import { diceCommand, fuseCommand } from "./fuse.js"
 import { segmentCommand } from "./segment.js"
+import { calibrateToolCommand } from "./calibrate-tool.js"
 import { runnerCommand, statusCommand, submitCommand } from "./cluster.js"
 import { lazyTerminalLayer } from "./terminal.js"
 import { fitBudget, splitText } from "./budget.js"
@@ -203,7 +204,7 @@ const calibrateCommand = Command.make("calibrate", { size, json }, (a) =>
 
 const cli = Command.make("slicewise").pipe(
   Command.withDescription("stream 3D images slice by slice"),
-  Command.withSubcommands([runCommand, planCommand, costCommand, infoCommand, calibrateCommand, demoCommand, fuseCommand, diceCommand, segmentCommand, batchCommand, runnerCommand, submitCommand, statusCommand, reportCommand])
+  Command.withSubcommands([runCommand, planCommand, costCommand, infoCommand, calibrateCommand, calibrateToolCommand, demoCommand, fuseCommand, diceCommand, segmentCommand, batchCommand, runnerCommand, submitCommand, statusCommand, reportCommand])
 )
 
 const run = Command.run(cli, { name: "slicewise", version: VERSION })

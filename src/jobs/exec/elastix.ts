@@ -14,9 +14,11 @@
  *   maps: no new label is invented between two). transformix runs on a copy of the parameter
  *   file with the order, the output format and the input's voxel type set, so the original stays.
  *
- * Memory before they start (for admission): a linear model in the voxels they hold, fitted to peak
- * RSS measured on this machine with bench/elastix-memory.ts (docs/BATCH.md, "register and warp"):
- * register `REGISTER_MODEL`, warp `WARP_MODEL`. A job's own `memory` replaces the model.
+ * Memory before they start (for admission): a job's own `memory`; else the model of its tool and
+ * parameters in the store of measured peaks (./learned-memory.ts: filled by `slicewise
+ * calibrate-tool` and by every finished register and warp job); else the built-in linear model in
+ * the voxels they hold, fitted on this machine with bench/elastix-memory.ts (docs/BATCH.md,
+ * "register and warp"): register `REGISTER_MODEL`, warp `WARP_MODEL`.
  *
  * @example
  * ```json
@@ -38,7 +40,11 @@ import { UsageError } from "../errors.js"
 import type { ExternalSetUp } from "../external.js"
 import { parseMemory } from "../memory.js"
 import { commonCommand, externalFields, logFileOf } from "./exec-job.js"
+import { predictTool, recordPeak, toolModelRef, type ModelOptions, type ToolModelRef } from "./learned-memory.js"
 import { runExternal, type Attempt } from "./run-external.js"
+import { modelKey } from "./tool-model-store.js"
+import type { MemoryModel } from "./tool-model.js"
+export { predictBytes, type MemoryModel } from "./tool-model.js"
 
 /** Parameter sets kept in the repository, by name: the files elastix gets, in order. */
 export const BUILTIN_PARAMS: Readonly<Record<string, ReadonlyArray<string>>> = {
@@ -67,12 +73,6 @@ export const WarpJob = Schema.Struct({
 })
 export type WarpJob = typeof WarpJob.Type
 
-/** A linear model of peak RSS: `baseBytes + bytesPerVoxel · voxels`. */
-export interface MemoryModel {
-  readonly baseBytes: number
-  readonly bytesPerVoxel: number
-}
-
 const MiB = 2 ** 20
 
 /**
@@ -86,8 +86,6 @@ export const REGISTER_MODEL: MemoryModel = { baseBytes: 1.25 * 59 * MiB, bytesPe
 
 /** transformix, voxels = input + output grid: 49.2 MiB + 8.8 B/voxel measured the same way, with a quarter added. */
 export const WARP_MODEL: MemoryModel = { baseBytes: 1.25 * 49 * MiB, bytesPerVoxel: 1.25 * 8.8 }
-
-export const predictBytes = (m: MemoryModel, voxels: number): number => Math.ceil(m.baseBytes + m.bytesPerVoxel * voxels)
 
 /** The directory of the repository's parameter files: found upward from this module (src/, dist/ or the bundle). */
 export const paramsDirectory = (): string => {
@@ -148,9 +146,43 @@ export const resultFormat = (output: string): string | undefined => {
 const voxelsOf = (path: string): Effect.Effect<{ readonly voxels: number; readonly dtype: DType }, IoError> =>
   Effect.map(openSource(path), (s) => ({ voxels: voxelCount(s.info), dtype: s.info.dtype }))
 
-/** The job's own `memory`, or the model's prediction for `voxels`. */
-const predicted = (memory: string | undefined, model: MemoryModel, voxels: number) =>
-  memory === undefined ? Effect.succeed(predictBytes(model, voxels)) : parseMemory(memory, "memory")
+/** The job's own `memory`, or the stored (else built-in) model's prediction for `voxels` on `threads`. */
+const predicted = (memory: string | undefined, ref: ToolModelRef, voxels: number, threads: number) =>
+  memory === undefined ? Effect.map(predictTool(ref, voxels, threads), (p) => p.bytes) : parseMemory(memory, "memory")
+
+/** elastix's model in the store: keyed by its parameter files' contents, named by their file names. */
+export const registerModelRef = (files: ReadonlyArray<string>, options: ModelOptions = {}): Effect.Effect<ToolModelRef, UsageError> =>
+  Effect.try({
+    try: () =>
+      toolModelRef(
+        { key: modelKey("elastix", files.map((f) => fs.readFileSync(f, "utf8"))), tool: "elastix", params: files.map((f) => nodePath.basename(f)).join("+") },
+        REGISTER_MODEL,
+        options
+      ),
+    catch: (e) => new UsageError({ detail: `params: ${e instanceof Error ? e.message : String(e)}` })
+  })
+
+/**
+ * The kinds of transform of a transform file and the files it chains to, first applied first
+ * ("AffineTransform>BSplineTransform"): what transformix's memory depends on. Not its contents,
+ * which differ with every registration.
+ */
+export const transformChain = (file: string, text: string): string => {
+  const kinds: Array<string> = []
+  let current: string | undefined = text
+  // Bounded: a chain that names itself would otherwise loop.
+  for (let depth = 0; current !== undefined && depth < 32; depth++) {
+    kinds.unshift(/^\(Transform "([^"]+)"\)/m.exec(current)?.[1] ?? "?")
+    const next: string | undefined = /^\(InitialTransformParametersFileName "([^"]+)"\)/m.exec(current)?.[1]
+    const path: string | undefined = next === undefined || next === "NoInitialTransform" ? undefined : nodePath.resolve(nodePath.dirname(file), next)
+    current = path !== undefined && fs.existsSync(path) ? fs.readFileSync(path, "utf8") : undefined
+  }
+  return kinds.join(">")
+}
+
+/** transformix's model in the store: keyed by the kinds of transform it applies. */
+export const warpModelRef = (chain: string, options: ModelOptions = {}): ToolModelRef =>
+  toolModelRef({ key: modelKey("transformix", [chain]), tool: "transformix", params: chain }, WARP_MODEL, options)
 
 /** Rewrites the temporary directory's path to the final one in every transform file (they chain by path). */
 const fixChain = (a: Attempt) =>
@@ -171,7 +203,7 @@ const fixChain = (a: Attempt) =>
  * Sets up a register job: reads the images' headers for the memory model and checks the parameter
  * files; runs nothing.
  */
-export const registerSetUp = (job: RegisterJob, name: string): Effect.Effect<ExternalSetUp, IoError | UsageError> =>
+export const registerSetUp = (job: RegisterJob, name: string, options: ModelOptions = {}): Effect.Effect<ExternalSetUp, IoError | UsageError> =>
   Effect.gen(function* () {
     const [fixed, moving] = [yield* voxelsOf(job.fixed), yield* voxelsOf(job.moving)]
     const files = paramFiles(job.params)
@@ -181,11 +213,12 @@ export const registerSetUp = (job: RegisterJob, name: string): Effect.Effect<Ext
     }
     const threads = job.threads ?? 1
     const output = job.output.replace(/\/+$/, "")
+    const [ref, voxels] = [yield* registerModelRef(files, options), fixed.voxels + moving.voxels]
     return {
       _tag: "External",
-      predictedBytes: yield* predicted(job.memory, REGISTER_MODEL, fixed.voxels + moving.voxels),
+      predictedBytes: yield* predicted(job.memory, ref, voxels, threads),
       output,
-      run: runExternal({
+      run: recordPeak(ref, voxels, threads, options.source ?? "job", runExternal({
         job: name,
         argv: ["elastix", "-f", job.fixed, "-m", job.moving, ...files.flatMap((f) => ["-p", f]), "-out", "{output0}", "-threads", String(threads)],
         inputs: [job.fixed, job.moving],
@@ -193,12 +226,12 @@ export const registerSetUp = (job: RegisterJob, name: string): Effect.Effect<Ext
         logFile: logFileOf(job, output),
         ...commonCommand({ ...job, threads }),
         collect: fixChain
-      })
+      }))
     }
   })
 
 /** Sets up a warp job: reads the input's header (voxel type, memory model); runs nothing. */
-export const warpSetUp = (job: WarpJob, name: string): Effect.Effect<ExternalSetUp, IoError | UsageError> =>
+export const warpSetUp = (job: WarpJob, name: string, options: ModelOptions = {}): Effect.Effect<ExternalSetUp, IoError | UsageError> =>
   Effect.gen(function* () {
     const format = resultFormat(job.output)
     if (format === undefined) return yield* new UsageError({ detail: `output ${job.output}: transformix writes .nii.gz, .nii, .nrrd or .mha` })
@@ -214,11 +247,12 @@ export const warpSetUp = (job: WarpJob, name: string): Effect.Effect<ExternalSet
     parameters = setParameter(parameters, "ResultImageFormat", `"${format}"`)
     parameters = setParameter(parameters, "ResultImagePixelType", `"${ITK_PIXEL[input.dtype]}"`)
     const threads = job.threads ?? 1
+    const [ref, voxels] = [warpModelRef(transformChain(tp, text), options), input.voxels + outputVoxels]
     return {
       _tag: "External",
-      predictedBytes: yield* predicted(job.memory, WARP_MODEL, input.voxels + outputVoxels),
+      predictedBytes: yield* predicted(job.memory, ref, voxels, threads),
       output: job.output,
-      run: runExternal({
+      run: recordPeak(ref, voxels, threads, options.source ?? "job", runExternal({
         job: name,
         argv: ["transformix", "-in", job.input, "-out", "{work}", "-tp", "{work}/TransformParameters.txt", "-threads", String(threads)],
         inputs: [job.input, tp],
@@ -231,6 +265,6 @@ export const warpSetUp = (job: WarpJob, name: string): Effect.Effect<ExternalSet
             try: () => fs.renameSync(nodePath.join(a.work, `result.${format}`), a.temps[0]!),
             catch: () => new Error(`transformix wrote no result.${format}`)
           })
-      })
+      }))
     }
   })
