@@ -218,4 +218,31 @@ describe("slicewise runner and submit on PostgreSQL", () => {
     expect(report!.runner).not.toBe(victim.name)
     expect(fs.readFileSync(path.join(dir, "slow.tif")).equals(fs.readFileSync(path.join(dir, "in.tif")))).toBe(true)
   }, 120_000)
+
+  it("every runner alive at submit killed, one after the other, mid-job: the workflow's host is among them, and the pipeline still completes with the same bytes", async () => {
+    const alive = () => runners.filter((r) => r.child.exitCode === null && r.child.signalCode === null)
+    const hosts = alive()
+    expect(hosts.length).toBe(2)
+    const file = writePipeline("p7", [slowCopy("s1", 4), { ...slowCopy("s2", 4, ["s1"]), inputs: [path.join(dir, "s1.tif")] }])
+    expect((await submit(file)).code).toBe(0)
+    const running = (job: string) => alive().find((r) => r.log.some((l) => l.includes(`start ${job}`)))
+    // The one running s1 is killed mid-job; a new runner joins.
+    await waitFor(() => running("s1") !== undefined, 30_000, "a runner to take s1")
+    const first = running("s1")!
+    first.child.kill("SIGKILL")
+    const fresh = await startRunner("D")
+    await waitFor(() => fresh.log.some((l) => l.includes("runner on")), 60_000, "runner D to start")
+    // Once s2 runs, the other runner alive at submit is killed too (mid-job if s2 is on it): the
+    // workflow's host at submit was one of the two.
+    await waitFor(() => running("s2") !== undefined, 60_000, "a runner to take s2")
+    const second = hosts.find((r) => r !== first)!
+    second.child.kill("SIGKILL")
+    if (alive().length < 2) await startRunner("E")
+    const r = await submit(file, "--wait", "--json")
+    expect(r.code, r.stderr).toBe(0)
+    const jobs = (JSON.parse(r.stdout) as { jobs: Array<{ name: string; state: string; runner: string }> }).jobs
+    expect(jobs.map((j) => j.state)).toEqual(["done", "done"])
+    expect(jobs[0]!.runner).not.toBe(first.name)
+    for (const name of ["s1", "s2"]) expect(fs.readFileSync(path.join(dir, `${name}.tif`)).equals(fs.readFileSync(path.join(dir, "in.tif")))).toBe(true)
+  }, 150_000)
 })
