@@ -188,11 +188,18 @@ const batchCommand = Command.make(
 const reportCommand = Command.make(
   "report",
   {
-    profile: Args.text({ name: "profile.json" }).pipe(Args.withDescription("a profile written by run --profile or batch --profile")),
-    out: Options.text("out").pipe(Options.optional, Options.withDescription("where to write the page (default: the profile's path with .html)"))
+    profile: Args.text({ name: "profile.json | ID" }).pipe(
+      Args.withDescription("a profile written by run --profile or batch --profile; with --cluster, a pipeline's id (as submit prints it)")
+    ),
+    cluster: Options.text("cluster").pipe(Options.optional, Options.withDescription("the cluster's PostgreSQL (postgres://…): report the pipeline ID run there")),
+    out: Options.text("out").pipe(Options.optional, Options.withDescription("where to write the page (default: the profile's path with .html, or ID.html)"))
   },
-  (a) => Effect.flatMap(Effect.promise(() => import("./profile-report.js")), (m) => m.runReportCommand(a))
-).pipe(Command.withDescription("render a profile as a self-contained HTML page: memory, CPU and I/O over time, jobs, stages"))
+  (a) =>
+    Option.match(a.cluster, {
+      onNone: (): Effect.Effect<void, unknown> => Effect.flatMap(Effect.promise(() => import("./profile-report.js")), (m) => m.runReportCommand(a)),
+      onSome: (cluster) => Effect.flatMap(Effect.promise(() => import("./cluster-report.js")), (m) => m.runClusterReportCommand({ id: a.profile, cluster, out: a.out }))
+    })
+).pipe(Command.withDescription("render a profile, or a pipeline run on a cluster, as a self-contained HTML page: memory, CPU and I/O over time, jobs, stages"))
 
 const calibrateCommand = Command.make("calibrate", { size, json }, (a) =>
   Effect.gen(function* () {

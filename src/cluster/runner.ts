@@ -21,6 +21,7 @@ import { predictJob } from "./execute.js"
 import { RUNNERS_SEEN_SECONDS, SlicewisePipeline, tooLargeMessage } from "./pipeline.js"
 import { pipelineId, type JobReport, type PipelinePayload, type QueuedJob } from "./protocol.js"
 import { makeJobQueue } from "./queue.js"
+import { recordSamples, runningLoad } from "./samples.js"
 import { clusterStatus, pipelineJobs } from "./status.js"
 import { runWorker } from "./worker.js"
 
@@ -50,13 +51,22 @@ export const runRunner = (options: RunnerOptions) =>
         detail: `--memory ${formatBytes(options.memoryBytes)} leaves no room for jobs: the runner itself takes ${formatBytes(baseline)} and ${formatBytes(HEADROOM_BYTES)} of headroom`
       })
     options.onReady?.(budgetBytes, baseline)
+    // Its memory, CPU and I/O with its jobs' predictions, about once a second, for `slicewise report`.
+    const load = runningLoad()
+    yield* Effect.forkScoped(recordSamples({ runner: options.name, budgetBytes, baselineBytes: baseline, load: load.now }))
     yield* Effect.forkScoped(
       runWorker({
         runner: options.name,
         budgetBytes,
         refreshSeconds: Math.max(1, Math.floor((options.lockSeconds ?? 10) / 3)),
-        ...(options.onStart ? { onStart: options.onStart } : {}),
-        ...(options.onFinish ? { onFinish: options.onFinish } : {})
+        onStart: (job) => {
+          load.start(job)
+          options.onStart?.(job)
+        },
+        onFinish: (report) => {
+          load.finish(report)
+          options.onFinish?.(report)
+        }
       })
     )
     return yield* Effect.never

@@ -19,6 +19,7 @@ import { firstIssue, JsonFileError } from "../util/json-path.js"
 import { computeCpuMs } from "./cpu.js"
 import { startSampler, type SamplerOptions } from "./sampler.js"
 import { Profile, PROFILE_VERSION, type JobFigures, type Sample } from "./schema.js"
+import { planStages, whatWasRun } from "./what.js"
 
 export { Profile, PROFILE_VERSION, type JobFigures, type Sample } from "./schema.js"
 
@@ -70,13 +71,15 @@ export const runProfile = (a: {
     bytesWritten: r.bytesWritten,
     measuredPeakBufferBytes: r.peakBufferBytes,
     ...(a.output === undefined ? {} : { output: a.output }),
-    stages: r.stages.map((st) => ({ ...st }))
+    stages: r.stages.map((st) => ({ ...st })),
+    plan: planStages(r.plan)
   }
   return {
     format: "slicewise-profile",
     version: PROFILE_VERSION,
     command: "run",
     startedAt: a.startedAt,
+    what: whatWasRun(),
     sampleIntervalMs: a.sampleIntervalMs ?? 100,
     baselineRssBytes: a.baselineRssBytes,
     peakRssBytes: peakRss(),
@@ -102,6 +105,7 @@ export const batchProfile = (r: BatchFigures, startedAt: string, samples: Readon
   version: PROFILE_VERSION,
   command: "batch",
   startedAt,
+  what: whatWasRun(),
   sampleIntervalMs,
   baselineRssBytes: r.baselineRssBytes,
   peakRssBytes: peakRss(),

@@ -1,7 +1,8 @@
 /**
- * A profile as one self-contained HTML page: memory (RSS; for a batch also the budget and the
- * admitted prediction), CPU and I/O over time as inline SVG, the jobs as a strip of spans (batch),
- * and the per-stage figures of every job. No script, font or stylesheet is fetched. Pure.
+ * A profile as one self-contained HTML page: what was run (command line, versions) and the plan as
+ * a graph of its stages, when the profile has them; memory (RSS; for a batch also the budget and
+ * the admitted prediction), CPU and I/O over time as inline SVG, the jobs as a strip of spans
+ * (batch), and the per-stage figures of every job. No script, font or stylesheet is fetched. Pure.
  *
  * @example
  * ```ts
@@ -10,73 +11,59 @@
  */
 import { STAGE_COLUMNS, stageCells } from "../util/stage-cells.js"
 import { formatBytes, formatMs } from "../util/units.js"
-import type { JobFigures, Profile } from "./schema.js"
+import { dagChart } from "./dag-svg.js"
+import type { JobFigures, PlanStage, Profile } from "./schema.js"
+import { COLORS, opt, page, percent, rate, stateColor, table } from "./html.js"
 import { escapeHtml, legend, lineChart, spanStrip, type Rule, type Series, type Span } from "./svg.js"
-
-const COLORS = {
-  rss: "#2563eb",
-  predicted: "#d97706",
-  budget: "#dc2626",
-  baseline: "#6b7280",
-  cpu: "#059669",
-  read: "#2563eb",
-  write: "#c026d3",
-  done: "#60a5fa",
-  failed: "#ef4444",
-  interrupted: "#9ca3af"
-} as const
-
-const STYLE = `
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1f2937;background:#fff;margin:24px auto;max-width:940px;padding:0 16px}
-h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;margin:28px 0 8px;border-bottom:1px solid #e5e7eb;padding-bottom:4px}
-.meta{color:#4b5563;margin:0 0 8px}.meta b{color:#1f2937;font-weight:600}
-.chart text{font-size:11px;fill:#4b5563}.chart .grid{stroke:#eef0f3}.chart .frame{fill:none;stroke:#d1d5db}
-.legend{display:flex;gap:18px;flex-wrap:wrap;color:#374151;font-size:12px;margin:2px 0 0 72px}
-.legend i{display:inline-block;width:22px;margin:0 6px 3px 0;vertical-align:middle}
-table{border-collapse:collapse;font-size:12.5px;margin:6px 0 14px;width:100%}
-th,td{padding:3px 8px;border-bottom:1px solid #eef0f3;text-align:right;white-space:nowrap}
-th{font-weight:600;color:#374151;background:#f9fafb}td.l,th.l{text-align:left;white-space:normal}
-.status-failed,.status-refused{color:#b91c1c}.status-interrupted{color:#6b7280}
-details{margin:4px 0}summary{cursor:pointer;color:#1f2937}
-.note{color:#6b7280;font-size:12px}
-`
-
-const percent = (v: number) => `${Math.round(v)} %`
-const rate = (v: number) => `${formatBytes(v)}/s`
-
-const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>, leftColumns = 1, rowClass?: (i: number) => string): string =>
-  `<table><thead><tr>${header.map((h, i) => `<th${i < leftColumns ? ' class="l"' : ""}>${escapeHtml(h)}</th>`).join("")}</tr></thead><tbody>${rows
-    .map(
-      (r, ri) =>
-        `<tr${rowClass === undefined ? "" : ` class="${rowClass(ri)}"`}>${r.map((c, i) => `<td${i < leftColumns ? ' class="l"' : ""}>${escapeHtml(c)}</td>`).join("")}</tr>`
-    )
-    .join("")}</tbody></table>`
-
-const opt = (v: number | undefined, f: (n: number) => string) => (v === undefined ? "" : f(v))
 
 /** RSS over time; for a batch, the budget and what the admitted jobs were predicted to add. */
 const memorySection = (p: Profile, xMax: number): string => {
-  const series: Array<Series> = [{ name: "RSS", color: COLORS.rss, points: p.samples.map((s) => [s.tMs, s.rssBytes]) }]
-  const rules: Array<Rule> = [{ name: "baseline RSS", color: COLORS.baseline, value: p.baselineRssBytes }]
+  const series: Array<Series> = [{ id: "rss", name: "RSS", color: COLORS.rss, points: p.samples.map((s) => [s.tMs, s.rssBytes]) }]
+  const rules: Array<Rule> = [{ id: "baseline", name: "baseline RSS", color: COLORS.baseline, value: p.baselineRssBytes }]
   if (p.command === "batch") {
     const base = p.baselineRssBytes + (p.headroomBytes ?? 0)
     // The prediction changes at events: draw it from the scheduler's log, not the samples.
     const points: Array<readonly [number, number]> = [[0, base]]
     for (const e of p.events) if (e.kind !== "refuse") points.push([e.tMs, base + e.runningPredictedBytes])
     points.push([xMax, points[points.length - 1]![1]])
-    series.push({ name: "baseline + headroom + predicted peaks of running jobs", color: COLORS.predicted, points, steps: true })
+    series.push({ id: "predicted", name: "baseline + headroom + predicted peaks of running jobs", color: COLORS.predicted, points, steps: true })
   }
-  if (p.memoryBytes !== undefined) rules.push({ name: "budget (--memory)", color: COLORS.budget, value: p.memoryBytes })
+  if (p.memoryBytes !== undefined) rules.push({ id: "budget", name: "budget (--memory)", color: COLORS.budget, value: p.memoryBytes })
   return (
     `<h2>Memory</h2>` +
-    lineChart({ xMaxMs: xMax, series, rules, unit: formatBytes }) +
+    lineChart({ id: "memory", xMaxMs: xMax, series, rules, unit: formatBytes }) +
+    legend([...series, ...rules.map((r) => ({ ...r, dashed: true }))]) +
+    aboveBaseline(p, xMax)
+  )
+}
+
+/**
+ * What the jobs added to the process, on a scale of their own: beside the runtime's baseline the
+ * buffers of a small run would be a flat line at the bottom of the chart above.
+ */
+const aboveBaseline = (p: Profile, xMax: number): string => {
+  const series: Array<Series> = [{ id: "rss-above", name: "RSS − baseline RSS", color: COLORS.rss, points: p.samples.map((s) => [s.tMs, Math.max(0, s.rssBytes - p.baselineRssBytes)]) }]
+  if (p.command === "batch") {
+    const points: Array<readonly [number, number]> = [[0, 0], ...p.events.filter((e) => e.kind !== "refuse").map((e) => [e.tMs, e.runningPredictedBytes] as const)]
+    series.push({ id: "predicted-above", name: "predicted peaks of running jobs", color: COLORS.predicted, points: [...points, [xMax, points[points.length - 1]![1]]], steps: true })
+  }
+  const planned = Math.max(0, ...p.jobs.map((j) => j.plannedBufferBytes))
+  const measured = Math.max(0, ...p.jobs.map((j) => j.measuredPeakBufferBytes ?? 0))
+  const rules: Array<Rule> = [
+    { id: "planned-buffers", name: "planned peak buffers (largest job)", color: COLORS.predicted, value: planned },
+    { id: "measured-buffers", name: "measured peak buffers (largest job)", color: COLORS.cpu, value: measured },
+    ...(p.jobBudgetBytes === undefined ? [] : [{ id: "job-budget", name: "budget for jobs", color: COLORS.budget, value: Math.max(0, p.jobBudgetBytes) }])
+  ]
+  return (
+    `<h3>Above the baseline</h3>` +
+    lineChart({ id: "memory-above", xMaxMs: xMax, series, rules, unit: formatBytes, height: 180 }) +
     legend([...series, ...rules.map((r) => ({ ...r, dashed: true }))])
   )
 }
 
 const cpuSection = (p: Profile, xMax: number): string => {
-  const series: Array<Series> = [{ name: "CPU, % of one core", color: COLORS.cpu, points: p.samples.map((s) => [s.tMs, s.cpuPercent]) }]
-  return `<h2>CPU</h2>` + lineChart({ xMaxMs: xMax, series, unit: percent, height: 180 }) + legend(series)
+  const series: Array<Series> = [{ id: "cpu", name: "CPU, % of one core", color: COLORS.cpu, points: p.samples.map((s) => [s.tMs, s.cpuPercent]) }]
+  return `<h2>CPU</h2>` + lineChart({ id: "cpu", xMaxMs: xMax, series, unit: percent, height: 180 }) + legend(series)
 }
 
 const ioSection = (p: Profile, xMax: number): string => {
@@ -91,7 +78,7 @@ const ioSection = (p: Profile, xMax: number): string => {
   ]
   return (
     `<h2>I/O</h2>` +
-    lineChart({ xMaxMs: xMax, series, unit: rate, height: 180 }) +
+    lineChart({ id: "io", xMaxMs: xMax, series, unit: rate, height: 180 }) +
     legend(series) +
     `<p class="note">rchar/wchar count every byte through read and write calls, page cache included; read_bytes/write_bytes what the storage layer fetched and was sent.</p>`
   )
@@ -100,10 +87,11 @@ const ioSection = (p: Profile, xMax: number): string => {
 const jobsSection = (p: Profile, xMax: number): string => {
   const ran = p.jobs.filter((j) => j.startMs !== undefined && j.endMs !== undefined)
   const spans: Array<Span> = ran.map((j) => ({
+    id: j.name,
     label: j.name,
     startMs: j.startMs!,
     endMs: j.endMs!,
-    color: j.status === "done" ? COLORS.done : j.status === "failed" ? COLORS.failed : COLORS.interrupted,
+    color: stateColor(j.status),
     title: `${j.name}: ${j.status}, ${formatMs(j.wallMs ?? 0)}, predicted peak ${formatBytes(j.predictedPeakBytes)}${j.detail ? `: ${j.detail}` : ""}`
   }))
   const strip = spans.length === 0 || p.command !== "batch" ? "" : spanStrip(spans, xMax)
@@ -112,6 +100,7 @@ const jobsSection = (p: Profile, xMax: number): string => {
     j.status,
     formatBytes(j.predictedPeakBytes),
     opt(j.measuredPeakBufferBytes, formatBytes),
+    opt(j.measuredPeakRssBytes, formatBytes),
     opt(j.wallMs, formatMs),
     opt(j.cpuMs, formatMs),
     opt(j.bytesRead, formatBytes),
@@ -121,7 +110,7 @@ const jobsSection = (p: Profile, xMax: number): string => {
   return (
     `<h2>Jobs</h2>` +
     strip +
-    table(["job", "status", "predicted peak", "buffers", "wall", "CPU", "read", "written"], rows, 2, (i) => `status-${p.jobs[i]!.status}`) +
+    table(["job", "status", "predicted peak", "measured buffers", "measured RSS (tools)", "wall", "CPU", "read", "written"], rows, 2, (i) => `class="status-${p.jobs[i]!.status}" data-job="${escapeHtml(p.jobs[i]!.name)}"`) +
     (problems.length === 0
       ? ""
       : `<ul>${problems.map((j) => `<li class="status-${j.status}">${escapeHtml(`${j.name}: ${j.status}: ${j.detail}`)}</li>`).join("")}</ul>`)
@@ -132,7 +121,8 @@ const stageTable = (j: JobFigures): string =>
   table(
     STAGE_COLUMNS,
     j.stages.map((s) => stageCells(s)),
-    2
+    2,
+    (i) => `data-stage="${j.stages[i]!.pass}/${j.stages[i]!.id}"`
   )
 
 const stagesSection = (p: Profile): string => {
@@ -159,6 +149,37 @@ const intervalText = (p: Profile): string => {
   return `asked every ${p.sampleIntervalMs} ms, median interval ${formatMs(median)}, longest ${formatMs(gaps[gaps.length - 1]!)}`
 }
 
+/** A shell word as typed: quoted when it holds a space or a quote. */
+const shellWord = (w: string) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, "'\\''")}'`)
+
+const whatSection = (p: Profile): string =>
+  p.what === undefined
+    ? ""
+    : `<h2>What was run</h2><p><code>${escapeHtml(["slicewise", ...p.what.argv].map(shellWord).join(" "))}</code></p>` +
+      `<p class="meta">slicewise <b>${escapeHtml(p.what.versions.slicewise)}</b> · Node <b>${escapeHtml(p.what.versions.node)}</b> · effect <b>${escapeHtml(p.what.versions.effect)}</b></p>`
+
+const KIND_COLORS: Readonly<Record<string, string>> = { source: COLORS.read, window: COLORS.predicted, pointwise: COLORS.cpu }
+
+/** A job's plan: its stages as a graph, each with its pass and the slices its window reaches. */
+const planGraph = (stages: ReadonlyArray<PlanStage>): string =>
+  dagChart(
+    stages.map((st) => ({
+      id: `${st.pass}/${st.id}`,
+      label: `#${st.id} ${st.label}`,
+      sublabel: `pass ${st.pass} · ${st.kind}${st.reachZ[0] + st.reachZ[1] > 0 ? ` · z −${st.reachZ[0]}…+${st.reachZ[1]}` : ""}`,
+      color: KIND_COLORS[st.kind] ?? COLORS.baseline,
+      title: `${st.label}: ${st.kind}, pass ${st.pass}, ring of ${st.ringSlices} slice(s)`,
+      after: st.inputs.map((i) => `${st.pass}/${i}`)
+    }))
+  )
+
+const planSection = (p: Profile): string => {
+  const planned = p.jobs.filter((j) => j.plan !== undefined && j.plan.length > 0)
+  if (planned.length === 0) return ""
+  const body = planned.length === 1 ? planGraph(planned[0]!.plan!) : planned.map((j) => `<details><summary>${escapeHtml(j.name)}</summary>${planGraph(j.plan!)}</details>`).join("")
+  return `<h2>Plan</h2>${body}`
+}
+
 /** The report page of a profile. */
 export const reportHtml = (p: Profile): string => {
   const lastSample = p.samples.length === 0 ? 0 : p.samples[p.samples.length - 1]!.tMs
@@ -174,15 +195,5 @@ export const reportHtml = (p: Profile): string => {
     ...(p.jobBudgetBytes === undefined ? [] : [`for jobs <b>${escapeHtml(formatBytes(Math.max(0, p.jobBudgetBytes)))}</b>`]),
     `${p.samples.length} samples, ${escapeHtml(intervalText(p))}`
   ].join(" · ")
-  return [
-    `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">`,
-    `<title>${escapeHtml(title)}</title><style>${STYLE}</style></head><body>`,
-    `<h1>${escapeHtml(title)}</h1><p class="meta">${meta}</p>`,
-    memorySection(p, xMax),
-    cpuSection(p, xMax),
-    ioSection(p, xMax),
-    jobsSection(p, xMax),
-    stagesSection(p),
-    `</body></html>\n`
-  ].join("\n")
+  return page(title, meta, [whatSection(p), planSection(p), memorySection(p, xMax), cpuSection(p, xMax), ioSection(p, xMax), jobsSection(p, xMax), stagesSection(p)])
 }

@@ -34,18 +34,21 @@ export interface Sampler {
   readonly originMs: number
 }
 
-interface IoCounters {
-  rchar: number
-  wchar: number
-  readBytes: number
-  writeBytes: number
+export interface IoCounters {
+  readonly rchar: number
+  readonly wchar: number
+  readonly readBytes: number
+  readonly writeBytes: number
 }
 
-/** The byte counters of /proc/self/io, or undefined where the file is missing or unreadable. */
-export const readIoCounters = (): IoCounters | undefined => {
+/**
+ * The byte counters of /proc/PID/io (this process by default), or undefined where the file is
+ * missing or unreadable (another user's process, one that ended, not Linux).
+ */
+export const readIoCounters = (pid: number | "self" = "self"): IoCounters | undefined => {
   let text: string
   try {
-    text = fs.readFileSync("/proc/self/io", "latin1")
+    text = fs.readFileSync(`/proc/${pid}/io`, "latin1")
   } catch {
     return undefined
   }

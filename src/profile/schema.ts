@@ -53,6 +53,27 @@ export const StageFigures = Schema.Struct({
 })
 export type StageFigures = typeof StageFigures.Type
 
+/** A stage of a job's plan, for the report's graph of it (optional: profiles before it have none). */
+export const PlanStage = Schema.Struct({
+  pass: Schema.Int,
+  id: Schema.Int,
+  kind: Schema.String,
+  label: Schema.String,
+  /** The stages it reads (ids in the same pass). */
+  inputs: Schema.Array(Schema.Int),
+  /** Slices of its input it reaches before and after the one it makes (a window), and the slices its ring holds. */
+  reachZ: Schema.Tuple(Schema.Int, Schema.Int),
+  ringSlices: Schema.Int
+})
+export type PlanStage = typeof PlanStage.Type
+
+/** What was run: the command line and the versions that ran it. */
+export const WhatWasRun = Schema.Struct({
+  argv: Schema.Array(Schema.String),
+  versions: Schema.Struct({ slicewise: Schema.String, node: Schema.String, effect: Schema.String })
+})
+export type WhatWasRun = typeof WhatWasRun.Type
+
 /** "not-run": a job it comes after (`after`) did not succeed, so it never started. */
 export const JobStatus = Schema.Literal("done", "failed", "refused", "interrupted", "not-run")
 
@@ -82,7 +103,9 @@ export const JobFigures = Schema.Struct({
   output: Schema.optional(Schema.String),
   /** Why it failed or was refused, one line. */
   detail: Schema.optional(Schema.String),
-  stages: Schema.Array(StageFigures)
+  stages: Schema.Array(StageFigures),
+  /** Its plan's stages (run profiles since the plan graph; absent in older ones). */
+  plan: Schema.optional(Schema.Array(PlanStage))
 })
 export type JobFigures = typeof JobFigures.Type
 
@@ -118,6 +141,8 @@ export const Profile = Schema.Struct({
   jobBudgetBytes: Schema.optional(Schema.Number),
   /** Batch: the process-wide headroom of the overhead model (src/jobs/memory.ts). */
   headroomBytes: Schema.optional(Bytes),
+  /** The command line and versions (absent in profiles written before they were recorded). */
+  what: Schema.optional(WhatWasRun),
   samples: Schema.Array(Sample),
   jobs: Schema.Array(JobFigures),
   events: Schema.Array(SchedulerEvent)

@@ -4,15 +4,13 @@
  * gives; the same pipeline submitted twice runs once; a runner killed with SIGKILL mid-job has the
  * job run again on the other, and the pipeline completes.
  */
-import { execFile, spawn, type ChildProcess } from "node:child_process"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
 import * as Effect from "effect/Effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Memory } from "../../src/interpreters/index.js"
 import { openSource, phantomSource, sinkFor } from "../../src/io/index.js"
-import { freePort, startPostgres, type Postgres } from "../support/postgres.js"
+import { clusterFixture, waitFor } from "../support/cluster.js"
 import { groupAlive, groupsDirectory } from "../../src/jobs/exec/orphans.js"
 
 /** The process groups recorded on this machine, by their owners. */
@@ -27,61 +25,9 @@ const groupRecords = () =>
       })
     : []
 
-const root = path.resolve(__dirname, "../..")
-const cliArgs = ["--import", "tsx", path.join(root, "src/cli/main.ts")]
-
-interface Runner {
-  readonly name: string
-  readonly child: ChildProcess
-  readonly log: Array<string>
-}
-
-let pg: Postgres
+const fixture = clusterFixture()
+const { runners, startRunner, cli, submit, writePipeline, budgets } = fixture
 let dir: string
-const runners: Array<Runner> = []
-
-const startRunner = async (name: string): Promise<Runner> => {
-  const port = await freePort()
-  const child = spawn(
-    process.execPath,
-    [...cliArgs, "runner", "--cluster", pg.url, "--memory", "1GiB", "--listen", `127.0.0.1:${port}`, "--name", name, "--lock-seconds", "4"],
-    { cwd: root, stdio: ["ignore", "ignore", "pipe"] }
-  )
-  const runner = { name, child, log: [] as Array<string> }
-  child.stderr!.setEncoding("utf8").on("data", (s: string) => runner.log.push(...s.split("\n").filter((l) => l !== "")))
-  runners.push(runner)
-  return runner
-}
-
-const waitFor = async (what: () => boolean, ms: number, label: string) => {
-  const end = Date.now() + ms
-  while (!what()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${label}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
-
-/**
- * Runs the CLI to its end without blocking this worker's event loop (a spawnSync of a minute
- * starves vitest's own messages: "Timeout calling onTaskUpdate").
- */
-const cli = (...args: Array<string>) =>
-  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
-    execFile(process.execPath, [...cliArgs, ...args], { cwd: root, encoding: "utf8", timeout: 120_000 }, (error, stdout, stderr) =>
-      resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : null, stdout, stderr })
-    )
-  )
-
-const submit = (file: string, ...flags: Array<string>) => cli("submit", file, "--cluster", pg.url, ...flags)
-
-const writePipeline = (name: string, jobs: ReadonlyArray<object>) => {
-  const file = path.join(dir, `${name}.json`)
-  fs.writeFileSync(file, JSON.stringify({ jobs }))
-  return file
-}
-
-/** What each runner said its jobs may use, bytes. */
-const budgets = () => runners.map((r) => Number(/jobs may use .* \((\d+) bytes/.exec(r.log.join("\n"))?.[1]))
 
 /** A prediction only one of which fits a runner at a time: 60 % of the smaller budget. */
 let jobBytes = 0
@@ -98,24 +44,19 @@ const slowCopy = (name: string, seconds: number, after: ReadonlyArray<string> = 
 })
 
 beforeAll(async () => {
-  pg = await startPostgres()
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "slicewise-cluster-"))
+  await fixture.start()
+  dir = fixture.dir
   await Effect.runPromise(
     Effect.gen(function* () {
       const volume = yield* Memory.loadSource(phantomSource({ shape: [12, 48, 40], seed: 3 }))
       yield* Memory.storeVolume(volume, yield* sinkFor(path.join(dir, "in.tif")))
     })
   )
-  await Promise.all([startRunner("A"), startRunner("B")])
-  await waitFor(() => runners.every((r) => r.log.some((l) => l.includes("runner on"))), 60_000, "the runners to start")
+  await fixture.startRunners(["A", "B"])
   jobBytes = Math.floor(0.6 * Math.min(...budgets()))
 }, 90_000)
 
-afterAll(async () => {
-  for (const r of runners) r.child.kill("SIGKILL")
-  await pg?.stop()
-  if (dir) fs.rmSync(dir, { recursive: true, force: true })
-})
+afterAll(() => fixture.stop())
 
 describe("slicewise runner and submit on PostgreSQL", () => {
   it("runs a pipeline on both runners, each job after those it comes after, with the voxels of a local run", async () => {
@@ -151,13 +92,13 @@ describe("slicewise runner and submit on PostgreSQL", () => {
     expect(Buffer.from(mine.data.buffer).equals(Buffer.from(theirs.data.buffer))).toBe(true)
 
     // status: both runners alive, with their budgets; the pipeline's jobs all finished, where they ran.
-    const status = await cli("status", "--cluster", pg.url, "--json")
+    const status = await cli("status", "--cluster", fixture.url, "--json")
     expect(status.code, status.stderr).toBe(0)
     const cluster = JSON.parse(status.stdout) as { runners: Array<{ name: string; budgetBytes: number }>; pipelines: Array<{ pipeline: string; queued: number; running: number; finished: Record<string, number> }> }
     expect(cluster.runners.map((x) => x.name)).toEqual(["A", "B"])
     expect(cluster.runners.map((x) => x.budgetBytes)).toEqual(budgets())
     expect(cluster.pipelines.find((p) => p.pipeline === id)).toEqual({ pipeline: id, queued: 0, running: 0, finished: { done: 5 } })
-    const one = await cli("status", id, "--cluster", pg.url, "--json")
+    const one = await cli("status", id, "--cluster", fixture.url, "--json")
     expect(one.code, one.stderr).toBe(0)
     const listed = (JSON.parse(one.stdout) as { jobs: Array<{ name: string; state: string; runner: string }> }).jobs
     expect(Object.fromEntries(listed.map((j) => [j.name, [j.state, j.runner]]))).toEqual(Object.fromEntries(jobs.map((j) => [j.name, ["done", j.runner]])))

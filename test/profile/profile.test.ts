@@ -135,8 +135,8 @@ describe("the HTML report", () => {
     expectSelfContained(html)
     expect(html).toMatch(/^<!doctype html>/)
     for (const h of ["Memory", "CPU", "I/O", "Stages"]) expect(html).toContain(`<h2>${h}</h2>`)
-    // One polyline per series: RSS; CPU; and four I/O rates where /proc/self/io exists.
-    expect(html.match(/<polyline /g)!.length).toBe(hasProcIo ? 6 : 2)
+    // One polyline per series: RSS and RSS above the baseline; CPU; and four I/O rates where /proc/self/io exists.
+    expect(html.match(/<polyline /g)!.length).toBe(hasProcIo ? 7 : 3)
     for (const s of p.jobs[0]!.stages) expect(html).toContain(`#${s.id} ${s.label.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")}`)
   })
 

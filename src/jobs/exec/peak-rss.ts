@@ -25,7 +25,7 @@ const read = (file: string): string | undefined => {
 }
 
 /** The process and its descendants, by the `children` lists of every thread. */
-const tree = (root: number): Array<number> => {
+export const processTree = (root: number): Array<number> => {
   const found: Array<number> = []
   const visit = (pid: number) => {
     found.push(pid)
@@ -51,6 +51,17 @@ const kib = (status: string, field: string): number => {
 /** Clock ticks per second of /proc/<pid>/stat's times (USER_HZ: 100 on Linux). */
 const TICKS_PER_SECOND = 100
 
+/** One process now: its resident memory, the kernel's peak of it, its CPU time (ms); undefined once gone. */
+export const processUsage = (pid: number): { readonly rssBytes: number; readonly hwmBytes: number; readonly cpuMs?: number } | undefined => {
+  const status = read(`/proc/${pid}/status`)
+  if (status === undefined) return undefined
+  // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+  const stat = read(`/proc/${pid}/stat`)
+  const rest = stat?.slice(stat.lastIndexOf(")") + 2).split(" ")
+  const cpu = rest !== undefined && rest.length > 12 ? ((Number(rest[11]) + Number(rest[12])) * 1000) / TICKS_PER_SECOND : undefined
+  return { rssBytes: kib(status, "VmRSS"), hwmBytes: kib(status, "VmHWM"), ...(cpu === undefined ? {} : { cpuMs: cpu }) }
+}
+
 export interface TreeSampler {
   /** Reads /proc once. */
   readonly sample: () => void
@@ -61,19 +72,16 @@ export interface TreeSampler {
 
 export const treeSampler = (root: number): TreeSampler => {
   let peak = 0
-  const cpuTicks = new Map<number, number>()
+  const cpuMs = new Map<number, number>()
   const sampler = {
     sample: () => {
       let sum = 0
-      for (const pid of tree(root)) {
-        const status = read(`/proc/${pid}/status`)
-        if (status === undefined) continue
-        sum += kib(status, "VmRSS")
-        peak = Math.max(peak, kib(status, "VmHWM"))
-        // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
-        const stat = read(`/proc/${pid}/stat`)
-        const rest = stat?.slice(stat.lastIndexOf(")") + 2).split(" ")
-        if (rest !== undefined && rest.length > 12) cpuTicks.set(pid, Number(rest[11]) + Number(rest[12]))
+      for (const pid of processTree(root)) {
+        const usage = processUsage(pid)
+        if (usage === undefined) continue
+        sum += usage.rssBytes
+        peak = Math.max(peak, usage.hwmBytes)
+        if (usage.cpuMs !== undefined) cpuMs.set(pid, usage.cpuMs)
       }
       peak = Math.max(peak, sum)
     },
@@ -82,8 +90,8 @@ export const treeSampler = (root: number): TreeSampler => {
     },
     get cpuMs() {
       let t = 0
-      for (const v of cpuTicks.values()) t += v
-      return (t * 1000) / TICKS_PER_SECOND
+      for (const v of cpuMs.values()) t += v
+      return t
     }
   }
   return sampler
