@@ -1,7 +1,10 @@
 // The package as a user gets it: packs this repository (its dist/ as built: run `npm run build`
 // first, or use `npm run test:consumer`), installs the tarball into a fresh project in a temporary
 // directory, type-checks consumer.ts there under moduleResolution node16 and bundler with this
-// repository's TypeScript, runs it with node, and runs the installed CLI.
+// repository's TypeScript, runs it with node, and runs the installed CLI. Then it installs the
+// optional peer dependencies of slicewise/cluster (the versions of this repository's
+// devDependencies) into the same project, type-checks cluster-consumer.ts and runs it: a cluster
+// in one process that runs a pipeline of two jobs. Everything before that runs without them.
 //
 //   node scripts/consumer/check.mjs [--keep]
 //
@@ -97,7 +100,9 @@ check("consumer: npm i the tarball into a fresh project", ["consumer: npm pack"]
   fs.mkdirSync(project, { recursive: true })
   fs.mkdirSync(data, { recursive: true })
   fs.writeFileSync(path.join(project, "package.json"), JSON.stringify({ name: "slicewise-consumer", private: true, type: "module" }, null, 2))
-  for (const f of ["consumer.ts", "tsconfig.node16.json", "tsconfig.bundler.json"]) fs.copyFileSync(path.join(here, f), path.join(project, f))
+  for (const f of ["consumer.ts", "tsconfig.node16.json", "tsconfig.bundler.json", "cluster-consumer.ts", "tsconfig.cluster-node16.json", "tsconfig.cluster-bundler.json"]) {
+    fs.copyFileSync(path.join(here, f), path.join(project, f))
+  }
   run("npm", ["install", tarball, `@types/node@${typesNode}`, "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error"], project)
   const installed = JSON.parse(fs.readFileSync(path.join(project, "node_modules/slicewise/package.json"), "utf8"))
   return `slicewise ${installed.version}`
@@ -137,6 +142,41 @@ check("consumer: npx slicewise run = the library's run", ["consumer: plan, cost,
   const output = path.join(data, "cli.tif")
   run("npx", ["--no", "--", "slicewise", "run", path.join(data, "input.tif"), output, ...STEPS, "--threads", "2"], project)
   return run("node", ["out/consumer.js", "compare", path.join(data, "library.tif"), output], project).trim()
+})
+
+// slicewise/cluster: its packages are optional peer dependencies, installed by the user.
+const PEERS = Object.keys(pkg.peerDependencies ?? {}).filter((p) => pkg.peerDependenciesMeta?.[p]?.optional === true)
+
+check("consumer: slicewise works without the cluster's optional peers, slicewise/cluster names one missing", installed, () => {
+  const present = PEERS.filter((p) => fs.existsSync(path.join(project, "node_modules", p, "package.json")))
+  if (PEERS.length === 0) throw new Error("package.json declares no optional peerDependencies")
+  if (present.length > 0) throw new Error(`installed without being asked: ${present.join(", ")}`)
+  run("node", ["--input-type=module", "-e", 'await import("slicewise"); await import("slicewise/jobs"); await import("slicewise/batch")'], project)
+  const r = spawnSync("node", ["--input-type=module", "-e", 'await import("slicewise/cluster")'], { cwd: project, encoding: "utf8" })
+  const missing = /Cannot find package '([^']+)'/.exec(r.stderr ?? "")
+  if (r.status === 0 || missing === null || !PEERS.includes(missing[1])) throw new Error(`import("slicewise/cluster") without its peers: exit ${r.status}\n${(r.stderr ?? "").slice(-1000)}`)
+  return `import("slicewise/cluster"): Cannot find package '${missing[1]}'`
+})
+
+check("consumer: npm i slicewise/cluster's peer dependencies", installed, () => {
+  const specs = PEERS.map((p) => `${p}@${pkg.devDependencies[p]}`)
+  run("npm", ["install", ...specs, "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error"], project)
+  const wrong = PEERS.map((p) => [p, JSON.parse(fs.readFileSync(path.join(project, "node_modules", p, "package.json"), "utf8")).version]).filter(([p, v]) => v !== pkg.devDependencies[p])
+  if (wrong.length > 0) throw new Error(`installed ${wrong.map(([p, v]) => `${p}@${v}`).join(", ")}, not this repository's versions`)
+  // One copy of effect for slicewise and the peers: two would not share services and fibers.
+  const effects = run("npm", ["ls", "effect", "--all", "--parseable"], project).split("\n").filter((l) => /[\\/]node_modules[\\/]effect$/.test(l.trim()))
+  if (new Set(effects).size !== 1) throw new Error(`more than one effect installed:\n${[...new Set(effects)].join("\n")}`)
+  return specs.join(" ")
+})
+
+const peers = ["consumer: npm i slicewise/cluster's peer dependencies"]
+check("consumer: type-check slicewise/cluster, moduleResolution node16", peers, () => typeCheck("tsconfig.cluster-node16.json"))
+check("consumer: type-check slicewise/cluster, moduleResolution bundler", peers, () => typeCheck("tsconfig.cluster-bundler.json"))
+
+check("consumer: slicewise/cluster in one process: an exec job, then a run job after it, both done", ["consumer: type-check slicewise/cluster, moduleResolution node16"], () => {
+  const out = run("node", ["out/cluster-consumer.js", path.join(tmp, "cluster")], project, { timeout: 120_000 })
+  if (!out.includes("cluster consumer: every check passed")) throw new Error(`no final line in\n${out.slice(-2000)}`)
+  return (out.split("\n").find((l) => l.startsWith("cluster: ")) ?? "").replace(/^cluster: /, "")
 })
 
 if (keep) console.log(`kept ${tmp}`)

@@ -1,6 +1,7 @@
 /**
  * A program that uses slicewise as an installed package, the way a user would: every public entry
- * point, a pipeline planned, costed, run with two row threads and checked against the memory
+ * point but slicewise/cluster (cluster-consumer.ts: its optional peers are not installed yet when
+ * this runs), a pipeline planned, costed, run with two row threads and checked against the memory
  * interpreter, a file written and read back, a typed error caught by its tag. scripts/consumer/
  * check.mjs type-checks it under moduleResolution node16 and bundler and runs it with node in a
  * fresh project where the packed tarball is installed. It exits non-zero on any mismatch.

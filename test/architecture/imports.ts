@@ -71,3 +71,24 @@ export const importCircles = (graph: ImportGraph): Array<Array<string>> => {
   for (const v of graph.keys()) if (!index.has(v)) visit(v)
   return circles
 }
+
+const PACKAGE_IMPORT = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\brequire\s*\(\s*)["']((?:@[^/"'.][^/"']*\/)?[^./"'][^/"']*)(?:\/[^"']*)?["']/g
+
+/** The packages (bare specifiers, without subpaths; node: built-ins left out) a module imports. */
+export const packageImports = (file: string): Array<string> => {
+  const source = withoutComments(fs.readFileSync(file, "utf8"))
+  return [...new Set([...source.matchAll(PACKAGE_IMPORT)].map((m) => m[1]!).filter((p) => !p.startsWith("node:")))]
+}
+
+/** `start` and every module it reaches through the graph (relative to the graph's root). */
+export const reachable = (graph: ImportGraph, start: string): Set<string> => {
+  const seen = new Set<string>()
+  const stack = [start]
+  while (stack.length > 0) {
+    const m = stack.pop()!
+    if (seen.has(m)) continue
+    seen.add(m)
+    for (const next of graph.get(m) ?? []) stack.push(next)
+  }
+  return seen
+}
