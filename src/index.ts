@@ -10,7 +10,8 @@
  * This module exports what composing and running a pipeline needs. The subpaths group the same
  * and more by layer: `slicewise/algebra`, `slicewise/ops`, `slicewise/io` (with
  * `slicewise/io/tiff`, `/nrrd`, `/nifti`, `/zarr`, `/dicom`), `slicewise/interpreters`, `slicewise/batch`,
- * `slicewise/jobs` and `slicewise/profile`. What no entry point exports is internal.
+ * `slicewise/jobs`, `slicewise/profile` and `slicewise/cluster` (runners on PostgreSQL; its packages are
+ * optional peer dependencies). What no entry point exports is internal.
  *
  * @example
  * ```ts
