@@ -113,6 +113,15 @@ describe("cluster scheduling (in memory)", () => {
     for (const j of jobs) expect(fs.readFileSync(path.join(dir, `${j.name}.txt`), "utf8")).toBe("voxels")
   })
 
+  it("queues every job whose dependencies are done at once: independent jobs overlap on runners with room", async () => {
+    const jobs = [sleepy("p1", 10, [], 1), sleepy("p2", 10, [], 1), sleepy("p3", 10, [], 1), sleepy("q1", 10, ["p1"], 1), sleepy("q2", 10, ["p2"], 1)]
+    const { reports } = await Effect.runPromise(runCluster(payloadOf(jobs), { r1: 100, r2: 100 }))
+    const by = byName(reports)
+    const overlap = (a: string, b: string) => by.get(a)!.startedAt! < by.get(b)!.finishedAt! && by.get(b)!.startedAt! < by.get(a)!.finishedAt!
+    expect(overlap("p1", "p2") && overlap("p2", "p3") && overlap("p1", "p3")).toBe(true)
+    expect(overlap("q1", "q2")).toBe(true)
+  })
+
   it("takes the largest job that fits first, and a small job fills the room a large one leaves", async () => {
     const payload = payloadOf([sleepy("s1", 10), sleepy("l1", 60), sleepy("s2", 10), sleepy("l2", 60)])
     const trace = await Effect.runPromise(
