@@ -14,6 +14,7 @@
  */
 import { processTree, processUsage } from "../jobs/exec/peak-rss.js"
 import { readIoCounters, type IoCounters } from "../profile/sampler.js"
+import type { RunnerSample } from "../profile/cluster-page.js"
 
 interface Totals extends IoCounters {
   readonly cpuMs: number
@@ -34,12 +35,7 @@ export interface TreeReading {
   /** % of one core since the previous reading. */
   readonly cpuPercent: number
   /** Bytes per second since the previous reading; absent where /proc/PID/io cannot be read. */
-  readonly io?: {
-    readonly readBytesPerSecond: number
-    readonly writeBytesPerSecond: number
-    readonly diskReadBytesPerSecond: number
-    readonly diskWriteBytesPerSecond: number
-  }
+  readonly io?: RunnerSample["io"]
 }
 
 /** Reads the tree under `root` on each call. */
