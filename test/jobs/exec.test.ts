@@ -11,6 +11,7 @@ import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { runBatch } from "../../src/batch/index.js"
 import { execSetUp, type ExecJob } from "../../src/jobs/exec/exec-job.js"
+import { TOOL_OOM_SCORE_ADJ } from "../../src/jobs/exec/process-group.js"
 import { ExecError, runExternal } from "../../src/jobs/exec/run-external.js"
 import { decodeJobs, jobSetUp } from "../../src/jobs/file.js"
 
@@ -56,6 +57,20 @@ describe("runExternal", () => {
     // The command saw a temporary name beside the output, with the output's suffix.
     expect(log).toMatch(/\/out\/\.slicewise-[\w-]+\.copy\.txt/)
     expect(leftovers()).toEqual([])
+  })
+
+  it("starts the command with a raised oom_score_adj, so that the OOM killer takes it before its runner", async () => {
+    await Effect.runPromise(
+      runExternal({
+        job: "oom",
+        argv: ["sh", "-c", 'cat /proc/self/oom_score_adj > "$1"', "sh", "{output0}"],
+        inputs: [],
+        outputs: [{ path: at("oom.txt") }],
+        logFile: at("oom.log")
+      })
+    )
+    expect(fs.readFileSync(at("oom.txt"), "utf8").trim()).toBe(String(TOOL_OOM_SCORE_ADJ))
+    expect(fs.readFileSync("/proc/self/oom_score_adj", "utf8").trim()).not.toBe(String(TOOL_OOM_SCORE_ADJ))
   })
 
   it("leaves no declared output and no temporary file when the command fails, and says why with its last lines", async () => {

@@ -9,6 +9,12 @@
  * command runs under `/usr/bin/time -f %M`, whose figure (the largest waited-for process's
  * ru_maxrss) is exact for a single process, and the larger of the two is reported.
  *
+ * Out of memory: where the kernel enforces a limit (a cgroup, a container) and a job's tool
+ * outgrows its prediction, the kernel's OOM killer should take the tool, whose job then fails and
+ * is reported, not the runner or batch that started it, whose death would take every job it runs
+ * with it. So the command starts with its `oom_score_adj` raised to TOOL_OOM_SCORE_ADJ (a raise needs
+ * no privilege; its processes inherit it), through a shell that sets it and execs the command.
+ *
  * @example
  * ```ts
  * const exit = yield* Effect.scoped(Effect.flatMap(spawnGroup({ argv: ["sleep", "1"], logFile: "/tmp/s.log" }), (p) => p.exited))
@@ -56,6 +62,15 @@ export class SpawnError extends Error {
 }
 
 const GNU_TIME = "/usr/bin/time"
+
+/** An external command's oom_score_adj (-1000…1000; the runner's is usually 0): the OOM killer's first choice. */
+export const TOOL_OOM_SCORE_ADJ = 500
+
+/** `argv` started by a shell that first raises its oom_score_adj (where /proc has it), then execs it. */
+const withOomScoreAdj = (argv: ReadonlyArray<string>): ReadonlyArray<string> =>
+  fs.existsSync("/proc/self/oom_score_adj")
+    ? ["/bin/sh", "-c", `{ echo ${TOOL_OOM_SCORE_ADJ} >/proc/self/oom_score_adj; } 2>/dev/null; exec "$@"`, "sh", ...argv]
+    : argv
 
 /** GNU time's %M (KiB) from its -o file: the last line that is a number; 0 if none. */
 const gnuTimePeak = (file: string): number => {
@@ -105,7 +120,7 @@ export const spawnGroup = (spec: GroupSpec): Effect.Effect<RunningGroup, SpawnEr
     const started = performance.now()
     const timeFile = fs.existsSync(GNU_TIME) ? `${spec.logFile}.rss-${process.pid}-${Math.random().toString(36).slice(2)}` : undefined
     if (timeFile !== undefined) yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(timeFile, { force: true })))
-    const argv = timeFile === undefined ? spec.argv : [GNU_TIME, "-f", "%M", "-o", timeFile, ...spec.argv]
+    const argv = withOomScoreAdj(timeFile === undefined ? spec.argv : [GNU_TIME, "-f", "%M", "-o", timeFile, ...spec.argv])
     const child = yield* Effect.acquireRelease(
       Effect.async<ChildProcess, SpawnError>((resume) => {
         const c = spawn(argv[0]!, argv.slice(1), {
