@@ -58,6 +58,7 @@ export const runRunner = (options: RunnerOptions) =>
       runWorker({
         runner: options.name,
         budgetBytes,
+        own: { rss: () => process.memoryUsage.rss(), baselineBytes: baseline },
         refreshSeconds: Math.max(1, Math.floor((options.lockSeconds ?? 10) / 3)),
         onStart: (job) => {
           load.start(job)

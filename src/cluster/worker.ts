@@ -27,6 +27,12 @@ export interface WorkerOptions {
   readonly runner: string
   /** What the running jobs' predicted peaks may add up to, bytes. */
   readonly budgetBytes: number
+  /**
+   * The runner's own memory, to keep its growth out of the budget: with `rss` (its resident bytes
+   * now) and `baselineBytes` (what it was when the budget was set), what it has grown beyond the
+   * baseline and its in-process jobs' predictions is taken from the budget while it lasts.
+   */
+  readonly own?: { readonly rss: () => number; readonly baselineBytes: number }
   /** How often to look at the queue when nothing changed (default 250 ms). */
   readonly pollMillis?: number
   /** Seconds between lock refreshes (default 3: a third of the queue's default lock). */
@@ -39,12 +45,26 @@ export interface WorkerOptions {
 
 const decodeQueued = Schema.decodeUnknown(Schema.parseJson(QueuedJob))
 
+/** Whether a queued job (its JSON) runs in the runner's process: slicewise's own kinds do, tools do not. */
+const runsInProcess = (payload: string): boolean => {
+  try {
+    const kind = kindOf((JSON.parse(payload) as QueuedJob).definition)
+    return kind === "run" || kind === "fuse"
+  } catch {
+    return false
+  }
+}
+
 /** Runs forever (until interrupted): take what fits, run it, report it, free its memory. */
 export const runWorker = (options: WorkerOptions) =>
   Effect.gen(function* () {
     const queue = yield* JobQueueService
-    const running = new Map<string, number>() // id → predicted bytes
-    const free = () => options.budgetBytes - [...running.values()].reduce((a, b) => a + b, 0)
+    const running = new Map<string, { readonly bytes: number; readonly inProcess: boolean }>() // by id
+    const sum = (inProcessOnly: boolean) => [...running.values()].reduce((n, r) => (inProcessOnly && !r.inProcess ? n : n + r.bytes), 0)
+    // The runner's heap grows as it runs jobs (tens of MiB over a day's pipelines): that is memory
+    // its jobs cannot have. Slicewise jobs run in its process, so their predictions are not growth.
+    const growth = () => (options.own === undefined ? 0 : Math.max(0, options.own.rss() - options.own.baselineBytes - sum(true)))
+    const free = () => options.budgetBytes - sum(false) - growth()
     const changed = yield* Effect.makeLatch(false)
 
     const report = (taken: TakenJob, r: JobReport) =>
@@ -82,7 +102,7 @@ export const runWorker = (options: WorkerOptions) =>
       // PostgreSQL out of reach: say so and look again, as the cluster's own storage does.
       const taken = yield* queue.take(options.runner, free()).pipe(Effect.tapErrorCause(Effect.logWarning), Effect.orElseSucceed(() => Option.none<TakenJob>()))
       if (Option.isSome(taken)) {
-        running.set(taken.value.id, taken.value.predictedBytes)
+        running.set(taken.value.id, { bytes: taken.value.predictedBytes, inProcess: runsInProcess(taken.value.payload) })
         yield* Effect.forkScoped(run(taken.value))
         continue
       }

@@ -18,7 +18,7 @@ import { PipelineLive, SlicewisePipeline } from "../../src/cluster/pipeline.js"
 import { PipelineRecordsService } from "../../src/cluster/pipelines.js"
 import { pipelineId, type JobReport, type PipelinePayload } from "../../src/cluster/protocol.js"
 import { JobQueueService, type JobQueue } from "../../src/cluster/queue.js"
-import { runWorker } from "../../src/cluster/worker.js"
+import { runWorker, type WorkerOptions } from "../../src/cluster/worker.js"
 
 const MiB = 2 ** 20
 let dir: string
@@ -51,7 +51,7 @@ interface Trace {
 }
 
 /** Forks one worker per entry of `budgets` (MiB); what they start is traced. */
-const startWorkers = (budgets: Readonly<Record<string, number>>) =>
+const startWorkers = (budgets: Readonly<Record<string, number>>, own?: WorkerOptions["own"]) =>
   Effect.gen(function* () {
     const trace: Trace = { starts: [] }
     const running = new Map<string, Map<string, number>>()
@@ -62,6 +62,7 @@ const startWorkers = (budgets: Readonly<Record<string, number>>) =>
           runner,
           budgetBytes: mib * MiB,
           pollMillis: 20,
+          ...(own === undefined ? {} : { own }),
           onStart: (job) => {
             const mine = running.get(runner)!
             mine.set(job.name, job.predictedBytes)
@@ -140,6 +141,23 @@ describe("cluster scheduling (in memory)", () => {
     expect(trace.starts.map((s) => s.name)).toEqual(["l1", "s1", "s2", "l2"])
     expect(trace.starts.slice(0, 3).map((s) => s.runningBytes / MiB)).toEqual([60, 70, 80])
     expect(trace.starts[3]!.runningBytes).toBeLessThanOrEqual(80 * MiB)
+  })
+
+  it("takes what the runner itself has grown since its budget was set out of that budget", async () => {
+    const jobs = [sleepy("g1", 40), sleepy("g2", 40), sleepy("g3", 40)]
+    const run = (grownMiB: number) =>
+      Effect.runPromise(
+        inCluster(
+          Effect.gen(function* () {
+            const trace = yield* startWorkers({ only: 100 }, { rss: () => (200 + grownMiB) * MiB, baselineBytes: 200 * MiB })
+            yield* SlicewisePipeline.execute(payloadOf(jobs))
+            return trace
+          })
+        )
+      )
+    // 100 MiB holds two 40 MiB jobs; after 30 MiB of growth, one.
+    expect(Math.max(...(await run(0)).starts.map((s) => s.runningBytes))).toBeGreaterThan(40 * MiB)
+    expect(Math.max(...(await run(30)).starts.map((s) => s.runningBytes))).toBe(40 * MiB)
   })
 
   it("runs each job after those it comes after, and reports jobs after a failed one as not run", async () => {
