@@ -17,6 +17,7 @@ import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
+import { collectGarbage } from "../util/gc.js"
 import { executeJob } from "./execute.js"
 import { jobDeferred } from "./pipeline.js"
 import { kindOf, QueuedJob, type JobReport } from "./protocol.js"
@@ -88,12 +89,22 @@ export const runWorker = (options: WorkerOptions) =>
         Effect.tapErrorCause(Effect.logWarning),
         // Stopping mid-job: the job goes back to the queue at once, not after its lock expires.
         Effect.onInterrupt(() => Effect.ignore(queue.release(taken.id))),
-        Effect.ensuring(Effect.zipRight(Effect.sync(() => running.delete(taken.id)), changed.open))
+        Effect.ensuring(
+          Effect.zipRight(
+            Effect.sync(() => {
+              // What a slicewise job left in this process is garbage now: collected (as the batch
+              // does), it is not counted as the runner's growth.
+              if (running.get(taken.id)?.inProcess === true) collectGarbage()
+              running.delete(taken.id)
+            }),
+            changed.open
+          )
+        )
       )
 
-    // The heartbeat: this runner's budget, for refusing jobs no runner can hold, and its jobs' locks.
+    // The heartbeat: this runner's budget (less its growth), for refusing jobs no runner can hold, and its jobs' locks.
     yield* Effect.forkScoped(
-      Effect.suspend(() => Effect.zipRight(queue.announce(options.runner, options.budgetBytes), queue.refresh(options.runner, [...running.keys()]))).pipe(
+      Effect.suspend(() => Effect.zipRight(queue.announce(options.runner, options.budgetBytes - growth()), queue.refresh(options.runner, [...running.keys()]))).pipe(
         Effect.catchAllCause(Effect.logWarning),
         Effect.repeat(Schedule.spaced(Duration.seconds(options.refreshSeconds ?? 3)))
       )
