@@ -32,10 +32,11 @@ export interface CliResult {
   readonly stderr: string
 }
 
-export const waitFor = async (what: () => boolean, ms: number, label: string) => {
+/** Waits until `what` holds; past `ms`, fails naming `label` (a function: what to say then, e.g. the runners' logs). */
+export const waitFor = async (what: () => boolean, ms: number, label: string | (() => string)) => {
   const end = Date.now() + ms
   while (!what()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${label}`)
+    if (Date.now() > end) throw new Error(`timed out waiting for ${typeof label === "string" ? label : label()}`)
     await new Promise((r) => setTimeout(r, 100))
   }
 }
@@ -56,13 +57,20 @@ export const clusterFixture = () => {
   let dir: string | undefined
   const runners: Array<Runner> = []
   const url = () => pg!.url
+  const tmp = () => {
+    const t = path.join(dir!, "tmp")
+    fs.mkdirSync(t, { recursive: true })
+    return t
+  }
 
   const startRunner = async (name: string, memory = "1GiB"): Promise<Runner> => {
     const port = await freePort()
     const child = spawn(
       process.execPath,
       [...cliArgs, "runner", "--cluster", url(), "--memory", memory, "--listen", `127.0.0.1:${port}`, "--name", name, "--lock-seconds", "4"],
-      { cwd: root, stdio: ["ignore", "ignore", "pipe"] }
+      // A temporary directory of this fixture's own: its runners record their commands' process groups
+      // there (orphans.ts), so that the runners of another test file do not reap this one's orphans.
+      { cwd: root, stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, TMPDIR: tmp() } }
     )
     const runner = { name, child, log: [] as Array<string> }
     child.stderr!.setEncoding("utf8").on("data", (s: string) => runner.log.push(...s.split("\n").filter((l) => l !== "")))
@@ -87,7 +95,8 @@ export const clusterFixture = () => {
     /** Runners of 1 GiB, until each says it runs. */
     startRunners: async (names: ReadonlyArray<string>) => {
       const started = await Promise.all(names.map((n) => startRunner(n)))
-      await waitFor(() => started.every((r) => r.log.some((l) => l.includes("runner on"))), 60_000, "the runners to start")
+      await waitFor(() => started.every((r) => r.log.some((l) => l.includes("runner on"))), 60_000, () =>
+        `the runners to start; their logs:\n${started.map((r) => `${r.name} (exit ${r.child.exitCode ?? r.child.signalCode ?? "-"}): ${r.log.join("\n  ")}`).join("\n")}`)
     },
     stop: async () => {
       for (const r of runners) r.child.kill("SIGKILL")
@@ -100,6 +109,10 @@ export const clusterFixture = () => {
       const file = path.join(dir!, `${name}.json`)
       fs.writeFileSync(file, JSON.stringify({ jobs }))
       return file
+    },
+    /** Where this fixture's runners record the process groups of their commands (orphans.ts). */
+    get groupsDirectory() {
+      return path.join(tmp(), "slicewise-groups")
     },
     /** What each runner said its jobs may use, bytes. */
     budgets: () => runners.map((r) => Number(/jobs may use .* \((\d+) bytes/.exec(r.log.join("\n"))?.[1]))
