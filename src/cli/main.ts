@@ -245,13 +245,21 @@ const describeFailure = (cause: Cause.Cause<unknown>): string | undefined => {
 // only if a prompt needs it.
 const environment = Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, lazyTerminalLayer)
 const fiber = Effect.runFork(main(process.argv).pipe(Effect.provide(environment)))
-const interrupt = () => Effect.runFork(Fiber.interrupt(fiber))
-process.once("SIGINT", interrupt)
-process.once("SIGTERM", interrupt)
+// A signal interrupts the fiber, so that every scope closes (temporaries, spills and the output's
+// lock removed); the exit code is then the shell's for that signal, 128 + its number, as if it had
+// killed the process. A second signal of the same kind kills it at once (Node's default).
+const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const
+let signalled: keyof typeof SIGNAL_EXIT | undefined
+const interruptOn = (signal: keyof typeof SIGNAL_EXIT) => () => {
+  signalled ??= signal
+  Effect.runFork(Fiber.interrupt(fiber))
+}
+process.once("SIGINT", interruptOn("SIGINT"))
+process.once("SIGTERM", interruptOn("SIGTERM"))
 Effect.runPromise(Fiber.await(fiber)).then((exit) => {
   if (Exit.isSuccess(exit)) return
   const line = describeFailure(exit.cause)
   if (line !== undefined) process.stderr.write(`slicewise: ${line}\n`)
   if (process.env.SLICEWISE_DEBUG) process.stderr.write(`${Cause.pretty(exit.cause)}\n`)
-  process.exitCode = Cause.isInterruptedOnly(exit.cause) ? 130 : 1
+  process.exitCode = Cause.isInterruptedOnly(exit.cause) ? SIGNAL_EXIT[signalled ?? "SIGINT"] : 1
 })

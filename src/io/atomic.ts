@@ -50,6 +50,21 @@ const randomHex = (): string => Math.floor(Math.random() * 2 ** 48).toString(16)
  */
 export const temporaryName = (target: string, suffix: string = temporarySuffix()): string => target + suffix
 
+/** The suffix `temporarySuffix` makes, wherever it is in a path (a file in a temporary directory too). */
+const TEMPORARY_SUFFIX = /\.partial-\d+-[0-9a-f]{12}(?:-old)?/g
+
+/**
+ * The path a temporary stands for: `path` without its temporary suffixes, so that a message about a
+ * temporary names the file the user asked for.
+ *
+ * @example
+ * ```ts
+ * shownPath("/out/v.tif.partial-4242-9f3a1c0b7e21")             // "/out/v.tif"
+ * shownPath("/out/s.partial-4242-9f3a1c0b7e21/z0007.tif")       // "/out/s/z0007.tif"
+ * ```
+ */
+export const shownPath = (path: string): string => path.replace(TEMPORARY_SUFFIX, "")
+
 /** What is at a path. */
 export type PathKind = "none" | "file" | "dir" | "other"
 

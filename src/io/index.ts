@@ -33,6 +33,7 @@ import { fileError, UnsupportedError, type IoError } from "../algebra/io-errors.
 import { nrrdSink, openNrrd } from "./nrrd.js"
 import { isDicomDirectory } from "./dicom/detect.js"
 import type { SliceSink, SliceSource } from "../algebra/slices.js"
+import { lockedSink } from "./output-lock.js"
 import { openTiffFile, openTiffStack } from "./tiff/reader.js"
 import type { SinkOptions, SourceOptions } from "./options.js"
 import { tiffFileSink, tiffStackSink } from "./tiff/writer.js"
@@ -152,8 +153,14 @@ export const inapplicableOption = (kind: OutputKind, options: SinkOptions): keyo
 /**
  * A sink for writing a volume, choosing the format from the path. An option the format does not
  * take (a Zarr codec for a TIFF, chunks for NRRD, …) is an UnsupportedError naming it, not ignored.
+ * Every format's writer takes the output's lock first (one run at a time writes a path; see
+ * output-lock.ts), and its errors name the output rather than its temporaries.
  */
 export const sinkFor = (path: string, options: SinkOptions = {}): Effect.Effect<SliceSink, IoError> =>
+  Effect.map(formatSinkFor(path, options), (sink) => lockedSink(path.replace(/\/+$/, "") || "/", sink))
+
+/** The format's own sink for `path`, without the lock. */
+const formatSinkFor = (path: string, options: SinkOptions): Effect.Effect<SliceSink, IoError> =>
   Effect.suspend((): Effect.Effect<SliceSink, IoError> => {
     if (isUrl(path)) return Effect.fail(new UnsupportedError({ path, detail: "writing over HTTP", hint: "write to a local path" }))
     const kind = outputKindOf(path)
