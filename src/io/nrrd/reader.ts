@@ -104,7 +104,8 @@ const locateData = (
       if (linesLeft > 0) {
         const chunk = new Uint8Array(HEADER_CHUNK)
         while (linesLeft > 0) {
-          const n = yield* readAt(fd, dataPath, chunk, pos)
+          // Only the bytes the file has: a device (/dev/zero) never ends, and has size 0.
+          const n = pos >= size ? 0 : yield* readAt(fd, dataPath, chunk.subarray(0, Math.min(chunk.length, size - pos)), pos)
           if (n === 0)
             return yield* new FormatError({
               path: dataPath,

@@ -297,9 +297,11 @@ const decodeBlock = async (
   rows: number,
   scratch: BlockScratch
 ): Promise<Uint8Array> => {
-  let decoded: ArrayBufferLike
+  // Exactly the block's bytes; a short last strip may also hold a whole strip's rows (some writers pad it).
+  const whole = page.blockHeight * page.blockWidth * page.bytesPerSample
+  let decoded: Uint8Array
   try {
-    decoded = await decompressBlock(page.compression, io.buffer.slice(io.byteOffset + at, io.byteOffset + at + length) as ArrayBuffer)
+    decoded = await decompressBlock(page.compression, io.subarray(at, at + length), Math.max(needed, whole))
   } catch (cause) {
     throw new FormatError({
       path,
@@ -308,8 +310,6 @@ const decodeBlock = async (
       hint: "the file is corrupt"
     })
   }
-  // Exactly the block's bytes; a short last strip may also hold a whole strip's rows (some writers pad it).
-  const whole = page.blockHeight * page.blockWidth * page.bytesPerSample
   if (decoded.byteLength !== needed && decoded.byteLength !== whole) {
     throw new FormatError({
       path,
@@ -318,7 +318,7 @@ const decodeBlock = async (
       hint: "the file is corrupt or truncated"
     })
   }
-  const block = new Uint8Array(decoded, 0, needed)
+  const block = decoded.subarray(0, needed)
   const bps = page.bytesPerSample
   // Rows to un-predict: a tile's rows all hold data (padding included); a strip's only its own.
   const predictedRows = page.tiled ? page.blockHeight : rows
