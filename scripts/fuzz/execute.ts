@@ -20,6 +20,8 @@ import type { Job, Outcome } from "./types.js"
 
 /** Slices larger than this are not read (the volume is valid but huge: a Zarr of fill values). */
 export const READ_LIMIT = 16 * 2 ** 20
+/** Volumes deeper than this, or of more than 4 · READ_LIMIT bytes, are read at their ends only. */
+export const MAX_SLICES = 100_000
 
 const TYPED_TAGS = new Set(["FormatError", "UnsupportedError", "FileError"])
 
@@ -32,9 +34,12 @@ const openAndRead = (path: string) =>
       if (length * bytesPerVoxel(source.info.dtype) > READ_LIMIT) return { slices: depth, read: false }
       const reader = yield* source.open
       const slice = allocSlice(source.info.dtype, length)
-      for (let z = 0; z < depth; z++) yield* reader.read(z, slice)
+      // A valid volume far larger than any seed (a Zarr of fill values) is read at its ends only.
+      const whole = depth <= MAX_SLICES && depth * length * bytesPerVoxel(source.info.dtype) <= READ_LIMIT * 4
+      const order = whole ? Array.from({ length: depth }, (_, z) => z) : [0, 1, depth - 2, depth - 1].filter((z) => z >= 0 && z < depth)
+      for (const z of order) yield* reader.read(z, slice)
       if (depth > 1) yield* reader.read(0, slice)
-      return { slices: depth, read: true }
+      return { slices: depth, read: whole }
     })
   )
 

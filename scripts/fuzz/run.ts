@@ -38,7 +38,7 @@ for (const f of formats) {
   })
   summaries.push(s)
   const typed = Object.entries(s.typed).map(([t, n]) => `${t} ${n}`).join(", ")
-  console.log(`\n${f}: ${s.cases} cases in ${s.seconds.toFixed(0)} s; ok ${s.ok} (+${s.okUnread} too large to read); typed: ${typed}; findings ${s.findings.length} distinct, ${s.findings.reduce((a, x) => a + x.count, 0)} cases; peak arrayBuffers ${s.peakArrayBuffersMiB.toFixed(1)} MiB`)
+  console.log(`\n${f}: ${s.cases} cases in ${s.seconds.toFixed(0)} s; ok ${s.ok} (+${s.okUnread} valid but too large to read whole); typed: ${typed}; findings ${s.findings.length} distinct, ${s.findings.reduce((a, x) => a + x.count, 0)} cases; peak arrayBuffers ${s.peakArrayBuffersMiB.toFixed(1)} MiB`)
   for (const x of s.findings) console.log(`  [${x.finding} ×${x.count}] ${x.message}\n    seed ${x.seed}; mutations ${JSON.stringify(x.mutations).slice(0, 600)}`)
   if (s.shrunk) console.log(`  shrunk: [${s.shrunk.finding}] ${s.shrunk.message}\n    seed ${s.shrunk.seed}; ${JSON.stringify(s.shrunk.mutations).slice(0, 600)}\n    files: ${s.shrunk.saved}`)
 }

@@ -69,3 +69,34 @@ describe("NRRD detached data", () => {
     expectFormatError(await failureOf(path), "/dev/zero", /line skip 2/)
   })
 })
+
+describe("Zarr metadata that would need unbounded memory or time", () => {
+  const store = (name: string, meta: object, chunks: Record<string, Uint8Array> = {}) => {
+    const path = nodePath.join(dir, name)
+    fs.mkdirSync(path, { recursive: true })
+    fs.writeFileSync(nodePath.join(path, ".zarray"), JSON.stringify({ compressor: null, dtype: "|u1", fill_value: 7, filters: null, order: "C", zarr_format: 2, ...meta }))
+    for (const [k, v] of Object.entries(chunks)) fs.writeFileSync(nodePath.join(path, k), v)
+    return path
+  }
+
+  it("a shape of 10¹² slices (no chunk present: all fill value) is an UnsupportedError at open, before any listing", async () => {
+    const path = store("huge.zarr", { shape: [1e12, 7, 6], chunks: [2, 3, 4] })
+    const e = await failureOf(path)
+    expect(String(e)).toMatch(/UnsupportedError.*3000000000000 stored objects/s)
+    expect((e as { path: string }).path).toBe(nodePath.join(path, ".zarray"))
+  })
+
+  it("a chunk of 10 GB over a missing chunk is refused at open (zarrita allocated a decoded chunk of fill value)", async () => {
+    const path = store("big-chunk.zarr", { shape: [3, 7, 6], chunks: [2, 3, 1736193608] })
+    expect(String(await failureOf(path))).toMatch(/UnsupportedError.*a chunk of 10417161648 bytes/s)
+  })
+
+  it("a sparse store of 393 216 missing chunks opens and reads in seconds, fill value where chunks are missing", async () => {
+    const path = store("sparse.zarr", { shape: [65536, 7, 6], chunks: [2, 3, 4] }, { "0.0.0": Uint8Array.from({ length: 24 }, (_, i) => i) })
+    const t0 = performance.now()
+    const { bytes } = await Effect.runPromise(Effect.flatMap(openSource(path), (src) => readAll(src)))
+    expect(performance.now() - t0).toBeLessThan(10_000)
+    expect(Array.from(bytes.subarray(0, 6))).toEqual([0, 1, 2, 3, 7, 7]) // chunk 0.0.0 covers x 0…3
+    expect(bytes[bytes.length - 1]).toBe(7)
+  })
+})

@@ -64,6 +64,7 @@ type Typed = ArrayOf<DType>
 interface ZArray {
   readonly dtype: string
   readonly shape: ReadonlyArray<number>
+  readonly fillValue: unknown
   getChunk(coords: Array<number>): Promise<{ data: Typed; shape: Array<number>; stride: Array<number> }>
 }
 
@@ -211,6 +212,33 @@ interface StoredObjects {
   readonly missing: number
 }
 
+/**
+ * The most stored objects an array may have: each has its key and size held, and is stat'ed (or
+ * HEAD-requested) when it is opened; larger arrays are v3 sharded ones (a shard is one object).
+ */
+export const MAX_OBJECTS = 2 ** 20
+/** The most bytes of one slice, one chunk-row slab or one decoded chunk: each is held whole in memory. */
+export const MAX_BUFFER_BYTES = 2 ** 31
+
+/**
+ * Refuses, before anything is listed or allocated, metadata whose grid could not be read: more
+ * stored objects than MAX_OBJECTS, or a slice, slab or decoded chunk over MAX_BUFFER_BYTES (a
+ * shape of 10¹² voxels with no chunk present is a valid Zarr array of fill values; reading it is not).
+ */
+const checkLimits = (where: string, grid: Grid, rows: RowGrid, bpv: number): void => {
+  const [Z, Y, X] = rows.shape
+  const objects = rows.rows * rows.objectsPerRow
+  const refuse = (detail: string, hint: string) => {
+    throw new UnsupportedError({ path: where, detail, hint })
+  }
+  if (objects > MAX_OBJECTS)
+    refuse(`${objects} stored objects (shape ${grid.shape.join("×")}, ${grid.sharded ? "shards" : "chunks"} ${grid.outer.join("×")}); slicewise reads at most ${MAX_OBJECTS}`, "rechunk with larger chunks or shards")
+  if (Y * X * bpv > MAX_BUFFER_BYTES) refuse(`a slice of ${Y * X * bpv} bytes (${Y}×${X}); slicewise holds whole slices, at most ${MAX_BUFFER_BYTES} bytes`, "crop the volume")
+  if (Math.min(rows.outer[0], Z) * Y * X * bpv > MAX_BUFFER_BYTES)
+    refuse(`a chunk-row of ${Math.min(rows.outer[0], Z) * Y * X * bpv} bytes (${rows.outer[0]} slices deep); slicewise holds one, at most ${MAX_BUFFER_BYTES} bytes`, "rechunk with fewer slices per chunk")
+  if (product(grid.inner) * bpv > MAX_BUFFER_BYTES) refuse(`a chunk of ${product(grid.inner) * bpv} bytes (${grid.inner.join("×")}); at most ${MAX_BUFFER_BYTES}`, "rechunk with smaller chunks")
+}
+
 /** Stored sizes of every object of the grid: stat or HEAD, no voxel read. */
 const storedObjects = async (backend: Backend, g: RowGrid): Promise<StoredObjects> => {
   const { rows, cols, objectsPerRow } = g
@@ -221,9 +249,20 @@ const storedObjects = async (backend: Backend, g: RowGrid): Promise<StoredObject
     const rest = i % objectsPerRow
     return g.keyOf(r, Math.floor(rest / cols[1]), rest % cols[1])
   })
+  // Locally, one listing per directory: an object not listed is missing without a stat of its own
+  // (a sparse grid of a million chunks costs a readdir, not a million failed stats).
+  const listings = new Map<string, Promise<ReadonlySet<string> | undefined>>()
+  const listed = (key: string): Promise<boolean> => {
+    if (backend.list === undefined) return Promise.resolve(true)
+    const slash = key.lastIndexOf("/")
+    const dir = key.slice(0, slash)
+    let names = listings.get(dir)
+    if (names === undefined) listings.set(dir, (names = backend.list(dir)))
+    return names.then((n) => n?.has(key.slice(slash + 1)) === true)
+  }
   if (Z * Y * X > 0)
     await pool(keys, backend.remote ? 32 : 64, async (key, i) => {
-      sizes[i] = await backend.size(key)
+      sizes[i] = (await listed(key)) ? await backend.size(key) : undefined
     })
   const rowBytes = Array.from({ length: rows }, (_, r) => {
     let s = 0
@@ -326,6 +365,7 @@ const buildSource = async (
   reopen: () => Promise<{ readonly array: ZArray; readonly store: SlabStore }>
 ): Promise<ZarrSource> => {
   const rows = rowGridOf(located, grid, axes)
+  checkLimits(backend.locate(`${located.prefix}/${located.zarrFormat === 3 ? "zarr.json" : ".zarray"}`), grid, rows, bytesPerVoxel(dtype))
   const objects = await storedObjects(backend, rows)
   checkNoneMissing(backend, located.prefix, objects, options)
   const [Z, Y, X] = rows.shape
@@ -381,7 +421,9 @@ const makeReader = (plan: SlabPlan, array: ZArray, slabStore: SlabStore): SliceR
       const k = i % rows.cols[1]
       const key = rows.keyOf(r, j, k)
       const expected = sizes[r * rows.objectsPerRow + i]
-      const bytes = expected === undefined ? undefined : await backend.get(key)
+      // A missing object is fill value: written into its region here, without a decoded chunk of fill.
+      if (expected === undefined) return fillRegion(target, rows, j, k, depth, Number(array.fillValue ?? 0))
+      const bytes = await backend.get(key)
       if (bytes !== undefined) bytesRead += bytes.length
       checkObject(plan, key, bytes, expected)
       if (bytes !== undefined) checkDeclaredSize(plan, key, bytes)
@@ -411,6 +453,16 @@ const makeReader = (plan: SlabPlan, array: ZArray, slabStore: SlabStore): SliceR
     )
   }
   return { read, bytesRead: () => bytesRead }
+}
+
+/** Sets the slab region of object (j, k) of a chunk-row (`depth` slices) to `value`. */
+const fillRegion = (slab: Typed, rows: RowGrid, j: number, k: number, depth: number, value: number): void => {
+  const [, Y, X] = rows.shape
+  const [, oy, ox] = rows.outer
+  const x0 = k * ox
+  const x1 = Math.min(X, x0 + ox)
+  for (let z = 0; z < depth; z++)
+    for (let y = j * oy; y < Math.min(Y, (j + 1) * oy); y++) slab.fill(value as never, (z * Y + y) * X + x0, (z * Y + y) * X + x1)
 }
 
 /** Throws unless a fetched object is as the store held it when the source was opened. */

@@ -26,6 +26,8 @@ export interface Backend {
   size(key: string): Promise<number | undefined>
   /** Where an object lives, for messages (a file path or a URL). */
   locate(key: string): string
+  /** The names in directory `key` (local stores), or undefined if there is no such directory. */
+  list?(key: string): Promise<ReadonlySet<string> | undefined>
 }
 
 const isAbsent = (e: unknown) => {
@@ -53,6 +55,14 @@ export const fileBackend = (root: string): Backend => {
       try {
         const st = await fs.promises.stat(locate(key))
         return st.isFile() ? st.size : undefined
+      } catch (e) {
+        if (isAbsent(e)) return undefined
+        throw e
+      }
+    },
+    list: async (key) => {
+      try {
+        return new Set(await fs.promises.readdir(locate(key)))
       } catch (e) {
         if (isAbsent(e)) return undefined
         throw e
