@@ -21,6 +21,7 @@ import * as Redacted from "effect/Redacted"
 import { PipelineLive } from "./pipeline.js"
 import { pipelineRecordsLayer } from "./pipelines.js"
 import { jobQueueLayer } from "./queue.js"
+import { builtUnderSchemaLock } from "./schema.js"
 
 export interface ClusterOptions {
   /** postgres://user@host:port/database */
@@ -50,11 +51,13 @@ export const runnerLayer = (options: ClusterOptions & { readonly listen: { reado
   const sockets = NodeClusterSocket.layer({ storage: "sql", serialization: "ndjson", shardingConfig: shardingConfig(options) })
   const engine = ClusterWorkflowEngine.layer.pipe(Layer.provideMerge(sockets))
   const queue = jobQueueLayer({ lockSeconds: lockOf(options) })
-  return PipelineLive.pipe(Layer.provideMerge(Layer.mergeAll(engine, queue, pipelineRecordsLayer)), Layer.provideMerge(sqlLayer(options.url)))
+  const layer = PipelineLive.pipe(Layer.provideMerge(Layer.mergeAll(engine, queue, pipelineRecordsLayer)), Layer.provideMerge(sqlLayer(options.url)))
+  return builtUnderSchemaLock(layer, sqlLayer(options.url))
 }
 
 /** A client (submit, status): reaches the workflow on the runners, hosts nothing. */
 export const clientLayer = (options: ClusterOptions) => {
   const sockets = NodeClusterSocket.layer({ storage: "sql", serialization: "ndjson", clientOnly: true, shardingConfig: shardingConfig(options) })
-  return ClusterWorkflowEngine.layer.pipe(Layer.provideMerge(sockets), Layer.provideMerge(sqlLayer(options.url)))
+  const layer = ClusterWorkflowEngine.layer.pipe(Layer.provideMerge(sockets), Layer.provideMerge(sqlLayer(options.url)))
+  return builtUnderSchemaLock(layer, sqlLayer(options.url))
 }

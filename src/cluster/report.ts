@@ -21,8 +21,8 @@ import type { ClusterPage, ClusterPageJob, JobWhat } from "../profile/cluster-pa
 import { sqlLayer } from "./layers.js"
 import { makePipelineRecords, type PipelineRecord } from "./pipelines.js"
 import type { JobReport } from "./protocol.js"
-import { makeJobQueue } from "./queue.js"
 import { makeSampleStore } from "./samples.js"
+import { ensureTables } from "./schema.js"
 import { pipelineJobs, type QueuedJobStatus } from "./status.js"
 
 export class PipelineNotFoundError extends Data.TaggedError("PipelineNotFoundError")<{ readonly id: string }> {
@@ -67,7 +67,7 @@ const jobRow = (job: PipelineRecord["jobs"][number], final: JobReport | undefine
 /** The page's data for pipeline `id`; the SqlClient is the cluster's. */
 export const clusterReport = (id: string) =>
   Effect.gen(function* () {
-    yield* makeJobQueue()
+    yield* ensureTables
     const records = yield* makePipelineRecords
     const store = yield* makeSampleStore
     const record = yield* Effect.flatMap(records.get(id), Option.match({ onNone: () => Effect.fail(new PipelineNotFoundError({ id })), onSome: Effect.succeed }))

@@ -17,6 +17,7 @@ import * as Option from "effect/Option"
 import { HEADROOM_BYTES, jobName, readJobs, reapOrphans, settledRss, UsageError } from "../jobs/index.js"
 import { formatBytes } from "../util/units.js"
 import { clientLayer, runnerLayer, sqlLayer, type ClusterOptions } from "./layers.js"
+import { ensureTables } from "./schema.js"
 import { predictJob } from "./execute.js"
 import { RUNNERS_SEEN_SECONDS, SlicewisePipeline, tooLargeMessage } from "./pipeline.js"
 import { pipelineId, type JobReport, type PipelinePayload, type QueuedJob } from "./protocol.js"
@@ -120,7 +121,7 @@ export const submitPipeline = (file: string, options: ClusterOptions & { readonl
   }).pipe(Effect.provide(clientLayer(options)))
 
 /** The tables exist once a runner has started; a status before that sees them empty. */
-const withTables = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.zipRight(makeJobQueue(), effect)
+const withTables = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.zipRight(ensureTables, effect)
 
 /** `slicewise status`: the runners alive and the pipelines in the queue. */
 export const clusterStatusOf = (url: string) => withTables(clusterStatus).pipe(Effect.provide(sqlLayer(url)))
