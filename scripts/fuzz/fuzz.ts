@@ -85,7 +85,7 @@ export const fuzzFormat = async (format: FormatName, options: FuzzOptions): Prom
       { seed: options.seed, numRuns: options.cases }
     )
     // The property never fails: a failure here is the harness's own error.
-    if (main.failed) throw new Error(`fuzz harness: ${String(main.errorInstance ?? main.error)}`)
+    if (main.failed) throw new Error(`fuzz harness: ${String(main.errorInstance)}`)
     let shrunk: Summary["shrunk"]
     const first = [...findings.values()][0]
     if (first !== undefined && options.shrink !== false) {

@@ -244,10 +244,11 @@ describe("slicewise batch, interrupted", () => {
     const child = spawn(process.execPath, [...cliArgs, "batch", file, "--memory", "2GiB", "--concurrency", "2"], { cwd: root })
     let stderr = ""
     child.stderr.on("data", (d) => (stderr += d))
-    // Wait until both temporary outputs exist, then interrupt.
+    // Wait until both temporary outputs exist (each beside its output's lock), then interrupt.
+    const entries = () => fs.readdirSync(at("interrupted")).map((n) => n.replace(/\.partial-.*/, ".partial-…")).sort()
     const deadline = Date.now() + 30_000
-    while (fs.readdirSync(at("interrupted")).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
-    expect(fs.readdirSync(at("interrupted")).length).toBe(2)
+    while (entries().filter((n) => n.endsWith(".partial-…")).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+    expect(entries()).toEqual(["one.tif.partial-…", "one.tif.slicewise-lock", "two.nrrd.partial-…", "two.nrrd.slicewise-lock"])
     child.kill("SIGINT")
     const code = await new Promise<number | null>((resolve) => child.on("exit", resolve))
     expect(code).toBe(130)

@@ -228,10 +228,10 @@ describe("slicewise run", () => {
     const child = spawn(process.execPath, [...cliArgs, "run", input, output, "median:radius=2"], { cwd: root })
     let stderr = ""
     child.stderr.on("data", (d) => (stderr += d))
-    // Wait until the temporary output exists, then interrupt.
+    // Wait until the temporary output exists (beside the output's lock), then interrupt.
     const deadline = Date.now() + 30_000
-    while (fs.readdirSync(outDir).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
-    expect(fs.readdirSync(outDir).length).toBe(1)
+    while (!fs.readdirSync(outDir).some((n) => n.includes(".partial-")) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+    expect(fs.readdirSync(outDir).map((n) => n.replace(/\.partial-.*/, ".partial-…")).sort()).toEqual(["out.tif.partial-…", "out.tif.slicewise-lock"])
     child.kill("SIGINT")
     const code = await new Promise<number | null>((resolve) => child.on("exit", resolve))
     expect(code).toBe(130)

@@ -3,13 +3,14 @@
  * PostgreSQL and two runner processes): a small pipeline runs, the page is written and rendered by
  * Debian's headless Chromium (test/support/chromium.ts), and its DOM has one lane per runner with
  * a bar for each job in its runner's lane, each runner's memory samples (RSS above zero, the
- * predictions of its running jobs rising while a copy ran there, its budget as a rule), CPU and I/O, the
+ * predictions of its running jobs above its baseline while a copy ran there, its budget as a rule), CPU and I/O, the
  * pipeline's graph with its edges, and the job table with every job's predicted and measured peak.
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
 import * as Effect from "effect/Effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { clusterReportOf } from "../../src/cluster/report.js"
 import { Memory } from "../../src/interpreters/index.js"
 import { phantomSource, sinkFor } from "../../src/io/index.js"
 import { probePage, type ProbeElement } from "../support/chromium.js"
@@ -31,6 +32,17 @@ beforeAll(async () => {
 }, 90_000)
 
 afterAll(() => fixture.stop())
+
+/** The page's data once every runner has written a sample taken after the pipeline finished. */
+const samplesPastTheEnd = async (id: string) => {
+  const deadline = Date.now() + 30_000
+  for (;;) {
+    const data = await Effect.runPromise(clusterReportOf(fixture.url, id))
+    const end = data.finishedAt ?? Infinity
+    if (data.runners.every((r) => r.samples.some((x) => x.at > end)) || Date.now() > deadline) return data
+    await new Promise((done) => setTimeout(done, 500))
+  }
+}
 
 interface Rendered {
   readonly lanes: Record<string, Array<string>>
@@ -57,8 +69,9 @@ const readPage = (): Rendered => {
       samples: (rss.getAttribute("points") ?? "").trim().split(/\s+/).length,
       // Above the frame's bottom edge: a value above zero.
       rssAboveZero: rss.getBoundingClientRect().top < frame.bottom - 2,
-      // A step up and back: the line has a height.
-      predictedRises: predicted.height > 2,
+      // Above the baseline rule: a running job's prediction added to the runner's baseline. (The
+      // chart spans the pipeline's time only, which the copies may fill: no step back is required.)
+      predictedRises: predicted.top < memory.querySelector('line[data-rule="baseline"]')!.getBoundingClientRect().top - 2,
       rules: Array.from(memory.querySelectorAll("line[data-rule]")).map((l) => l.getAttribute("data-rule")!),
       charts: Array.from(section.querySelectorAll("svg[data-chart]")).map((s) => s.getAttribute("data-chart")!)
     }
@@ -91,8 +104,9 @@ describe("slicewise report ID --cluster", () => {
     const r = await fixture.submit(file, "--wait", "--json")
     expect(r.code, r.stderr).toBe(0)
     const { id, jobs } = JSON.parse(r.stdout) as { id: string; jobs: Array<{ name: string; runner: string }> }
-    // Runners write their samples every 5 s: wait for the last ones of the pipeline's time.
-    await new Promise((done) => setTimeout(done, 6000))
+    // Runners write their samples every 5 s (later when loaded): wait until each has written one
+    // taken after the pipeline finished, so that the page has all of the pipeline's time.
+    const data = await samplesPastTheEnd(id)
     const out = path.join(fixture.dir, "page.html")
     const rep = await fixture.cli("report", id, "--cluster", fixture.url, "--out", out)
     expect(rep.code, rep.stderr).toBe(0)
@@ -110,7 +124,8 @@ describe("slicewise report ID --cluster", () => {
       const runner = page.runners[name]!
       expect(runner.samples, name).toBeGreaterThanOrEqual(3)
       expect(runner.rssAboveZero, name).toBe(true)
-      if (ranCopies.has(name)) expect(runner.predictedRises, `${name}: a copy's prediction while it ran`).toBe(true)
+      const predictions = data.runners.find((r) => r.name === name)!.samples.map((x) => x.runningPredictedBytes)
+      if (ranCopies.has(name)) expect(runner.predictedRises, `${name}: a copy's prediction while it ran (samples' predictions: ${predictions.join(" ")})`).toBe(true)
       expect(runner.rules).toEqual(["budget", "baseline"])
       expect(runner.charts).toEqual(["memory", "jobs", "cpu", "io"])
     }

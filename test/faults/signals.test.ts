@@ -2,15 +2,17 @@
  * SIGINT and SIGTERM at any point of a run: the run stops with the shell's status for the signal
  * (130, 143), leaves no temporary, no lock and no spill, and an output that existed before the run
  * is untouched — unless the signal came after the new output was committed, in which case the run
- * exits 0 with the new output complete. The points are random delays (fixed seed) spread over an
- * uninterrupted run's duration, start-up and the commit included; a signal that arrives before the
- * CLI has installed its handlers kills Node itself, which a shell reports with the same status.
+ * exits 0 with the new output complete. The points are random delays (fixed seed) after the run
+ * takes its output's lock, spread over an uninterrupted run's time from then to its exit, the commit
+ * included (measured from the lock, not the start: Node's start-up time varies far more under load
+ * than the run's). A signal at start-up, before the CLI has installed its handlers, kills Node
+ * itself, which a shell reports with the same status.
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { xorshift32 } from "../support/voxels.js"
-import { leftovers, rawNrrd, runCli, sleep, startCli, tempDir } from "./cli.js"
+import { leftovers, rawNrrd, sleep, startCli, tempDir } from "./cli.js"
 
 let dir: string
 let spills: string
@@ -21,6 +23,7 @@ interface Case {
   readonly input: string
   readonly steps: ReadonlyArray<string>
   result: Buffer
+  /** From the output's lock appearing to the run's exit. */
   ms: number
 }
 const cases: Array<Case> = []
@@ -36,15 +39,25 @@ beforeAll(async () => {
   )
   for (const c of cases) {
     const output = path.join(dir, `complete-${cases.indexOf(c)}.nrrd`)
-    const started = performance.now()
-    const r = await runCli(["run", c.input, output, ...c.steps], { SLICEWISE_SPILL_DIR: spills })
-    c.ms = performance.now() - started
+    const run = startCli(["run", c.input, output, ...c.steps], { SLICEWISE_SPILL_DIR: spills })
+    await untilLocked(output, run.done)
+    const writing = performance.now()
+    const r = await run.done
+    c.ms = performance.now() - writing
     expect(r.code, r.stderr).toBe(0)
     c.result = fs.readFileSync(output)
   }
 }, 120_000)
 
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
+
+/** Waits until a run holds `output`'s lock (it is about to write), or has ended. */
+const untilLocked = async (output: string, done: Promise<unknown>) => {
+  let ended = false
+  void done.then(() => (ended = true))
+  const deadline = Date.now() + 60_000
+  while (!fs.existsSync(`${output}.slicewise-lock`) && !ended && Date.now() < deadline) await sleep(5)
+}
 
 const STATUS = { SIGINT: 130, SIGTERM: 143 } as const
 
@@ -92,6 +105,7 @@ describe("signals at random points, over a previous good output", () => {
         const previous = Buffer.from(`NRRD0004\ntype: uint8\ndimension: 1\nsizes: 3\nencoding: raw\n\nold`)
         fs.writeFileSync(output, previous)
         const run = startCli(["run", c.input, output, ...c.steps], { SLICEWISE_SPILL_DIR: spills })
+        await untilLocked(output, run.done)
         await sleep(p.fraction * c.ms)
         run.child.kill(p.signal)
         const r = await run.done
