@@ -79,7 +79,8 @@ export const fuzzFormat = async (format: FormatName, options: FuzzOptions): Prom
           if (seen) seen.count++
           else findings.set(key, { finding: o.finding, message: o.message, seed: seeds[c.seed]!.name, mutations: c.mutations, count: 1 })
         }
-        options.onProgress?.(++done)
+        done++
+        options.onProgress?.(done)
         return true
       }),
       { seed: options.seed, numRuns: options.cases }
