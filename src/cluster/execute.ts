@@ -15,6 +15,7 @@ import * as Schema from "effect/Schema"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
 import { Plan, Run } from "../interpreters/index.js"
+import { releaseAbandonedLock } from "../io/index.js"
 import { isExternal, Job, jobIo, jobSetUp, JOB_OVERHEAD_BYTES } from "../jobs/index.js"
 import { kindOf, type JobReport, type QueuedJob } from "./protocol.js"
 
@@ -80,6 +81,9 @@ export const executeJob = (queued: QueuedJob, runner: string, attempt = 0): Effe
     const cpu0 = process.cpuUsage()
     const base = { name: queued.name, runner, attempts: attempt + 1, predictedBytes: queued.predictedBytes, startedAt: Date.now() }
     const { job, setUp } = yield* setUpJob(queued.definition, queued.name)
+    // Taken again: the runner that ran it stopped renewing its lease, so its output locks are
+    // abandoned — those of another host too, which this one cannot check.
+    if (attempt > 0) for (const output of jobIo(job, 0).outputs) releaseAbandonedLock(output.path)
     if (isExternal(setUp)) {
       const r = yield* setUp.run
       return {

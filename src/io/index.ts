@@ -47,6 +47,7 @@ export type { ReadStrategy } from "./tiff/blocks.js"
 export type { TiffCompression } from "./tiff/compressed.js"
 export type { NrrdEncoding } from "./nrrd/header.js"
 export { nrrdSink, openNrrd, type NrrdEndian, type NrrdSinkOptions } from "./nrrd.js"
+export { lockName, releaseAbandonedLock } from "./output-lock.js"
 // NIfTI and Zarr are loaded on first use by openSource / sinkFor; their openers and sinks are in
 // "slicewise/io/nifti" and "slicewise/io/zarr". Their types cost nothing at run time:
 export type { NiftiOptions, NiftiSink, NiftiSinkOptions, NiftiSource } from "./nifti.js"

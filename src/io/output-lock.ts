@@ -193,6 +193,26 @@ export const acquireOutputLock = (output: string): Effect.Effect<void, FileError
   )
 }
 
+/**
+ * Removes the lock of `output` when it is held from another host: for a caller that knows that
+ * holder is gone, which this host cannot check (a cluster job taken again once the lease of the
+ * runner that ran it lapsed). A lock of this host is left to `acquireOutputLock`, which checks it.
+ * True if a lock was removed.
+ *
+ * @example
+ * ```ts
+ * releaseAbandonedLock("/shared/seg/t1-fused.nii.gz")   // before re-running a job whose runner died
+ * ```
+ */
+export const releaseAbandonedLock = (output: string): boolean => {
+  const lock = lockName(output)
+  const text = readText(lock)
+  const holder = text === undefined ? undefined : parseHolder(text)
+  if (text === undefined || holder === undefined || holder.host === os.hostname()) return false
+  removeStale(lock, text)
+  return !fs.existsSync(lock) || readText(lock) !== text
+}
+
 /** A writer error naming the temporary being written is shown as naming the output's file. */
 const named = <A, R>(effect: Effect.Effect<A, IoError, R>): Effect.Effect<A, IoError, R> =>
   Effect.mapError(effect, (e) => {

@@ -1,0 +1,71 @@
+/**
+ * A job taken again after its runner stopped: runners on several hosts share the file system, so
+ * the runner killed mid-job may have left its output's lock with its own host's name, which no
+ * other host can check. The first take respects such a lock (another host may be writing); a
+ * later take removes it, since the queue gave the job up on that runner.
+ */
+import * as Effect from "effect/Effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { executeJob } from "../../src/cluster/execute.js"
+import { Memory } from "../../src/interpreters/index.js"
+import { lockName, phantomSource, sinkFor } from "../../src/io/index.js"
+
+let dir: string
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "slicewise-execute-"))
+  await Effect.runPromise(
+    Effect.gen(function* () {
+      const volume = yield* Memory.loadSource(phantomSource({ shape: [4, 16, 16], seed: 3 }))
+      yield* Memory.storeVolume(volume, yield* sinkFor(path.join(dir, "in.tif")))
+    })
+  )
+})
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
+
+const job = (output: string) => ({
+  name: "smooth",
+  definition: { kind: "run", input: path.join(dir, "in.tif"), output, steps: ["median:radius=1"] },
+  predictedBytes: 1 << 20
+})
+
+/** The lock a runner on another host left when it was killed. */
+const foreignLock = (output: string) => {
+  const content = JSON.stringify({ pid: 4242, start: 1, host: "other-host.invalid" })
+  fs.writeFileSync(lockName(output), content)
+  return content
+}
+
+describe("a cluster job and its output's lock", () => {
+  it("on its first take, a lock from another host is respected: the job fails naming that host", async () => {
+    const output = path.join(dir, "first.nrrd")
+    const content = foreignLock(output)
+    const report = await Effect.runPromise(executeJob(job(output), "B", 0))
+    expect(report.state).toBe("failed")
+    expect(report.error).toMatch(/other-host\.invalid/)
+    expect(fs.readFileSync(lockName(output), "utf8")).toBe(content)
+    expect(fs.existsSync(output)).toBe(false)
+  })
+
+  it("taken again, the job removes it and runs: its output written, no lock left", async () => {
+    const output = path.join(dir, "again.nrrd")
+    foreignLock(output)
+    const report = await Effect.runPromise(executeJob(job(output), "B", 1))
+    expect(report.state, report.error).toBe("done")
+    expect(report.attempts).toBe(2)
+    expect(fs.existsSync(output)).toBe(true)
+    expect(fs.existsSync(lockName(output))).toBe(false)
+  })
+
+  it("taken again, a lock of this host held by a live process is still respected", async () => {
+    const output = path.join(dir, "live.nrrd")
+    const start = Number(fs.readFileSync(`/proc/${process.ppid}/stat`, "latin1").split(") ")[1]!.split(" ")[19])
+    fs.writeFileSync(lockName(output), JSON.stringify({ pid: process.ppid, start, host: os.hostname() }))
+    const report = await Effect.runPromise(executeJob(job(output), "B", 1))
+    expect(report.state).toBe("failed")
+    expect(report.error).toMatch(/is writing it/)
+    fs.rmSync(lockName(output))
+  })
+})
