@@ -111,39 +111,74 @@ const diceText = (r: BenchResults) => {
     `Mean Dice over the AAL labels present (background excluded), against each target's true labels. ` +
       `Fused: ${d4(fusedMean)}; the best single atlas (the one atlas best on average): ${d4(bestAtlasMean)}; ` +
       `the best single atlas chosen per target with hindsight: ${d4(mean(bestSingle))}. ` +
-      `The fusion beats the best single atlas on ${beats} of ${r.dice.length} targets.`
+      `The fusion beats the best single atlas on ${beats} of ${r.dice.length} targets. ` +
+      `Unregistered (each atlas's labels as they are, on the target's grid): ${d4(mean(r.dice.flatMap((t) => t.unregistered)))} on average, ` +
+      `${d4(mean(r.dice.map((t) => Math.max(...t.unregistered))))} for the best per target` +
+      (r.options.pose ? `: the poses make registration matter.` : `: without a pose, registration adds next to nothing here.`)
   ].join("\n")
+}
+
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`
+
+/** What one crash run measured, in words: the victim's commands at the kill, after it, and once r3 was ready. */
+const crashSentence = (p: PhaseResult) => {
+  const c = p.crash!
+  const commands = c.commands ?? []
+  const named = commands.map((x) => `\`${x.job ?? `group ${x.pgid}`}\``).join(", ")
+  const idle = c.running.length - new Set(commands.map((x) => x.job).filter((j) => j !== null)).size
+  const after = c.aliveAfterKill?.length ?? 0
+  const atReady = c.aliveAtReplacement?.length ?? 0
+  return (
+    `${p.name}: ${c.victim} was killed with ${plural(c.running.length, "job")} started and ${plural(commands.length, "command")} running ` +
+    `(${named || "none"}${idle > 0 ? `; ${plural(idle, "job")} had not spawned ${idle === 1 ? "its" : "theirs"} yet` : ""}). ` +
+    `Half a second after the kill ${after} of ${commands.length} still ran${after > 0 ? ", in process groups of their own" : ""} ` +
+    `(${plural(c.orphansAfterKill, "process", "processes")} left in ${c.victim}'s cgroup). ` +
+    `${c.replacement} ${c.reapedLine === null ? "logged no reaping" : `logged \`${c.reapedLine}\``} before it was ready` +
+    `${c.reapedLine !== null && c.reaped !== after ? " (it reaps every recorded group on this machine whose owner is dead, not only these)" : ""}; ` +
+    `${c.lookedMs === undefined ? "then" : `${(c.lookedMs / 1000).toFixed(1)} s after that`} ${atReady} of ${c.victim}'s commands ran ` +
+    `and ${plural(c.orphansAtReplacement, "process", "processes")} ${c.orphansAtReplacement === 1 ? "was" : "were"} left in its cgroup.`
+  )
 }
 
 const crashText = (r: BenchResults) => {
   const runs = Object.values(r.phases).filter((p) => p.crash !== undefined)
   if (runs.length === 0) return "No crash run in this bench run."
   return [
-    head(["run", "killed (SIGKILL)", "at", "its running job(s)", "its processes left (after the kill / when r3 was ready)", "reaped by r3", "jobs done", "taken again", "outputs identical to the clean run", "wall"], [2, 4, 5, 6, 9]),
+    `The bench waits until the runner has at least one external command running (a process group recorded in ` +
+      `\`groupsDirectory()\` with the runner as its owner, as test/cluster/cluster.test.ts does; each run's runners have a TMPDIR of ` +
+      `their own, so only their records are there), a second more, then ` +
+      `sends SIGKILL to the runner's process group (its commands run in groups of their own), and starts r3 once the runner has exited.`,
+    "",
+    head(
+      ["run", "killed (SIGKILL)", "at", "its started job(s)", "its commands running", "commands alive after the kill", "processes in its cgroup (after the kill / r3 ready)", "reaped by r3", "commands alive after r3 was ready", "jobs done", "taken again", "outputs identical to the clean run", "wall"],
+      [2, 4, 5, 6, 7, 8, 12]
+    ),
     ...runs.map((p) => {
       const o = outcomeOf(p)
       const c = r.comparisons[p.name]
+      const k = p.crash!
+      const commands = k.commands ?? []
       return row([
         p.name,
-        p.crash!.victim,
-        secs(p.crash!.killedAt - p.startedAt),
-        p.crash!.running.map((j) => `\`${j}\``).join(", "),
-        `${p.crash!.orphansAfterKill} / ${p.crash!.orphansAtReplacement}`,
-        p.crash!.reaped,
+        k.victim,
+        secs(k.killedAt - p.startedAt),
+        k.running.map((j) => `\`${j}\``).join(", "),
+        commands.length,
+        `${k.aliveAfterKill?.length ?? "—"} of ${commands.length}`,
+        `${k.orphansAfterKill} / ${k.orphansAtReplacement}`,
+        k.reapedLine === null || k.reapedLine === undefined ? "0 (no line)" : k.reaped,
+        `${k.aliveAtReplacement?.length ?? "—"} of ${commands.length}`,
         `${o.byState.done ?? 0} of ${o.jobs}`,
         o.retaken.length === 0 ? "none" : o.retaken.map((j) => `\`${j}\``).join(", "),
         c === undefined ? "—" : compareLine(c),
         secs(p.wallMs)
       ])
     }),
-    ...(runs.every((p) => p.crash!.orphansAfterKill === 0)
-      ? [
-          "",
-          "The killed runners' commands (elastix under GNU time) did not outlive them: none of their processes was left in " +
-            "their cgroups once they had exited, so r3 had nothing to reap; the jobs ran again from the start on the other runners."
-        ]
-      : [])
-  ].join("\n")
+    "",
+    ...runs.map(crashSentence).flatMap((t) => [t, ""])
+  ]
+    .join("\n")
+    .trimEnd()
 }
 
 const oomRow = (p: PhaseResult) => {
@@ -190,6 +225,19 @@ const oomText = (r: BenchResults) => {
   ]
   for (const p of runs) {
     const o = outcomeOf(p)
+    if (o.oomKills === 0) continue
+    const died = p.runners.filter((x) => x.died !== null).map((x) => x.name)
+    const adj = [...new Set(p.runners.map((x) => x.oomScoreAdj).filter((a): a is number => typeof a === "number"))]
+    lines.push(
+      "",
+      `${p.name}: the kernel's OOM killer killed ${plural(o.oomKills, "process", "processes")} in the runners' cgroups; ` +
+        (died.length === 0
+          ? `no runner died (runners at oom_score_adj ${adj.join(", ") || "?"}; external commands start at 500), so the processes killed were their commands.`
+          : `runner${died.length > 1 ? "s" : ""} ${died.join(", ")} died of SIGKILL (runners at oom_score_adj ${adj.join(", ") || "?"}; external commands start at 500).`)
+    )
+  }
+  for (const p of runs) {
+    const o = outcomeOf(p)
     const killed = p.reports.filter((j) => o.killed.includes(j.name))
     // The error up to its log's path: "elastix exited with code 137 (signal 9)".
     const errors = [...new Set(killed.map((j) => (j.error ?? "").replace(/ \(attempt.*$/, "")))]
@@ -202,9 +250,12 @@ const oomText = (r: BenchResults) => {
       "",
       naive.reports.length > 0
         ? `Retries: the register and warp jobs \`slicewise segment\` writes have no \`retries\` (default 0): a job whose command ` +
-            `the kernel killed fails at its first attempt, and the jobs after it are not run. In the naive run ${o.killed.length} job(s) ` +
-            `failed so and ${o.byState["not-run"] ?? 0} job(s) after them were not run; ${o.startedAgain.length} job(s) were started ` +
-            `more than once (a runner died under them and another took them after their locks expired).`
+            `the kernel killed fails at its first attempt, and the jobs after it are not run. In the naive run ${plural(o.killed.length, "job")} ` +
+            `failed so (signal 9), ${o.byState.failed !== undefined && o.byState.failed !== o.killed.length ? `${o.byState.failed} failed in all, ` : ""}` +
+            `${plural(o.byState["not-run"] ?? 0, "job")} after them ${(o.byState["not-run"] ?? 0) === 1 ? "was" : "were"} not run and ${o.byState.done ?? 0} finished; ` +
+            (o.startedAgain.length === 0
+              ? "no job was started more than once."
+              : `${plural(o.startedAgain.length, "job")} ${o.startedAgain.length === 1 ? "was" : "were"} started more than once (a runner died under them and another took them after their locks expired).`)
         : `Retries did not come into play: ${died === naive.runners.length ? "the kernel killed the runners themselves" : "the pipeline did not finish"}, ` +
             `so ${o.killed.length} job(s) reported a failed command (what a job's \`retries\`, 0 in this pipeline, would repeat); ` +
             `the jobs stay taken by dead runners until their locks expire, then a runner started later takes them again (a job ` +
@@ -212,6 +263,19 @@ const oomText = (r: BenchResults) => {
     )
   }
   return lines.join("\n")
+}
+
+/** The subjects' poses (make-subjects' --pose), in a clause; ". " without one. */
+const poseText = (r: BenchResults) => {
+  if (!r.options.pose) return ", all in the template's position (no pose: an unregistered atlas is as good as a registered one). "
+  const [deg, mm, pct] = r.options.pose.split(",")
+  const lost = (r.subjects.poses ?? []).map((l) => Number(/\(([\d.]+) %\) outside/.exec(l)?.[1] ?? NaN)).filter((x) => !Number.isNaN(x))
+  return (
+    `, each also in a random pose of its own (\`--pose ${r.options.pose}\`: rotated by up to ${deg}° about each axis, shifted by up to ${mm} mm ` +
+    `along each${pct ? `, scaled by up to ±${pct} % per axis` : ""}), in the same resampling, on the same grid` +
+    (lost.length > 0 ? `; the poses put at most ${Math.max(...lost).toFixed(2)} % of the template's labelled voxels outside the field of view` : "") +
+    `. So an atlas must be registered to a target before its labels fit. `
+  )
 }
 
 export const renderSection = (r: BenchResults): string => {
@@ -223,7 +287,8 @@ export const renderSection = (r: BenchResults): string => {
     machineText(r),
     "",
     `Data: \`${r.subjects.command}\`${r.subjects.seconds === null ? " (reused from an earlier run)" : ` (${r.subjects.seconds.toFixed(0)} s)`}: ` +
-      `${r.options.atlases} atlases and ${r.options.targets} targets, Colin27 under random smooth deformations, 181×217×181 voxels of 1 mm. ` +
+      `${plural(r.options.atlases, "atlas", "atlases")} and ${plural(r.options.targets, "target")}, Colin27 under random smooth deformations, 181×217×181 voxels of 1 mm` +
+      poseText(r) +
       `Pipeline: \`${r.segment.replace(new RegExp(r.options.data, "g"), "$DATA")}\`. ` +
       `Runners run from the sources under tsx (\`node --import tsx src/cli/main.ts runner --cluster URL --memory SIZE --listen 127.0.0.1:PORT --name r1\`), ` +
       `each run on a PostgreSQL of its own (test/support/postgres.ts), submitted with \`slicewise submit pipeline.json --cluster URL --wait --json\`.`

@@ -60,6 +60,12 @@ export interface RunnerSpec {
   readonly logFile: string
   readonly cgroup?: MemoryCgroup
   readonly lockSeconds?: number
+  /**
+   * TMPDIR of the runner: where it records its commands' process groups (os.tmpdir()/slicewise-groups)
+   * and where a runner started later looks for orphans to reap. The bench's own, so that runners of
+   * other processes on this machine (tests) neither reap its orphans nor are counted in its reaping.
+   */
+  readonly tmpdir?: string
 }
 
 /** Starts `slicewise runner` in its own process group (so that it and its tsx loader go together). */
@@ -67,7 +73,12 @@ export const startRunner = async (spec: RunnerSpec): Promise<Runner> => {
   const port = await freePort()
   const args = ["runner", "--cluster", spec.url, "--memory", spec.memory, "--listen", `127.0.0.1:${port}`, "--name", spec.name]
   if (spec.lockSeconds !== undefined) args.push("--lock-seconds", String(spec.lockSeconds))
-  const child = spawn(process.execPath, [...CLI, ...args], { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"], detached: true })
+  const child = spawn(process.execPath, [...CLI, ...args], {
+    cwd: ROOT,
+    stdio: ["ignore", "ignore", "pipe"],
+    detached: true,
+    env: spec.tmpdir === undefined ? process.env : { ...process.env, TMPDIR: spec.tmpdir }
+  })
   // Into its cgroup at once: it reaps orphans, measures itself and connects before it takes a job.
   spec.cgroup?.add(child.pid!)
   const out = fs.createWriteStream(spec.logFile)

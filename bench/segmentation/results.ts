@@ -15,6 +15,8 @@ export interface BenchOptions {
   readonly atlases: number
   readonly targets: number
   readonly seed: number
+  /** make-subjects' --pose DEG,MM,PCT ("" for none: every subject in the template's position). */
+  readonly pose: string
   readonly method: string
   readonly params: string
   /** Each runner's --memory in the clean, crash and placement runs… */
@@ -37,7 +39,7 @@ export interface BenchResults {
   readonly loadStart: string
   readonly loadEnd: string
   /** How the subjects were made, and how long it took (null: reused). */
-  readonly subjects: { readonly command: string; readonly seconds: number | null }
+  readonly subjects: { readonly command: string; readonly seconds: number | null; readonly poses?: ReadonlyArray<string> }
   /** The `slicewise segment` command of the clean run. */
   readonly segment: string
   /** Each run by name: clean, crash-r1, crash-r2, naive, placement. */

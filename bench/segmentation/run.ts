@@ -1,13 +1,15 @@
 /**
  * The multi-atlas segmentation characterization on a cluster of 2 runners (issue 21): m targets × n
- * atlases made from Colin27 and AAL (examples/multi-atlas/make-subjects.ts), the pipeline written by
+ * atlases made from Colin27 and AAL (examples/multi-atlas/make-subjects.ts; each subject in a random
+ * pose of its own, `--pose DEG,MM,PCT`, so that registration matters), the pipeline written by
  * `slicewise segment`, run by two `slicewise runner` processes on a PostgreSQL of its own and
  * `slicewise submit --wait`, in up to five runs:
  *
  * - clean: every job's report (runner, takes, predicted and measured peak, CPU, wall, bytes), the
  *   per-stage table, and the Dice of the fused labels and of each warped atlas against the truth;
  * - crash-r1, crash-r2: the same pipeline in a fresh directory and database, `kill -9` of that
- *   runner while it runs a job, a replacement runner r3; every output byte-compared with the clean run;
+ *   runner once it runs an external command, which of its commands outlived it, a replacement runner
+ *   r3 and what it reaped; every output byte-compared with the clean run;
  * - naive, placement: each runner in a memory cgroup limited to `--limit` by the kernel; naive runners
  *   are told `--naive-memory` (far more), placement runners `--memory` = the limit; OOM kills counted.
  *   `--limit auto` (the default) sizes the limit from the clean run: see limitFrom.
@@ -16,7 +18,7 @@
  * Needs root (PostgreSQL as the postgres user, cgroups), PostgreSQL, elastix and mricron-data.
  *
  *   npx tsx bench/segmentation/run.ts [--data /tmp/slicewise-seg/data] [--out /tmp/slicewise-seg]
- *     [--atlases 3] [--targets 4] [--seed 1] [--memory 2GiB] [--limit auto|SIZE] [--naive-memory 64GiB]
+ *     [--atlases 3] [--targets 4] [--seed 1] [--pose 6,6,4 | --no-pose] [--params affine] [--memory 2GiB] [--limit auto|SIZE] [--naive-memory 64GiB]
  *     [--phases clean,crash-r1,crash-r2,naive,placement] [--doc docs/CLUSTER.md | --no-doc]
  *   npx tsx bench/segmentation/run.ts --render OUT/results.json [--doc …]   # the page again from saved results, nothing run
  */
@@ -47,6 +49,7 @@ const options: BenchOptions = {
   atlases: Number(option("atlases", "3")),
   targets: Number(option("targets", "4")),
   seed: Number(option("seed", "1")),
+  pose: argv.includes("--no-pose") ? "" : option("pose", "6,6,4"),
   method: "majority",
   params: option("params", "affine"),
   memory: option("memory", "2GiB"),
@@ -81,7 +84,7 @@ const main = async () => {
   const loadStart = loadAverage()
   console.error(`bench/segmentation: load average ${loadStart}; runs ${options.phases.join(", ")}; out ${out}`)
   fs.mkdirSync(out, { recursive: true })
-  const subjects = await makeSubjects({ dir: options.data, atlases: options.atlases, targets: options.targets, seed: options.seed })
+  const subjects = await makeSubjects({ dir: options.data, atlases: options.atlases, targets: options.targets, seed: options.seed, pose: options.pose })
   const phases: Record<string, PhaseResult> = {}
   let limitBytes = options.limitBytes
   let segment = ""
@@ -127,7 +130,7 @@ const main = async () => {
     wallSeconds: (Date.now() - started) / 1000,
     loadStart,
     loadEnd: loadAverage(),
-    subjects: { command: subjects.command, seconds: subjects.seconds },
+    subjects: { command: subjects.command, seconds: subjects.seconds, poses: subjects.poses },
     segment,
     phases,
     ...(dice ? { dice } : {}),
