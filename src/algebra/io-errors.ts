@@ -15,12 +15,16 @@ export interface FileErrorProps {
   readonly detail: string
   /** The system's error code ("ENOENT", "EACCES" …) for programs, when the system gave one. */
   readonly code?: string
+  /** Where in the file, when known: "byte 7864360", "slice 119, byte 7864360", "slices 8…15". */
+  readonly position?: string
 }
 
 /**
  * A file could not be opened, read, written, renamed or removed. Its message is plain language:
  * "scan.tif: no such file or directory", "cannot create out/dir/x.tif: the directory out/dir does
- * not exist", "cannot open x.tif: permission denied"; the errno code stays in `code`.
+ * not exist", "cannot open x.tif: permission denied"; the errno code stays in `code`. A read that
+ * failed at a known place says where: "cannot read scan.nrrd: slice 119, byte 7864360: input/output
+ * error".
  */
 export class FileError extends Data.TaggedError("FileError")<FileErrorProps> {
   constructor(props: FileErrorProps) {
@@ -42,7 +46,7 @@ export class FileError extends Data.TaggedError("FileError")<FileErrorProps> {
           return `${this.path}: no such file or directory`
       }
     }
-    return `cannot ${this.operation} ${this.path}: ${this.detail}`
+    return `cannot ${this.operation} ${this.path}: ${this.position === undefined ? "" : `${this.position}: `}${this.detail}`
   }
 }
 
@@ -87,12 +91,14 @@ export type IoError = FileError | FormatError | UnsupportedError
  * ```ts
  * fileError("scan.tif", "open", enoent).message   // "scan.tif: no such file or directory"
  * fileError("scan.tif", "open", enoent).code      // "ENOENT"
+ * fileError("scan.nrrd", "read", eio, "byte 4096").message   // "cannot read scan.nrrd: byte 4096: input/output error"
  * ```
  */
-export const fileError = (path: string, operation: FileOperation, cause: unknown): FileError => {
+export const fileError = (path: string, operation: FileOperation, cause: unknown, position?: string): FileError => {
   const code = cause instanceof Error ? (cause as NodeJS.ErrnoException).code : undefined
-  if (typeof code === "string" && code !== "") return new FileError({ path, operation, code, detail: describeErrno(code, cause as Error) })
-  return new FileError({ path, operation, detail: cause instanceof Error ? cause.message : String(cause) })
+  const where = position === undefined ? {} : { position }
+  if (typeof code === "string" && code !== "") return new FileError({ path, operation, code, detail: describeErrno(code, cause as Error), ...where })
+  return new FileError({ path, operation, detail: cause instanceof Error ? cause.message : String(cause), ...where })
 }
 
 /** An errno code in words: ours for the common ones, else Node's text without the code, the call and the path. */

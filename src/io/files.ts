@@ -83,8 +83,45 @@ export const isIoError = (e: unknown): e is IoError =>
   e instanceof FileError || e instanceof FormatError || e instanceof UnsupportedError
 
 /**
+ * A positional read that failed (EIO from a bad sector, a network file system that lost its
+ * server): Node's error and the byte the read had reached. `readFully` and `readFullySync` throw
+ * it, since they do not know the path; `ioErrorOf` (used by `attempt`, `begin` and `startFile`)
+ * turns it into a FileError naming the byte. `code` is Node's, so code that tests `.code` sees it.
+ *
+ * @example
+ * ```ts
+ * try { await readFully(fd, page, offset) } catch (e) { throw ioErrorOf(path, "read", e, "page 86") }
+ * // FileError: "cannot read a.tif: page 86, byte 22589456: input/output error"
+ * ```
+ */
+export class ReadFailure extends Error {
+  readonly code: string | undefined
+  constructor(readonly error: NodeJS.ErrnoException, readonly offset: number) {
+    super(error.message)
+    this.code = error.code
+  }
+}
+
+/** Where a read stopped: "byte 4096", or "slice 3, byte 4096" when the caller named the place. */
+const placeOf = (offset: number, where?: string): string => (where === undefined ? `byte ${offset}` : `${where}, byte ${offset}`)
+
+/**
+ * Whatever a step on `path` threw, as an IoError: an IoError as itself, a `ReadFailure` as a
+ * FileError naming the byte (after `where`, e.g. "slice 3", when given), anything else as
+ * `fileError(path, operation, e)`.
+ *
+ * @example
+ * ```ts
+ * ioErrorOf("/d/in.tif", "read", new ReadFailure(eio, 4096), "page 3").message
+ * // "cannot read /d/in.tif: page 3, byte 4096: input/output error"
+ * ```
+ */
+export const ioErrorOf = (path: string, operation: FileError["operation"], e: unknown, where?: string): IoError =>
+  isIoError(e) ? e : e instanceof ReadFailure ? fileError(path, operation, e.error, placeOf(e.offset, where)) : fileError(path, operation, e)
+
+/**
  * Runs a promise-returning step on `path`; a thrown IoError fails as itself, any other rejection
- * as `fileError(path, operation, cause)`.
+ * as `ioErrorOf(path, operation, cause)` (a failed read names its byte).
  *
  * @example
  * ```ts
@@ -92,7 +129,7 @@ export const isIoError = (e: unknown): e is IoError =>
  * ```
  */
 export const attempt = <A>(path: string, operation: FileError["operation"], f: () => Promise<A>): Effect.Effect<A, IoError> =>
-  Effect.tryPromise({ try: f, catch: (e) => (isIoError(e) ? e : fileError(path, operation, e)) })
+  Effect.tryPromise({ try: f, catch: (e) => ioErrorOf(path, operation, e) })
 
 // ---------------------------------------------------------------------------------------------
 // Opening and closing
@@ -225,7 +262,7 @@ export const begin = <A>(path: string, operation: FileError["operation"], run: (
     outcome = o
     waiting?.(o)
   }
-  const failed = (err: unknown) => settle(Effect.fail(isIoError(err) ? err : fileError(path, operation, err)))
+  const failed = (err: unknown) => settle(Effect.fail(ioErrorOf(path, operation, err)))
   try {
     run().then((a) => settle(Effect.succeed(a)), failed)
   } catch (err) {
@@ -440,8 +477,9 @@ const effected = <A>(path: string, operation: "read" | "write", run: (done: Done
 
 /**
  * Reads into `target` from byte `position` until it is full or the file ends; resolves with the
- * number of bytes read (less than `target.length` only at the end of the file) and rejects with
- * Node's error. For async code running inside `Effect.uninterruptible(attempt(…))`.
+ * number of bytes read (less than `target.length` only at the end of the file) and rejects with a
+ * `ReadFailure` (Node's error and the byte reached). For async code running inside
+ * `Effect.uninterruptible(attempt(…))`, which reports the byte.
  *
  * @example
  * ```ts
@@ -449,7 +487,9 @@ const effected = <A>(path: string, operation: "read" | "write", run: (done: Done
  * ```
  */
 export const readFully = (fd: number, target: Uint8Array, position: number): Promise<number> =>
-  promised((done) => readLoop(fd, target, position, done))
+  new Promise((resolve, reject) =>
+    readLoop(fd, target, position, (err, n) => (err ? reject(new ReadFailure(err, position + n)) : resolve(n)))
+  )
 
 /**
  * `readFully` on the calling thread: for reads of a few KiB, where a trip through libuv's thread
@@ -463,7 +503,12 @@ export const readFully = (fd: number, target: Uint8Array, position: number): Pro
 export const readFullySync = (fd: number, target: Uint8Array, position: number): number => {
   let got = 0
   while (got < target.length) {
-    const n = fs.readSync(fd, target, got, target.length - got, position + got)
+    let n: number
+    try {
+      n = fs.readSync(fd, target, got, target.length - got, position + got)
+    } catch (err) {
+      throw new ReadFailure(err as NodeJS.ErrnoException, position + got)
+    }
     if (n === 0) break
     got += n
   }
@@ -497,16 +542,23 @@ export const writevFully = (fd: number, parts: ReadonlyArray<Uint8Array>, positi
 /**
  * Reads into `target` from byte `position` until it is full or the file ends; succeeds with the
  * number of bytes read (less than `target.length` only at the end of the file). A failure is a
- * FileError "read" on `path`. Uninterruptible: a read the kernel is still doing must finish before
- * the scope may close the fd.
+ * FileError "read" on `path` naming the byte it stopped at, and slice `slice` when given.
+ * Uninterruptible: a read the kernel is still doing must finish before the scope may close the fd.
  *
  * @example
  * ```ts
- * const n = yield* readAt(fd, "/data/vol.nrrd", slice, offset + z * sliceBytes)
+ * const n = yield* readAt(fd, "/data/vol.nrrd", slice, offset + z * sliceBytes, z)
+ * // on EIO: "cannot read /data/vol.nrrd: slice 7, byte 3670368: input/output error"
  * ```
  */
-export const readAt = (fd: number, path: string, target: Uint8Array, position: number): Effect.Effect<number, FileError> =>
-  effected(path, "read", (done) => readLoop(fd, target, position, done), (n) => n)
+export const readAt = (fd: number, path: string, target: Uint8Array, position: number, slice?: number): Effect.Effect<number, FileError> =>
+  Effect.uninterruptible(
+    Effect.async<number, FileError>((resume) =>
+      readLoop(fd, target, position, (err, n) =>
+        resume(err ? Effect.fail(fileError(path, "read", err, placeOf(position + n, slice === undefined ? undefined : `slice ${slice}`))) : Effect.succeed(n))
+      )
+    )
+  )
 
 /**
  * Writes all of `source` at byte `position`. A failure is a FileError "write" on `path`.

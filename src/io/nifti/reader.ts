@@ -247,7 +247,7 @@ const openPlain = (d: SliceDecoding) =>
       if (into.length !== voxels) return Effect.die(new RangeError(`${path}: buffer has ${into.length} voxels, ${voxels} expected`))
       const view = scaled ? scratch!.subarray(0, n) : new Uint8Array(into.buffer, into.byteOffset, n)
       const position = d.dataOffset + z * rawBytes + start * rowBytes
-      return Effect.flatMap(readAt(fd, path, view, position), (got) => {
+      return Effect.flatMap(readAt(fd, path, view, position, z), (got) => {
         bytesRead += got
         if (got < n)
           return new FormatError({ path, position: `slice ${z}, byte ${position + got}`, detail: `the file ends ${n - got} bytes early (it was long enough when opened)` })

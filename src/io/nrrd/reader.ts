@@ -205,7 +205,7 @@ const makeSource = (
       // Reads `length` bytes at `position` (rows `first`… of slice z) into `into`.
       const readSpan = (z: number, first: number, position: number, length: number, into: ArrayOf<DType>): Effect.Effect<void, IoError> => {
         const view = new Uint8Array(into.buffer, into.byteOffset, length)
-        return Effect.flatMap(readAt(fd, dataPath, view, position), (n) => {
+        return Effect.flatMap(readAt(fd, dataPath, view, position, z), (n) => {
           bytesRead += n
           if (n < length)
             return new FormatError({

@@ -17,7 +17,7 @@ import * as Effect from "effect/Effect"
 import type { ArrayOf, DType } from "../../algebra/dtype.js"
 import { volumeInfo } from "../../algebra/volume.js"
 import { FileError, FormatError, type IoError, UnsupportedError } from "../../algebra/io-errors.js"
-import { attempt, begin, checkFileSync, HOST_LITTLE_ENDIAN, listDirectory, openScoped, startFile, statFd, withFd } from "../files.js"
+import { attempt, begin, checkFileSync, HOST_LITTLE_ENDIAN, ioErrorOf, listDirectory, openScoped, startFile, statFd, withFd } from "../files.js"
 import { requestProblem } from "../rows.js"
 import type { RowRange, SliceReader, SliceSource } from "../../algebra/slices.js"
 import { BlockScratch, pageRowReadBytes, readPageInto, readPageRowsInto, type ReadStrategy } from "./blocks.js"
@@ -84,6 +84,9 @@ const readSlice = async (
         ? await readPageInto(fd, path, page, bytesOf(into), scratch, strategy)
         : await readPageRowsInto(fd, path, page, rows, bytesOf(into), scratch, strategy)
     )
+  } catch (e) {
+    // A failed read (EIO) names the page as well as the byte; typed errors pass as they are.
+    throw ioErrorOf(path, "read", e, page.label)
   } finally {
     pool.push(scratch)
   }
