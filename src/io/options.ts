@@ -11,6 +11,7 @@
  * ```
  */
 import type { SliceSource } from "../algebra/slices.js"
+import type { HttpOptions } from "./zarr/http.js"
 
 /** Options a format may take when reading; formats ignore what is not theirs. */
 export interface SourceOptions {
@@ -35,6 +36,11 @@ export interface SourceOptions {
    * or series is not refused for want of a choice; the first is opened and `details` lists them all.
    */
   readonly describe?: boolean
+  /**
+   * Zarr over http(s): retries, backoff and the timeout of each attempt (defaults 5 retries, 0.5 s
+   * doubling up to 10 s, 30 s; or SLICEWISE_HTTP_RETRIES / _BACKOFF / _TIMEOUT, in seconds).
+   */
+  readonly http?: HttpOptions
 }
 
 /** Options a format may take when writing; `sinkFor` refuses those its output's format does not take. */

@@ -8,6 +8,10 @@
  * every stored object is read exactly once. The objects of a row are fetched and decoded several
  * at a time (8 locally, 16 over HTTP), each straight into its place in the slab.
  *
+ * Over HTTP, a request that fails transiently (a dropped connection, a stall, 5xx) is retried with
+ * backoff and a timeout per attempt (`http` option, ./http.ts); a partial body is discarded and the
+ * whole object fetched again, so only whole objects reach the slab and the byte count.
+ *
  * Where zarrita's own `get` is slow per slice (it fetches and decodes every chunk touching the
  * slice, cz times per chunk-row, and assembles the result voxel by voxel through strides), the
  * slab reads each chunk once and copies contiguous rows; zarrita still parses the metadata and
@@ -26,6 +30,7 @@
  * const web = yield* openZarr("https://example.org/vol.zarr")    // read-only over HTTP
  * ```
  */
+import { setMaxListeners } from "node:events"
 import * as Effect from "effect/Effect"
 import { bytesPerVoxel, isDType, type ArrayOf, type DType } from "../../algebra/dtype.js"
 import { volumeInfo, type Spacing, type VolumeInfo } from "../../algebra/volume.js"
@@ -35,7 +40,8 @@ import { attempt, isIoError } from "../files.js"
 import type { SliceReader, SliceSource } from "../../algebra/slices.js"
 import { declaredSize, loadZarrita } from "./codecs.js"
 import { gridOf, locateArray, type Grid, type Located } from "./metadata.js"
-import { backendFor, pool, type Backend } from "./store.js"
+import type { HttpOptions } from "./http.js"
+import { backendFor, pool, withSignal, type Backend } from "./store.js"
 
 export interface ZarrOptions {
   /** OME-Zarr: the resolution level (default 0). */
@@ -48,6 +54,11 @@ export interface ZarrOptions {
   readonly missingChunks?: "fill" | "error"
   /** Objects fetched and decoded at a time (default 8 locally, 16 over HTTP). */
   readonly concurrency?: number
+  /**
+   * HTTP(S) stores: retries, backoff and the timeout of each attempt (defaults 5 retries, 0.5 s
+   * doubling to at most 10 s, 30 s; or SLICEWISE_HTTP_RETRIES / _BACKOFF / _TIMEOUT).
+   */
+  readonly http?: HttpOptions
 }
 
 /** A Zarr source also tells the cost model its chunk geometry. */
@@ -139,21 +150,35 @@ const product = (a: ReadonlyArray<number>) => a.reduce((p, n) => p * n, 1)
  * ```
  */
 export const openZarr = (path: string, options: ZarrOptions = {}): Effect.Effect<ZarrSource, IoError> =>
-  attempt(path, "read", async () => {
+  abortable(path, async (signal) => {
     const zarr = await loadZarrita()
-    const backend = await backendFor(path)
-    const located = await locateArray(backend, options.level)
+    const backend = backendFor(path, options.http)
+    // Requests made while opening are aborted if opening is interrupted; the readers' own are theirs.
+    const opening = withSignal(backend, signal)
+    const located = await locateArray(opening, options.level)
     const metaKey = `${located.prefix}/${located.zarrFormat === 3 ? "zarr.json" : ".zarray"}`
     const where = backend.locate(metaKey)
     const grid = gridOf(located, where)
-    const dtype = await openArrayDtype(zarr, backend, located, where)
+    const dtype = await openArrayDtype(zarr, opening, located, where)
     const unknown = grid.registryNames.filter((n) => !zarr.registry.has(n))
     if (unknown.length > 0)
       throw new UnsupportedError({ path: where, detail: `codec ${unknown.join(", ")}`, hint: "slicewise reads raw, gzip, zlib, zstd, blosc and lz4 (and the other codecs zarrita knows)" })
     const axes = mapAxes(located, grid.shape, where, options)
     // Each reader gets its own zarrita array over its own slab store: readers never share a slab.
-    const reopen = () => openArrayDtype(zarr, backend, located, where)
-    return await buildSource(path, backend, located, grid, dtype.dtype, axes, options, reopen)
+    const reopen = (readerSignal: AbortSignal) => openArrayDtype(zarr, withSignal(backend, readerSignal), located, where)
+    return await buildSource(path, backend, opening, located, grid, dtype.dtype, axes, options, reopen)
+  })
+
+/**
+ * `attempt` (read) for steps that make network requests: `f`'s signal aborts when the Effect is
+ * interrupted, so an interrupted run leaves no request waiting on a stalled server.
+ */
+const abortable = <A>(path: string, f: (signal: AbortSignal) => Promise<A>): Effect.Effect<A, IoError> =>
+  Effect.suspend(() => {
+    const controller = new AbortController()
+    // Every request in flight (up to the concurrency, 32 while sizes are taken) listens to it.
+    setMaxListeners(0, controller.signal)
+    return attempt(path, "read", () => f(controller.signal)).pipe(Effect.onInterrupt(() => Effect.sync(() => controller.abort())))
   })
 
 const openArrayDtype = async (zarr: typeof import("zarrita"), backend: Backend, located: Located, where: string) => {
@@ -357,16 +382,17 @@ interface SlabPlan {
 const buildSource = async (
   path: string,
   backend: Backend,
+  opening: Backend,
   located: Located,
   grid: Grid,
   dtype: DType,
   axes: AxisMap,
   options: ZarrOptions,
-  reopen: () => Promise<{ readonly array: ZArray; readonly store: SlabStore }>
+  reopen: (signal: AbortSignal) => Promise<{ readonly array: ZArray; readonly store: SlabStore }>
 ): Promise<ZarrSource> => {
   const rows = rowGridOf(located, grid, axes)
   checkLimits(backend.locate(`${located.prefix}/${located.zarrFormat === 3 ? "zarr.json" : ".zarray"}`), grid, rows, bytesPerVoxel(dtype))
-  const objects = await storedObjects(backend, rows)
+  const objects = await storedObjects(opening, rows)
   checkNoneMissing(backend, located.prefix, objects, options)
   const [Z, Y, X] = rows.shape
   const oz = rows.outer[0]
@@ -391,7 +417,7 @@ const buildSource = async (
     readerBufferBytes: slabVoxels * bpv + inFlight * (maxObject + 2 * innerBytes),
     rowBytes,
     rowDepth: oz,
-    open: Effect.map(attempt(path, "read", reopen), ({ array, store }) => makeReader(plan, array, store))
+    open: Effect.map(abortable(path, reopen), ({ array, store }) => makeReader(plan, array, store))
   }
 }
 
@@ -409,7 +435,7 @@ const makeReader = (plan: SlabPlan, array: ZArray, slabStore: SlabStore): SliceR
   let slab: Typed | undefined
   let slabRow = -1
 
-  const loadRow = async (r: number) => {
+  const loadRow = async (r: number, signal: AbortSignal) => {
     slabRow = -1
     slab ??= new (ctorOf(dtype))(slabVoxels) as Typed
     const target = slab
@@ -423,7 +449,7 @@ const makeReader = (plan: SlabPlan, array: ZArray, slabStore: SlabStore): SliceR
       const expected = sizes[r * rows.objectsPerRow + i]
       // A missing object is fill value: written into its region here, without a decoded chunk of fill.
       if (expected === undefined) return fillRegion(target, rows, j, k, depth, Number(array.fillValue ?? 0))
-      const bytes = await backend.get(key)
+      const bytes = await backend.get(key, signal)
       if (bytes !== undefined) bytesRead += bytes.length
       checkObject(plan, key, bytes, expected)
       if (bytes !== undefined) checkDeclaredSize(plan, key, bytes)
@@ -448,7 +474,7 @@ const makeReader = (plan: SlabPlan, array: ZArray, slabStore: SlabStore): SliceR
     })
     if (r === slabRow) return copy
     return Effect.zipRight(
-      attempt(path, "read", () => loadRow(r)),
+      abortable(path, (signal) => loadRow(r, signal)),
       copy
     )
   }

@@ -1,6 +1,7 @@
 /**
- * Where a Zarr store's bytes come from: a local directory (node:fs) or an HTTP(S) URL
- * (@zarrita/storage's FetchStore). Keys are zarrita's absolute keys ("/0/.zarray", "/c/0/1/2").
+ * Where a Zarr store's bytes come from: a local directory (node:fs) or an HTTP(S) URL (fetch,
+ * with retries, backoff and a timeout per attempt: ./http.ts). Keys are zarrita's absolute keys
+ * ("/0/.zarray", "/c/0/1/2").
  *
  * Besides `get`, a backend gives an object's stored size without reading it (`size`: stat, or an
  * HTTP HEAD), which is how a Zarr source knows, before reading any voxel, exactly how many bytes
@@ -8,22 +9,26 @@
  *
  * @example
  * ```ts
- * const store = await backendFor("/data/vol.zarr")
+ * const store = backendFor("/data/vol.zarr")          // or backendFor("https://…/vol.zarr", { retries: 3 })
  * const meta = await store.get("/.zarray")           // Uint8Array | undefined
  * const bytes = await store.size("/0.0.0")            // stored size of one chunk, or undefined
  * ```
  */
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
+import { getObject, headObject, httpPolicy, runRequest, type HttpOptions } from "./http.js"
 
 export interface Backend {
   /** The store as the user named it (a directory or a URL), for messages. */
   readonly root: string
   readonly remote: boolean
-  /** The object's bytes, or undefined if absent. Other failures reject. */
-  get(key: string): Promise<Uint8Array | undefined>
+  /**
+   * The object's bytes, or undefined if absent. Other failures reject. `signal` aborts a remote
+   * request (the reader passes one that aborts when its Effect is interrupted).
+   */
+  get(key: string, signal?: AbortSignal): Promise<Uint8Array | undefined>
   /** The object's size in bytes, or undefined if absent. */
-  size(key: string): Promise<number | undefined>
+  size(key: string, signal?: AbortSignal): Promise<number | undefined>
   /** Where an object lives, for messages (a file path or a URL). */
   locate(key: string): string
   /** The names in directory `key` (local stores), or undefined if there is no such directory. */
@@ -71,31 +76,43 @@ export const fileBackend = (root: string): Backend => {
   }
 }
 
-/** An HTTP(S) store, read with @zarrita/storage's FetchStore; sizes by HEAD requests. */
-export const httpBackend = async (url: string): Promise<Backend> => {
-  const { default: FetchStore } = await import("@zarrita/storage/fetch")
+/**
+ * An HTTP(S) store: GET for objects, HEAD for sizes, each retried on transient faults as `options`
+ * (then the environment, then the defaults) say; a 404 is an absent object. Throws an
+ * UnsupportedError for options or environment values that are not valid.
+ */
+export const httpBackend = (url: string, options: HttpOptions = {}): Backend => {
   const base = url.replace(/\/+$/, "")
-  const store = new FetchStore(base)
+  const policy = httpPolicy(base, options)
   const locate = (key: string) => base + key
   return {
     root: base,
     remote: true,
     locate,
-    get: (key) => store.get(key as `/${string}`),
-    size: async (key) => {
-      const res = await fetch(locate(key), { method: "HEAD" })
-      if (res.status === 404) return undefined
-      if (!res.ok) throw new Error(`HTTP ${res.status} ${res.statusText} for HEAD ${locate(key)}`)
-      const length = res.headers.get("content-length")
-      if (length === null) throw new Error(`HEAD ${locate(key)} gives no Content-Length: chunk sizes cannot be known before reading`)
-      return Number(length)
-    }
+    get: (key, signal) => runRequest(getObject(locate(key), policy), signal),
+    size: (key, signal) => runRequest(headObject(locate(key), policy), signal)
   }
 }
 
 export const isUrl = (path: string) => /^https?:\/\//i.test(path)
 
-export const backendFor = (path: string): Promise<Backend> => (isUrl(path) ? httpBackend(path) : Promise.resolve(fileBackend(path)))
+/** The backend for a directory or an http(s) URL; `http` applies to URLs only. */
+export const backendFor = (path: string, http?: HttpOptions): Backend => (isUrl(path) ? httpBackend(path, http) : fileBackend(path))
+
+/**
+ * The same backend with every request tied to `signal`: for code that takes a backend and has no
+ * signal of its own (metadata parsing, zarrita's store).
+ *
+ * @example
+ * ```ts
+ * const located = await locateArray(withSignal(backend, signal), level)   // aborted with `signal`
+ * ```
+ */
+export const withSignal = (backend: Backend, signal: AbortSignal): Backend => ({
+  ...backend,
+  get: (key) => backend.get(key, signal),
+  size: (key) => backend.size(key, signal)
+})
 
 /**
  * Runs `f` over `items` in order with at most `limit` in flight. After a failure no new item
