@@ -99,7 +99,13 @@ const readText = (file: string): string | undefined => {
  */
 const tryCreate = (lock: string, content: string): boolean => {
   const draft = lock + temporarySuffix()
-  fs.writeFileSync(draft, content, { flag: "wx" })
+  try {
+    fs.writeFileSync(draft, content, { flag: "wx" })
+  } catch (e) {
+    // A draft created but not written (ENOSPC) is not left behind.
+    fs.rmSync(draft, { force: true })
+    throw e
+  }
   try {
     fs.linkSync(draft, lock)
     return true
@@ -140,6 +146,29 @@ const removeStale = (lock: string, stale: string): void => {
   fs.rmSync(aside, { force: true })
 }
 
+/** A file's device and inode, from stat (which needs no file descriptor); undefined if it is gone. */
+const identityOf = (file: string): string | undefined => {
+  try {
+    const st = fs.statSync(file)
+    return `${st.dev}:${st.ino}`
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * True while `lock` is still the file this process created (`identity`, when known) with content
+ * `mine`. The identity decides when the content cannot be read: with every file descriptor in use
+ * (EMFILE, a batch of many jobs under a low `ulimit -n`) reading the lock fails, and a release that
+ * needed its content left it behind, refusing every later run on that output.
+ */
+const stillMine = (lock: string, mine: string, identity: string | undefined): boolean => {
+  if (identity === undefined) return readText(lock) === mine
+  if (identityOf(lock) !== identity) return false
+  const text = readText(lock)
+  return text === undefined || text === mine
+}
+
 const busy = (output: string, lock: string, holder: LockHolder | undefined): FileError =>
   new FileError({
     path: output,
@@ -167,11 +196,13 @@ const busy = (output: string, lock: string, holder: LockHolder | undefined): Fil
 export const acquireOutputLock = (output: string): Effect.Effect<void, FileError, Scope.Scope> => {
   const lock = lockName(output)
   const mine = JSON.stringify(self())
+  /** The lock taken (its identity, to release it by) or why not. */
+  type Taken = { readonly identity: string | undefined } | { readonly refused: FileError }
   const take = Effect.try({
-    try: (): FileError | undefined => {
+    try: (): Taken => {
       // Three rounds: a stale lock removed, or one released between our attempt and our read.
       for (let round = 0; round < 3; round++) {
-        if (tryCreate(lock, mine)) return undefined
+        if (tryCreate(lock, mine)) return { identity: identityOf(lock) }
         const text = readText(lock)
         if (text === undefined) continue
         const holder = parseHolder(text)
@@ -179,17 +210,18 @@ export const acquireOutputLock = (output: string): Effect.Effect<void, FileError
           removeStale(lock, text)
           continue
         }
-        return busy(output, lock, holder)
+        return { refused: busy(output, lock, holder) }
       }
-      return busy(output, lock, parseHolder(readText(lock) ?? ""))
+      return { refused: busy(output, lock, parseHolder(readText(lock) ?? "")) }
     },
     catch: (e) => fileError(output, "create", e)
   })
-  const release = Effect.sync(() => {
-    if (readText(lock) === mine) fs.rmSync(lock, { force: true })
-  })
-  return Effect.flatMap(Effect.acquireRelease(take, (refused) => (refused === undefined ? release : Effect.void)), (refused) =>
-    refused === undefined ? Effect.void : Effect.fail(refused)
+  const release = (identity: string | undefined) =>
+    Effect.sync(() => {
+      if (stillMine(lock, mine, identity)) fs.rmSync(lock, { force: true })
+    })
+  return Effect.flatMap(Effect.acquireRelease(take, (t) => ("refused" in t ? Effect.void : release(t.identity))), (t) =>
+    "refused" in t ? Effect.fail(t.refused) : Effect.void
   )
 }
 

@@ -60,6 +60,23 @@ export const readIoCounters = (pid: number | "self" = "self"): IoCounters | unde
   return Object.values(c).every(Number.isFinite) ? c : undefined
 }
 
+/**
+ * This process's resident bytes, or undefined when the system cannot say now (libuv reads
+ * /proc/self/stat, which fails with EMFILE when the process has no file descriptor left).
+ *
+ * @example
+ * ```ts
+ * const rss = residentBytes() ?? lastKnown
+ * ```
+ */
+export const residentBytes = (): number | undefined => {
+  try {
+    return process.memoryUsage.rss()
+  } catch {
+    return undefined
+  }
+}
+
 /** Starts sampling now; sampling stops (after a last sample) when the scope closes. */
 export const startSampler = (options: SamplerOptions = {}): Effect.Effect<Sampler, never, Scope.Scope> =>
   Effect.gen(function* () {
@@ -71,6 +88,11 @@ export const startSampler = (options: SamplerOptions = {}): Effect.Effect<Sample
     let lastIo = readIoCounters()
 
     const take = () => {
+      // No sample while the RSS cannot be read: with every file descriptor in use (EMFILE under
+      // many jobs), libuv cannot open /proc/self/stat, and a throw here, in a timer, would end the
+      // process without its scopes' clean-up. The next sample's rates span the gap.
+      const rssBytes = residentBytes()
+      if (rssBytes === undefined) return
       const nowMs = performance.now()
       const cpu = process.cpuUsage()
       const io = lastIo === undefined ? undefined : readIoCounters()
@@ -79,7 +101,7 @@ export const startSampler = (options: SamplerOptions = {}): Effect.Effect<Sample
       const load = options.load?.()
       samples.push({
         tMs: nowMs - originMs,
-        rssBytes: process.memoryUsage.rss(),
+        rssBytes,
         cpuPercent: Math.max(0, (cpu.user - lastCpu.user + cpu.system - lastCpu.system) / 1000 / dtMs) * 100,
         ...(io === undefined || lastIo === undefined
           ? {}
