@@ -17,6 +17,7 @@ import * as nodePath from "node:path"
 import { Plan, Run } from "../interpreters/index.js"
 import { releaseAbandonedLock } from "../io/index.js"
 import { isExternal, Job, jobIo, jobSetUp, JOB_OVERHEAD_BYTES } from "../jobs/index.js"
+import { residentBytes } from "../profile/sampler.js"
 import { kindOf, type JobReport, type QueuedJob } from "./protocol.js"
 
 const message = (e: unknown): string => (e instanceof Error ? e.message : typeof e === "object" && e !== null && "message" in e ? String(e.message) : String(e))
@@ -45,13 +46,22 @@ export const predictJob = (definition: unknown, name: string): Effect.Effect<num
     return plan.peakBufferBytes + JOB_OVERHEAD_BYTES
   })
 
-/** Samples this process's RSS every 100 ms while `effect` runs: the peak it reached. */
-const withPeakRss = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<readonly [A, number], E> =>
+/**
+ * Samples this process's RSS every 100 ms while `effect` runs: the peak it reached. A moment when
+ * the RSS cannot be read (EMFILE: every file descriptor in use) is skipped; thrown in the timer, it
+ * would end the runner.
+ *
+ * @example
+ * ```ts
+ * const [result, peakRssBytes] = yield* withPeakRss(Run.run(program))
+ * ```
+ */
+export const withPeakRss = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<readonly [A, number], E> =>
   Effect.suspend(() => {
-    let peak = process.memoryUsage.rss()
-    const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 100)
+    let peak = residentBytes() ?? 0
+    const timer = setInterval(() => (peak = Math.max(peak, residentBytes() ?? 0)), 100)
     return effect.pipe(
-      Effect.map((a) => [a, Math.max(peak, process.memoryUsage.rss())] as const),
+      Effect.map((a) => [a, Math.max(peak, residentBytes() ?? 0)] as const),
       Effect.ensuring(Effect.sync(() => clearInterval(timer)))
     )
   })
