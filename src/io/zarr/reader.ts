@@ -35,7 +35,7 @@ import * as Effect from "effect/Effect"
 import { bytesPerVoxel, isDType, type ArrayOf, type DType } from "../../algebra/dtype.js"
 import { volumeInfo, type Spacing, type VolumeInfo } from "../../algebra/volume.js"
 import { IDENTITY_DIRECTION, isDefaultGeometry, parseLengthUnit, unitFactor, type Geometry } from "../../algebra/geometry.js"
-import { FormatError, UnsupportedError, type IoError } from "../../algebra/io-errors.js"
+import { fileError, FormatError, UnsupportedError, type IoError } from "../../algebra/io-errors.js"
 import { attempt, isIoError } from "../files.js"
 import type { SliceReader, SliceSource } from "../../algebra/slices.js"
 import { declaredSize, loadZarrita } from "./codecs.js"
@@ -449,7 +449,7 @@ const makeReader = (plan: SlabPlan, array: ZArray, slabStore: SlabStore): SliceR
       const expected = sizes[r * rows.objectsPerRow + i]
       // A missing object is fill value: written into its region here, without a decoded chunk of fill.
       if (expected === undefined) return fillRegion(target, rows, j, k, depth, Number(array.fillValue ?? 0))
-      const bytes = await backend.get(key, signal)
+      const bytes = await getObject(backend, key, signal, z0, depth)
       if (bytes !== undefined) bytesRead += bytes.length
       checkObject(plan, key, bytes, expected)
       if (bytes !== undefined) checkDeclaredSize(plan, key, bytes)
@@ -479,6 +479,25 @@ const makeReader = (plan: SlabPlan, array: ZArray, slabStore: SlabStore): SliceR
     )
   }
   return { read, bytesRead: () => bytesRead }
+}
+
+/**
+ * Object `key` of the chunk-row of slices `z0`…`z0 + depth − 1`, read whole. A failure the backend
+ * did not type (a local read's EIO) names the object and its slices rather than the store: an
+ * object is read whole, so there is no byte to name.
+ *
+ * @example
+ * ```ts
+ * await getObject(backend, "/4.1.0", signal, 64, 16)
+ * // on EIO: "cannot read /data/in.zarr/4.1.0: slices 64…79: input/output error"
+ * ```
+ */
+const getObject = async (backend: Backend, key: string, signal: AbortSignal, z0: number, depth: number): Promise<Uint8Array | undefined> => {
+  try {
+    return await backend.get(key, signal)
+  } catch (e) {
+    throw isIoError(e) ? e : fileError(backend.locate(key), "read", e, depth > 1 ? `slices ${z0}…${z0 + depth - 1}` : `slice ${z0}`)
+  }
 }
 
 /** Sets the slab region of object (j, k) of a chunk-row (`depth` slices) to `value`. */
