@@ -100,3 +100,34 @@ describe("Zarr metadata that would need unbounded memory or time", () => {
     expect(bytes[bytes.length - 1]).toBe(7)
   })
 })
+
+describe("Zarr codec lists that are not lists of codecs", () => {
+  // zarrita took a string for a list of one-letter codecs and left lookups rejecting unhandled,
+  // which killed the fuzz worker; they are refused when the grid is read, naming the field.
+  const v2 = (name: string, meta: object) => {
+    const path = nodePath.join(dir, name)
+    fs.mkdirSync(path, { recursive: true })
+    fs.writeFileSync(nodePath.join(path, ".zarray"), JSON.stringify({ shape: [3, 7, 6], chunks: [2, 3, 4], compressor: null, dtype: "|u1", fill_value: 0, filters: null, order: "C", zarr_format: 2, ...meta }))
+    return path
+  }
+  const v3 = (name: string, codecs: unknown) => {
+    const path = nodePath.join(dir, name)
+    fs.mkdirSync(path, { recursive: true })
+    const meta = { zarr_format: 3, node_type: "array", shape: [3, 7, 6], data_type: "uint8", chunk_grid: { name: "regular", configuration: { chunk_shape: [2, 3, 4] } }, chunk_key_encoding: { name: "default" }, fill_value: 0, codecs }
+    fs.writeFileSync(nodePath.join(path, "zarr.json"), JSON.stringify(meta))
+    return path
+  }
+  const cases: Array<[string, string, string, RegExp]> = [
+    ["v2 filters as a string", v2("filters-string.zarr", { filters: "xxxx" }), ".zarray", /metadata field filters: "xxxx" is not a list of codecs/],
+    ["v2 filters with a string", v2("filters-strings.zarr", { filters: ["xxxx"] }), ".zarray", /metadata field filters: codec 0 has no id/],
+    ["v2 compressor as a string", v2("compressor-string.zarr", { compressor: "zstd" }), ".zarray", /metadata field compressor: codec 0 has no id/],
+    ["v3 codecs as a string", v3("codecs-string.zarr", "bytes"), "zarr.json", /metadata field codecs: "bytes" is not a list of codecs/]
+  ]
+  for (const [what, path, file, detail] of cases)
+    it(`${what}: a FormatError naming the field`, async () => {
+      const e = await failureOf(path)
+      expect(e, String(e)).toBeInstanceOf(FormatError)
+      expect((e as { path: string }).path).toBe(nodePath.join(path, file))
+      expect(String((e as Error).message)).toMatch(detail)
+    })
+})

@@ -179,6 +179,19 @@ const describe = (c: Json): string => {
   return `${name}${cname ? `/${cname}` : ""}${level !== undefined ? `(level ${level})` : ""}`
 }
 
+/**
+ * A codec list as the metadata gives it (absent or null: none), each codec an object naming itself
+ * by `key` ("id" in v2, "name" in v3). Checked here: zarrita would iterate a string's characters
+ * as codecs and leave the lookups it does not await to reject unhandled.
+ */
+const codecList = (value: unknown, field: string, key: "id" | "name", bad: (field: string, detail: string) => FormatError): Array<Json> => {
+  if (value === null || value === undefined) return []
+  if (!Array.isArray(value)) throw bad(field, `${JSON.stringify(value).slice(0, 80)} is not a list of codecs`)
+  const wrong = value.findIndex((c: unknown) => typeof c !== "object" || c === null || Array.isArray(c) || typeof (c as Json)[key] !== "string")
+  if (wrong >= 0) throw bad(field, `codec ${wrong} has no ${key}: ${JSON.stringify(value[wrong]).slice(0, 80)}`)
+  return value as Array<Json>
+}
+
 /** Reads the grid from raw array metadata. */
 export const gridOf = (located: Located, where: string): Grid => {
   const m = located.meta
@@ -190,9 +203,9 @@ export const gridOf = (located: Located, where: string): Grid => {
     if (!Array.isArray(chunks) || chunks.length !== shape.length || !chunks.every((n) => Number.isSafeInteger(n) && n >= 1))
       throw bad("chunks", `chunks ${JSON.stringify(m.chunks)} do not match shape ${JSON.stringify(shape)}`)
     const sep = typeof m.dimension_separator === "string" ? m.dimension_separator : "."
-    const filters = Array.isArray(m.filters) ? (m.filters as Array<Json>) : []
-    const compressor = m.compressor as Json | null | undefined
-    const parts = [...filters, ...(compressor ? [compressor] : [])]
+    const filters = codecList(m.filters, "filters", "id", bad)
+    const compressor = m.compressor === null || m.compressor === undefined ? [] : codecList([m.compressor], "compressor", "id", bad)
+    const parts = [...filters, ...compressor]
     return {
       shape,
       outer: chunks,
@@ -216,14 +229,14 @@ export const gridOf = (located: Located, where: string): Grid => {
     enc.name === "v2"
       ? ((sep: string) => (c: ReadonlyArray<number>) => c.join(sep) || "0")(String(encCfg.separator ?? "."))
       : ((sep: string) => (c: ReadonlyArray<number>) => ["c", ...c].join(sep))(String(encCfg.separator ?? "/"))
-  const codecs = (Array.isArray(m.codecs) ? m.codecs : []) as Array<Json>
+  const codecs = codecList(m.codecs, "codecs", "name", bad)
   const sharding = codecs.find((c) => c.name === "sharding_indexed")
   const shardCfg = (sharding?.configuration ?? {}) as Json
-  const innerCodecs = sharding ? ((shardCfg.codecs as Array<Json>) ?? []) : codecs
+  const innerCodecs = sharding ? codecList(shardCfg.codecs, "codecs[sharding_indexed].codecs", "name", bad) : codecs
   const inner = sharding ? (shardCfg.chunk_shape as Array<number>) : outer
   if (sharding && (!Array.isArray(inner) || inner.length !== shape.length || inner.some((n, i) => !(n >= 1) || outer[i]! % n !== 0)))
     throw bad("codecs[sharding_indexed].chunk_shape", `inner chunk shape ${JSON.stringify(inner)} does not divide the shard shape ${JSON.stringify(outer)}`)
-  const all = [...innerCodecs, ...(sharding ? ((shardCfg.index_codecs as Array<Json>) ?? []) : [])]
+  const all = [...innerCodecs, ...(sharding ? codecList(shardCfg.index_codecs, "codecs[sharding_indexed].index_codecs", "name", bad) : [])]
   const transpose = innerCodecs.find((c) => c.name === "transpose")
   return {
     shape,
