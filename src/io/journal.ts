@@ -19,7 +19,7 @@ import * as fs from "node:fs"
 import * as nodePath from "node:path"
 import * as Effect from "effect/Effect"
 import { fileError, FormatError, type FileError } from "../algebra/io-errors.js"
-import { temporarySuffix } from "./atomic.js"
+import { shownPath, temporarySuffix } from "./atomic.js"
 import { identityChange, type InputIdentity } from "./identity.js"
 
 /** The journal's format; a journal of another version is refused, never guessed at. */
@@ -139,14 +139,31 @@ export const writeJournal = (path: string, journal: Journal): Effect.Effect<void
   })
 
 /**
- * Removes the journal at `path`; one already gone is not an error.
+ * Removes the journal at `path`, and any draft of it a killed run left; one already gone is not an
+ * error.
  *
  * @example
  * ```ts
  * yield* removeJournal(journalName(output))   // after the commit
  * ```
  */
-export const removeJournal = (path: string): Effect.Effect<void> => Effect.sync(() => fs.rmSync(path, { force: true }))
+export const removeJournal = (path: string): Effect.Effect<void> =>
+  Effect.sync(() => {
+    fs.rmSync(path, { force: true })
+    removeDrafts(path)
+  })
+
+/** Removes drafts of the journal at `path` that a run killed while replacing it left (`<journal>.partial-…`). */
+const removeDrafts = (path: string): void => {
+  const prefix = `${nodePath.basename(path)}.partial-`
+  let names: Array<string>
+  try {
+    names = fs.readdirSync(nodePath.dirname(path))
+  } catch {
+    return
+  }
+  for (const n of names) if (n.startsWith(prefix)) fs.rmSync(nodePath.join(nodePath.dirname(path), n), { force: true })
+}
 
 /**
  * Why `journal` (at `path`) cannot be resumed by a run of `identity` and plan fingerprint `plan`:
@@ -175,3 +192,29 @@ export const journalMismatch = (path: string, journal: Journal, identity: RunIde
     return refuse(path, "plan", "the plan differs from the interrupted run's (another --memory, --buffers or --threads?)")
   return undefined
 }
+
+/**
+ * Removes the journal at `path` and the temporaries it names: what an interrupted resumable run
+ * left, when a run of the same output starts over without --resume (after taking the output's
+ * lock, so that no live run owns them). Only names that are temporaries (`.partial-…`) are removed.
+ *
+ * @example
+ * ```ts
+ * yield* discardJournal(journalName(output))
+ * ```
+ */
+export const discardJournal = (path: string): Effect.Effect<void> =>
+  Effect.sync(() => {
+    let text: string
+    try {
+      text = fs.readFileSync(path, "utf8")
+    } catch {
+      return removeDrafts(path)
+    }
+    const journal = parse(path, text)
+    if (!(journal instanceof FormatError)) {
+      for (const w of journal.writes) for (const t of w.temporaries) if (shownPath(t) !== t) fs.rmSync(t, { recursive: true, force: true })
+    }
+    fs.rmSync(path, { force: true })
+    removeDrafts(path)
+  })
