@@ -48,6 +48,15 @@ export interface JournalWrite {
   readonly checksums: ReadonlyArray<number>
 }
 
+/** The value of a reduction whose pass has finished, so that a resumed run need not fold again. */
+export interface JournalScalar {
+  /** The reduce node's id in the plan, and its label. */
+  readonly node: number
+  readonly label: string
+  /** The value as util/json-value.ts encodes it. */
+  readonly value: unknown
+}
+
 export interface Journal {
   readonly format: typeof JOURNAL_FORMAT
   readonly version: typeof JOURNAL_VERSION
@@ -55,6 +64,8 @@ export interface Journal {
   /** The plan's fingerprint (interpreters/run/resume.ts): passes, stages, latencies, writes. */
   readonly plan: string
   readonly writes: ReadonlyArray<JournalWrite>
+  /** Finished reductions (absent: none yet). */
+  readonly scalars?: ReadonlyArray<JournalScalar>
 }
 
 /** The journal of `output`. */

@@ -98,7 +98,7 @@ const runUntil = (program: Program, options: Run.RunOptions, ticks: number) =>
   })
 
 /** Every resumed run's report, to check that the trials resumed mid-pass and not only from the start. */
-const resumes: Array<Run.ResumeReport> = []
+const resumes: Array<Run.ResumeReport & { readonly program: string }> = []
 
 describe("a resumed run = the memory interpreter", () => {
   let seed = 11
@@ -121,13 +121,13 @@ describe("a resumed run = the memory interpreter", () => {
             const exit = await Effect.runPromise(runUntil(program, options, 1 + (next() % (depth + 6))))
             if (Exit.isSuccess(exit)) {
               finished = true
-              if (exit.value.resumed !== undefined) resumes.push(exit.value.resumed)
+              if (exit.value.resumed !== undefined) resumes.push({ ...exit.value.resumed, program: name })
             } else expect(Exit.isInterrupted(exit)).toBe(true)
           }
           if (!finished) {
             const result = await Effect.runPromise(Run.run(program, options))
             expect(result.resumed).toBeDefined()
-            resumes.push(result.resumed!)
+            resumes.push({ ...result.resumed!, program: name })
           }
           expect(Array.from(voxelsOf(output, info))).toEqual(want)
           expect(fs.existsSync(resume.journal)).toBe(false)
@@ -141,5 +141,12 @@ describe("a resumed run = the memory interpreter", () => {
     const midPass = resumes.filter((r) => r.slice > 0 && r.verified > 0)
     expect(midPass.length).toBeGreaterThan(10)
     expect(midPass.some((r) => r.redone < r.slice)).toBe(true)
+  })
+
+  it("a run resumed in the pass after a reduction took the scalar from the journal instead of folding again", () => {
+    const second = resumes.filter((r) => r.program === "reduction, then a second pass" && r.pass === 1 && r.slice > 0)
+    expect(second.length).toBeGreaterThan(0)
+    // Only the rings' refill (zsum reaches 1 slice back per window), not pass 1's 16 + ticks.
+    for (const r of second) expect(r.redone).toBeLessThanOrEqual(2)
   })
 })

@@ -128,14 +128,20 @@ export const runPlanned = <M extends StageMeter, O extends ProgressOptions>(
         // letting it grow through that garbage (2.2 MiB of a copy's peak RSS at 512³,
         // bench/runtime-floor.sh; a few ms).
         collectGarbage()
-        // A resumed run skips the passes it has finished (but those with reductions, for their scalars).
-        if (journal !== undefined && !passHasWork(pass, journal.doneOf)) continue
+        // A resumed run skips the passes it has finished, taking their reductions' values from the journal.
+        if (journal !== undefined && !passHasWork(pass, journal)) {
+          for (const r of pass.roots) if (r.kind === "reduce") known.set(r, journal.scalarOf(r))
+          continue
+        }
         for (const { node } of pass.stages) {
           if (node.kind === "source" && !readers.has(node.source)) readers.set(node.source, yield* node.source.open)
         }
         const passOptions = journal === undefined ? options : { ...options, restart: { point: restartPoint(pass, journal.doneOf), journal } }
         const { metrics, reduced } = yield* runBanded(pass, runPass, readers, writers, scalarValue, meters, passOptions, plan.passes.length, bufferBytesOf, bandPeaks)
-        for (const [n, v] of reduced) known.set(n, v)
+        for (const [n, v] of reduced) {
+          known.set(n, v)
+          if (journal !== undefined && n.kind === "reduce") journal.recordScalar(n, v)
+        }
         passes.push(metrics)
         if (journal !== undefined) yield* journal.checkpoint
       else if (options.staleJournal !== undefined) yield* discardJournal(options.staleJournal)
@@ -188,7 +194,7 @@ const resumeReport = (plan: Plan, journal: RunJournal): ResumeReport => {
     const writes = pass.roots.filter((r): r is WriteNode => r.kind === "write")
     const open = writes.filter((w) => journal.doneOf(w) < w.input.info.shape[0])
     if (open.length === 0) {
-      if (passHasWork(pass, journal.doneOf)) redone += pass.ticks
+      if (passHasWork(pass, journal)) redone += pass.ticks
       continue
     }
     const point = restartPoint(pass, journal.doneOf)

@@ -28,8 +28,9 @@ import { sliceBytes, sliceLength } from "../../algebra/volume.js"
 import type { ResumableWriter } from "../../algebra/slices.js"
 import type { FileError, FormatError, IoError } from "../../algebra/io-errors.js"
 import { sliceChecksum } from "../../io/checksum.js"
-import { journalMismatch, readJournal, writeJournal, type Journal, type JournalWrite, type RunIdentity } from "../../io/journal.js"
-import type { Node, WriteNode } from "../plan/graph.js"
+import { journalMismatch, readJournal, writeJournal, type Journal, type JournalScalar, type JournalWrite, type RunIdentity } from "../../io/journal.js"
+import type { Node, ReduceNode, WriteNode } from "../plan/graph.js"
+import { decodeValue, encodeValue } from "../../util/json-value.js"
 import type { PassPlan, Plan } from "../plan/types.js"
 
 /** How a run is journaled: `RunOptions.resume`. */
@@ -147,9 +148,12 @@ export const restartPoint = (pass: PassPlan, doneOf: (w: WriteNode) => number): 
   return { startTick: 0, validFrom: new Map(), writeFrom }
 }
 
-/** A pass needs running when a write has steps left, or when it reduces (later passes need its scalars). */
-export const passHasWork = (pass: PassPlan, doneOf: (w: WriteNode) => number): boolean =>
-  pass.roots.some((r) => r.kind === "reduce" || doneOf(r) < r.input.info.shape[0])
+/**
+ * A pass needs running when a write has steps left, or when it reduces and the journal does not
+ * hold that scalar (later passes need it).
+ */
+export const passHasWork = (pass: PassPlan, journal: Pick<RunJournal, "doneOf" | "hasScalar">): boolean =>
+  pass.roots.some((r) => (r.kind === "reduce" ? !journal.hasScalar(r) : journal.doneOf(r) < r.input.info.shape[0]))
 
 /** One write's progress: done steps and their checksums, and what the last checkpoint recorded. */
 interface WriteProgress {
@@ -165,6 +169,8 @@ interface WriteProgress {
  */
 export class RunJournal {
   private readonly progress = new Map<WriteNode, WriteProgress>()
+  /** Finished reductions' values, encoded (util/json-value.ts), by reduce node id. */
+  private readonly scalars = new Map<number, JournalScalar>()
   private sinceCheckpoint = 0
   /** Slices kept from the interrupted run (verified by their checksums), over every write. */
   verifiedSlices = 0
@@ -175,7 +181,27 @@ export class RunJournal {
     readonly interval: number,
     /** The journal found at start, when resuming. */
     readonly previous: Journal | undefined
-  ) {}
+  ) {
+    for (const j of previous?.scalars ?? []) this.scalars.set(j.node, j)
+  }
+
+  /** True when the journal holds the value of reduction `r` (from a finished pass). */
+  hasScalar = (r: ReduceNode): boolean => this.scalars.get(r.id)?.label === r.label
+
+  /** The value of reduction `r` the journal holds (`hasScalar`). */
+  scalarOf(r: ReduceNode): unknown {
+    return decodeValue(this.scalars.get(r.id)!.value)
+  }
+
+  /**
+   * Records the value of reduction `r` (its pass has finished), for the next checkpoint. A value
+   * that cannot be encoded, or is over 4 MiB encoded, is not recorded: a resumed run folds again.
+   */
+  recordScalar(r: ReduceNode, value: unknown): void {
+    const encoded = encodeValue(value)
+    if (encoded === undefined || JSON.stringify(encoded).length > 4 * 2 ** 20) return
+    this.scalars.set(r.id, { node: r.id, label: r.label, value: encoded })
+  }
 
   /**
    * Reads the journal at `options.journal` (refusing one that does not match this run) and
@@ -269,7 +295,8 @@ export class RunJournal {
             version: 1,
             identity: this.options.identity,
             plan: this.fingerprint,
-            writes
+            writes,
+            scalars: [...this.scalars.values()]
           })
         })
       )
