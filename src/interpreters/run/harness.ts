@@ -21,6 +21,7 @@ import { runBanded } from "./bands.js"
 import type { Direction } from "../../algebra/kernel.js"
 import { UnsupportedError } from "../../algebra/io-errors.js"
 import { discardJournal, removeJournal } from "../../io/journal.js"
+import { removeOrphanTemporaries } from "../../io/atomic.js"
 import { notResumable, passHasWork, restartPoint, RunJournal, type ResumeOptions, type ResumeReport } from "./resume.js"
 import type { PassRunner, ProgressOptions, StageMeter } from "./pass-runner.js"
 import type { PassMetrics, RunError, RunResult, StageMetrics } from "./result.js"
@@ -114,7 +115,11 @@ export const runPlanned = <M extends StageMeter, O extends ProgressOptions>(
         if (n.kind !== "write") continue
         writers.set(n, journal === undefined ? yield* n.sink.create(n.input.info) : yield* journal.createWriter(n, directionOf(plan, n), () => interrupted))
       }
-      if (journal !== undefined) yield* journal.checkpoint
+      if (journal !== undefined) {
+        yield* journal.checkpoint
+        // Temporaries of these outputs that no journal names (a kill -9 before a first checkpoint).
+        yield* removeOrphanTemporaries(journal.temporaries)
+      }
       else if (options.staleJournal !== undefined) yield* discardJournal(options.staleJournal)
       const resumed = journal?.previous === undefined ? undefined : resumeReport(plan, journal)
       const known = new Map<ScalarNode, unknown>()
@@ -143,7 +148,11 @@ export const runPlanned = <M extends StageMeter, O extends ProgressOptions>(
           if (journal !== undefined && n.kind === "reduce") journal.recordScalar(n, v)
         }
         passes.push(metrics)
-        if (journal !== undefined) yield* journal.checkpoint
+        if (journal !== undefined) {
+        yield* journal.checkpoint
+        // Temporaries of these outputs that no journal names (a kill -9 before a first checkpoint).
+        yield* removeOrphanTemporaries(journal.temporaries)
+      }
       else if (options.staleJournal !== undefined) yield* discardJournal(options.staleJournal)
       }
       yield* commitAll(writers, plan, meters)

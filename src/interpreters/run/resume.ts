@@ -255,6 +255,11 @@ export class RunJournal {
     })
   }
 
+  /** The temporaries of every write (outputs and spills). */
+  get temporaries(): Array<string> {
+    return [...this.progress.values()].flatMap((p) => p.writer.temporaries)
+  }
+
   /** Steps of `w` written (and, up to the last checkpoint, flushed). */
   doneOf = (w: WriteNode): number => this.progress.get(w)?.checksums.length ?? 0
 
