@@ -119,8 +119,10 @@ export const runPlanned = <M extends StageMeter, O extends ProgressOptions>(
         yield* journal.checkpoint
         // Temporaries of these outputs that no journal names (a kill -9 before a first checkpoint).
         yield* removeOrphanTemporaries(journal.temporaries)
+      } else if (options.staleJournal !== undefined) {
+        // A run starting over (no --resume): what an interrupted --resume run of these outputs left.
+        yield* discardJournal(options.staleJournal)
       }
-      else if (options.staleJournal !== undefined) yield* discardJournal(options.staleJournal)
       const resumed = journal?.previous === undefined ? undefined : resumeReport(plan, journal)
       const known = new Map<ScalarNode, unknown>()
       const scalarValue = scalarResolver(known)
@@ -148,12 +150,7 @@ export const runPlanned = <M extends StageMeter, O extends ProgressOptions>(
           if (journal !== undefined && n.kind === "reduce") journal.recordScalar(n, v)
         }
         passes.push(metrics)
-        if (journal !== undefined) {
-        yield* journal.checkpoint
-        // Temporaries of these outputs that no journal names (a kill -9 before a first checkpoint).
-        yield* removeOrphanTemporaries(journal.temporaries)
-      }
-      else if (options.staleJournal !== undefined) yield* discardJournal(options.staleJournal)
+        if (journal !== undefined) yield* journal.checkpoint
       }
       yield* commitAll(writers, plan, meters)
       const stages = stageFigures(graph, meters, bufferBytesOf, bandPeaks)
