@@ -98,7 +98,8 @@ const resume = Options.boolean("resume").pipe(
   Options.withDescription(
     "journal the run beside its output (<output>.slicewise-journal, raw NRRD outputs) so that it can be continued if it is interrupted " +
       "(Ctrl-C, kill -9, power loss): run the same command with --resume again and it keeps the slices already written (verified by " +
-      "their checksums) and continues from its last checkpoint; a journal of another input, other steps or another slicewise is refused"
+      "their checksums) and continues from its last checkpoint; a journal of another input, other steps or another slicewise is refused. " +
+      "With plan and cost: show the run's checkpoints (interval, journal bytes, where each pass restarts)"
   )
 )
 
@@ -115,23 +116,38 @@ const runCommand = Command.make("run", { ...pipelineArgs, json, memory, buffers,
   })
 ).pipe(Command.withDescription("run the steps over the input and write the output"))
 
-const planCommand = Command.make("plan", { ...pipelineArgs, json, memory, buffers, mode, threads }, (a) =>
+/** With --resume: the run's checkpoints (JSON field, or lines of text), as `plan` and `cost` show them. */
+const checkpointsOf = (plan: Plan.Plan, resume: boolean) => (resume ? Plan.checkpointPlan(plan) : undefined)
+
+const planCommand = Command.make("plan", { ...pipelineArgs, json, memory, buffers, mode, threads, resume }, (a) =>
   Effect.gen(function* () {
     const { program } = yield* setUp(a)
     const { plan, split } = yield* fitBudget(program, a)
-    if (a.json) return yield* print(JSON.stringify({ ...Plan.planJson(plan), ...(split === undefined ? {} : { memory: split }) }, null, 2))
-    yield* print(split === undefined ? Plan.planText(plan) : `${splitText(split, plan.peakBufferBytes)}\n${Plan.planText(plan)}`)
+    const checkpoints = checkpointsOf(plan, a.resume)
+    if (a.json) {
+      return yield* print(
+        JSON.stringify({ ...Plan.planJson(plan), ...(split === undefined ? {} : { memory: split }), ...(checkpoints === undefined ? {} : { checkpoints }) }, null, 2)
+      )
+    }
+    const text = split === undefined ? Plan.planText(plan) : `${splitText(split, plan.peakBufferBytes)}\n${Plan.planText(plan)}`
+    yield* print(checkpoints === undefined ? text : `${text}\n${Plan.checkpointText(checkpoints)}`)
   })
 ).pipe(Command.withDescription("print the plan (passes, stages, latencies, rings) without reading any voxel"))
 
-const costCommand = Command.make("cost", { ...pipelineArgs, json, memory, buffers, mode, threads }, (a) =>
+const costCommand = Command.make("cost", { ...pipelineArgs, json, memory, buffers, mode, threads, resume }, (a) =>
   Effect.gen(function* () {
     const { program } = yield* setUp(a)
     const { throughput: t, from } = yield* throughput
     const { plan, split } = yield* fitBudget(program, a)
     const cost = Cost.costOf(plan, t, from)
-    if (a.json) return yield* print(JSON.stringify({ ...Cost.costJson(cost), ...(split === undefined ? {} : { memory: split }) }, null, 2))
-    yield* print(split === undefined ? Cost.costText(cost) : `${splitText(split, plan.peakBufferBytes)}\n${Cost.costText(cost)}`)
+    const checkpoints = checkpointsOf(plan, a.resume)
+    if (a.json) {
+      return yield* print(
+        JSON.stringify({ ...Cost.costJson(cost), ...(split === undefined ? {} : { memory: split }), ...(checkpoints === undefined ? {} : { checkpoints }) }, null, 2)
+      )
+    }
+    const text = split === undefined ? Cost.costText(cost) : `${splitText(split, plan.peakBufferBytes)}\n${Cost.costText(cost)}`
+    yield* print(checkpoints === undefined ? text : `${text}\n${Plan.checkpointText(checkpoints)}`)
   })
 ).pipe(Command.withDescription("the dry run: bytes read and written, amplification, buffers and voxel-ops, without reading any voxel"))
 

@@ -18,6 +18,7 @@ import { haloZ, type WindowKernel } from "../../src/algebra/kernel.js"
 import { volumeBytes, volumeInfo, type VolumeInfo } from "../../src/algebra/volume.js"
 import type { SliceSink } from "../../src/algebra/slices.js"
 import * as Memory from "../../src/interpreters/memory/index.js"
+import * as Plan from "../../src/interpreters/plan/index.js"
 import * as Run from "../../src/interpreters/run/index.js"
 import { arraySource } from "../../src/io/memory.js"
 import { nrrdSink } from "../../src/io/nrrd/writer.js"
@@ -148,5 +149,27 @@ describe("a resumed run = the memory interpreter", () => {
     expect(second.length).toBeGreaterThan(0)
     // Only the rings' refill (zsum reaches 1 slice back per window), not pass 1's 16 + ticks.
     for (const r of second) expect(r.redone).toBeLessThanOrEqual(2)
+  })
+})
+
+describe("checkpointPlan", () => {
+  it("counts the checkpoints a journaled run makes and says where each pass restarts", async () => {
+    const { info, data } = input(40, 5)
+    const source = arraySource(info, data)
+    const output = path.join(dir, "checkpoints.nrrd")
+    const build = PROGRAMS.find((p) => p.name === "reduction, then a second pass")!.build
+    const program: Program = (alg) => ({ out: alg.write(build(alg, alg.source(source)), nrrdSink(output)) })
+    const plan = await Effect.runPromise(Plan.make(program, { threads: 1 }))
+    const c = Plan.checkpointPlan(plan, 4)
+    expect(c.checkpoints).toBe(1 + plan.passes.reduce((a, p) => a + Math.ceil(p.ticks / 4), 0))
+    expect(c.passes.map((p) => p.restart)).toEqual(["start", "checkpoint"])
+    expect(c.passes[0]!.why).toBe("reduction min-max")
+    // The estimate of the last journal is of the order of the real one (the min/max value aside).
+    const journal = `${output}.slicewise-journal`
+    let size = 0
+    const watched: Run.RunOptions = { threads: 1, resume: { journal, identity: { slicewise: "test", inputs: [], steps: [] }, interval: 4 }, onProgress: () => { if (fs.existsSync(journal)) size = fs.statSync(journal).size } }
+    await Effect.runPromise(Run.run(program, watched))
+    expect(size).toBeGreaterThan(c.journalBytes / 3)
+    expect(size).toBeLessThan(c.journalBytes * 2)
   })
 })

@@ -24,7 +24,8 @@ import * as Effect from "effect/Effect"
 import type { DType } from "../../algebra/dtype.js"
 import type { Direction } from "../../algebra/kernel.js"
 import { allocSlice } from "../../algebra/dtype.js"
-import { sliceBytes, sliceLength } from "../../algebra/volume.js"
+import { sliceLength } from "../../algebra/volume.js"
+import { checkpointInterval, statefulReason } from "../plan/checkpoints.js"
 import type { ResumableWriter } from "../../algebra/slices.js"
 import type { FileError, FormatError, IoError } from "../../algebra/io-errors.js"
 import { sliceChecksum } from "../../io/checksum.js"
@@ -88,20 +89,8 @@ export const planFingerprint = (plan: Plan): string =>
     ])
   )
 
-/**
- * Ticks between checkpoints by default: about every 8 MiB that the plan's writes put on disk per
- * tick, and at least every 16 ticks. A checkpoint costs an fdatasync per write and a journal
- * replaced durably (a few ms); a kill loses at most one interval of work, plus the ring refill.
- */
-export const checkpointInterval = (plan: Plan): number => {
-  let perTick = 0
-  for (const n of plan.graph.nodes) if (n.kind === "write") perTick += sliceBytes(n.input.info)
-  return Math.max(1, Math.min(16, Math.ceil((8 * 2 ** 20) / Math.max(1, perTick))))
-}
-
-/** True when the pass keeps state across slices: a sweep, or a reduction. */
-const stateful = (pass: PassPlan): boolean =>
-  pass.roots.some((r) => r.kind === "reduce") || pass.stages.some((s) => s.node.kind === "window" && s.node.direction !== undefined)
+/** True when the pass keeps state across slices (a sweep, or a reduction), not checkpointed yet. */
+const stateful = (pass: PassPlan): boolean => statefulReason(pass) !== undefined
 
 /** The first step of each stage that a pass started at tick `t0` computes from inputs it has. */
 const validSteps = (pass: PassPlan, t0: number): Map<Node, number> => {
@@ -116,7 +105,6 @@ const validSteps = (pass: PassPlan, t0: number): Map<Node, number> => {
       // The first output step from which on every step reads only input steps ≥ the input's first.
       const need = valid.get(n.input)!
       const suffixMin = sp.steps!.suffixMin
-      v = depth
       let lo = 0
       let hi = depth
       while (lo < hi) {
