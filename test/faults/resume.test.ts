@@ -197,3 +197,17 @@ describe("a journal that does not fit the run", () => {
     }
   }, 120_000)
 })
+
+describe("an output that cannot be resumed yet", () => {
+  it("is refused with --resume in one line, before anything is written", async () => {
+    const out = tempDir("resume-tiff")
+    try {
+      const r = await runCli(["run", cases[0]!.input, path.join(out, "out.tif"), "gaussian:sigma=1", "--resume"], env())
+      expect(r.code).toBe(1)
+      expect(r.stderr.trim()).toBe(`slicewise: ${path.join(out, "out.tif")}: unsupported: --resume: a tiff output cannot be resumed yet (raw NRRD can)`)
+      expect(fs.readdirSync(out)).toEqual([])
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true })
+    }
+  }, 60_000)
+})

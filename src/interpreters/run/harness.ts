@@ -184,10 +184,8 @@ const directionOf = (plan: Plan, w: WriteNode): Direction => plan.passes.find((p
  */
 const openJournal = (plan: Plan, resume: ResumeOptions, interrupted: () => boolean) =>
   Effect.gen(function* () {
-    const reason = notResumable(plan)
-    if (reason !== undefined) {
-      return yield* new UnsupportedError({ path: resume.journal, detail: `--resume: this run cannot be resumed: ${reason}` })
-    }
+    const refused = notResumable(plan)
+    if (refused !== undefined) return yield* new UnsupportedError(refused)
     const journal = yield* RunJournal.open(plan, resume, true)
     yield* Effect.addFinalizer(() => (interrupted() ? Effect.void : removeJournal(resume.journal)))
     return journal

@@ -65,12 +65,16 @@ export interface ResumeReport {
   readonly redone: number
 }
 
-/** Why `plan` cannot be journaled, or undefined when it can. */
-export const notResumable = (plan: Plan): string | undefined => {
+/** Why `plan` cannot be journaled (the path concerned, and the reason), or undefined when it can. */
+export const notResumable = (plan: Plan): { readonly path: string; readonly detail: string } | undefined => {
   for (const n of plan.graph.nodes) {
-    if (n.kind === "write" && n.sink.resumable === undefined) return `its output ${n.sink.path} (${n.sink.format}) cannot be resumed yet (raw NRRD can)`
+    if (n.kind === "write" && n.sink.resumable === undefined) {
+      return { path: n.sink.path, detail: `--resume: a ${n.sink.format} output cannot be resumed yet (raw NRRD can)` }
+    }
   }
-  for (const p of plan.passes) if (p.bands !== undefined) return `pass ${p.index + 1} runs in bands of rows, which cannot be resumed yet`
+  for (const p of plan.passes) {
+    if (p.bands !== undefined) return { path: plan.graph.nodes.find((n) => n.kind === "write")?.sink.path ?? "", detail: `--resume: pass ${p.index + 1} runs in bands of rows, which cannot be resumed yet (a larger --memory avoids the bands)` }
+  }
   return undefined
 }
 
