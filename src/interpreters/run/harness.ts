@@ -186,7 +186,7 @@ const openJournal = (plan: Plan, resume: ResumeOptions, interrupted: () => boole
   Effect.gen(function* () {
     const refused = notResumable(plan)
     if (refused !== undefined) return yield* new UnsupportedError(refused)
-    const journal = yield* RunJournal.open(plan, resume, true)
+    const journal = yield* RunJournal.open(plan, resume)
     yield* Effect.addFinalizer(() => (interrupted() ? Effect.void : removeJournal(resume.journal)))
     return journal
   })

@@ -196,13 +196,13 @@ export class RunJournal {
   }
 
   /**
-   * Reads the journal at `options.journal` (refusing one that does not match this run) and
-   * makes the run's journal; `resume` false ignores any journal there (it is replaced).
+   * Reads the journal at `options.journal`, if any (refusing one that does not match this run),
+   * and makes the run's journal.
    */
-  static open(plan: Plan, options: ResumeOptions, resume: boolean): Effect.Effect<RunJournal, FileError | FormatError> {
+  static open(plan: Plan, options: ResumeOptions): Effect.Effect<RunJournal, FileError | FormatError> {
     const fingerprint = planFingerprint(plan)
     return Effect.gen(function* () {
-      const previous = resume ? yield* readJournal(options.journal) : undefined
+      const previous = yield* readJournal(options.journal)
       if (previous !== undefined) {
         const mismatch = journalMismatch(options.journal, previous, options.identity, fingerprint)
         if (mismatch !== undefined) return yield* mismatch
