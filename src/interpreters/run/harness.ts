@@ -100,8 +100,11 @@ export const runPlanned = <M extends StageMeter, O extends ProgressOptions>(
   bufferBytesOf: (m: M) => number
 ): Effect.Effect<RunResult, RunError> =>
   Effect.suspend(() => {
-    // Set when the run is interrupted: a journaled run then keeps its temporaries and journal.
+    // Set when the run is interrupted before its outputs are committed: a journaled run then keeps
+    // its temporaries and journal (once committed, there is nothing left to resume).
     let interrupted = false
+    let committed = false
+    const keep = () => interrupted && !committed
     let journal: RunJournal | undefined
     const body = Effect.gen(function* () {
       const started = performance.now()
@@ -110,10 +113,10 @@ export const runPlanned = <M extends StageMeter, O extends ProgressOptions>(
       const graph = plan.graph
       const readers = new Map<SliceSource, SliceReader>()
       const writers = new Map<WriteNode, SliceWriter>()
-      if (options.resume !== undefined) journal = yield* openJournal(plan, options.resume, () => interrupted)
+      if (options.resume !== undefined) journal = yield* openJournal(plan, options.resume, keep)
       for (const n of graph.nodes) {
         if (n.kind !== "write") continue
-        writers.set(n, journal === undefined ? yield* n.sink.create(n.input.info) : yield* journal.createWriter(n, directionOf(plan, n), () => interrupted))
+        writers.set(n, journal === undefined ? yield* n.sink.create(n.input.info) : yield* journal.createWriter(n, directionOf(plan, n), keep))
       }
       if (journal !== undefined) {
         yield* journal.checkpoint
@@ -153,6 +156,7 @@ export const runPlanned = <M extends StageMeter, O extends ProgressOptions>(
         if (journal !== undefined) yield* journal.checkpoint
       }
       yield* commitAll(writers, plan, meters)
+      committed = true
       const stages = stageFigures(graph, meters, bufferBytesOf, bandPeaks)
       return {
         plan,
@@ -170,7 +174,7 @@ export const runPlanned = <M extends StageMeter, O extends ProgressOptions>(
     // the journal and temporaries stay for --resume.
     const lastCheckpoint = Effect.suspend(() => {
       interrupted = true
-      return journal === undefined ? Effect.void : Effect.ignore(journal.checkpoint)
+      return journal === undefined || committed ? Effect.void : Effect.ignore(journal.checkpoint)
     })
     return Effect.scoped(Effect.onInterrupt(body, () => lastCheckpoint))
   })
@@ -180,14 +184,14 @@ const directionOf = (plan: Plan, w: WriteNode): Direction => plan.passes.find((p
 
 /**
  * The run's journal, in the current scope: refused for a plan that cannot be resumed; removed when
- * the scope closes unless the run was interrupted (`interrupted()`).
+ * the scope closes unless `keep()` (the run was interrupted before its commit).
  */
-const openJournal = (plan: Plan, resume: ResumeOptions, interrupted: () => boolean) =>
+const openJournal = (plan: Plan, resume: ResumeOptions, keep: () => boolean) =>
   Effect.gen(function* () {
     const refused = notResumable(plan)
     if (refused !== undefined) return yield* new UnsupportedError(refused)
     const journal = yield* RunJournal.open(plan, resume)
-    yield* Effect.addFinalizer(() => (interrupted() ? Effect.void : removeJournal(resume.journal)))
+    yield* Effect.addFinalizer(() => (keep() ? Effect.void : removeJournal(resume.journal)))
     return journal
   })
 
