@@ -5,7 +5,7 @@
  *   killed again at random points some of the time, until a run finishes: the output is byte for
  *   byte an uninterrupted run's, and nothing is left (temporary, journal, lock, spill). Pipelines:
  *   windows in one pass; a reduction then windows (otsu, two passes); windows and sweeps with a
- *   spill between two passes (edt).
+ *   spill between two passes (edt); and once for a TIFF stack output.
  * - SIGINT keeps the journal and temporary, says so in one line (exit 130), and --resume finishes.
  * - A journal that does not fit (the input changed, other steps, another slicewise) is refused in
  *   one line and left in place; a run without --resume starts over and removes it.
@@ -112,6 +112,32 @@ describe("kill -9 at random points, then --resume", () => {
   }
 })
 
+describe("kill -9 of a run writing a TIFF stack, then --resume", () => {
+  it("gives the uninterrupted run's files, byte for byte, and leaves nothing", async () => {
+    const k = cases[0]!
+    const out = tempDir("resume-stack")
+    try {
+      const reference = path.join(out, "reference")
+      expect((await runCli(["run", k.input, reference, ...k.steps, "--threads", "1"], env())).code).toBe(0)
+      const output = path.join(out, "stack")
+      const args = ["run", k.input, output, ...k.steps, "--threads", "1", "--resume"]
+      const run = startCli(args, env())
+      await untilLocked(output, run.done)
+      await sleep(k.ms * 0.5)
+      run.child.kill("SIGKILL")
+      await run.done
+      const again = await runCli(args, env())
+      expect(again.code, again.stderr).toBe(0)
+      const names = fs.readdirSync(reference).sort()
+      expect(fs.readdirSync(output).sort()).toEqual(names)
+      for (const n of names) expect(fs.readFileSync(path.join(output, n)).equals(fs.readFileSync(path.join(reference, n)))).toBe(true)
+      expect(leftovers(out)).toEqual([])
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true })
+    }
+  }, 120_000)
+})
+
 describe("the kill points", () => {
   it("mostly hit a run that had checkpointed (else they test little)", () => {
     expect(resumedPoints.resumed).toBeGreaterThanOrEqual(resumedPoints.points / 2)
@@ -204,7 +230,7 @@ describe("an output that cannot be resumed yet", () => {
     try {
       const r = await runCli(["run", cases[0]!.input, path.join(out, "out.tif"), "gaussian:sigma=1", "--resume"], env())
       expect(r.code).toBe(1)
-      expect(r.stderr.trim()).toBe(`slicewise: ${path.join(out, "out.tif")}: unsupported: --resume: a tiff output cannot be resumed yet (raw NRRD can)`)
+      expect(r.stderr.trim()).toBe(`slicewise: ${path.join(out, "out.tif")}: unsupported: --resume: a tiff output cannot be resumed yet (raw NRRD and uncompressed TIFF stacks can)`)
       expect(fs.readdirSync(out)).toEqual([])
     } finally {
       fs.rmSync(out, { recursive: true, force: true })

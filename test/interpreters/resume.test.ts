@@ -22,6 +22,7 @@ import * as Plan from "../../src/interpreters/plan/index.js"
 import * as Run from "../../src/interpreters/run/index.js"
 import { arraySource } from "../../src/io/memory.js"
 import { nrrdSink } from "../../src/io/nrrd/writer.js"
+import { openTiffStack, tiffStackSink } from "../../src/io/tiff/index.js"
 import { minMax } from "../../src/ops/reducers.js"
 import { edt } from "../../src/ops/edt.js"
 import { xorshift32 } from "../support/voxels.js"
@@ -171,5 +172,44 @@ describe("checkpointPlan", () => {
     await Effect.runPromise(Run.run(program, watched))
     expect(size).toBeGreaterThan(c.journalBytes / 3)
     expect(size).toBeLessThan(c.journalBytes * 2)
+  })
+})
+
+describe("a resumed run writing an uncompressed TIFF stack = the memory interpreter", () => {
+  it("two windows, depth 16: interrupted at random ticks, resumed; the stack reads back as memory's voxels", async () => {
+    const { info, data } = input(16, 77)
+    const source = arraySource(info, data)
+    const build = PROGRAMS[1]!.build
+    const expected = await Effect.runPromise(Memory.evaluate((alg) => ({ out: build(alg, alg.source(source)) })))
+    const next = xorshift32(78)
+    for (let trial = 0; trial < 4; trial++) {
+      const output = path.join(dir, `stack-${trial}`)
+      const program: Program = (alg) => ({ out: alg.write(build(alg, alg.source(source)), tiffStackSink(output)) })
+      const resume: Run.ResumeOptions = { journal: `${output}.slicewise-journal`, identity: { slicewise: "test", inputs: [], steps: [] }, interval: 1 + (next() % 3) }
+      let finished = false
+      for (let attempt = 0; attempt < 4 && !finished; attempt++) {
+        const exit = await Effect.runPromise(runUntil(program, { resume, threads: 1 }, 1 + (next() % 20)))
+        finished = Exit.isSuccess(exit)
+      }
+      if (!finished) await Effect.runPromise(Run.run(program, { resume, threads: 1 }))
+      const stack = await Effect.runPromise(openTiffStack(output))
+      const got = await Effect.runPromise(
+        Effect.scoped(
+          Effect.gen(function* () {
+            const reader = yield* stack.open
+            const slice = new Float32Array(30)
+            const all: Array<number> = []
+            for (let z = 0; z < 16; z++) {
+              yield* reader.read(z, slice as never)
+              all.push(...slice)
+            }
+            return all
+          })
+        )
+      )
+      expect(got).toEqual(Array.from(expected.volumes.out!.data))
+      expect(fs.existsSync(resume.journal)).toBe(false)
+      expect(fs.readdirSync(dir).filter((n) => n.includes(".partial-"))).toEqual([])
+    }
   })
 })
