@@ -96,13 +96,13 @@ export const checkpointPlan = (plan: Plan, interval: number = checkpointInterval
  * @example
  * ```ts
  * checkpointText(checkpointPlan(plan))
- * // "resume: a checkpoint every 16 ticks (10 in all), journal up to 5.1 KiB, 42.0 KiB written in all, no stage state
- * //  pass 1/2 restarts from its start (reduction integer-histogram); pass 2/2 from its last checkpoint"
+ * // "resume: a checkpoint every 16 ticks (19 in all), journal up to 2.38 KiB, 26.5 KiB written in all, no stage state
+ * //  interrupted in pass 1/2: from its start (reduction integer-histogram); pass 2/2: from its last checkpoint"
  * ```
  */
 export const checkpointText = (c: CheckpointPlan): string =>
   `resume: a checkpoint every ${c.interval} ticks (${c.checkpoints} in all), journal up to ${formatBytes(c.journalBytes)}, ` +
-  `${formatBytes(c.journalBytesWritten)} written in all, no stage state\n` +
+  `${formatBytes(c.journalBytesWritten)} written in all, no stage state\ninterrupted in ` +
   c.passes
-    .map((p) => `pass ${p.index + 1}/${c.passes.length} ${p.restart === "start" ? `restarts from its start (${p.why})` : "from its last checkpoint"}`)
+    .map((p) => `pass ${p.index + 1}/${c.passes.length}: ${p.restart === "start" ? `from its start (${p.why})` : "from its last checkpoint"}`)
     .join("; ")
