@@ -113,4 +113,44 @@ export interface SliceSink extends Location {
    */
   readonly drops?: (info: VolumeInfo) => ReadonlyArray<string>
   readonly create: <D extends DType>(info: VolumeInfo<D>) => Effect.Effect<SliceWriter<D>, IoError, Scope.Scope>
+  /** Present when an interrupted run writing this sink can be resumed (see `ResumableSink`). */
+  readonly resumable?: ResumableSink
+}
+
+/**
+ * A writer whose temporaries outlive an interrupted run, so that `slicewise run --resume` can
+ * write the rest of the output into them (docs/RESUME.md). Its slices are still written with
+ * `write`; these add what resuming needs.
+ */
+export interface ResumableWriter<D extends DType = DType> extends SliceWriter<D> {
+  /** The temporary files of this output, as given back to `ResumableSink.create` to reopen them. */
+  readonly temporaries: ReadonlyArray<string>
+  /** Reads slice `z` back from the temporary into `into` (host byte order); false if the file ends first. */
+  readBack(z: number, into: ArrayOf<D>): Effect.Effect<boolean, IoError>
+  /** Records slice `z` as written by an earlier run (verified by its checksum), for `commit`'s check. */
+  markWritten(z: number): void
+  /** Flushes what was written to stable storage (fdatasync), before a journal records it. */
+  readonly sync: Effect.Effect<void, IoError>
+}
+
+/**
+ * The resumable side of a sink (raw NRRD, uncompressed TIFF stacks and spills in this version).
+ *
+ * @example
+ * ```ts
+ * const w = yield* sink.resumable!.create(info, undefined, () => interrupted)  // fresh temporaries
+ * const again = yield* sink.resumable!.create(info, w.temporaries, () => interrupted) // after a restart
+ * ```
+ */
+export interface ResumableSink {
+  /**
+   * Creates the writer: over fresh temporaries when `reuse` is undefined, else over the temporaries
+   * named there (a FileError code ENOENT when one is gone). When the scope closes without a commit,
+   * the temporaries are kept if `keep()` is true (an interrupted resumable run), else removed.
+   */
+  readonly create: <D extends DType>(
+    info: VolumeInfo<D>,
+    reuse: ReadonlyArray<string> | undefined,
+    keep: () => boolean
+  ) => Effect.Effect<ResumableWriter<D>, IoError, Scope.Scope>
 }

@@ -2,6 +2,7 @@
  * The `slicewise` command: run, plan, info, demo. Every failure is one line on stderr and a
  * non-zero exit; set SLICEWISE_DEBUG=1 for the full cause.
  */
+import { SLICEWISE_VERSION } from "../util/version.js"
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
@@ -19,7 +20,8 @@ import * as Cost from "../interpreters/cost/index.js"
 import * as Plan from "../interpreters/plan/index.js"
 import { openSource } from "../io/index.js"
 import { sourceOptions, type InputFormat, type OutputFormat } from "../jobs/formats.js"
-import { runJobSetUp, type RunJob } from "../jobs/run-job.js"
+import { resumeOptions, runJobSetUp, type RunJob } from "../jobs/run-job.js"
+import * as fs from "node:fs"
 import { UsageError } from "../jobs/errors.js"
 import { parseMemory } from "../jobs/memory.js"
 import { describeSteps } from "../jobs/steps.js"
@@ -37,7 +39,6 @@ import { fitBudget, splitText } from "./budget.js"
 import { print, runAndReport, throughput } from "./run-program.js"
 import { unknownOption } from "./unknown-options.js"
 
-const VERSION = "0.1.0"
 
 const input = Args.text({ name: "input" }).pipe(
   Args.withDescription(
@@ -93,30 +94,60 @@ const profile = Options.text("profile").pipe(
   Options.withDescription("write a profile (per-stage figures, RSS, CPU and I/O sampled every 100 ms) to this JSON file; slicewise report renders it")
 )
 
-const runCommand = Command.make("run", { ...pipelineArgs, json, memory, buffers, mode, profile, threads }, (a) =>
+const resume = Options.boolean("resume").pipe(
+  Options.withDescription(
+    "journal the run beside its output (<output>.slicewise-journal; raw NRRD and uncompressed TIFF stack outputs) so that it can be continued if it is interrupted " +
+      "(Ctrl-C, kill -9, power loss): run the same command with --resume again and it keeps the slices already written (verified by " +
+      "their checksums) and continues from its last checkpoint; a journal of another input, other steps or another slicewise is refused. " +
+      "With plan and cost: show the run's checkpoints (interval, journal bytes, where each pass restarts)"
+  )
+)
+
+/** The journal of the run being made with --resume, for the line printed if it is interrupted. */
+let resumableJournal: string | undefined
+
+const runCommand = Command.make("run", { ...pipelineArgs, json, memory, buffers, mode, profile, threads, resume }, (a) =>
   Effect.gen(function* () {
+    const job = jobOf(a)
     const { program } = yield* setUp(a)
-    yield* runAndReport(program, a)
+    const journaled = a.resume ? yield* resumeOptions(job) : undefined
+    resumableJournal = journaled?.journal
+    yield* runAndReport(program, { ...a, resume: journaled })
   })
 ).pipe(Command.withDescription("run the steps over the input and write the output"))
 
-const planCommand = Command.make("plan", { ...pipelineArgs, json, memory, buffers, mode, threads }, (a) =>
+/** With --resume: the run's checkpoints (JSON field, or lines of text), as `plan` and `cost` show them. */
+const checkpointsOf = (plan: Plan.Plan, resume: boolean) => (resume ? Plan.checkpointPlan(plan) : undefined)
+
+const planCommand = Command.make("plan", { ...pipelineArgs, json, memory, buffers, mode, threads, resume }, (a) =>
   Effect.gen(function* () {
     const { program } = yield* setUp(a)
     const { plan, split } = yield* fitBudget(program, a)
-    if (a.json) return yield* print(JSON.stringify({ ...Plan.planJson(plan), ...(split === undefined ? {} : { memory: split }) }, null, 2))
-    yield* print(split === undefined ? Plan.planText(plan) : `${splitText(split, plan.peakBufferBytes)}\n${Plan.planText(plan)}`)
+    const checkpoints = checkpointsOf(plan, a.resume)
+    if (a.json) {
+      return yield* print(
+        JSON.stringify({ ...Plan.planJson(plan), ...(split === undefined ? {} : { memory: split }), ...(checkpoints === undefined ? {} : { checkpoints }) }, null, 2)
+      )
+    }
+    const text = split === undefined ? Plan.planText(plan) : `${splitText(split, plan.peakBufferBytes)}\n${Plan.planText(plan)}`
+    yield* print(checkpoints === undefined ? text : `${text}\n${Plan.checkpointText(checkpoints)}`)
   })
 ).pipe(Command.withDescription("print the plan (passes, stages, latencies, rings) without reading any voxel"))
 
-const costCommand = Command.make("cost", { ...pipelineArgs, json, memory, buffers, mode, threads }, (a) =>
+const costCommand = Command.make("cost", { ...pipelineArgs, json, memory, buffers, mode, threads, resume }, (a) =>
   Effect.gen(function* () {
     const { program } = yield* setUp(a)
     const { throughput: t, from } = yield* throughput
     const { plan, split } = yield* fitBudget(program, a)
     const cost = Cost.costOf(plan, t, from)
-    if (a.json) return yield* print(JSON.stringify({ ...Cost.costJson(cost), ...(split === undefined ? {} : { memory: split }) }, null, 2))
-    yield* print(split === undefined ? Cost.costText(cost) : `${splitText(split, plan.peakBufferBytes)}\n${Cost.costText(cost)}`)
+    const checkpoints = checkpointsOf(plan, a.resume)
+    if (a.json) {
+      return yield* print(
+        JSON.stringify({ ...Cost.costJson(cost), ...(split === undefined ? {} : { memory: split }), ...(checkpoints === undefined ? {} : { checkpoints }) }, null, 2)
+      )
+    }
+    const text = split === undefined ? Cost.costText(cost) : `${splitText(split, plan.peakBufferBytes)}\n${Cost.costText(cost)}`
+    yield* print(checkpoints === undefined ? text : `${text}\n${Plan.checkpointText(checkpoints)}`)
   })
 ).pipe(Command.withDescription("the dry run: bytes read and written, amplification, buffers and voxel-ops, without reading any voxel"))
 
@@ -214,7 +245,7 @@ const cli = Command.make("slicewise").pipe(
   Command.withSubcommands([runCommand, planCommand, costCommand, infoCommand, calibrateCommand, calibrateToolCommand, demoCommand, fuseCommand, diceCommand, segmentCommand, batchCommand, runnerCommand, submitCommand, statusCommand, reportCommand])
 )
 
-const run = Command.run(cli, { name: "slicewise", version: VERSION })
+const run = Command.run(cli, { name: "slicewise", version: SLICEWISE_VERSION })
 
 /**
  * The command line, refused first if a word that looks like an option is none of its command's:
@@ -235,7 +266,11 @@ const describeFailure = (cause: Cause.Cause<unknown>): string | undefined => {
     if (e instanceof Error) return e.message
     return String(e)
   }
-  if (Cause.isInterruptedOnly(cause)) return "interrupted"
+  if (Cause.isInterruptedOnly(cause)) {
+    return resumableJournal !== undefined && fs.existsSync(resumableJournal)
+      ? `interrupted; resumable: run the same command with --resume (journal ${resumableJournal})`
+      : "interrupted"
+  }
   const defect = Cause.squash(cause)
   return `internal error: ${defect instanceof Error ? defect.message : String(defect)} (set SLICEWISE_DEBUG=1 for details)`
 }

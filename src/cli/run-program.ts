@@ -15,6 +15,7 @@ import * as Cost from "../interpreters/cost/index.js"
 import * as Plan from "../interpreters/plan/index.js"
 import * as Run from "../interpreters/run/index.js"
 import { formatBytes, formatMs } from "../util/units.js"
+import { journalName } from "../io/journal.js"
 import { fitBudget, splitText, type BudgetFlags } from "./budget.js"
 import { progressBar } from "./progress.js"
 import { metricsJson, metricsText } from "./report.js"
@@ -36,6 +37,8 @@ export interface RunAndReport extends BudgetFlags {
   readonly extra?: Readonly<Record<string, unknown>>
   /** Where to write a profile of the run (--profile), if anywhere. */
   readonly profile?: Option.Option<string>
+  /** Journal the run, and continue an interrupted one (--resume). */
+  readonly resume?: Run.ResumeOptions | undefined
 }
 
 /**
@@ -46,7 +49,9 @@ export const runAndReport = (program: Program, a: RunAndReport) =>
   Effect.gen(function* () {
     const { options, split } = yield* fitBudget(program, a)
     const bar = progressBar("run")
-    const running = Run.run(program, { ...options, onProgress: bar.update, mode: a.mode }).pipe(Effect.ensuring(Effect.sync(bar.done)))
+    const running = Run.run(program, { ...options, onProgress: bar.update, mode: a.mode, ...(a.resume === undefined ? { staleJournal: journalName(a.output) } : { resume: a.resume }) }).pipe(
+      Effect.ensuring(Effect.sync(bar.done))
+    )
     // The profiler (and Schema) is loaded only when a profile is asked for.
     const result = yield* Option.match(a.profile ?? Option.none(), {
       onNone: () => running,
@@ -57,13 +62,14 @@ export const runAndReport = (program: Program, a: RunAndReport) =>
     if (a.json) {
       yield* print(
         JSON.stringify(
-          { output: a.output, ...a.extra, ...(split === undefined ? {} : { memory: split }), plan: Plan.planJson(result.plan), predicted: Cost.costJson(predicted), metrics: metricsJson(result) },
+          { output: a.output, ...a.extra, ...(split === undefined ? {} : { memory: split }), plan: Plan.planJson(result.plan), predicted: Cost.costJson(predicted), metrics: metricsJson(result), ...(result.resumed === undefined ? {} : { resumed: result.resumed }) },
           null,
           2
         )
       )
     } else {
       if (split !== undefined) yield* print(splitText(split, result.plan.peakBufferBytes))
+      if (result.resumed !== undefined) yield* print(resumedText(result.resumed, result.plan.passes.length))
       yield* print(
         `${metricsText(result)}\npredicted: read ${formatBytes(predicted.bytesRead)}, wrote ${predicted.bytesWrittenExact ? "" : "≈"}${formatBytes(predicted.bytesWritten)}, ` +
           `peak buffers ${formatBytes(predicted.peakBufferBytes)}, about ${formatMs(predicted.estimatedSeconds * 1000)}\n` +
@@ -72,3 +78,15 @@ export const runAndReport = (program: Program, a: RunAndReport) =>
     }
     return result
   })
+
+/**
+ * The line of a resumed run: where it picked up and what it did again.
+ *
+ * @example
+ * ```ts
+ * resumedText({ pass: 1, slice: 40, verified: 140, redone: 3 }, 2)
+ * // "resumed at slice 40 of pass 2 of 2 (140 slices verified and kept); redid 3 slices"
+ * ```
+ */
+export const resumedText = (r: Run.ResumeReport, passes: number): string =>
+  `resumed at slice ${r.slice} of pass ${r.pass + 1} of ${passes} (${r.verified} slices verified and kept); redid ${r.redone} slices`

@@ -17,6 +17,7 @@
  * ```
  */
 import * as fs from "node:fs"
+import * as nodePath from "node:path"
 import * as Effect from "effect/Effect"
 import { FileError, fileError } from "../algebra/io-errors.js"
 import { renameFile } from "./files.js"
@@ -196,3 +197,36 @@ export const removeTemporary = (path: string): Effect.Effect<void, FileError> =>
  * ```
  */
 export const removeQuietly = (path: string): Effect.Effect<void> => Effect.ignore(removeTemporary(path))
+
+/**
+ * Removes the temporaries of the same outputs as `ours` that are not `ours`: files named
+ * `<output>.partial-<pid>-<random>` beside them, left by a run of that output that was killed
+ * (`kill -9` runs no clean-up). Call it only while holding those outputs' locks: no live run then
+ * writes them, so any other temporary of theirs is an orphan.
+ *
+ * @example
+ * ```ts
+ * removeOrphanTemporaries(["/out/v.nrrd.partial-4242-9f3a1c0b7e21"])   // removes /out/v.nrrd.partial-17-…
+ * ```
+ */
+export const removeOrphanTemporaries = (ours: ReadonlyArray<string>): Effect.Effect<void> =>
+  Effect.sync(() => {
+    const mine = new Set(ours.map((p) => nodePath.resolve(p)))
+    for (const p of mine) {
+      const target = shownPath(p)
+      if (target === p) continue
+      const dir = nodePath.dirname(target)
+      const prefix = `${nodePath.basename(target)}.partial-`
+      let names: Array<string>
+      try {
+        names = fs.readdirSync(dir)
+      } catch {
+        continue
+      }
+      for (const n of names) {
+        const full = nodePath.join(dir, n)
+        if (!n.startsWith(prefix) || mine.has(full) || shownPath(full) !== target) continue
+        fs.rmSync(full, { recursive: true, force: true })
+      }
+    }
+  })

@@ -174,6 +174,19 @@ export const closeFd = (fd: number, path: string): Effect.Effect<void, FileError
   Effect.try({ try: () => fs.closeSync(fd), catch: (err) => fileError(path, "write", err) })
 
 /**
+ * Flushes the data written to `fd` to stable storage (fdatasync), so that a journal written after
+ * it may count on them. Synchronous: it runs once per checkpoint, not per slice. A failure is a
+ * FileError "write" on `path`.
+ *
+ * @example
+ * ```ts
+ * yield* syncFd(fd, "/out/v.nrrd")
+ * ```
+ */
+export const syncFd = (fd: number, path: string): Effect.Effect<void, FileError> =>
+  Effect.try({ try: () => fs.fdatasyncSync(fd), catch: (err) => fileError(path, "write", err) })
+
+/**
  * Opens `path` in the current Scope; the fd is closed when the scope closes (close errors ignored).
  *
  * @example

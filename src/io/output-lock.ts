@@ -24,7 +24,7 @@ import * as os from "node:os"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import { FileError, fileError, type IoError } from "../algebra/io-errors.js"
-import type { SliceSink, SliceWriter } from "../algebra/slices.js"
+import type { ResumableWriter, SliceSink, SliceWriter } from "../algebra/slices.js"
 import type { DType } from "../algebra/dtype.js"
 import { shownPath, temporarySuffix } from "./atomic.js"
 
@@ -262,6 +262,15 @@ const namedWriter = <D extends DType>(w: SliceWriter<D>): SliceWriter<D> => ({
   bytesWritten: w.bytesWritten
 })
 
+/** A resumable writer with errors naming the output instead of its temporaries. */
+const namedResumable = <D extends DType>(w: ResumableWriter<D>): ResumableWriter<D> => ({
+  ...namedWriter(w),
+  temporaries: w.temporaries,
+  readBack: (z, into) => named(w.readBack(z, into)),
+  markWritten: (z) => w.markWritten(z),
+  sync: named(w.sync)
+})
+
 /**
  * `sink`, whose writers first take the lock of `output` (in the writer's scope) and whose errors
  * name the output, not its temporaries.
@@ -273,5 +282,16 @@ const namedWriter = <D extends DType>(w: SliceWriter<D>): SliceWriter<D> => ({
  */
 export const lockedSink = (output: string, sink: SliceSink): SliceSink => ({
   ...sink,
-  create: (info) => Effect.zipRight(acquireOutputLock(output), Effect.map(named(sink.create(info)), namedWriter))
+  create: (info) => Effect.zipRight(acquireOutputLock(output), Effect.map(named(sink.create(info)), namedWriter)),
+  ...(sink.resumable === undefined
+    ? {}
+    : {
+        resumable: {
+          create: (info, reuse, keep) =>
+            Effect.zipRight(
+              acquireOutputLock(output),
+              Effect.map(named(sink.resumable!.create(info, reuse, keep)), namedResumable)
+            )
+        }
+      })
 })

@@ -19,10 +19,11 @@ import * as path from "node:path"
 import type { ArrayOf, DType } from "../algebra/dtype.js"
 import { sliceBytes, volumeBytes, type VolumeInfo } from "../algebra/volume.js"
 import { removeQuietly, temporarySuffix } from "./atomic.js"
-import { FormatError } from "../algebra/io-errors.js"
-import { openScoped, readAt, writeAt } from "./files.js"
+import { FormatError, type FileError } from "../algebra/io-errors.js"
+import type * as Scope from "effect/Scope"
+import { openScoped, readAt, syncFd, writeAt } from "./files.js"
 import { rawRowSpan } from "./rows.js"
-import type { RowRange, SliceSink, SliceSource } from "../algebra/slices.js"
+import type { ResumableWriter, RowRange, SliceSink, SliceSource } from "../algebra/slices.js"
 
 /** Where spill files go: $SLICEWISE_SPILL_DIR, else the system's temporary directory. */
 export const spillDirectory = (): string => process.env.SLICEWISE_SPILL_DIR || os.tmpdir()
@@ -38,19 +39,15 @@ export const makeSpill = <D extends DType>(info: VolumeInfo<D>, label: string): 
   let file: string | undefined
   const sliceSize = sliceBytes(info)
   const name = `spill:${label}`
-  const sink: SliceSink = {
-    format: "spill",
-    path: name,
-    outputBytes: () => volumeBytes(info),
-    writesRows: true,
-    create: () =>
+  // The spill file: fresh, or (resuming) the one an interrupted run left, named by its journal.
+  const createFile = (reuse: ReadonlyArray<string> | undefined, keep: () => boolean) =>
       Effect.gen(function* () {
-        const target = path.join(spillDirectory(), `slicewise-spill${temporarySuffix()}.raw`)
-        yield* Effect.addFinalizer(() => removeQuietly(target))
-        const fd = yield* openScoped(target, "wx+")
+        const target = reuse?.[0] ?? path.join(spillDirectory(), `slicewise-spill${temporarySuffix()}.raw`)
+        yield* Effect.addFinalizer((exit) => (keep() && exit._tag === "Failure" ? Effect.void : removeQuietly(target)))
+        const fd = yield* openScoped(target, reuse === undefined ? "wx+" : "r+")
         file = target
         let written = 0
-        return {
+        const writer: ResumableWriter<DType> = {
           write: (z: number, data: ArrayOf<DType>) =>
             Effect.map(writeAt(fd, target, bytesOf(data), z * sliceSize), () => {
               written += sliceSize
@@ -63,9 +60,25 @@ export const makeSpill = <D extends DType>(info: VolumeInfo<D>, label: string): 
           },
           // A spill is never a result: it stays temporary until the run's scope removes it.
           commit: Effect.void,
-          bytesWritten: () => written
+          bytesWritten: () => written,
+          temporaries: [target],
+          readBack: (z: number, into: ArrayOf<DType>) =>
+            Effect.map(readAt(fd, target, bytesOf(into), z * sliceSize), (n) => n === sliceSize),
+          markWritten: () => {},
+          sync: syncFd(fd, target)
         }
+        return writer
       })
+  const sink: SliceSink = {
+    format: "spill",
+    path: name,
+    outputBytes: () => volumeBytes(info),
+    writesRows: true,
+    create: () => createFile(undefined, () => false),
+    resumable: {
+      create: <E extends DType>(_: VolumeInfo<E>, reuse: ReadonlyArray<string> | undefined, keep: () => boolean) =>
+        createFile(reuse, keep) as unknown as Effect.Effect<ResumableWriter<E>, FileError, Scope.Scope>
+    }
   }
   const source: SliceSource<D> = {
     format: "spill",

@@ -15,6 +15,11 @@ import * as Schema from "effect/Schema"
 import type { Program } from "../algebra/algebra.js"
 import type { IoError } from "../algebra/io-errors.js"
 import { openSource, sinkFor } from "../io/index.js"
+import type { FileError } from "../algebra/io-errors.js"
+import { fileIdentity } from "../io/identity.js"
+import { journalName } from "../io/journal.js"
+import type { ResumeOptions } from "../interpreters/run/resume.js"
+import { SLICEWISE_VERSION } from "../util/version.js"
 import { UsageError } from "./errors.js"
 import { sinkOptions, sourceOptions } from "./formats.js"
 import { parseMemory } from "./memory.js"
@@ -104,3 +109,20 @@ export const runJobSetUp = (job: RunJob): Effect.Effect<JobSetUp, StepError | Io
     const sink = yield* sinkFor(job.output, yield* sinkOptions(job, source))
     return { program: pipeline(source, steps, sink), ...jobRunOptions(job, bufferBytes) }
   })
+
+/**
+ * How a run job is journaled to be resumable (`slicewise run --resume`, docs/RESUME.md): its
+ * journal beside its output, and its identity (slicewise's version, the input's size, time and
+ * first bytes, the steps as given).
+ *
+ * @example
+ * ```ts
+ * const resume = yield* resumeOptions(job)
+ * yield* Run.run(program, { resume })   // journaled; continues an interrupted run of the same job
+ * ```
+ */
+export const resumeOptions = (job: RunJob): Effect.Effect<ResumeOptions, FileError> =>
+  Effect.map(fileIdentity(job.input), (input) => ({
+    journal: journalName(job.output),
+    identity: { slicewise: SLICEWISE_VERSION, inputs: [input], steps: job.steps }
+  }))

@@ -72,9 +72,20 @@ export const rawNrrd = (file: string, shape: readonly [number, number, number], 
   return file
 }
 
-/** Names in `dir` that a run leaves only while it runs: temporaries, locks, spills. */
+/**
+ * Names in `dir` that a run leaves only while it runs (or, journals and what they name, when an
+ * interrupted --resume run can be continued): temporaries, locks, spills, journals.
+ */
 export const leftovers = (dir: string): Array<string> =>
-  fs.readdirSync(dir).filter((n) => /\.partial-|\.slicewise-lock|slicewise-spill/.test(n))
+  fs.readdirSync(dir).filter((n) => /\.partial-|\.slicewise-lock|slicewise-spill|\.slicewise-journal/.test(n))
+
+/** Waits until a run holds `output`'s lock (it is about to write), or has ended. */
+export const untilLocked = async (output: string, done: Promise<unknown>): Promise<void> => {
+  let ended = false
+  void done.then(() => (ended = true))
+  const deadline = Date.now() + 60_000
+  while (!fs.existsSync(`${output}.slicewise-lock`) && !ended && Date.now() < deadline) await sleep(5)
+}
 
 /** A fresh directory under the system's temporary directory. */
 export const tempDir = (prefix: string): string => fs.mkdtempSync(path.join(os.tmpdir(), `slicewise-${prefix}-`))

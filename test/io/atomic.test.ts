@@ -6,6 +6,7 @@ import * as fs from "node:fs"
 import * as nodePath from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import {
+  removeOrphanTemporaries,
   checkReplaceableFile,
   checkReplaceableStack,
   commitDirectory,
@@ -128,5 +129,24 @@ describe("removal", () => {
     // A path whose parent is a file fails with ENOTDIR for rm: quietly ignored.
     fs.writeFileSync(file, "x")
     await run(removeQuietly(nodePath.join(file, "child")))
+  })
+})
+
+describe("removeOrphanTemporaries", () => {
+  it("removes the other temporaries of the same outputs, and nothing else", async () => {
+    const dir = tempDir()
+    const ours = nodePath.join(dir, "v.nrrd.partial-42-0123456789ab")
+    const names = [
+      "v.nrrd.partial-42-0123456789ab", // ours
+      "v.nrrd.partial-17-aaaaaaaaaaaa", // a killed run's: removed
+      "v.nrrd", // the output
+      "v.nrrd.slicewise-journal",
+      "v.nrrd.slicewise-journal.partial-17-bbbbbbbbbbbb", // the journal's draft: journal.ts's business
+      "w.nrrd.partial-17-cccccccccccc", // another output's
+      "v.nrrd.partial-notours" // not a temporary name
+    ]
+    for (const n of names) fs.writeFileSync(nodePath.join(dir, n), "x")
+    await run(removeOrphanTemporaries([ours]))
+    expect(fs.readdirSync(dir).sort()).toEqual(names.filter((n) => n !== "v.nrrd.partial-17-aaaaaaaaaaaa").sort())
   })
 })

@@ -18,6 +18,11 @@ import { collectGarbage } from "../../util/gc.js"
 import type { ScalarNode, WriteNode } from "../plan/graph.js"
 import type { Plan } from "../plan/types.js"
 import { runBanded } from "./bands.js"
+import type { Direction } from "../../algebra/kernel.js"
+import { UnsupportedError } from "../../algebra/io-errors.js"
+import { discardJournal, removeJournal } from "../../io/journal.js"
+import { removeOrphanTemporaries } from "../../io/atomic.js"
+import { notResumable, passHasWork, restartPoint, RunJournal, type ResumeOptions, type ResumeReport } from "./resume.js"
 import type { PassRunner, ProgressOptions, StageMeter } from "./pass-runner.js"
 import type { PassMetrics, RunError, RunResult, StageMetrics } from "./result.js"
 
@@ -94,15 +99,34 @@ export const runPlanned = <M extends StageMeter, O extends ProgressOptions>(
   runPass: PassRunner<M, O>,
   bufferBytesOf: (m: M) => number
 ): Effect.Effect<RunResult, RunError> =>
-  Effect.scoped(
-    Effect.gen(function* () {
+  Effect.suspend(() => {
+    // Set when the run is interrupted before its outputs are committed: a journaled run then keeps
+    // its temporaries and journal (once committed, there is nothing left to resume).
+    let interrupted = false
+    let committed = false
+    const keep = () => interrupted && !committed
+    let journal: RunJournal | undefined
+    const body = Effect.gen(function* () {
       const started = performance.now()
       const plan = yield* planned
       // The planned graph: the program's, with spills (and, fused, merged stages).
       const graph = plan.graph
       const readers = new Map<SliceSource, SliceReader>()
       const writers = new Map<WriteNode, SliceWriter>()
-      for (const n of graph.nodes) if (n.kind === "write") writers.set(n, yield* n.sink.create(n.input.info))
+      if (options.resume !== undefined) journal = yield* openJournal(plan, options.resume, keep)
+      for (const n of graph.nodes) {
+        if (n.kind !== "write") continue
+        writers.set(n, journal === undefined ? yield* n.sink.create(n.input.info) : yield* journal.createWriter(n, directionOf(plan, n), keep))
+      }
+      if (journal !== undefined) {
+        yield* journal.checkpoint
+        // Temporaries of these outputs that no journal names (a kill -9 before a first checkpoint).
+        yield* removeOrphanTemporaries(journal.temporaries)
+      } else if (options.staleJournal !== undefined) {
+        // A run starting over (no --resume): what an interrupted --resume run of these outputs left.
+        yield* discardJournal(options.staleJournal)
+      }
+      const resumed = journal?.previous === undefined ? undefined : resumeReport(plan, journal)
       const known = new Map<ScalarNode, unknown>()
       const scalarValue = scalarResolver(known)
       const meters = new Map<string, M>()
@@ -114,14 +138,25 @@ export const runPlanned = <M extends StageMeter, O extends ProgressOptions>(
         // letting it grow through that garbage (2.2 MiB of a copy's peak RSS at 512³,
         // bench/runtime-floor.sh; a few ms).
         collectGarbage()
+        // A resumed run skips the passes it has finished, taking their reductions' values from the journal.
+        if (journal !== undefined && !passHasWork(pass, journal)) {
+          for (const r of pass.roots) if (r.kind === "reduce") known.set(r, journal.scalarOf(r))
+          continue
+        }
         for (const { node } of pass.stages) {
           if (node.kind === "source" && !readers.has(node.source)) readers.set(node.source, yield* node.source.open)
         }
-        const { metrics, reduced } = yield* runBanded(pass, runPass, readers, writers, scalarValue, meters, options, plan.passes.length, bufferBytesOf, bandPeaks)
-        for (const [n, v] of reduced) known.set(n, v)
+        const passOptions = journal === undefined ? options : { ...options, restart: { point: restartPoint(pass, journal.doneOf), journal } }
+        const { metrics, reduced } = yield* runBanded(pass, runPass, readers, writers, scalarValue, meters, passOptions, plan.passes.length, bufferBytesOf, bandPeaks)
+        for (const [n, v] of reduced) {
+          known.set(n, v)
+          if (journal !== undefined && n.kind === "reduce") journal.recordScalar(n, v)
+        }
         passes.push(metrics)
+        if (journal !== undefined) yield* journal.checkpoint
       }
       yield* commitAll(writers, plan, meters)
+      committed = true
       const stages = stageFigures(graph, meters, bufferBytesOf, bandPeaks)
       return {
         plan,
@@ -131,7 +166,48 @@ export const runPlanned = <M extends StageMeter, O extends ProgressOptions>(
         bytesRead: stages.reduce((a, s) => a + s.bytesRead, 0),
         bytesWritten: stages.reduce((a, s) => a + s.bytesWritten, 0),
         peakBufferBytes: Math.max(0, ...passes.map((p) => p.peakBufferBytes)),
-        wallMs: performance.now() - started
+        wallMs: performance.now() - started,
+        ...(resumed === undefined ? {} : { resumed })
       }
     })
-  )
+    // Interrupted: what was written up to now is recorded (the writers' fds are still open), and
+    // the journal and temporaries stay for --resume.
+    const lastCheckpoint = Effect.suspend(() => {
+      interrupted = true
+      return journal === undefined || committed ? Effect.void : Effect.ignore(journal.checkpoint)
+    })
+    return Effect.scoped(Effect.onInterrupt(body, () => lastCheckpoint))
+  })
+
+/** The direction of the pass that writes `w` (its steps map to z through it). */
+const directionOf = (plan: Plan, w: WriteNode): Direction => plan.passes.find((p) => p.roots.includes(w))?.direction ?? "forward"
+
+/**
+ * The run's journal, in the current scope: refused for a plan that cannot be resumed; removed when
+ * the scope closes unless `keep()` (the run was interrupted before its commit).
+ */
+const openJournal = (plan: Plan, resume: ResumeOptions, keep: () => boolean) =>
+  Effect.gen(function* () {
+    const refused = notResumable(plan)
+    if (refused !== undefined) return yield* new UnsupportedError(refused)
+    const journal = yield* RunJournal.open(plan, resume)
+    yield* Effect.addFinalizer(() => (keep() ? Effect.void : removeJournal(resume.journal)))
+    return journal
+  })
+
+/** Where a resumed run picked up: the first pass with slices left, and the work it does again. */
+const resumeReport = (plan: Plan, journal: RunJournal): ResumeReport => {
+  let redone = 0
+  for (const pass of plan.passes) {
+    const writes = pass.roots.filter((r): r is WriteNode => r.kind === "write")
+    const open = writes.filter((w) => journal.doneOf(w) < w.input.info.shape[0])
+    if (open.length === 0) {
+      if (passHasWork(pass, journal)) redone += pass.ticks
+      continue
+    }
+    const point = restartPoint(pass, journal.doneOf)
+    const slice = Math.min(...open.map((w) => journal.doneOf(w)))
+    return { pass: pass.index, slice, verified: journal.verifiedSlices, redone: redone + (slice - point.startTick) }
+  }
+  return { pass: plan.passes.length - 1, slice: 0, verified: journal.verifiedSlices, redone }
+}

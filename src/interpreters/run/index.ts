@@ -40,8 +40,12 @@ import { stageCompute, type StageContext } from "./stage.js"
 import { threadKernels } from "./threads/plan-kernels.js"
 import { acquireRowThreads, type RowThreads } from "./threads/pool.js"
 import { runUnfused } from "./unfused.js"
+import { UnsupportedError } from "../../algebra/io-errors.js"
+import { sliceChecksum } from "../../io/checksum.js"
+import type { PassRestart } from "./pass-runner.js"
 
 export type { PassMetrics, Progress, RunError, RunOptions, RunResult, StageMetrics } from "./result.js"
+export type { ResumeOptions, ResumeReport } from "./resume.js"
 export { KernelError } from "../../algebra/kernel-error.js"
 
 /** A mutable metrics record, frozen into StageMetrics at the end. */
@@ -71,6 +75,8 @@ interface PassState {
   readonly zOf: (depth: number, s: number) => number
   /** Reads and writes in flight while the stages compute are charged their time less this clock's. */
   readonly computeClock: ComputeClock
+  /** A journaled pass: where it restarts and what records its writes (resume.ts). */
+  readonly restart: PassRestart | undefined
 }
 
 /** The reads (of the sources) and writes (of the roots) of tick t, started now or when run. */
@@ -140,7 +146,7 @@ const passIo = (
   readers: ReadonlyMap<SliceSource, SliceReader>,
   writers: ReadonlyMap<WriteNode, SliceWriter>
 ): PassIo => {
-  const { pass, runtimes, meterOf, zOf, computeClock } = state
+  const { pass, runtimes, meterOf, zOf, computeClock, restart } = state
   const sources = pass.stages.filter((s) => s.node.kind === "source")
   const writes = pass.roots.filter((r): r is WriteNode => r.kind === "write")
   const readerOf = (sp: StagePlan) => readers.get((sp.node as { source: SliceSource }).source)!
@@ -176,8 +182,13 @@ const passIo = (
     const z = zOf(w.input.info.shape[0], s)
     const data = runtimes.get(w.input)!.ring.get(s)
     const io = () => (start ? writer.startWrite!(z, data) : writer.write(z, data))
-    return metered(m, () => writer.bytesWritten(), (n) => (m.bytesWritten += n), io, start)
+    const write = metered(m, () => writer.bytesWritten(), (n) => (m.bytesWritten += n), io, start)
+    if (restart === undefined) return write
+    // Journaled: the checksum of the slice as it is written, recorded once the write is done.
+    const checksum = sliceChecksum(data)
+    return Effect.map(write, () => restart.journal.written(w, s, checksum))
   }
+  const writeFrom = (w: WriteNode) => restart?.point.writeFrom.get(w) ?? 0
   return {
     readsOf: (t, start) => {
       const out: Array<Effect.Effect<void, RunError>> = []
@@ -188,7 +199,7 @@ const passIo = (
       const out: Array<Effect.Effect<void, RunError>> = []
       for (const w of writes) {
         const s = t - pass.rootLatency.get(w)!
-        if (s >= 0 && s < w.input.info.shape[0]) out.push(writeRoot(w, s, start))
+        if (s >= writeFrom(w) && s < w.input.info.shape[0]) out.push(writeRoot(w, s, start))
       }
       return out
     },
@@ -198,13 +209,16 @@ const passIo = (
 
 /** The compute of tick t: each stage's step of it, then each reduction's fold; fails as a kernel throws. */
 const tickCompute = (state: PassState, accumulators: ReadonlyMap<ReduceNode, Accumulator<DType, unknown>>) => {
-  const { pass, runtimes, meterOf, zOf, computeClock } = state
+  const { pass, runtimes, meterOf, zOf, computeClock, restart } = state
   const computeStages = pass.stages.filter((s) => s.node.kind !== "source").map((s) => runtimes.get(s.node)!)
+  // A restarted pass computes only the steps whose inputs it has read again (resume.ts).
+  const firstSteps = computeStages.map((rt) => restart?.point.validFrom.get(rt.plan.node) ?? 0)
   return (t: number): Effect.Effect<void, KernelError> =>
     kernelFailing(() => {
-      for (const rt of computeStages) {
+      for (let i = 0; i < computeStages.length; i++) {
+        const rt = computeStages[i]!
         const s = t - rt.plan.latency
-        if (s < 0 || s >= rt.plan.node.info.shape[0]) continue
+        if (s < firstSteps[i]! || s >= rt.plan.node.info.shape[0]) continue
         timed(rt.meter, () => rt.compute(s), computeClock)
       }
       for (const [r, acc] of accumulators) {
@@ -223,8 +237,15 @@ type TickLoop = (
   pass: PassPlan,
   io: PassIo,
   compute: (t: number) => Effect.Effect<void, KernelError>,
-  progress: (t: number) => void
+  progress: (t: number) => void,
+  ticks: TickRange
 ) => Effect.Effect<void, RunError>
+
+/** The ticks a pass runs (from `first`: a resumed pass), and what runs after each (a checkpoint). */
+interface TickRange {
+  readonly first: number
+  readonly after: Effect.Effect<void, RunError> | undefined
+}
 
 /**
  * The ticks, with overlap, where every reader and writer can start its I/O when asked: the reads
@@ -234,7 +255,7 @@ type TickLoop = (
  * them and 0.42 s without (user CPU 0.42 → 0.29 s; `bash bench/before-after.sh 08cd7d1 …`). A pass
  * that ends early (failure, interruption) waits for what is in flight.
  */
-const startedTicks: TickLoop = (pass, io, compute, progress) => {
+const startedTicks: TickLoop = (pass, io, compute, progress, range) => {
   // Each read or write is awaited once: taken out of `inFlight` as it is awaited.
   const inFlight = { reads: [] as ReadonlyArray<Effect.Effect<void, RunError>>, writes: [] as ReadonlyArray<Effect.Effect<void, RunError>> }
   const awaitIo = (kind: "reads" | "writes") => {
@@ -244,15 +265,16 @@ const startedTicks: TickLoop = (pass, io, compute, progress) => {
   }
   const tick = (t: number) =>
     Effect.gen(function* () {
-      if (t === 0) inFlight.reads = io.readsOf(0, true)
+      if (t === range.first) inFlight.reads = io.readsOf(t, true)
       yield* awaitIo("reads")
       if (t + 1 < pass.ticks) inFlight.reads = io.readsOf(t + 1, true)
       yield* compute(t)
       yield* awaitIo("writes")
       inFlight.writes = io.writesOf(t, true)
       progress(t)
+      if (range.after !== undefined) yield* range.after
     })
-  return Stream.range(0, pass.ticks - 1).pipe(
+  return Stream.range(range.first, pass.ticks - 1).pipe(
     Stream.runForEach(tick),
     Effect.zipRight(Effect.suspend(() => awaitIo("writes"))),
     Effect.onExit(() => Effect.suspend(() => Effect.zipRight(Effect.ignore(awaitIo("reads")), Effect.ignore(awaitIo("writes")))))
@@ -269,7 +291,7 @@ const startedTicks: TickLoop = (pass, io, compute, progress) => {
  * the pass's own scope: closing it (on failure or interruption) interrupts them, after any read or
  * write already in the kernel has returned.
  */
-const forkedTicks: TickLoop = (pass, io, compute, progress) =>
+const forkedTicks: TickLoop = (pass, io, compute, progress, range) =>
   Effect.gen(function* () {
     const inFlight = yield* Scope.make()
     let reading: Fiber.RuntimeFiber<void, RunError> | undefined
@@ -287,8 +309,9 @@ const forkedTicks: TickLoop = (pass, io, compute, progress) =>
         if (pass.overlap) writing = yield* Effect.forkIn(writeTick(t), inFlight)
         else yield* writeTick(t)
         progress(t)
+        if (range.after !== undefined) yield* range.after
       })
-    yield* Stream.range(0, pass.ticks - 1).pipe(
+    yield* Stream.range(range.first, pass.ticks - 1).pipe(
       Stream.runForEach(tick),
       Effect.zipRight(Effect.suspend(() => (writing === undefined ? Effect.void : settled(writing)))),
       Effect.onExit((exit) => Scope.close(inFlight, exit))
@@ -319,13 +342,15 @@ const runPass: PassRunner<Meter, FusedOptions> = (pass, readers, writers, scalar
     const meterOf = meterLookup(pass, meters, newMeter)
     const zOf = (depth: number, s: number) => zOfStep(pass.direction, depth, s)
     const runtimes = yield* kernelFailing(() => stageRuntimes(pass, meterOf, zOf, scalarValue, threads))
-    const state: PassState = { pass, runtimes, meterOf, zOf, computeClock: { wallMs: 0, cpuUs: 0 } }
+    const restart = options.restart
+    const state: PassState = { pass, runtimes, meterOf, zOf, computeClock: { wallMs: 0, cpuUs: 0 }, restart }
     const accumulators = new Map<ReduceNode, Accumulator<DType, unknown>>()
     for (const r of pass.roots) if (r.kind === "reduce") accumulators.set(r, r.reducer.start(r.input.info))
     const io = passIo(state, readers, writers)
     const progress = (t: number) => options.onProgress?.({ pass: pass.index, passes: passCount, tick: t + 1, ticks: pass.ticks })
     const ticks = pass.overlap && io.startable ? startedTicks : forkedTicks
-    yield* ticks(pass, io, tickCompute(state, accumulators), progress)
+    const range: TickRange = { first: restart?.point.startTick ?? 0, after: restart === undefined ? undefined : Effect.suspend(() => restart.journal.tick()) }
+    yield* ticks(pass, io, tickCompute(state, accumulators), progress, range)
     return passOutcome(pass, accumulators, started, passBufferBytes(runtimes))
   }).pipe(Effect.ensuring(forget))
 }
@@ -336,11 +361,17 @@ const runPass: PassRunner<Meter, FusedOptions> = (pass, readers, writers, scalar
  * failed or interrupted run leaves no output under its final name.
  */
 export const run = (program: Program, options: RunOptions = {}): Effect.Effect<RunResult, RunError> =>
-  options.mode === "unfused" ? runUnfused(program, options) : runFused(program, options)
+  options.mode !== "unfused"
+    ? runFused(program, options)
+    : options.resume !== undefined
+      ? Effect.fail(new UnsupportedError({ path: options.resume.journal, detail: "--resume runs the fused plan only (not --mode unfused)" }))
+      : runUnfused(program, options)
 
 /** The fused executor's options: the run's, and the row threads it started. */
 interface FusedOptions extends RunOptions {
   readonly rowThreads?: RowThreads | undefined
+  /** Set by the harness for each pass of a journaled run. */
+  readonly restart?: PassRestart | undefined
 }
 
 const runFused = (program: Program, options: RunOptions): Effect.Effect<RunResult, RunError> => {

@@ -14,11 +14,24 @@ import type { SliceReader, SliceSource, SliceWriter } from "../../algebra/slices
 import type { Node, ScalarNode, WriteNode } from "../plan/graph.js"
 import type { PassPlan } from "../plan/types.js"
 import type { TimeMeter } from "./metrics.js"
+import type { ResumeOptions, RestartPoint, RunJournal } from "./resume.js"
 import type { PassMetrics, Progress, RunError } from "./result.js"
 
 /** What the harness needs of an executor's options: a progress callback, per tick of a pass. */
 export interface ProgressOptions {
   readonly onProgress?: (p: Progress) => void
+  /** Journal the run and continue an interrupted one (resume.ts). */
+  readonly resume?: ResumeOptions | undefined
+  /** Without `resume`: a journal left by an interrupted run, discarded once the writers hold their locks. */
+  readonly staleJournal?: string | undefined
+  /** Set by the harness, for each pass of a journaled run: where it restarts, and its journal. */
+  readonly restart?: PassRestart | undefined
+}
+
+/** A journaled pass: where it (re)starts, and the journal that records its writes. */
+export interface PassRestart {
+  readonly point: RestartPoint
+  readonly journal: RunJournal
 }
 
 /** The figures every executor keeps per stage and pass (keyed "pass:id"). */

@@ -1,6 +1,7 @@
 /**
  * What a run returns and takes, shared by the fused and the unfused executor.
  */
+import type { ResumeOptions, ResumeReport } from "./resume.js"
 import type { VoxelArray } from "../../algebra/dtype.js"
 import type { VolumeInfo } from "../../algebra/volume.js"
 import type { IoError } from "../../algebra/io-errors.js"
@@ -54,6 +55,8 @@ export interface RunResult {
   readonly bytesWritten: number
   readonly peakBufferBytes: number
   readonly wallMs: number
+  /** Set when the run continued an interrupted one (`RunOptions.resume` found its journal). */
+  readonly resumed?: ResumeReport
 }
 
 export interface Progress {
@@ -72,6 +75,16 @@ export interface RunOptions extends PlanOptions {
   readonly mode?: "fused" | "unfused"
   /** Called after every tick (cheap; the CLI draws its progress bar from it). */
   readonly onProgress?: (p: Progress) => void
+  /**
+   * Journal the run beside its output, and continue the interrupted run the journal describes, if
+   * there is one (resume.ts, docs/RESUME.md). Fused runs of resumable sinks only.
+   */
+  readonly resume?: ResumeOptions
+  /**
+   * Without `resume`: the journal an interrupted resumable run of the same output may have left,
+   * removed with its temporaries once this run holds the output's lock (it starts over).
+   */
+  readonly staleJournal?: string
 }
 
 /** What a run fails with; a KernelError is what a kernel threw, with its stage and slice. */

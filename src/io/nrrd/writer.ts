@@ -27,9 +27,9 @@ import { bytesPerVoxel, type ArrayOf, type DType } from "../../algebra/dtype.js"
 import { sliceBytes, volumeBytes, type VolumeInfo } from "../../algebra/volume.js"
 import { removeTemporary, temporaryName, temporarySuffix } from "../atomic.js"
 import { FormatError, UnsupportedError, type IoError } from "../../algebra/io-errors.js"
-import { attempt, closeFd, HOST_LITTLE_ENDIAN, openFd, renameFile, swapBytes, truncateFd, writeAt } from "../files.js"
+import { attempt, closeFd, HOST_LITTLE_ENDIAN, openFd, readAt, renameFile, swapBytes, syncFd, truncateFd, writeAt } from "../files.js"
 import { allRows, rawRowSpan, RowTracker, rowsProblem } from "../rows.js"
-import type { RowRange, SliceSink, SliceWriter } from "../../algebra/slices.js"
+import type { ResumableWriter, RowRange, SliceSink, SliceWriter } from "../../algebra/slices.js"
 import { DEFLATE_STATE_BYTES, gzSliceStream } from "../gzip.js"
 import { formatNrrdHeader, type NrrdEncoding, type NrrdEndian } from "./header.js"
 
@@ -70,6 +70,8 @@ interface Pending {
   /** Final names already renamed into place by a commit that then failed. */
   readonly renamed: Array<string>
   committed: boolean
+  /** True when the temporaries must outlive an uncommitted scope (an interrupted resumable run). */
+  readonly keep: () => boolean
 }
 
 const closeAll = (p: Pending): Effect.Effect<void> =>
@@ -81,7 +83,7 @@ const closeAll = (p: Pending): Effect.Effect<void> =>
 const cleanUp = (p: Pending): Effect.Effect<void> =>
   Effect.zipRight(
     closeAll(p),
-    p.committed
+    p.committed || p.keep()
       ? Effect.void
       : Effect.forEach([...p.temps, ...p.renamed], (f) =>
           Effect.catchAll(removeTemporary(f), (e) => Effect.logWarning(`slicewise: could not remove ${f}: ${e.message}`)),
@@ -123,7 +125,11 @@ export const nrrdSink = (path: string, options: NrrdSinkOptions = {}): SliceSink
     path,
     outputBytes: (info) => planOutput(path, info, endian).header.length + volumeBytes(info),
     writesRows: true,
-    create: <D extends DType>(info: VolumeInfo<D>) => createWriter(path, info, endian)
+    create: <D extends DType>(info: VolumeInfo<D>) => createWriter(path, info, endian),
+    resumable: {
+      create: <D extends DType>(info: VolumeInfo<D>, reuse: ReadonlyArray<string> | undefined, keep: () => boolean) =>
+        createWriter(path, info, endian, { reuse, keep })
+    }
   }
 }
 
@@ -141,10 +147,20 @@ interface Temporaries {
  * Creates the output's temporaries beside their targets, writes the header and gives the data file
  * its final length (sparse), so that slices land at their offsets in any order.
  */
-const createTemporaries = (plan: OutputPlan, info: VolumeInfo, pending: Pending, sized = true): Effect.Effect<Temporaries, IoError> =>
+const createTemporaries = (
+  plan: OutputPlan,
+  info: VolumeInfo,
+  pending: Pending,
+  sized = true,
+  reuse?: ReadonlyArray<string>
+): Effect.Effect<Temporaries, IoError> =>
   Effect.gen(function* () {
     // One suffix for both files of a detached output: the temporaries are recognisably one set.
-    const suffix = temporarySuffix()
+    const reused = reuse?.[0]
+    if (reused !== undefined && !reused.startsWith(plan.dataPath + ".partial-")) {
+      return yield* new FormatError({ path: plan.headerPath, position: "journal", detail: `${reused} is not a temporary of this output` })
+    }
+    const suffix = reused === undefined ? temporarySuffix() : reused.slice(plan.dataPath.length)
     const tempData = temporaryName(plan.dataPath, suffix)
     const tempHeader = plan.detached ? temporaryName(plan.headerPath, suffix) : tempData
     // Registering the fd must not be separable from opening it, or an interruption in between
@@ -154,7 +170,8 @@ const createTemporaries = (plan: OutputPlan, info: VolumeInfo, pending: Pending,
         Effect.tap(
           Effect.suspend(() => {
             pending.temps.push(p)
-            return openFd(p, "wx", { operation: "create" })
+            // Resuming: the temporaries of the interrupted run, written in place ("r+" keeps their bytes).
+            return reused === undefined ? openFd(p, "wx", { operation: "create" }) : openFd(p, "r+", { shown: plan.headerPath })
           }),
           (fd) => Effect.sync(() => pending.fds.set(p, fd))
         )
@@ -234,26 +251,40 @@ const renameIntoPlace = (plan: OutputPlan, files: Temporaries, pending: Pending)
  * What every NRRD writer starts with: a shape it can write, the output's plan, and its temporary
  * files, removed with the scope unless committed (`sized`: the data file takes its final size).
  */
-const beginOutput = (path: string, info: VolumeInfo, endian: NrrdEndian, encoding: NrrdEncoding, sized: boolean) =>
+const beginOutput = (
+  path: string,
+  info: VolumeInfo,
+  endian: NrrdEndian,
+  encoding: NrrdEncoding,
+  sized: boolean,
+  resume: ResumeFiles = {}
+) =>
   Effect.gen(function* () {
     if (!info.shape.every((n) => Number.isSafeInteger(n) && n >= 1))
       return yield* new UnsupportedError({ path, detail: `shape ${info.shape.join("×")}: every axis needs at least one voxel` })
     const plan = planOutput(path, info, endian, encoding)
-    const pending: Pending = { fds: new Map(), temps: [], renamed: [], committed: false }
+    const pending: Pending = { fds: new Map(), temps: [], renamed: [], committed: false, keep: resume.keep ?? (() => false) }
     yield* Effect.addFinalizer(() => cleanUp(pending))
-    const files = yield* createTemporaries(plan, info, pending, sized)
+    const files = yield* createTemporaries(plan, info, pending, sized, resume.reuse)
     const swap = bytesPerVoxel(info.dtype) > 1 && (endian === "little") !== HOST_LITTLE_ENDIAN
     return { plan, pending, files, swap, bytes: sliceBytes(info) }
   })
 
+/** For a resumable writer: the temporaries to reopen, and whether to keep them if not committed. */
+interface ResumeFiles {
+  readonly reuse?: ReadonlyArray<string> | undefined
+  readonly keep?: () => boolean
+}
+
 const createWriter = <D extends DType>(
   path: string,
   info: VolumeInfo<D>,
-  endian: NrrdEndian
-): Effect.Effect<SliceWriter<D>, IoError, Scope.Scope> =>
+  endian: NrrdEndian,
+  resume: ResumeFiles = {}
+): Effect.Effect<ResumableWriter<D>, IoError, Scope.Scope> =>
   Effect.gen(function* () {
     const [depth, height] = info.shape
-    const { plan, pending, files, swap, bytes } = yield* beginOutput(path, info, endian, "raw", true)
+    const { plan, pending, files, swap, bytes } = yield* beginOutput(path, info, endian, "raw", true, resume)
     let bytesWritten = plan.header.length
 
     const written = new RowTracker(depth, height)
@@ -293,7 +324,24 @@ const createWriter = <D extends DType>(
       return renameIntoPlace(plan, files, pending)
     })
 
-    return { write, writeRows, commit, bytesWritten: () => bytesWritten }
+    const readBack = (z: number, into: ArrayOf<D>): Effect.Effect<boolean, IoError> => {
+      const view = new Uint8Array(into.buffer, into.byteOffset, bytes)
+      return Effect.map(readAt(files.dataFd, files.tempData, view, plan.dataOffset + z * bytes), (n) => {
+        if (swap) swapBytes(view, bytesPerVoxel(info.dtype))
+        return n === bytes
+      })
+    }
+    const temporaries = plan.detached ? [files.tempData, files.tempHeader] : [files.tempData]
+    return {
+      write,
+      writeRows,
+      commit,
+      bytesWritten: () => bytesWritten,
+      temporaries,
+      readBack,
+      markWritten: (z: number) => written.add(z, allRows(info)),
+      sync: syncFd(files.dataFd, files.tempData)
+    }
   })
 
 /** Writes the header, then one gzip stream of the slices in z order (see `gzSliceStream`). */

@@ -19,16 +19,17 @@
  * }))
  * ```
  */
+import * as fs from "node:fs"
 import * as nodePath from "node:path"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import { bytesPerVoxel, type ArrayOf, type DType } from "../../algebra/dtype.js"
 import type { VolumeInfo } from "../../algebra/volume.js"
-import { checkReplaceableFile, checkReplaceableStack, commitDirectory, commitFile, removeQuietly, temporaryName } from "../atomic.js"
-import { FormatError, type IoError, UnsupportedError } from "../../algebra/io-errors.js"
+import { checkReplaceableFile, checkReplaceableStack, commitDirectory, commitFile, pathKind, removeQuietly, temporaryName } from "../atomic.js"
+import { FileError, fileError, FormatError, type IoError, UnsupportedError } from "../../algebra/io-errors.js"
 import { attempt, closeFd, HOST_LITTLE_ENDIAN, makeDirectory, openFd, startFile, usingFile, writeAt, writeFully, writevFully } from "../files.js"
 import { allRows, rawRowSpan, requestProblem, RowTracker } from "../rows.js"
-import type { RowRange, SliceSink, SliceWriter } from "../../algebra/slices.js"
+import type { ResumableWriter, RowRange, SliceSink, SliceWriter } from "../../algebra/slices.js"
 import { tiffDrops } from "./description.js"
 import { encodeMetadata, planTiffLayout, type LayoutOptions, type TiffLayout } from "./layout.js"
 import { encodeHeader, encodeIfd, ifdBytes, pageEntries, sliceCompressor, type SliceCompressor, type TiffCompression } from "./compressed.js"
@@ -186,6 +187,14 @@ interface StackPlacement<D extends DType> {
   readonly writeFile: (fd: number, data: ArrayOf<D>, shown: string) => Promise<number>
   /** Writes rows of a slice into its file, `fresh` (just created) for the slice's first band. */
   readonly writeBand?: (fd: number, fresh: boolean, rows: RowRange, data: ArrayOf<D>) => Promise<number>
+  /** Where a slice's voxels start in its file, when they are stored as they are in memory (uncompressed). */
+  readonly voxelsAt?: number
+}
+
+/** For a resumable stack writer: the temporary directory to reopen, and whether to keep it if not committed. */
+interface StackResume {
+  readonly reuse: ReadonlyArray<string> | undefined
+  readonly keep: () => boolean
 }
 
 /**
@@ -197,8 +206,9 @@ const createStackWriterWith = <D extends DType, P>(
   dir: string,
   info: VolumeInfo<D>,
   prepare: (one: VolumeInfo<D>) => Effect.Effect<P, IoError>,
-  place: (planned: P, one: VolumeInfo<D>) => StackPlacement<D>
-) =>
+  place: (planned: P, one: VolumeInfo<D>) => StackPlacement<D>,
+  resume: StackResume = { reuse: undefined, keep: () => false }
+): Effect.Effect<ResumableWriter<D>, IoError, Scope.Scope> =>
   Effect.gen(function* () {
     yield* hostCheck(dir)
     if (!(Number.isInteger(info.shape[0]) && info.shape[0] >= 1)) {
@@ -208,10 +218,19 @@ const createStackWriterWith = <D extends DType, P>(
     const planned = yield* prepare(one)
     yield* checkReplaceableStack(dir)
     const target = dir.replace(/[/\\]+$/, "") || dir
-    const temporary = temporaryName(target)
+    const reused = resume.reuse?.[0]
+    if (reused !== undefined && !reused.startsWith(`${target}.partial-`)) {
+      return yield* new FormatError({ path: dir, position: "journal", detail: `${reused} is not a temporary of this output` })
+    }
+    const temporary = reused ?? temporaryName(target)
     const slices = sliceTracker(dir, info)
-    yield* Effect.acquireRelease(makeDirectory(temporary, dir), () => (slices.committed ? Effect.void : removeQuietly(temporary)))
-    const { writeFile, writeBand } = place(planned, one)
+    // Resuming: the interrupted run's directory, which must still be there (ENOENT: start over).
+    const made = reused === undefined ? makeDirectory(temporary, dir) : Effect.flatMap(pathKind(temporary), (kind) =>
+      kind === "dir" ? Effect.void : Effect.fail(new FileError({ path: dir, operation: "open", code: "ENOENT", detail: `its temporary ${temporary} is gone` })))
+    yield* Effect.acquireRelease(made, () => (slices.committed || resume.keep() ? Effect.void : removeQuietly(temporary)))
+    const { writeFile, writeBand, voxelsAt } = place(planned, one)
+    // Slices written since the last sync: their files are flushed, then the directory.
+    const unsynced = new Set<number>()
     const depth = info.shape[0]
     let bytesWritten = 0
     const startWrite = (z: number, data: ArrayOf<D>) => {
@@ -227,6 +246,7 @@ const createStackWriterWith = <D extends DType, P>(
         async (fd) => {
           bytesWritten += await writeFile(fd, data, shown)
           slices.mark(z)
+          unsynced.add(z)
         },
         { operation: "create", shown }
       )
@@ -248,6 +268,7 @@ const createStackWriterWith = <D extends DType, P>(
             async (fd) => {
               bytesWritten += await writeBand(fd, fresh, rows, data)
               slices.mark(z, rows)
+              unsynced.add(z)
             },
             { operation: fresh ? "create" : "write", shown: nodePath.join(target, name) }
           )
@@ -256,7 +277,53 @@ const createStackWriterWith = <D extends DType, P>(
       commit: slices.commit(commitDirectory(temporary, target)),
       bytesWritten: () => bytesWritten
     }
-    return writer
+    const sliceSize = info.shape[1] * info.shape[2] * bytesPerVoxel(info.dtype)
+    const fileOf = (z: number) => nodePath.join(temporary, stackFileName(z, depth))
+    return {
+      ...writer,
+      temporaries: [temporary],
+      // Only uncompressed stacks are resumable (tiffStackSink's `resumable`): their voxels are at `voxelsAt`.
+      readBack: (z: number, into: ArrayOf<D>) =>
+        Effect.try({
+          try: () => {
+            if (voxelsAt === undefined) return false
+            let fd: number
+            try {
+              fd = fs.openSync(fileOf(z), "r")
+            } catch {
+              return false
+            }
+            try {
+              const view = new Uint8Array(into.buffer, into.byteOffset, sliceSize)
+              return fs.readSync(fd, view, 0, sliceSize, voxelsAt) === sliceSize
+            } finally {
+              fs.closeSync(fd)
+            }
+          },
+          catch: (e) => fileError(nodePath.join(target, stackFileName(z, depth)), "read", e)
+        }),
+      markWritten: (z: number) => slices.mark(z),
+      sync: Effect.try({
+        try: () => {
+          for (const z of unsynced) {
+            const fd = fs.openSync(fileOf(z), "r")
+            try {
+              fs.fdatasyncSync(fd)
+            } finally {
+              fs.closeSync(fd)
+            }
+          }
+          unsynced.clear()
+          const fd = fs.openSync(temporary, "r")
+          try {
+            fs.fsyncSync(fd)
+          } finally {
+            fs.closeSync(fd)
+          }
+        },
+        catch: (e) => fileError(dir, "write", e)
+      })
+    }
   })
 
 /**
@@ -383,12 +450,16 @@ export const tiffStackSink = (dir: string, options: TiffWriteOptions = {}): Slic
     },
     writesRows: true,
     drops: (info) => tiffDrops(info, options.description !== false),
-    create: <D extends DType>(info: VolumeInfo<D>) => createStackWriter(dir, info, options)
+    create: <D extends DType>(info: VolumeInfo<D>) => createStackWriter(dir, info, options),
+    resumable: {
+      create: <D extends DType>(info: VolumeInfo<D>, reuse: ReadonlyArray<string> | undefined, keep: () => boolean) =>
+        createStackWriter(dir, info, options, { reuse, keep })
+    }
   }
 }
 
 /** Each file: the header and IFD (the same in every file), then the slice's strips. */
-const createStackWriter = <D extends DType>(dir: string, info: VolumeInfo<D>, options: TiffWriteOptions) =>
+const createStackWriter = <D extends DType>(dir: string, info: VolumeInfo<D>, options: TiffWriteOptions, resume?: StackResume) =>
   createStackWriterWith(
     dir,
     info,
@@ -398,6 +469,7 @@ const createStackWriter = <D extends DType>(dir: string, info: VolumeInfo<D>, op
       const metadata = new Uint8Array(layout.metadataBytes)
       encodeMetadata(layout, metadata, 0, 1)
       return {
+        voxelsAt: metadata.length,
         writeFile: async (fd, data) => {
           await writevFully(fd, [metadata, bytesOf(data)], 0)
           return layout.totalBytes
@@ -410,7 +482,8 @@ const createStackWriter = <D extends DType>(dir: string, info: VolumeInfo<D>, op
           return span.bytes + (fresh ? metadata.length : 0)
         }
       }
-    }
+    },
+    resume
   )
 
 // ---------------------------------------------------------------------------------------------

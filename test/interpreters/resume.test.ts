@@ -1,0 +1,215 @@
+/**
+ * Resumed runs equal the memory interpreter: a program writing raw NRRD is interrupted after a
+ * seeded random number of ticks, possibly several times, then resumed from its journal, and the
+ * output's voxels must be the memory interpreter's. Programs: windows of uneven reach (step
+ * lookahead), a zip of branches with different latencies, a reduction feeding a second pass, an
+ * edt (two sweeps in opposite directions, a spill between them) and a backward sweep's output.
+ */
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import { afterAll, describe, expect, it } from "vitest"
+import type { Algebra, Program, Repr, Volume } from "../../src/algebra/algebra.js"
+import * as E from "../../src/algebra/expr.js"
+import { haloZ, type WindowKernel } from "../../src/algebra/kernel.js"
+import { volumeBytes, volumeInfo, type VolumeInfo } from "../../src/algebra/volume.js"
+import type { SliceSink } from "../../src/algebra/slices.js"
+import * as Memory from "../../src/interpreters/memory/index.js"
+import * as Plan from "../../src/interpreters/plan/index.js"
+import * as Run from "../../src/interpreters/run/index.js"
+import { arraySource } from "../../src/io/memory.js"
+import { nrrdSink } from "../../src/io/nrrd/writer.js"
+import { openTiffStack, tiffStackSink } from "../../src/io/tiff/index.js"
+import { minMax } from "../../src/ops/reducers.js"
+import { edt } from "../../src/ops/edt.js"
+import { xorshift32 } from "../support/voxels.js"
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "slicewise-resume-"))
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
+
+/** A z window of reach (1 before, 2 after): output steps read up to two steps ahead. */
+const zsum: WindowKernel<"float32", "float32"> = {
+  name: "zsum",
+  params: {},
+  halo: haloZ(1, 2),
+  mode: "reflect",
+  cval: 0,
+  output: "float32",
+  opsPerVoxel: 4,
+  scratchBytes: () => 0,
+  prepare: () => ({
+    compute: (w, out) => {
+      const a = w.at(-1), b = w.at(0), c = w.at(1), d = w.at(2)
+      for (let i = 0; i < out.length; i++) out[i] = a[i]! + 2 * b[i]! + 3 * c[i]! + 4 * d[i]!
+    }
+  })
+}
+
+type Build = <F extends Repr>(alg: Algebra<F>, v: Volume<F, "float32">) => Volume<F, "float32">
+
+const PROGRAMS: ReadonlyArray<{ name: string; build: Build }> = [
+  { name: "two windows", build: (alg, v) => alg.window(alg.window(v, zsum), zsum) },
+  {
+    name: "zip of branches of different latency",
+    build: (alg, v) => {
+      const w = alg.window(v, zsum)
+      return alg.window(alg.zip([v, w], (a, b) => E.sub(b!, a!)), zsum)
+    }
+  },
+  {
+    name: "reduction, then a second pass",
+    build: (alg, v) => {
+      const w = alg.window(v, zsum)
+      const top = alg.derive(alg.reduce(w, minMax<"float32">()), (m) => m.max / 2, "half")
+      return alg.window(alg.map(w, (x) => E.min(x, alg.scalar(top))), zsum)
+    }
+  },
+  {
+    name: "edt (sweeps both ways, a spill)",
+    build: (alg, v) => edt(alg, alg.map(v, (x) => E.gt(x, 4), { dtype: "uint8" }))
+  }
+]
+
+const input = (depth: number, seed: number) => {
+  const info = volumeInfo("float32", [depth, 5, 6]) as VolumeInfo<"float32">
+  const next = xorshift32(seed)
+  const data = Float32Array.from({ length: depth * 30 }, () => next() % 9)
+  return { info, data }
+}
+
+/** The voxels of a raw little-endian NRRD output. */
+const voxelsOf = (file: string, info: VolumeInfo): Float32Array => {
+  const bytes = fs.readFileSync(file)
+  const n = volumeBytes(info)
+  return new Float32Array(new Uint8Array(bytes.subarray(bytes.length - n)).buffer)
+}
+
+/** Runs `program` until `ticks` progress calls have been seen, then interrupts it; the exit. */
+const runUntil = (program: Program, options: Run.RunOptions, ticks: number) =>
+  Effect.gen(function* () {
+    let seen = 0
+    let fiber: Fiber.RuntimeFiber<Run.RunResult, Run.RunError> | undefined
+    const onProgress = () => {
+      if (++seen === ticks) Effect.runFork(Fiber.interrupt(fiber!))
+    }
+    fiber = yield* Effect.fork(Run.run(program, { ...options, onProgress }))
+    return yield* Fiber.await(fiber)
+  })
+
+/** Every resumed run's report, to check that the trials resumed mid-pass and not only from the start. */
+const resumes: Array<Run.ResumeReport & { readonly program: string }> = []
+
+describe("a resumed run = the memory interpreter", () => {
+  let seed = 11
+  for (const { name, build } of PROGRAMS) {
+    for (const depth of [1, 2, 7, 16]) {
+      it(`${name}, depth ${depth}: interrupted at random ticks, resumed`, async () => {
+        const { info, data } = input(depth, seed++)
+        const source = arraySource(info, data)
+        const expected = await Effect.runPromise(Memory.evaluate((alg) => ({ out: build(alg, alg.source(source)) })))
+        const want = Array.from(expected.volumes.out!.data)
+        const next = xorshift32(seed++)
+        for (let trial = 0; trial < 3; trial++) {
+          const output = path.join(dir, `${name.replace(/\W+/g, "-")}-${depth}-${trial}.nrrd`)
+          const sink: SliceSink = nrrdSink(output)
+          const program: Program = (alg) => ({ out: alg.write(build(alg, alg.source(source)), sink) })
+          const resume: Run.ResumeOptions = { journal: `${output}.slicewise-journal`, identity: { slicewise: "test", inputs: [], steps: [name] }, interval: 1 + (next() % 4) }
+          const options: Run.RunOptions = { resume, threads: 1 }
+          let finished = false
+          for (let attempt = 0; attempt < 4 && !finished; attempt++) {
+            const exit = await Effect.runPromise(runUntil(program, options, 1 + (next() % (depth + 6))))
+            if (Exit.isSuccess(exit)) {
+              finished = true
+              if (exit.value.resumed !== undefined) resumes.push({ ...exit.value.resumed, program: name })
+            } else expect(Exit.isInterrupted(exit)).toBe(true)
+          }
+          if (!finished) {
+            const result = await Effect.runPromise(Run.run(program, options))
+            expect(result.resumed).toBeDefined()
+            resumes.push({ ...result.resumed!, program: name })
+          }
+          expect(Array.from(voxelsOf(output, info))).toEqual(want)
+          expect(fs.existsSync(resume.journal)).toBe(false)
+          expect(fs.readdirSync(dir).filter((n) => n.includes(".partial-"))).toEqual([])
+        }
+      })
+    }
+  }
+
+  it("the trials resumed mid-pass, keeping verified slices, and redid fewer slices than they kept", () => {
+    const midPass = resumes.filter((r) => r.slice > 0 && r.verified > 0)
+    expect(midPass.length).toBeGreaterThan(10)
+    expect(midPass.some((r) => r.redone < r.slice)).toBe(true)
+  })
+
+  it("a run resumed in the pass after a reduction took the scalar from the journal instead of folding again", () => {
+    const second = resumes.filter((r) => r.program === "reduction, then a second pass" && r.pass === 1 && r.slice > 0)
+    expect(second.length).toBeGreaterThan(0)
+    // Only the rings' refill (zsum reaches 1 slice back per window), not pass 1's 16 + ticks.
+    for (const r of second) expect(r.redone).toBeLessThanOrEqual(2)
+  })
+})
+
+describe("checkpointPlan", () => {
+  it("counts the checkpoints a journaled run makes and says where each pass restarts", async () => {
+    const { info, data } = input(40, 5)
+    const source = arraySource(info, data)
+    const output = path.join(dir, "checkpoints.nrrd")
+    const build = PROGRAMS.find((p) => p.name === "reduction, then a second pass")!.build
+    const program: Program = (alg) => ({ out: alg.write(build(alg, alg.source(source)), nrrdSink(output)) })
+    const plan = await Effect.runPromise(Plan.make(program, { threads: 1 }))
+    const c = Plan.checkpointPlan(plan, 4)
+    expect(c.checkpoints).toBe(1 + plan.passes.reduce((a, p) => a + Math.ceil(p.ticks / 4), 0))
+    expect(c.passes.map((p) => p.restart)).toEqual(["start", "checkpoint"])
+    expect(c.passes[0]!.why).toBe("reduction min-max")
+    // The estimate of the last journal is of the order of the real one (the min/max value aside).
+    const journal = `${output}.slicewise-journal`
+    let size = 0
+    const watched: Run.RunOptions = { threads: 1, resume: { journal, identity: { slicewise: "test", inputs: [], steps: [] }, interval: 4 }, onProgress: () => { if (fs.existsSync(journal)) size = fs.statSync(journal).size } }
+    await Effect.runPromise(Run.run(program, watched))
+    expect(size).toBeGreaterThan(c.journalBytes / 3)
+    expect(size).toBeLessThan(c.journalBytes * 2)
+  })
+})
+
+describe("a resumed run writing an uncompressed TIFF stack = the memory interpreter", () => {
+  it("two windows, depth 16: interrupted at random ticks, resumed; the stack reads back as memory's voxels", async () => {
+    const { info, data } = input(16, 77)
+    const source = arraySource(info, data)
+    const build = PROGRAMS[1]!.build
+    const expected = await Effect.runPromise(Memory.evaluate((alg) => ({ out: build(alg, alg.source(source)) })))
+    const next = xorshift32(78)
+    for (let trial = 0; trial < 4; trial++) {
+      const output = path.join(dir, `stack-${trial}`)
+      const program: Program = (alg) => ({ out: alg.write(build(alg, alg.source(source)), tiffStackSink(output)) })
+      const resume: Run.ResumeOptions = { journal: `${output}.slicewise-journal`, identity: { slicewise: "test", inputs: [], steps: [] }, interval: 1 + (next() % 3) }
+      let finished = false
+      for (let attempt = 0; attempt < 4 && !finished; attempt++) {
+        const exit = await Effect.runPromise(runUntil(program, { resume, threads: 1 }, 1 + (next() % 20)))
+        finished = Exit.isSuccess(exit)
+      }
+      if (!finished) await Effect.runPromise(Run.run(program, { resume, threads: 1 }))
+      const stack = await Effect.runPromise(openTiffStack(output))
+      const got = await Effect.runPromise(
+        Effect.scoped(
+          Effect.gen(function* () {
+            const reader = yield* stack.open
+            const slice = new Float32Array(30)
+            const all: Array<number> = []
+            for (let z = 0; z < 16; z++) {
+              yield* reader.read(z, slice as never)
+              all.push(...slice)
+            }
+            return all
+          })
+        )
+      )
+      expect(got).toEqual(Array.from(expected.volumes.out!.data))
+      expect(fs.existsSync(resume.journal)).toBe(false)
+      expect(fs.readdirSync(dir).filter((n) => n.includes(".partial-"))).toEqual([])
+    }
+  })
+})
