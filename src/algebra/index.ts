@@ -68,7 +68,7 @@ export {
 } from "./geometry.js"
 export type { DirectionMatrix, Geometry, GeometryHeld, LengthUnit, Space, Vec3 } from "./geometry.js"
 export type { Shape, Spacing, VolumeInfo } from "./volume.js"
-export type { Location, RowRange, SliceReader, SliceSink, SliceSource, SliceWriter } from "./slices.js"
+export type { Location, ResumableSink, ResumableWriter, RowRange, SliceReader, SliceSink, SliceSource, SliceWriter } from "./slices.js"
 export { FileError, FormatError, UnsupportedError } from "./io-errors.js"
 export type { FileErrorProps, FileOperation, IoError } from "./io-errors.js"
 export { KernelError } from "./kernel-error.js"

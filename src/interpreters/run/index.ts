@@ -46,6 +46,8 @@ import type { PassRestart } from "./pass-runner.js"
 
 export type { PassMetrics, Progress, RunError, RunOptions, RunResult, StageMetrics } from "./result.js"
 export type { ResumeOptions, ResumeReport } from "./resume.js"
+export type { RunIdentity } from "../../io/journal.js"
+export type { InputIdentity } from "../../io/identity.js"
 export { KernelError } from "../../algebra/kernel-error.js"
 
 /** A mutable metrics record, frozen into StageMetrics at the end. */
