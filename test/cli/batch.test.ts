@@ -247,7 +247,7 @@ describe("slicewise batch, interrupted", () => {
     // Wait until both temporary outputs exist (each beside its output's lock), then interrupt.
     const entries = () => fs.readdirSync(at("interrupted")).map((n) => n.replace(/\.partial-.*/, ".partial-…")).sort()
     const deadline = Date.now() + 30_000
-    while (entries().filter((n) => n.endsWith(".partial-…")).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+    while (entries().filter((n) => /^(one\.tif|two\.nrrd)\.partial-…$/.test(n)).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
     expect(entries()).toEqual(["one.tif.partial-…", "one.tif.slicewise-lock", "two.nrrd.partial-…", "two.nrrd.slicewise-lock"])
     child.kill("SIGINT")
     const code = await new Promise<number | null>((resolve) => child.on("exit", resolve))

@@ -228,9 +228,10 @@ describe("slicewise run", () => {
     const child = spawn(process.execPath, [...cliArgs, "run", input, output, "median:radius=2"], { cwd: root })
     let stderr = ""
     child.stderr.on("data", (d) => (stderr += d))
-    // Wait until the temporary output exists (beside the output's lock), then interrupt.
+    // Wait until the temporary output exists (beside the output's lock, not the lock's own
+    // short-lived draft, out.tif.slicewise-lock.partial-…), then interrupt.
     const deadline = Date.now() + 30_000
-    while (!fs.readdirSync(outDir).some((n) => n.includes(".partial-")) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+    while (!fs.readdirSync(outDir).some((n) => n.startsWith("out.tif.partial-")) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
     expect(fs.readdirSync(outDir).map((n) => n.replace(/\.partial-.*/, ".partial-…")).sort()).toEqual(["out.tif.partial-…", "out.tif.slicewise-lock"])
     child.kill("SIGINT")
     const code = await new Promise<number | null>((resolve) => child.on("exit", resolve))
