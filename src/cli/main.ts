@@ -23,7 +23,7 @@ import { sourceOptions, type InputFormat, type OutputFormat } from "../jobs/form
 import { resumeOptions, runJobSetUp, type RunJob } from "../jobs/run-job.js"
 import * as fs from "node:fs"
 import { UsageError } from "../jobs/errors.js"
-import { parseMemory } from "../jobs/memory.js"
+import { parseMemory, type MemorySplit } from "../jobs/memory.js"
 import { describeSteps } from "../jobs/steps.js"
 import { shortest, type Precision } from "../util/numbers.js"
 import { describeGeometry } from "../algebra/geometry.js"
@@ -117,20 +117,22 @@ const runCommand = Command.make("run", { ...pipelineArgs, json, memory, buffers,
 ).pipe(Command.withDescription("run the steps over the input and write the output"))
 
 /** With --resume: the run's checkpoints (JSON field, or lines of text), as `plan` and `cost` show them. */
-const checkpointsOf = (plan: Plan.Plan, resume: boolean) => (resume ? Plan.checkpointPlan(plan) : undefined)
+/**
+ * Prints a dry run: its JSON with the budget's split and (with --resume) the checkpoints, or its
+ * text with them around it.
+ */
+const printDryRun = (a: { readonly json: boolean; readonly resume: boolean }, plan: Plan.Plan, split: MemorySplit | undefined, json: object, text: string) => {
+  const checkpoints = a.resume ? Plan.checkpointPlan(plan) : undefined
+  if (a.json) return print(JSON.stringify({ ...json, ...(split === undefined ? {} : { memory: split }), ...(checkpoints === undefined ? {} : { checkpoints }) }, null, 2))
+  const body = split === undefined ? text : `${splitText(split, plan.peakBufferBytes)}\n${text}`
+  return print(checkpoints === undefined ? body : `${body}\n${Plan.checkpointText(checkpoints)}`)
+}
 
 const planCommand = Command.make("plan", { ...pipelineArgs, json, memory, buffers, mode, threads, resume }, (a) =>
   Effect.gen(function* () {
     const { program } = yield* setUp(a)
     const { plan, split } = yield* fitBudget(program, a)
-    const checkpoints = checkpointsOf(plan, a.resume)
-    if (a.json) {
-      return yield* print(
-        JSON.stringify({ ...Plan.planJson(plan), ...(split === undefined ? {} : { memory: split }), ...(checkpoints === undefined ? {} : { checkpoints }) }, null, 2)
-      )
-    }
-    const text = split === undefined ? Plan.planText(plan) : `${splitText(split, plan.peakBufferBytes)}\n${Plan.planText(plan)}`
-    yield* print(checkpoints === undefined ? text : `${text}\n${Plan.checkpointText(checkpoints)}`)
+    yield* printDryRun(a, plan, split, Plan.planJson(plan), Plan.planText(plan))
   })
 ).pipe(Command.withDescription("print the plan (passes, stages, latencies, rings) without reading any voxel"))
 
@@ -140,14 +142,7 @@ const costCommand = Command.make("cost", { ...pipelineArgs, json, memory, buffer
     const { throughput: t, from } = yield* throughput
     const { plan, split } = yield* fitBudget(program, a)
     const cost = Cost.costOf(plan, t, from)
-    const checkpoints = checkpointsOf(plan, a.resume)
-    if (a.json) {
-      return yield* print(
-        JSON.stringify({ ...Cost.costJson(cost), ...(split === undefined ? {} : { memory: split }), ...(checkpoints === undefined ? {} : { checkpoints }) }, null, 2)
-      )
-    }
-    const text = split === undefined ? Cost.costText(cost) : `${splitText(split, plan.peakBufferBytes)}\n${Cost.costText(cost)}`
-    yield* print(checkpoints === undefined ? text : `${text}\n${Plan.checkpointText(checkpoints)}`)
+    yield* printDryRun(a, plan, split, Cost.costJson(cost), Cost.costText(cost))
   })
 ).pipe(Command.withDescription("the dry run: bytes read and written, amplification, buffers and voxel-ops, without reading any voxel"))
 

@@ -12,7 +12,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { xorshift32 } from "../support/voxels.js"
-import { leftovers, rawNrrd, sleep, startCli, tempDir } from "./cli.js"
+import { leftovers, rawNrrd, sleep, startCli, tempDir, untilLocked } from "./cli.js"
 
 let dir: string
 let spills: string
@@ -50,14 +50,6 @@ beforeAll(async () => {
 }, 120_000)
 
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
-
-/** Waits until a run holds `output`'s lock (it is about to write), or has ended. */
-const untilLocked = async (output: string, done: Promise<unknown>) => {
-  let ended = false
-  void done.then(() => (ended = true))
-  const deadline = Date.now() + 60_000
-  while (!fs.existsSync(`${output}.slicewise-lock`) && !ended && Date.now() < deadline) await sleep(5)
-}
 
 const STATUS = { SIGINT: 130, SIGTERM: 143 } as const
 

@@ -14,7 +14,6 @@ import * as Fiber from "effect/Fiber"
 import { afterAll, describe, expect, it } from "vitest"
 import type { Algebra, Program, Repr, Volume } from "../../src/algebra/algebra.js"
 import * as E from "../../src/algebra/expr.js"
-import { haloZ, type WindowKernel } from "../../src/algebra/kernel.js"
 import { volumeBytes, volumeInfo, type VolumeInfo } from "../../src/algebra/volume.js"
 import type { SliceSink } from "../../src/algebra/slices.js"
 import * as Memory from "../../src/interpreters/memory/index.js"
@@ -25,28 +24,11 @@ import { nrrdSink } from "../../src/io/nrrd/writer.js"
 import { openTiffStack, tiffStackSink } from "../../src/io/tiff/index.js"
 import { minMax } from "../../src/ops/reducers.js"
 import { edt } from "../../src/ops/edt.js"
+import { zsum } from "../support/kernels.js"
 import { xorshift32 } from "../support/voxels.js"
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "slicewise-resume-"))
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
-
-/** A z window of reach (1 before, 2 after): output steps read up to two steps ahead. */
-const zsum: WindowKernel<"float32", "float32"> = {
-  name: "zsum",
-  params: {},
-  halo: haloZ(1, 2),
-  mode: "reflect",
-  cval: 0,
-  output: "float32",
-  opsPerVoxel: 4,
-  scratchBytes: () => 0,
-  prepare: () => ({
-    compute: (w, out) => {
-      const a = w.at(-1), b = w.at(0), c = w.at(1), d = w.at(2)
-      for (let i = 0; i < out.length; i++) out[i] = a[i]! + 2 * b[i]! + 3 * c[i]! + 4 * d[i]!
-    }
-  })
-}
 
 type Build = <F extends Repr>(alg: Algebra<F>, v: Volume<F, "float32">) => Volume<F, "float32">
 

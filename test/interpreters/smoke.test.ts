@@ -2,28 +2,11 @@ import * as Effect from "effect/Effect"
 import { describe, expect, it } from "vitest"
 import type { Program } from "../../src/algebra/algebra.js"
 import * as E from "../../src/algebra/expr.js"
-import { haloZ, type WindowKernel } from "../../src/algebra/kernel.js"
 import { volumeInfo } from "../../src/algebra/volume.js"
 import * as Memory from "../../src/interpreters/memory/index.js"
 import * as Run from "../../src/interpreters/run/index.js"
+import { zsum } from "../support/kernels.js"
 import { arraySource } from "../../src/io/memory.js"
-
-const zsum: WindowKernel<"float32", "float32"> = {
-  name: "zsum",
-  params: {},
-  halo: haloZ(1, 2),
-  mode: "reflect",
-  cval: 0,
-  output: "float32",
-  opsPerVoxel: 4,
-  scratchBytes: () => 0,
-  prepare: () => ({
-    compute: (w, out) => {
-      const a = w.at(-1), b = w.at(0), c = w.at(1), d = w.at(2)
-      for (let i = 0; i < out.length; i++) out[i] = a[i]! + 2 * b[i]! + 3 * c[i]! + 4 * d[i]!
-    }
-  })
-}
 
 describe("smoke", () => {
   it("memory = run on a small DAG", async () => {
