@@ -1,19 +1,22 @@
 /**
  * Issue 22's acceptance run for `slicewise run --resume`: kill -9 at `--points` seeded random
- * points of a pipeline at `--size`³ (uint8), then --resume; every resumed output must be byte for
- * byte the uninterrupted run's. For each point it prints the work redone, measured:
+ * points of a multi-pass pipeline at `--size`³ (uint8), then --resume; every resumed output must
+ * be byte for byte the uninterrupted run's. The default pipeline has three passes: otsu's
+ * histogram (a fold), then the threshold and edt's forward z sweep into a spill, then edt's
+ * backward sweep and in-plane phase into the output. For each point it prints, measured:
  *
- * - written: output slices the killed run had written (its temporary compared with the reference,
- *   slice by slice, from the pass's first step);
- * - kept: slices the resumed run verified by the journal's checksums and kept;
- * - lost = written − kept: written after the last checkpoint (at most the checkpoint interval);
- * - refill: slices read again before the first new one (the rings' halo), as the run reports it;
- *   whole passes re-run (for a reduction's scalar, or a sweep's state) are counted there too.
+ * - resumed at: the pass and the slice (of its first unwritten write, or its fold) the resumed run
+ *   went on from, and the slices it verified and kept;
+ * - lost: the ticks the killed run had done since its last checkpoint: the time from the
+ *   journal's last replacement to the kill, over the uninterrupted run's time per tick (at most
+ *   the interval, and an estimate: a tick's time varies from pass to pass);
+ * - refill: source slices read again before new work (the rings' halo), as the run reports it;
+ *   whole passes run again are counted there too.
  *
- *     npx tsx bench/resume-kill.ts [--size 256] [--points 20] [--seed 22] [--steps "gaussian:sigma=1 median:radius=1"]
+ *     npx tsx bench/resume-kill.ts [--size 256] [--points 20] [--seed 22] [--steps "gaussian:sigma=1 otsu edt"]
  *
- * Not part of npm test (about a minute at 256³ on this machine); test/faults/resume.test.ts runs
- * the same at 96–192 × 160–192².
+ * Not part of npm test (about two minutes at 256³ on this machine); test/faults/resume.test.ts
+ * runs the same at 64–96 × 160².
  */
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
@@ -27,7 +30,7 @@ const arg = (name: string, fallback: string): string => {
 const size = Number(arg("size", "256"))
 const points = Number(arg("points", "20"))
 let seed = Number(arg("seed", "22")) >>> 0 || 1
-const steps = arg("steps", "gaussian:sigma=1 median:radius=1").split(" ")
+const steps = arg("steps", "gaussian:sigma=1 otsu edt").split(" ")
 const root = path.resolve(import.meta.dirname, "..")
 const cli = ["--import", "tsx", path.join(root, "src/cli/main.ts")]
 
@@ -69,13 +72,14 @@ const untilExists = async (file: string, done: Promise<unknown>) => {
 }
 
 const reference = path.join(dir, "reference.nrrd")
+const planned = await start(["plan", input, reference, ...steps, "--threads", "1", "--resume", "--json"]).done
+const plan = JSON.parse(planned.stdout) as { passes: Array<{ ticks: number }>; checkpoints: { interval: number } }
+const ticks = plan.passes.reduce((a, p) => a + p.ticks, 0)
 const t0 = Date.now()
 const plain = await start(["run", input, reference, ...steps, "--threads", "1"]).done
 if (plain.code !== 0) throw new Error(plain.stderr)
 const plainMs = Date.now() - t0
 const expected = fs.readFileSync(reference)
-const sliceSize = size * size
-const dataStart = expected.length - size * sliceSize
 
 // An uninterrupted journaled run: its time from the lock to the exit sets the kill points.
 const timed = path.join(dir, "timed.nrrd")
@@ -85,16 +89,12 @@ await untilExists(`${timed}.slicewise-lock`, journaled.done)
 const locked = Date.now()
 if ((await journaled.done).code !== 0) throw new Error("journaled run failed")
 const runMs = Date.now() - locked
-console.log(`${size}³ uint8, steps ${steps.join(" ")}: uninterrupted ${plainMs} ms, journaled ${Date.now() - t1} ms (lock to exit ${runMs} ms)`)
-console.log("point  kill at   written  kept  lost  refill  identical")
-
-/** Output slices in the temporary equal to the reference's, from z = 0 (a forward final pass). */
-const writtenSlices = (temporary: string): number => {
-  const bytes = fs.readFileSync(temporary)
-  let z = 0
-  while (z < size && bytes.subarray(dataStart + z * sliceSize, dataStart + (z + 1) * sliceSize).equals(expected.subarray(dataStart + z * sliceSize, dataStart + (z + 1) * sliceSize))) z++
-  return z
-}
+const msPerTick = runMs / ticks
+console.log(
+  `${size}³ uint8, steps ${steps.join(" ")}: ${plan.passes.length} passes, ${ticks} ticks, a checkpoint every ${plan.checkpoints.interval}; ` +
+    `uninterrupted ${plainMs} ms, journaled ${Date.now() - t1} ms (lock to exit ${runMs} ms, ${msPerTick.toFixed(1)} ms a tick)`
+)
+console.log("point  kill at   resumed at (pass, slice, kept)   lost  refill  identical")
 
 let failures = 0
 for (let p = 0; p < points; p++) {
@@ -104,18 +104,19 @@ for (let p = 0; p < points; p++) {
   await untilExists(`${output}.slicewise-lock`, run.done)
   await sleep(fraction * runMs)
   run.child.kill("SIGKILL")
+  const killed = Date.now()
   await run.done
-  const temporary = fs.readdirSync(dir).find((n) => n.startsWith(`out-${p}.nrrd.partial-`))
-  const written = temporary === undefined ? 0 : writtenSlices(path.join(dir, temporary))
+  const journal = `${output}.slicewise-journal`
+  const lost = fs.existsSync(journal) ? Math.max(0, (killed - fs.statSync(journal).mtimeMs) / msPerTick) : NaN
   const resumed = await start(["run", input, output, ...steps, "--threads", "1", "--resume", "--json"]).done
   if (resumed.code !== 0) throw new Error(resumed.stderr)
   const report = (JSON.parse(resumed.stdout) as { resumed?: { pass: number; slice: number; verified: number; redone: number } }).resumed
   const same = fs.readFileSync(output).equals(expected)
   if (!same) failures++
-  const kept = report?.slice ?? 0
+  const at = report === undefined ? "from the start" : `${report.pass + 1}, ${report.slice}, ${report.verified}`
   console.log(
-    `${String(p + 1).padStart(5)}  ${(fraction * 100).toFixed(0).padStart(6)}%  ${String(written).padStart(8)}  ${String(kept).padStart(4)}  ` +
-      `${String(Math.max(0, written - kept)).padStart(4)}  ${String(report?.redone ?? 0).padStart(6)}  ${same ? "yes" : "NO"}`
+    `${String(p + 1).padStart(5)}  ${(fraction * 100).toFixed(0).padStart(6)}%  ${at.padStart(30)}  ${Number.isNaN(lost) ? "   -" : lost.toFixed(0).padStart(4)}  ` +
+      `${String(report?.redone ?? 0).padStart(6)}  ${same ? "yes" : "NO"}`
   )
   fs.rmSync(output, { force: true })
 }

@@ -138,3 +138,14 @@ const describeErrno = (code: string, cause: Error): string => {
     }
   }
 }
+
+/**
+ * Whether `e` is a file system out of space (or over quota): a journaled run failing so keeps its
+ * journal and temporaries for --resume once there is room, as an interrupted one does.
+ *
+ * @example
+ * ```ts
+ * isOutOfSpace(new FileError({ path: "out.nrrd", operation: "write", detail: "ENOSPC: no space left on device" }))   // true
+ * ```
+ */
+export const isOutOfSpace = (e: unknown): boolean => e instanceof FileError && (e.code === "ENOSPC" || e.code === "EDQUOT")

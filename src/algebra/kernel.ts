@@ -67,8 +67,30 @@ export interface SliceWindow<D extends DType> {
   readonly at: (dz: number) => ArrayOf<D>
 }
 
-/** A kernel prepared for one input: owns its scratch buffers (and, for sweeps, its state). */
-export interface PreparedKernel<In extends DType, Out extends DType> {
+/**
+ * What a stateful kernel or accumulator gives a resumable run's checkpoints (docs/RESUME.md):
+ * `snapshot()` is the state carried to the next slice, as a value util/json-value.ts encodes
+ * exactly (numbers, plain objects and arrays, typed arrays; it may share the kernel's own arrays,
+ * which stay valid until the next slice); `restore(state)` puts such a state back into a kernel or
+ * accumulator made for the same input, which then goes on as the snapshotted one would have.
+ *
+ * @example
+ * ```ts
+ * // A running z maximum: its state is the maximum so far, one slice.
+ * const last = new Float32Array(n)
+ * const state: CheckpointableState = { snapshot: () => last, restore: (s) => last.set(s as Float32Array) }
+ * ```
+ */
+export interface CheckpointableState {
+  readonly snapshot: () => unknown
+  readonly restore: (state: unknown) => void
+}
+
+/**
+ * A kernel prepared for one input. A sweep whose kernel declares `stateBytes` also has `snapshot`
+ * and `restore` (`CheckpointableState`).
+ */
+export interface PreparedKernel<In extends DType, Out extends DType> extends Partial<CheckpointableState> {
   /** Fills `out` (one slice) from the window. Sweeps are called in pass order, once per z. */
   readonly compute: (window: SliceWindow<In>, out: ArrayOf<Out>) => void
   /**
@@ -147,13 +169,22 @@ export interface WindowKernel<In extends DType, Out extends DType> {
   readonly prepare: (input: VolumeInfo<In>) => PreparedKernel<In, Out>
   /** How a worker thread rebuilds this kernel; without it the kernel is never split across threads. */
   readonly recipe?: KernelRecipe
+  /**
+   * For sweeps: the bytes of the state its prepared kernels' `snapshot` gives for `input` (an
+   * estimate where the state grows). Set it only when they have `snapshot` and `restore`: a
+   * resumable run then checkpoints the sweep's pass mid-way, and without it restarts the pass.
+   */
+  readonly stateBytes?: (input: VolumeInfo<In>) => number
 }
 
 /** The direction a sweep visits slices in. */
 export type Direction = "forward" | "backward"
 
-/** A running fold over the slices of a volume. */
-export interface Accumulator<In extends DType, A> {
+/**
+ * A running fold over the slices of a volume. One whose reducer declares `stateBytes` also has
+ * `snapshot` and `restore` (`CheckpointableState`).
+ */
+export interface Accumulator<In extends DType, A> extends Partial<CheckpointableState> {
   /** Adds one slice; slices come in pass order (ascending z, or descending in a backward pass, unless the reducer sets `order`). */
   readonly add: (slice: ArrayOf<In>, z: number) => void
   /** The result; must not depend on the order slices came in. */
@@ -170,4 +201,10 @@ export interface Reducer<In extends DType, A> {
    */
   readonly order?: Direction
   readonly start: (input: VolumeInfo<In>) => Accumulator<In, A>
+  /**
+   * The bytes of the state its accumulators' `snapshot` gives for `input` (an estimate where it
+   * grows). Set it only when they have `snapshot` and `restore`: a resumable run then checkpoints
+   * the fold mid-pass instead of folding the pass again after an interruption.
+   */
+  readonly stateBytes?: (input: VolumeInfo<In>) => number
 }

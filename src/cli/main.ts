@@ -16,6 +16,7 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { shapeText, volumeBytes } from "../algebra/volume.js"
+import { isOutOfSpace } from "../algebra/io-errors.js"
 import * as Cost from "../interpreters/cost/index.js"
 import * as Plan from "../interpreters/plan/index.js"
 import { openSource } from "../io/index.js"
@@ -116,7 +117,6 @@ const runCommand = Command.make("run", { ...pipelineArgs, json, memory, buffers,
   })
 ).pipe(Command.withDescription("run the steps over the input and write the output"))
 
-/** With --resume: the run's checkpoints (JSON field, or lines of text), as `plan` and `cost` show them. */
 /**
  * Prints a dry run: its JSON with the budget's split and (with --resume) the checkpoints, or its
  * text with them around it.
@@ -258,8 +258,11 @@ const describeFailure = (cause: Cause.Cause<unknown>): string | undefined => {
   if (Option.isSome(failure)) {
     const e = failure.value
     if (ValidationError.isValidationError(e)) return undefined // @effect/cli has printed it
-    if (e instanceof Error) return e.message
-    return String(e)
+    const line = e instanceof Error ? e.message : String(e)
+    // A journaled run out of space keeps its journal (run/harness.ts).
+    return isOutOfSpace(e) && resumableJournal !== undefined && fs.existsSync(resumableJournal)
+      ? `${line}; resumable once there is room: run the same command with --resume (journal ${resumableJournal})`
+      : line
   }
   if (Cause.isInterruptedOnly(cause)) {
     return resumableJournal !== undefined && fs.existsSync(resumableJournal)

@@ -21,6 +21,7 @@ import * as Effect from "effect/Effect"
 import { fileError, FormatError, type FileError } from "../algebra/io-errors.js"
 import { shownPath, temporarySuffix } from "./atomic.js"
 import { identityChange, type InputIdentity } from "./identity.js"
+import { removeStateFiles, type SavedState } from "./journal-state.js"
 
 /** The journal's format; a journal of another version is refused, never guessed at. */
 export const JOURNAL_FORMAT = "slicewise-journal"
@@ -53,8 +54,9 @@ export interface JournalScalar {
   /** The reduce node's id in the plan, and its label. */
   readonly node: number
   readonly label: string
-  /** The value as util/json-value.ts encodes it. */
-  readonly value: unknown
+  /** The value as util/json-value.ts encodes it, or (a large value) the side file that holds it (journal-state.ts). */
+  readonly value?: unknown
+  readonly file?: SavedState
 }
 
 export interface Journal {
@@ -66,6 +68,14 @@ export interface Journal {
   readonly writes: ReadonlyArray<JournalWrite>
   /** Finished reductions (absent: none yet). */
   readonly scalars?: ReadonlyArray<JournalScalar>
+  /** The state of the pass that was running, at tick `tick` (journal-state.ts; absent: none saved). */
+  readonly state?: JournalState
+}
+
+/** The state file of the pass a checkpoint interrupted, and the last tick it holds the state after. */
+export interface JournalState extends SavedState {
+  readonly pass: number
+  readonly tick: number
 }
 
 /** The journal of `output`. */
@@ -162,6 +172,7 @@ export const removeJournal = (path: string): Effect.Effect<void> =>
   Effect.sync(() => {
     fs.rmSync(path, { force: true })
     removeDrafts(path)
+    removeStateFiles(path)
   })
 
 /** Removes drafts of the journal at `path` that a run killed while replacing it left (`<journal>.partial-…`). */
@@ -220,6 +231,7 @@ export const discardJournal = (path: string): Effect.Effect<void> =>
     try {
       text = fs.readFileSync(path, "utf8")
     } catch {
+      removeStateFiles(path)
       return removeDrafts(path)
     }
     const journal = parse(path, text)
@@ -228,4 +240,5 @@ export const discardJournal = (path: string): Effect.Effect<void> =>
     }
     fs.rmSync(path, { force: true })
     removeDrafts(path)
+    removeStateFiles(path)
   })

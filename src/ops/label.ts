@@ -38,7 +38,7 @@
  */
 import type { Algebra, Repr, Scalar, Volume } from "../algebra/algebra.js"
 import type { ArrayOf, DType, VoxelArray } from "../algebra/dtype.js"
-import { haloZ, type Reducer, type SliceWindow, type WindowKernel } from "../algebra/kernel.js"
+import { haloZ, type CheckpointableState, type Reducer, type SliceWindow, type WindowKernel } from "../algebra/kernel.js"
 import type { VolumeInfo } from "../algebra/volume.js"
 
 /** Face (6), face and edge (18), or full (26) neighbourhood: generate_binary_structure(3, 1 | 2 | 3). */
@@ -129,6 +129,25 @@ const newLabeller = (info: VolumeInfo, connectivity: Connectivity, withUnionFind
     uf: withUnionFind ? { parent: new Uint32Array(1024) } : undefined
   }
 }
+
+/**
+ * A labeller's checkpoint state (`CheckpointableState`): the last slice's labels, the counter, the
+ * next z, and in pass 1 the union-find's parents of the labels given so far.
+ */
+const labellerState = (s: Labeller): CheckpointableState => ({
+  snapshot: () => ({ prev: s.prev, next: s.next, z: s.z, ...(s.uf && { parent: s.uf.parent.subarray(0, s.next) }) }),
+  restore: (state) => {
+    const saved = state as { prev: Uint32Array; next: number; z: number; parent?: Uint32Array }
+    s.prev.set(saved.prev)
+    s.next = saved.next
+    s.z = saved.z
+    if (s.uf !== undefined && saved.parent !== undefined) {
+      const parent = new Uint32Array(Math.max(1024, saved.parent.length))
+      parent.set(saved.parent)
+      s.uf.parent = parent
+    }
+  }
+})
 
 /** Bytes of a labeller's slice buffers (the union-find comes on top, in pass 1). */
 const labellerBytes = (info: VolumeInfo): number => 2 * 4 * (info.shape[1] + 2) * (info.shape[2] + 2)
@@ -326,10 +345,14 @@ export const labelTable = <D extends DType = DType>(connectivity: Connectivity =
   opsPerVoxel: connectivity === 6 ? 4 : 8,
   // Provisional labels are given in raster order: the planner puts this fold in a forward pass.
   order: "forward",
+  // The last slice's labels and, growing with the labels, a union-find: 4 bytes per label, about
+  // one label per 64 voxels assumed.
+  stateBytes: (info) => labellerBytes(info) / 2 + Math.ceil(info.shape.reduce((a, b) => a * b, 1) / 16),
   start: (info: VolumeInfo<D>) => {
     const s = newLabeller(info, connectivity, true)
     let table: Uint32Array | undefined
     return {
+      ...labellerState(s),
       add: (slice: ArrayOf<D>, z: number) => labelSlice(s, slice, z),
       result: () => (table ??= finalTable(s))
     }
@@ -355,11 +378,13 @@ export const provisionalLabels = <D extends DType>(connectivity: Connectivity = 
   output: "uint32",
   opsPerVoxel: connectivity === 6 ? 4 : 8,
   scratchBytes: (info) => labellerBytes(info),
+  stateBytes: (info) => labellerBytes(info) / 2,
   prepare: (info) => {
     const s = newLabeller(info, connectivity, false)
     const { width: w, height: h } = s
     const W = w + 2
     return {
+      ...labellerState(s),
       compute: (win: SliceWindow<D>, out: Uint32Array) => {
         labelSlice(s, win.at(0), win.z)
         // After labelSlice, `prev` is the slice just labelled.

@@ -25,8 +25,9 @@
  * ```
  */
 import { dtypeRange, isFloat, type ArrayOf, type DType, type VoxelArray } from "../algebra/dtype.js"
-import type { Reducer } from "../algebra/kernel.js"
+import type { CheckpointableState, Reducer } from "../algebra/kernel.js"
 import type { VolumeInfo } from "../algebra/volume.js"
+import { arraysState } from "./internal/checkpoint-state.js"
 
 /** The integer dtypes (per-value histograms and label counts need whole numbers). */
 export type IntegerDType = Exclude<DType, "float32" | "float64">
@@ -90,11 +91,13 @@ export const minMax = <D extends DType = DType>(): Reducer<D, MinMax> => ({
   name: "min-max",
   params: {},
   opsPerVoxel: 2,
+  stateBytes: (info) => 16 * info.shape[0],
   start: (info: VolumeInfo<D>) => {
     const depth = info.shape[0]
     const float = isFloat(info.dtype)
     const pairs = new Float64Array(2 * depth).fill(NaN)
     return {
+      ...arraysState({ pairs }),
       add: (slice: ArrayOf<D>, z: number) => sliceMinMax(slice, float, pairs, z),
       result: () => combineMinMax(pairs, depth)
     }
@@ -134,6 +137,7 @@ export const stats = <D extends DType = DType>(): Reducer<D, Stats> => ({
   name: "stats",
   params: {},
   opsPerVoxel: 5,
+  stateBytes: (info) => 40 * info.shape[0],
   start: (info: VolumeInfo<D>) => {
     const depth = info.shape[0]
     const float = isFloat(info.dtype)
@@ -142,6 +146,7 @@ export const stats = <D extends DType = DType>(): Reducer<D, Stats> => ({
     const sums = new Float64Array(depth)
     const m2s = new Float64Array(depth)
     return {
+      ...arraysState({ pairs, counts, sums, m2s }),
       add: (slice: ArrayOf<D>, z: number) => {
         const n = slice.length
         sliceMinMax(slice, float, pairs, z)
@@ -273,10 +278,12 @@ export const histogram = <D extends DType = DType>(options: HistogramOptions): R
     name: "histogram",
     params: { bins: options.bins, range: [first, last] },
     opsPerVoxel: 8,
+    stateBytes: () => 8 * options.bins,
     start: (info: VolumeInfo<D>) => {
       const g = uniformBins(first, last, options.bins, info.dtype === "float32")
       const counts = new Float64Array(options.bins)
       return {
+        ...arraysState({ counts }),
         add: (slice: ArrayOf<D>) => {
           for (let i = 0; i < slice.length; i++) {
             const b = binOf(g, slice[i]!)
@@ -317,6 +324,8 @@ export const integerHistogram = <D extends IntegerDType = IntegerDType>(): Reduc
   name: "integer-histogram",
   params: {},
   opsPerVoxel: 1,
+  // A table of the dtype's range for 8- and 16-bit dtypes; 32-bit ones grow theirs (assumed 2¹⁶).
+  stateBytes: (info) => 8 * (info.dtype === "uint8" || info.dtype === "int8" ? 256 : 65536),
   start: (info: VolumeInfo<D>) => {
     const d: DType = info.dtype
     if (isFloat(d)) throw new RangeError(`integerHistogram: ${d} is not an integer dtype (use histogram({ bins, range }))`)
@@ -326,6 +335,14 @@ export const integerHistogram = <D extends IntegerDType = IntegerDType>(): Reduc
     let counts = new Float64Array(small ? dtypeRange(d)[1] - dtypeRange(d)[0] + 1 : 0)
     let seenMin = Infinity
     let seenMax = -Infinity
+    const state: CheckpointableState = {
+      snapshot: () => ({ base, counts, seenMin, seenMax }),
+      restore: (saved) => {
+        const s = saved as { base: number; counts: Float64Array; seenMin: number; seenMax: number }
+        ;({ base, seenMin, seenMax } = s)
+        counts = s.counts.slice()
+      }
+    }
     const cover = (lo: number, hi: number): void => {
       if (counts.length > 0 && lo >= base && hi < base + counts.length) return
       const newLo = Math.min(lo, seenMin)
@@ -346,6 +363,7 @@ export const integerHistogram = <D extends IntegerDType = IntegerDType>(): Reduc
       base = newBase
     }
     return {
+      ...state,
       add: (slice: ArrayOf<D>) => {
         const n = slice.length
         if (n === 0) return
@@ -406,12 +424,20 @@ export const countPerLabel = <D extends IntegerDType = IntegerDType>(): Reducer<
   name: "count-per-label",
   params: {},
   opsPerVoxel: 1,
+  // Grows with the largest label (assumed 2¹⁶).
+  stateBytes: () => 8 * 65536,
   start: (info: VolumeInfo<D>) => {
     const d: DType = info.dtype
     if (isFloat(d)) throw new RangeError(`countPerLabel: ${d} is not an integer dtype`)
     let counts = new Float64Array(0)
     let top = -1
     return {
+      snapshot: () => ({ counts: counts.subarray(0, top + 1), top }),
+      restore: (saved) => {
+        const s = saved as { counts: Float64Array; top: number }
+        counts = s.counts.slice()
+        top = s.top
+      },
       add: (slice: ArrayOf<D>) => {
         const n = slice.length
         let hi = -1
@@ -467,6 +493,8 @@ export const uniqueCounts = <D extends DType = DType>(): Reducer<D, ValueCounts>
   name: "unique-counts",
   params: {},
   opsPerVoxel: 4,
+  // 17 bytes per slot of the hash table, at least 1024 slots; grows with the distinct values.
+  stateBytes: () => 17 * 1024,
   start: () => {
     let capacity = 1024
     let mask = capacity - 1
@@ -501,6 +529,16 @@ export const uniqueCounts = <D extends DType = DType>(): Reducer<D, ValueCounts>
       }
     }
     return {
+      snapshot: () => ({ keys, counts, used, size, nans }),
+      restore: (saved) => {
+        const s = saved as { keys: Float64Array; counts: Float64Array; used: Uint8Array; size: number; nans: number }
+        keys = s.keys.slice()
+        counts = s.counts.slice()
+        used = s.used.slice()
+        capacity = used.length
+        mask = capacity - 1
+        ;({ size, nans } = s)
+      },
       add: (slice: ArrayOf<D>) => {
         const n = slice.length
         let last = NaN

@@ -4,7 +4,9 @@
  * and saying the device is full — a FileError, not an internal error — and leave nothing on the
  * full file system: no temporary, no lock, no spill, no output.
  *
- * Resuming once space is freed (`--resume`, issue 22) does not exist yet and is not tested.
+ * A journaled run (`--resume`) out of space says so in the same one line, adds that it can be
+ * resumed, and keeps its journal and temporary; once the file system has room (the tmpfs is made
+ * larger), `--resume` keeps the slices it verifies and finishes with the uninterrupted run's bytes.
  */
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
@@ -62,6 +64,33 @@ describe("a full output file system", () => {
       expect(fs.readdirSync(elsewhere)).toEqual([])
     } finally {
       fs.rmSync(elsewhere, { recursive: true, force: true })
+    }
+  })
+
+  it("a --resume run out of space is kept, and --resume finishes it once there is room, keeping what was written", async () => {
+    const output = path.join(full, "resumed.nrrd")
+    const reference = path.join(dir, "reference.nrrd")
+    const steps = ["gaussian:sigma=1", "median:radius=1"]
+    expect((await runCli(["run", input, reference, ...steps, "--threads", "1"])).code).toBe(0)
+    const args = ["run", input, output, ...steps, "--threads", "1", "--resume"]
+    try {
+      const r = await runCli(args)
+      expect(r.code, r.stderr).toBe(1)
+      const journal = `${output}.slicewise-journal`
+      expect(r.stderr).toBe(
+        `slicewise: cannot write ${output}: no space left on device; resumable once there is room: run the same command with --resume (journal ${journal})\n`
+      )
+      expect(fs.existsSync(journal)).toBe(true)
+      expect(fs.readdirSync(full).filter((n) => n.startsWith("resumed.nrrd.partial-"))).toHaveLength(1)
+      execFileSync("mount", ["-o", "remount,size=32m", full])
+      const again = await runCli(args)
+      expect(again.code, again.stderr).toBe(0)
+      expect(again.stdout).toMatch(/resumed at slice [1-9]\d* of pass 1 of 1 \([1-9]\d* slices verified and kept\)/)
+      expect(fs.readFileSync(output).equals(fs.readFileSync(reference))).toBe(true)
+      expect(fs.readdirSync(full)).toEqual(["resumed.nrrd"])
+    } finally {
+      fs.rmSync(output, { force: true })
+      execFileSync("mount", ["-o", "remount,size=4m", full])
     }
   })
 

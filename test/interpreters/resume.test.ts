@@ -3,7 +3,10 @@
  * seeded random number of ticks, possibly several times, then resumed from its journal, and the
  * output's voxels must be the memory interpreter's. Programs: windows of uneven reach (step
  * lookahead), a zip of branches with different latencies, a reduction feeding a second pass, an
- * edt (two sweeps in opposite directions, a spill between them) and a backward sweep's output.
+ * edt (two sweeps in opposite directions, a spill between them), a window after a sweep, label (a
+ * fold, then a sweep and a lookup), a ball dilation (a sweep reading ahead) and otsu of floats
+ * (three passes of folds). Interrupted runs write a last checkpoint; runs "killed" (their journal
+ * and state files put back as they were at an earlier checkpoint, as after a kill -9) do not.
  */
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -24,6 +27,9 @@ import { nrrdSink } from "../../src/io/nrrd/writer.js"
 import { openTiffStack, tiffStackSink } from "../../src/io/tiff/index.js"
 import { minMax } from "../../src/ops/reducers.js"
 import { edt } from "../../src/ops/edt.js"
+import { label } from "../../src/ops/label.js"
+import { dilateBallByDistance } from "../../src/ops/ball-distance.js"
+import { otsu } from "../../src/ops/otsu.js"
 import { zsum } from "../support/kernels.js"
 import { xorshift32 } from "../support/voxels.js"
 
@@ -52,6 +58,22 @@ const PROGRAMS: ReadonlyArray<{ name: string; build: Build }> = [
   {
     name: "edt (sweeps both ways, a spill)",
     build: (alg, v) => edt(alg, alg.map(v, (x) => E.gt(x, 4), { dtype: "uint8" }))
+  },
+  {
+    name: "a window after a sweep",
+    build: (alg, v) => alg.window(edt(alg, alg.map(v, (x) => E.gt(x, 2), { dtype: "uint8" })), zsum)
+  },
+  {
+    name: "label (a fold, then a sweep)",
+    build: (alg, v) => alg.map(label(alg, alg.map(v, (x) => E.gt(x, 4), { dtype: "uint8" }), { connectivity: 26 }), (x) => x, { dtype: "float32" })
+  },
+  {
+    name: "ball dilation (a sweep reading ahead)",
+    build: (alg, v) => alg.map(dilateBallByDistance(alg, alg.map(v, (x) => E.gt(x, 6), { dtype: "uint8" }), { radius: 2 }), (x) => x, { dtype: "float32" })
+  },
+  {
+    name: "otsu of floats (folds over three passes)",
+    build: (alg, v) => alg.map(otsu(alg, alg.window(v, zsum)), (x) => x, { dtype: "float32" })
   }
 ]
 
@@ -81,8 +103,32 @@ const runUntil = (program: Program, options: Run.RunOptions, ticks: number) =>
     return yield* Fiber.await(fiber)
   })
 
-/** Every resumed run's report, to check that the trials resumed mid-pass and not only from the start. */
-const resumes: Array<Run.ResumeReport & { readonly program: string }> = []
+/**
+ * Runs `program` until `ticks` progress calls have been seen, then interrupts it, and puts its
+ * journal and state files back as they were after `kept` progress calls (≤ ticks): as if it had
+ * been killed then, with no last checkpoint, its temporaries holding what it wrote since.
+ */
+const killAfter = (program: Program, options: Run.RunOptions, kept: number, ticks: number) =>
+  Effect.gen(function* () {
+    const journal = options.resume!.journal
+    const files = [journal, `${journal}.state-0`, `${journal}.state-1`]
+    let saved: Array<Buffer | undefined> = []
+    let seen = 0
+    let fiber: Fiber.RuntimeFiber<Run.RunResult, Run.RunError> | undefined
+    const onProgress = () => {
+      if (++seen === kept) saved = files.map((f) => (fs.existsSync(f) ? fs.readFileSync(f) : undefined))
+      if (seen === ticks) Effect.runFork(Fiber.interrupt(fiber!))
+    }
+    fiber = yield* Effect.fork(Run.run(program, { ...options, onProgress }))
+    const exit = yield* Fiber.await(fiber)
+    if (Exit.isInterrupted(exit) && seen >= kept) {
+      files.forEach((f, k) => (saved[k] === undefined ? fs.rmSync(f, { force: true }) : fs.writeFileSync(f, saved[k]!)))
+    }
+    return exit
+  })
+
+/** Every resumed run's report and its checkpoint interval, to check where the trials resumed. */
+const resumes: Array<Run.ResumeReport & { readonly program: string; readonly interval: number }> = []
 
 describe("a resumed run = the memory interpreter", () => {
   let seed = 11
@@ -100,18 +146,21 @@ describe("a resumed run = the memory interpreter", () => {
           const program: Program = (alg) => ({ out: alg.write(build(alg, alg.source(source)), sink) })
           const resume: Run.ResumeOptions = { journal: `${output}.slicewise-journal`, identity: { slicewise: "test", inputs: [], steps: [name] }, interval: 1 + (next() % 4) }
           const options: Run.RunOptions = { resume, threads: 1 }
+          const interval = resume.interval!
           let finished = false
           for (let attempt = 0; attempt < 4 && !finished; attempt++) {
-            const exit = await Effect.runPromise(runUntil(program, options, 1 + (next() % (depth + 6))))
+            const ticks = 1 + (next() % (depth + 6))
+            // Every other trial is killed instead: its state as at a checkpoint up to 5 ticks before.
+            const exit = await Effect.runPromise(trial === 1 ? killAfter(program, options, Math.max(1, ticks - (next() % 6)), ticks) : runUntil(program, options, ticks))
             if (Exit.isSuccess(exit)) {
               finished = true
-              if (exit.value.resumed !== undefined) resumes.push({ ...exit.value.resumed, program: name })
+              if (exit.value.resumed !== undefined) resumes.push({ ...exit.value.resumed, program: name, interval })
             } else expect(Exit.isInterrupted(exit)).toBe(true)
           }
           if (!finished) {
             const result = await Effect.runPromise(Run.run(program, options))
             expect(result.resumed).toBeDefined()
-            resumes.push({ ...result.resumed!, program: name })
+            resumes.push({ ...result.resumed!, program: name, interval })
           }
           expect(Array.from(voxelsOf(output, info))).toEqual(want)
           expect(fs.existsSync(resume.journal)).toBe(false)
@@ -125,6 +174,15 @@ describe("a resumed run = the memory interpreter", () => {
     const midPass = resumes.filter((r) => r.slice > 0 && r.verified > 0)
     expect(midPass.length).toBeGreaterThan(10)
     expect(midPass.some((r) => r.redone < r.slice)).toBe(true)
+  })
+
+  it("passes with sweeps and folds resumed from their saved state: only the rings' refill was read again", () => {
+    for (const name of ["edt (sweeps both ways, a spill)", "a window after a sweep", "label (a fold, then a sweep)", "ball dilation (a sweep reading ahead)", "otsu of floats (folds over three passes)"]) {
+      const mine = resumes.filter((r) => r.program === name)
+      expect(mine.filter((r) => r.slice > 0).length, name).toBeGreaterThan(2)
+      // The deepest refill: the ball's lookahead (2) and the zsum windows' reach (1 each).
+      for (const r of mine) expect(r.redone, `${name}: ${JSON.stringify(r)}`).toBeLessThanOrEqual(3)
+    }
   })
 
   it("a run resumed in the pass after a reduction took the scalar from the journal instead of folding again", () => {
@@ -145,8 +203,10 @@ describe("checkpointPlan", () => {
     const plan = await Effect.runPromise(Plan.make(program, { threads: 1 }))
     const c = Plan.checkpointPlan(plan, 4)
     expect(c.checkpoints).toBe(1 + plan.passes.reduce((a, p) => a + Math.ceil(p.ticks / 4), 0))
-    expect(c.passes.map((p) => p.restart)).toEqual(["start", "checkpoint"])
-    expect(c.passes[0]!.why).toBe("reduction min-max")
+    expect(c.passes.map((p) => p.restart)).toEqual(["checkpoint", "checkpoint"])
+    // Pass 1 saves min-max's state (16 bytes per slice of depth) and zsum's ring, before it; pass 2 has no state.
+    expect(c.passes.map((p) => p.stateBytes)).toEqual([16 * 40, 0])
+    expect(c.stateBytesWritten).toBe(16 * 40 * (Math.ceil(plan.passes[0]!.ticks / 4) - 1))
     // The estimate of the last journal is of the order of the real one (the min/max value aside).
     const journal = `${output}.slicewise-journal`
     let size = 0

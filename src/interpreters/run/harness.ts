@@ -19,7 +19,7 @@ import type { ScalarNode, WriteNode } from "../plan/graph.js"
 import type { Plan } from "../plan/types.js"
 import { runBanded } from "./bands.js"
 import type { Direction } from "../../algebra/kernel.js"
-import { UnsupportedError } from "../../algebra/io-errors.js"
+import { isOutOfSpace, UnsupportedError } from "../../algebra/io-errors.js"
 import { discardJournal, removeJournal } from "../../io/journal.js"
 import { removeOrphanTemporaries } from "../../io/atomic.js"
 import { notResumable, passHasWork, restartPoint, RunJournal, type ResumeOptions, type ResumeReport } from "./resume.js"
@@ -100,11 +100,13 @@ export const runPlanned = <M extends StageMeter, O extends ProgressOptions>(
   bufferBytesOf: (m: M) => number
 ): Effect.Effect<RunResult, RunError> =>
   Effect.suspend(() => {
-    // Set when the run is interrupted before its outputs are committed: a journaled run then keeps
-    // its temporaries and journal (once committed, there is nothing left to resume).
+    // Set when the run is interrupted, or runs out of space, before its outputs are committed: a
+    // journaled run then keeps its temporaries and journal as its last checkpoint left them, for
+    // --resume (once committed, there is nothing left to resume).
     let interrupted = false
+    let outOfSpace = false
     let committed = false
-    const keep = () => interrupted && !committed
+    const keep = () => (interrupted || outOfSpace) && !committed
     let journal: RunJournal | undefined
     const body = Effect.gen(function* () {
       const started = performance.now()
@@ -146,11 +148,11 @@ export const runPlanned = <M extends StageMeter, O extends ProgressOptions>(
         for (const { node } of pass.stages) {
           if (node.kind === "source" && !readers.has(node.source)) readers.set(node.source, yield* node.source.open)
         }
-        const passOptions = journal === undefined ? options : { ...options, restart: { point: restartPoint(pass, journal.doneOf), journal } }
+        const passOptions = journal === undefined ? options : { ...options, restart: { point: restartPoint(pass, journal.doneOf, journal.savedStateOf(pass)), journal } }
         const { metrics, reduced } = yield* runBanded(pass, runPass, readers, writers, scalarValue, meters, passOptions, plan.passes.length, bufferBytesOf, bandPeaks)
         for (const [n, v] of reduced) {
           known.set(n, v)
-          if (journal !== undefined && n.kind === "reduce") journal.recordScalar(n, v)
+          if (journal !== undefined && n.kind === "reduce") yield* journal.recordScalar(n, v)
         }
         passes.push(metrics)
         if (journal !== undefined) yield* journal.checkpoint
@@ -176,7 +178,8 @@ export const runPlanned = <M extends StageMeter, O extends ProgressOptions>(
       interrupted = true
       return journal === undefined || committed ? Effect.void : Effect.ignore(journal.checkpoint)
     })
-    return Effect.scoped(Effect.onInterrupt(body, () => lastCheckpoint))
+    const noteOutOfSpace = (e: RunError) => Effect.sync(() => void (outOfSpace ||= isOutOfSpace(e)))
+    return Effect.scoped(Effect.onInterrupt(Effect.tapError(body, noteOutOfSpace), () => lastCheckpoint))
   })
 
 /** The direction of the pass that writes `w` (its steps map to z through it). */
@@ -195,19 +198,33 @@ const openJournal = (plan: Plan, resume: ResumeOptions, keep: () => boolean) =>
     return journal
   })
 
-/** Where a resumed run picked up: the first pass with slices left, and the work it does again. */
+/** Whether a pass after `pass` had done work: a slice written, or its state saved. */
+const laterProgress = (plan: Plan, pass: Plan["passes"][number], journal: RunJournal): boolean =>
+  (journal.previous?.state?.pass ?? -1) > pass.index ||
+  plan.passes.some((p) => p.index > pass.index && p.roots.some((r) => r.kind === "write" && journal.doneOf(r) > 0))
+
+/**
+ * Where a resumed run picked up: the first pass with work left, the first slice it writes (or,
+ * for a pass that only folds, the first it folds), and the source slices it reads again before
+ * new work: its rings' refill, and the whole of each pass it folds again from its start.
+ */
 const resumeReport = (plan: Plan, journal: RunJournal): ResumeReport => {
   let redone = 0
   for (const pass of plan.passes) {
-    const writes = pass.roots.filter((r): r is WriteNode => r.kind === "write")
-    const open = writes.filter((w) => journal.doneOf(w) < w.input.info.shape[0])
-    if (open.length === 0) {
-      if (passHasWork(pass, journal)) redone += pass.ticks
+    if (!passHasWork(pass, journal)) continue
+    const point = restartPoint(pass, journal.doneOf, journal.savedStateOf(pass))
+    const open = pass.roots.filter((r): r is WriteNode => r.kind === "write" && journal.doneOf(r) < r.input.info.shape[0])
+    const folds = [...point.foldFrom.values()]
+    const firsts = [...open.map((w) => journal.doneOf(w)), ...folds]
+    const slice = firsts.length === 0 ? 0 : Math.min(...firsts)
+    if (open.length === 0 && point.state === undefined && laterProgress(plan, pass, journal)) {
+      // A finished fold whose value the journal could not hold, folded again for a later pass.
+      redone += pass.ticks
       continue
     }
-    const point = restartPoint(pass, journal.doneOf)
-    const slice = Math.min(...open.map((w) => journal.doneOf(w)))
-    return { pass: pass.index, slice, verified: journal.verifiedSlices, redone: redone + (slice - point.startTick) }
+    // New work starts at the tick after the saved state, or at the first unwritten slice's tick.
+    const fresh = point.state === undefined ? slice : point.state.tick + 1
+    return { pass: pass.index, slice, verified: journal.verifiedSlices, redone: redone + Math.max(0, fresh - point.startTick) }
   }
   return { pass: plan.passes.length - 1, slice: 0, verified: journal.verifiedSlices, redone }
 }

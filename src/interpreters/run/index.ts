@@ -23,7 +23,7 @@ import * as Stream from "effect/Stream"
 import type { Program } from "../../algebra/algebra.js"
 import { allocShared, allocSlice, type DType } from "../../algebra/dtype.js"
 import { KernelError } from "../../algebra/kernel-error.js"
-import type { Accumulator } from "../../algebra/kernel.js"
+import type { Accumulator, PreparedKernel } from "../../algebra/kernel.js"
 import { sliceLength } from "../../algebra/volume.js"
 import type { SliceReader, SliceSource, SliceWriter } from "../../algebra/slices.js"
 import type { Node, ReduceNode, ScalarNode, WriteNode } from "../plan/graph.js"
@@ -43,6 +43,8 @@ import { runUnfused } from "./unfused.js"
 import { UnsupportedError } from "../../algebra/io-errors.js"
 import { sliceChecksum } from "../../io/checksum.js"
 import type { PassRestart } from "./pass-runner.js"
+import type { PassSnapshot } from "./resume.js"
+import { hasPassState, heldStages, statefulReason } from "../plan/checkpoints.js"
 
 export type { PassMetrics, Progress, RunError, RunOptions, RunResult, StageMetrics } from "./result.js"
 export type { ResumeOptions, ResumeReport } from "./resume.js"
@@ -123,10 +125,11 @@ const stageRuntimes = (
   meterOf: (n: Node) => Meter,
   zOf: (depth: number, s: number) => number,
   scalarValue: (n: ScalarNode) => unknown,
-  threads: RowThreads | undefined
+  threads: RowThreads | undefined,
+  sweeps: Map<Node, PreparedKernel<DType, DType>> | undefined
 ): Map<Node, StageRuntime> => {
   const runtimes = new Map<Node, StageRuntime>()
-  const context: StageContext = { ring: (n) => runtimes.get(n)!.ring, scalar: scalarValue, zOf, threads, split: pass.threads }
+  const context: StageContext = { ring: (n) => runtimes.get(n)!.ring, scalar: scalarValue, zOf, threads, split: pass.threads, sweeps }
   for (const sp of pass.stages) {
     const node = sp.node
     const ring = new RingBuffer(node.info.dtype, sliceLength(node.info), sp.ringSlices, threads === undefined ? allocSlice : allocShared)
@@ -209,12 +212,17 @@ const passIo = (
   }
 }
 
-/** The compute of tick t: each stage's step of it, then each reduction's fold; fails as a kernel throws. */
-const tickCompute = (state: PassState, accumulators: ReadonlyMap<ReduceNode, Accumulator<DType, unknown>>) => {
+/**
+ * The compute of tick t: each stage's step of it, then each reduction's fold; fails as a kernel
+ * throws. `done(t)` is called once tick t's compute is whole.
+ */
+const tickCompute = (state: PassState, accumulators: ReadonlyMap<ReduceNode, Accumulator<DType, unknown>>, done: (t: number) => void) => {
   const { pass, runtimes, meterOf, zOf, computeClock, restart } = state
   const computeStages = pass.stages.filter((s) => s.node.kind !== "source").map((s) => runtimes.get(s.node)!)
-  // A restarted pass computes only the steps whose inputs it has read again (resume.ts).
+  // A restarted pass computes only the steps whose inputs it has read again, and folds only what
+  // its restored folds do not hold (resume.ts).
   const firstSteps = computeStages.map((rt) => restart?.point.validFrom.get(rt.plan.node) ?? 0)
+  const folds = [...accumulators].map(([r, acc]) => ({ r, acc, from: restart?.point.foldFrom.get(r) ?? 0 }))
   return (t: number): Effect.Effect<void, KernelError> =>
     kernelFailing(() => {
       for (let i = 0; i < computeStages.length; i++) {
@@ -223,14 +231,15 @@ const tickCompute = (state: PassState, accumulators: ReadonlyMap<ReduceNode, Acc
         if (s < firstSteps[i]! || s >= rt.plan.node.info.shape[0]) continue
         timed(rt.meter, () => rt.compute(s), computeClock)
       }
-      for (const [r, acc] of accumulators) {
+      for (const { r, acc, from } of folds) {
         const depth = r.input.info.shape[0]
         const s = t - pass.rootLatency.get(r)!
-        if (s < 0 || s >= depth) continue
+        if (s < from || s >= depth) continue
         const m = meterOf(r)
         const slice = runtimes.get(r.input)!.ring.get(s)
         timed(m, () => acc.add(slice, zOf(depth, s)), computeClock)
       }
+      done(t)
     })
 }
 
@@ -343,8 +352,9 @@ const runPass: PassRunner<Meter, FusedOptions> = (pass, readers, writers, scalar
     const started = performance.now()
     const meterOf = meterLookup(pass, meters, newMeter)
     const zOf = (depth: number, s: number) => zOfStep(pass.direction, depth, s)
-    const runtimes = yield* kernelFailing(() => stageRuntimes(pass, meterOf, zOf, scalarValue, threads))
     const restart = options.restart
+    const sweeps = restart === undefined ? undefined : new Map<Node, PreparedKernel<DType, DType>>()
+    const runtimes = yield* kernelFailing(() => stageRuntimes(pass, meterOf, zOf, scalarValue, threads, sweeps))
     const state: PassState = { pass, runtimes, meterOf, zOf, computeClock: { wallMs: 0, cpuUs: 0 }, restart }
     const accumulators = new Map<ReduceNode, Accumulator<DType, unknown>>()
     for (const r of pass.roots) if (r.kind === "reduce") accumulators.set(r, r.reducer.start(r.input.info))
@@ -352,9 +362,79 @@ const runPass: PassRunner<Meter, FusedOptions> = (pass, readers, writers, scalar
     const progress = (t: number) => options.onProgress?.({ pass: pass.index, passes: passCount, tick: t + 1, ticks: pass.ticks })
     const ticks = pass.overlap && io.startable ? startedTicks : forkedTicks
     const range: TickRange = { first: restart?.point.startTick ?? 0, after: restart === undefined ? undefined : Effect.suspend(() => restart.journal.tick()) }
-    yield* ticks(pass, io, tickCompute(state, accumulators), progress, range)
+    const checkpoints = restart === undefined ? undefined : passCheckpoints(pass, runtimes, sweeps!, accumulators, restart)
+    yield* ticks(pass, io, tickCompute(state, accumulators, checkpoints?.computed ?? (() => {})), progress, range)
+    checkpoints?.finished()
     return passOutcome(pass, accumulators, started, passBufferBytes(runtimes))
   }).pipe(Effect.ensuring(forget))
+}
+
+/**
+ * A journaled pass's state at its checkpoints (resume.ts): restores the state its restart point
+ * carries, then gives the journal, for each checkpoint, the state after the last tick whose
+ * compute is whole (none before the restored tick: the held stages are the restored ones until
+ * then). `computed(t)` is told each such tick; `finished()` when the pass has run to its end.
+ */
+const passCheckpoints = (
+  pass: PassPlan,
+  runtimes: ReadonlyMap<Node, StageRuntime>,
+  sweeps: ReadonlyMap<Node, PreparedKernel<DType, DType>>,
+  accumulators: ReadonlyMap<ReduceNode, Accumulator<DType, unknown>>,
+  restart: PassRestart
+) => {
+  const { point, journal } = restart
+  const restored = point.state
+  if (restored !== undefined) restorePass(pass, runtimes, sweeps, accumulators, restored)
+  const after = restored?.tick ?? point.startTick - 1
+  let last = point.startTick - 1
+  const snapshot = (): PassSnapshot | undefined => (last <= after || !savesState(pass) ? undefined : snapshotPass(pass, last, runtimes, sweeps, accumulators))
+  journal.beginPass(pass.index, snapshot, restored !== undefined)
+  return {
+    computed: (t: number) => {
+      last = t
+    },
+    finished: () => journal.endPass()
+  }
+}
+
+/** Whether checkpoints of `pass` save state: it has sweeps or folds, and each can save its state. */
+const savesState = (pass: PassPlan): boolean => hasPassState(pass) && statefulReason(pass) === undefined
+
+/** The state of `pass` after tick `tick`: its held stages' rings, its sweeps' and folds' state. */
+const snapshotPass = (
+  pass: PassPlan,
+  tick: number,
+  runtimes: ReadonlyMap<Node, StageRuntime>,
+  sweeps: ReadonlyMap<Node, PreparedKernel<DType, DType>>,
+  accumulators: ReadonlyMap<ReduceNode, Accumulator<DType, unknown>>
+): PassSnapshot => {
+  const rings = [...heldStages(pass)].map((n) => {
+    const ring = runtimes.get(n)!.ring
+    const steps = ring.heldSteps()
+    return { node: n.id, steps, slices: steps.map((s) => ring.get(s)) }
+  })
+  const kernels = [...sweeps].map(([n, k]) => ({ node: n.id, state: k.snapshot!() }))
+  const folds = [...accumulators].map(([r, acc]) => ({ node: r.id, state: acc.snapshot!() }))
+  return { tick, rings, kernels, folds }
+}
+
+/** Puts `saved` back into the pass's held rings, sweeps and folds. */
+const restorePass = (
+  pass: PassPlan,
+  runtimes: ReadonlyMap<Node, StageRuntime>,
+  sweeps: ReadonlyMap<Node, PreparedKernel<DType, DType>>,
+  accumulators: ReadonlyMap<ReduceNode, Accumulator<DType, unknown>>,
+  saved: PassSnapshot
+): void => {
+  const byId = new Map<number, Node>(pass.stages.map((s) => [s.node.id, s.node] as const))
+  for (const r of saved.rings) {
+    const ring = runtimes.get(byId.get(r.node)!)!.ring
+    r.steps.forEach((s, k) => ring.slot(s).set(r.slices[k]! as never))
+  }
+  for (const k of saved.kernels) sweeps.get(byId.get(k.node)!)!.restore!(k.state)
+  for (const f of saved.folds) {
+    for (const [r, acc] of accumulators) if (r.id === f.node) acc.restore!(f.state)
+  }
 }
 
 /**

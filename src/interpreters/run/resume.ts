@@ -5,13 +5,15 @@
  * - `notResumable`: why a plan cannot be journaled (a sink that cannot reopen its temporaries, a
  *   pass in bands of rows), or undefined.
  * - `planFingerprint`: what must not change between the interrupted run and the resumed one.
- * - `restartPoint`: where a pass restarts. A pass of windows (no sweep, no reduction) restarts at
- *   the tick that refills its rings for the first slice it has not written: each stage computes
- *   only the steps whose inputs it has (`validFrom`), and each write skips the steps it wrote. A
- *   pass with a sweep or a reduction restarts at its first tick (their state is not checkpointed
- *   yet), writing only what it has not written.
+ * - `restartPoint`: where a pass restarts. A pass of windows restarts at the tick that refills its
+ *   rings for the first slice it has not written: each stage computes only the steps whose inputs
+ *   it has (`validFrom`), and each write skips the steps it wrote. A pass with sweeps or folds
+ *   restarts after the tick of its saved state (`PassSnapshot`): its sweeps, its folds and the
+ *   stages after the sweeps (`heldStages`) are put back as they were, and the stages before the
+ *   sweeps refill from the sources as in a pass of windows. Without a saved state such a pass
+ *   restarts at its first tick, writing only what it has not written.
  * - `RunJournal`: the run's journal as it runs: the writers, the slices each has written and their
- *   checksums, the checkpoints (writers flushed, then the journal replaced).
+ *   checksums, the checkpoints (the pass's state saved, writers flushed, then the journal replaced).
  *
  * @example
  * ```ts
@@ -25,11 +27,13 @@ import type { DType } from "../../algebra/dtype.js"
 import type { Direction } from "../../algebra/kernel.js"
 import { allocSlice } from "../../algebra/dtype.js"
 import { sliceLength } from "../../algebra/volume.js"
-import { checkpointInterval, statefulReason } from "../plan/checkpoints.js"
+import type { VoxelArray } from "../../algebra/dtype.js"
+import { checkpointInterval, heldStages, statefulReason } from "../plan/checkpoints.js"
 import type { ResumableWriter } from "../../algebra/slices.js"
 import type { FileError, FormatError, IoError } from "../../algebra/io-errors.js"
 import { sliceChecksum } from "../../io/checksum.js"
-import { journalMismatch, readJournal, writeJournal, type Journal, type JournalScalar, type JournalWrite, type RunIdentity } from "../../io/journal.js"
+import { journalMismatch, readJournal, writeJournal, type Journal, type JournalScalar, type JournalState, type JournalWrite, type RunIdentity } from "../../io/journal.js"
+import { readStateFile, scalarFileName, stateFileName, writeStateFile } from "../../io/journal-state.js"
 import type { Node, ReduceNode, WriteNode } from "../plan/graph.js"
 import { decodeValue, encodeValue } from "../../util/json-value.js"
 import type { PassPlan, Plan } from "../plan/types.js"
@@ -44,6 +48,17 @@ export interface ResumeOptions {
   readonly interval?: number
 }
 
+/**
+ * The state of a pass after tick `tick`, as a checkpoint saves it: the slices each held stage
+ * (`heldStages`) has in its ring, and the state of each sweep and each fold (by node id).
+ */
+export interface PassSnapshot {
+  readonly tick: number
+  readonly rings: ReadonlyArray<{ readonly node: number; readonly steps: ReadonlyArray<number>; readonly slices: ReadonlyArray<VoxelArray> }>
+  readonly kernels: ReadonlyArray<{ readonly node: number; readonly state: unknown }>
+  readonly folds: ReadonlyArray<{ readonly node: number; readonly state: unknown }>
+}
+
 /** Where a pass (re)starts, and what a resumed pass skips. */
 export interface RestartPoint {
   /** The first tick the pass runs (0: from the start). */
@@ -52,6 +67,10 @@ export interface RestartPoint {
   readonly validFrom: ReadonlyMap<Node, number>
   /** The first step each write writes (the steps before are in its temporary, verified). */
   readonly writeFrom: ReadonlyMap<WriteNode, number>
+  /** The first step each fold adds (the steps before are in its restored state); absent: every step. */
+  readonly foldFrom: ReadonlyMap<ReduceNode, number>
+  /** The saved state the pass restores before its first tick. */
+  readonly state?: PassSnapshot
 }
 
 /** What a resumed run did again, for its report. */
@@ -93,11 +112,24 @@ export const planFingerprint = (plan: Plan): string =>
     ])
   )
 
-/** True when the pass keeps state across slices (a sweep, or a reduction), not checkpointed yet. */
-const stateful = (pass: PassPlan): boolean => statefulReason(pass) !== undefined
+/** True when the pass keeps state across slices (a sweep, or a reduction). */
+const stateful = (pass: PassPlan): boolean => heldStages(pass).size > 0 || pass.roots.some((r) => r.kind === "reduce")
 
-/** The first step of each stage that a pass started at tick `t0` computes from inputs it has. */
-const validSteps = (pass: PassPlan, t0: number): Map<Node, number> => {
+/**
+ * Held stages put back from a saved state: the first step each computes, and the first step its
+ * restored ring holds (what the stages after it can read).
+ */
+interface Held {
+  readonly from: ReadonlyMap<Node, number>
+  readonly available: ReadonlyMap<Node, number>
+}
+
+/**
+ * The first step of each stage that a pass started at tick `t0` has from inputs it has: the first
+ * it computes, or for a held stage the first its restored ring holds. Undefined when a held stage
+ * would lack an input slice for its first step.
+ */
+const validSteps = (pass: PassPlan, t0: number, held?: Held): Map<Node, number> | undefined => {
   const valid = new Map<Node, number>()
   for (const sp of pass.stages) {
     const n = sp.node
@@ -118,7 +150,10 @@ const validSteps = (pass: PassPlan, t0: number): Map<Node, number> => {
       }
       v = lo
     }
-    valid.set(n, Math.min(v, depth))
+    const from = held?.from.get(n)
+    if (from === undefined) valid.set(n, Math.min(v, depth))
+    else if (v > from) return undefined
+    else valid.set(n, held!.available.get(n)!)
   }
   return valid
 }
@@ -127,17 +162,62 @@ const validSteps = (pass: PassPlan, t0: number): Map<Node, number> => {
  * Where `pass` restarts when each of its writes has `doneOf(w)` steps written: the latest tick
  * whose ring refill still gives every write its first unwritten step (0 for a stateful pass).
  */
-export const restartPoint = (pass: PassPlan, doneOf: (w: WriteNode) => number): RestartPoint => {
+export const restartPoint = (pass: PassPlan, doneOf: (w: WriteNode) => number, saved?: PassSnapshot): RestartPoint => {
   const writes = pass.roots.filter((r): r is WriteNode => r.kind === "write")
   const writeFrom = new Map(writes.map((w) => [w, doneOf(w)] as const))
+  const fromStart: RestartPoint = { startTick: 0, validFrom: new Map(), writeFrom, foldFrom: new Map() }
   const open = writes.filter((w) => writeFrom.get(w)! < w.input.info.shape[0])
+  if (stateful(pass)) return (saved === undefined ? undefined : restartFromState(pass, writeFrom, open, saved)) ?? fromStart
   const first = open.length === 0 ? 0 : Math.min(...open.map((w) => writeFrom.get(w)!))
-  if (stateful(pass) || first === 0) return { startTick: 0, validFrom: new Map(), writeFrom }
   for (let t0 = first; t0 > 0; t0--) {
-    const valid = validSteps(pass, t0)
-    if (open.every((w) => valid.get(w.input)! <= writeFrom.get(w)!)) return { startTick: t0, validFrom: valid, writeFrom }
+    const valid = validSteps(pass, t0)!
+    if (open.every((w) => valid.get(w.input)! <= writeFrom.get(w)!)) return { startTick: t0, validFrom: valid, writeFrom, foldFrom: new Map() }
   }
-  return { startTick: 0, validFrom: new Map(), writeFrom }
+  return fromStart
+}
+
+/** Clamps step `s` of a volume of `depth` slices to 0 … depth. */
+const clampStep = (s: number, depth: number): number => Math.max(0, Math.min(s, depth))
+
+/**
+ * Where a pass with sweeps or folds restarts from its state saved after tick `saved.tick`: the held
+ * stages and the folds go on from tick `saved.tick + 1`; the other stages from the latest tick
+ * `t0` before it from which they refill in time for them and for the writes' first unwritten
+ * steps. Undefined when the state does not fit (a write's first unwritten slice is no longer in
+ * its restored ring).
+ */
+const restartFromState = (
+  pass: PassPlan,
+  writeFrom: ReadonlyMap<WriteNode, number>,
+  open: ReadonlyArray<WriteNode>,
+  saved: PassSnapshot
+): RestartPoint | undefined => {
+  if (statefulReason(pass) !== undefined) return undefined
+  const next = saved.tick + 1
+  const held = heldStages(pass)
+  const rings = new Map(saved.rings.map((r) => [r.node, r.steps] as const))
+  const from = new Map<Node, number>()
+  const available = new Map<Node, number>()
+  for (const sp of pass.stages) {
+    if (!held.has(sp.node)) continue
+    const first = clampStep(next - sp.latency, sp.node.info.shape[0])
+    from.set(sp.node, first)
+    available.set(sp.node, Math.min(first, ...(rings.get(sp.node.id) ?? [])))
+  }
+  const folds = pass.roots.filter((r): r is ReduceNode => r.kind === "reduce")
+  const foldFrom = new Map(folds.map((r) => [r, clampStep(next - pass.rootLatency.get(r)!, r.input.info.shape[0])] as const))
+  // A write's first unwritten step is written at its tick: the pass cannot start after it.
+  let latest = next
+  for (const w of open) latest = Math.min(latest, writeFrom.get(w)! + pass.rootLatency.get(w)!)
+  for (let t0 = latest; t0 >= 0; t0--) {
+    const valid = validSteps(pass, t0, { from, available })
+    if (valid === undefined) continue
+    if (!open.every((w) => valid.get(w.input)! <= writeFrom.get(w)!)) continue
+    if (!folds.every((r) => foldFrom.get(r)! >= r.input.info.shape[0] || valid.get(r.input)! <= foldFrom.get(r)!)) continue
+    const validFrom = new Map([...valid].map(([n, v]) => [n, from.get(n) ?? v] as const))
+    return { startTick: t0, validFrom, writeFrom, foldFrom, state: saved }
+  }
+  return undefined
 }
 
 /**
@@ -163,7 +243,16 @@ export class RunJournal {
   private readonly progress = new Map<WriteNode, WriteProgress>()
   /** Finished reductions' values, encoded (util/json-value.ts), by reduce node id. */
   private readonly scalars = new Map<number, JournalScalar>()
+  /** The values of finished reductions, by reduce node id. */
+  private readonly values = new Map<number, unknown>()
   private sinceCheckpoint = 0
+  /** The running pass's state as a checkpoint saves it (undefined: nothing new to save), while it runs. */
+  private snapshotPass: (() => PassSnapshot | undefined) | undefined
+  private runningPass = -1
+  /** The state file the journal on disk names: never the one a checkpoint writes. */
+  private stateOnDisk: string | undefined
+  /** The state file the journal names, and the pass and tick it is of. */
+  private state: JournalState | undefined
   /** Slices kept from the interrupted run (verified by their checksums), over every write. */
   verifiedSlices = 0
 
@@ -172,27 +261,63 @@ export class RunJournal {
     private readonly fingerprint: string,
     readonly interval: number,
     /** The journal found at start, when resuming. */
-    readonly previous: Journal | undefined
+    readonly previous: Journal | undefined,
+    /** The pass state it names, read from its state file (undefined: none, or not intact). */
+    private readonly saved: PassSnapshot | undefined,
+    /** The values of the reductions it holds (those whose side files are intact), by node id. */
+    values: ReadonlyMap<number, unknown>
   ) {
-    for (const j of previous?.scalars ?? []) this.scalars.set(j.node, j)
+    for (const j of previous?.scalars ?? []) {
+      if (!values.has(j.node)) continue
+      this.scalars.set(j.node, j)
+      this.values.set(j.node, values.get(j.node))
+    }
+    this.stateOnDisk = previous?.state?.file
+    // Named by every checkpoint until the pass it is of decides (beginPass) whether it went on from it.
+    if (saved !== undefined) this.state = previous?.state
+  }
+
+  /** The state saved of `pass` when it was interrupted, if any. */
+  savedStateOf = (pass: PassPlan): PassSnapshot | undefined => (this.previous?.state?.pass === pass.index ? this.saved : undefined)
+
+  /**
+   * Pass `pass` starts: from now on each checkpoint saves what `snapshot` gives (undefined: no new
+   * state, the journal keeps naming the last). `restored`: the pass went on from the saved state,
+   * which the journal names until a new one is saved.
+   */
+  beginPass(pass: number, snapshot: () => PassSnapshot | undefined, restored: boolean): void {
+    this.snapshotPass = snapshot
+    this.runningPass = pass
+    this.state = restored && this.previous?.state?.pass === pass ? this.previous.state : undefined
+  }
+
+  /** The running pass has finished: its state is no longer needed. */
+  endPass(): void {
+    this.snapshotPass = undefined
+    this.state = undefined
   }
 
   /** True when the journal holds the value of reduction `r` (from a finished pass). */
-  hasScalar = (r: ReduceNode): boolean => this.scalars.get(r.id)?.label === r.label
+  hasScalar = (r: ReduceNode): boolean => this.scalars.get(r.id)?.label === r.label && this.values.has(r.id)
 
   /** The value of reduction `r` the journal holds (`hasScalar`). */
   scalarOf(r: ReduceNode): unknown {
-    return decodeValue(this.scalars.get(r.id)!.value)
+    return this.values.get(r.id)
   }
 
   /**
-   * Records the value of reduction `r` (its pass has finished), for the next checkpoint. A value
-   * that cannot be encoded, or is over 4 MiB encoded, is not recorded: a resumed run folds again.
+   * Records the value of reduction `r` (its pass has finished), for the next checkpoint: in the
+   * journal, or when its JSON is over 64 KiB (a label table) in a side file written once now, so
+   * that checkpoints do not rewrite it. A value that cannot be encoded (a class instance) is not
+   * recorded: a resumed run folds again.
    */
-  recordScalar(r: ReduceNode, value: unknown): void {
+  recordScalar(r: ReduceNode, value: unknown): Effect.Effect<void, FileError> {
     const encoded = encodeValue(value)
-    if (encoded === undefined || JSON.stringify(encoded).length > 4 * 2 ** 20) return
-    this.scalars.set(r.id, { node: r.id, label: r.label, value: encoded })
+    if (encoded === undefined) return Effect.void
+    this.values.set(r.id, value)
+    const entry = { node: r.id, label: r.label }
+    if (JSON.stringify(encoded).length <= 64 * 2 ** 10) return Effect.sync(() => void this.scalars.set(r.id, { ...entry, value: encoded }))
+    return Effect.map(writeStateFile(scalarFileName(this.options.journal, r.id), value), (file) => void this.scalars.set(r.id, { ...entry, file }))
   }
 
   /**
@@ -208,7 +333,14 @@ export class RunJournal {
         if (mismatch !== undefined) return yield* mismatch
       }
       const interval = options.interval ?? checkpointInterval(plan)
-      return new RunJournal(options, fingerprint, interval, previous)
+      const state = previous?.state
+      const saved = state === undefined ? undefined : ((yield* readStateFile(state.file, state)) as PassSnapshot | undefined)
+      const values = new Map<number, unknown>()
+      for (const j of previous?.scalars ?? []) {
+        const value = j.file === undefined ? decodeValue(j.value) : yield* readStateFile(j.file.file, j.file)
+        if (value !== undefined) values.set(j.node, value)
+      }
+      return new RunJournal(options, fingerprint, interval, previous, saved, values)
     })
   }
 
@@ -268,7 +400,10 @@ export class RunJournal {
     return this.sinceCheckpoint >= this.interval ? this.checkpoint : Effect.void
   }
 
-  /** Flushes every writer that wrote since the last checkpoint, then replaces the journal. */
+  /**
+   * Saves the running pass's state (in the state file the journal does not name), flushes every
+   * writer that wrote since the last checkpoint, then replaces the journal.
+   */
   get checkpoint(): Effect.Effect<void, FileError | IoError> {
     return Effect.suspend(() => {
       this.sinceCheckpoint = 0
@@ -279,7 +414,7 @@ export class RunJournal {
         if (p.checksums.length > p.synced) syncs.push(p.writer.sync)
       }
       return Effect.zipRight(
-        Effect.all(syncs, { discard: true }),
+        Effect.zipRight(this.saveState, Effect.all(syncs, { discard: true })),
         Effect.suspend(() => {
           const writes: Array<JournalWrite> = []
           for (const p of this.progress.values()) {
@@ -293,10 +428,24 @@ export class RunJournal {
             identity: this.options.identity,
             plan: this.fingerprint,
             writes,
-            scalars: [...this.scalars.values()]
-          })
+            scalars: [...this.scalars.values()],
+            ...(this.state && { state: this.state })
+          }).pipe(Effect.tap(() => (this.stateOnDisk = this.state?.file)))
         })
       )
+    })
+  }
+
+  /** Writes the running pass's state, if it has new state, to the state file the journal does not name. */
+  private get saveState(): Effect.Effect<void, FileError> {
+    return Effect.suspend(() => {
+      const snapshot = this.snapshotPass?.()
+      if (snapshot === undefined) return Effect.void
+      const pass = this.runningPass
+      const file = stateFileName(this.options.journal, this.stateOnDisk === stateFileName(this.options.journal, 0) ? 1 : 0)
+      return Effect.map(writeStateFile(file, snapshot), (saved) => {
+        this.state = { ...saved, pass, tick: snapshot.tick }
+      })
     })
   }
 }

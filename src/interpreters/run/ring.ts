@@ -57,6 +57,11 @@ export class RingBuffer<D extends DType = DType> {
     return this.slots[i]!
   }
 
+  /** The steps the ring holds, ascending (what a checkpoint of a held stage saves). */
+  heldSteps(): Array<number> {
+    return [...this.steps].filter((s) => s >= 0).sort((a, b) => a - b)
+  }
+
   /** Bytes of the buffers allocated so far. */
   get allocatedBytes(): number {
     return this.slots[0] === undefined ? 0 : ringBlockBytes(this.capacity, this.sliceLength * bytesPerVoxel(this.dtype))

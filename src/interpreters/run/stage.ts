@@ -40,6 +40,11 @@ export interface StageContext {
   readonly threads?: RowThreads | undefined
   /** Which steps are worth splitting (the pass's plan: plan/threads.ts). */
   readonly split: Threads
+  /**
+   * Set in a journaled run: each sweep's prepared kernel is put here, for checkpoints of its state,
+   * and sweeps then run on this thread (a split sweep's state would live in the workers).
+   */
+  readonly sweeps?: Map<Node, PreparedKernel<DType, DType>> | undefined
 }
 
 /** A stage as plans and metrics show it, and as a KernelError names it. */
@@ -105,19 +110,22 @@ const pointwiseLoop = (node: PointwiseNode, inputs: ReadonlyArray<DType>, dtype:
 
 /**
  * Slice z of `kernel` over the window `w` (of input `info`) into `out`, its rows split across the
- * threads where the kernel allows it (see the module comment). `stage` names it in errors.
+ * threads where the kernel allows it (see the module comment). `stage` names it in errors. With
+ * `onPrepared`, the kernel runs on this thread only and `onPrepared` gets it once prepared.
  */
 const kernelStep = (
   kernel: WindowKernel<DType, DType>,
   info: VolumeInfo,
   w: KernelWindow<DType>,
   ctx: StageContext,
-  stage: string
+  stage: string,
+  onPrepared?: (prepared: PreparedKernel<DType, DType>) => void
 ): ((z: number, out: VoxelArray) => void) => {
-  const threads = ctx.threads
+  const threads = onPrepared === undefined ? ctx.threads : undefined
   const mode = threads === undefined ? undefined : splitMode(kernel, info, ctx.split)
   if (mode !== "band") {
     const prepared = prepareKernel(kernel, info, stage)
+    onPrepared?.(prepared)
     const rows = prepared.computeRows
     if (mode === undefined || rows === undefined) {
       return (z, out) => {
@@ -196,7 +204,9 @@ const headCompute = (node: PointwiseNode | WindowNode, ctx: StageContext): Stage
   const input = ctx.ring(node.input)
   const depth = node.input.info.shape[0]
   const w = kernelWindow(node.kernel, node.input.info, (zi) => input.get(ctx.zOf(depth, zi)), allocFor(ctx))
-  const step = kernelStep(node.kernel, node.input.info, w, ctx, stageName(node))
+  const sweeps = node.direction === undefined ? undefined : ctx.sweeps
+  const onPrepared = sweeps === undefined ? undefined : (prepared: PreparedKernel<DType, DType>) => void sweeps.set(node, prepared)
+  const step = kernelStep(node.kernel, node.input.info, w, ctx, stageName(node), onPrepared)
   return (s, out) => step(ctx.zOf(depth, s), out)
 }
 

@@ -23,6 +23,7 @@
 import type { DType } from "../../algebra/dtype.js"
 import { reach, type Halo, type WindowKernel } from "../../algebra/kernel.js"
 import { sliceLength } from "../../algebra/volume.js"
+import { arraysState } from "../internal/checkpoint-state.js"
 
 const HALO0: Halo = { z: reach(0), y: reach(0), x: reach(0) }
 
@@ -36,10 +37,12 @@ export const edtForwardKernel = <D extends DType>(): WindowKernel<D, "int32"> =>
   output: "int32",
   opsPerVoxel: 3,
   scratchBytes: (info) => 4 * sliceLength(info),
+  stateBytes: (info) => 4 * sliceLength(info),
   prepare: (info) => {
     const n = sliceLength(info)
     const last = new Int32Array(n).fill(-1)
     return {
+      ...arraysState({ last }),
       compute: (w, out) => {
         const s = w.at(0)
         for (let i = 0; i < n; i++) {
@@ -67,10 +70,12 @@ export const edtBackwardKernel = (): WindowKernel<"int32", "int32"> => ({
   output: "int32",
   opsPerVoxel: 4,
   scratchBytes: (info) => 4 * sliceLength(info),
+  stateBytes: (info) => 4 * sliceLength(info),
   prepare: (info) => {
     const n = sliceLength(info)
     const next = new Int32Array(n).fill(-1)
     return {
+      ...arraysState({ next }),
       compute: (w, out) => {
         const f = w.at(0)
         for (let i = 0; i < n; i++) {
@@ -117,6 +122,7 @@ export const ballZKernel = <D extends DType, O extends "uint8" | "uint16" | "int
   output,
   opsPerVoxel: 6,
   scratchBytes: (info) => 3 * 4 * sliceLength(info),
+  stateBytes: (info) => 3 * 4 * sliceLength(info),
   prepare: (info) => {
     const n = sliceLength(info)
     const cap = radius + 1
@@ -128,6 +134,7 @@ export const ballZKernel = <D extends DType, O extends "uint8" | "uint16" | "int
     const seen = new Int32Array(n).fill(-1)
     const slices = new Array<ArrayLike<number>>(radius + 1)
     return {
+      ...arraysState({ prev, next, seen }),
       compute: (w, out) => {
         const z = w.z
         for (let k = 0; k <= radius; k++) slices[k] = w.at(k)
