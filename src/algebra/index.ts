@@ -36,6 +36,7 @@ export type { BoundaryMode } from "./boundary.js"
 export { haloOf, haloZ, reach } from "./kernel.js"
 export type {
   Accumulator,
+  CheckpointableState,
   ComputeRows,
   Direction,
   Halo,

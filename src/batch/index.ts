@@ -95,7 +95,12 @@ const planJob = (s: JobSetUp, share: number, overhead: number, budgetBytes: numb
   const base: Plan.PlanOptions = s.mode === "unfused" ? { rewrites: [] } : {}
   const run = (cap: number | undefined) =>
     Effect.map(
-      Run.run(s.program, { ...base, ...(cap === undefined ? {} : { memoryBytes: cap }), ...(s.mode === undefined ? {} : { mode: s.mode }) }),
+      Run.run(s.program, {
+        ...base,
+        ...(cap === undefined ? {} : { memoryBytes: cap }),
+        ...(s.mode === undefined ? {} : { mode: s.mode }),
+        ...(s.resume === undefined ? {} : { resume: s.resume })
+      }),
       (result): Ran => ({ _tag: "Run", result })
     )
   const planned = (plan: Plan.Plan, cap: number | undefined): Planned => ({
@@ -162,7 +167,14 @@ const measured = (ran: Ran | undefined): Partial<JobFigures> => {
     return { cpuMs: r.cpuMs, measuredPeakRssBytes: r.peakRssBytes, attempts: r.attempts }
   }
   const r = ran.result
-  return { cpuMs: computeCpuMs(r.stages), bytesRead: r.bytesRead, bytesWritten: r.bytesWritten, measuredPeakBufferBytes: r.peakBufferBytes, attempts: 1 }
+  return {
+    cpuMs: computeCpuMs(r.stages),
+    bytesRead: r.bytesRead,
+    bytesWritten: r.bytesWritten,
+    measuredPeakBufferBytes: r.peakBufferBytes,
+    attempts: 1,
+    ...(r.resumed === undefined ? {} : { resumed: { ...r.resumed, passes: r.plan.passes.length } })
+  }
 }
 
 /** How many times a failed job was started: an external command's error says, else once. */

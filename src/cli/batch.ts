@@ -22,6 +22,7 @@ import { batchProfile, peakRss, recording, writeProfile } from "../profile/index
 import { formatBytes, formatMs } from "../util/units.js"
 import { UsageError } from "../jobs/errors.js"
 import { parseMemory } from "../jobs/memory.js"
+import { resumedText } from "./run-program.js"
 
 /** Some jobs of the batch did not complete: the one line the CLI prints. */
 export class BatchFailedError extends Data.TaggedError("BatchFailedError")<{
@@ -47,6 +48,8 @@ export interface BatchArgs {
   readonly concurrency: Option.Option<number>
   readonly profile: Option.Option<string>
   readonly json: boolean
+  /** Journal every run job, as its `resume: true` does. */
+  readonly resume: boolean
 }
 
 const toBatchJob = (job: Job, i: number): BatchJob => ({
@@ -100,12 +103,14 @@ export const summaryText = (r: BatchResult, peakRssBytes: number): string => {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)))
   const line = (row: ReadonlyArray<string>) => row.map((c, i) => (i < 3 ? pad(c, widths[i]!) : padLeft(c, widths[i]!))).join("  ")
   const problems = r.jobs.filter((j) => j.detail !== undefined).map((j) => `${j.name}: ${j.status}: ${j.detail}`)
+  const resumed = r.jobs.flatMap((j) => (j.resumed === undefined ? [] : [`${j.name}: ${resumedText(j.resumed, j.resumed.passes)}`]))
   return [
     line(header),
     ...rows.map(line),
     `budget ${formatBytes(r.memoryBytes)}: baseline RSS ${formatBytes(r.baselineRssBytes)} + headroom ${formatBytes(r.headroomBytes)}, ` +
       `${formatBytes(Math.max(0, r.jobBudgetBytes))} for jobs (${formatBytes(r.overheadBytesPerJob)} per job on top of its buffers); ` +
       `concurrency ${r.concurrency}; peak RSS ${formatBytes(peakRssBytes)}`,
+    ...resumed,
     ...problems
   ].join("\n")
 }
@@ -116,7 +121,8 @@ export const runBatchCommand = (a: BatchArgs) =>
     if (Option.isSome(a.concurrency) && a.concurrency.value < 1) {
       return yield* new UsageError({ detail: `--concurrency ${a.concurrency.value}: give at least 1` })
     }
-    const jobs = yield* readJobs(a.jobsFile)
+    const read = yield* readJobs(a.jobsFile)
+    const jobs = a.resume ? read.map((j) => (j.kind === "run" ? { ...j, resume: true } : j)) : read
     let jobBudgetBytes = 0
     let load = { running: 0, runningPredictedBytes: 0 }
     const originMs = performance.now()

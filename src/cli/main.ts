@@ -206,7 +206,13 @@ const batchCommand = Command.make(
     ),
     concurrency: Options.integer("concurrency").pipe(Options.optional, Options.withDescription("most jobs at once (default: the number of CPUs)")),
     profile,
-    json
+    json,
+    resume: Options.boolean("resume").pipe(
+      Options.withDescription(
+        'journal every run job (as its "resume": true does) so that the same command after a crash, a kill or Ctrl-C continues each ' +
+          "unfinished job from its last checkpoint; finished jobs' outputs are there already and are written again"
+      )
+    )
   },
   (a) => Effect.flatMap(Effect.promise(() => import("./batch.js")), (m) => m.runBatchCommand(a))
 ).pipe(Command.withDescription("run many jobs at once under one memory budget, each admitted by its predicted peak"))

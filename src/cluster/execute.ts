@@ -108,7 +108,9 @@ export const executeJob = (queued: QueuedJob, runner: string, attempt = 0): Effe
         finishedAt: Date.now()
       } as const
     }
-    const [result, peak] = yield* withPeakRss(Run.run(setUp.program, setUp.mode === undefined ? {} : { mode: setUp.mode }))
+    const [result, peak] = yield* withPeakRss(
+      Run.run(setUp.program, { ...(setUp.mode === undefined ? {} : { mode: setUp.mode }), ...(setUp.resume === undefined ? {} : { resume: setUp.resume }) })
+    )
     const cpu = process.cpuUsage(cpu0)
     return {
       ...base,

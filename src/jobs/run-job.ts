@@ -42,7 +42,9 @@ export type RunMode = typeof RunMode.Type
  * A `slicewise run` as data: the same input, output, steps and format options as on the command
  * line (`--level` → `level`, `--zarr-version` → `zarrVersion`, …), and optionally `buffers`
  * ("256MiB"), a cap for its plan's buffers as `--buffers` is (the memory of the whole process is
- * the batch's `--memory`).
+ * the batch's `--memory`), and `resume`, true to journal the run and continue an interrupted one
+ * as `--resume` does (docs/RESUME.md; a journal of another run is discarded and the job starts
+ * over, since a job's plan depends on the memory the batch gives it).
  */
 export const RunJob = Schema.Struct({
   kind: Schema.Literal("run"),
@@ -63,7 +65,8 @@ export const RunJob = Schema.Struct({
   codec: Schema.optional(Schema.NonEmptyString),
   zarrVersion: Schema.optional(Schema.Literal("2", "3")),
   levels: Schema.optional(Schema.Int.pipe(Schema.positive())),
-  labels: Schema.optional(Schema.Boolean)
+  labels: Schema.optional(Schema.Boolean),
+  resume: Schema.optional(Schema.Boolean)
 })
 export type RunJob = typeof RunJob.Type
 
@@ -75,6 +78,8 @@ export interface JobSetUp {
   readonly mode?: RunMode
   /** The job's own cap for its plan's buffers (`buffers`), if it gave one. */
   readonly bufferBytes?: number
+  /** How the run is journaled (a run job with `resume`). */
+  readonly resume?: ResumeOptions
 }
 
 /** The job's `buffers`, checked; undefined when it gives none. */
@@ -107,7 +112,8 @@ export const runJobSetUp = (job: RunJob): Effect.Effect<JobSetUp, StepError | Io
     const bufferBytes = yield* jobBuffers(job.buffers)
     const source = yield* openSource(job.input, sourceOptions(job))
     const sink = yield* sinkFor(job.output, yield* sinkOptions(job, source))
-    return { program: pipeline(source, steps, sink), ...jobRunOptions(job, bufferBytes) }
+    const resume = job.resume === true ? { ...(yield* resumeOptions(job)), mismatch: "start over" as const } : undefined
+    return { program: pipeline(source, steps, sink), ...jobRunOptions(job, bufferBytes), ...(resume && { resume }) }
   })
 
 /**

@@ -100,6 +100,10 @@ export const JobFigures = Schema.Struct({
   measuredPeakRssBytes: Schema.optional(Bytes),
   /** How many times it was started (retries of external commands); absent: once, or never. */
   attempts: Schema.optional(Schema.Int.pipe(Schema.nonNegative())),
+  /** A journaled run that went on from an interrupted one (docs/RESUME.md): where, and what it did again. */
+  resumed: Schema.optional(
+    Schema.Struct({ pass: Schema.Int, passes: Schema.Int, slice: Schema.Int, verified: Schema.Int, redone: Schema.Int })
+  ),
   output: Schema.optional(Schema.String),
   /** Why it failed or was refused, one line. */
   detail: Schema.optional(Schema.String),

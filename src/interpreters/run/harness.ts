@@ -121,6 +121,8 @@ export const runPlanned = <M extends StageMeter, O extends ProgressOptions>(
         writers.set(n, journal === undefined ? yield* n.sink.create(n.input.info) : yield* journal.createWriter(n, directionOf(plan, n), keep))
       }
       if (journal !== undefined) {
+        // Another run's journal (ResumeOptions.mismatch "start over"): removed now that this run holds the locks.
+        if (journal.startsOver) yield* discardJournal(options.resume!.journal)
         yield* journal.checkpoint
         // Temporaries of these outputs that no journal names (a kill -9 before a first checkpoint).
         yield* removeOrphanTemporaries(journal.temporaries)

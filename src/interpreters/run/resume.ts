@@ -46,6 +46,13 @@ export interface ResumeOptions {
   readonly identity: RunIdentity
   /** Ticks between checkpoints; by default `checkpointInterval(plan)`. */
   readonly interval?: number
+  /**
+   * What a journal of another run (its input, steps, slicewise or plan differ, or it cannot be
+   * read) does: "refuse" (the default, `slicewise run --resume`'s: one line naming the
+   * difference) or "start over" (batch and cluster jobs, whose plans depend on the memory they
+   * are given: the journal and what it names are removed once the run holds its outputs' locks).
+   */
+  readonly mismatch?: "refuse" | "start over"
 }
 
 /**
@@ -265,7 +272,9 @@ export class RunJournal {
     /** The pass state it names, read from its state file (undefined: none, or not intact). */
     private readonly saved: PassSnapshot | undefined,
     /** The values of the reductions it holds (those whose side files are intact), by node id. */
-    values: ReadonlyMap<number, unknown>
+    values: ReadonlyMap<number, unknown>,
+    /** True when the journal found is another run's, to be discarded once the writers hold their locks. */
+    readonly startsOver = false
   ) {
     for (const j of previous?.scalars ?? []) {
       if (!values.has(j.node)) continue
@@ -321,18 +330,20 @@ export class RunJournal {
   }
 
   /**
-   * Reads the journal at `options.journal`, if any (refusing one that does not match this run),
-   * and makes the run's journal.
+   * Reads the journal at `options.journal`, if any (refusing one that does not match this run,
+   * or starting over: `ResumeOptions.mismatch`), and makes the run's journal.
    */
   static open(plan: Plan, options: ResumeOptions): Effect.Effect<RunJournal, FileError | FormatError> {
     const fingerprint = planFingerprint(plan)
     return Effect.gen(function* () {
-      const previous = yield* readJournal(options.journal)
-      if (previous !== undefined) {
-        const mismatch = journalMismatch(options.journal, previous, options.identity, fingerprint)
-        if (mismatch !== undefined) return yield* mismatch
-      }
       const interval = options.interval ?? checkpointInterval(plan)
+      const read = yield* Effect.either(readJournal(options.journal))
+      const previous = read._tag === "Right" ? read.right : undefined
+      const mismatch = read._tag === "Left" ? read.left : previous && journalMismatch(options.journal, previous, options.identity, fingerprint)
+      if (mismatch !== undefined) {
+        if (options.mismatch !== "start over" || mismatch._tag !== "FormatError") return yield* mismatch
+        return new RunJournal(options, fingerprint, interval, undefined, undefined, new Map(), true)
+      }
       const state = previous?.state
       const saved = state === undefined ? undefined : ((yield* readStateFile(state.file, state)) as PassSnapshot | undefined)
       const values = new Map<number, unknown>()
