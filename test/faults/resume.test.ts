@@ -233,7 +233,7 @@ describe("an output that cannot be resumed yet", () => {
     try {
       const r = await runCli(["run", cases[0]!.input, path.join(out, "out.tif"), "gaussian:sigma=1", "--resume"], env())
       expect(r.code).toBe(1)
-      expect(r.stderr.trim()).toBe(`slicewise: ${path.join(out, "out.tif")}: unsupported: --resume: a tiff output cannot be resumed yet (raw NRRD and uncompressed TIFF stacks can)`)
+      expect(r.stderr.trim()).toBe(`slicewise: ${path.join(out, "out.tif")}: unsupported: --resume: a tiff output cannot be resumed yet (raw NRRD, .nii and uncompressed TIFF stacks can)`)
       expect(fs.readdirSync(out)).toEqual([])
     } finally {
       fs.rmSync(out, { recursive: true, force: true })

@@ -24,6 +24,7 @@ import * as Plan from "../../src/interpreters/plan/index.js"
 import * as Run from "../../src/interpreters/run/index.js"
 import { arraySource } from "../../src/io/memory.js"
 import { nrrdSink } from "../../src/io/nrrd/writer.js"
+import { niftiSink } from "../../src/io/nifti/writer.js"
 import { openTiffStack, tiffStackSink } from "../../src/io/tiff/index.js"
 import { minMax } from "../../src/ops/reducers.js"
 import { edt } from "../../src/ops/edt.js"
@@ -253,5 +254,37 @@ describe("a resumed run writing an uncompressed TIFF stack = the memory interpre
       expect(fs.existsSync(resume.journal)).toBe(false)
       expect(fs.readdirSync(dir).filter((n) => n.includes(".partial-"))).toEqual([])
     }
+  })
+})
+
+describe("a resumed run writing NIfTI (.nii) = the memory interpreter", () => {
+  it("edt, depth 16: interrupted and killed at random ticks, resumed; the voxels after the 352-byte header are memory's", async () => {
+    const { info, data } = input(16, 91)
+    const source = arraySource(info, data)
+    const build = PROGRAMS.find((p) => p.name === "a window after a sweep")!.build
+    const expected = await Effect.runPromise(Memory.evaluate((alg) => ({ out: build(alg, alg.source(source)) })))
+    const next = xorshift32(92)
+    let kept = 0
+    for (let trial = 0; trial < 4; trial++) {
+      const output = path.join(dir, `nii-${trial}.nii`)
+      const program: Program = (alg) => ({ out: alg.write(build(alg, alg.source(source)), niftiSink(output)) })
+      const resume: Run.ResumeOptions = { journal: `${output}.slicewise-journal`, identity: { slicewise: "test", inputs: [], steps: [] }, interval: 1 + (next() % 3) }
+      const options: Run.RunOptions = { resume, threads: 1 }
+      let finished = false
+      for (let attempt = 0; attempt < 4 && !finished; attempt++) {
+        const ticks = 1 + (next() % 30)
+        const exit = await Effect.runPromise(trial % 2 === 1 ? killAfter(program, options, Math.max(1, ticks - 3), ticks) : runUntil(program, options, ticks))
+        finished = Exit.isSuccess(exit)
+        if (Exit.isSuccess(exit)) kept += exit.value.resumed?.verified ?? 0
+      }
+      if (!finished) kept += (await Effect.runPromise(Run.run(program, options))).resumed?.verified ?? 0
+      const bytes = fs.readFileSync(output)
+      expect(bytes.length).toBe(352 + 16 * 30 * 4)
+      expect(Array.from(new Float32Array(new Uint8Array(bytes.subarray(352)).buffer))).toEqual(Array.from(expected.volumes.out!.data))
+      expect(fs.existsSync(resume.journal)).toBe(false)
+      expect(fs.readdirSync(dir).filter((n) => n.includes(".partial-"))).toEqual([])
+    }
+    // The interrupted runs' .nii temporaries were reopened and their slices kept.
+    expect(kept).toBeGreaterThan(0)
   })
 })

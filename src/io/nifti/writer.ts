@@ -25,8 +25,8 @@ import { type ArrayOf, type DType } from "../../algebra/dtype.js"
 import { sliceBytes, volumeBytes, type VolumeInfo } from "../../algebra/volume.js"
 import { checkReplaceableFile, commitFile, removeQuietly, temporarySuffix } from "../atomic.js"
 import { FormatError, UnsupportedError, type IoError } from "../../algebra/io-errors.js"
-import { attempt, HOST_LITTLE_ENDIAN, writeFully } from "../files.js"
-import type { RowRange, SliceSink, SliceWriter } from "../../algebra/slices.js"
+import { attempt, HOST_LITTLE_ENDIAN, readAt, syncFd, writeFully } from "../files.js"
+import type { ResumableWriter, RowRange, SliceSink, SliceWriter } from "../../algebra/slices.js"
 import { DEFLATE_STATE_BYTES, gzSliceStream } from "../gzip.js"
 import { formatNiftiHeader, MIN_VOX_OFFSET, type NiftiHeader } from "./header.js"
 
@@ -64,7 +64,17 @@ export const niftiSink = (path: string, options: NiftiSinkOptions = {}): NiftiSi
     outputBytesExact: !gz,
     writerBufferBytes: (info) => (gz ? sliceBytes(info) + DEFLATE_STATE_BYTES : 0),
     ...(gz ? {} : { writesRows: true }),
-    create: <D extends DType>(info: VolumeInfo<D>) => (gz ? createGz(path, info, options) : createPlain(path, info, options))
+    create: <D extends DType>(info: VolumeInfo<D>) => (gz ? createGz(path, info, options) : createPlain(path, info, options)),
+    // .nii puts each slice at its offset, so an interrupted run's temporary can be reopened and
+    // its slices verified there (docs/RESUME.md); a gzip stream cannot be continued.
+    ...(gz
+      ? {}
+      : {
+          resumable: {
+            create: <D extends DType>(info: VolumeInfo<D>, reuse: ReadonlyArray<string> | undefined, keep: () => boolean) =>
+              createPlain(path, info, options, { reuse: reuse?.[0], keep })
+          }
+        })
   }
 }
 
@@ -80,14 +90,27 @@ const checkShape = (path: string, info: VolumeInfo): Effect.Effect<void, IoError
   return Effect.void
 }
 
-/** An fd on a temporary file, closed and (unless committed) removed when the scope closes. */
-const scopedTemp = (target: string, suffix: string) =>
+/** For a resumable writer: the temporary to reopen, and whether to keep it if not committed. */
+interface Resume {
+  readonly reuse?: string | undefined
+  readonly keep?: () => boolean
+}
+
+/**
+ * An fd on a temporary file (a new one, or with `resume.reuse` an interrupted run's, reopened),
+ * closed and (unless committed, or kept by `resume.keep()`) removed when the scope closes.
+ */
+const scopedTemp = (target: string, suffix: string, resume: Resume = {}) =>
   Effect.gen(function* () {
-    const temp = target + suffix
+    const reuse = resume.reuse
+    if (reuse !== undefined && !reuse.startsWith(`${target}.partial-`)) {
+      return yield* new FormatError({ path: target, position: "journal", detail: `${reuse} is not a temporary of this output` })
+    }
+    const temp = reuse ?? target + suffix
     const state = { fd: -1, committed: false }
     yield* Effect.acquireRelease(
       attempt(target, "create", async () => {
-        state.fd = fs.openSync(temp, "wx")
+        state.fd = fs.openSync(temp, reuse === undefined ? "wx" : "r+")
       }),
       () =>
         Effect.zipRight(
@@ -95,7 +118,7 @@ const scopedTemp = (target: string, suffix: string) =>
             if (state.fd >= 0) fs.closeSync(state.fd)
             state.fd = -1
           }),
-          state.committed ? Effect.void : removeQuietly(temp)
+          state.committed || resume.keep?.() === true ? Effect.void : removeQuietly(temp)
         )
     )
     return { temp, state }
@@ -109,11 +132,16 @@ const missingSlices = (path: string, written: Uint8Array): FormatError | undefin
   return new FormatError({ path, position: `slice ${first}`, detail: `commit with ${count} of ${written.length} slices never written (first: ${first}); the output would be incomplete` })
 }
 
-const createPlain = <D extends DType>(path: string, info: VolumeInfo<D>, options: NiftiSinkOptions): Effect.Effect<SliceWriter<D>, IoError, Scope.Scope> =>
+const createPlain = <D extends DType>(
+  path: string,
+  info: VolumeInfo<D>,
+  options: NiftiSinkOptions,
+  resume?: Resume
+): Effect.Effect<ResumableWriter<D>, IoError, Scope.Scope> =>
   Effect.gen(function* () {
     yield* checkShape(path, info)
     yield* checkReplaceableFile(path)
-    const { temp, state } = yield* scopedTemp(path, temporarySuffix())
+    const { temp, state } = yield* scopedTemp(path, temporarySuffix(), resume)
     const header = formatNiftiHeader(info, options)
     const bytes = sliceBytes(info)
     const [depth, height, width] = info.shape
@@ -159,7 +187,11 @@ const createPlain = <D extends DType>(path: string, info: VolumeInfo<D>, options
       write: (z: number, data: ArrayOf<D>) => put(z, 0, data, height),
       writeRows: (z: number, rows: RowRange, data: ArrayOf<D>) => put(z, rows.start, data, rows.end - rows.start),
       commit,
-      bytesWritten: () => bytesWritten
+      bytesWritten: () => bytesWritten,
+      temporaries: [temp],
+      readBack: (z: number, into: ArrayOf<D>) => Effect.map(readAt(state.fd, path, bytesOf(into), MIN_VOX_OFFSET + z * bytes, z), (n) => n === bytes),
+      markWritten: (z: number) => void (rowsDone[z] = height),
+      sync: Effect.suspend(() => syncFd(state.fd, path))
     }
   })
 
