@@ -6,7 +6,7 @@
  * backward sweep and in-plane phase into the output. For each point it prints, measured:
  *
  * - resumed at: the pass and the slice (of its first unwritten write, or its fold) the resumed run
- *   went on from, and the slices it verified and kept;
+ *   went on from, and the slices it kept;
  * - lost: the time the killed run had worked since its last checkpoint (the journal's last
  *   replacement to the kill), against the longest time between two checkpoints of the
  *   uninterrupted journaled run (the interval's ticks, in the slowest pass);
@@ -122,10 +122,10 @@ for (let p = 0; p < points; p++) {
   if (lost > gapMs) lostPastGap++
   const resumed = await start(["run", input, output, ...steps, "--threads", "1", "--resume", "--json"]).done
   if (resumed.code !== 0) throw new Error(resumed.stderr)
-  const report = (JSON.parse(resumed.stdout) as { resumed?: { pass: number; slice: number; verified: number; redone: number } }).resumed
+  const report = (JSON.parse(resumed.stdout) as { resumed?: { pass: number; slice: number; kept: number; redone: number } }).resumed
   const same = fs.readFileSync(output).equals(expected)
   if (!same) failures++
-  const at = report === undefined ? "from the start" : `${report.pass + 1}, ${report.slice}, ${report.verified}`
+  const at = report === undefined ? "from the start" : `${report.pass + 1}, ${report.slice}, ${report.kept}`
   console.log(
     `${String(p + 1).padStart(5)}  ${(fraction * 100).toFixed(0).padStart(6)}%  ${at.padStart(30)}  ${Number.isNaN(lost) ? "        -" : lost.toFixed(0).padStart(9)}  ` +
       `${String(report?.redone ?? 0).padStart(6)}  ${same ? "yes" : "NO"}`

@@ -84,9 +84,9 @@ export const runAndReport = (program: Program, a: RunAndReport) =>
  *
  * @example
  * ```ts
- * resumedText({ pass: 1, slice: 40, verified: 140, redone: 3 }, 2)
- * // "resumed at slice 40 of pass 2 of 2 (140 slices verified and kept); redid 3 slices"
+ * resumedText({ pass: 1, slice: 40, kept: 140, verified: 64, redone: 3 }, 2)
+ * // "resumed at slice 40 of pass 2 of 2 (140 slices kept, the last 64 read back and verified); redid 3 slices"
  * ```
  */
 export const resumedText = (r: Run.ResumeReport, passes: number): string =>
-  `resumed at slice ${r.slice} of pass ${r.pass + 1} of ${passes} (${r.verified} slices verified and kept); redid ${r.redone} slices`
+  `resumed at slice ${r.slice} of pass ${r.pass + 1} of ${passes} (${r.kept} slices kept, the last ${r.verified} read back and verified); redid ${r.redone} slices`

@@ -93,10 +93,18 @@ export const readStateFile = (file: string, expected: Pick<SavedState, "bytes" |
     return decodeValue(header.value, blobs)
   })
 
-/** Removes every side file of the journal at `journal` (`<journal>.state-…`); none is not an error. */
-export const removeStateFiles = (journal: string): void => {
-  const dir = nodePath.dirname(journal)
-  const prefix = `${nodePath.basename(journal)}.state-`
+/**
+ * Removes the files beside `path` whose names are its own followed by `suffix` and anything
+ * (`<path><suffix>…`); none, or a directory that cannot be read, is not an error.
+ *
+ * @example
+ * ```ts
+ * removeSuffixed("/out/v.nrrd.slicewise-journal", ".state-")   // its state files
+ * ```
+ */
+export const removeSuffixed = (path: string, suffix: string): void => {
+  const dir = nodePath.dirname(path)
+  const prefix = `${nodePath.basename(path)}${suffix}`
   let names: Array<string>
   try {
     names = fs.readdirSync(dir)
@@ -105,3 +113,6 @@ export const removeStateFiles = (journal: string): void => {
   }
   for (const n of names) if (n.startsWith(prefix)) fs.rmSync(nodePath.join(dir, n), { force: true })
 }
+
+/** Removes every side file of the journal at `journal` (`<journal>.state-…`); none is not an error. */
+export const removeStateFiles = (journal: string): void => removeSuffixed(journal, ".state-")

@@ -21,7 +21,7 @@ import * as Effect from "effect/Effect"
 import { fileError, FormatError, type FileError } from "../algebra/io-errors.js"
 import { shownPath, temporarySuffix } from "./atomic.js"
 import { identityChange, type InputIdentity } from "./identity.js"
-import { removeStateFiles, type SavedState } from "./journal-state.js"
+import { removeStateFiles, removeSuffixed, type SavedState } from "./journal-state.js"
 
 /** The journal's format; a journal of another version is refused, never guessed at. */
 export const JOURNAL_FORMAT = "slicewise-journal"
@@ -176,16 +176,7 @@ export const removeJournal = (path: string): Effect.Effect<void> =>
   })
 
 /** Removes drafts of the journal at `path` that a run killed while replacing it left (`<journal>.partial-…`). */
-const removeDrafts = (path: string): void => {
-  const prefix = `${nodePath.basename(path)}.partial-`
-  let names: Array<string>
-  try {
-    names = fs.readdirSync(nodePath.dirname(path))
-  } catch {
-    return
-  }
-  for (const n of names) if (n.startsWith(prefix)) fs.rmSync(nodePath.join(nodePath.dirname(path), n), { force: true })
-}
+const removeDrafts = (path: string): void => removeSuffixed(path, ".partial-")
 
 /**
  * Why `journal` (at `path`) cannot be resumed by a run of `identity` and plan fingerprint `plan`:

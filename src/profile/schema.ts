@@ -102,7 +102,7 @@ export const JobFigures = Schema.Struct({
   attempts: Schema.optional(Schema.Int.pipe(Schema.nonNegative())),
   /** A journaled run that went on from an interrupted one (docs/RESUME.md): where, and what it did again. */
   resumed: Schema.optional(
-    Schema.Struct({ pass: Schema.Int, passes: Schema.Int, slice: Schema.Int, verified: Schema.Int, redone: Schema.Int })
+    Schema.Struct({ pass: Schema.Int, passes: Schema.Int, slice: Schema.Int, kept: Schema.Int, verified: Schema.Int, redone: Schema.Int })
   ),
   output: Schema.optional(Schema.String),
   /** Why it failed or was refused, one line. */

@@ -102,7 +102,7 @@ describe("kill -9 at random points, then --resume", () => {
           resumedPoints.points++
           if (last.includes("resumed at")) {
             resumedPoints.resumed++
-            expect(last).toMatch(/resumed at slice \d+ of pass \d of \d \(\d+ slices verified and kept\); redid \d+ slices/)
+            expect(last).toMatch(/resumed at slice \d+ of pass \d of \d \(\d+ slices kept, the last \d+ read back and verified\); redid \d+ slices/)
             // Sweeps and folds go on from their saved state: what is read again is a checkpoint
             // interval (16) at most, never a whole pass.
             expect(Number(/redid (\d+) slices/.exec(last)![1])).toBeLessThanOrEqual(16)
@@ -166,7 +166,7 @@ describe("SIGINT of a --resume run", () => {
       expect(leftovers(out).sort()).toEqual([expect.stringMatching(/^out\.nrrd\.partial-/), "out.nrrd.slicewise-journal"])
       const again = await runCli(args, env())
       expect(again.code, again.stderr).toBe(0)
-      expect(again.stdout).toMatch(/resumed at slice [1-9]\d* of pass 1 of 1 \([1-9]\d* slices verified and kept\); redid \d slices/)
+      expect(again.stdout).toMatch(/resumed at slice [1-9]\d* of pass 1 of 1 \([1-9]\d* slices kept, the last \d+ read back and verified\); redid \d slices/)
       expect(fs.readFileSync(output).equals(k.result)).toBe(true)
       expect(leftovers(out)).toEqual([])
     } finally {

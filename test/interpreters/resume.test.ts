@@ -172,7 +172,7 @@ describe("a resumed run = the memory interpreter", () => {
   }
 
   it("the trials resumed mid-pass, keeping verified slices, and redid fewer slices than they kept", () => {
-    const midPass = resumes.filter((r) => r.slice > 0 && r.verified > 0)
+    const midPass = resumes.filter((r) => r.slice > 0 && r.kept > 0)
     expect(midPass.length).toBeGreaterThan(10)
     expect(midPass.some((r) => r.redone < r.slice)).toBe(true)
   })
@@ -275,9 +275,9 @@ describe("a resumed run writing NIfTI (.nii) = the memory interpreter", () => {
         const ticks = 1 + (next() % 30)
         const exit = await Effect.runPromise(trial % 2 === 1 ? killAfter(program, options, Math.max(1, ticks - 3), ticks) : runUntil(program, options, ticks))
         finished = Exit.isSuccess(exit)
-        if (Exit.isSuccess(exit)) kept += exit.value.resumed?.verified ?? 0
+        if (Exit.isSuccess(exit)) kept += exit.value.resumed?.kept ?? 0
       }
-      if (!finished) kept += (await Effect.runPromise(Run.run(program, options))).resumed?.verified ?? 0
+      if (!finished) kept += (await Effect.runPromise(Run.run(program, options))).resumed?.kept ?? 0
       const bytes = fs.readFileSync(output)
       expect(bytes.length).toBe(352 + 16 * 30 * 4)
       expect(Array.from(new Float32Array(new Uint8Array(bytes.subarray(352)).buffer))).toEqual(Array.from(expected.volumes.out!.data))
@@ -286,5 +286,50 @@ describe("a resumed run writing NIfTI (.nii) = the memory interpreter", () => {
     }
     // The interrupted runs' .nii temporaries were reopened and their slices kept.
     expect(kept).toBeGreaterThan(0)
+  })
+})
+
+describe("what a resumed run reads back", () => {
+  // Deep enough that the recent slices (the last 64 steps) are fewer than those written.
+  const depth = 150
+  const setUp = async (name: string) => {
+    const { info, data } = input(depth, 123)
+    const source = arraySource(info, data)
+    const build = PROGRAMS[0]!.build
+    const expected = Array.from((await Effect.runPromise(Memory.evaluate((alg) => ({ out: build(alg, alg.source(source)) })))).volumes.out!.data)
+    const output = path.join(dir, `readback-${name}.nrrd`)
+    const program: Program = (alg) => ({ out: alg.write(build(alg, alg.source(source)), nrrdSink(output)) })
+    const options: Run.RunOptions = { resume: { journal: `${output}.slicewise-journal`, identity: { slicewise: "test", inputs: [], steps: [] }, interval: 4 }, threads: 1 }
+    expect(Exit.isInterrupted(await Effect.runPromise(runUntil(program, options, 140)))).toBe(true)
+    const temporary = path.join(dir, fs.readdirSync(dir).find((n) => n.startsWith(`readback-${name}.nrrd.partial-`))!)
+    const dataStart = fs.statSync(temporary).size - volumeBytes(info)
+    return { info, expected, output, program, options, temporary, dataStart, sliceBytes: 30 * 4 }
+  }
+
+  it("only the recent slices, when they match: the older ones are kept as journaled", async () => {
+    const s = await setUp("recent")
+    const result = await Effect.runPromise(Run.run(s.program, s.options))
+    expect(result.resumed!.kept).toBeGreaterThan(100)
+    expect(result.resumed!.verified).toBe(64)
+    expect(Array.from(voxelsOf(s.output, s.info))).toEqual(s.expected)
+  })
+
+  it("a recent slice changed: kept up to it, and the rest written again", async () => {
+    const s = await setUp("changed")
+    const fd = fs.openSync(s.temporary, "r+")
+    fs.writeSync(fd, Buffer.alloc(4, 0xff), 0, 4, s.dataStart + 120 * s.sliceBytes)
+    fs.closeSync(fd)
+    const result = await Effect.runPromise(Run.run(s.program, s.options))
+    expect(result.resumed!.kept).toBe(120)
+    expect(Array.from(voxelsOf(s.output, s.info))).toEqual(s.expected)
+  })
+
+  it("a temporary cut short: every slice is read back, and only those still there are kept", async () => {
+    const s = await setUp("cut")
+    fs.truncateSync(s.temporary, s.dataStart + 20 * s.sliceBytes + 7)
+    const result = await Effect.runPromise(Run.run(s.program, s.options))
+    expect(result.resumed!.kept).toBe(20)
+    expect(result.resumed!.verified).toBe(20)
+    expect(Array.from(voxelsOf(s.output, s.info))).toEqual(s.expected)
   })
 })

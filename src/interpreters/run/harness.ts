@@ -226,7 +226,7 @@ const resumeReport = (plan: Plan, journal: RunJournal): ResumeReport => {
     }
     // New work starts at the tick after the saved state, or at the first unwritten slice's tick.
     const fresh = point.state === undefined ? slice : point.state.tick + 1
-    return { pass: pass.index, slice, verified: journal.verifiedSlices, redone: redone + Math.max(0, fresh - point.startTick) }
+    return { pass: pass.index, slice, kept: journal.keptSlices, verified: journal.verifiedSlices, redone: redone + Math.max(0, fresh - point.startTick) }
   }
-  return { pass: plan.passes.length - 1, slice: 0, verified: journal.verifiedSlices, redone }
+  return { pass: plan.passes.length - 1, slice: 0, kept: journal.keptSlices, verified: journal.verifiedSlices, redone }
 }

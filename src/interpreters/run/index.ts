@@ -362,7 +362,7 @@ const runPass: PassRunner<Meter, FusedOptions> = (pass, readers, writers, scalar
     const progress = (t: number) => options.onProgress?.({ pass: pass.index, passes: passCount, tick: t + 1, ticks: pass.ticks })
     const ticks = pass.overlap && io.startable ? startedTicks : forkedTicks
     const range: TickRange = { first: restart?.point.startTick ?? 0, after: restart === undefined ? undefined : Effect.suspend(() => restart.journal.tick()) }
-    const checkpoints = restart === undefined ? undefined : passCheckpoints(pass, runtimes, sweeps!, accumulators, restart)
+    const checkpoints = restart === undefined ? undefined : passCheckpoints({ pass, runtimes, sweeps: sweeps!, accumulators }, restart)
     yield* ticks(pass, io, tickCompute(state, accumulators, checkpoints?.computed ?? (() => {})), progress, range)
     checkpoints?.finished()
     return passOutcome(pass, accumulators, started, passBufferBytes(runtimes))
@@ -375,20 +375,14 @@ const runPass: PassRunner<Meter, FusedOptions> = (pass, readers, writers, scalar
  * compute is whole (none before the restored tick: the held stages are the restored ones until
  * then). `computed(t)` is told each such tick; `finished()` when the pass has run to its end.
  */
-const passCheckpoints = (
-  pass: PassPlan,
-  runtimes: ReadonlyMap<Node, StageRuntime>,
-  sweeps: ReadonlyMap<Node, PreparedKernel<DType, DType>>,
-  accumulators: ReadonlyMap<ReduceNode, Accumulator<DType, unknown>>,
-  restart: PassRestart
-) => {
+const passCheckpoints = (parts: StatefulParts, restart: PassRestart) => {
   const { point, journal } = restart
   const restored = point.state
-  if (restored !== undefined) restorePass(pass, runtimes, sweeps, accumulators, restored)
+  if (restored !== undefined) restorePass(parts, restored)
   const after = restored?.tick ?? point.startTick - 1
   let last = point.startTick - 1
-  const snapshot = (): PassSnapshot | undefined => (last <= after || !savesState(pass) ? undefined : snapshotPass(pass, last, runtimes, sweeps, accumulators))
-  journal.beginPass(pass.index, snapshot, restored !== undefined)
+  const snapshot = (): PassSnapshot | undefined => (last <= after || !savesState(parts.pass) ? undefined : snapshotPass(parts, last))
+  journal.beginPass(parts.pass.index, snapshot, restored !== undefined)
   return {
     computed: (t: number) => {
       last = t
@@ -397,17 +391,19 @@ const passCheckpoints = (
   }
 }
 
+/** What a pass's checkpoint state is made of: its stages' rings, its sweeps and its folds. */
+interface StatefulParts {
+  readonly pass: PassPlan
+  readonly runtimes: ReadonlyMap<Node, StageRuntime>
+  readonly sweeps: ReadonlyMap<Node, PreparedKernel<DType, DType>>
+  readonly accumulators: ReadonlyMap<ReduceNode, Accumulator<DType, unknown>>
+}
+
 /** Whether checkpoints of `pass` save state: it has sweeps or folds, and each can save its state. */
 const savesState = (pass: PassPlan): boolean => hasPassState(pass) && statefulReason(pass) === undefined
 
 /** The state of `pass` after tick `tick`: its held stages' rings, its sweeps' and folds' state. */
-const snapshotPass = (
-  pass: PassPlan,
-  tick: number,
-  runtimes: ReadonlyMap<Node, StageRuntime>,
-  sweeps: ReadonlyMap<Node, PreparedKernel<DType, DType>>,
-  accumulators: ReadonlyMap<ReduceNode, Accumulator<DType, unknown>>
-): PassSnapshot => {
+const snapshotPass = ({ pass, runtimes, sweeps, accumulators }: StatefulParts, tick: number): PassSnapshot => {
   const rings = [...heldStages(pass)].map((n) => {
     const ring = runtimes.get(n)!.ring
     const steps = ring.heldSteps()
@@ -419,13 +415,7 @@ const snapshotPass = (
 }
 
 /** Puts `saved` back into the pass's held rings, sweeps and folds. */
-const restorePass = (
-  pass: PassPlan,
-  runtimes: ReadonlyMap<Node, StageRuntime>,
-  sweeps: ReadonlyMap<Node, PreparedKernel<DType, DType>>,
-  accumulators: ReadonlyMap<ReduceNode, Accumulator<DType, unknown>>,
-  saved: PassSnapshot
-): void => {
+const restorePass = ({ pass, runtimes, sweeps, accumulators }: StatefulParts, saved: PassSnapshot): void => {
   const byId = new Map<number, Node>(pass.stages.map((s) => [s.node.id, s.node] as const))
   for (const r of saved.rings) {
     const ring = runtimes.get(byId.get(r.node)!)!.ring

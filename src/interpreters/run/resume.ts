@@ -85,7 +85,9 @@ export interface ResumeReport {
   /** The first pass that had work left, and the first slice (step) it wrote. */
   readonly pass: number
   readonly slice: number
-  /** Slices verified by their checksums and kept, over every write. */
+  /** Slices kept from the interrupted run, over every write. */
+  readonly kept: number
+  /** Of those, the ones read back and found to match their checksums (the recent ones: `VERIFIED_STEPS`). */
   readonly verified: number
   /** Source slices read again before new output: ring refills, and passes re-run for their reductions. */
   readonly redone: number
@@ -260,7 +262,8 @@ export class RunJournal {
   private stateOnDisk: string | undefined
   /** The state file the journal names, and the pass and tick it is of. */
   private state: JournalState | undefined
-  /** Slices kept from the interrupted run (verified by their checksums), over every write. */
+  /** Slices kept from the interrupted run, over every write, and of those, the ones read back and verified. */
+  keptSlices = 0
   verifiedSlices = 0
 
   private constructor(
@@ -381,11 +384,13 @@ export class RunJournal {
           writer = yield* sink.create(w.input.info, undefined, keep)
         } else {
           writer = reopened.right
-          checksums = yield* verified(w, direction, writer, entry)
+          const v = yield* verified(w, direction, writer, entry, self.interval)
+          checksums = v.kept
+          self.verifiedSlices += v.checked
         }
       }
       self.progress.set(w, { node: w, writer, checksums, synced: checksums.length })
-      self.verifiedSlices += checksums.length
+      self.keptSlices += checksums.length
       return writer
     })
   }
@@ -461,24 +466,46 @@ export class RunJournal {
   }
 }
 
-/** The checksums of `entry`'s slices that `writer`'s temporary still holds, up to the first that differs. */
+/**
+ * The slices of a write that a resumed run reads back and compares with their checksums: those of
+ * its last `VERIFIED_STEPS` steps at least, and of its last two checkpoint intervals. Earlier ones
+ * were flushed (fdatasync) and journaled checkpoints before the interruption; what a power cut
+ * or a file system that acknowledged a flush too early can lose is the most recent writes. Reading
+ * back every slice would make resuming a terabyte output cost a read of all it had written.
+ */
+export const VERIFIED_STEPS = 64
+
+/**
+ * The checksums of `entry`'s slices that `writer`'s temporary still holds (the recent ones read
+ * back and compared, up to the first that differs; the earlier ones kept as journaled), and how
+ * many were read back.
+ */
 const verified = (
   w: WriteNode,
   direction: Direction,
   writer: ResumableWriter<DType>,
-  entry: JournalWrite
-): Effect.Effect<Array<number>, IoError> =>
+  entry: JournalWrite,
+  interval: number
+): Effect.Effect<{ readonly kept: Array<number>; readonly checked: number }, IoError> =>
   Effect.gen(function* () {
     const info = w.input.info
     const depth = info.shape[0]
+    const done = Math.min(entry.done, depth)
+    const from = Math.max(0, done - Math.max(VERIFIED_STEPS, 2 * interval))
     const buffer = allocSlice(info.dtype, sliceLength(info))
-    const kept: Array<number> = []
-    for (let s = 0; s < Math.min(entry.done, depth); s++) {
-      const z = direction === "backward" ? depth - 1 - s : s
-      const whole = yield* writer.readBack(z, buffer)
-      if (!whole || sliceChecksum(buffer) !== entry.checksums[s]) break
-      writer.markWritten(z)
-      kept.push(entry.checksums[s]!)
-    }
-    return kept
+    const zOf = (s: number) => (direction === "backward" ? depth - 1 - s : s)
+    // The steps from `start` on that match, up to the first that does not.
+    const matching = (start: number) =>
+      Effect.gen(function* () {
+        let s = start
+        while (s < done && (yield* writer.readBack(zOf(s), buffer)) && sliceChecksum(buffer) === entry.checksums[s]) s++
+        return s
+      })
+    let end = yield* matching(from)
+    // A recent slice that does not match means more than a lost flush (a temporary cut short or
+    // changed): every slice is read back then, and kept only up to the first that differs.
+    const checkedFrom = end < done && from > 0 ? 0 : from
+    if (checkedFrom === 0 && from > 0) end = yield* matching(0)
+    for (let s = 0; s < end; s++) writer.markWritten(zOf(s))
+    return { kept: entry.checksums.slice(0, end), checked: end - checkedFrom }
   })
