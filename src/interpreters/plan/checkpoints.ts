@@ -10,7 +10,7 @@
  * const c = checkpointPlan(plan)
  * c.interval                 // 16: a checkpoint every 16 ticks of a pass, and at each pass's end
  * c.journalBytesWritten      // what all checkpoints write, in total
- * c.passes[1]!.restart       // "checkpoint" (windows) or "start" (a sweep, or a reduction's fold)
+ * c.passes[1]!.restart       // "checkpoint", or "start" (a sweep or fold whose state cannot be saved)
  * ```
  */
 import { sliceBytes } from "../../algebra/volume.js"

@@ -23,11 +23,9 @@
  * ```
  */
 import * as Effect from "effect/Effect"
-import type { DType } from "../../algebra/dtype.js"
+import { allocSlice, type DType, type VoxelArray } from "../../algebra/dtype.js"
 import type { Direction } from "../../algebra/kernel.js"
-import { allocSlice } from "../../algebra/dtype.js"
 import { sliceLength } from "../../algebra/volume.js"
-import type { VoxelArray } from "../../algebra/dtype.js"
 import { checkpointInterval, heldStages, statefulReason } from "../plan/checkpoints.js"
 import type { ResumableWriter } from "../../algebra/slices.js"
 import type { FileError, FormatError, IoError } from "../../algebra/io-errors.js"
@@ -72,7 +70,7 @@ export interface RestartPoint {
   readonly startTick: number
   /** The first step each stage computes; absent: every step. */
   readonly validFrom: ReadonlyMap<Node, number>
-  /** The first step each write writes (the steps before are in its temporary, verified). */
+  /** The first step each write writes (the steps before are in its temporary, kept). */
   readonly writeFrom: ReadonlyMap<WriteNode, number>
   /** The first step each fold adds (the steps before are in its restored state); absent: every step. */
   readonly foldFrom: ReadonlyMap<ReduceNode, number>
@@ -169,7 +167,9 @@ const validSteps = (pass: PassPlan, t0: number, held?: Held): Map<Node, number> 
 
 /**
  * Where `pass` restarts when each of its writes has `doneOf(w)` steps written: the latest tick
- * whose ring refill still gives every write its first unwritten step (0 for a stateful pass).
+ * whose ring refill still gives every write its first unwritten step; for a pass with sweeps or
+ * folds, from its `saved` state (`restartFromState`), or without one (or one that does not fit)
+ * at tick 0.
  */
 export const restartPoint = (pass: PassPlan, doneOf: (w: WriteNode) => number, saved?: PassSnapshot): RestartPoint => {
   const writes = pass.roots.filter((r): r is WriteNode => r.kind === "write")
