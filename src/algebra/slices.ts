@@ -134,7 +134,7 @@ export interface ResumableWriter<D extends DType = DType> extends SliceWriter<D>
 }
 
 /**
- * The resumable side of a sink (raw NRRD, NIfTI .nii, uncompressed TIFF stacks and spills in this version).
+ * The resumable side of a sink (raw NRRD, NIfTI .nii, Zarr, uncompressed TIFF stacks and spills in this version).
  *
  * @example
  * ```ts

@@ -97,7 +97,7 @@ const profile = Options.text("profile").pipe(
 
 const resume = Options.boolean("resume").pipe(
   Options.withDescription(
-    "journal the run beside its output (<output>.slicewise-journal; raw NRRD, NIfTI .nii and uncompressed TIFF stack outputs) so that it can be continued if it is interrupted " +
+    "journal the run beside its output (<output>.slicewise-journal; raw NRRD, NIfTI .nii, Zarr and OME-Zarr, and uncompressed TIFF stack outputs) so that it can be continued if it is interrupted " +
       "(Ctrl-C, kill -9, power loss): run the same command with --resume again and it keeps the slices already written (verified by " +
       "their checksums) and continues from its last checkpoint; a journal of another input, other steps or another slicewise is refused. " +
       "With plan and cost: show the run's checkpoints (interval, journal bytes, where each pass restarts)"

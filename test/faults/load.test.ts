@@ -24,6 +24,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { leftovers, rawNrrd, runCli, startCli, tempDir } from "./cli.js"
+import { sameFiles } from "../support/files.js"
 
 let dir: string
 let spill: string
@@ -37,23 +38,6 @@ afterAll(() => {
   fs.rmSync(dir, { recursive: true, force: true })
   fs.rmSync(spill, { recursive: true, force: true })
 })
-
-/** Every file under `p` (itself if a file), as relative path → bytes. */
-const contents = (p: string): Map<string, Buffer> => {
-  const files = new Map<string, Buffer>()
-  const walk = (at: string, rel: string): void => {
-    if (fs.statSync(at).isDirectory()) for (const n of fs.readdirSync(at).sort()) walk(path.join(at, n), path.join(rel, n))
-    else files.set(rel, fs.readFileSync(at))
-  }
-  walk(p, "")
-  return files
-}
-
-/** True when `a` and `b` (files or directories such as Zarr stores) hold the same files and bytes. */
-const sameContents = (a: string, b: string): boolean => {
-  const [x, y] = [contents(a), contents(b)]
-  return x.size === y.size && [...x].every(([k, v]) => y.get(k)?.equals(v) === true)
-}
 
 describe("a batch of 300 small jobs", () => {
   const inputs = [
@@ -88,7 +72,7 @@ describe("a batch of 300 small jobs", () => {
 
     // The jobs of one configuration wrote the same bytes, however they were interleaved.
     for (let j = 12; j < JOBS; j++) {
-      expect(sameContents(path.join(dir, "out", `job-${j}.${configOf(j).format}`), path.join(dir, "out", `job-${j % 12}.${configOf(j).format}`)), `job-${j}`).toBe(true)
+      expect(sameFiles(path.join(dir, "out", `job-${j}.${configOf(j).format}`), path.join(dir, "out", `job-${j % 12}.${configOf(j).format}`)), `job-${j}`).toBe(true)
     }
     // And the bytes of a run alone: one configuration per output format, two runs at a time.
     const alone = [0, 4, 8, 10]
@@ -99,7 +83,7 @@ describe("a batch of 300 small jobs", () => {
           const out = path.join(dir, `alone-${j}.${format}`)
           const single = await runCli(["run", path.join(dir, `in-${input}.nrrd`), out, ...inputs[input]!.steps], { SLICEWISE_SPILL_DIR: spill })
           expect(single.code, single.stderr).toBe(0)
-          expect(sameContents(path.join(dir, "out", `job-${j}.${format}`), out), `job-${j} against a run alone`).toBe(true)
+          expect(sameFiles(path.join(dir, "out", `job-${j}.${format}`), out), `job-${j} against a run alone`).toBe(true)
         })
       )
     }

@@ -14,6 +14,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { xorshift32 } from "../support/voxels.js"
+import { sameFiles } from "../support/files.js"
 import { leftovers, rawNrrd, runCli, sleep, startCli, tempDir, untilLocked } from "./cli.js"
 
 let dir: string
@@ -141,6 +142,33 @@ describe("kill -9 of a run writing a TIFF stack, then --resume", () => {
   }, 120_000)
 })
 
+describe("kill -9 of a run writing an OME-Zarr pyramid, twice, then --resume", () => {
+  it("gives the uninterrupted run's store, file for file, and leaves nothing", async () => {
+    const k = cases[2]!
+    const out = tempDir("resume-zarr")
+    try {
+      const reference = path.join(out, "reference.ome.zarr")
+      expect((await runCli(["run", k.input, reference, ...k.steps, "--threads", "1"], env())).code).toBe(0)
+      const output = path.join(out, "out.ome.zarr")
+      const args = ["run", k.input, output, ...k.steps, "--threads", "1", "--resume"]
+      for (const fraction of [0.4, 0.3]) {
+        const run = startCli(args, env())
+        await untilLocked(output, run.done)
+        await sleep(k.ms * fraction)
+        run.child.kill("SIGKILL")
+        await run.done
+      }
+      const again = await runCli(args, env())
+      expect(again.code, again.stderr).toBe(0)
+      expect(sameFiles(output, reference)).toBe(true)
+      expect(leftovers(out)).toEqual([])
+      expect(leftovers(spills)).toEqual([])
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true })
+    }
+  }, 120_000)
+})
+
 describe("the kill points", () => {
   it("mostly hit a run that had checkpointed (else they test little)", () => {
     expect(resumedPoints.resumed).toBeGreaterThanOrEqual(resumedPoints.points / 2)
@@ -233,7 +261,7 @@ describe("an output that cannot be resumed yet", () => {
     try {
       const r = await runCli(["run", cases[0]!.input, path.join(out, "out.tif"), "gaussian:sigma=1", "--resume"], env())
       expect(r.code).toBe(1)
-      expect(r.stderr.trim()).toBe(`slicewise: ${path.join(out, "out.tif")}: unsupported: --resume: a tiff output cannot be resumed yet (raw NRRD, .nii and uncompressed TIFF stacks can)`)
+      expect(r.stderr.trim()).toBe(`slicewise: ${path.join(out, "out.tif")}: unsupported: --resume: a tiff output cannot be resumed yet (raw NRRD, .nii, Zarr and uncompressed TIFF stacks can)`)
       expect(fs.readdirSync(out)).toEqual([])
     } finally {
       fs.rmSync(out, { recursive: true, force: true })

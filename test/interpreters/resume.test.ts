@@ -25,12 +25,14 @@ import * as Run from "../../src/interpreters/run/index.js"
 import { arraySource } from "../../src/io/memory.js"
 import { nrrdSink } from "../../src/io/nrrd/writer.js"
 import { niftiSink } from "../../src/io/nifti/writer.js"
+import { zarrSink } from "../../src/io/zarr/writer.js"
 import { openTiffStack, tiffStackSink } from "../../src/io/tiff/index.js"
 import { minMax } from "../../src/ops/reducers.js"
 import { edt } from "../../src/ops/edt.js"
 import { label } from "../../src/ops/label.js"
 import { dilateBallByDistance } from "../../src/ops/ball-distance.js"
 import { otsu } from "../../src/ops/otsu.js"
+import { sameFiles } from "../support/files.js"
 import { zsum } from "../support/kernels.js"
 import { xorshift32 } from "../support/voxels.js"
 
@@ -332,4 +334,44 @@ describe("what a resumed run reads back", () => {
     expect(result.resumed!.verified).toBe(20)
     expect(Array.from(voxelsOf(s.output, s.info))).toEqual(s.expected)
   })
+})
+
+describe("a resumed run writing Zarr = an uninterrupted run's store, file for file", () => {
+  const cases: ReadonlyArray<{ name: string; options: Parameters<typeof zarrSink>[1] }> = [
+    { name: "v2, zstd, chunks 4", options: { chunks: [4, 4, 4] } },
+    { name: "v3, gzip, chunks 3", options: { version: 3, codec: { codec: "gzip" }, chunks: [3, 2, 4] } },
+    { name: "OME pyramid of 3 levels", options: { chunks: [2, 4, 4], ome: { levels: 3 } } },
+    { name: "OME labels, 2 levels", options: { chunks: [3, 4, 4], ome: { levels: 2, labels: true } } }
+  ]
+  let seed = 300
+  for (const c of cases) {
+    for (const program of [PROGRAMS[0]!, PROGRAMS.find((p) => p.name === "a window after a sweep")!]) {
+      it(`${c.name}, ${program.name}: interrupted and killed at random ticks`, async () => {
+        const { info, data } = input(17, seed++)
+        const source = arraySource(info, data)
+        const toStore = (output: string): Program => (alg) => ({ out: alg.write(alg.map(program.build(alg, alg.source(source)), (x) => E.round(x), { dtype: "int16" }), zarrSink(output, c.options)) })
+        const reference = path.join(dir, `zarr-ref-${seed}.zarr`)
+        await Effect.runPromise(Run.run(toStore(reference), { threads: 1 }))
+        const next = xorshift32(seed++)
+        let kept = 0
+        for (let trial = 0; trial < 3; trial++) {
+          const output = path.join(dir, `zarr-${seed}-${trial}.zarr`)
+          const resume: Run.ResumeOptions = { journal: `${output}.slicewise-journal`, identity: { slicewise: "test", inputs: [], steps: [] }, interval: 1 + (next() % 4) }
+          const options: Run.RunOptions = { resume, threads: 1 }
+          let finished = false
+          for (let attempt = 0; attempt < 4 && !finished; attempt++) {
+            const ticks = 1 + (next() % 22)
+            const exit = await Effect.runPromise(trial === 1 ? killAfter(toStore(output), options, Math.max(1, ticks - (next() % 5)), ticks) : runUntil(toStore(output), options, ticks))
+            finished = Exit.isSuccess(exit)
+            if (Exit.isSuccess(exit)) kept += exit.value.resumed?.kept ?? 0
+          }
+          if (!finished) kept += (await Effect.runPromise(Run.run(toStore(output), options))).resumed?.kept ?? 0
+          expect(sameFiles(output, reference)).toBe(true)
+          expect(fs.existsSync(resume.journal)).toBe(false)
+          expect(fs.readdirSync(dir).filter((n) => n.includes(".partial-"))).toEqual([])
+        }
+        expect(kept).toBeGreaterThan(0)
+      })
+    }
+  }
 })

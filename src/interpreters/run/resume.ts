@@ -95,7 +95,7 @@ export interface ResumeReport {
 export const notResumable = (plan: Plan): { readonly path: string; readonly detail: string } | undefined => {
   for (const n of plan.graph.nodes) {
     if (n.kind === "write" && n.sink.resumable === undefined) {
-      return { path: n.sink.path, detail: `--resume: a ${n.sink.format} output cannot be resumed yet (raw NRRD, .nii and uncompressed TIFF stacks can)` }
+      return { path: n.sink.path, detail: `--resume: a ${n.sink.format} output cannot be resumed yet (raw NRRD, .nii, Zarr and uncompressed TIFF stacks can)` }
     }
   }
   for (const p of plan.passes) {

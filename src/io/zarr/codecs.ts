@@ -323,25 +323,31 @@ export const v3Codecs = (choice: CodecChoice, dtype: DType): Array<Record<string
 /** A function from a chunk's raw little-endian bytes to its stored bytes. */
 export type ChunkEncoder = (raw: Uint8Array) => Promise<Uint8Array>
 
-/** Builds the encoder for a choice (loads the WebAssembly codec on first use). */
-export const chunkEncoder = async (choice: CodecChoice & { readonly dtype: DType }): Promise<ChunkEncoder> => {
+/** The chunk codec of a choice: stored bytes from raw bytes, and back. */
+export interface ChunkCodec {
+  readonly encode: ChunkEncoder
+  readonly decode: (stored: Uint8Array) => Promise<Uint8Array>
+}
+
+/** Builds the codec for a choice (loads the WebAssembly codec on first use). */
+export const chunkCodec = async (choice: CodecChoice & { readonly dtype: DType }): Promise<ChunkCodec> => {
   const level = choice.level ?? defaultLevel(choice.codec)
   switch (choice.codec) {
     case "raw":
-      return async (raw) => raw
+      return { encode: async (raw) => raw, decode: async (stored) => stored }
     case "gzip": {
       const codec = new NodeGzipCodec(level)
-      return (raw) => codec.encode(raw)
+      return { encode: (raw) => codec.encode(raw), decode: (stored) => codec.decode(stored) }
     }
     case "zstd": {
       const { default: Zstd } = await import("numcodecs/zstd")
       const codec = new Zstd(level)
-      return async (raw) => codec.encode(raw)
+      return { encode: async (raw) => codec.encode(raw), decode: async (stored) => codec.decode(stored) }
     }
     case "blosc": {
       const { default: Blosc } = await import("numcodecs/blosc")
       const codec = new Blosc(level, "lz4", bytesPerVoxel(choice.dtype) > 1 ? 1 : 0, 0)
-      return async (raw) => codec.encode(raw)
+      return { encode: async (raw) => codec.encode(raw), decode: async (stored) => codec.decode(stored) }
     }
   }
 }

@@ -27,15 +27,16 @@ import * as fs from "node:fs"
 import * as nodePath from "node:path"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import { bytesPerVoxel, castValue, isFloat, type ArrayOf, type DType } from "../../algebra/dtype.js"
+import { allocSlice, bytesPerVoxel, castValue, isFloat, type ArrayOf, type DType } from "../../algebra/dtype.js"
 import { sliceBytes, type VolumeInfo } from "../../algebra/volume.js"
 import { geometryDrops, geometryOf, UNIT_NAMES, type Geometry } from "../../algebra/geometry.js"
 import { pathKind, removeQuietly, temporaryName } from "../atomic.js"
 import { FileError, FormatError, UnsupportedError, type IoError } from "../../algebra/io-errors.js"
 import { attempt } from "../files.js"
 import type { SinkOptions } from "../options.js"
-import type { SliceSink, SliceWriter } from "../../algebra/slices.js"
-import { chunkEncoder, v2Compressor, v3Codecs, type ChunkEncoder, type CodecChoice } from "./codecs.js"
+import type { ResumableWriter, SliceSink, SliceWriter } from "../../algebra/slices.js"
+import { chunkCodec, v2Compressor, v3Codecs, type ChunkCodec, type CodecChoice } from "./codecs.js"
+import { openRowLog, rowLogKey, type RowLog } from "./row-log.js"
 import { pool } from "./store.js"
 
 export interface ZarrSinkOptions {
@@ -226,7 +227,11 @@ export const zarrSink = (path: string, options: ZarrSinkOptions = {}): ZarrSink 
         return s + row + chunkScratch + pending
       }, 0)
     },
-    create: <D extends DType>(info: VolumeInfo<D>) => createWriter(path, info, options, version, codec)
+    create: <D extends DType>(info: VolumeInfo<D>) => createWriter(path, info, options, version, codec),
+    resumable: {
+      create: <D extends DType>(info: VolumeInfo<D>, reuse: ReadonlyArray<string> | undefined, keep: () => boolean) =>
+        createWriter(path, info, options, version, codec, { reuse: reuse?.[0], reuseLog: reuse?.[1], keep })
+    }
   }
 }
 
@@ -247,34 +252,88 @@ interface TemporaryStore {
   readonly state: { committed: boolean }
   /** Writes one object (a chunk or metadata) at `key`, creating its directories on first use. */
   readonly writeObject: (key: string, bytes: Uint8Array) => Promise<void>
+  /** The object at `key`, or undefined when there is none. */
+  readonly readObject: (key: string) => Promise<Uint8Array | undefined>
+  /** Flushes the objects and directories written since the last call to stable storage (resumable stores). */
+  readonly sync: () => Promise<void>
   /** Bytes of every object written so far. */
   readonly bytesWritten: () => number
 }
 
-/** Creates `<path>.partial-…` in the scope, which removes it unless the store was committed. */
-const temporaryStore = (path: string): Effect.Effect<TemporaryStore, IoError, Scope.Scope> =>
+/**
+ * For a resumable store: the temporary directory and row log to reopen, and whether to keep them
+ * if not committed.
+ */
+interface StoreResume {
+  readonly reuse?: string | undefined
+  readonly reuseLog?: string | undefined
+  readonly keep?: () => boolean
+}
+
+const fsyncPath = (p: string): void => {
+  const fd = fs.openSync(p, "r")
+  try {
+    fs.fdatasyncSync(fd)
+  } finally {
+    fs.closeSync(fd)
+  }
+}
+
+/**
+ * Creates `<path>.partial-…` in the scope (or reopens an interrupted run's, `resume.reuse`), which
+ * removes it unless the store was committed (or `resume.keep()`).
+ */
+const temporaryStore = (path: string, resume: StoreResume = {}): Effect.Effect<TemporaryStore, IoError, Scope.Scope> =>
   Effect.gen(function* () {
-    const temp = temporaryName(path)
+    const reuse = resume.reuse
+    if (reuse !== undefined && !reuse.startsWith(`${path}.partial-`)) {
+      return yield* new FormatError({ path, position: "journal", detail: `${reuse} is not a temporary of this output` })
+    }
+    const temp = reuse ?? temporaryName(path)
     const state = { committed: false }
     yield* Effect.acquireRelease(
       attempt(path, "create", async () => {
-        await fs.promises.mkdir(temp)
+        if (reuse === undefined) await fs.promises.mkdir(temp)
+        else await fs.promises.readdir(temp)
       }),
-      () => (state.committed ? Effect.void : removeQuietly(temp))
+      () => (state.committed || resume.keep?.() === true ? Effect.void : removeQuietly(temp))
     )
+    // A resumable store flushes what it wrote at each checkpoint: the files, then their directories.
+    const tracked = resume.keep !== undefined
+    const unsynced = new Set<string>()
+    const newDirs = new Set<string>()
     let bytesWritten = 0
     const made = new Set<string>()
+    const fileOf = (key: string) => nodePath.join(temp, ...key.split("/"))
     const writeObject = async (key: string, bytes: Uint8Array) => {
-      const file = nodePath.join(temp, ...key.split("/"))
+      const file = fileOf(key)
       const dir = nodePath.dirname(file)
       if (!made.has(dir)) {
         await fs.promises.mkdir(dir, { recursive: true })
         made.add(dir)
+        if (tracked) for (let d = dir; d.length > temp.length; d = nodePath.dirname(d)) newDirs.add(d)
       }
       await fs.promises.writeFile(file, bytes)
+      if (tracked) unsynced.add(file)
       bytesWritten += bytes.length
     }
-    return { temp, state, writeObject, bytesWritten: () => bytesWritten }
+    const readObject = async (key: string): Promise<Uint8Array | undefined> => {
+      try {
+        return await fs.promises.readFile(fileOf(key))
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined
+        throw e
+      }
+    }
+    const sync = async () => {
+      for (const f of unsynced) fsyncPath(f)
+      // Deepest first, the store's own directory last: each entry is durable before its parent's.
+      for (const d of [...newDirs].sort((a, b) => b.length - a.length)) fsyncPath(d)
+      fsyncPath(temp)
+      unsynced.clear()
+      newDirs.clear()
+    }
+    return { temp, state, writeObject, readObject, sync, bytesWritten: () => bytesWritten }
   })
 
 /**
@@ -288,6 +347,7 @@ const pyramidFeed = (
   dtype: DType,
   labels: boolean
 ) => {
+  // Slices of level l waiting for their partner (a resumed writer puts back those it had).
   const pending = levels.map(() => new Map<number, ArrayOf<DType>>())
   const feed = async (l: number, z: number, data: ArrayOf<DType>): Promise<void> => {
     await writers[l]!.put(z, data)
@@ -307,7 +367,47 @@ const pyramidFeed = (
     const pair = z < partner ? [data, other] : [other, data]
     return feed(l + 1, parentZ, downsample(pair, below, levels[l + 1]!.shape, dtype, labels))
   }
-  return (z: number, data: ArrayOf<DType>) => feed(0, z, data)
+  return { feed: (z: number, data: ArrayOf<DType>) => feed(0, z, data), pending }
+}
+
+/** Slice z of level l as raw bytes: from the row log, or from the store's chunks. */
+type SliceOf = (l: number, z: number) => Promise<Uint8Array>
+
+/**
+ * Puts back the pyramid an interrupted run had built from the level-0 slices `kept` (complete
+ * rows in the store, the rest in the row log): each level's complete rows are marked done, its
+ * incomplete rows filled again, and each slice still waiting for its partner put back into
+ * `pending`. The slices of level l + 1 an interrupted run made are those whose level-l slices it
+ * had (both, or the one at an odd end).
+ */
+const restorePyramid = async (
+  levels: ReadonlyArray<Level>,
+  writers: ReadonlyArray<ReturnType<typeof levelWriter>>,
+  pending: ReadonlyArray<Map<number, ArrayOf<DType>>>,
+  kept: ReadonlySet<number>,
+  dtype: DType,
+  sliceOf: SliceOf
+): Promise<void> => {
+  let have = kept
+  for (let l = 0; l < levels.length; l++) {
+    await writers[l]!.restore(have, (z) => sliceOf(l, z))
+    if (l + 1 >= levels.length) return
+    const below = levels[l]!.shape[0]
+    const above = new Set<number>()
+    for (const z of have) {
+      const partner = z ^ 1
+      if (partner >= below || have.has(partner)) above.add(z >> 1)
+      else pending[l]!.set(z, typedSlice(dtype, await sliceOf(l, z)))
+    }
+    have = above
+  }
+}
+
+/** A slice of `dtype` holding a copy of `bytes`. */
+const typedSlice = (dtype: DType, bytes: Uint8Array): ArrayOf<DType> => {
+  const slice = allocSlice(dtype, bytes.byteLength / bytesPerVoxel(dtype))
+  new Uint8Array(slice.buffer, slice.byteOffset, slice.byteLength).set(bytes)
+  return slice
 }
 
 /**
@@ -357,13 +457,22 @@ const commitStore = (
     store.state.committed = true
   })
 
+/**
+ * The writer of a Zarr store. Resumable (docs/RESUME.md): with `resume`, its checkpoints (`sync`)
+ * flush every object and directory written, and append the slices of the chunk-rows still being
+ * filled (and of the pyramid's waiting slices) raw to a row log beside the store
+ * (`<temporary>-rows`, row-log.ts), so that every slice a journal counts is on disk without
+ * encoding a chunk twice; reopened over an interrupted run's store and log, it reads its slices
+ * back from there and puts back its pyramid before its first write (`restorePyramid`).
+ */
 const createWriter = <D extends DType>(
   path: string,
   info: VolumeInfo<D>,
   options: ZarrSinkOptions,
   version: 2 | 3,
-  codec: CodecChoice
-): Effect.Effect<SliceWriter<D>, IoError, Scope.Scope> =>
+  codec: CodecChoice,
+  resume?: StoreResume
+): Effect.Effect<ResumableWriter<D>, IoError, Scope.Scope> =>
   Effect.gen(function* () {
     const [depth, height, width] = info.shape
     if (![depth, height, width].every((n) => Number.isSafeInteger(n) && n >= 1))
@@ -375,20 +484,94 @@ const createWriter = <D extends DType>(
     const levels = levelsOf(info, options)
     if (ome && (!Number.isInteger(levels.length) || levels.length < 1 || levels.length > 16))
       return yield* new UnsupportedError({ path, detail: `${options.ome!.levels} pyramid levels`, hint: "1…16" })
-    const encode = yield* attempt(path, "create", () => chunkEncoder({ ...codec, dtype: info.dtype }))
-    const store = yield* temporaryStore(path)
+    const chunks = yield* attempt(path, "create", () => chunkCodec({ ...codec, dtype: info.dtype }))
+    const store = yield* temporaryStore(path, resume)
     const concurrency = options.concurrency ?? 4
-    const writers = levels.map((l) => levelWriter(l, info.dtype, version, ome, encode, store.writeObject, concurrency))
-    const feed = pyramidFeed(levels, writers, info.dtype, options.ome?.labels === true)
+    const writers = levels.map((l) => levelWriter(l, info.dtype, version, ome, chunks, store, concurrency))
+    const { feed, pending } = pyramidFeed(levels, writers, info.dtype, options.ome?.labels === true)
     const seen = new Uint8Array(depth)
     let finished = false
+    // A checkpoint's flush and the writes take turns: both write the chunk-rows being filled.
+    let turn: Promise<unknown> = Promise.resolve()
+    const inTurn = <A>(f: () => Promise<A>): Promise<A> => {
+      const next = turn.then(f)
+      turn = next.catch(() => undefined)
+      return next
+    }
+    // The row log of a resumable writer (a temporary of the output too): what each checkpoint
+    // appended, and what is still needed.
+    const reuseLog = resume?.reuseLog
+    if (reuseLog !== undefined && !reuseLog.startsWith(`${path}.partial-`)) {
+      return yield* new FormatError({ path, position: "journal", detail: `${reuseLog} is not a temporary of this output` })
+    }
+    const rowLogPath = reuseLog ?? temporaryName(path)
+    const rowLog = resume === undefined ? undefined : yield* attempt(path, "create", async () => openRowLog(rowLogPath, reuseLog !== undefined))
+    if (rowLog !== undefined) yield* Effect.addFinalizer(() => Effect.sync(() => {
+      rowLog.close()
+      if (store.state.committed || resume?.keep?.() !== true) fs.rmSync(rowLogPath, { force: true })
+    }))
+    // Where each slice the log holds is in it.
+    const logged = new Map<string, { readonly offset: number; readonly length: number }>()
+    let liveBefore = new Set<string>()
+    // The interrupted run's log, read once (for read-backs and the restore).
+    let recovered: Map<string, Uint8Array> | undefined
+    const sliceOf: SliceOf = async (l, z) => (recovered ??= rowLog?.read() ?? new Map()).get(rowLogKey(l, z)) ?? (await writers[l]!.readChunkSlice(z))
+    // Slices an interrupted run wrote (markWritten), put back once, before anything else is written.
+    const kept = new Set<number>()
+    let restored = false
+    const restoreOnce = async () => {
+      if (restored) return
+      restored = true
+      if (kept.size > 0) await restorePyramid(levels, writers, pending, kept, info.dtype, sliceOf)
+      // Kept in the log as it was read: found by reading it whole again if a compaction needs them.
+      for (const key of recovered?.keys() ?? []) logged.set(key, { offset: -1, length: 0 })
+      liveBefore = new Set(logged.keys())
+    }
+    /** Appends what the unfinished rows and waiting slices hold that the log does not, compacting it when it holds mostly old records. */
+    const logRows = (log: RowLog) => {
+      const live = new Map<string, Uint8Array>()
+      writers.forEach((w, l) => {
+        for (const [z, bytes] of w.unfinished()) live.set(rowLogKey(l, z), bytes)
+        for (const [z, data] of pending[l] ?? []) live.set(rowLogKey(l, z), new Uint8Array(data.buffer, data.byteOffset, data.byteLength))
+      })
+      let liveBytes = 0
+      for (const [key, bytes] of live) {
+        liveBytes += bytes.byteLength
+        if (logged.has(key)) continue
+        const [l, z] = key.split(":").map(Number) as [number, number]
+        logged.set(key, { offset: log.append(l, z, bytes), length: bytes.byteLength })
+      }
+      // The last journal may still need what was live at the last checkpoint: kept too, read back
+      // from where the log has them.
+      if (log.size() > 2 * liveBytes + 16 * 2 ** 20) {
+        const keep = new Map(live)
+        let whole: Map<string, Uint8Array> | undefined
+        for (const key of liveBefore) {
+          const at = logged.get(key)
+          if (keep.has(key) || at === undefined) continue
+          keep.set(key, at.offset >= 0 ? log.readAt(at.offset, at.length) : (whole ??= log.read()).get(key)!)
+        }
+        const offsets = log.rewrite(keep)
+        logged.clear()
+        for (const [key, bytes] of keep) logged.set(key, { offset: offsets.get(key)!, length: bytes.byteLength })
+      }
+      log.sync()
+      liveBefore = new Set(live.keys())
+    }
     const write = (z: number, data: ArrayOf<D>): Effect.Effect<void, IoError> => {
       if (finished) return Effect.die(new Error(`${path}: write after commit`))
       if (!Number.isInteger(z) || z < 0 || z >= depth) return Effect.die(new RangeError(`${path}: slice ${z} is outside 0…${depth - 1}`))
       if (data.length !== height * width) return Effect.die(new RangeError(`${path}: slice ${z} has ${data.length} voxels, a slice has ${height * width}`))
       if (seen[z]) return Effect.die(new Error(`${path}: slice ${z} written twice`))
       seen[z] = 1
-      return Effect.uninterruptible(attempt(path, "write", () => feed(z, data)))
+      return Effect.uninterruptible(
+        attempt(path, "write", () =>
+          inTurn(async () => {
+            await restoreOnce()
+            await feed(z, data)
+          })
+        )
+      )
     }
     const commit = Effect.suspend((): Effect.Effect<void, IoError> => {
       if (finished) return Effect.die(new Error(`${path}: commit called twice`))
@@ -399,9 +582,38 @@ const createWriter = <D extends DType>(
         return Effect.fail(new FormatError({ path, position: `slice ${first}`, detail: `commit with ${count} of ${depth} slices never written (first: ${first}); the output would be incomplete` }))
       }
       finished = true
-      return commitStore(path, store, levels, writers, info, options, version, codec)
+      return Effect.zipRight(
+        attempt(path, "write", () => inTurn(restoreOnce)),
+        commitStore(path, store, levels, writers, info, options, version, codec)
+      )
     })
-    return { write: write as SliceWriter<D>["write"], commit, bytesWritten: store.bytesWritten }
+    const readBack = (z: number, into: ArrayOf<D>): Effect.Effect<boolean, IoError> =>
+      attempt(path, "read", async () => {
+        const bytes = await sliceOf(0, z).catch(() => undefined)
+        if (bytes === undefined || bytes.byteLength !== into.byteLength) return false
+        new Uint8Array(into.buffer, into.byteOffset, into.byteLength).set(bytes)
+        return true
+      })
+    const sync = attempt(path, "write", () =>
+      inTurn(async () => {
+        await restoreOnce()
+        // Complete rows' chunks first: a compacted log may leave out what they hold.
+        await store.sync()
+        if (rowLog !== undefined) logRows(rowLog)
+      })
+    )
+    return {
+      write: write as SliceWriter<D>["write"],
+      commit,
+      bytesWritten: store.bytesWritten,
+      temporaries: [store.temp, rowLogPath],
+      readBack,
+      markWritten: (z: number) => {
+        kept.add(z)
+        seen[z] = 1
+      },
+      sync
+    }
   })
 
 const copyOf = (a: ArrayOf<DType>): ArrayOf<DType> => a.slice() as ArrayOf<DType>
@@ -412,60 +624,123 @@ const levelWriter = (
   dtype: DType,
   version: 2 | 3,
   ome: boolean,
-  encode: ChunkEncoder,
-  writeObject: (key: string, bytes: Uint8Array) => Promise<void>,
+  codec: ChunkCodec,
+  store: Pick<TemporaryStore, "writeObject" | "readObject">,
   concurrency: number
 ) => {
   const [Z, Y, X] = level.shape
   const [cz, cy, cx] = level.chunks
   const bpv = bytesPerVoxel(dtype)
   const sliceVoxels = Y * X
-  const rows = new Map<number, { buf: Uint8Array; count: number }>()
+  // The rows being filled: their buffer, how many slices they have, and which.
+  const rows = new Map<number, { buf: Uint8Array; count: number; present: Uint8Array }>()
   const spare: Array<Uint8Array> = []
   const scratch: Array<Uint8Array> = []
   const done = new Uint8Array(Math.ceil(Z / cz))
   const rowDepth = (r: number) => Math.min(cz, Z - r * cz)
 
-  const flushRow = async (r: number, buf: Uint8Array) => {
-    const depth = rowDepth(r)
-    const tasks: Array<readonly [number, number]> = []
-    for (let j = 0; j < Math.ceil(Y / cy); j++) for (let k = 0; k < Math.ceil(X / cx); k++) tasks.push([j, k])
-    await pool(tasks, concurrency, async ([j, k]) => {
+  const tasks: Array<readonly [number, number]> = []
+  for (let j = 0; j < Math.ceil(Y / cy); j++) for (let k = 0; k < Math.ceil(X / cx); k++) tasks.push([j, k])
+  /** Calls `each(chunk offset, row offset, bytes)` for every run of bytes chunk (j, k) of row r shares with the row's buffer. */
+  const spans = (r: number, j: number, k: number, each: (inChunk: number, inRow: number, bytes: number) => void) => {
+    const ny = Math.min(cy, Y - j * cy)
+    const nx = Math.min(cx, X - k * cx)
+    for (let dz = 0; dz < rowDepth(r); dz++)
+      for (let dy = 0; dy < ny; dy++) each(((dz * cy + dy) * cx) * bpv, (dz * sliceVoxels + (j * cy + dy) * X + k * cx) * bpv, nx * bpv)
+  }
+
+  /** Writes the chunks of row r from its buffer (all of it, or as far as it is filled). */
+  const writeRow = (r: number, buf: Uint8Array) =>
+    pool(tasks, concurrency, async ([j, k]) => {
       const chunk = scratch.pop() ?? new Uint8Array(cz * cy * cx * bpv)
       try {
         // Edge chunks are full size, padded with the fill value 0.
         chunk.fill(0)
-        const ny = Math.min(cy, Y - j * cy)
-        const nx = Math.min(cx, X - k * cx)
-        for (let dz = 0; dz < depth; dz++)
-          for (let dy = 0; dy < ny; dy++) {
-            const from = (dz * sliceVoxels + (j * cy + dy) * X + k * cx) * bpv
-            chunk.set(buf.subarray(from, from + nx * bpv), ((dz * cy + dy) * cx) * bpv)
-          }
-        const stored = await encode(chunk)
-        await writeObject(chunkKey(version, level, ome, [r, j, k]), stored)
+        spans(r, j, k, (inChunk, inRow, bytes) => chunk.set(buf.subarray(inRow, inRow + bytes), inChunk))
+        await store.writeObject(chunkKey(version, level, ome, [r, j, k]), await codec.encode(chunk))
       } finally {
         scratch.push(chunk)
       }
     })
+
+  /** Reads row r's chunks into `buf`; false when one of them is not there. */
+  const readRow = async (r: number, buf: Uint8Array): Promise<boolean> => {
+    let whole = true
+    await pool(tasks, concurrency, async ([j, k]) => {
+      const stored = await store.readObject(chunkKey(version, level, ome, [r, j, k]))
+      if (stored === undefined) return void (whole = false)
+      const chunk = await codec.decode(stored)
+      spans(r, j, k, (inChunk, inRow, bytes) => buf.set(chunk.subarray(inChunk, inChunk + bytes), inRow))
+    })
+    return whole
+  }
+
+  const flushRow = async (r: number, buf: Uint8Array) => {
+    await writeRow(r, buf)
     done[r] = 1
   }
+  const rowBuffer = () => spare.pop() ?? new Uint8Array(cz * sliceVoxels * bpv)
+  // The row readSlice read last (dropped on any write: a read-back comes before them).
+  let lastRead: { readonly r: number; readonly buf: Uint8Array } | undefined
 
   return {
     put: async (z: number, data: ArrayOf<DType>) => {
+      lastRead = undefined
       const r = Math.floor(z / cz)
       let row = rows.get(r)
       if (row === undefined) {
-        row = { buf: spare.pop() ?? new Uint8Array(cz * sliceVoxels * bpv), count: 0 }
+        row = { buf: rowBuffer(), count: 0, present: new Uint8Array(cz) }
         rows.set(r, row)
       }
       row.buf.set(new Uint8Array(data.buffer, data.byteOffset, sliceVoxels * bpv), (z - r * cz) * sliceVoxels * bpv)
+      row.present[z - r * cz] = 1
       row.count++
       if (row.count === rowDepth(r)) {
         rows.delete(r)
         await flushRow(r, row.buf)
         spare.push(row.buf)
       }
+    },
+    /** The slices of the rows being filled, as views of their buffers (valid until the next put). */
+    unfinished: (): Array<readonly [number, Uint8Array]> => {
+      const out: Array<readonly [number, Uint8Array]> = []
+      const bytes = sliceVoxels * bpv
+      for (const [r, row] of rows) {
+        for (let dz = 0; dz < rowDepth(r); dz++) if (row.present[dz] === 1) out.push([r * cz + dz, row.buf.subarray(dz * bytes, (dz + 1) * bytes)])
+      }
+      return out
+    },
+    /**
+     * Puts back the slices `have` of this level that an interrupted run wrote: their complete rows
+     * are done (their chunks are in the store), the others filled again from `sliceOf`.
+     */
+    restore: async (have: ReadonlySet<number>, sliceOf: (z: number) => Promise<Uint8Array>) => {
+      const bytes = sliceVoxels * bpv
+      const byRow = new Map<number, Array<number>>()
+      for (const z of have) byRow.set(Math.floor(z / cz), [...(byRow.get(Math.floor(z / cz)) ?? []), z])
+      for (const [r, zs] of byRow) {
+        if (zs.length === rowDepth(r)) {
+          done[r] = 1
+          continue
+        }
+        const row = { buf: rowBuffer(), count: zs.length, present: new Uint8Array(cz) }
+        for (const z of zs) {
+          row.buf.set(await sliceOf(z), (z - r * cz) * bytes)
+          row.present[z - r * cz] = 1
+        }
+        rows.set(r, row)
+      }
+    },
+    /** Slice z of this level as raw bytes, read back from the store's chunks (its row must be complete there). */
+    readChunkSlice: async (z: number): Promise<Uint8Array> => {
+      const r = Math.floor(z / cz)
+      // Slices are read back in order, before anything is written: one read of each row.
+      if (lastRead?.r !== r) {
+        const buf = new Uint8Array(rowDepth(r) * sliceVoxels * bpv)
+        if (!(await readRow(r, buf))) throw new Error(`level ${level.dir || 0} chunk-row ${r} is not in the store`)
+        lastRead = { r, buf }
+      }
+      return lastRead.buf.slice((z - r * cz) * sliceVoxels * bpv, (z - r * cz + 1) * sliceVoxels * bpv)
     },
     /** Throws unless every chunk-row was written (a pyramid bug would otherwise pass silently). */
     check: () => {
