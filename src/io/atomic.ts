@@ -230,3 +230,24 @@ export const removeOrphanTemporaries = (ours: ReadonlyArray<string>): Effect.Eff
       }
     }
   })
+
+/**
+ * Removes the files beside `path` whose names are its own followed by `suffix` and anything
+ * (`<path><suffix>…`); none, or a directory that cannot be read, is not an error.
+ *
+ * @example
+ * ```ts
+ * removeSuffixed("/out/v.nrrd.slicewise-journal", ".state-")   // its state files
+ * ```
+ */
+export const removeSuffixed = (path: string, suffix: string): void => {
+  const dir = nodePath.dirname(path)
+  const prefix = `${nodePath.basename(path)}${suffix}`
+  let names: Array<string>
+  try {
+    names = fs.readdirSync(dir)
+  } catch {
+    return
+  }
+  for (const n of names) if (n.startsWith(prefix)) fs.rmSync(nodePath.join(dir, n), { force: true })
+}

@@ -187,6 +187,26 @@ export const syncFd = (fd: number, path: string): Effect.Effect<void, FileError>
   Effect.try({ try: () => fs.fdatasyncSync(fd), catch: (err) => fileError(path, "write", err) })
 
 /**
+ * Flushes the file or directory at `path` to stable storage (opened, fsynced, closed): a file
+ * written through another fd, or a directory whose entries must survive a power cut. Throws as
+ * node:fs does.
+ *
+ * @example
+ * ```ts
+ * syncPath("/out/stack.partial-1-abc/slice_0007.tif")
+ * syncPath("/out/stack.partial-1-abc")   // then its directory
+ * ```
+ */
+export const syncPath = (path: string): void => {
+  const fd = fs.openSync(path, "r")
+  try {
+    fs.fsyncSync(fd)
+  } finally {
+    fs.closeSync(fd)
+  }
+}
+
+/**
  * Opens `path` in the current Scope; the fd is closed when the scope closes (close errors ignored).
  *
  * @example

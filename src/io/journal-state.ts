@@ -15,11 +15,11 @@
  * ```
  */
 import * as fs from "node:fs"
-import * as nodePath from "node:path"
 import * as zlib from "node:zlib"
 import * as Effect from "effect/Effect"
 import { fileError, type FileError } from "../algebra/io-errors.js"
 import { decodeValue, encodeValue } from "../util/json-value.js"
+import { removeSuffixed } from "./atomic.js"
 
 const MAGIC = Buffer.from("SWSTATE1", "latin1")
 
@@ -92,27 +92,6 @@ export const readStateFile = (file: string, expected: Pick<SavedState, "bytes" |
     }
     return decodeValue(header.value, blobs)
   })
-
-/**
- * Removes the files beside `path` whose names are its own followed by `suffix` and anything
- * (`<path><suffix>…`); none, or a directory that cannot be read, is not an error.
- *
- * @example
- * ```ts
- * removeSuffixed("/out/v.nrrd.slicewise-journal", ".state-")   // its state files
- * ```
- */
-export const removeSuffixed = (path: string, suffix: string): void => {
-  const dir = nodePath.dirname(path)
-  const prefix = `${nodePath.basename(path)}${suffix}`
-  let names: Array<string>
-  try {
-    names = fs.readdirSync(dir)
-  } catch {
-    return
-  }
-  for (const n of names) if (n.startsWith(prefix)) fs.rmSync(nodePath.join(dir, n), { force: true })
-}
 
 /** Removes every side file of the journal at `journal` (`<journal>.state-…`); none is not an error. */
 export const removeStateFiles = (journal: string): void => removeSuffixed(journal, ".state-")

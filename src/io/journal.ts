@@ -19,9 +19,10 @@ import * as fs from "node:fs"
 import * as nodePath from "node:path"
 import * as Effect from "effect/Effect"
 import { fileError, FormatError, type FileError } from "../algebra/io-errors.js"
-import { shownPath, temporarySuffix } from "./atomic.js"
+import { removeSuffixed, shownPath, temporarySuffix } from "./atomic.js"
+import { syncPath } from "./files.js"
 import { identityChange, type InputIdentity } from "./identity.js"
-import { removeStateFiles, removeSuffixed, type SavedState } from "./journal-state.js"
+import { removeStateFiles, type SavedState } from "./journal-state.js"
 
 /** The journal's format; a journal of another version is refused, never guessed at. */
 export const JOURNAL_FORMAT = "slicewise-journal"
@@ -120,14 +121,6 @@ export const readJournal = (path: string): Effect.Effect<Journal | undefined, Fi
     }
   )
 
-const fsyncDirectory = (dir: string) => {
-  const fd = fs.openSync(dir, "r")
-  try {
-    fs.fsyncSync(fd)
-  } finally {
-    fs.closeSync(fd)
-  }
-}
 
 /**
  * Replaces the journal at `path` atomically and durably: a private file written and fsynced,
@@ -154,7 +147,7 @@ export const writeJournal = (path: string, journal: Journal): Effect.Effect<void
       } finally {
         fs.rmSync(draft, { force: true })
       }
-      fsyncDirectory(nodePath.dirname(path))
+      syncPath(nodePath.dirname(path))
     },
     catch: (e) => fileError(path, "write", e)
   })

@@ -92,3 +92,24 @@ export const tempDir = (prefix: string): string => fs.mkdtempSync(path.join(os.t
 
 /** Resolves after `ms` milliseconds. */
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+/** A pipeline the fault tests interrupt: its input, steps, what a complete run writes, and how long one takes here. */
+export interface PipelineCase {
+  readonly name: string
+  readonly input: string
+  readonly steps: ReadonlyArray<string>
+  /** What an uninterrupted run writes. */
+  result: Buffer
+  /** From the output's lock appearing to the run's exit: the span kill points are drawn from. */
+  ms: number
+}
+
+/** Runs `slicewise …args`, which writes `output`, to a successful end; the ms from its lock appearing to its exit. */
+export const timedFromLock = async (args: ReadonlyArray<string>, output: string, env: Record<string, string> = {}): Promise<number> => {
+  const run = startCli(args, env)
+  await untilLocked(output, run.done)
+  const t0 = performance.now()
+  const ended = await run.done
+  if (ended.code !== 0) throw new Error(`slicewise ${args.join(" ")}: ${ended.stderr}`)
+  return performance.now() - t0
+}

@@ -15,23 +15,15 @@ import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { xorshift32 } from "../support/voxels.js"
 import { sameFiles } from "../support/files.js"
-import { leftovers, rawNrrd, runCli, sleep, startCli, tempDir, untilLocked } from "./cli.js"
+import { leftovers, rawNrrd, runCli, sleep, startCli, tempDir, timedFromLock, untilLocked, type PipelineCase } from "./cli.js"
 
 let dir: string
 let spills: string
 /** Kill points whose next run said "resumed at …" (kept slices), against all points. */
 const resumedPoints = { resumed: 0, points: 0 }
 
-interface Case {
-  readonly name: string
-  readonly input: string
-  readonly steps: ReadonlyArray<string>
-  /** What an uninterrupted run writes. */
-  result: Buffer
-  /** From the output's lock appearing to the exit of an uninterrupted --resume run. */
-  ms: number
-}
-const cases: Array<Case> = []
+// `ms`: of an uninterrupted --resume run.
+const cases: Array<PipelineCase> = []
 
 const env = () => ({ SLICEWISE_SPILL_DIR: spills })
 
@@ -50,12 +42,7 @@ beforeAll(async () => {
     expect(plain.code, plain.stderr).toBe(0)
     c.result = fs.readFileSync(reference)
     const timed = path.join(dir, `timed-${cases.indexOf(c)}.nrrd`)
-    const run = startCli(["run", c.input, timed, ...c.steps, "--threads", "1", "--resume"], env())
-    await untilLocked(timed, run.done)
-    const t0 = Date.now()
-    const ended = await run.done
-    c.ms = Date.now() - t0
-    expect(ended.code, ended.stderr).toBe(0)
+    c.ms = await timedFromLock(["run", c.input, timed, ...c.steps, "--threads", "1", "--resume"], timed, env())
     expect(fs.readFileSync(timed).equals(c.result)).toBe(true)
   }
 }, 180_000)
@@ -116,58 +103,39 @@ describe("kill -9 at random points, then --resume", () => {
   }
 })
 
-describe("kill -9 of a run writing a TIFF stack, then --resume", () => {
-  it("gives the uninterrupted run's files, byte for byte, and leaves nothing", async () => {
-    const k = cases[0]!
-    const out = tempDir("resume-stack")
-    try {
-      const reference = path.join(out, "reference")
-      expect((await runCli(["run", k.input, reference, ...k.steps, "--threads", "1"], env())).code).toBe(0)
-      const output = path.join(out, "stack")
-      const args = ["run", k.input, output, ...k.steps, "--threads", "1", "--resume"]
-      const run = startCli(args, env())
-      await untilLocked(output, run.done)
-      await sleep(k.ms * 0.5)
-      run.child.kill("SIGKILL")
-      await run.done
-      const again = await runCli(args, env())
-      expect(again.code, again.stderr).toBe(0)
-      const names = fs.readdirSync(reference).sort()
-      expect(fs.readdirSync(output).sort()).toEqual(names)
-      for (const n of names) expect(fs.readFileSync(path.join(output, n)).equals(fs.readFileSync(path.join(reference, n)))).toBe(true)
-      expect(leftovers(out)).toEqual([])
-    } finally {
-      fs.rmSync(out, { recursive: true, force: true })
-    }
-  }, 120_000)
-})
-
-describe("kill -9 of a run writing an OME-Zarr pyramid, twice, then --resume", () => {
-  it("gives the uninterrupted run's store, file for file, and leaves nothing", async () => {
-    const k = cases[2]!
-    const out = tempDir("resume-zarr")
-    try {
-      const reference = path.join(out, "reference.ome.zarr")
-      expect((await runCli(["run", k.input, reference, ...k.steps, "--threads", "1"], env())).code).toBe(0)
-      const output = path.join(out, "out.ome.zarr")
-      const args = ["run", k.input, output, ...k.steps, "--threads", "1", "--resume"]
-      for (const fraction of [0.4, 0.3]) {
-        const run = startCli(args, env())
-        await untilLocked(output, run.done)
-        await sleep(k.ms * fraction)
-        run.child.kill("SIGKILL")
-        await run.done
+// Outputs whose temporaries are directories: a TIFF stack killed once, an OME-Zarr pyramid (its
+// store and its row log) killed twice.
+for (const { what, name, kills } of [
+  { what: "a TIFF stack", name: "stack", kills: [0.5] },
+  { what: "an OME-Zarr pyramid", name: "out.ome.zarr", kills: [0.4, 0.3] }
+]) {
+  describe(`kill -9 of a run writing ${what}${kills.length > 1 ? ", twice," : ","} then --resume`, () => {
+    it("gives the uninterrupted run's files, byte for byte, and leaves nothing", async () => {
+      const k = cases[name === "stack" ? 0 : 2]!
+      const out = tempDir("resume-dir")
+      try {
+        const reference = path.join(out, `reference-${name}`)
+        expect((await runCli(["run", k.input, reference, ...k.steps, "--threads", "1"], env())).code).toBe(0)
+        const output = path.join(out, name)
+        const args = ["run", k.input, output, ...k.steps, "--threads", "1", "--resume"]
+        for (const fraction of kills) {
+          const run = startCli(args, env())
+          await untilLocked(output, run.done)
+          await sleep(k.ms * fraction)
+          run.child.kill("SIGKILL")
+          await run.done
+        }
+        const again = await runCli(args, env())
+        expect(again.code, again.stderr).toBe(0)
+        expect(sameFiles(output, reference)).toBe(true)
+        expect(leftovers(out)).toEqual([])
+        expect(leftovers(spills)).toEqual([])
+      } finally {
+        fs.rmSync(out, { recursive: true, force: true })
       }
-      const again = await runCli(args, env())
-      expect(again.code, again.stderr).toBe(0)
-      expect(sameFiles(output, reference)).toBe(true)
-      expect(leftovers(out)).toEqual([])
-      expect(leftovers(spills)).toEqual([])
-    } finally {
-      fs.rmSync(out, { recursive: true, force: true })
-    }
-  }, 120_000)
-})
+    }, 120_000)
+  })
+}
 
 describe("the kill points", () => {
   it("mostly hit a run that had checkpointed (else they test little)", () => {

@@ -12,21 +12,12 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { xorshift32 } from "../support/voxels.js"
-import { leftovers, rawNrrd, sleep, startCli, tempDir, untilLocked } from "./cli.js"
+import { leftovers, rawNrrd, sleep, startCli, tempDir, timedFromLock, untilLocked, type PipelineCase } from "./cli.js"
 
 let dir: string
 let spills: string
 
-/** A pipeline, its input, what a complete run writes, and how long one takes here. */
-interface Case {
-  readonly name: string
-  readonly input: string
-  readonly steps: ReadonlyArray<string>
-  result: Buffer
-  /** From the output's lock appearing to the run's exit. */
-  ms: number
-}
-const cases: Array<Case> = []
+const cases: Array<PipelineCase> = []
 
 beforeAll(async () => {
   dir = tempDir("signals")
@@ -39,12 +30,7 @@ beforeAll(async () => {
   )
   for (const c of cases) {
     const output = path.join(dir, `complete-${cases.indexOf(c)}.nrrd`)
-    const run = startCli(["run", c.input, output, ...c.steps], { SLICEWISE_SPILL_DIR: spills })
-    await untilLocked(output, run.done)
-    const writing = performance.now()
-    const r = await run.done
-    c.ms = performance.now() - writing
-    expect(r.code, r.stderr).toBe(0)
+    c.ms = await timedFromLock(["run", c.input, output, ...c.steps], output, { SLICEWISE_SPILL_DIR: spills })
     c.result = fs.readFileSync(output)
   }
 }, 120_000)

@@ -87,9 +87,12 @@ export const statefulReason = (pass: PassPlan): string | undefined => {
   return undefined
 }
 
+/** Whether checkpoints of `pass` save state: it has sweeps or folds, and each can save its state. */
+export const savesState = (pass: PassPlan): boolean => hasPassState(pass) && statefulReason(pass) === undefined
+
 /** The bytes a checkpoint of `pass` saves: its sweeps' and folds' state, and its held stages' rings. */
 export const passStateBytes = (pass: PassPlan): number => {
-  if (!hasPassState(pass) || statefulReason(pass) !== undefined) return 0
+  if (!savesState(pass)) return 0
   const held = heldStages(pass)
   let bytes = 0
   for (const sp of pass.stages) {

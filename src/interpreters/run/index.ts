@@ -44,7 +44,7 @@ import { UnsupportedError } from "../../algebra/io-errors.js"
 import { sliceChecksum } from "../../io/checksum.js"
 import type { PassRestart } from "./pass-runner.js"
 import type { PassSnapshot } from "./resume.js"
-import { hasPassState, heldStages, statefulReason } from "../plan/checkpoints.js"
+import { heldStages, savesState } from "../plan/checkpoints.js"
 
 export type { PassMetrics, Progress, RunError, RunOptions, RunResult, StageMetrics } from "./result.js"
 export type { ResumeOptions, ResumeReport } from "./resume.js"
@@ -381,7 +381,8 @@ const passCheckpoints = (parts: StatefulParts, restart: PassRestart) => {
   if (restored !== undefined) restorePass(parts, restored)
   const after = restored?.tick ?? point.startTick - 1
   let last = point.startTick - 1
-  const snapshot = (): PassSnapshot | undefined => (last <= after || !savesState(parts.pass) ? undefined : snapshotPass(parts, last))
+  const saves = savesState(parts.pass)
+  const snapshot = (): PassSnapshot | undefined => (last <= after || !saves ? undefined : snapshotPass(parts, last))
   journal.beginPass(parts.pass.index, snapshot, restored !== undefined)
   return {
     computed: (t: number) => {
@@ -398,9 +399,6 @@ interface StatefulParts {
   readonly sweeps: ReadonlyMap<Node, PreparedKernel<DType, DType>>
   readonly accumulators: ReadonlyMap<ReduceNode, Accumulator<DType, unknown>>
 }
-
-/** Whether checkpoints of `pass` save state: it has sweeps or folds, and each can save its state. */
-const savesState = (pass: PassPlan): boolean => hasPassState(pass) && statefulReason(pass) === undefined
 
 /** The state of `pass` after tick `tick`: its held stages' rings, its sweeps' and folds' state. */
 const snapshotPass = ({ pass, runtimes, sweeps, accumulators }: StatefulParts, tick: number): PassSnapshot => {

@@ -26,7 +26,7 @@ import * as Effect from "effect/Effect"
 import { allocSlice, type DType, type VoxelArray } from "../../algebra/dtype.js"
 import type { Direction } from "../../algebra/kernel.js"
 import { sliceLength } from "../../algebra/volume.js"
-import { checkpointInterval, heldStages, statefulReason } from "../plan/checkpoints.js"
+import { checkpointInterval, hasPassState, heldStages, savesState } from "../plan/checkpoints.js"
 import type { ResumableWriter } from "../../algebra/slices.js"
 import type { FileError, FormatError, IoError } from "../../algebra/io-errors.js"
 import { sliceChecksum } from "../../io/checksum.js"
@@ -119,9 +119,6 @@ export const planFingerprint = (plan: Plan): string =>
     ])
   )
 
-/** True when the pass keeps state across slices (a sweep, or a reduction). */
-const stateful = (pass: PassPlan): boolean => heldStages(pass).size > 0 || pass.roots.some((r) => r.kind === "reduce")
-
 /**
  * Held stages put back from a saved state: the first step each computes, and the first step its
  * restored ring holds (what the stages after it can read).
@@ -176,7 +173,7 @@ export const restartPoint = (pass: PassPlan, doneOf: (w: WriteNode) => number, s
   const writeFrom = new Map(writes.map((w) => [w, doneOf(w)] as const))
   const fromStart: RestartPoint = { startTick: 0, validFrom: new Map(), writeFrom, foldFrom: new Map() }
   const open = writes.filter((w) => writeFrom.get(w)! < w.input.info.shape[0])
-  if (stateful(pass)) return (saved === undefined ? undefined : restartFromState(pass, writeFrom, open, saved)) ?? fromStart
+  if (hasPassState(pass)) return (saved === undefined ? undefined : restartFromState(pass, writeFrom, open, saved)) ?? fromStart
   const first = open.length === 0 ? 0 : Math.min(...open.map((w) => writeFrom.get(w)!))
   for (let t0 = first; t0 > 0; t0--) {
     const valid = validSteps(pass, t0)!
@@ -201,7 +198,7 @@ const restartFromState = (
   open: ReadonlyArray<WriteNode>,
   saved: PassSnapshot
 ): RestartPoint | undefined => {
-  if (statefulReason(pass) !== undefined) return undefined
+  if (!savesState(pass)) return undefined
   const next = saved.tick + 1
   const held = heldStages(pass)
   const rings = new Map(saved.rings.map((r) => [r.node, r.steps] as const))

@@ -27,7 +27,7 @@ import { bytesPerVoxel, type ArrayOf, type DType } from "../../algebra/dtype.js"
 import type { VolumeInfo } from "../../algebra/volume.js"
 import { checkReplaceableFile, checkReplaceableStack, commitDirectory, commitFile, pathKind, removeQuietly, temporaryName } from "../atomic.js"
 import { FileError, fileError, FormatError, type IoError, UnsupportedError } from "../../algebra/io-errors.js"
-import { attempt, closeFd, HOST_LITTLE_ENDIAN, makeDirectory, openFd, startFile, usingFile, writeAt, writeFully, writevFully } from "../files.js"
+import { attempt, closeFd, HOST_LITTLE_ENDIAN, makeDirectory, openFd, startFile, syncPath, usingFile, writeAt, writeFully, writevFully } from "../files.js"
 import { allRows, rawRowSpan, requestProblem, RowTracker } from "../rows.js"
 import type { ResumableWriter, RowRange, SliceSink, SliceWriter } from "../../algebra/slices.js"
 import { tiffDrops } from "./description.js"
@@ -305,21 +305,9 @@ const createStackWriterWith = <D extends DType, P>(
       markWritten: (z: number) => slices.mark(z),
       sync: Effect.try({
         try: () => {
-          for (const z of unsynced) {
-            const fd = fs.openSync(fileOf(z), "r")
-            try {
-              fs.fdatasyncSync(fd)
-            } finally {
-              fs.closeSync(fd)
-            }
-          }
+          for (const z of unsynced) syncPath(fileOf(z))
           unsynced.clear()
-          const fd = fs.openSync(temporary, "r")
-          try {
-            fs.fsyncSync(fd)
-          } finally {
-            fs.closeSync(fd)
-          }
+          syncPath(temporary)
         },
         catch: (e) => fileError(dir, "write", e)
       })

@@ -32,7 +32,7 @@ import { sliceBytes, type VolumeInfo } from "../../algebra/volume.js"
 import { geometryDrops, geometryOf, UNIT_NAMES, type Geometry } from "../../algebra/geometry.js"
 import { pathKind, removeQuietly, temporaryName } from "../atomic.js"
 import { FileError, FormatError, UnsupportedError, type IoError } from "../../algebra/io-errors.js"
-import { attempt } from "../files.js"
+import { attempt, syncPath } from "../files.js"
 import type { SinkOptions } from "../options.js"
 import type { ResumableWriter, SliceSink, SliceWriter } from "../../algebra/slices.js"
 import { chunkCodec, v2Compressor, v3Codecs, type ChunkCodec, type CodecChoice } from "./codecs.js"
@@ -270,15 +270,6 @@ interface StoreResume {
   readonly keep?: () => boolean
 }
 
-const fsyncPath = (p: string): void => {
-  const fd = fs.openSync(p, "r")
-  try {
-    fs.fdatasyncSync(fd)
-  } finally {
-    fs.closeSync(fd)
-  }
-}
-
 /**
  * Creates `<path>.partial-…` in the scope (or reopens an interrupted run's, `resume.reuse`), which
  * removes it unless the store was committed (or `resume.keep()`).
@@ -326,10 +317,10 @@ const temporaryStore = (path: string, resume: StoreResume = {}): Effect.Effect<T
       }
     }
     const sync = async () => {
-      for (const f of unsynced) fsyncPath(f)
+      for (const f of unsynced) syncPath(f)
       // Deepest first, the store's own directory last: each entry is durable before its parent's.
-      for (const d of [...newDirs].sort((a, b) => b.length - a.length)) fsyncPath(d)
-      fsyncPath(temp)
+      for (const d of [...newDirs].sort((a, b) => b.length - a.length)) syncPath(d)
+      syncPath(temp)
       unsynced.clear()
       newDirs.clear()
     }
