@@ -33,8 +33,9 @@
 import type { Algebra, Repr, Volume } from "../algebra/algebra.js"
 import type { DType } from "../algebra/dtype.js"
 import * as E from "../algebra/expr.js"
-import { reach, type WindowKernel } from "../algebra/kernel.js"
+import { reach, type ComputeRows, type WindowKernel } from "../algebra/kernel.js"
 import { envelopeLine } from "./distance/envelope.js"
+import { builtInRecipe } from "./internal/kernel-module.js"
 import { ballZKernel, cappedType, type BallOperation } from "./distance/zphase.js"
 
 export interface BallDistanceOptions {
@@ -56,6 +57,7 @@ export interface BallDistanceOptions {
 export const ballPlaneKernel = (op: BallOperation, radius: number): WindowKernel<DType, "uint8"> => ({
   name: `${op}-ball-yx`,
   params: { radius },
+  recipe: builtInRecipe("ballPlaneKernel", [op, radius]),
   // In-plane reach R; z is handled by the z phase before it.
   halo: { z: reach(0), y: reach(radius), x: reach(radius) },
   mode: "nearest",
@@ -84,46 +86,62 @@ export const ballPlaneKernel = (op: BallOperation, radius: number): WindowKernel
     const v = new Int32Array(w + 2)
     const fv = new Float64Array(w + 2)
     const zb = new Float64Array(w + 3)
-    const start = frame ? radius : far
-    return {
-      compute: (win, out) => {
-        const dz = win.at(0)
-        for (let y = 0, o = 0; y < h; y++, o += w) {
-          for (let x = 0; x < w; x++) {
-            const d = dz[o + x]!
-            f[x] = d * d
-          }
-          envelopeLine(f, 0, w, limit, frame, v, fv, zb, hx, 0)
-          for (let x = 0; x < w; x++) {
-            const e = hx[x]!
-            half[o + x] = e <= limit ? chord[limit - e]! : far
-          }
+    // What the running maxima start from at the volume's top and bottom rows (the frame's chord
+    // for erosion), and inside it, at a band's edge, where rows further than R away cannot decide.
+    const edge = frame ? radius : far
+    /** Rows [from, to) of `half`: the chord half-heights of the x envelope of Δz². */
+    const halfRows = (dz: ArrayLike<number>, from: number, to: number) => {
+      for (let y = from, o = from * w; y < to; y++, o += w) {
+        // A row whose every Δz is beyond R has no site: its half-heights are all "far".
+        let nearest = Infinity
+        for (let x = 0; x < w; x++) {
+          const d = dz[o + x]!
+          const dd = d * d
+          f[x] = dd
+          if (dd < nearest) nearest = dd
         }
-        // Downwards: reach[x] = max over y' ≤ y of half(y') − (y − y'); kept per row in `half`.
-        reachDown.fill(start)
-        for (let o = 0; o < h * w; o += w) {
-          for (let x = 0; x < w; x++) {
-            const r = reachDown[x]! - 1
-            const c = half[o + x]!
-            const m = r > c ? r : c
-            reachDown[x] = m
-            half[o + x] = m
-          }
+        if (nearest > limit && !frame) {
+          half.fill(far, o, o + w)
+          continue
         }
-        // Upwards, combined with the downward reach already stored; then the decision.
-        const up = reachDown.fill(start)
-        const set = frame ? 0 : 1
-        for (let o = (h - 1) * w; o >= 0; o -= w) {
-          for (let x = 0; x < w; x++) {
-            const r = up[x]! - 1
-            const c = half[o + x]!
-            const m = r > c ? r : c
-            up[x] = m
-            out[o + x] = m >= 0 ? set : 1 - set
-          }
+        envelopeLine(f, 0, w, limit, frame, v, fv, zb, hx, 0)
+        for (let x = 0; x < w; x++) {
+          const e = hx[x]!
+          half[o + x] = e <= limit ? chord[limit - e]! : far
         }
       }
     }
+    const computeRows: ComputeRows = (win, out, start, end) => {
+      // Rows within R of the band decide it; those further away cannot reach it.
+      const from = Math.max(0, start - radius)
+      const to = Math.min(h, end + radius)
+      halfRows(win.at(0), from, to)
+      // Downwards: reach[x] = max over y' ≤ y of half(y') − (y − y'); kept per row in `half`.
+      reachDown.fill(from === 0 ? edge : far)
+      for (let o = from * w; o < to * w; o += w) {
+        for (let x = 0; x < w; x++) {
+          const r = reachDown[x]! - 1
+          const c = half[o + x]!
+          const m = r > c ? r : c
+          reachDown[x] = m
+          half[o + x] = m
+        }
+      }
+      // Upwards, combined with the downward reach already stored; then the decision.
+      const up = reachDown.fill(to === h ? edge : far)
+      const set = frame ? 0 : 1
+      for (let o = (to - 1) * w; o >= start * w; o -= w) {
+        const write = o < end * w
+        for (let x = 0; x < w; x++) {
+          const r = up[x]! - 1
+          const c = half[o + x]!
+          const m = r > c ? r : c
+          up[x] = m
+          if (write) out[o + x] = m >= 0 ? set : 1 - set
+        }
+      }
+    }
+    return { compute: (win, out) => computeRows(win, out, 0, h), computeRows }
   }
 })
 

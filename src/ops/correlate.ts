@@ -11,8 +11,8 @@
  * from the first weight to the last but one. Even lengths put the extra weight before the centre
  * (scipy's origin 0).
  *
- * uint8 or uint16 data filtered into its own dtype with symmetric weights (a uint8 or uint16
- * gaussian), in any mode but "constant", is summed by WebAssembly SIMD loops
+ * uint8, uint16 or float32 data filtered into its own dtype with symmetric weights (a gaussian of
+ * those dtypes), in any mode but "constant", is summed by WebAssembly SIMD loops
  * (internal/wasm-taps.ts): the same operations, eight voxels at a time.
  *
  * Results are stored with the cast rule (truncate, saturate). scipy's C cast agrees inside the
@@ -85,14 +85,14 @@ export interface KernelLabel {
 type AnyKernel = WindowKernel<DType, DType>
 
 /**
- * The dtype whose WebAssembly SIMD sum (wasm-taps.ts) a kernel runs, or undefined: uint8 or uint16
- * in and out, symmetric weights, no constant boundary (whose cval lines are float64), and slices
+ * The dtype whose WebAssembly SIMD sum (wasm-taps.ts) a kernel runs, or undefined: uint8, uint16
+ * or float32 in and out, symmetric weights, no constant boundary (whose cval lines are float64), and slices
  * (or bands) of at least 2¹⁶ voxels. Its memory comes in pages of 64 KiB, which kernels count as
  * scratch; on smaller slices that would be mostly rounding, and the JavaScript loop takes well
  * under a millisecond a slice.
  */
 const wasmDType = (info: VolumeInfo, output: DType, k: Weights1D, mode: BoundaryMode): WasmTapDType | undefined =>
-  (info.dtype === "uint8" || info.dtype === "uint16") &&
+  (info.dtype === "uint8" || info.dtype === "uint16" || info.dtype === "float32") &&
   output === info.dtype &&
   k.symmetry === 1 &&
   mode !== "constant" &&

@@ -14,6 +14,7 @@
  * const same = (await import(module))[factory](...args)      // what a worker does
  * ```
  */
+export { ballPlaneKernel } from "./ball-distance.js"
 export { ballKernel, rowDistanceKernel } from "./binary.js"
 export { correlateXKernel, correlateYKernel, correlateZKernel } from "./correlate.js"
 export { medianKernel } from "./median.js"

@@ -6,10 +6,10 @@
  *
  * scipy 1.10's uniform_filter1d keeps a running float64 sum along the line (the first window summed
  * in order, then `sum += x[in] − x[out]`) and stores sum / K. The y and x kernels do exactly that,
- * so they are bit-identical for every dtype. The z kernel is a window (it must not depend on slices
- * before its halo), so it sums its K slices afresh for every voxel, in order: for integer inputs
- * every such sum is exact and equals the running one, so integer results are bit-identical; for
- * float inputs the running sum can round differently in the last bit (a float64 ulp; float32
+ * so they are bit-identical for every dtype. Along z, integer inputs keep a running sum from one
+ * slice to the next; their sums are exact, so the results are bit-identical too. Float inputs sum
+ * their K slices afresh for every voxel, in order (a window must give the same voxels wherever a
+ * pass starts): the running sum can round differently in the last bit (a float64 ulp; float32
  * outputs almost never notice).
  *
  * @example
@@ -26,15 +26,49 @@ import type { VolumeInfo } from "../algebra/volume.js"
 import type { PerAxis } from "./gaussian.js"
 import { perAxis } from "./gaussian.js"
 import { builtInRecipe } from "./internal/kernel-module.js"
-import { castOf, constantLine, extendRow, storeLine } from "./internal/lines.js"
-import { boxMean, generated, SharedLines } from "./internal/loops.js"
+import { constantLine, extendRow } from "./internal/lines.js"
+import { generated } from "./internal/loops.js"
 
 type AnyKernel = WindowKernel<DType, DType>
 
 /** Taps before and after the centre for a box of size k (scipy's origin 0). */
 const boxReach = (k: number) => ({ before: k >> 1, after: k - (k >> 1) - 1 })
 
-/** The box mean along z (a window of `size` slices). */
+/**
+ * The z kernel's loops over voxels [from, to) of a slice, compiled per dtypes and size: `lines` are
+ * the window's `size` slices in z order. `fresh` sums the window's first size − 1 slices into `acc`;
+ * `step` adds the last slice, stores the mean and takes the first slice away, which leaves `acc`
+ * ready for the next z (integer inputs: every sum is exact, so the running sum equals the fresh
+ * one); `whole` sums all `size` slices afresh (float inputs, whose running sums would round).
+ */
+const zLoops = (input: DType, output: DType, size: number) => {
+  const taps = Array.from({ length: size }, (_, t) => t)
+  const locals = `const ${taps.map((t) => `l${t} = lines[${t}]`).join(", ")};`
+  const sum = (count: number) => `0 + ${taps.slice(0, count).map((t) => `l${t}[i]`).join(" + ")}`
+  type Loop = (acc: Float64Array, out: VoxelArray, from: number, to: number, lines: ReadonlyArray<VoxelArray>) => void
+  const params = ["acc", "out", "from", "to", "lines"]
+  const key = `uniform-z/${size}/${input}/${output}`
+  return {
+    fresh: generated<Loop>(`${key}/fresh`, params, () => `${locals}\nfor (let i = from; i < to; i++) acc[i] = ${sum(size - 1)};`),
+    step: generated<Loop>(
+      `${key}/step`,
+      params,
+      () =>
+        `${locals}\nfor (let i = from; i < to; i++) { const s = acc[i] + l${size - 1}[i]; const v = s / ${size}; out[i] = ${castSource(output, "v")}; acc[i] = s - l0[i]; }`
+    ),
+    whole: generated<Loop>(
+      `${key}/whole`,
+      params,
+      () => `${locals}\nfor (let i = from; i < to; i++) { const v = (${sum(size)}) / ${size}; out[i] = ${castSource(output, "v")}; }`
+    )
+  }
+}
+
+/**
+ * The box mean along z (a window of `size` slices). For integer inputs it keeps a running sum from
+ * one z to the next (two reads a voxel whatever the size); a call that does not follow the previous
+ * one (another z, other rows) starts it afresh.
+ */
 export const uniformZKernel = (output: DType, size: number, mode: BoundaryMode, cval: number): AnyKernel => {
   const { before, after } = boxReach(size)
   return {
@@ -45,36 +79,36 @@ export const uniformZKernel = (output: DType, size: number, mode: BoundaryMode, 
     mode,
     cval,
     output,
-    opsPerVoxel: size + 1,
+    opsPerVoxel: 4,
     scratchBytes: (info) => 8 * info.shape[1] * info.shape[2] * (mode === "constant" ? 2 : 1),
     prepare: (info: VolumeInfo) => {
       const depth = info.shape[0]
-      const n = info.shape[1] * info.shape[2]
-      const acc = new Float64Array(n)
-      const outside = mode === "constant" ? constantLine(n, cval) : new Float64Array(0)
-      const cast = castOf(output)
+      const height = info.shape[1]
+      const width = info.shape[2]
+      const outside = mode === "constant" ? constantLine(height * width, cval) : new Float64Array(0)
       const lines: Array<VoxelArray> = new Array(size).fill(outside)
-      const one: Array<VoxelArray> = [outside]
-      const zero = new Int32Array(size)
-      const offs = new Int32Array(size)
-      const shared = new SharedLines()
-      const meanOfOne = boxMean(size, info.dtype, true)
-      const meanOfMany = boxMean(size, info.dtype, false)
-      return {
-        compute: (w, out) => {
-          for (let t = -before; t <= after; t++) {
-            const zi = w.z + t
-            lines[t + before] = mode === "constant" && (zi < 0 || zi >= depth) ? outside : w.at(t)
-          }
-          const common = shared.of(lines, zero, offs)
-          if (common === undefined) meanOfMany(acc, n, lines, zero, size)
-          else {
-            one[0] = common
-            meanOfOne(acc, n, one, offs, size)
-          }
-          storeLine(out, 0, acc, n, cast)
+      const loops = zLoops(info.dtype, output, size)
+      const running = !isFloat(info.dtype)
+      const acc = running ? new Float64Array(height * width) : new Float64Array(0)
+      // The rows and z the running sum in `acc` was left ready for.
+      let nextZ = -1
+      let nextStart = -1
+      let nextEnd = -1
+      const computeRows: ComputeRows = (w, out, start, end) => {
+        for (let t = -before; t <= after; t++) {
+          const zi = w.z + t
+          lines[t + before] = mode === "constant" && (zi < 0 || zi >= depth) ? outside : w.at(t)
         }
+        const from = start * width
+        const to = end * width
+        if (!running) return loops.whole(acc, out, from, to, lines)
+        if (nextZ !== w.z || nextStart !== start || nextEnd !== end) loops.fresh(acc, out, from, to, lines)
+        loops.step(acc, out, from, to, lines)
+        nextZ = w.z + 1
+        nextStart = start
+        nextEnd = end
       }
+      return { compute: (w, out) => computeRows(w, out, 0, height), computeRows }
     }
   }
 }

@@ -153,6 +153,18 @@ describe("ball by distance: streaming", () => {
       { numRuns: 40 }
     )
   })
+
+  it("split among row threads = memory: each band's rows within R decide it", async () => {
+    await fc.assert(
+      fc.asyncProperty(maskArb(24), fc.integer({ min: 1, max: 5 }), async (m, radius) => {
+        const program = both(m.shape, m.data, radius)
+        const mem = await Effect.runPromise(evaluate(program))
+        const run = await Effect.runPromise(Run.run(program, { threads: 2, minSplitOps: 0 }))
+        for (const k of ["dilateByDistance", "erodeByDistance"]) expectSame(run.volumes[k]!.data, mem.volumes[k]!.data, k)
+      }),
+      { numRuns: 25 }
+    )
+  })
 })
 
 describe("envelopeLine", () => {

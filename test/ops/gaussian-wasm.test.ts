@@ -1,9 +1,11 @@
 /**
- * The uint8 and uint16 gaussians' WebAssembly sums (slices of 2¹⁶ voxels and more) against the
- * JavaScript loops, through the interpreters. The same volume as int32 takes the JavaScript loops
- * (the WebAssembly ones are for uint8 and uint16) and, since a gaussian keeps values within the
- * input's range after every axis, gives the same voxels; so must the uint8 and uint16 runs, whole
- * or split among row threads.
+ * The uint8, uint16 and float32 gaussians' WebAssembly sums (slices of 2¹⁶ voxels and more) against
+ * the JavaScript loops, through the interpreters. The same volume as int32 takes the JavaScript
+ * loops (the WebAssembly ones are for uint8, uint16 and float32 kept in their dtype) and, since a
+ * gaussian keeps values within the input's range after every axis, gives the same voxels; so must
+ * the uint8 and uint16 runs, whole or split among row threads. The float32 volume's reference is
+ * the same values as float64 filtered into float32: the JavaScript loops read the same numbers and
+ * store every axis as float32.
  */
 import * as Effect from "effect/Effect"
 import { describe, expect, it } from "vitest"
@@ -32,6 +34,10 @@ const u8 = arraySource(volumeInfo("uint8", shape), data, "u8")
 const u16 = arraySource(volumeInfo("uint16", shape), Uint16Array.from(data, (v) => v * 257), "u16")
 const i32For8 = arraySource(volumeInfo("int32", shape), Int32Array.from(data), "i32 (u8)")
 const i32For16 = arraySource(volumeInfo("int32", shape), Int32Array.from(data, (v) => v * 257), "i32 (u16)")
+// float32 values with fractions, signs and a wide range (the uint8 values, scaled and shifted).
+const floats = Float32Array.from(data, (v, i) => (v - 100.25) * (i % 5 === 0 ? 1e-3 : i % 7 === 0 ? 1e6 : 1.37))
+const f32 = arraySource(volumeInfo("float32", shape), floats, "f32")
+const f64For32 = arraySource(volumeInfo("float64", shape), Float64Array.from(floats), "f64 (f32)")
 
 const cases: ReadonlyArray<{ sigma: PerAxis; mode: BoundaryMode }> = [
   { sigma: 2, mode: "reflect" },
@@ -42,26 +48,32 @@ const cases: ReadonlyArray<{ sigma: PerAxis; mode: BoundaryMode }> = [
   { sigma: [0.6, 3, 0], mode: "nearest" }
 ]
 
-describe("uint8 and uint16 gaussians: WebAssembly sums = JavaScript sums", () => {
+describe("uint8, uint16 and float32 gaussians: WebAssembly sums = JavaScript sums", () => {
   for (const { sigma, mode } of cases) {
     it(`σ ${JSON.stringify(sigma)}, mode ${mode}: memory, run and run on 2 threads`, async () => {
       const program = <F extends Repr>(alg: Algebra<F>) => ({
         u8: gaussian(alg, alg.source(u8), { sigma, mode }),
         u16: gaussian(alg, alg.source(u16), { sigma, mode }),
         i32For8: gaussian(alg, alg.source(i32For8), { sigma, mode }),
-        i32For16: gaussian(alg, alg.source(i32For16), { sigma, mode })
+        i32For16: gaussian(alg, alg.source(i32For16), { sigma, mode }),
+        f32: gaussian(alg, alg.source(f32), { sigma, mode }),
+        f64For32: gaussian(alg, alg.source(f64For32), { sigma, mode, dtype: "float32" })
       })
       const memory = await Effect.runPromise(Memory.evaluate(program))
-      const references = { u8: Uint8Array.from(memory.volumes.i32For8!.data), u16: Uint16Array.from(memory.volumes.i32For16!.data) }
+      const references = {
+        u8: Uint8Array.from(memory.volumes.i32For8!.data),
+        u16: Uint16Array.from(memory.volumes.i32For16!.data),
+        f32: memory.volumes.f64For32!.data
+      }
       const results = [
         memory,
         await Effect.runPromise(Run.run(program)),
         await Effect.runPromise(Run.run(program, { threads: 2, minSplitOps: 0 }))
       ]
       for (const [i, r] of results.entries()) {
-        for (const name of ["u8", "u16"] as const) {
+        for (const name of ["u8", "u16", "f32"] as const) {
           const v = r.volumes[name]!
-          expect(v.info.dtype).toBe(name === "u8" ? "uint8" : "uint16")
+          expect(v.info.dtype).toBe({ u8: "uint8", u16: "uint16", f32: "float32" }[name])
           expect(firstDifference(v.data, references[name]), `${name}, result ${i}: first differing voxel`).toBe(-1)
         }
       }

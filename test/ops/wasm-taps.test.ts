@@ -7,17 +7,31 @@ import { TAP_SUM_WASM } from "../../src/ops/internal/tap-sum-wasm.js"
 import { WasmTapSum, type WasmTapDType } from "../../src/ops/internal/wasm-taps.js"
 import { assembleTapSum } from "../../scripts/assemble-wasm.mjs"
 
-/** Deterministic voxels: noise, or runs of the lowest and highest value (the saturating ends). */
-const voxelsOf = (dtype: WasmTapDType, n: number, seed: number, kind: "noise" | "extremes"): Uint8Array | Uint16Array => {
-  const a = dtype === "uint8" ? new Uint8Array(n) : new Uint16Array(n)
+type TapArray = Uint8Array | Uint16Array | Float32Array
+const arrayOf = (dtype: WasmTapDType, n: number): TapArray =>
+  dtype === "uint8" ? new Uint8Array(n) : dtype === "uint16" ? new Uint16Array(n) : new Float32Array(n)
+
+/** float32 values that stress rounding: wide exponents, signs, subnormals, infinities, NaN. */
+const FLOAT_EXTREMES = [3.4e38, -3.4e38, 1e-40, -1e-45, Infinity, -Infinity, NaN, 0, -0, 16777217, 1 / 3]
+
+/**
+ * Deterministic voxels: noise, or runs of the lowest and highest value (the saturating ends; for
+ * float32, the values of FLOAT_EXTREMES).
+ */
+const voxelsOf = (dtype: WasmTapDType, n: number, seed: number, kind: "noise" | "extremes"): TapArray => {
+  const a = arrayOf(dtype, n)
   const max = dtype === "uint8" ? 255 : 65535
   let s = seed >>> 0
   for (let i = 0; i < n; i++) {
     s = (Math.imul(s, 1103515245) + 12345) >>> 0
-    a[i] = kind === "noise" ? (s >>> 8) & max : (s >>> 20) & 1 ? max : 0
+    if (dtype === "float32") a[i] = kind === "noise" ? ((s >>> 8) - 2 ** 23) * 2 ** ((s & 63) - 40) : FLOAT_EXTREMES[(s >>> 20) % FLOAT_EXTREMES.length]!
+    else a[i] = kind === "noise" ? (s >>> 8) & max : (s >>> 20) & 1 ? max : 0
   }
   return a
 }
+
+/** The same value, NaN equal to NaN (the payload of a NaN is not compared). */
+const same = (a: number, b: number) => a === b || (a !== a && b !== b)
 
 describe("WasmTapSum: WebAssembly SIMD tap sums", () => {
   it("is what tap-sum.wat assembles to", async () => {
@@ -38,7 +52,7 @@ describe("WasmTapSum: WebAssembly SIMD tap sums", () => {
     { name: "mixed signs", weights: [-0.7, 0.3, 1.9, 0.3, -0.7] }
   ]
 
-  for (const dtype of ["uint8", "uint16"] as const) {
+  for (const dtype of ["uint8", "uint16", "float32"] as const) {
     for (const { name, weights } of weightSets) {
       it(`gives the JavaScript loop's voxels: ${dtype}, ${name}, every length 1–40 and 509`, () => {
         const k = analyseWeights(weights)
@@ -50,7 +64,7 @@ describe("WasmTapSum: WebAssembly SIMD tap sums", () => {
             const lines = voxelsOf(dtype, taps * n + 3, n * 31 + taps, kind)
             // Taps at scattered offsets, as a y sum's reflected rows are.
             const offs = Int32Array.from({ length: taps }, (_, t) => ((t * 7) % taps) * n + (t % 3))
-            const expected = dtype === "uint8" ? new Uint8Array(n) : new Uint16Array(n)
+            const expected = arrayOf(dtype, n)
             js(expected, 0, n, [lines], offs, k.weights)
             const wasm = WasmTapSum.make(dtype, k, lines.length, n)!
             expect(wasm).toBeDefined()
@@ -58,7 +72,7 @@ describe("WasmTapSum: WebAssembly SIMD tap sums", () => {
             wasm.sum(wasm.outAt, n, offs)
             const got = wasm.voxels.subarray(wasm.outAt, wasm.outAt + n)
             let first = -1
-            for (let i = 0; i < n && first < 0; i++) if (got[i] !== expected[i]) first = i
+            for (let i = 0; i < n && first < 0; i++) if (!same(got[i]!, expected[i]!) || Object.is(got[i], -0) !== Object.is(expected[i], -0)) first = i
             expect(first, `${kind}, n ${n}: first differing voxel`).toBe(-1)
           }
         }

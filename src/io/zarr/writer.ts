@@ -32,7 +32,7 @@ import { sliceBytes, type VolumeInfo } from "../../algebra/volume.js"
 import { geometryDrops, geometryOf, UNIT_NAMES, type Geometry } from "../../algebra/geometry.js"
 import { pathKind, removeQuietly, temporaryName } from "../atomic.js"
 import { FileError, FormatError, UnsupportedError, type IoError } from "../../algebra/io-errors.js"
-import { attempt, syncPath } from "../files.js"
+import { attempt, syncPath, writeReplacing } from "../files.js"
 import type { SinkOptions } from "../options.js"
 import type { ResumableWriter, SliceSink, SliceWriter } from "../../algebra/slices.js"
 import { chunkCodec, v2Compressor, v3Codecs, type ChunkCodec, type CodecChoice } from "./codecs.js"
@@ -304,7 +304,7 @@ const temporaryStore = (path: string, resume: StoreResume = {}): Effect.Effect<T
         made.add(dir)
         if (tracked) for (let d = dir; d.length > temp.length; d = nodePath.dirname(d)) newDirs.add(d)
       }
-      await fs.promises.writeFile(file, bytes)
+      await writeReplacing(file, bytes)
       if (tracked) unsynced.add(file)
       bytesWritten += bytes.length
     }

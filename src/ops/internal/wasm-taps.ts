@@ -1,6 +1,6 @@
 /**
- * Symmetric tap sums of uint8 or uint16 lines stored in the same dtype — the z, y and x sums of a
- * uint8 or uint16 gaussian — as WebAssembly SIMD (tap-sum.wat), eight voxels a step, voxel for
+ * Symmetric tap sums of uint8, uint16 or float32 lines stored in the same dtype — the z, y and x
+ * sums of a gaussian of those dtypes — as WebAssembly SIMD (tap-sum.wat), eight voxels a step, voxel for
  * voxel the generated JavaScript loop's results (`tapSum` in loops.ts: the same float64 operations
  * in scipy's order, the same cast). The JavaScript loop pays a bounds check and a conversion per
  * tap and voxel; this one runs the uint8 z sum of σ 2 about 6× faster (bench/wasm-tap-sum.ts).
@@ -27,7 +27,7 @@ declare const WebAssembly: {
 }
 
 /** The dtypes with a WebAssembly tap sum (in and out). */
-export type WasmTapDType = "uint8" | "uint16"
+export type WasmTapDType = "uint8" | "uint16" | "float32"
 
 type SumExport = (out: number, n: number, pairs: number, offs: number, weights: number) => void
 
@@ -47,7 +47,8 @@ const tapSumModule = (): object | null => {
 /** Room after the lines and after the output: a step reads and writes up to 7 voxels past n. */
 const SLACK = 16
 const align = (n: number, to: number) => Math.ceil(n / to) * to
-const sizeOf = (dtype: WasmTapDType) => (dtype === "uint8" ? 1 : 2)
+const sizeOf = (dtype: WasmTapDType) => (dtype === "uint8" ? 1 : dtype === "uint16" ? 2 : 4)
+const EXPORTS: Record<WasmTapDType, string> = { uint8: "sum_u8", uint16: "sum_u16", float32: "sum_f32" }
 
 /** Where things lie in an instance's memory, in bytes. */
 const layout = (dtype: WasmTapDType, taps: number, dataVoxels: number, outVoxels: number) => {
@@ -65,7 +66,7 @@ export const wasmTapSumBytes = (dtype: WasmTapDType, taps: number, dataVoxels: n
 export class WasmTapSum {
   private constructor(
     /** The instance's memory as voxels of the dtype: lines from 0, the output from `outAt`. */
-    readonly voxels: Uint8Array | Uint16Array,
+    readonly voxels: Uint8Array | Uint16Array | Float32Array,
     /** Where the output starts, in voxels. */
     readonly outAt: number,
     private readonly size: number,
@@ -101,8 +102,8 @@ export class WasmTapSum {
     weights[0] = k.weights[c]!
     for (let j = 1; j <= c; j++) weights[j] = k.weights[j - 1]!
     const size = sizeOf(dtype)
-    const voxels = dtype === "uint8" ? new Uint8Array(buffer) : new Uint16Array(buffer)
-    const run = instance.exports[dtype === "uint8" ? "sum_u8" : "sum_u16"] as SumExport
+    const voxels = dtype === "uint8" ? new Uint8Array(buffer) : dtype === "uint16" ? new Uint16Array(buffer) : new Float32Array(buffer)
+    const run = instance.exports[EXPORTS[dtype]] as SumExport
     return new WasmTapSum(voxels, at.outAt / size, size, new Int32Array(buffer, at.offsAt, taps), at.offsAt, at.weightsAt, c, run)
   }
 
