@@ -13,15 +13,17 @@ import { fileURLToPath } from "node:url"
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 export const PYTHON = "/usr/bin/python3"
 export const GNU_TIME = "/usr/bin/time"
+/** The ITK backend's program, built by bench/peers/itk/build.sh (not by npm: needs Debian's ITK). */
+export const ITK_PROGRAM = path.join(REPO, "bench/peers/itk/build/matrix_itk")
 
 export interface Op {
   /** Short id used on the command line and in results. */
   readonly id: string
   /** slicewise steps. */
   readonly steps: ReadonlyArray<string>
-  /** The op for bench/peers/matrix_ops.py. */
+  /** The op for bench/peers/matrix_ops.py (and bench/peers/itk/matrix_itk, which takes the same). */
   readonly peer: string
-  /** Bytes per voxel scipy holds at its peak beside the input, roughly (for the memory check). */
+  /** Bytes per voxel scipy holds at its peak beside the input, roughly (for the memory check; ITK's too). */
   readonly peerBytesPerVoxel: (inputBytesPerVoxel: number) => number
 }
 
@@ -63,7 +65,7 @@ export const opById = (id: string): Op => {
   return op
 }
 
-export const BACKENDS = ["slicewise", "scipy", "dask"] as const
+export const BACKENDS = ["slicewise", "scipy", "dask", "itk"] as const
 export type Backend = (typeof BACKENDS)[number]
 export const INPUTS = ["ramp", "structured"] as const
 export const DTYPES = ["uint8", "uint16", "float32"] as const
@@ -166,8 +168,20 @@ export const backendCommand = (
     case "dask":
       if (op.id === "label26" || op.id === "edt") return undefined
       return [PYTHON, path.join(REPO, "bench/peers/matrix_dask.py"), io.zarr!, io.output, op.peer]
+    case "itk":
+      requireItk()
+      return [ITK_PROGRAM, io.input, io.output, op.peer]
   }
 }
+
+/** Throws unless the ITK backend's program is built. */
+export const requireItk = () => {
+  if (!fs.existsSync(ITK_PROGRAM))
+    throw new Error(`${shortPath(ITK_PROGRAM)} is not built: run bench/peers/itk/build.sh (or leave itk out of --backends)`)
+}
+
+/** ITK's version from the built program (`matrix_itk --version`), or undefined when not built. */
+export const itkVersion = (): string | undefined => (fs.existsSync(ITK_PROGRAM) ? tryRun(ITK_PROGRAM, ["--version"]) : undefined)
 
 export interface Measurement {
   readonly wallS: number
@@ -322,6 +336,8 @@ export const fmtS = (s: number | undefined) =>
 export const fmtMiB = (kib: number | undefined) =>
   kib === undefined || !Number.isFinite(kib) ? "–" : `${mib(kib).toFixed(mib(kib) < 100 ? 1 : 0)} MiB`
 export const fmtRatio = (r: number | undefined) => (r === undefined || !Number.isFinite(r) ? "–" : `${r.toFixed(2)}`)
+/** CPU time (user + system) of a run, seconds. */
+export const cpuS = (m: Measurement) => m.userS + m.sysS
 
 export const writeJsonAtomic = (file: string, value: unknown) => {
   fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true })

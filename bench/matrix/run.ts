@@ -1,13 +1,15 @@
 /**
- * The benchmark matrix (issue 6): slicewise beside scipy.ndimage/skimage (whole volume in memory)
- * and dask (map_overlap on a Zarr copy), each reading a TIFF stack, running one op and writing a
- * TIFF stack, under GNU `time -v` (wall time and peak RSS from outside the process), --repeat times;
+ * The benchmark matrix (issues 6, 23): slicewise beside scipy.ndimage/skimage (whole volume in
+ * memory), dask (map_overlap on a Zarr copy) and ITK (bench/peers/itk/matrix_itk, whole volume in
+ * memory, ITK's threads), each reading a TIFF stack, running one op and writing a TIFF stack, under
+ * GNU `time -v` (wall time, CPU time and peak RSS from outside the process), --repeat times;
  * medians, every run, and whether the outputs agree, to a JSON file and a Markdown table.
+ * The itk backend needs `bench/peers/itk/build.sh` first (Debian's ITK 5.2).
  * Resumable: cases already in the results file are skipped. Run by hand; see bench/matrix/README.md.
  *
  *   npm run build
  *   npx tsx bench/matrix/run.ts [--shapes 256,512] [--dtypes uint8,uint16,float32] [--inputs ramp,structured]
- *     [--ops copy,threshold,...] [--backends slicewise,scipy,dask] [--repeat 3] [--data /tmp/slicewise-matrix]
+ *     [--ops copy,threshold,...] [--backends slicewise,scipy,dask,itk] [--repeat 3] [--data /tmp/slicewise-matrix]
  *     [--out DATA/results.json] [--md OUT.md] [--cli bin/slicewise.js] [--chunk 64] [--timeout 3600]
  *     [--peers-1024] [--keep-outputs] [--retry-failed] [--note TEXT] [--commit SHA] [--list] [--render]
  */
@@ -23,6 +25,7 @@ import {
   REPO,
   backendCommand,
   compareStacks,
+  cpuS,
   ensureInput,
   ensureZarr,
   fmtMiB,
@@ -33,8 +36,10 @@ import {
   measure,
   median,
   memAvailableBytes,
+  itkVersion,
   opById,
   parseArgs,
+  requireItk,
   slicewiseNode,
   versions,
   writeJsonAtomic,
@@ -134,14 +139,16 @@ const save = () => {
 const keyOf = (size: number, dtype: string, input: string, op: string) => `${size}-${dtype}-${input}-${op}`
 const PAIRS: ReadonlyArray<readonly [Backend, Backend]> = [
   ["slicewise", "scipy"],
-  ["dask", "scipy"]
+  ["dask", "scipy"],
+  ["itk", "scipy"]
 ]
 
 /** Why a peer is not run at this size, or undefined. */
 const peerSkip = (backend: Backend, op: Op, size: number, dtype: string): string | undefined => {
   if (backend === "slicewise") return undefined
   if (size >= 1024 && !peers1024) return "peers at 1024³ only with --peers-1024"
-  if (backend === "scipy") {
+  // ITK holds the whole volume too (input, a mirror-padded copy, outputs): the same rough estimate.
+  if (backend === "scipy" || backend === "itk") {
     const b = BYTES[dtype]!
     const need = size ** 3 * (b + op.peerBytesPerVoxel(b)) * 1.2
     const avail = memAvailableBytes()
@@ -175,6 +182,11 @@ if (args.bool("list")) {
 
 const main = async () => {
   if (!fs.existsSync(cli)) throw new Error(`${cli} not found: npm run build`)
+  if (backends.includes("itk")) {
+    requireItk()
+    // ITK's version, recorded once a results file runs ITK (versions(), shared with guard.ts, leaves it out).
+    if (results.versions["itk"] === undefined) results.versions = { ...results.versions, itk: itkVersion() ?? "?" }
+  }
   fs.mkdirSync(data, { recursive: true })
   log(`results ${outFile}, table ${mdFile}, data ${data}`)
   for (const size of sizes)
@@ -242,7 +254,7 @@ const runCase = async (size: number, dtype: string, input: string, op: Op, inDir
         const ok = r.runs.filter((x) => x.exit === 0)
         r.medianWallS = median(ok.map((x) => x.wallS))
         r.medianRssKiB = median(ok.map((x) => x.rssKiB))
-        log(`  ${key} ${b} #${r.runs.length}: ${fmtS(m.wallS)}, ${fmtMiB(m.rssKiB)} (load ${m.load1.toFixed(1)})`)
+        log(`  ${key} ${b} #${r.runs.length}: ${fmtS(m.wallS)}, CPU ${fmtS(cpuS(m))}, ${fmtMiB(m.rssKiB)} (load ${m.load1.toFixed(1)})`)
       }
       save()
     }
@@ -272,26 +284,45 @@ const agreement = (x: Comparison | undefined): string => {
   return `**${x.differing} differ** (max \\|Δ\\| ${x.maxAbs})`
 }
 
-const cell = (r: BackendResult | undefined, what: "wall" | "rss") => {
+/** Median of the successful runs: wall (s), CPU = user + system (s), peak RSS (KiB). */
+const medians = (r: BackendResult) => {
+  const ok = r.runs.filter((x) => x.exit === 0)
+  return { wall: median(ok.map((x) => x.wallS)), cpu: median(ok.map(cpuS)), rss: median(ok.map((x) => x.rssKiB)) }
+}
+
+/** "wall / CPU / RSS" of a backend, or why there is none. */
+const cell = (r: BackendResult | undefined) => {
   if (r === undefined) return "–"
   if (r.status === "n/a") return "n/a"
   if (r.status === "skipped") return "skipped"
   if (r.status === "failed") return "failed"
   if (r.runs.length === 0) return "–"
-  return what === "wall" ? fmtS(r.medianWallS) : fmtMiB(r.medianRssKiB)
+  const m = medians(r)
+  return `${fmtS(m.wall)} / ${fmtS(m.cpu)} / ${fmtMiB(m.rss)}`
 }
 
-const ratio = (a: BackendResult | undefined, b: BackendResult | undefined, what: "medianWallS" | "medianRssKiB") =>
-  a?.status === "ok" && b?.status === "ok" && a[what] !== undefined && b[what] !== undefined ? a[what]! / b[what]! : undefined
+/** slicewise ÷ the peer, "wall / CPU / RSS". */
+const ratios = (a: BackendResult | undefined, b: BackendResult | undefined) => {
+  if (a?.status !== "ok" || b?.status !== "ok" || a.runs.length === 0 || b.runs.length === 0) return "–"
+  const [x, y] = [medians(a), medians(b)]
+  return `${fmtRatio(x.wall / y.wall)} / ${fmtRatio(x.cpu / y.cpu)} / ${fmtRatio(x.rss / y.rss)}`
+}
 
 const renderMarkdown = (res: Results): string => {
   const lines: Array<string> = []
   const v = res.versions
+  const all = Object.values(res.cases)
+  // Columns for the backends this file has results of (a file from before ITK has no ITK columns).
+  const shown = BACKENDS.filter((b) => all.some((c) => c.backends[b] !== undefined))
+  // The ratio columns: slicewise ÷ scipy and ÷ ITK (the issue's goal is below 1 against both).
+  const peers = shown.includes("slicewise") ? shown.filter((b) => b === "scipy" || b === "itk") : []
+  const pairs = PAIRS.filter(([a, b]) => shown.includes(a) && shown.includes(b))
   lines.push("# slicewise benchmark matrix", "")
   lines.push(
     `Machine: ${res.machine.cpu}, ${res.machine.cores} cores, ${res.machine.memGiB} GiB, ${res.machine.os}. ` +
       `Node ${v.node}; Python ${v["python"] ?? "?"}, numpy ${v["numpy"] ?? "?"}, scipy ${v["scipy"] ?? "?"}, ` +
-      `scikit-image ${v["skimage"] ?? "?"}, dask ${v["dask"] ?? "?"}, zarr ${v["zarr"] ?? "?"}, tifffile ${v["tifffile"] ?? "?"}. ` +
+      `scikit-image ${v["skimage"] ?? "?"}, dask ${v["dask"] ?? "?"}, zarr ${v["zarr"] ?? "?"}, tifffile ${v["tifffile"] ?? "?"}` +
+      `${v["itk"] !== undefined ? `; ITK ${v["itk"]}` : ""}. ` +
       `slicewise CLI ${shortPath(v.slicewiseCli)} built from commit ${/^[0-9a-f]{40}$/.test(String(v.commit)) ? String(v.commit).slice(0, 12) : v.commit}${v.dirty ? " (sources modified)" : ""}.`,
     ""
   )
@@ -304,12 +335,14 @@ const renderMarkdown = (res: Results): string => {
   for (const n of res.notes) lines.push(`${n}`, "")
   lines.push(
     "Each backend reads the input TIFF stack (dask: its uncompressed Zarr v2 copy, chunks 64³), runs the steps and writes a TIFF stack; " +
-      "wall time and peak RSS are GNU `time -v`'s, median of the runs (n). Ratios are slicewise / scipy (below 1: slicewise is faster or smaller). " +
-      "The last two columns compare the outputs of the last runs voxel for voxel (bench/peers/matrix_compare.py; for floats: max \\|Δ\\| in units in the last place). dask label/edt are n/a: map_overlap cannot express a global op.",
+      "wall time, CPU time (user + system) and peak RSS are GNU `time -v`'s, median of the runs (n), given as wall / CPU / RSS. " +
+      "Ratios are slicewise ÷ the peer, wall / CPU / RSS (below 1: slicewise is faster, spends less CPU or is smaller). " +
+      "The last columns compare the outputs of the last runs with scipy's, voxel for voxel (bench/peers/matrix_compare.py; for floats: max \\|Δ\\| in units in the last place)." +
+      (shown.includes("dask") ? " dask label/edt are n/a: map_overlap cannot express a global op." : ""),
     ""
   )
   const groups = new Map<string, Array<CaseResult>>()
-  for (const c of Object.values(res.cases)) {
+  for (const c of all) {
     const g = `${c.size}³ ${c.dtype}, ${c.input}`
     if (!groups.has(g)) groups.set(g, [])
     groups.get(g)!.push(c)
@@ -319,20 +352,29 @@ const renderMarkdown = (res: Results): string => {
     const x = a[0]!, y = b[0]!
     return x.size - y.size || DTYPES.indexOf(x.dtype as never) - DTYPES.indexOf(y.dtype as never) || x.input.localeCompare(y.input)
   })
+  const header = [
+    "op",
+    "steps",
+    ...shown.map((b) => `${b} wall / CPU / RSS`),
+    ...peers.map((b) => `sw/${b} wall / CPU / RSS`),
+    "n",
+    ...pairs.map(([a, b]) => `${a} vs ${b}`)
+  ]
+  const align = ["---", "---", ...shown.map(() => "---:"), ...peers.map(() => "---:"), "---", ...pairs.map(() => "---")]
   for (const [g, cases] of sorted) {
     lines.push(`## ${g}`, "")
-    lines.push(
-      "| op | steps | slicewise wall | slicewise RSS | scipy wall | scipy RSS | dask wall | dask RSS | wall sw/scipy | RSS sw/scipy | n | slicewise vs scipy | dask vs scipy |"
-    )
-    lines.push("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |")
+    lines.push(`| ${header.join(" | ")} |`, `| ${align.join(" | ")} |`)
     for (const c of cases.sort((a, b) => opOrder(a) - opOrder(b))) {
-      const [s, p, d] = [c.backends.slicewise, c.backends.scipy, c.backends.dask]
-      const n = [s, p, d].map((r) => (r?.status === "ok" ? String(r.runs.length) : "–")).join("/")
-      lines.push(
-        `| ${c.op} | \`${c.steps.join(" ")}\` | ${cell(s, "wall")} | ${cell(s, "rss")} | ${cell(p, "wall")} | ${cell(p, "rss")} | ` +
-          `${cell(d, "wall")} | ${cell(d, "rss")} | ${fmtRatio(ratio(s, p, "medianWallS"))} | ${fmtRatio(ratio(s, p, "medianRssKiB"))} | ${n} | ` +
-          `${agreement(c.compare["slicewise-scipy"])} | ${agreement(c.compare["dask-scipy"])} |`
-      )
+      const n = shown.map((b) => (c.backends[b]?.status === "ok" ? String(c.backends[b]!.runs.length) : "–")).join("/")
+      const row = [
+        c.op,
+        `\`${c.steps.join(" ")}\``,
+        ...shown.map((b) => cell(c.backends[b])),
+        ...peers.map((b) => ratios(c.backends.slicewise, c.backends[b])),
+        n,
+        ...pairs.map(([a, b]) => agreement(c.compare[`${a}-${b}`]))
+      ]
+      lines.push(`| ${row.join(" | ")} |`)
     }
     lines.push("")
     const notes = cases.flatMap((c) =>
