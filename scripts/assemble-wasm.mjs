@@ -2,6 +2,7 @@
 // modules holding their bytes, which the library loads (it needs no assembler at run time):
 //   src/ops/internal/tap-sum.wat        → src/ops/internal/tap-sum-wasm.ts        (TAP_SUM_WASM)
 //   src/interpreters/run/simd-range.wat → src/interpreters/run/simd-range-wasm.ts (SIMD_RANGE_WASM)
+//   src/ops/distance/ball-z.wat         → src/ops/distance/ball-z-wasm.ts         (BALL_Z_WASM)
 // Run after editing a .wat: `node scripts/assemble-wasm.mjs`; tests check that each pair agrees.
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -13,7 +14,8 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 /** Each WebAssembly source, the module generated from it and the name of its constant. */
 export const WASM_SOURCES = [
   { wat: "src/ops/internal/tap-sum.wat", out: "src/ops/internal/tap-sum-wasm.ts", name: "TAP_SUM_WASM" },
-  { wat: "src/interpreters/run/simd-range.wat", out: "src/interpreters/run/simd-range-wasm.ts", name: "SIMD_RANGE_WASM" }
+  { wat: "src/interpreters/run/simd-range.wat", out: "src/interpreters/run/simd-range-wasm.ts", name: "SIMD_RANGE_WASM" },
+  { wat: "src/ops/distance/ball-z.wat", out: "src/ops/distance/ball-z-wasm.ts", name: "BALL_Z_WASM" }
 ]
 
 /** The bytes of the module `wat` (a path from the repository's root) assembles to, base64. */

@@ -14,8 +14,10 @@ import * as Run from "../../src/interpreters/run/index.js"
 import { arraySource } from "../../src/io/memory.js"
 import { dilate, erode } from "../../src/ops/binary.js"
 import { dilateBallByDistance, erodeBallByDistance } from "../../src/ops/ball-distance.js"
+import { BALL_Z_WASM } from "../../src/ops/distance/ball-z-wasm.js"
 import { envelopeLine } from "../../src/ops/distance/envelope.js"
-import { firstDifference } from "../support/voxels.js"
+import { assembleWasm } from "../../scripts/assemble-wasm.mjs"
+import { firstDifference, xorshift32 } from "../support/voxels.js"
 
 const maskArb = (maxSide: number) =>
   fc
@@ -151,6 +153,40 @@ describe("ball by distance: streaming", () => {
         expectSame(run.volumes.dilateByDistance!.data, mem.volumes.dilate!.data, "run dilate")
       }),
       { numRuns: 40 }
+    )
+  })
+
+  it("the WebAssembly z phase is what ball-z.wat assembles to", async () => {
+    expect(BALL_Z_WASM).toBe(await assembleWasm("src/ops/distance/ball-z.wat"))
+  })
+
+  it("the WebAssembly z phase (slices of 2¹² voxels and more) = the footprint's dilation, through memory and run", async () => {
+    const wide = fc
+      .record({
+        d: fc.integer({ min: 1, max: 12 }),
+        w: fc.integer({ min: 64, max: 80 }),
+        p: fc.constantFrom(0.005, 0.05, 0.3, 0.9),
+        seed: fc.integer({ min: 1, max: 2 ** 30 }),
+        radius: fc.integer({ min: 1, max: 5 })
+      })
+      .map(({ d, w, p, seed, radius }) => {
+        const next = xorshift32(seed)
+        const data = Uint8Array.from({ length: d * 64 * w }, () => (next() / 4294967296 < p ? 1 + (next() & 3) : 0))
+        return { shape: [d, 64, w] as Shape, data, radius }
+      })
+    await fc.assert(
+      fc.asyncProperty(wide, async ({ shape, data, radius }) => {
+        const src = arraySource(volumeInfo("uint8", shape), data)
+        const program: Program = (alg) => ({
+          footprint: dilate(alg, alg.source(src), { radius, footprint: "ball" }),
+          byDistance: dilateBallByDistance(alg, alg.source(src), { radius })
+        })
+        const mem = await Effect.runPromise(evaluate(program))
+        const run = await Effect.runPromise(Run.run(program))
+        expectSame(mem.volumes.byDistance!.data, mem.volumes.footprint!.data, "memory")
+        expectSame(run.volumes.byDistance!.data, mem.volumes.footprint!.data, "run")
+      }),
+      { numRuns: 20 }
     )
   })
 

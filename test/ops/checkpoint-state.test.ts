@@ -22,9 +22,15 @@ import { xorshift32 } from "../support/voxels.js"
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "slicewise-checkpoint-state-"))
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
 
-/** A volume of `depth` slices of 7 × 9 voxels, values 0 … levels − 1 (mostly 0 where sparse). */
-const volume = <D extends DType>(dtype: D, depth: number, seed: number, levels: number): { info: VolumeInfo<D>; slices: Array<VoxelArray> } => {
-  const info = volumeInfo(dtype, [depth, 7, 9]) as VolumeInfo<D>
+/** A volume of `depth` slices of 7 × 9 voxels (or `plane`), values 0 … levels − 1 (mostly 0 where sparse). */
+const volume = <D extends DType>(
+  dtype: D,
+  depth: number,
+  seed: number,
+  levels: number,
+  plane: readonly [number, number] = [7, 9]
+): { info: VolumeInfo<D>; slices: Array<VoxelArray> } => {
+  const info = volumeInfo(dtype, [depth, plane[0], plane[1]]) as VolumeInfo<D>
   const next = xorshift32(seed)
   const slices = Array.from({ length: depth }, () => {
     const s = allocSlice(dtype, sliceLength(info))
@@ -76,17 +82,26 @@ const fold = (reducer: Reducer<DType, unknown>, info: VolumeInfo, slices: Array<
 }
 
 describe("sweeps restored from a checkpoint state go on as if never stopped", () => {
-  const cases: Array<{ name: string; kernel: WindowKernel<DType, DType>; dtype: DType; levels: number; backward: boolean }> = [
+  const cases: Array<{ name: string; kernel: WindowKernel<DType, DType>; dtype: DType; levels: number; backward: boolean; plane?: readonly [number, number] }> = [
     { name: "edt z forward", kernel: edtForwardKernel() as WindowKernel<DType, DType>, dtype: "uint8", levels: 2, backward: false },
     { name: "edt z backward", kernel: edtBackwardKernel() as WindowKernel<DType, DType>, dtype: "int32", levels: 3, backward: true },
     { name: "ball z (dilate, radius 3)", kernel: ballZKernel("dilate", 3, "uint8") as WindowKernel<DType, DType>, dtype: "uint8", levels: 2, backward: false },
+    // Slices of 2¹² voxels and more: the WebAssembly z phase (distance/ball-z.ts).
+    {
+      name: "ball z (dilate, radius 3, SIMD)",
+      kernel: ballZKernel("dilate", 3, "uint8") as WindowKernel<DType, DType>,
+      dtype: "uint8",
+      levels: 2,
+      backward: false,
+      plane: [64, 67]
+    },
     { name: "ball z (erode, radius 2)", kernel: ballZKernel("erode", 2, "uint8") as WindowKernel<DType, DType>, dtype: "uint8", levels: 2, backward: false },
     { name: "label provisional (26)", kernel: provisionalLabels(26) as WindowKernel<DType, DType>, dtype: "uint8", levels: 2, backward: false }
   ]
   for (const c of cases) {
     it(c.name, () => {
       expect(c.kernel.stateBytes).toBeDefined()
-      const { info, slices } = volume(c.dtype, 12, 5, c.levels)
+      const { info, slices } = volume(c.dtype, 12, 5, c.levels, c.plane)
       const whole = sweep(c.kernel, info, slices, c.backward)
       for (const cut of [1, 5, 11]) expect(sweep(c.kernel, info, slices, c.backward, cut), `cut after ${cut}`).toEqual(whole)
     })

@@ -22,8 +22,10 @@
  */
 import type { DType } from "../../algebra/dtype.js"
 import { reach, type Halo, type WindowKernel } from "../../algebra/kernel.js"
-import { sliceLength } from "../../algebra/volume.js"
+import { sliceLength, type VolumeInfo } from "../../algebra/volume.js"
 import { arraysState } from "../internal/checkpoint-state.js"
+import { WASM_PAGE } from "../internal/wasm.js"
+import { WasmBallZ, wasmBallZBytes } from "./ball-z.js"
 
 const HALO0: Halo = { z: reach(0), y: reach(0), x: reach(0) }
 
@@ -101,6 +103,14 @@ export type BallOperation = "dilate" | "erode"
 export const cappedType = (radius: number): "uint8" | "uint16" | "int32" =>
   radius < 255 ? "uint8" : radius < 65535 ? "uint16" : "int32"
 
+/**
+ * Whether ball dilation's z phase runs as WebAssembly SIMD (ball-z.ts): uint8 masks, radii up to
+ * 16 (it reads R + 1 slices a step, and holds them as well as the window does), slices of at least
+ * 2¹² voxels (its memory comes in 64 KiB pages).
+ */
+const simdDilation = (op: BallOperation, radius: number, info: VolumeInfo): boolean =>
+  op === "dilate" && info.dtype === "uint8" && radius >= 1 && radius <= 16 && sliceLength(info) >= 2 ** 12
+
 /** Position meaning "no next target known": below every z, so that it is always looked for. */
 const NONE = -1
 
@@ -121,10 +131,19 @@ export const ballZKernel = <D extends DType, O extends "uint8" | "uint16" | "int
   cval: 0,
   output,
   opsPerVoxel: 6,
-  scratchBytes: (info) => 3 * 4 * sliceLength(info),
+  scratchBytes: (info) => Math.max(3 * 4 * sliceLength(info), simdDilation(op, radius, info) ? wasmBallZBytes(sliceLength(info), radius) + WASM_PAGE : 0),
   stateBytes: (info) => 3 * 4 * sliceLength(info),
   prepare: (info) => {
     const n = sliceLength(info)
+    const simd = simdDilation(op, radius, info) ? WasmBallZ.make(n, radius) : undefined
+    if (simd !== undefined) {
+      const previous = simd.previous
+      return {
+        ...arraysState({ previous }),
+        restore: (state) => simd.restore((state as { previous: Uint8Array }).previous),
+        compute: (w, out) => simd.step(w.z, (k) => w.at(k) as Uint8Array, out as Uint8Array)
+      }
+    }
     const cap = radius + 1
     const dilate = op === "dilate"
     // The last target at or before z: none for dilation (far away); slice −1 for erosion.

@@ -18,31 +18,15 @@
  */
 import type { TapLayout } from "./loops.js"
 import { TAP_SUM_WASM } from "./tap-sum-wasm.js"
-
-// The project's TypeScript libraries do not declare WebAssembly; what is used of it:
-declare const WebAssembly: {
-  readonly Module: new (bytes: Uint8Array) => object
-  readonly Instance: new (module: object, imports: object) => { readonly exports: Record<string, unknown> }
-  readonly Memory: new (descriptor: { initial: number }) => { readonly buffer: ArrayBuffer }
-}
+import { compiledOnce, instantiate, WASM_PAGE } from "./wasm.js"
 
 /** The dtypes with a WebAssembly tap sum (in and out). */
 export type WasmTapDType = "uint8" | "uint16" | "float32"
 
 type SumExport = (out: number, n: number, pairs: number, offs: number, weights: number) => void
 
-let compiled: object | null | undefined
 /** The compiled module, once per thread; null where WebAssembly SIMD is missing. */
-const tapSumModule = (): object | null => {
-  if (compiled === undefined) {
-    try {
-      compiled = new WebAssembly.Module(Uint8Array.from(atob(TAP_SUM_WASM), (c) => c.charCodeAt(0)))
-    } catch {
-      compiled = null
-    }
-  }
-  return compiled
-}
+const tapSumModule = compiledOnce(TAP_SUM_WASM)
 
 /** Room after the lines and after the output: a step reads and writes up to 7 voxels past n. */
 const SLACK = 16
@@ -56,7 +40,7 @@ const layout = (dtype: WasmTapDType, taps: number, dataVoxels: number, outVoxels
   const outAt = align(dataVoxels * size + SLACK, 16)
   const offsAt = align(outAt + outVoxels * size + SLACK, 16)
   const weightsAt = align(offsAt + 4 * taps, 8)
-  return { outAt, offsAt, weightsAt, bytes: align(weightsAt + 8 * taps, 65536) }
+  return { outAt, offsAt, weightsAt, bytes: align(weightsAt + 8 * taps, WASM_PAGE) }
 }
 
 /** The bytes an instance for `dataVoxels` of lines and `outVoxels` of output holds (whole pages). */
@@ -93,9 +77,7 @@ export class WasmTapSum {
     if (module === null) return undefined
     const taps = k.weights.length
     const at = layout(dtype, taps, dataVoxels, outVoxels)
-    const memory = new WebAssembly.Memory({ initial: at.bytes / 65536 })
-    const instance = new WebAssembly.Instance(module, { env: { memory } })
-    const buffer = memory.buffer
+    const { buffer, exports } = instantiate(module, at.bytes)
     // The centre's weight, then each pair's in scipy's order: outermost first.
     const c = k.before
     const weights = new Float64Array(buffer, at.weightsAt, c + 1)
@@ -103,7 +85,7 @@ export class WasmTapSum {
     for (let j = 1; j <= c; j++) weights[j] = k.weights[j - 1]!
     const size = sizeOf(dtype)
     const voxels = dtype === "uint8" ? new Uint8Array(buffer) : dtype === "uint16" ? new Uint16Array(buffer) : new Float32Array(buffer)
-    const run = instance.exports[EXPORTS[dtype]] as SumExport
+    const run = exports[EXPORTS[dtype]] as SumExport
     return new WasmTapSum(voxels, at.outAt / size, size, new Int32Array(buffer, at.offsAt, taps), at.offsAt, at.weightsAt, c, run)
   }
 
