@@ -323,6 +323,29 @@ private:
 // ------------------------------------------------------------------------------------------------
 // The ops
 
+/**
+ * One filter per axis, z then y then x (ITK's axes 2, 1, 0), each reading the previous one's
+ * output and releasing it once read; `configure(pass, k, axis)` sets pass k up. The last output
+ * cropped back to `region` (the volume before padding).
+ */
+template <typename Pass, typename TImage, typename Configure>
+static typename TImage::Pointer
+chainAxes(typename TImage::Pointer padded, const typename TImage::RegionType & region, Configure configure)
+{
+  typename Pass::Pointer passes[Dim];
+  const TImage * in = padded;
+  for (unsigned int k = 0; k < Dim; ++k)
+  {
+    passes[k] = Pass::New();
+    configure(passes[k].GetPointer(), k, Dim - 1 - k);
+    passes[k]->SetInput(in);
+    if (k > 0)
+      passes[k - 1]->ReleaseDataFlagOn();
+    in = passes[k]->GetOutput();
+  }
+  return cropTo<Pass, TImage>(passes[Dim - 1].GetPointer(), region);
+}
+
 template <typename TImage>
 static typename TImage::Pointer
 gaussian(typename TImage::Pointer image, double sigma)
@@ -334,23 +357,13 @@ gaussian(typename TImage::Pointer image, double sigma)
   auto padded = mirrorPad<TImage>(image, cube<TImage>(r));
   image = nullptr; // the padded copy replaces the input
   WeightsOperator ops[Dim];
-  typename Pass::Pointer passes[Dim];
-  const TImage * in = padded;
   // z, then y, then x: ITK's axis 2, 1, 0.
-  for (unsigned int k = 0; k < Dim; ++k)
-  {
-    const unsigned int axis = Dim - 1 - k;
+  return chainAxes<Pass, TImage>(padded, region, [&](Pass * pass, unsigned int k, unsigned int axis) {
     ops[k].SetDirection(axis);
     ops[k].SetWeights(weights);
     ops[k].CreateDirectional();
-    passes[k] = Pass::New();
-    passes[k]->SetOperator(ops[k]);
-    passes[k]->SetInput(in);
-    if (k > 0)
-      passes[k - 1]->ReleaseDataFlagOn();
-    in = passes[k]->GetOutput();
-  }
-  return cropTo<Pass, TImage>(passes[Dim - 1].GetPointer(), region);
+    pass->SetOperator(ops[k]);
+  });
 }
 
 template <typename TImage>
@@ -364,22 +377,12 @@ uniform(typename TImage::Pointer image, unsigned int size)
   const auto region = image->GetLargestPossibleRegion();
   auto padded = mirrorPad<TImage>(image, cube<TImage>(r));
   image = nullptr;
-  typename Pass::Pointer passes[Dim];
-  const TImage * in = padded;
-  for (unsigned int k = 0; k < Dim; ++k)
-  {
-    const unsigned int axis = Dim - 1 - k;
+  return chainAxes<Pass, TImage>(padded, region, [&](Pass * pass, unsigned int, unsigned int axis) {
     typename TImage::SizeType radius;
     radius.Fill(0);
     radius[axis] = r;
-    passes[k] = Pass::New();
-    passes[k]->SetRadius(radius);
-    passes[k]->SetInput(in);
-    if (k > 0)
-      passes[k - 1]->ReleaseDataFlagOn();
-    in = passes[k]->GetOutput();
-  }
-  return cropTo<Pass, TImage>(passes[Dim - 1].GetPointer(), region);
+    pass->SetRadius(radius);
+  });
 }
 
 template <typename TImage>

@@ -12,7 +12,8 @@
  *   where the slices −1 and depth count as background), capped at R + 1. O(1) amortised per voxel
  *   whatever R: the previous target is carried as state; the next one is remembered per column and
  *   looked for again only once z has passed it, from the last slice already examined, so that each
- *   column examines each slice at most once.
+ *   column examines each slice at most once. Dilation of a uint8 mask with R ≤ 16 runs as WebAssembly
+ *   SIMD instead (ball-z.ts): R + 1 reads a voxel, sixteen voxels a step, no branch.
  *
  * @example
  * ```ts
