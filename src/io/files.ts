@@ -317,10 +317,10 @@ export const begin = <A>(path: string, operation: FileError["operation"], run: (
 
 /**
  * Opens `path` for writing as a new, empty file (flags "w"), without O_TRUNC: an existing file is
- * unlinked first and the new one created with O_EXCL. ext4 (auto_da_alloc) flushes a file that was
- * opened with O_TRUNC when it is closed, on the calling thread: 1 ms per slice file here, where a
- * file created fresh costs 0.2 ms (the measurement in docs/BENCHMARKS.md, "The I/O floor"). Throws
- * as node:fs does.
+ * unlinked first and the new one created with O_EXCL. ext4 (auto_da_alloc) starts writing back,
+ * at close, a file that was opened with O_TRUNC: creating and writing 256 KiB files took 0.98 ms a
+ * file that way and 0.21 ms without (docs/BENCHMARKS.md, "Three backends at 512³"). Throws as
+ * node:fs does.
  *
  * @example
  * ```ts

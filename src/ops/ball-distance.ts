@@ -16,6 +16,9 @@
  *    is ≤ R²; along y only the decision, by two running maxima of the ball's chord half-heights
  *    (see `ballPlaneKernel`). Everything is integer: the result is exact.
  *
+ * The z phase of a dilation of a uint8 mask runs as WebAssembly SIMD (distance/ball-z.ts); the
+ * in-plane phase splits among row threads, each band reading the R rows beyond its edges.
+ *
  * Both run in one forward pass: no spill. Buffers: R + 1 input slices (the lookahead), three int32
  * slices of z state, one slice of capped distances, one int32 slice of in-plane scratch.
  *

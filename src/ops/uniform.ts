@@ -35,7 +35,7 @@ type AnyKernel = WindowKernel<DType, DType>
 const boxReach = (k: number) => ({ before: k >> 1, after: k - (k >> 1) - 1 })
 
 /**
- * The z kernel's loops over voxels [from, to) of a slice, compiled per dtypes and size: `lines` are
+ * The z kernel's loops over voxels [first, end) of a slice, compiled per dtypes and size: `lines` are
  * the window's `size` slices in z order. `fresh` sums the window's first size − 1 slices into `acc`;
  * `step` adds the last slice, stores the mean and takes the first slice away, which leaves `acc`
  * ready for the next z (integer inputs: every sum is exact, so the running sum equals the fresh
@@ -45,21 +45,21 @@ const zLoops = (input: DType, output: DType, size: number) => {
   const taps = Array.from({ length: size }, (_, t) => t)
   const locals = `const ${taps.map((t) => `l${t} = lines[${t}]`).join(", ")};`
   const sum = (count: number) => `0 + ${taps.slice(0, count).map((t) => `l${t}[i]`).join(" + ")}`
-  type Loop = (acc: Float64Array, out: VoxelArray, from: number, to: number, lines: ReadonlyArray<VoxelArray>) => void
-  const params = ["acc", "out", "from", "to", "lines"]
+  type Loop = (acc: Float64Array, out: VoxelArray, first: number, end: number, lines: ReadonlyArray<VoxelArray>) => void
+  const params = ["acc", "out", "first", "end", "lines"]
   const key = `uniform-z/${size}/${input}/${output}`
   return {
-    fresh: generated<Loop>(`${key}/fresh`, params, () => `${locals}\nfor (let i = from; i < to; i++) acc[i] = ${sum(size - 1)};`),
+    fresh: generated<Loop>(`${key}/fresh`, params, () => `${locals}\nfor (let i = first; i < end; i++) acc[i] = ${sum(size - 1)};`),
     step: generated<Loop>(
       `${key}/step`,
       params,
       () =>
-        `${locals}\nfor (let i = from; i < to; i++) { const s = acc[i] + l${size - 1}[i]; const v = s / ${size}; out[i] = ${castSource(output, "v")}; acc[i] = s - l0[i]; }`
+        `${locals}\nfor (let i = first; i < end; i++) { const s = acc[i] + l${size - 1}[i]; const v = s / ${size}; out[i] = ${castSource(output, "v")}; acc[i] = s - l0[i]; }`
     ),
     whole: generated<Loop>(
       `${key}/whole`,
       params,
-      () => `${locals}\nfor (let i = from; i < to; i++) { const v = (${sum(size)}) / ${size}; out[i] = ${castSource(output, "v")}; }`
+      () => `${locals}\nfor (let i = first; i < end; i++) { const v = (${sum(size)}) / ${size}; out[i] = ${castSource(output, "v")}; }`
     )
   }
 }

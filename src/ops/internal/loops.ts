@@ -1,6 +1,6 @@
 /**
- * Hot loops generated for one layout and one input dtype: weighted tap sums (correlate, gaussian),
- * box means (uniform) and the ball tests of binary morphology.
+ * Hot loops generated for one layout and one input dtype: weighted tap sums (correlate, gaussian)
+ * and the ball tests of binary morphology.
  *
  * A separable filter spends its time in `acc[i] = Σ_t w[t]·line_t[off_t + i]`. Written as a loop
  * over taps around a loop over voxels, every tap re-reads and re-writes `acc`; and V8 reloads a
@@ -132,31 +132,6 @@ export const tapSum = (k: TapLayout, dtype: string, single: boolean, output: DTy
     ["out", "base", "n", "lines", "offs", "w"],
     () => tapSumBody(k, single, output)
   )
-
-/**
- * `acc[i] = (0 + lines[0][offs[0] + i] + lines[1][offs[1] + i] + …) / divisor` for i < n, summed in
- * line order; with one source (`lines.length === 1`) every term reads that line.
- */
-export type BoxMean = (acc: Float64Array, n: number, lines: ReadonlyArray<VoxelArray>, offs: Int32Array, divisor: number) => void
-
-/**
- * The compiled mean of `count` lines of `dtype`, voxel by voxel. The sum starts from +0 and runs in
- * line order, as a loop over lines accumulating into a zeroed buffer would (so −0 inputs give +0).
- *
- * @example
- * ```ts
- * boxMean(3, "uint8", false)(acc, n, [previous, current, next], new Int32Array(3), 3)
- * ```
- */
-export const boxMean = (count: number, dtype: string, single: boolean): BoxMean =>
-  generated(`box/${count}/${dtype}/${single ? 1 : 0}`, ["acc", "n", "lines", "offs", "divisor"], () => {
-    const taps = Array.from({ length: count }, (_, t) => t)
-    return [
-      single ? "const s = lines[0];" : "",
-      ...taps.map((t) => `const o${t} = offs[${t}]${single ? "" : `, l${t} = lines[${t}]`};`),
-      `for (let i = 0; i < n; i++) acc[i] = (0 + ${taps.map((t) => `${single ? "s" : `l${t}`}[o${t} + i]`).join(" + ")}) / divisor;`
-    ].join("\n")
-  })
 
 /**
  * Lines that are views of one buffer — the slots of a ring (one block) or the slices of a whole
