@@ -10,7 +10,7 @@
  * slice to the next; their sums are exact, so the results are bit-identical too. Float inputs sum
  * their K slices afresh for every voxel, in order (a window must give the same voxels wherever a
  * pass starts): the running sum can round differently in the last bit (a float64 ulp; float32
- * outputs almost never notice).
+ * outputs almost never notice). uint8 kept as uint8 steps its running z sum in WebAssembly SIMD.
  *
  * @example
  * ```ts
@@ -25,9 +25,11 @@ import type { ComputeRows, WindowKernel } from "../algebra/kernel.js"
 import type { VolumeInfo } from "../algebra/volume.js"
 import type { PerAxis } from "./gaussian.js"
 import { perAxis } from "./gaussian.js"
+import { WasmBoxMean, wasmBoxMeanBytes } from "./internal/box-mean.js"
 import { builtInRecipe } from "./internal/kernel-module.js"
 import { constantLine, extendRow } from "./internal/lines.js"
 import { generated } from "./internal/loops.js"
+import { WASM_PAGE } from "./internal/wasm.js"
 
 type AnyKernel = WindowKernel<DType, DType>
 
@@ -45,7 +47,7 @@ const zLoops = (input: DType, output: DType, size: number) => {
   const taps = Array.from({ length: size }, (_, t) => t)
   const locals = `const ${taps.map((t) => `l${t} = lines[${t}]`).join(", ")};`
   const sum = (count: number) => `0 + ${taps.slice(0, count).map((t) => `l${t}[i]`).join(" + ")}`
-  type Loop = (acc: Float64Array, out: VoxelArray, first: number, end: number, lines: ReadonlyArray<VoxelArray>) => void
+  type Loop = (acc: Float64Array | Int32Array, out: VoxelArray, first: number, end: number, lines: ReadonlyArray<VoxelArray>) => void
   const params = ["acc", "out", "first", "end", "lines"]
   const key = `uniform-z/${size}/${input}/${output}`
   return {
@@ -65,6 +67,14 @@ const zLoops = (input: DType, output: DType, size: number) => {
 }
 
 /**
+ * Whether uniform's running sums step in WebAssembly SIMD (internal/box-mean.ts): uint8 kept as
+ * uint8, a mode that brings in no cval, slices of at least 2¹² voxels (its memory comes in 64 KiB
+ * pages).
+ */
+const simdBoxMean = (info: VolumeInfo, output: DType, mode: BoundaryMode): boolean =>
+  info.dtype === "uint8" && output === "uint8" && mode !== "constant" && info.shape[1] * info.shape[2] >= 2 ** 12
+
+/**
  * The box mean along z (a window of `size` slices). For integer inputs it keeps a running sum from
  * one z to the next (two reads a voxel whatever the size); a call that does not follow the previous
  * one (another z, other rows) starts it afresh.
@@ -80,7 +90,11 @@ export const uniformZKernel = (output: DType, size: number, mode: BoundaryMode, 
     cval,
     output,
     opsPerVoxel: 4,
-    scratchBytes: (info) => 8 * info.shape[1] * info.shape[2] * (mode === "constant" ? 2 : 1),
+    scratchBytes: (info) => {
+      const n = info.shape[1] * info.shape[2]
+      const simd = simdBoxMean(info, output, mode) ? wasmBoxMeanBytes(n, 3 * n) + WASM_PAGE : 0
+      return Math.max(8 * n * (mode === "constant" ? 2 : 1), simd)
+    },
     prepare: (info: VolumeInfo) => {
       const depth = info.shape[0]
       const height = info.shape[1]
@@ -89,7 +103,10 @@ export const uniformZKernel = (output: DType, size: number, mode: BoundaryMode, 
       const lines: Array<VoxelArray> = new Array(size).fill(outside)
       const loops = zLoops(info.dtype, output, size)
       const running = !isFloat(info.dtype)
-      const acc = running ? new Float64Array(height * width) : new Float64Array(0)
+      // uint8 kept as uint8 runs the step as WebAssembly SIMD (internal/box-mean.ts), its sums in its memory.
+      const n = height * width
+      const simd = simdBoxMean(info, output, mode) ? WasmBoxMean.make(n, 3 * n, size) : undefined
+      const acc = simd?.acc ?? new Float64Array(running ? n : 0)
       // The rows and z the running sum in `acc` was left ready for.
       let nextZ = -1
       let nextStart = -1
@@ -103,7 +120,15 @@ export const uniformZKernel = (output: DType, size: number, mode: BoundaryMode, 
         const to = end * width
         if (!running) return loops.whole(acc, out, from, to, lines)
         if (nextZ !== w.z || nextStart !== start || nextEnd !== end) loops.fresh(acc, out, from, to, lines)
-        loops.step(acc, out, from, to, lines)
+        if (simd === undefined) loops.step(acc, out, from, to, lines)
+        else {
+          // The slice entering the window at data[0, n), the one leaving it at [n, 2n), the means at [2n, 3n).
+          const data = simd.data
+          data.set((lines[size - 1] as Uint8Array).subarray(from, to), from)
+          data.set((lines[0] as Uint8Array).subarray(from, to), n + from)
+          simd.step(from, from, n + from, 2 * n + from, to - from)
+          out.set(data.subarray(2 * n + from, 2 * n + to), from)
+        }
         nextZ = w.z + 1
         nextStart = start
         nextEnd = end
@@ -167,7 +192,8 @@ export const uniformYKernel = (output: DType, size: number, mode: BoundaryMode, 
     cval,
     output,
     opsPerVoxel: 3,
-    scratchBytes: (info) => 8 * info.shape[2] * 3 + 4 * (info.shape[1] + size),
+    scratchBytes: (info) =>
+      8 * info.shape[2] * 3 + 4 * (info.shape[1] + size) + (simdBoxMean(info, output, mode) ? wasmBoxMeanBytes(info.shape[2], 2 * info.shape[1] * info.shape[2]) + WASM_PAGE : 0),
     prepare: (info: VolumeInfo) => {
       const height = info.shape[1]
       const width = info.shape[2]
@@ -176,8 +202,25 @@ export const uniformYKernel = (output: DType, size: number, mode: BoundaryMode, 
       const sum = new Float64Array(width)
       const outsideRow = constantLine(width, cval)
       const { first, next } = runningRows(info.dtype, output)
+      const n = height * width
+      // uint8 kept as uint8: the column sums step in WebAssembly SIMD, over the slice copied to
+      // data[0, n), the means at data[n, 2n).
+      const simd = simdBoxMean(info, output, mode) ? WasmBoxMean.make(width, 2 * n, size) : undefined
+      const simdRows: ComputeRows = (w, out, start, end) => {
+        const box = simd!
+        const slice = w.at(0) as Uint8Array
+        box.data.set(slice)
+        const acc = box.acc.fill(0)
+        for (let p = start; p < start + size - 1; p++) {
+          const o = table[p]! * width
+          for (let x = 0; x < width; x++) acc[x]! += slice[o + x]!
+        }
+        for (let y = start; y < end; y++) box.step(0, table[y + size - 1]! * width, table[y]! * width, n + y * width, width)
+        out.set(box.data.subarray(n + start * width, n + end * width), start * width)
+      }
       const computeRows: ComputeRows = (w, out, start, end) => {
         if (start >= end) return
+        if (simd !== undefined) return simdRows(w, out, start, end)
         const slice = w.at(0)
         sum.fill(0)
         for (let p = start; p < start + size; p++) {
