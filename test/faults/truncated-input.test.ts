@@ -46,7 +46,12 @@ describe("an input truncated while a run reads it", () => {
         const output = path.join(out, "out.nrrd")
         const run = startCli(["run", input, output, "gaussian:sigma=1"])
         // Until the run has written part of its output (so it is reading mid-volume)…
-        const written = () => fs.readdirSync(out).filter((n) => n.includes(".partial-")).reduce((a, n) => a + fs.statSync(path.join(out, n)).size, 0)
+        // (A temporary may be renamed between the listing and its stat: the lock's draft is.)
+        const written = () =>
+          fs
+            .readdirSync(out)
+            .filter((n) => n.includes(".partial-"))
+            .reduce((a, n) => a + (fs.statSync(path.join(out, n), { throwIfNoEntry: false })?.size ?? 0), 0)
         const deadline = Date.now() + 60_000
         while (written() < 2 * 256 * 256 && Date.now() < deadline) await sleep(5)
         run.child.kill("SIGSTOP")
