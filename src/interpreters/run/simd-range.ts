@@ -20,6 +20,7 @@
  */
 import { dtypeRange, type DType, type VoxelArray } from "../../algebra/dtype.js"
 import type { Expr } from "../../algebra/expr.js"
+import { compiledOnce, instantiate } from "../../ops/internal/wasm.js"
 import { SIMD_RANGE_WASM } from "./simd-range-wasm.js"
 
 /** Dtypes with a SIMD range loop. */
@@ -131,41 +132,26 @@ export const voxelRange = (expr: Expr, dtype: DType): VoxelRange | undefined => 
 // The WebAssembly module (simd-range.wat): one function per dtype, range(src, dst, n, lo, hi)
 // writing n (a multiple of 16) bytes of 0/1 at dst.
 
-// The project's TypeScript libraries do not declare WebAssembly; what is used of it:
-declare const WebAssembly: {
-  readonly Module: new (bytes: Uint8Array) => object
-  readonly Instance: new (module: object, imports: object) => { readonly exports: Record<string, unknown> }
-  readonly Memory: new (descriptor: { initial: number }) => { readonly buffer: ArrayBuffer }
-}
-
 /** Voxels per call: the slice goes through the module's memory in pieces of this many. */
 const PIECE = 1 << 16
 /** Where the mask goes: past a piece of the widest input (4 bytes a voxel). */
 const DST_AT = PIECE * 4
-/** A piece of input, its mask, and room for the last step's rounding up to 16 voxels. */
-const MEMORY_PAGES = Math.ceil((DST_AT + PIECE + 64) / 65536)
 
 type RangeKernel = (src: number, dst: number, n: number, lo: number, hi: number) => void
 interface RangeModule {
-  readonly memory: { readonly buffer: ArrayBuffer }
+  readonly buffer: ArrayBuffer
   readonly kernels: Readonly<Record<RangeDType, RangeKernel>>
 }
 
+const rangeWasm = compiledOnce(SIMD_RANGE_WASM)
 let instance: RangeModule | null | undefined
 /** The module, instantiated once per thread; null where WebAssembly SIMD is missing. */
 const rangeModule = (): RangeModule | null => {
   if (instance !== undefined) return instance
-  try {
-    const bytes = Uint8Array.from(atob(SIMD_RANGE_WASM), (c) => c.charCodeAt(0))
-    const memory = new WebAssembly.Memory({ initial: MEMORY_PAGES })
-    const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports
-    instance = {
-      memory,
-      kernels: Object.fromEntries(RANGE_DTYPES.map((d) => [d, exports[d] as RangeKernel])) as Record<RangeDType, RangeKernel>
-    }
-  } catch {
-    instance = null
-  }
+  const module = rangeWasm()
+  if (module === null) return (instance = null)
+  const { buffer, exports } = instantiate(module, DST_AT + PIECE + 64)
+  instance = { buffer, kernels: Object.fromEntries(RANGE_DTYPES.map((d) => [d, exports[d] as RangeKernel])) as Record<RangeDType, RangeKernel> }
   return instance
 }
 
@@ -195,7 +181,7 @@ export const rangeLoop = (
   const hi = limits === undefined ? range.hi : Math.min(range.hi, limits[1])
   const empty = lo > hi
   // The memory never grows, so these views stay valid.
-  const memory = new Uint8Array(m.memory.buffer)
+  const memory = new Uint8Array(m.buffer)
   const mask = memory.subarray(DST_AT, DST_AT + PIECE)
   return (out, inputs, length) => {
     if (empty) return void out.fill(0, 0, length)

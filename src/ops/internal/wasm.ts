@@ -1,6 +1,7 @@
 /**
- * Loading the library's WebAssembly SIMD modules (assembled from .wat files by
- * scripts/assemble-wasm.mjs into base64 constants): each compiled once per thread, each instance
+ * Loading the library's WebAssembly SIMD modules, the ops' and the run interpreter's range masks
+ * (assembled from .wat files by scripts/assemble-wasm.mjs into base64 constants): each compiled
+ * once per thread, each instance
  * with a memory of its own. Where WebAssembly SIMD is missing, `compiledOnce` gives null and the
  * kernels keep their JavaScript loops.
  *
