@@ -49,11 +49,12 @@ export const threadCount = (given: Option.Option<number>) =>
   })
 
 /**
- * A suggested --memory: what this process needs, with room for the runtime of the next one, which
- * is measured anew and varies by a few MiB (more when run from the sources under tsx), so that the
- * suggestion is not refused in turn.
+ * A suggested --memory: what this process needs, with room for the runtime of the next process,
+ * which is measured anew. The runtime varies by a few MiB from the bundle and by up to 16 MiB from
+ * the sources under tsx (ten runs at once on 2 cores: 164–180 MiB), so the room grows with it.
  */
-const suggestion = (neededBytes: number): string => sizeAtLeast(Math.ceil((neededBytes * 1.05 + 4 * 2 ** 20) / 2 ** 20) * 2 ** 20)
+const suggestion = (neededBytes: number, runtimeBytes: number): string =>
+  sizeAtLeast(Math.ceil((neededBytes + 0.2 * runtimeBytes + 4 * 2 ** 20) / 2 ** 20) * 2 ** 20)
 
 /** The plan options of the flags, fitted to --memory and --buffers; refuses what cannot fit, naming a size that does. */
 export const fitBudget = (program: Program, f: BudgetFlags): Effect.Effect<Budget, UsageError | Plan.PlanError> =>
@@ -87,7 +88,7 @@ export const fitBudget = (program: Program, f: BudgetFlags): Effect.Effect<Budge
       detail:
         `--memory ${f.memory.value} is too small: the runtime takes ${formatBytes(least.runtimeBytes)}, headroom ${formatBytes(least.headroomBytes)}` +
         (least.workerThreads > 0 ? `, ${least.workerThreads} worker thread${least.workerThreads === 1 ? "" : "s"} ${formatBytes(least.workerBytes)}` : "") +
-        ` and the plan's buffers at least ${formatBytes(minimum)}; try --memory ${suggestion(needed)}`
+        ` and the plan's buffers at least ${formatBytes(minimum)}; try --memory ${suggestion(needed, least.runtimeBytes)}`
     })
   })
 
