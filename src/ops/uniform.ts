@@ -10,7 +10,8 @@
  * slice to the next; their sums are exact, so the results are bit-identical too. Float inputs sum
  * their K slices afresh for every voxel, in order (a window must give the same voxels wherever a
  * pass starts): the running sum can round differently in the last bit (a float64 ulp; float32
- * outputs almost never notice). uint8 kept as uint8 steps its running z sum in WebAssembly SIMD.
+ * outputs almost never notice). uint8 kept as uint8 steps its running z and y sums in WebAssembly
+ * SIMD, and float32 kept as float32 its z and y sums (float64, in the same order).
  *
  * @example
  * ```ts
@@ -25,7 +26,7 @@ import type { ComputeRows, WindowKernel } from "../algebra/kernel.js"
 import type { VolumeInfo } from "../algebra/volume.js"
 import type { PerAxis } from "./gaussian.js"
 import { perAxis } from "./gaussian.js"
-import { WasmBoxMean, wasmBoxMeanBytes } from "./internal/box-mean.js"
+import { WasmBoxMean, WasmBoxMeanF32, wasmBoxMeanBytes } from "./internal/box-mean.js"
 import { builtInRecipe } from "./internal/kernel-module.js"
 import { constantLine, extendRow } from "./internal/lines.js"
 import { generated } from "./internal/loops.js"
@@ -74,6 +75,13 @@ const zLoops = (input: DType, output: DType, size: number) => {
 const simdBoxMean = (info: VolumeInfo, output: DType, mode: BoundaryMode): boolean =>
   info.dtype === "uint8" && output === "uint8" && mode !== "constant" && info.shape[1] * info.shape[2] >= 2 ** 12
 
+/** The same for float32 kept as float32 (its sums in float64: internal/box-mean.ts, WasmBoxMeanF32). */
+const simdBoxMeanF32 = (info: VolumeInfo, output: DType, mode: BoundaryMode): boolean =>
+  info.dtype === "float32" && output === "float32" && mode !== "constant" && info.shape[1] * info.shape[2] >= 2 ** 12
+
+/** Where a region of n float32 voxels after `regions` others starts in WasmBoxMeanF32's data: a call writes up to 3 past its range. */
+const f32Region = (n: number, regions: number): number => regions * (Math.ceil(n / 4) * 4 + 4)
+
 /**
  * The box mean along z (a window of `size` slices). For integer inputs it keeps a running sum from
  * one z to the next (two reads a voxel whatever the size); a call that does not follow the previous
@@ -93,7 +101,8 @@ export const uniformZKernel = (output: DType, size: number, mode: BoundaryMode, 
     scratchBytes: (info) => {
       const n = info.shape[1] * info.shape[2]
       const simd = simdBoxMean(info, output, mode) ? wasmBoxMeanBytes(n, 3 * n) + WASM_PAGE : 0
-      return Math.max(8 * n * (mode === "constant" ? 2 : 1), simd)
+      const simdF32 = simdBoxMeanF32(info, output, mode) ? WasmBoxMeanF32.bytes(size, f32Region(Z_CHUNK, size + 1)) + WASM_PAGE : 0
+      return Math.max(8 * n * (mode === "constant" ? 2 : 1), simd, simdF32)
     },
     prepare: (info: VolumeInfo) => {
       const depth = info.shape[0]
@@ -107,6 +116,7 @@ export const uniformZKernel = (output: DType, size: number, mode: BoundaryMode, 
       const n = height * width
       const simd = simdBoxMean(info, output, mode) ? WasmBoxMean.make(n, 3 * n, size) : undefined
       const acc = simd?.acc ?? new Float64Array(running ? n : 0)
+      const whole = simdBoxMeanF32(info, output, mode) ? simdWhole(size) : undefined
       // The rows and z the running sum in `acc` was left ready for.
       let nextZ = -1
       let nextStart = -1
@@ -118,6 +128,7 @@ export const uniformZKernel = (output: DType, size: number, mode: BoundaryMode, 
         }
         const from = start * width
         const to = end * width
+        if (whole !== undefined) return whole(lines as ReadonlyArray<Float32Array>, out as Float32Array, from, to)
         if (!running) return loops.whole(acc, out, from, to, lines)
         if (nextZ !== w.z || nextStart !== start || nextEnd !== end) loops.fresh(acc, out, from, to, lines)
         if (simd === undefined) loops.step(acc, out, from, to, lines)
@@ -134,6 +145,30 @@ export const uniformZKernel = (output: DType, size: number, mode: BoundaryMode, 
         nextEnd = end
       }
       return { compute: (w, out) => computeRows(w, out, 0, height), computeRows }
+    }
+  }
+}
+
+/** Voxels per chunk of simdWhole: its lines and means stay in the core's L2 cache. */
+const Z_CHUNK = 4096
+
+/**
+ * float32 means along z as WebAssembly SIMD, the same voxels as `zLoops`' `whole`: chunk by chunk,
+ * the window's `size` lines are copied into the instance's memory and summed there afresh. (A ring
+ * of whole slices in its memory would copy each slice once instead of `size` times, but hold
+ * `size` + 1 slices more per thread: 6 MiB more peak RSS at 512² × 5.)
+ */
+const simdWhole = (size: number) => {
+  const box = WasmBoxMeanF32.make(size, f32Region(Z_CHUNK, size + 1), size)!
+  const offsets = Array.from({ length: size }, (_, t) => f32Region(Z_CHUNK, t))
+  const means = f32Region(Z_CHUNK, size)
+  const data = box.data
+  return (lines: ReadonlyArray<Float32Array>, out: Float32Array, from: number, to: number): void => {
+    for (let c = from; c < to; c += Z_CHUNK) {
+      const end = Math.min(c + Z_CHUNK, to)
+      for (let t = 0; t < size; t++) data.set(lines[t]!.subarray(c, end), offsets[t])
+      box.whole(offsets, means, end - c)
+      out.set(data.subarray(means, means + end - c), c)
     }
   }
 }
@@ -192,8 +227,12 @@ export const uniformYKernel = (output: DType, size: number, mode: BoundaryMode, 
     cval,
     output,
     opsPerVoxel: 3,
-    scratchBytes: (info) =>
-      8 * info.shape[2] * 3 + 4 * (info.shape[1] + size) + (simdBoxMean(info, output, mode) ? wasmBoxMeanBytes(info.shape[2], 2 * info.shape[1] * info.shape[2]) + WASM_PAGE : 0),
+    scratchBytes: (info) => {
+      const n = info.shape[1] * info.shape[2]
+      const simd = simdBoxMean(info, output, mode) ? wasmBoxMeanBytes(info.shape[2], 2 * n) + WASM_PAGE : 0
+      const simdF32 = simdBoxMeanF32(info, output, mode) ? WasmBoxMeanF32.bytes(info.shape[2], f32Region(info.shape[2], size + 2)) + WASM_PAGE : 0
+      return 8 * info.shape[2] * 3 + 4 * (info.shape[1] + size) + simd + simdF32
+    },
     prepare: (info: VolumeInfo) => {
       const height = info.shape[1]
       const width = info.shape[2]
@@ -218,9 +257,33 @@ export const uniformYKernel = (output: DType, size: number, mode: BoundaryMode, 
         for (let y = start; y < end; y++) box.step(0, table[y + size - 1]! * width, table[y]! * width, n + y * width, width)
         out.set(box.data.subarray(n + start * width, n + end * width), start * width)
       }
+      // float32 kept as float32: the same with float64 sums, four voxels a step, over the whole
+      // slice. The rows go through a ring of size + 1 rows in its memory (extended position p in
+      // slot p mod (size + 1)): the window's rows and the one leaving it; the means through one more.
+      const simdF32 = simdBoxMeanF32(info, output, mode) ? WasmBoxMeanF32.make(width, f32Region(width, size + 2), size) : undefined
+      const slotOf = (p: number) => f32Region(width, p % (size + 1))
+      const meanRow = f32Region(width, size + 1)
+      const simdF32Slice = (slice: Float32Array, out: Float32Array) => {
+        const box = simdF32!
+        const data = box.data
+        const enter = (p: number) => data.set(slice.subarray(table[p]! * width, table[p]! * width + width), slotOf(p))
+        box.sums.fill(0)
+        for (let p = 0; p < size; p++) {
+          enter(p)
+          box.add(0, slotOf(p), width)
+        }
+        box.mean(0, meanRow, width)
+        out.set(data.subarray(meanRow, meanRow + width), 0)
+        for (let y = 1; y < height; y++) {
+          enter(y + size - 1)
+          box.step(0, slotOf(y + size - 1), slotOf(y - 1), meanRow, width)
+          out.set(data.subarray(meanRow, meanRow + width), y * width)
+        }
+      }
       const computeRows: ComputeRows = (w, out, start, end) => {
         if (start >= end) return
         if (simd !== undefined) return simdRows(w, out, start, end)
+        if (simdF32 !== undefined && start === 0 && end === height) return simdF32Slice(w.at(0) as Float32Array, out as Float32Array)
         const slice = w.at(0)
         sum.fill(0)
         for (let p = start; p < start + size; p++) {

@@ -1,8 +1,10 @@
 /**
- * Running box sums of uint8 data stored as uint8 means, as WebAssembly SIMD (box-mean.wat):
- * sixteen voxels a step, the same voxels as uniform's JavaScript loops (the sums are exact
- * integers, and the quotient is truncated as the cast truncates it). uniform's z and y kernels
- * run on it: along z the running sums are one per voxel of the slice, along y one per column.
+ * Box sums for uniform's z and y kernels as WebAssembly SIMD (box-mean.wat), with the same voxels
+ * as its JavaScript loops: `WasmBoxMean` steps running sums of uint8 data stored as uint8 means,
+ * sixteen voxels a step (the sums are exact integers, and the quotient is truncated as the cast
+ * truncates it); `WasmBoxMeanF32` sums float32 data in float64, four voxels a step, one operation
+ * at a time in the loops' order, and rounds each mean once to float32. Along z the sums are one
+ * per voxel of the slice, along y one per column.
  *
  * An instance's memory holds the running sums (`acc`, int32, which a fresh start fills) and a
  * data region (`data`) where the caller puts the lines it steps over and finds the means.
@@ -19,6 +21,9 @@ import { BOX_MEAN_WASM } from "./box-mean-wasm.js"
 import { compiledOnce, instantiate } from "./wasm.js"
 
 type StepExport = (acc: number, last: number, first: number, out: number, n: number, size: number) => void
+type AddExport = (acc: number, src: number, n: number) => void
+type MeanExport = (acc: number, out: number, n: number, size: number) => void
+type WholeExport = (lines: number, count: number, out: number, n: number, size: number) => void
 
 const boxMeanModule = compiledOnce(BOX_MEAN_WASM)
 
@@ -57,5 +62,72 @@ export class WasmBoxMean {
   step(sum: number, last: number, first: number, means: number, count: number): void {
     const at = this.dataAt
     this.run(4 * sum, at + last, at + first, at + means, count, this.size)
+  }
+}
+
+/**
+ * float32 box sums kept in float64 (the `_f32` functions of box-mean.wat). Offsets are in voxels:
+ * `sum` into the sums, the others into the data region (float32). Each call also reads and writes
+ * up to 3 voxels past its range.
+ *
+ * @example
+ * ```ts
+ * const box = WasmBoxMeanF32.make(n, 3 * n, 5)!
+ * box.data.set(slice0); box.sums.fill(0)
+ * box.add(0, 0, n)          // sums = 0 + slice0
+ * box.mean(0, 2 * n, n)     // data[2n, 3n) = sums / 5, rounded to float32
+ * ```
+ */
+export class WasmBoxMeanF32 {
+  private constructor(
+    /** The float64 sums. */
+    readonly sums: Float64Array,
+    /** The data region: float32 lines and means, where the caller places them. */
+    readonly data: Float32Array,
+    private readonly dataAt: number,
+    private readonly size: number,
+    private readonly exports: Record<string, unknown>,
+    private readonly offsets = new Int32Array(sums.buffer, 0, 2 * sums.length)
+  ) {}
+
+  /** The bytes of an instance with `sums` sums and `voxels` float32 voxels of data. */
+  static bytes(sums: number, voxels: number): number {
+    return 8 * align16(sums) + 4 * align16(voxels)
+  }
+
+  /** An instance with `sums` sums, `voxels` of data and boxes of `size` (≥ 2); undefined without SIMD. */
+  static make(sums: number, voxels: number, size: number): WasmBoxMeanF32 | undefined {
+    const module = boxMeanModule()
+    if (module === null || size < 2) return undefined
+    const { buffer, exports } = instantiate(module, WasmBoxMeanF32.bytes(sums, voxels))
+    const dataAt = 8 * align16(sums)
+    return new WasmBoxMeanF32(new Float64Array(buffer, 0, sums), new Float32Array(buffer, dataAt, voxels), dataAt, size, exports)
+  }
+
+  /**
+   * data[out + k] = float32((0 + data[lines[0] + k] + … + data[lines[L − 1] + k]) / size), for
+   * k < count: the sums of L ≤ `sums` lines at once (`lines` are data offsets). It overwrites the
+   * first L sums.
+   */
+  whole(lines: ReadonlyArray<number>, out: number, count: number): void {
+    // The lines' byte offsets go where the sums start, which this does not use.
+    const table = this.offsets
+    for (let t = 0; t < lines.length; t++) table[t] = this.dataAt + 4 * lines[t]!
+    ;(this.exports.whole_f32 as WholeExport)(0, lines.length, this.dataAt + 4 * out, count, this.size)
+  }
+
+  /** sums[sum + k] = sums[sum + k] + data[src + k], for k < count. */
+  add(sum: number, src: number, count: number): void {
+    ;(this.exports.add_f32 as AddExport)(8 * sum, this.dataAt + 4 * src, count)
+  }
+
+  /** data[out + k] = float32(sums[sum + k] / size), for k < count. */
+  mean(sum: number, out: number, count: number): void {
+    ;(this.exports.mean_f32 as MeanExport)(8 * sum, this.dataAt + 4 * out, count, this.size)
+  }
+
+  /** s = sums[sum + k] + (data[a + k] − data[b + k]); sums[sum + k] = s; data[out + k] = float32(s / size), for k < count. */
+  step(sum: number, a: number, b: number, out: number, count: number): void {
+    ;(this.exports.step_f32 as StepExport)(8 * sum, this.dataAt + 4 * a, this.dataAt + 4 * b, this.dataAt + 4 * out, count, this.size)
   }
 }
