@@ -11,8 +11,12 @@
  *   npx tsx bench/matrix/run.ts [--shapes 256,512] [--dtypes uint8,uint16,float32] [--inputs ramp,structured]
  *     [--ops copy,threshold,...] [--backends slicewise,scipy,dask,itk] [--repeat 3] [--data /tmp/slicewise-matrix]
  *     [--out DATA/results.json] [--md OUT.md] [--cli bin/slicewise.js] [--chunk 64] [--timeout 3600]
- *     [--peers-1024] [--keep-outputs] [--retry-failed] [--note TEXT] [--commit SHA] [--list] [--render]
+ *     [--peers-1024] [--keep-outputs] [--retry-failed] [--busy N] [--note TEXT] [--commit SHA] [--list] [--render]
+ *
+ * --busy N keeps N other processes spinning for the whole invocation (each takes a core), for the
+ * "under load" figures: with --busy 1 on 2 cores, a backend that counts on a second core loses it.
  */
+import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -77,7 +81,7 @@ interface Results {
   machine: ReturnType<typeof machine>
   versions: ReturnType<typeof versions>
   /** `node`: the Node that ran slicewise in this invocation (on PATH), when it was recorded. */
-  invocations: Array<{ date: string; command: string; load1: number; node?: string }>
+  invocations: Array<{ date: string; command: string; load1: number; node?: string; busy?: number }>
   notes: Array<string>
   cases: Record<string, CaseResult>
 }
@@ -106,6 +110,13 @@ const timeoutS = Number(args.str("timeout", "3600"))
 const peers1024 = args.bool("peers-1024")
 const keepOutputs = args.bool("keep-outputs")
 const retryFailed = args.bool("retry-failed")
+const busy = Number(args.str("busy", "0"))
+
+// Spinning processes for --busy, stopped when this one ends however it ends.
+const spinners = Array.from({ length: busy }, () => spawn("sh", ["-c", "while :; do :; done"], { stdio: "ignore" }))
+const stopSpinners = () => spinners.forEach((c) => c.kill("SIGKILL"))
+process.on("exit", stopSpinners)
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => process.exit(130))
 
 const stamp = () => new Date().toISOString().slice(11, 19)
 const log = (s: string) => console.log(`[${stamp()}] ${s}`)
@@ -127,7 +138,8 @@ if (!args.bool("render")) results.invocations.push({
   date: new Date().toISOString(),
   command: `npx tsx bench/matrix/run.ts ${argv.map((a) => (/[\s'"]/.test(a) ? JSON.stringify(a) : a)).join(" ")}`.trim(),
   load1: os.loadavg()[0]!,
-  node: slicewiseNode()
+  node: slicewiseNode(),
+  ...(busy > 0 && { busy })
 })
 if (args.has("note") && !args.bool("render")) results.notes.push(args.str("note", ""))
 const save = () => {
@@ -329,7 +341,8 @@ const renderMarkdown = (res: Results): string => {
   lines.push(`Measured ${res.created.slice(0, 16).replace("T", " ")} – ${res.updated.slice(0, 16).replace("T", " ")} UTC. Commands:`, "")
   for (const inv of res.invocations) {
     const node = inv.node !== undefined && inv.node !== v.node ? `, Node ${inv.node}` : ""
-    lines.push(`- \`${inv.command}\` (${inv.date.slice(0, 16).replace("T", " ")}, load ${inv.load1.toFixed(1)}${node})`)
+    const spinning = inv.busy === undefined ? "" : `, ${inv.busy} spinning process${inv.busy === 1 ? "" : "es"} beside it`
+    lines.push(`- \`${inv.command}\` (${inv.date.slice(0, 16).replace("T", " ")}, load ${inv.load1.toFixed(1)}${spinning}${node})`)
   }
   lines.push("")
   for (const n of res.notes) lines.push(`${n}`, "")
