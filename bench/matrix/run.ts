@@ -50,7 +50,8 @@ import {
   type Backend,
   type Comparison,
   type Measurement,
-  type Op
+  type Op,
+  warmPageCache
 } from "./lib.js"
 
 interface BackendResult {
@@ -113,7 +114,11 @@ const retryFailed = args.bool("retry-failed")
 const busy = Number(args.str("busy", "0"))
 
 // Spinning processes for --busy, stopped when this one ends however it ends.
-const spinners = Array.from({ length: busy }, () => spawn("sh", ["-c", "while :; do :; done"], { stdio: "ignore" }))
+const spinners = Array.from({ length: busy }, () => {
+  const child = spawn("sh", ["-c", "while :; do :; done"], { stdio: "ignore" })
+  child.unref()
+  return child
+})
 const stopSpinners = () => spinners.forEach((c) => c.kill("SIGKILL"))
 process.on("exit", stopSpinners)
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => process.exit(130))
@@ -213,6 +218,8 @@ const main = async () => {
       }
   save()
   log(`done: ${outFile}, ${mdFile}`)
+  // The spinners' handles would keep this process, and so them, alive.
+  stopSpinners()
 }
 
 const runCase = async (size: number, dtype: string, input: string, op: Op, inDir: string, zarrOf: () => string) => {
@@ -253,6 +260,7 @@ const runCase = async (size: number, dtype: string, input: string, op: Op, inDir
       fs.rmSync(outDir(b), { recursive: true, force: true })
       fs.mkdirSync(outRoot, { recursive: true })
       const base = path.join(logs, `${key}-${b}-${r.runs.length + 1}`)
+      warmPageCache(b === "dask" ? zarrOf() : inDir)
       const m = await measure(cmd, `${base}.time`, `${base}.log`, timeoutS)
       r.command = cmd
       r.runs.push(m)
