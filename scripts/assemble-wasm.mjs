@@ -4,6 +4,7 @@
 //   src/interpreters/run/simd-range.wat → src/interpreters/run/simd-range-wasm.ts (SIMD_RANGE_WASM)
 //   src/ops/distance/ball-z.wat         → src/ops/distance/ball-z-wasm.ts         (BALL_Z_WASM)
 //   src/ops/internal/box-mean.wat       → src/ops/internal/box-mean-wasm.ts       (BOX_MEAN_WASM)
+//   src/interpreters/run/table-lookup.wat → src/interpreters/run/table-lookup-wasm.ts (TABLE_LOOKUP_WASM)
 // Run after editing a .wat: `node scripts/assemble-wasm.mjs`; tests check that each pair agrees.
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -17,7 +18,8 @@ export const WASM_SOURCES = [
   { wat: "src/ops/internal/tap-sum.wat", out: "src/ops/internal/tap-sum-wasm.ts", name: "TAP_SUM_WASM" },
   { wat: "src/interpreters/run/simd-range.wat", out: "src/interpreters/run/simd-range-wasm.ts", name: "SIMD_RANGE_WASM" },
   { wat: "src/ops/distance/ball-z.wat", out: "src/ops/distance/ball-z-wasm.ts", name: "BALL_Z_WASM" },
-  { wat: "src/ops/internal/box-mean.wat", out: "src/ops/internal/box-mean-wasm.ts", name: "BOX_MEAN_WASM" }
+  { wat: "src/ops/internal/box-mean.wat", out: "src/ops/internal/box-mean-wasm.ts", name: "BOX_MEAN_WASM" },
+  { wat: "src/interpreters/run/table-lookup.wat", out: "src/interpreters/run/table-lookup-wasm.ts", name: "TABLE_LOOKUP_WASM" }
 ]
 
 /** The bytes of the module `wat` (a path from the repository's root) assembles to, base64. */

@@ -2,7 +2,8 @@
  * Compiles a pointwise expression into one loop per slice, specialised for its input and output
  * dtypes: the tree is turned into JavaScript source once, so the per-voxel work is a straight-line
  * expression with no closures, calls through the tree, or allocation. A range test of one input
- * (a threshold) runs as a WebAssembly SIMD loop instead (./simd-range.ts).
+ * (a threshold) runs as a WebAssembly SIMD loop instead (./simd-range.ts), and a uint32 table
+ * lookup of uint32 voxels as a WebAssembly loop (./table-lookup.ts).
  *
  * @example
  * ```ts
@@ -15,6 +16,7 @@ import type { Expr } from "../../algebra/expr.js"
 import * as E from "../../algebra/expr.js"
 import { generatedWith } from "../../ops/internal/loops.js"
 import { rangeLoop, voxelRange, type RangeDType, type VoxelRange } from "./simd-range.js"
+import { lookupUint32 } from "./table-lookup.js"
 
 /**
  * Fills `out[0 … length)` from `inputs`; `scalars[k]` is the value of the k-th scalar the expression
@@ -31,6 +33,7 @@ export type PointwiseLoop = (
 const helpers = {
   round: (a: number) => E.applyUnary("round", a),
   lookup: E.tableAt,
+  lookupUint32,
   // Mid-expression casts must truncate themselves (a final store into a typed array truncates).
   cast: Object.fromEntries(DTYPES.map((d) => [d, (v: number) => castValue(d, v)]))
 }
@@ -170,14 +173,18 @@ export const pointwiseSource = (expr: Expr, inputs: ReadonlyArray<DType>, output
  * of the output's own dtype (label's provisional → final labels): a loop that stores the entries as
  * they are, without the general loop's truncation, range test of the index and cast, all of which
  * change nothing there (label-final at 512³: 286–340 ms against the general loop's 388–495 ms,
- * docs/BENCHMARKS.md). Falls through to the general loop otherwise.
+ * docs/BENCHMARKS.md); for uint32 labels, a WebAssembly loop. Falls through to the general loop
+ * otherwise.
  */
 const tableLookupFastPath = (expr: Expr, inputs: ReadonlyArray<DType>, output: DType): ReadonlyArray<string> => {
   // An unsigned integer input (lowest value 0; floats' is −∞) indexes as it is: no truncation, never negative.
   if (expr._tag !== "Lookup" || expr.index._tag !== "Input" || inputs.length !== 1 || dtypeRange(inputs[0]!)[0] !== 0) return []
+  // uint32 labels in a uint32 table (label-final): as WebAssembly where it can (./table-lookup.ts).
+  const wasm = inputs[0] === "uint32" && output === "uint32" ? ["  if (h.lookupUint32(out, in0, length, table)) return;"] : []
   return [
     `if (scalars[0] instanceof ${arrayClassName(output)}) {`,
     "  const in0 = inputs[0], table = scalars[0], entries = table.length;",
+    ...wasm,
     "  for (let i = 0; i < length; i++) {",
     "    const x = in0[i];",
     "    out[i] = x < entries ? table[x] : 0;",
