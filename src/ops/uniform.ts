@@ -10,8 +10,8 @@
  * slice to the next; their sums are exact, so the results are bit-identical too. Float inputs sum
  * their K slices afresh for every voxel, in order (a window must give the same voxels wherever a
  * pass starts): the running sum can round differently in the last bit (a float64 ulp; float32
- * outputs almost never notice). uint8 kept as uint8 steps its running z and y sums in WebAssembly
- * SIMD, and float32 kept as float32 its z and y sums (float64, in the same order).
+ * outputs almost never notice). uint8 and uint16 kept as themselves step their running z and y sums
+ * in WebAssembly SIMD, and float32 kept as float32 its z and y sums (float64, in the same order).
  *
  * @example
  * ```ts
@@ -26,7 +26,7 @@ import type { ComputeRows, WindowKernel } from "../algebra/kernel.js"
 import type { VolumeInfo } from "../algebra/volume.js"
 import type { PerAxis } from "./gaussian.js"
 import { perAxis } from "./gaussian.js"
-import { WasmBoxMean, WasmBoxMeanF32, wasmBoxMeanBytes } from "./internal/box-mean.js"
+import { WasmBoxMean, WasmBoxMeanF32, wasmBoxMeanBytes, type BoxMeanDType } from "./internal/box-mean.js"
 import { builtInRecipe } from "./internal/kernel-module.js"
 import { constantLine, extendRow } from "./internal/lines.js"
 import { generated } from "./internal/loops.js"
@@ -68,12 +68,12 @@ const zLoops = (input: DType, output: DType, size: number) => {
 }
 
 /**
- * Whether uniform's running sums step in WebAssembly SIMD (internal/box-mean.ts): uint8 kept as
- * uint8, a mode that brings in no cval, slices of at least 2¹² voxels (its memory comes in 64 KiB
+ * Whether uniform's running sums step in WebAssembly SIMD (internal/box-mean.ts): uint8 or uint16
+ * kept as itself, a mode that brings in no cval, slices of at least 2¹² voxels (its memory comes in 64 KiB
  * pages).
  */
-const simdBoxMean = (info: VolumeInfo, output: DType, mode: BoundaryMode): boolean =>
-  info.dtype === "uint8" && output === "uint8" && mode !== "constant" && info.shape[1] * info.shape[2] >= 2 ** 12
+const simdBoxMean = (info: VolumeInfo, output: DType, mode: BoundaryMode): info is VolumeInfo<BoxMeanDType> =>
+  (info.dtype === "uint8" || info.dtype === "uint16") && output === info.dtype && mode !== "constant" && info.shape[1] * info.shape[2] >= 2 ** 12
 
 /** The same for float32 kept as float32 (its sums in float64: internal/box-mean.ts, WasmBoxMeanF32). */
 const simdBoxMeanF32 = (info: VolumeInfo, output: DType, mode: BoundaryMode): boolean =>
@@ -100,7 +100,7 @@ export const uniformZKernel = (output: DType, size: number, mode: BoundaryMode, 
     opsPerVoxel: 4,
     scratchBytes: (info) => {
       const n = info.shape[1] * info.shape[2]
-      const simd = simdBoxMean(info, output, mode) ? wasmBoxMeanBytes(n, 3 * n) + WASM_PAGE : 0
+      const simd = simdBoxMean(info, output, mode) ? wasmBoxMeanBytes(n, 3 * Z_REGION, info.dtype) + WASM_PAGE : 0
       const simdF32 = simdBoxMeanF32(info, output, mode) ? WasmBoxMeanF32.bytes(size, f32Region(Z_CHUNK, size + 1)) + WASM_PAGE : 0
       return Math.max(8 * n * (mode === "constant" ? 2 : 1), simd, simdF32)
     },
@@ -112,9 +112,9 @@ export const uniformZKernel = (output: DType, size: number, mode: BoundaryMode, 
       const lines: Array<VoxelArray> = new Array(size).fill(outside)
       const loops = zLoops(info.dtype, output, size)
       const running = !isFloat(info.dtype)
-      // uint8 kept as uint8 runs the step as WebAssembly SIMD (internal/box-mean.ts), its sums in its memory.
+      // uint8 or uint16 kept as itself runs the step as WebAssembly SIMD (internal/box-mean.ts), its sums in its memory.
       const n = height * width
-      const simd = simdBoxMean(info, output, mode) ? WasmBoxMean.make(n, 3 * n, size) : undefined
+      const simd = simdBoxMean(info, output, mode) ? WasmBoxMean.make(n, 3 * Z_REGION, size, info.dtype) : undefined
       const acc = simd?.acc ?? new Float64Array(running ? n : 0)
       const whole = simdBoxMeanF32(info, output, mode) ? simdWhole(size) : undefined
       // The rows and z the running sum in `acc` was left ready for.
@@ -133,12 +133,19 @@ export const uniformZKernel = (output: DType, size: number, mode: BoundaryMode, 
         if (nextZ !== w.z || nextStart !== start || nextEnd !== end) loops.fresh(acc, out, from, to, lines)
         if (simd === undefined) loops.step(acc, out, from, to, lines)
         else {
-          // The slice entering the window at data[0, n), the one leaving it at [n, 2n), the means at [2n, 3n).
+          // Chunk by chunk: the slice entering the window in the first region, the one leaving it in
+          // the second, the means in the third. (A step writes sums up to 15 past its range: only
+          // the last chunk's range is not a multiple of 16, and past it are no sums of this call.)
           const data = simd.data
-          data.set((lines[size - 1] as Uint8Array).subarray(from, to), from)
-          data.set((lines[0] as Uint8Array).subarray(from, to), n + from)
-          simd.step(from, from, n + from, 2 * n + from, to - from)
-          out.set(data.subarray(2 * n + from, 2 * n + to), from)
+          const entering = lines[size - 1] as typeof data
+          const leaving = lines[0] as typeof data
+          for (let c = from; c < to; c += Z_CHUNK) {
+            const e = Math.min(c + Z_CHUNK, to)
+            data.set(entering.subarray(c, e), 0)
+            data.set(leaving.subarray(c, e), Z_REGION)
+            simd.step(c, 0, Z_REGION, 2 * Z_REGION, e - c)
+            out.set(data.subarray(2 * Z_REGION, 2 * Z_REGION + e - c), c)
+          }
         }
         nextZ = w.z + 1
         nextStart = start
@@ -149,8 +156,10 @@ export const uniformZKernel = (output: DType, size: number, mode: BoundaryMode, 
   }
 }
 
-/** Voxels per chunk of simdWhole: its lines and means stay in the core's L2 cache. */
+/** Voxels per chunk of the z kernels' WebAssembly: their lines and means stay in the core's L2 cache. */
 const Z_CHUNK = 4096
+/** A region of such a chunk in WasmBoxMean's data: the chunk and the 16 voxels a step may pass it by. */
+const Z_REGION = Z_CHUNK + 16
 
 /**
  * float32 means along z as WebAssembly SIMD, the same voxels as `zLoops`' `whole`: chunk by chunk,
@@ -228,8 +237,7 @@ export const uniformYKernel = (output: DType, size: number, mode: BoundaryMode, 
     output,
     opsPerVoxel: 3,
     scratchBytes: (info) => {
-      const n = info.shape[1] * info.shape[2]
-      const simd = simdBoxMean(info, output, mode) ? wasmBoxMeanBytes(info.shape[2], 2 * n) + WASM_PAGE : 0
+      const simd = simdBoxMean(info, output, mode) ? wasmBoxMeanBytes(info.shape[2], (size + 2) * (info.shape[2] + 16), info.dtype) + WASM_PAGE : 0
       const simdF32 = simdBoxMeanF32(info, output, mode) ? WasmBoxMeanF32.bytes(info.shape[2], f32Region(info.shape[2], size + 2)) + WASM_PAGE : 0
       return 8 * info.shape[2] * 3 + 4 * (info.shape[1] + size) + simd + simdF32
     },
@@ -241,21 +249,28 @@ export const uniformYKernel = (output: DType, size: number, mode: BoundaryMode, 
       const sum = new Float64Array(width)
       const outsideRow = constantLine(width, cval)
       const { first, next } = runningRows(info.dtype, output)
-      const n = height * width
-      // uint8 kept as uint8: the column sums step in WebAssembly SIMD, over the slice copied to
-      // data[0, n), the means at data[n, 2n).
-      const simd = simdBoxMean(info, output, mode) ? WasmBoxMean.make(width, 2 * n, size) : undefined
+      // uint8 or uint16 kept as itself: the column sums step in WebAssembly SIMD, the rows through
+      // a ring of size + 1 rows in its memory (extended position p in slot p mod (size + 1)), the
+      // means through one more; each region has room for the 15 voxels a step may pass it by.
+      const simd = simdBoxMean(info, output, mode) ? WasmBoxMean.make(width, (size + 2) * (width + 16), size, info.dtype) : undefined
+      const rowSlot = (p: number) => (p % (size + 1)) * (width + 16)
+      const meansRow = (size + 1) * (width + 16)
       const simdRows: ComputeRows = (w, out, start, end) => {
         const box = simd!
-        const slice = w.at(0) as Uint8Array
-        box.data.set(slice)
+        const data = box.data
+        const slice = w.at(0) as typeof data
+        const enter = (p: number) => data.set(slice.subarray(table[p]! * width, table[p]! * width + width), rowSlot(p))
         const acc = box.acc.fill(0)
         for (let p = start; p < start + size - 1; p++) {
+          enter(p)
           const o = table[p]! * width
           for (let x = 0; x < width; x++) acc[x]! += slice[o + x]!
         }
-        for (let y = start; y < end; y++) box.step(0, table[y + size - 1]! * width, table[y]! * width, n + y * width, width)
-        out.set(box.data.subarray(n + start * width, n + end * width), start * width)
+        for (let y = start; y < end; y++) {
+          enter(y + size - 1)
+          box.step(0, rowSlot(y + size - 1), rowSlot(y), meansRow, width)
+          out.set(data.subarray(meansRow, meansRow + width), y * width)
+        }
       }
       // float32 kept as float32: the same with float64 sums, four voxels a step, over the whole
       // slice. The rows go through a ring of size + 1 rows in its memory (extended position p in

@@ -1,7 +1,8 @@
 /**
- * uniform's running z mean of uint8 kept as uint8 steps in WebAssembly SIMD (slices of 2¹² voxels
- * and more): the same voxels as the JavaScript loops give for the same values as int16, through
- * the memory interpreter, a run and a run split among row threads.
+ * uniform's running z and y means of uint8 kept as uint8, and of uint16 as uint16, step in
+ * WebAssembly SIMD (slices of 2¹² voxels and more): the same voxels as the JavaScript loops give
+ * for the same values as int16 (int32), through the memory interpreter, a run and a run split
+ * among row threads.
  */
 import * as Effect from "effect/Effect"
 import { describe, expect, it } from "vitest"
@@ -22,8 +23,12 @@ const next = xorshift32(11)
 const data = Uint8Array.from({ length: shape[0] * shape[1] * shape[2] }, (_, i) => ((i >> 6) % 9 === 0 ? 255 : (i >> 6) % 9 === 1 ? 0 : next() & 255))
 const u8 = arraySource(volumeInfo("uint8", shape), data, "u8")
 const i16 = arraySource(volumeInfo("int16", shape), Int16Array.from(data), "i16")
+// The same for uint16, with runs of 65535 and 0.
+const data16 = Uint16Array.from({ length: data.length }, (_, i) => ((i >> 6) % 9 === 0 ? 65535 : (i >> 6) % 9 === 1 ? 0 : next() & 0xffff))
+const u16 = arraySource(volumeInfo("uint16", shape), data16, "u16")
+const i32 = arraySource(volumeInfo("int32", shape), Int32Array.from(data16), "i32")
 
-describe("uniform of uint8: the WebAssembly z step = the JavaScript one", () => {
+describe("uniform of uint8 and uint16: the WebAssembly steps = the JavaScript ones", () => {
   it("is what box-mean.wat assembles to", async () => {
     expect(BOX_MEAN_WASM).toBe(await assembleWasm("src/ops/internal/box-mean.wat"))
   })
@@ -40,14 +45,19 @@ describe("uniform of uint8: the WebAssembly z step = the JavaScript one", () => 
     it(`size ${JSON.stringify(size)}, mode ${mode}: memory, run and run on 2 threads`, async () => {
       const program = <F extends Repr>(alg: Algebra<F>) => ({
         u8: uniform(alg, alg.source(u8), { size, mode }),
-        i16: uniform(alg, alg.source(i16), { size, mode })
+        i16: uniform(alg, alg.source(i16), { size, mode }),
+        u16: uniform(alg, alg.source(u16), { size, mode }),
+        i32: uniform(alg, alg.source(i32), { size, mode })
       })
       const memory = await Effect.runPromise(Memory.evaluate(program))
       const reference = Uint8Array.from(memory.volumes.i16!.data)
+      const reference16 = Uint16Array.from(memory.volumes.i32!.data)
       const results = [memory, await Effect.runPromise(Run.run(program)), await Effect.runPromise(Run.run(program, { threads: 2, minSplitOps: 0 }))]
       for (const [i, r] of results.entries()) {
         expect(r.volumes.u8!.info.dtype).toBe("uint8")
         expect(firstDifference(r.volumes.u8!.data, reference), `result ${i}: first differing voxel`).toBe(-1)
+        expect(r.volumes.u16!.info.dtype).toBe("uint16")
+        expect(firstDifference(r.volumes.u16!.data, reference16), `result ${i}, uint16: first differing voxel`).toBe(-1)
       }
     })
   }

@@ -1,8 +1,8 @@
 /**
  * Box sums for uniform's z and y kernels as WebAssembly SIMD (box-mean.wat), with the same voxels
  * as its JavaScript loops: `WasmBoxMean` steps running sums of uint8 data stored as uint8 means,
- * sixteen voxels a step (the sums are exact integers, and the quotient is truncated as the cast
- * truncates it); `WasmBoxMeanF32` sums float32 data in float64, four voxels a step, one operation
+ * sixteen voxels a step, or of uint16 as uint16, eight (the sums are exact integers, and the
+ * quotient is truncated as the cast truncates it); `WasmBoxMeanF32` sums float32 data in float64, four voxels a step, one operation
  * at a time in the loops' order, and rounds each mean once to float32. Along z the sums are one
  * per voxel of the slice, along y one per column.
  *
@@ -31,37 +31,45 @@ const boxMeanModule = compiledOnce(BOX_MEAN_WASM)
 const SLACK = 16
 const align16 = (n: number) => Math.ceil((n + SLACK) / 16) * 16
 
-/** The bytes of an instance with `sums` running sums and `dataBytes` of data. */
-export const wasmBoxMeanBytes = (sums: number, dataBytes: number): number => 4 * align16(sums) + align16(dataBytes)
+/** The dtypes `WasmBoxMean` steps over, kept as themselves. */
+export type BoxMeanDType = "uint8" | "uint16"
+
+/** The bytes of an instance with `sums` running sums and `voxels` of data of `dtype`. */
+export const wasmBoxMeanBytes = (sums: number, voxels: number, dtype: BoxMeanDType = "uint8"): number =>
+  4 * align16(sums) + align16(voxels) * (dtype === "uint8" ? 1 : 2)
 
 export class WasmBoxMean {
   private constructor(
     /** The running sums. */
     readonly acc: Int32Array,
     /** The data region: the lines stepped over and the means, where the caller places them. */
-    readonly data: Uint8Array,
+    readonly data: Uint8Array | Uint16Array,
     private readonly dataAt: number,
+    private readonly shift: number,
     private readonly size: number,
     private readonly run: StepExport
   ) {}
 
-  /** An instance with `sums` running sums, `dataBytes` of data and boxes of `size` (2 … 255); undefined without SIMD. */
-  static make(sums: number, dataBytes: number, size: number): WasmBoxMean | undefined {
+  /** An instance with `sums` running sums, `voxels` of data and boxes of `size` (2 … 255); undefined without SIMD. */
+  static make(sums: number, voxels: number, size: number, dtype: BoxMeanDType = "uint8"): WasmBoxMean | undefined {
     const module = boxMeanModule()
     if (module === null || size < 2 || size > 255) return undefined
-    const { buffer, exports } = instantiate(module, wasmBoxMeanBytes(sums, dataBytes))
+    const { buffer, exports } = instantiate(module, wasmBoxMeanBytes(sums, voxels, dtype))
     const dataAt = 4 * align16(sums)
-    return new WasmBoxMean(new Int32Array(buffer, 0, sums), new Uint8Array(buffer, dataAt, dataBytes), dataAt, size, exports.step_u8 as StepExport)
+    const acc = new Int32Array(buffer, 0, sums)
+    return dtype === "uint8"
+      ? new WasmBoxMean(acc, new Uint8Array(buffer, dataAt, voxels), dataAt, 0, size, exports.step_u8 as StepExport)
+      : new WasmBoxMean(acc, new Uint16Array(buffer, dataAt, voxels), dataAt, 1, size, exports.step_u16 as StepExport)
   }
 
   /**
    * For k < count: means[k] = trunc((acc[sum + k] + last[k]) / size), then acc[sum + k] += last[k] −
-   * first[k]; `last`, `first` and `means` are offsets in the data region (up to 15 bytes past
-   * `count` are read and written too).
+   * first[k]; `last`, `first` and `means` are voxel offsets in the data region (up to 15 voxels
+   * past `count` are read and written too).
    */
   step(sum: number, last: number, first: number, means: number, count: number): void {
-    const at = this.dataAt
-    this.run(4 * sum, at + last, at + first, at + means, count, this.size)
+    const { dataAt: at, shift } = this
+    this.run(4 * sum, at + (last << shift), at + (first << shift), at + (means << shift), count, this.size)
   }
 }
 

@@ -1,6 +1,6 @@
 ;; Box means as uniform's JavaScript loops compute them (see box-mean.ts): the running sums of
-;; uint8 data stored as uint8, sixteen voxels a step, and float32 sums kept in float64, four voxels
-;; a step.
+;; uint8 data stored as uint8, sixteen voxels a step, and of uint16 as uint16, eight; and float32
+;; sums kept in float64, four voxels a step.
 ;;
 ;; step_u8(acc, last, first, out, n, size): for i in [0, n) step 16, with acc[i] an i32 holding the
 ;; sum of the window's first size − 1 slices,
@@ -125,4 +125,27 @@
             (f32x4.demote_f64x2_zero (f64x2.div (local.get $s0) (local.get $k)))
             (f32x4.demote_f64x2_zero (f64x2.div (local.get $s1) (local.get $k)))))
         (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $voxels))))
+
+  ;; step_u16(acc, last, first, out, n, size): step_u8 for uint16 data stored as uint16, eight
+  ;; voxels a step. s ≤ 65535 · size is exact in float32 for size ≤ 255, and the rounded quotient
+  ;; never reaches the next integer there (65535 · 255 < 2^24).
+  (func (export "step_u16") (param $acc i32) (param $last i32) (param $first i32) (param $out i32) (param $n i32) (param $size i32)
+    (local $i i32) (local $a i32) (local $k v128) (local $in v128) (local $old v128) (local $s0 v128) (local $s1 v128)
+    (local.set $k (f32x4.splat (f32.convert_i32_u (local.get $size))))
+    (block $done
+      (loop $voxels
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $a (i32.add (local.get $acc) (i32.shl (local.get $i) (i32.const 2))))
+        (local.set $in (v128.load (i32.add (local.get $last) (i32.shl (local.get $i) (i32.const 1)))))
+        (local.set $old (v128.load (i32.add (local.get $first) (i32.shl (local.get $i) (i32.const 1)))))
+        (local.set $s0 (i32x4.add (v128.load (local.get $a)) (i32x4.extend_low_i16x8_u (local.get $in))))
+        (local.set $s1 (i32x4.add (v128.load offset=16 (local.get $a)) (i32x4.extend_high_i16x8_u (local.get $in))))
+        (v128.store (i32.add (local.get $out) (i32.shl (local.get $i) (i32.const 1)))
+          (i16x8.narrow_i32x4_u
+            (i32x4.trunc_sat_f32x4_s (f32x4.div (f32x4.convert_i32x4_s (local.get $s0)) (local.get $k)))
+            (i32x4.trunc_sat_f32x4_s (f32x4.div (f32x4.convert_i32x4_s (local.get $s1)) (local.get $k)))))
+        (v128.store (local.get $a) (i32x4.sub (local.get $s0) (i32x4.extend_low_i16x8_u (local.get $old))))
+        (v128.store offset=16 (local.get $a) (i32x4.sub (local.get $s1) (i32x4.extend_high_i16x8_u (local.get $old))))
+        (local.set $i (i32.add (local.get $i) (i32.const 8)))
         (br $voxels)))))
