@@ -2,9 +2,9 @@
  * Box sums for uniform's z and y kernels as WebAssembly SIMD (box-mean.wat), with the same voxels
  * as its JavaScript loops: `WasmBoxMean` steps running sums of uint8 data stored as uint8 means,
  * sixteen voxels a step, or of uint16 as uint16, eight (the sums are exact integers, and the
- * quotient is truncated as the cast truncates it); `WasmBoxMeanF32` sums float32 data in float64, four voxels a step, one operation
- * at a time in the loops' order, and rounds each mean once to float32. Along z the sums are one
- * per voxel of the slice, along y one per column.
+ * quotient is truncated as the cast truncates it); `WasmBoxMeanF32` sums float32 data in float64,
+ * four voxels a step, one operation at a time in the loops' order, and rounds each mean once to
+ * float32. Along z the sums are one per voxel of the slice, along y one per column.
  *
  * An instance's memory holds the running sums (`acc`, int32, which a fresh start fills) and a
  * data region (`data`) where the caller puts the lines it steps over and finds the means.
