@@ -79,6 +79,11 @@ const simdBoxMean = (info: VolumeInfo, output: DType, mode: BoundaryMode): info 
 const simdBoxMeanF32 = (info: VolumeInfo, output: DType, mode: BoundaryMode): boolean =>
   info.dtype === "float32" && output === "float32" && mode !== "constant" && info.shape[1] * info.shape[2] >= 2 ** 12
 
+/** Voxels per chunk of the z kernels' WebAssembly: their lines and means stay in the core's L2 cache. */
+const Z_CHUNK = 4096
+/** A region of such a chunk in WasmBoxMean's data: the chunk and the 16 voxels a step may pass it by. */
+const Z_REGION = Z_CHUNK + 16
+
 /** Where a region of n float32 voxels after `regions` others starts in WasmBoxMeanF32's data: a call writes up to 3 past its range. */
 const f32Region = (n: number, regions: number): number => regions * (Math.ceil(n / 4) * 4 + 4)
 
@@ -155,11 +160,6 @@ export const uniformZKernel = (output: DType, size: number, mode: BoundaryMode, 
     }
   }
 }
-
-/** Voxels per chunk of the z kernels' WebAssembly: their lines and means stay in the core's L2 cache. */
-const Z_CHUNK = 4096
-/** A region of such a chunk in WasmBoxMean's data: the chunk and the 16 voxels a step may pass it by. */
-const Z_REGION = Z_CHUNK + 16
 
 /**
  * float32 means along z as WebAssembly SIMD, the same voxels as `zLoops`' `whole`: chunk by chunk,

@@ -66,7 +66,7 @@ export const lookupUint32 = (out: Uint32Array, input: Uint32Array, length: numbe
   const { input: chunkIn, output: chunkOut, run } = instance
   for (let c = 0; c < length; c += CHUNK) {
     const n = Math.min(CHUNK, length - c)
-    chunkIn.set(n === CHUNK ? input.subarray(c, c + CHUNK) : input.subarray(c, c + n))
+    chunkIn.set(input.subarray(c, c + n))
     run(n)
     out.set(n === CHUNK ? chunkOut : chunkOut.subarray(0, n), c)
   }

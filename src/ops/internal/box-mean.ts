@@ -86,6 +86,14 @@ export class WasmBoxMean {
  * box.mean(0, 2 * n, n)     // data[2n, 3n) = sums / 5, rounded to float32
  * ```
  */
+/** The float32 functions of an instance of box-mean.wat. */
+interface F32Exports {
+  readonly add: AddExport
+  readonly mean: MeanExport
+  readonly step: StepExport
+  readonly whole: WholeExport
+}
+
 export class WasmBoxMeanF32 {
   private constructor(
     /** The float64 sums. */
@@ -94,8 +102,9 @@ export class WasmBoxMeanF32 {
     readonly data: Float32Array,
     private readonly dataAt: number,
     private readonly size: number,
-    private readonly exports: Record<string, unknown>,
-    private readonly offsets = new Int32Array(sums.buffer, 0, 2 * sums.length)
+    private readonly run: F32Exports,
+    /** Where `whole` puts its lines' byte offsets: over the sums, which it does not use. */
+    private readonly offsets: Int32Array
   ) {}
 
   /** The bytes of an instance with `sums` sums and `voxels` float32 voxels of data. */
@@ -109,7 +118,13 @@ export class WasmBoxMeanF32 {
     if (module === null || size < 2) return undefined
     const { buffer, exports } = instantiate(module, WasmBoxMeanF32.bytes(sums, voxels))
     const dataAt = 8 * align16(sums)
-    return new WasmBoxMeanF32(new Float64Array(buffer, 0, sums), new Float32Array(buffer, dataAt, voxels), dataAt, size, exports)
+    const run: F32Exports = {
+      add: exports.add_f32 as AddExport,
+      mean: exports.mean_f32 as MeanExport,
+      step: exports.step_f32 as StepExport,
+      whole: exports.whole_f32 as WholeExport
+    }
+    return new WasmBoxMeanF32(new Float64Array(buffer, 0, sums), new Float32Array(buffer, dataAt, voxels), dataAt, size, run, new Int32Array(buffer, 0, 2 * sums))
   }
 
   /**
@@ -118,24 +133,23 @@ export class WasmBoxMeanF32 {
    * first L sums.
    */
   whole(lines: ReadonlyArray<number>, out: number, count: number): void {
-    // The lines' byte offsets go where the sums start, which this does not use.
     const table = this.offsets
     for (let t = 0; t < lines.length; t++) table[t] = this.dataAt + 4 * lines[t]!
-    ;(this.exports.whole_f32 as WholeExport)(0, lines.length, this.dataAt + 4 * out, count, this.size)
+    this.run.whole(0, lines.length, this.dataAt + 4 * out, count, this.size)
   }
 
   /** sums[sum + k] = sums[sum + k] + data[src + k], for k < count. */
   add(sum: number, src: number, count: number): void {
-    ;(this.exports.add_f32 as AddExport)(8 * sum, this.dataAt + 4 * src, count)
+    this.run.add(8 * sum, this.dataAt + 4 * src, count)
   }
 
   /** data[out + k] = float32(sums[sum + k] / size), for k < count. */
   mean(sum: number, out: number, count: number): void {
-    ;(this.exports.mean_f32 as MeanExport)(8 * sum, this.dataAt + 4 * out, count, this.size)
+    this.run.mean(8 * sum, this.dataAt + 4 * out, count, this.size)
   }
 
   /** s = sums[sum + k] + (data[a + k] − data[b + k]); sums[sum + k] = s; data[out + k] = float32(s / size), for k < count. */
   step(sum: number, a: number, b: number, out: number, count: number): void {
-    ;(this.exports.step_f32 as StepExport)(8 * sum, this.dataAt + 4 * a, this.dataAt + 4 * b, this.dataAt + 4 * out, count, this.size)
+    this.run.step(8 * sum, this.dataAt + 4 * a, this.dataAt + 4 * b, this.dataAt + 4 * out, count, this.size)
   }
 }
