@@ -104,6 +104,12 @@ export interface SliceSink extends Location {
   readonly outputBytesExact?: boolean
   /** True when its writers take slices in bands of rows (`writeRows`), for in-plane tiling. */
   readonly writesRows?: boolean
+  /**
+   * Slices a writer can have in flight at once, each write started (`startWrite`) while the
+   * earlier ones run: a planned pass keeps a written slice in its ring that many ticks after it
+   * is made. Default 1.
+   */
+  readonly writesInFlight?: number
   /** Bytes a writer holds besides the caller's slices (a chunk-row being gathered), for the plan. */
   readonly writerBufferBytes?: (info: VolumeInfo) => number
   /**

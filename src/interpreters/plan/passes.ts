@@ -15,6 +15,7 @@
  * ```
  */
 import { bytesPerVoxel } from "../../algebra/dtype.js"
+import type { SliceSink } from "../../algebra/slices.js"
 import type { Direction } from "../../algebra/kernel.js"
 import { sliceBytes, sliceLength } from "../../algebra/volume.js"
 import { PlanError } from "./errors.js"
@@ -122,6 +123,13 @@ export const latenciesIn = (nodes: ReadonlyArray<Node>, direction: Direction): M
   return latency
 }
 
+/**
+ * Ticks a written step stays in its ring after it is made, with overlap: its write is awaited
+ * that many ticks later, the sink's `writesInFlight` (a TIFF stack's 2: creating its next file,
+ * costly on ext4, overlaps the last slice's write), at least 1.
+ */
+export const writesBehind = (sink: SliceSink): number => Math.max(1, Math.floor(sink.writesInFlight ?? 1))
+
 /** Plans one pass: latencies, then ring capacities from every consumer's hold. */
 export const planPass = (
   index: number,
@@ -157,8 +165,8 @@ export const planPass = (
   for (const r of roots) {
     const l = latency.get(r.input)!
     rootLatency.set(r, l)
-    // Write-behind: a sink is still writing step s during the next tick.
-    holds.get(r.input)!.push({ latency: overlap && r.kind === "write" ? l + 1 : l, suffixMin: undefined })
+    // Write-behind: a sink is still writing step s during the next `writesBehind` ticks.
+    holds.get(r.input)!.push({ latency: overlap && r.kind === "write" ? l + writesBehind(r.sink) : l, suffixMin: undefined })
     if (r.kind === "write") writerBytes += r.sink.writerBufferBytes?.(r.input.info) ?? 0
   }
 

@@ -27,7 +27,7 @@ import type { Accumulator, PreparedKernel } from "../../algebra/kernel.js"
 import { sliceLength } from "../../algebra/volume.js"
 import type { SliceReader, SliceSource, SliceWriter } from "../../algebra/slices.js"
 import type { Node, ReduceNode, ScalarNode, WriteNode } from "../plan/graph.js"
-import type { PassPlan, StagePlan } from "../plan/passes.js"
+import { type PassPlan, type StagePlan, writesBehind } from "../plan/passes.js"
 import * as Plan from "../plan/index.js"
 import { zOfStep } from "../plan/schedule.js"
 import { anySplit } from "../plan/threads.js"
@@ -83,12 +83,20 @@ interface PassState {
   readonly restart: PassRestart | undefined
 }
 
+/** A reader's or writer's count of bytes moved, and how much of it its meter has been charged. */
+interface Tally {
+  readonly moved: () => number
+  seen: number
+}
+
 /** The reads (of the sources) and writes (of the roots) of tick t, started now or when run. */
 interface PassIo {
   readonly readsOf: (t: number, start: boolean) => ReadonlyArray<Effect.Effect<void, RunError>>
   readonly writesOf: (t: number, start: boolean) => ReadonlyArray<Effect.Effect<void, RunError>>
   /** Whether every reader and writer of the pass can start its I/O when asked (startRead, startWrite). */
   readonly startable: boolean
+  /** Ticks after which a started write is awaited: the fewest its sinks' rings allow (`writesBehind`). */
+  readonly writesBehind: number
 }
 
 /** The outcome of `fiber` as this fiber's own: `Fiber.join` without inheriting its FiberRefs. */
@@ -155,31 +163,40 @@ const passIo = (
   const sources = pass.stages.filter((s) => s.node.kind === "source")
   const writes = pass.roots.filter((r): r is WriteNode => r.kind === "write")
   const readerOf = (sp: StagePlan) => readers.get((sp.node as { source: SliceSource }).source)!
-  // One read or write of a slice, charged to `m` with the bytes it moved (`moved` counts them),
-  // started now (`start`: startRead, startWrite) or when the effect runs.
+  // One read or write of a slice, charged to `m` with the bytes it moved, started now (`start`:
+  // startRead, startWrite) or when the effect runs. `tally` follows the reader's or writer's own
+  // count: each read or write, as it is awaited (in the order started), is charged what that count
+  // gained since the last was, so the bytes add up with two writes of a writer in flight.
   const metered = (
     m: Meter,
-    moved: () => number,
+    tally: Tally,
     count: (bytes: number) => void,
     io: () => Effect.Effect<void, RunError>,
     start: boolean
   ): Effect.Effect<void, RunError> => {
     const go = () => {
-      const before = moved()
       const stop = startTiming(m, computeClock)
       return Effect.map(io(), () => {
         stop()
-        count(moved() - before)
+        const now = tally.moved()
+        count(now - tally.seen)
+        tally.seen = now
       })
     }
     return start ? go() : Effect.suspend(go)
+  }
+  const tallies = new Map<SliceReader | SliceWriter, Tally>()
+  const tallyOf = (key: SliceReader | SliceWriter, moved: () => number): Tally => {
+    let tally = tallies.get(key)
+    if (tally === undefined) tallies.set(key, (tally = { moved, seen: moved() }))
+    return tally
   }
   const readSource = (sp: StagePlan, t: number, start: boolean) => {
     const { meter, ring } = runtimes.get(sp.node)!
     const reader = readerOf(sp)
     const z = zOf(sp.node.info.shape[0], t)
     const io = () => (start ? reader.startRead!(z, ring.slot(t)) : reader.read(z, ring.slot(t)))
-    return metered(meter, () => reader.bytesRead(), (n) => (meter.bytesRead += n), io, start)
+    return metered(meter, tallyOf(reader, reader.bytesRead), (n) => (meter.bytesRead += n), io, start)
   }
   const writeRoot = (w: WriteNode, s: number, start: boolean) => {
     const writer = writers.get(w)!
@@ -187,7 +204,7 @@ const passIo = (
     const z = zOf(w.input.info.shape[0], s)
     const data = runtimes.get(w.input)!.ring.get(s)
     const io = () => (start ? writer.startWrite!(z, data) : writer.write(z, data))
-    const write = metered(m, () => writer.bytesWritten(), (n) => (m.bytesWritten += n), io, start)
+    const write = metered(m, tallyOf(writer, writer.bytesWritten), (n) => (m.bytesWritten += n), io, start)
     if (restart === undefined) return write
     // Journaled: the checksum of the slice as it is written, recorded once the write is done.
     const checksum = sliceChecksum(data)
@@ -208,7 +225,8 @@ const passIo = (
       }
       return out
     },
-    startable: sources.every((sp) => readerOf(sp).startRead !== undefined) && writes.every((w) => writers.get(w)!.startWrite !== undefined)
+    startable: sources.every((sp) => readerOf(sp).startRead !== undefined) && writes.every((w) => writers.get(w)!.startWrite !== undefined),
+    writesBehind: writes.length === 0 ? 1 : Math.min(...writes.map((w) => writesBehind(w.sink)))
   }
 }
 
@@ -260,35 +278,39 @@ interface TickRange {
 
 /**
  * The ticks, with overlap, where every reader and writer can start its I/O when asked: the reads
- * of tick t + 1 and the writes of tick t are started directly and awaited a tick later, no fiber
- * per slice. In a run of a few hundred slices Effect's runtime is still mostly interpreted, and two
- * fibers a tick cost more than the system calls: a 512³ uint16 TIFF stack copy took 0.52 s with
- * them and 0.42 s without (user CPU 0.42 → 0.29 s; `bash bench/before-after.sh 08cd7d1 …`). A pass
- * that ends early (failure, interruption) waits for what is in flight.
+ * of tick t + 1 are started directly and awaited a tick later, the writes of tick t
+ * `io.writesBehind` ticks later (a TIFF stack's two), no fiber per slice. In a run of a few
+ * hundred slices Effect's runtime is still mostly interpreted, and two fibers a tick cost more
+ * than the system calls: a 512³ uint16 TIFF stack copy took 0.52 s with them and 0.42 s without
+ * (user CPU 0.42 → 0.29 s; `bash bench/before-after.sh 08cd7d1 …`). A pass that ends early
+ * (failure, interruption) waits for what is in flight.
  */
 const startedTicks: TickLoop = (pass, io, compute, progress, range) => {
-  // Each read or write is awaited once: taken out of `inFlight` as it is awaited.
-  const inFlight = { reads: [] as ReadonlyArray<Effect.Effect<void, RunError>>, writes: [] as ReadonlyArray<Effect.Effect<void, RunError>> }
-  const awaitIo = (kind: "reads" | "writes") => {
-    const now = inFlight[kind]
-    inFlight[kind] = []
+  // Each read or write is awaited once: taken out of `reads` or `writes` as it is awaited.
+  let reads: ReadonlyArray<Effect.Effect<void, RunError>> = []
+  const writes: Array<ReadonlyArray<Effect.Effect<void, RunError>>> = []
+  const awaitReads = () => {
+    const now = reads
+    reads = []
     return settleAll(now)
   }
+  // The writes started before the last `keep` ticks.
+  const awaitWrites = (keep: number) => settleAll(writes.splice(0, Math.max(0, writes.length - keep)).flat())
   const tick = (t: number) =>
     Effect.gen(function* () {
-      if (t === range.first) inFlight.reads = io.readsOf(t, true)
-      yield* awaitIo("reads")
-      if (t + 1 < pass.ticks) inFlight.reads = io.readsOf(t + 1, true)
+      if (t === range.first) reads = io.readsOf(t, true)
+      yield* awaitReads()
+      if (t + 1 < pass.ticks) reads = io.readsOf(t + 1, true)
       yield* compute(t)
-      yield* awaitIo("writes")
-      inFlight.writes = io.writesOf(t, true)
+      yield* awaitWrites(io.writesBehind - 1)
+      writes.push(io.writesOf(t, true))
       progress(t)
       if (range.after !== undefined) yield* range.after
     })
   return Stream.range(range.first, pass.ticks - 1).pipe(
     Stream.runForEach(tick),
-    Effect.zipRight(Effect.suspend(() => awaitIo("writes"))),
-    Effect.onExit(() => Effect.suspend(() => Effect.zipRight(Effect.ignore(awaitIo("reads")), Effect.ignore(awaitIo("writes")))))
+    Effect.zipRight(Effect.suspend(() => awaitWrites(0))),
+    Effect.onExit(() => Effect.suspend(() => Effect.zipRight(Effect.ignore(awaitReads()), Effect.ignore(awaitWrites(0)))))
   )
 }
 

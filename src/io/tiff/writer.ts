@@ -244,7 +244,10 @@ const createStackWriterWith = <D extends DType, P>(
         "w",
         "write",
         async (fd) => {
-          bytesWritten += await writeFile(fd, data, shown)
+          // Two writes may be in flight: add once this one is done (`x += await …` would add to
+          // the count as it was when the write started, losing the other's bytes).
+          const written = await writeFile(fd, data, shown)
+          bytesWritten += written
           slices.mark(z)
           unsynced.add(z)
         },
@@ -266,7 +269,8 @@ const createStackWriterWith = <D extends DType, P>(
             fresh ? "w" : "r+",
             "write",
             async (fd) => {
-              bytesWritten += await writeBand(fd, fresh, rows, data)
+              const written = await writeBand(fd, fresh, rows, data)
+              bytesWritten += written
               slices.mark(z, rows)
               unsynced.add(z)
             },
@@ -437,6 +441,8 @@ export const tiffStackSink = (dir: string, options: TiffWriteOptions = {}): Slic
       }
     },
     writesRows: true,
+    // One file per slice: the next can be created and written while the last is.
+    writesInFlight: 2,
     drops: (info) => tiffDrops(info, options.description !== false),
     create: <D extends DType>(info: VolumeInfo<D>) => createStackWriter(dir, info, options),
     resumable: {
