@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The I/O floor of a copy (issue 23): what `cp -r` of a TIFF stack takes, what Node and the CLI take
-# to start, and what `slicewise run … copy` and `… threshold` take, each under GNU time (median of
-# REPEAT runs); then what creating a slice file costs with and without O_TRUNC (ext4 starts
+# The I/O floor of a copy (issue 23): what `cp -r` of a TIFF stack takes, what reading and writing
+# each file whole takes (Python), what ITK's copy takes (when bench/peers/itk is built), what Node
+# and the CLI take to start, and what `slicewise run … copy` and `… threshold` take, each under GNU
+# time (median of REPEAT runs); then what creating a slice file costs with and without O_TRUNC (ext4 starts
 # writing back, at close, a file opened with O_TRUNC), in a Python loop over 300 files of 256 KiB.
 #
 #   bash bench/io-floor.sh INPUT [REPEAT]     e.g. bash bench/io-floor.sh /tmp/slicewise-matrix/in/structured-uint8-512
@@ -28,6 +29,23 @@ measure() {
   printf '%-34s wall %6s s   cpu %6s s\n' "$name" "$(printf '%s\n' "${walls[@]}" | median)" "$(printf '%s\n' "${cpus[@]}" | median)"
 }
 measure "cp -r" cp -r "$input" "$work/out"
+# What any program pays that brings the bytes into its own memory: each file read whole and
+# written whole to a new file, no parsing (Python's os.read and os.write, one call each).
+measure "read + write each file (python)" /usr/bin/python3 -c '
+import os, sys
+src, dst = sys.argv[1], sys.argv[2]
+os.mkdir(dst)
+for name in sorted(os.listdir(src)):
+    fd = os.open(os.path.join(src, name), os.O_RDONLY)
+    data = os.read(fd, os.fstat(fd).st_size)
+    os.close(fd)
+    fd = os.open(os.path.join(dst, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    os.write(fd, data)
+    os.close(fd)
+' "$input" "$work/out"
+if [ -x bench/peers/itk/build/matrix_itk ]; then
+  measure "ITK copy (bench/peers/itk)" sh -c "mkdir '$work/out' && exec bench/peers/itk/build/matrix_itk '$input' '$work/out' copy"
+fi
 measure "node -e 0" node -e 0
 measure "slicewise --version" bin/slicewise.js --version
 measure "slicewise run … copy" bin/slicewise.js run "$input/" "$work/out/" copy
