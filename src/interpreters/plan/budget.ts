@@ -1,8 +1,8 @@
 /**
  * Fitting a plan into a memory budget. Candidates, each planned in full:
  *
- * - the plan without read-ahead and write-behind (a slice less per source, two per sink, no more
- *   bytes);
+ * - the plan without read-ahead and write-behind (a slice less per source, one or two per sink,
+ *   no more bytes);
  * - that plan with every pass over the budget run in bands of rows (bands.ts);
  * - for each intermediate volume, the plan with that volume spilled to a file, which splits its
  *   pass in two (each half holds fewer rings), again with bands where a half is still too big.
@@ -73,7 +73,7 @@ export const planWithin = (program: Program, options: BudgetOptions): Plan => {
   }
   const base = planOf(true)
   if (base.peakBufferBytes <= budget) return base
-  // Without read-ahead and write-behind: the same bytes, a slice less per source, two per sink. Bands and
+  // Without read-ahead and write-behind: the same bytes, a slice less per source, one or two per sink. Bands and
   // splits only add bytes, so this wins whenever it fits, and they are planned without it.
   const lean = planOf(false)
   if (lean.peakBufferBytes <= budget) return lean

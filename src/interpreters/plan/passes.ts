@@ -128,7 +128,10 @@ export const latenciesIn = (nodes: ReadonlyArray<Node>, direction: Direction): M
  * that many ticks later, the sink's `writesInFlight` (a TIFF stack's 2: creating its next file,
  * costly on ext4, overlaps the last slice's write), at least 1.
  */
-export const writesBehind = (sink: SliceSink): number => Math.max(1, Math.floor(sink.writesInFlight ?? 1))
+export const writesBehind = (sink: SliceSink): number => {
+  const n = sink.writesInFlight
+  return n !== undefined && n >= 2 ? Math.floor(n) : 1
+}
 
 /** Plans one pass: latencies, then ring capacities from every consumer's hold. */
 export const planPass = (

@@ -59,8 +59,9 @@ export interface PassPlan {
   readonly bands?: BandPlan
   /**
    * Read-ahead and write-behind: sources read step t + 1 while the stages compute step t, and
-   * sinks write step t while they compute t + 1 and t + 2 (WRITES_BEHIND), with one more ring slice
-   * per source and two per written stage. Off when a memory budget needs those slices.
+   * sinks write step t while they compute t + 1 and, for a sink with two writes in flight (a TIFF
+   * stack), t + 2: one more ring slice per source, one or two per written stage. Off when a memory
+   * budget needs those slices.
    */
   readonly overlap: boolean
   /** Threads that compute each slice together (their kernels' scratch is counted: plan/threads.ts). */

@@ -196,7 +196,7 @@ const passIo = (
     const reader = readerOf(sp)
     const z = zOf(sp.node.info.shape[0], t)
     const io = () => (start ? reader.startRead!(z, ring.slot(t)) : reader.read(z, ring.slot(t)))
-    return metered(meter, tallyOf(reader, reader.bytesRead), (n) => (meter.bytesRead += n), io, start)
+    return metered(meter, tallyOf(reader, () => reader.bytesRead()), (n) => (meter.bytesRead += n), io, start)
   }
   const writeRoot = (w: WriteNode, s: number, start: boolean) => {
     const writer = writers.get(w)!
@@ -204,7 +204,7 @@ const passIo = (
     const z = zOf(w.input.info.shape[0], s)
     const data = runtimes.get(w.input)!.ring.get(s)
     const io = () => (start ? writer.startWrite!(z, data) : writer.write(z, data))
-    const write = metered(m, tallyOf(writer, writer.bytesWritten), (n) => (m.bytesWritten += n), io, start)
+    const write = metered(m, tallyOf(writer, () => writer.bytesWritten()), (n) => (m.bytesWritten += n), io, start)
     if (restart === undefined) return write
     // Journaled: the checksum of the slice as it is written, recorded once the write is done.
     const checksum = sliceChecksum(data)
