@@ -7,8 +7,10 @@
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import { describe, expect, it } from "vitest"
+import type { Program } from "../../src/algebra/algebra.js"
 import type { WindowKernel } from "../../src/algebra/kernel.js"
 import { volumeInfo } from "../../src/algebra/volume.js"
+import * as Plan from "../../src/interpreters/plan/index.js"
 import * as Run from "../../src/interpreters/run/index.js"
 import { FormatError } from "../../src/algebra/io-errors.js"
 import { arraySink, arraySource } from "../../src/io/memory.js"
@@ -176,29 +178,31 @@ describe.each([
   })
 })
 
-describe("writes in flight (a sink's writesInFlight)", () => {
-  /** `inner` with `startWrite`s that each finish three turns of the event loop later, counting how many overlap. */
-  const slowSink = (inner: SliceSink, writesInFlight: number | undefined, seen: { now: number; most: number }): SliceSink => ({
-    ...inner,
-    ...(writesInFlight === undefined ? {} : { writesInFlight }),
-    create: (info) =>
-      Effect.map(inner.create(info), (writer) => ({
-        ...writer,
-        startWrite: (z: number, data: Parameters<typeof writer.write>[1]) => {
-          seen.now++
-          seen.most = Math.max(seen.most, seen.now)
-          const turn = () => new Promise<void>((resolve) => setImmediate(resolve))
-          // The slice is copied only when the write finishes: a ring slot reused before then would show.
-          const finished = turn().then(turn).then(turn).then(() => Effect.runPromiseExit(Effect.zipRight(writer.write(z, data), Effect.sync(() => seen.now--))))
-          return Effect.uninterruptible(Effect.flatten(Effect.promise(() => finished)))
-        }
-      }))
-  })
-  const startedSource = (inner: SliceSource<"uint8">): SliceSource<"uint8"> => ({
-    ...inner,
-    open: Effect.map(inner.open, (reader) => ({ ...reader, startRead: (z: number, into: Uint8Array) => reader.read(z, into) }))
-  })
+/** `inner` with `startWrite`s that each finish three turns of the event loop later, counting how many overlap. */
+const slowSink = (inner: SliceSink, writesInFlight: number | undefined, seen: { now: number; most: number }): SliceSink => ({
+  ...inner,
+  ...(writesInFlight === undefined ? {} : { writesInFlight }),
+  create: (info) =>
+    Effect.map(inner.create(info), (writer) => ({
+      ...writer,
+      startWrite: (z: number, data: Parameters<typeof writer.write>[1]) => {
+        seen.now++
+        seen.most = Math.max(seen.most, seen.now)
+        const turn = () => new Promise<void>((resolve) => setImmediate(resolve))
+        // The slice is copied only when the write finishes: a ring slot reused before then would show.
+        const finished = turn().then(turn).then(turn).then(() => Effect.runPromiseExit(Effect.zipRight(writer.write(z, data), Effect.sync(() => seen.now--))))
+        return Effect.uninterruptible(Effect.flatten(Effect.promise(() => finished)))
+      }
+    }))
+})
 
+/** `inner` whose reader has `startRead` (reads started when asked, as a TIFF stack's). */
+const startedSource = (inner: SliceSource<"uint8">): SliceSource<"uint8"> => ({
+  ...inner,
+  open: Effect.map(inner.open, (reader) => ({ ...reader, startRead: (z: number, into: Uint8Array) => reader.read(z, into) }))
+})
+
+describe("writes in flight (a sink's writesInFlight)", () => {
   it.each([[undefined, 1], [1, 1], [2, 2], [3, 3]])("writesInFlight %s: at most %i writes in flight, each slice intact", async (writesInFlight, most) => {
     const depth = 9
     const info = volumeInfo("uint8", [depth, 3, 4])
@@ -212,5 +216,25 @@ describe("writes in flight (a sink's writesInFlight)", () => {
     expect(seen.most).toBe(most)
     expect(sink.result()).toEqual(data)
     expect(result.stages.filter((s) => s.kind === "write").reduce((a, s) => a + s.bytesWritten, 0)).toBe(depth * 12)
+  })
+})
+
+describe("writes in flight under a memory budget", () => {
+  it("a budget a slice short of two writes in flight keeps the overlap with one write in flight", async () => {
+    const depth = 9
+    const info = volumeInfo("uint8", [depth, 3, 4])
+    const data = Uint8Array.from({ length: depth * 12 }, (_, i) => (i * 13) % 256)
+    const seen = { now: 0, most: 0 }
+    const sink = arraySink()
+    const program: Program = (alg) => ({
+      o: alg.write(alg.window(alg.source(startedSource(arraySource(info, data))), loggedCopy([])), slowSink(sink, 2, seen))
+    })
+    const free = await Effect.runPromise(Plan.make(program))
+    expect(free.passes[0]).toMatchObject({ overlap: true, writesBehind: 2 })
+    const result = await Effect.runPromise(Run.run(program, { memoryBytes: free.peakBufferBytes - 12 }))
+    expect(result.plan.passes[0]).toMatchObject({ overlap: true, writesBehind: 1 })
+    expect(result.plan.peakBufferBytes).toBe(free.peakBufferBytes - 12)
+    expect(seen.most).toBe(1)
+    expect(sink.result()).toEqual(data)
   })
 })

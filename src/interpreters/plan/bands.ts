@@ -143,7 +143,7 @@ const template = (
     writeOf.set(w, r as WriteNode)
     return w
   })
-  return planPass(pass.index, pass.level, pass.direction, roots, pass.overlap, pass.threads)
+  return planPass(pass.index, pass.level, pass.direction, roots, pass.overlap, pass.threads, pass.writesBehind)
 }
 
 /**

@@ -1,6 +1,8 @@
 /**
  * Fitting a plan into a memory budget. Candidates, each planned in full:
  *
+ * - the plan with one write in flight per sink, where a sink could have two (a slice less per such
+ *   sink);
  * - the plan without read-ahead and write-behind (a slice less per source, one or two per sink,
  *   no more bytes);
  * - that plan with every pass over the budget run in bands of rows (bands.ts);
@@ -67,12 +69,17 @@ export interface BudgetOptions {
  */
 export const planWithin = (program: Program, options: BudgetOptions): Plan => {
   const budget = options.memoryBytes
-  const planOf = (overlap: boolean, edit?: (g: Graph) => Graph): Plan => {
+  const planOf = (overlap: boolean, edit?: (g: Graph) => Graph, maxWritesBehind?: number): Plan => {
     const g = buildGraph(program)
-    return planPasses(optimize(edit === undefined ? g : edit(g), options.rewrites), { overlap, threads: options.threads ?? ONE_THREAD })
+    return planPasses(optimize(edit === undefined ? g : edit(g), options.rewrites), { overlap, threads: options.threads ?? ONE_THREAD, maxWritesBehind })
   }
   const base = planOf(true)
   if (base.peakBufferBytes <= budget) return base
+  // One write in flight where a sink could have two: a slice less per such sink, still overlapped.
+  if (base.passes.some((p) => p.writesBehind > 1)) {
+    const single = planOf(true, undefined, 1)
+    if (single.peakBufferBytes <= budget) return single
+  }
   // Without read-ahead and write-behind: the same bytes, a slice less per source, one or two per sink. Bands and
   // splits only add bytes, so this wins whenever it fits, and they are planned without it.
   const lean = planOf(false)

@@ -123,14 +123,21 @@ export const latenciesIn = (nodes: ReadonlyArray<Node>, direction: Direction): M
   return latency
 }
 
-/**
- * Ticks a written step stays in its ring after it is made, with overlap: its write is awaited
- * that many ticks later, the sink's `writesInFlight` (a TIFF stack's 2: creating its next file,
- * costly on ext4, overlaps the last slice's write), at least 1.
- */
-export const writesBehind = (sink: SliceSink): number => {
+/** The writes `sink` can have in flight (its `writesInFlight`), at least 1. */
+const writesInFlightOf = (sink: SliceSink): number => {
   const n = sink.writesInFlight
   return n !== undefined && n >= 2 ? Math.floor(n) : 1
+}
+
+/**
+ * With overlap, the ticks after which a pass's writes are awaited, and so the ticks a written step
+ * stays in its ring after it is made: the fewest writes in flight its sinks allow (a TIFF stack's 2:
+ * creating its next file, costly on ext4, overlaps the last slice's write), at most `most`.
+ */
+const passWritesBehind = (roots: ReadonlyArray<PassRoot>, most: number): number => {
+  let fewest = most
+  for (const r of roots) if (r.kind === "write") fewest = Math.min(fewest, writesInFlightOf(r.sink))
+  return Number.isFinite(fewest) ? Math.max(1, fewest) : 1
 }
 
 /** Plans one pass: latencies, then ring capacities from every consumer's hold. */
@@ -140,7 +147,8 @@ export const planPass = (
   direction: Direction,
   roots: ReadonlyArray<PassRoot>,
   overlap: boolean,
-  threads: Threads = ONE_THREAD
+  threads: Threads = ONE_THREAD,
+  maxWritesBehind = Infinity
 ): PassPlan => {
   const members = new Set<VolumeNode>()
   for (const r of roots) volumeAncestors(r.input, members)
@@ -164,12 +172,13 @@ export const planPass = (
     latency.set(n, l)
   }
   const rootLatency = new Map<PassRoot, number>()
+  const writesBehind = overlap ? passWritesBehind(roots, maxWritesBehind) : 0
   let writerBytes = 0
   for (const r of roots) {
     const l = latency.get(r.input)!
     rootLatency.set(r, l)
     // Write-behind: a sink is still writing step s during the next `writesBehind` ticks.
-    holds.get(r.input)!.push({ latency: overlap && r.kind === "write" ? l + writesBehind(r.sink) : l, suffixMin: undefined })
+    holds.get(r.input)!.push({ latency: r.kind === "write" ? l + writesBehind : l, suffixMin: undefined })
     if (r.kind === "write") writerBytes += r.sink.writerBufferBytes?.(r.input.info) ?? 0
   }
 
@@ -208,14 +217,17 @@ export const planPass = (
       haloZ: halo
     }
   })
-  return { index, level, direction, roots, stages, rootLatency, ticks, bufferBytes, overlap, threads }
+  return { index, level, direction, roots, stages, rootLatency, ticks, bufferBytes, overlap, writesBehind, threads }
 }
 
 /**
  * Splits a graph into passes and plans each. Fails with a PlanError where a stage would need a
  * forward and a backward sweep in the same pass (that needs a spill).
  */
-export const planPasses = (graph: Graph, options: { readonly overlap?: boolean; readonly threads?: Threads } = {}): Plan => {
+export const planPasses = (
+  graph: Graph,
+  options: { readonly overlap?: boolean; readonly threads?: Threads; readonly maxWritesBehind?: number } = {}
+): Plan => {
   const level = levels(graph)
   const roots = graph.nodes.filter((n): n is PassRoot => n.kind === "reduce" || n.kind === "write")
   const groups = new Map<string, { level: number; direction: Direction; roots: Array<PassRoot> }>()
@@ -238,6 +250,8 @@ export const planPasses = (graph: Graph, options: { readonly overlap?: boolean; 
   const ordered = [...groups.values()].sort(
     (a, b) => a.level - b.level || (a.direction === b.direction ? 0 : a.direction === "forward" ? -1 : 1)
   )
-  const passes = ordered.map((g, i) => planPass(i, g.level, g.direction, g.roots, options.overlap ?? true, options.threads ?? ONE_THREAD))
+  const passes = ordered.map((g, i) =>
+    planPass(i, g.level, g.direction, g.roots, options.overlap ?? true, options.threads ?? ONE_THREAD, options.maxWritesBehind)
+  )
   return { graph, passes, peakBufferBytes: Math.max(0, ...passes.map((p) => p.bufferBytes)) }
 }

@@ -64,6 +64,12 @@ export interface PassPlan {
    * budget needs those slices.
    */
   readonly overlap: boolean
+  /**
+   * With overlap, the ticks after which the executor awaits a write it started, and for which a
+   * written step stays in its ring: 1, or 2 where every sink of the pass can have two writes in
+   * flight (`SliceSink.writesInFlight`) and the budget allows. 0 without overlap.
+   */
+  readonly writesBehind: number
   /** Threads that compute each slice together (their kernels' scratch is counted: plan/threads.ts). */
   readonly threads: Threads
 }

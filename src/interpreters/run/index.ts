@@ -27,7 +27,7 @@ import type { Accumulator, PreparedKernel } from "../../algebra/kernel.js"
 import { sliceLength } from "../../algebra/volume.js"
 import type { SliceReader, SliceSource, SliceWriter } from "../../algebra/slices.js"
 import type { Node, ReduceNode, ScalarNode, WriteNode } from "../plan/graph.js"
-import { type PassPlan, type StagePlan, writesBehind } from "../plan/passes.js"
+import type { PassPlan, StagePlan } from "../plan/passes.js"
 import * as Plan from "../plan/index.js"
 import { zOfStep } from "../plan/schedule.js"
 import { anySplit } from "../plan/threads.js"
@@ -95,8 +95,6 @@ interface PassIo {
   readonly writesOf: (t: number, start: boolean) => ReadonlyArray<Effect.Effect<void, RunError>>
   /** Whether every reader and writer of the pass can start its I/O when asked (startRead, startWrite). */
   readonly startable: boolean
-  /** Ticks after which a started write is awaited: the fewest its sinks' rings allow (`writesBehind`). */
-  readonly writesBehind: number
 }
 
 /** The outcome of `fiber` as this fiber's own: `Fiber.join` without inheriting its FiberRefs. */
@@ -225,8 +223,7 @@ const passIo = (
       }
       return out
     },
-    startable: sources.every((sp) => readerOf(sp).startRead !== undefined) && writes.every((w) => writers.get(w)!.startWrite !== undefined),
-    writesBehind: writes.length === 0 ? 1 : Math.min(...writes.map((w) => writesBehind(w.sink)))
+    startable: sources.every((sp) => readerOf(sp).startRead !== undefined) && writes.every((w) => writers.get(w)!.startWrite !== undefined)
   }
 }
 
@@ -279,7 +276,7 @@ interface TickRange {
 /**
  * The ticks, with overlap, where every reader and writer can start its I/O when asked: the reads
  * of tick t + 1 are started directly and awaited a tick later, the writes of tick t
- * `io.writesBehind` ticks later (a TIFF stack's two), no fiber per slice. In a run of a few
+ * `pass.writesBehind` ticks later (a TIFF stack's two), no fiber per slice. In a run of a few
  * hundred slices Effect's runtime is still mostly interpreted, and two fibers a tick cost more
  * than the system calls: a 512³ uint16 TIFF stack copy took 0.52 s with them and 0.42 s without
  * (user CPU 0.42 → 0.29 s; `bash bench/before-after.sh 08cd7d1 …`). A pass that ends early
@@ -302,7 +299,7 @@ const startedTicks: TickLoop = (pass, io, compute, progress, range) => {
       yield* awaitReads()
       if (t + 1 < pass.ticks) reads = io.readsOf(t + 1, true)
       yield* compute(t)
-      yield* awaitWrites(io.writesBehind - 1)
+      yield* awaitWrites(pass.writesBehind - 1)
       writes.push(io.writesOf(t, true))
       progress(t)
       if (range.after !== undefined) yield* range.after
