@@ -249,17 +249,22 @@ export const uniformYKernel = (output: DType, size: number, mode: BoundaryMode, 
       const sum = new Float64Array(width)
       const outsideRow = constantLine(width, cval)
       const { first, next } = runningRows(info.dtype, output)
-      // uint8 or uint16 kept as itself: the column sums step in WebAssembly SIMD, the rows through
-      // a ring of size + 1 rows in its memory (extended position p in slot p mod (size + 1)), the
-      // means through one more; each region has room for the 15 voxels a step may pass it by.
-      const simd = simdBoxMean(info, output, mode) ? WasmBoxMean.make(width, (size + 2) * (width + 16), size, info.dtype) : undefined
-      const rowSlot = (p: number) => (p % (size + 1)) * (width + 16)
-      const meansRow = (size + 1) * (width + 16)
+      // The SIMD paths' rows go through a ring of size + 1 rows in the instance's memory (extended
+      // position p in slot p mod (size + 1): the window's rows and the one leaving it), the means
+      // through one more. `stride` leaves room for what a step may write past a row.
+      const ringSlot = (p: number, stride: number) => (p % (size + 1)) * stride
+      const enterRow = <A extends Uint8Array | Uint16Array | Float32Array>(data: A, slice: A, p: number, at: number) =>
+        data.set(slice.subarray(table[p]! * width, table[p]! * width + width), at)
+      // uint8 or uint16 kept as itself: the column sums step in WebAssembly SIMD, 15 voxels of room a row.
+      const rowStride = width + 16
+      const simd = simdBoxMean(info, output, mode) ? WasmBoxMean.make(width, (size + 2) * rowStride, size, info.dtype) : undefined
+      const rowSlot = (p: number) => ringSlot(p, rowStride)
+      const meansRow = (size + 1) * rowStride
       const simdRows: ComputeRows = (w, out, start, end) => {
         const box = simd!
         const data = box.data
         const slice = w.at(0) as typeof data
-        const enter = (p: number) => data.set(slice.subarray(table[p]! * width, table[p]! * width + width), rowSlot(p))
+        const enter = (p: number) => enterRow(data, slice, p, rowSlot(p))
         const acc = box.acc.fill(0)
         for (let p = start; p < start + size - 1; p++) {
           enter(p)
@@ -272,16 +277,15 @@ export const uniformYKernel = (output: DType, size: number, mode: BoundaryMode, 
           out.set(data.subarray(meansRow, meansRow + width), y * width)
         }
       }
-      // float32 kept as float32: the same with float64 sums, four voxels a step, over the whole
-      // slice. The rows go through a ring of size + 1 rows in its memory (extended position p in
-      // slot p mod (size + 1)): the window's rows and the one leaving it; the means through one more.
+      // float32 kept as float32: the same with float64 sums, four voxels a step, over the whole slice.
+      const f32Stride = f32Region(width, 1)
       const simdF32 = simdBoxMeanF32(info, output, mode) ? WasmBoxMeanF32.make(width, f32Region(width, size + 2), size) : undefined
-      const slotOf = (p: number) => f32Region(width, p % (size + 1))
+      const slotOf = (p: number) => ringSlot(p, f32Stride)
       const meanRow = f32Region(width, size + 1)
       const simdF32Slice = (slice: Float32Array, out: Float32Array) => {
         const box = simdF32!
         const data = box.data
-        const enter = (p: number) => data.set(slice.subarray(table[p]! * width, table[p]! * width + width), slotOf(p))
+        const enter = (p: number) => enterRow(data, slice, p, slotOf(p))
         box.sums.fill(0)
         for (let p = 0; p < size; p++) {
           enter(p)

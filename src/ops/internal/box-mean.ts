@@ -73,6 +73,14 @@ export class WasmBoxMean {
   }
 }
 
+/** The float32 functions of an instance of box-mean.wat. */
+interface F32Exports {
+  readonly add: AddExport
+  readonly mean: MeanExport
+  readonly step: StepExport
+  readonly whole: WholeExport
+}
+
 /**
  * float32 box sums kept in float64 (the `_f32` functions of box-mean.wat). Offsets are in voxels:
  * `sum` into the sums, the others into the data region (float32). Each call also reads and writes
@@ -86,14 +94,6 @@ export class WasmBoxMean {
  * box.mean(0, 2 * n, n)     // data[2n, 3n) = sums / 5, rounded to float32
  * ```
  */
-/** The float32 functions of an instance of box-mean.wat. */
-interface F32Exports {
-  readonly add: AddExport
-  readonly mean: MeanExport
-  readonly step: StepExport
-  readonly whole: WholeExport
-}
-
 export class WasmBoxMeanF32 {
   private constructor(
     /** The float64 sums. */
