@@ -20,7 +20,7 @@ import * as fs from "node:fs"
 import * as nodePath from "node:path"
 import * as Effect from "effect/Effect"
 import { FileError, fileError } from "../algebra/io-errors.js"
-import { renameFile } from "./files.js"
+import { listDirectory, renameFile } from "./files.js"
 
 /**
  * A fresh `.partial-<pid>-<random>` suffix; give one to every file of a multi-file output so that
@@ -105,13 +105,6 @@ export const checkReplaceableFile = (path: string): Effect.Effect<void, FileErro
   )
 
 const TIFF_NAME = /\.tiff?$/i
-
-const listDirectory = (path: string): Effect.Effect<Array<fs.Dirent>, FileError> =>
-  Effect.async<Array<fs.Dirent>, FileError>((resume) => {
-    fs.readdir(path, { withFileTypes: true }, (err, entries) =>
-      resume(err ? Effect.fail(fileError(path, "list", err)) : Effect.succeed(entries))
-    )
-  })
 
 /**
  * Fails with a FileError "create" unless `path` is absent or a directory holding nothing but
