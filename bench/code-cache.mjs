@@ -9,30 +9,16 @@ import { execFileSync, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { build } from "esbuild"
+import { buildCliCjs, CLI_V8_FLAGS as FLAGS } from "./support/cli-cjs.mjs"
 
 const RUNS = Number(process.argv[2] ?? 11)
 const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..")
-// bin/slicewise.js's V8 flags: a code cache is rejected under other flags.
-const FLAGS = ["--max-semi-space-size=1", "--expose-gc", "--optimize-for-size", "--no-sparkplug"]
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "slicewise-code-cache-"))
 const bundle = path.join(dir, "slicewise.cjs")
 
-await build({
-  entryPoints: [path.join(REPO, "src/cli/main.ts")],
-  define: {
-    SLICEWISE_WORKER_BUNDLE: JSON.stringify("slicewise-worker.mjs"),
-    SLICEWISE_KERNELS_BUNDLE: JSON.stringify("slicewise-kernels.mjs"),
-    "import.meta.url": "__importMetaUrl"
-  },
-  banner: { js: "const __importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
-  bundle: true,
-  platform: "node",
-  format: "cjs",
-  target: "node20",
-  outfile: bundle,
-  minify: true,
-  logLevel: "error"
+await buildCliCjs(path.join(REPO, "src/cli/main.ts"), bundle, {
+  define: { "import.meta.url": "__importMetaUrl" },
+  banner: { js: "const __importMetaUrl = require('node:url').pathToFileURL(__filename).href;" }
 })
 
 // The loader: the bundle compiled with the cache when there is one, the cache written when asked.
