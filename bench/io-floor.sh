@@ -16,7 +16,8 @@
 # inode of the group freed in the last 60 s (360 s while its inode table block is dirty), looking
 # each up in the buffer cache (fs/ext4/ialloc.c, recently_deleted). A benchmark that deletes its
 # last output before each run therefore makes every later file creation in that group dearer, by
-# an amount that grows with what was deleted in the last minutes: 0.01 to 0.4 ms a file here.
+# an amount that grows with what was deleted in the last minutes: the Python loop below took 0.15
+# ms a file on a freshly started machine and 0.35–0.43 ms half an hour of benchmarks later.
 #
 # Needs the built CLI (npm run build) and GNU time. Writes under a temporary directory in /tmp.
 set -euo pipefail
