@@ -4,7 +4,7 @@
 // `--version` and a copy of STACK against bin/slicewise.js, interleaved, under GNU time: median wall,
 // CPU and peak RSS of RUNS runs each. A feasibility measurement, not a way the CLI starts.
 //
-//   npm run build && node bench/startup-snapshot.mjs STACK_DIR [RUNS]
+//   npm run build && node bench/startup-snapshot.mjs STACK [RUNS]     (STACK: a TIFF stack directory)
 import { execFileSync, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -48,8 +48,8 @@ const out = path.join(dir, "out")
 const timed = (cmd, args) => {
   fs.rmSync(out, { recursive: true, force: true })
   const r = spawnSync("/usr/bin/time", ["-f", "%e %U %S %M", ...cmd, ...args], { encoding: "utf8", env: { ...process.env, MALLOC_MMAP_THRESHOLD_: "131072", MALLOC_TRIM_THRESHOLD_: "131072" } })
-  const [wall, user, sys, kib] = r.stderr.trim().split("\n").pop().split(" ").map(Number)
   if (r.status !== 0) throw new Error(`${cmd.join(" ")} ${args.join(" ")}: exit ${r.status}: ${r.stderr}`)
+  const [wall, user, sys, kib] = r.stderr.trim().split("\n").pop().split(" ").map(Number)
   return { wall, cpu: user + sys, mib: kib / 1024 }
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
@@ -57,7 +57,7 @@ const show = (name, rs) =>
   console.log(
     `${name.padEnd(40)} wall ${median(rs.map((r) => r.wall)).toFixed(2)} s   cpu ${median(rs.map((r) => r.cpu)).toFixed(2)} s   peak RSS ${median(rs.map((r) => r.mib)).toFixed(1)} MiB`
   )
-const cases = [["--version"], ...(stack === undefined ? [] : [["run", `${stack.replace(/\/?$/, "/")}`, `${out}/`, "copy"]])]
+const cases = [["--version"], ...(stack === undefined ? [] : [["run", stack.replace(/\/?$/, "/"), `${out}/`, "copy"]])]
 for (const args of cases) {
   const esm = [], snap = []
   for (let i = 0; i < RUNS; i++) {
